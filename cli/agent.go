@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/roster-io/roster/node"
+)
+
+const defaultShutdownTimeout = 10 * time.Second
+
+// agentHooks let tests drive the agent without real signals or exits. The
+// zero value means production behaviour.
+type agentHooks struct {
+	// started, if set, is called with the bound HTTP address once the node
+	// serves.
+	started func(addr string)
+	// signals, if set, replaces the SIGINT/SIGTERM notification channel.
+	signals <-chan os.Signal
+	// exit, if set, replaces os.Exit for the second signal.
+	exit func(code int)
+}
+
+// envVar is the environment variable that sets an agent flag:
+// --tombstone-ttl → ROSTER_TOMBSTONE_TTL.
+func envVar(flag string) []string {
+	return []string{"ROSTER_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))}
+}
+
+func agentCommand(hooks agentHooks) *cli.Command {
+	return &cli.Command{
+		Name:  "agent",
+		Usage: "run a roster node",
+		Description: "Runs a node serving the client API on --http until SIGINT or SIGTERM. The first\n" +
+			"signal shuts down gracefully within --shutdown-timeout; a second one exits at once.\n" +
+			"Every flag can also be set from the environment: --flag-name as ROSTER_FLAG_NAME.",
+		Flags:  agentFlags(node.DefaultConfig()),
+		Action: func(c *cli.Context) error { return runAgent(c, hooks) },
+	}
+}
+
+// agentFlags are the agent's flags, with defaults taken from def.
+func agentFlags(def node.Config) []cli.Flag {
+	const gossipNote = " (accepted now; takes effect when gossip lands in the next issue)"
+	return []cli.Flag{
+		&cli.StringFlag{Name: "name", EnvVars: envVar("name"), DefaultText: "hostname",
+			Usage: "unique node name in the cluster"},
+		&cli.StringFlag{Name: "http", Value: def.HTTPAddr, EnvVars: envVar("http"),
+			Usage: "client API listen `host:port` (port 0 picks a free one)"},
+		&cli.StringFlag{Name: "gossip", Value: def.GossipAddr, EnvVars: envVar("gossip"),
+			Usage: "gossip bind `host:port`" + gossipNote},
+		&cli.StringFlag{Name: "advertise", EnvVars: envVar("advertise"),
+			Usage: "`host:port` peers should gossip with, if not --gossip" + gossipNote},
+		&cli.StringSliceFlag{Name: "join", EnvVars: envVar("join"),
+			Usage: "seed gossip `host:port` to join; repeatable or comma-separated" + gossipNote},
+		&cli.StringFlag{Name: "gossip-profile", Value: def.GossipProfile, EnvVars: envVar("gossip-profile"),
+			Usage: "gossip timing profile: lan, local or wan" + gossipNote},
+		&cli.DurationFlag{Name: "tombstone-ttl", Value: def.TombstoneTTL, EnvVars: envVar("tombstone-ttl"),
+			Usage: "how long deletions are remembered so older writes cannot resurrect them"},
+		&cli.Int64Flag{Name: "max-body", Value: def.MaxBodyBytes, EnvVars: envVar("max-body"),
+			Usage: "largest request body accepted, in `bytes`"},
+		&cli.DurationFlag{Name: "shutdown-timeout", Value: defaultShutdownTimeout, EnvVars: envVar("shutdown-timeout"),
+			Usage: "how long a graceful shutdown may take after the first signal"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: envVar("log-level"),
+			Usage: "log level: debug, info, warn or error"},
+		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: envVar("log-format"),
+			Usage: "log format: text or json"},
+	}
+}
+
+// agentOptions is what the agent flags configure besides the node.
+type agentOptions struct {
+	shutdownTimeout time.Duration
+	logLevel        slog.Level
+	logFormat       string
+}
+
+// agentConfig builds the node config and agent options from the flags,
+// rejecting invalid values as usage errors. cfg.Logger is left unset.
+func agentConfig(c *cli.Context) (node.Config, agentOptions, error) {
+	cfg := node.DefaultConfig()
+	if name := strings.TrimSpace(c.String("name")); name != "" {
+		cfg.Name = name
+	}
+	cfg.HTTPAddr = c.String("http")
+	cfg.GossipAddr = c.String("gossip")
+	cfg.Advertise = c.String("advertise")
+	cfg.Join = splitList(c.StringSlice("join"))
+	cfg.GossipProfile = c.String("gossip-profile")
+	cfg.TombstoneTTL = c.Duration("tombstone-ttl")
+	cfg.MaxBodyBytes = c.Int64("max-body")
+
+	opts := agentOptions{shutdownTimeout: c.Duration("shutdown-timeout"), logFormat: c.String("log-format")}
+	bad := func(err error) (node.Config, agentOptions, error) {
+		return node.Config{}, agentOptions{}, badUsage(c, err)
+	}
+
+	switch cfg.GossipProfile {
+	case "lan", "local", "wan":
+	default:
+		return bad(fmt.Errorf("--gossip-profile %q is not lan, local or wan", cfg.GossipProfile))
+	}
+	switch opts.logFormat {
+	case "text", "json":
+	default:
+		return bad(fmt.Errorf("--log-format %q is not text or json", opts.logFormat))
+	}
+	level, ok := logLevels[c.String("log-level")]
+	if !ok {
+		return bad(fmt.Errorf("--log-level %q is not debug, info, warn or error", c.String("log-level")))
+	}
+	opts.logLevel = level
+	if cfg.HTTPAddr == "" {
+		return bad(errors.New("--http is empty"))
+	}
+	if cfg.TombstoneTTL <= 0 {
+		return bad(fmt.Errorf("--tombstone-ttl %v must be positive", cfg.TombstoneTTL))
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		return bad(fmt.Errorf("--max-body %d must be positive", cfg.MaxBodyBytes))
+	}
+	if opts.shutdownTimeout <= 0 {
+		return bad(fmt.Errorf("--shutdown-timeout %v must be positive", opts.shutdownTimeout))
+	}
+	return cfg, opts, nil
+}
+
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
+}
+
+// splitList splits every value on commas and drops blanks, so --join a,b
+// --join c gives [a b c].
+func splitList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+// newLogger builds the agent's logger writing to w.
+func newLogger(w io.Writer, opts agentOptions) *slog.Logger {
+	ho := &slog.HandlerOptions{Level: opts.logLevel}
+	if opts.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+func runAgent(c *cli.Context, hooks agentHooks) error {
+	if c.Args().Present() {
+		return badUsage(c, fmt.Errorf("unexpected argument %q", c.Args().First()))
+	}
+	cfg, opts, err := agentConfig(c)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c.App.ErrWriter, opts)
+	cfg.Logger = log
+
+	n, err := node.New(cfg)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+
+	// Listen for signals before starting, so none is missed.
+	sigs := hooks.signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 2)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		sigs = ch
+	}
+	exit := hooks.exit
+	if exit == nil {
+		exit = os.Exit
+	}
+
+	if err := n.Start(); err != nil {
+		_ = n.Shutdown(context.Background())
+		return fmt.Errorf("agent: %w", err)
+	}
+	log.Info("roster agent running", "name", cfg.Name, "http", n.Addr())
+	if hooks.started != nil {
+		hooks.started(n.Addr())
+	}
+
+	sh := signalHandler{signals: sigs, exit: exit, timeout: opts.shutdownTimeout, log: log}
+	if err := sh.wait(c.Context, n.Shutdown); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	log.Info("roster agent stopped")
+	return nil
+}

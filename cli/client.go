@@ -1,0 +1,234 @@
+package cli
+
+// The client commands share the flags and the HTTP helper in this file: each
+// request goes to --addr with a --timeout deadline, a 2xx answer is returned
+// as raw JSON, and anything else becomes an error that carries the server's
+// {"error": ...} message.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+const (
+	defaultAddr    = "http://127.0.0.1:8848"
+	defaultTimeout = 5 * time.Second
+	// maxResponseBytes bounds how much of a response the client reads.
+	maxResponseBytes = 64 << 20
+)
+
+// clientFlags are the flags every client command takes.
+func clientFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:    "addr",
+			Value:   defaultAddr,
+			Usage:   "HTTP address of a roster node (http://host:port; the scheme may be left out)",
+			EnvVars: []string{"ROSTER_ADDR"},
+		},
+		&cli.DurationFlag{
+			Name:  "timeout",
+			Value: defaultTimeout,
+			Usage: "give up on the request after this long",
+		},
+		&cli.BoolFlag{
+			Name:  "json",
+			Usage: "print the server's JSON response instead of a table",
+		},
+	}
+}
+
+// serviceFlags are the flags naming a service and, optionally, a cluster.
+// Commands check that --service is set with requireString.
+func serviceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "service name (required)"},
+		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Usage: "group (server default: DEFAULT_GROUP)"},
+		&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "namespace (server default: public)"},
+		&cli.StringFlag{Name: "cluster", Aliases: []string{"c"}, Usage: "cluster (server default: DEFAULT)"},
+	}
+}
+
+// flags concatenates flag lists.
+func flags(lists ...[]cli.Flag) []cli.Flag {
+	var all []cli.Flag
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	return all
+}
+
+// noArgs rejects positional arguments; the client commands take flags only.
+func noArgs(c *cli.Context) error {
+	if c.Args().Present() {
+		return badUsage(c, fmt.Errorf("unexpected argument %q", c.Args().First()))
+	}
+	return nil
+}
+
+// requireString returns the value of a mandatory string flag.
+func requireString(c *cli.Context, name string) (string, error) {
+	v := strings.TrimSpace(c.String(name))
+	if v == "" {
+		return "", badUsage(c, fmt.Errorf("missing --%s", name))
+	}
+	return v, nil
+}
+
+// setIfNotEmpty adds key=value to q unless value is empty, so the server
+// applies its own defaults.
+func setIfNotEmpty(q url.Values, key, value string) {
+	if value != "" {
+		q.Set(key, value)
+	}
+}
+
+// serviceQuery builds the namespace/group/service/cluster query parameters
+// from the service flags.
+func serviceQuery(c *cli.Context, service string) url.Values {
+	q := url.Values{}
+	setIfNotEmpty(q, "namespace", c.String("namespace"))
+	setIfNotEmpty(q, "group", c.String("group"))
+	setIfNotEmpty(q, "service", service)
+	setIfNotEmpty(q, "cluster", c.String("cluster"))
+	return q
+}
+
+// apiClient calls one node's native API.
+type apiClient struct {
+	base    *url.URL
+	http    *http.Client
+	timeout time.Duration
+}
+
+// newAPIClient builds a client from the --addr and --timeout flags.
+func newAPIClient(c *cli.Context) (*apiClient, error) {
+	base, err := parseAddr(c.String("addr"))
+	if err != nil {
+		return nil, badUsage(c, err)
+	}
+	timeout := c.Duration("timeout")
+	if timeout <= 0 {
+		return nil, badUsage(c, fmt.Errorf("--timeout %v must be positive", timeout))
+	}
+	return &apiClient{base: base, http: &http.Client{}, timeout: timeout}, nil
+}
+
+// parseAddr turns --addr into a base URL; "host:port" means http.
+func parseAddr(addr string) (*url.URL, error) {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return nil, errors.New("--addr is empty")
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("--addr %q: scheme must be http or https", addr)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("--addr %q: no host", addr)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawQuery, u.Fragment = "", ""
+	return u, nil
+}
+
+// apiError is a non-2xx answer from the server.
+type apiError struct {
+	status  int
+	message string // the server's "error" field, or the body itself
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("server answered %d %s: %s", e.status, http.StatusText(e.status), e.message)
+}
+
+// do sends one request and returns the body of a 2xx answer. body, if not
+// nil, is sent as JSON.
+func (a *apiClient) do(ctx context.Context, method, path string, query url.Values, body any) ([]byte, error) {
+	u := *a.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	resp, err := a.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("no answer from roster at %s within %v", a.base, a.timeout)
+		}
+		return nil, fmt.Errorf("cannot reach roster at %s: %w", a.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, fmt.Errorf("read answer from %s: %w", a.base, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, &apiError{status: resp.StatusCode, message: errorMessage(data)}
+	}
+	return data, nil
+}
+
+// errorMessage extracts the message of an error answer: the "error" field
+// of a JSON body, else the trimmed body, else a placeholder.
+func errorMessage(body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return e.Error
+	}
+	if s := strings.TrimSpace(string(body)); s != "" {
+		const max = 200
+		if len(s) > max {
+			s = s[:max] + "..."
+		}
+		return s
+	}
+	return "no error message"
+}
+
+// decode unmarshals a response body into v.
+func decode(data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package node
+
+import (
+	"time"
+)
+
+// Background work: the expiry sweeper, which sleeps until the earliest
+// heartbeat deadline (woken early when a nearer one is scheduled), and the
+// tombstone reaper.
+
+// idleSweep is how long the sweeper sleeps when nothing is scheduled.
+const idleSweep = time.Minute
+
+// runExpiry applies expiry transitions as their deadlines pass.
+func (n *Node) runExpiry() {
+	defer n.wg.Done()
+	timer := time.NewTimer(idleSweep)
+	defer timer.Stop()
+	for {
+		d := idleSweep
+		if next, ok := n.store.NextDeadline(); ok {
+			d = next.Sub(n.cfg.Now())
+		}
+		if d <= 0 {
+			n.sweep()
+			continue
+		}
+		timer.Reset(d)
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-n.store.Wake():
+		case <-timer.C:
+			n.sweep()
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// sweep applies the due transitions and logs each.
+func (n *Node) sweep() {
+	now := n.cfg.Now()
+	for _, t := range n.store.Sweep(nil) {
+		what := "instance unhealthy"
+		if t.Removed {
+			what = "instance expired"
+		}
+		n.log.Info(what, "service", t.Key.String(), "instance", t.Instance.ID(t.Key),
+			"late", now.Sub(t.Deadline).Round(time.Microsecond))
+	}
+}
+
+// runReaper drops old tombstones periodically.
+func (n *Node) runReaper() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.ReapInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+			if dropped := n.store.Reap(); dropped > 0 {
+				n.log.Debug("tombstones reaped", "count", dropped)
+			}
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/roster-io/roster/internal/param"
+	"github.com/roster-io/roster/store"
+)
+
+// The native JSON API under /v1/, for roster's own client and CLI. Bodies
+// and answers are JSON; errors answer {"error": "..."} naming the field.
+
+// instanceJSON is the native representation of an instance.
+type instanceJSON struct {
+	Namespace       string            `json:"namespace"`
+	Group           string            `json:"group"`
+	Service         string            `json:"service"`
+	Cluster         string            `json:"cluster"`
+	IP              string            `json:"ip"`
+	Port            int               `json:"port"`
+	InstanceID      string            `json:"instanceId,omitempty"`
+	Weight          *float64          `json:"weight,omitempty"`
+	Healthy         *bool             `json:"healthy,omitempty"`
+	Enabled         *bool             `json:"enabled,omitempty"`
+	Ephemeral       *bool             `json:"ephemeral,omitempty"`
+	Metadata        map[string]string `json:"metadata"`
+	BeatIntervalMs  int64             `json:"beatIntervalMs,omitempty"`
+	BeatTimeoutMs   int64             `json:"beatTimeoutMs,omitempty"`
+	DeleteTimeoutMs int64             `json:"deleteTimeoutMs,omitempty"`
+}
+
+// toJSON renders a stored instance.
+func toJSON(k store.Key, in *store.Instance) instanceJSON {
+	w, h, e, eph := in.Weight, in.Healthy, in.Enabled, in.Ephemeral
+	return instanceJSON{
+		Namespace: k.Namespace, Group: k.Group, Service: k.Service, Cluster: in.Cluster,
+		IP: in.IP, Port: in.Port, InstanceID: in.ID(k), Weight: &w, Healthy: &h, Enabled: &e,
+		Ephemeral: &eph, Metadata: nonNil(in.Metadata), BeatIntervalMs: in.BeatInterval.Milliseconds(),
+		BeatTimeoutMs: in.BeatTimeout.Milliseconds(), DeleteTimeoutMs: in.DeleteTimeout.Milliseconds(),
+	}
+}
+
+// nativeKey validates the service key fields.
+func nativeKey(namespace, group, service string) (store.Key, error) {
+	ns, err := param.OptionalName("namespace", namespace, store.DefaultNamespace)
+	if err != nil {
+		return store.Key{}, err
+	}
+	g, err := param.OptionalName("group", group, store.DefaultGroup)
+	if err != nil {
+		return store.Key{}, err
+	}
+	s, err := param.Name("service", service)
+	if err != nil {
+		return store.Key{}, err
+	}
+	return store.Key{Namespace: ns, Group: g, Service: s}, nil
+}
+
+// nativeInstanceKey validates the fields naming one instance.
+func nativeInstanceKey(j *instanceJSON) (store.Key, store.InstanceKey, error) {
+	k, err := nativeKey(j.Namespace, j.Group, j.Service)
+	if err != nil {
+		return k, store.InstanceKey{}, err
+	}
+	cluster, err := param.OptionalName("cluster", j.Cluster, store.DefaultCluster)
+	if err != nil {
+		return k, store.InstanceKey{}, err
+	}
+	ip, err := param.IP("ip", j.IP)
+	if err != nil {
+		return k, store.InstanceKey{}, err
+	}
+	port, err := param.Port("port", strconv.Itoa(j.Port))
+	if err != nil {
+		return k, store.InstanceKey{}, err
+	}
+	return k, store.InstanceKey{Cluster: cluster, IP: ip, Port: port}, nil
+}
+
+// nativeInstance validates a whole instance for registration.
+func nativeInstance(j *instanceJSON) (store.Key, store.Instance, error) {
+	k, ik, err := nativeInstanceKey(j)
+	if err != nil {
+		return k, store.Instance{}, err
+	}
+	in := store.Instance{InstanceKey: ik, Weight: 1, Healthy: true, Enabled: true, Ephemeral: true}
+	if j.Weight != nil {
+		if in.Weight, err = param.Weight("weight", strconv.FormatFloat(*j.Weight, 'g', -1, 64), 1); err != nil {
+			return k, in, err
+		}
+	}
+	if j.Enabled != nil {
+		in.Enabled = *j.Enabled
+	}
+	if j.Ephemeral != nil {
+		in.Ephemeral = *j.Ephemeral
+	}
+	if in.Metadata, err = checkedMetadata("metadata", j.Metadata); err != nil {
+		return k, in, err
+	}
+	if err := applyTimings(&in); err != nil {
+		return k, in, err
+	}
+	maxMs := param.MaxBeatTiming.Milliseconds()
+	for field, ms := range map[string]int64{"beatIntervalMs": j.BeatIntervalMs, "beatTimeoutMs": j.BeatTimeoutMs, "deleteTimeoutMs": j.DeleteTimeoutMs} {
+		if ms < 0 || ms > maxMs {
+			return k, in, &param.FieldError{Field: field, Reason: fmt.Sprintf("must be between 1 and %d", maxMs)}
+		}
+	}
+	if j.BeatIntervalMs > 0 {
+		in.BeatInterval = msDuration(j.BeatIntervalMs)
+	}
+	if j.BeatTimeoutMs > 0 {
+		in.BeatTimeout = msDuration(j.BeatTimeoutMs)
+	}
+	if j.DeleteTimeoutMs > 0 {
+		in.DeleteTimeout = msDuration(j.DeleteTimeoutMs)
+	}
+	return k, in, nil
+}
+
+// decodeJSON reads a JSON body into v, bounded by the body limit.
+func (n *Node) decodeJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, n.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return fmt.Errorf("%w: read body: %v", errBadJSON, err)
+	}
+	if int64(len(body)) > n.cfg.MaxBodyBytes {
+		return param.ErrBodyTooLarge
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	return nil
+}
+
+// nativeRegister handles POST /v1/instance.
+func (n *Node) nativeRegister(w http.ResponseWriter, r *http.Request) {
+	var j instanceJSON
+	if err := n.decodeJSON(r, &j); err != nil {
+		jsonError(w, err)
+		return
+	}
+	k, in, err := nativeInstance(&j)
+	if err == nil {
+		in, err = n.register(k, in)
+	}
+	if err != nil {
+		jsonError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instance": toJSON(k, &in), "index": n.store.Index()})
+}
+
+// queryInstanceKey reads an instance key from the query string.
+func queryInstanceKey(r *http.Request) (store.Key, store.InstanceKey, error) {
+	q := r.URL.Query()
+	port := q.Get("port")
+	if port == "" {
+		return store.Key{}, store.InstanceKey{}, &param.FieldError{Field: "port", Reason: param.ReasonMissing}
+	}
+	p, err := param.Port("port", port)
+	if err != nil {
+		return store.Key{}, store.InstanceKey{}, err
+	}
+	j := instanceJSON{Namespace: q.Get("namespace"), Group: q.Get("group"), Service: q.Get("service"),
+		Cluster: q.Get("cluster"), IP: q.Get("ip"), Port: p}
+	return nativeInstanceKey(&j)
+}
+
+// nativeDeregister handles DELETE /v1/instance.
+func (n *Node) nativeDeregister(w http.ResponseWriter, r *http.Request) {
+	k, ik, err := queryInstanceKey(r)
+	if err == nil {
+		err = n.deregister(k, ik)
+	}
+	if err != nil {
+		jsonError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"index": n.store.Index()})
+}
+
+// nativeGet handles GET /v1/instance.
+func (n *Node) nativeGet(w http.ResponseWriter, r *http.Request) {
+	k, ik, err := queryInstanceKey(r)
+	if err != nil {
+		jsonError(w, err)
+		return
+	}
+	in, ok := n.store.Snapshot(k).Find(ik)
+	if !ok {
+		jsonError(w, fmt.Errorf("instance %s:%d not found in cluster %s of %s: %w", ik.IP, ik.Port, ik.Cluster, k.Grouped(), store.ErrNotFound))
+		return
+	}
+	writeJSON(w, http.StatusOK, toJSON(k, &in))
+}
+
+// nativeBeatBody is the body of PUT /v1/instance/beat.
+type nativeBeatBody struct {
+	instanceJSON
+	Instance *instanceJSON `json:"instance"`
+}
+
+// nativeBeat handles PUT /v1/instance/beat.
+func (n *Node) nativeBeat(w http.ResponseWriter, r *http.Request) {
+	var b nativeBeatBody
+	if err := n.decodeJSON(r, &b); err != nil {
+		jsonError(w, err)
+		return
+	}
+	k, ik, err := nativeInstanceKey(&b.instanceJSON)
+	if err != nil {
+		jsonError(w, err)
+		return
+	}
+	var rereg *store.Instance
+	if b.Instance != nil {
+		rk, in, err := nativeInstance(b.Instance)
+		if err != nil {
+			jsonError(w, prefixField("instance.", err))
+			return
+		}
+		if rk != k || in.InstanceKey != ik {
+			jsonError(w, &param.FieldError{Field: "instance", Reason: "names a different instance than the beat"})
+			return
+		}
+		rereg = &in
+	}
+	in, found, err := n.beat(k, ik, rereg)
+	if err != nil {
+		jsonError(w, err)
+		return
+	}
+	if !found {
+		jsonError(w, fmt.Errorf("instance %s:%d in cluster %s of %s: %w", ik.IP, ik.Port, ik.Cluster, k.Grouped(), store.ErrNotFound))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"beatIntervalMs": in.BeatInterval.Milliseconds()})
+}
+
+// prefixField qualifies the field named by a FieldError.
+func prefixField(prefix string, err error) error {
+	var fe *param.FieldError
+	if errors.As(err, &fe) {
+		return &param.FieldError{Field: prefix + fe.Field, Reason: fe.Reason}
+	}
+	return err
+}

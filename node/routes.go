@@ -1,0 +1,42 @@
+package node
+
+import "net/http"
+
+// routes registers every handler on the node's mux. Go's ServeMux answers
+// 405 with an Allow header for a known path with the wrong method, and 404
+// for unknown paths.
+func (n *Node) routes() {
+	m := n.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeText(w, http.StatusOK, "ok")
+	})
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !n.ready.Load() {
+			writeText(w, http.StatusServiceUnavailable, "not ready")
+			return
+		}
+		writeText(w, http.StatusOK, "ready")
+	})
+
+	const ns = "/nacos/v1/ns/"
+	m.HandleFunc("POST "+ns+"instance", n.nacosHandler(n.nacosRegister))
+	m.HandleFunc("DELETE "+ns+"instance", n.nacosHandler(n.nacosDeregister))
+	m.HandleFunc("PUT "+ns+"instance", n.nacosHandler(n.nacosUpdate))
+	m.HandleFunc("PATCH "+ns+"instance", n.nacosHandler(n.nacosUpdate))
+	m.HandleFunc("GET "+ns+"instance", n.nacosHandler(n.nacosGet))
+	m.HandleFunc("GET "+ns+"instance/list", n.nacosHandler(n.nacosList))
+	m.HandleFunc("PUT "+ns+"instance/beat", n.nacosHandler(n.nacosBeat))
+	m.HandleFunc("POST "+ns+"service", n.nacosHandler(n.nacosServiceCreate))
+	m.HandleFunc("DELETE "+ns+"service", n.nacosHandler(n.nacosServiceDelete))
+	m.HandleFunc("PUT "+ns+"service", n.nacosHandler(n.nacosServiceUpdate))
+	m.HandleFunc("GET "+ns+"service", n.nacosHandler(n.nacosServiceGet))
+	m.HandleFunc("GET "+ns+"service/list", n.nacosHandler(n.nacosServiceList))
+	m.HandleFunc("GET "+ns+"operator/metrics", n.nacosHandler(n.nacosMetrics))
+
+	m.HandleFunc("POST /v1/instance", n.nativeRegister)
+	m.HandleFunc("DELETE /v1/instance", n.nativeDeregister)
+	m.HandleFunc("GET /v1/instance", n.nativeGet)
+	m.HandleFunc("PUT /v1/instance/beat", n.nativeBeat)
+	m.HandleFunc("GET /v1/instances", n.nativeList)
+	m.HandleFunc("GET /v1/services", n.nativeServices)
+}

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"container/heap"
+	"time"
+)
+
+// Transition is an expiry decision made by Sweep.
+type Transition struct {
+	Key Key
+	// Instance is the record written: unhealthy, or a tombstone.
+	Instance Instance
+	// Removed is true when the instance was deleted, false when it was
+	// marked unhealthy.
+	Removed bool
+	// Deadline is when the transition was due; Sweep ran at or after it.
+	Deadline time.Time
+}
+
+// deadline is one pending expiry check.
+type deadline struct {
+	at  time.Time
+	key Key
+	ik  InstanceKey
+}
+
+// deadlines is a min-heap of expiry checks ordered by time.
+type deadlines []deadline
+
+func (d deadlines) Len() int           { return len(d) }
+func (d deadlines) Less(i, j int) bool { return d[i].at.Before(d[j].at) }
+func (d deadlines) Swap(i, j int)      { d[i], d[j] = d[j], d[i] }
+func (d *deadlines) Push(x any)        { *d = append(*d, x.(deadline)) }
+func (d *deadlines) Pop() any {
+	old := *d
+	x := old[len(old)-1]
+	*d = old[:len(old)-1]
+	return x
+}
+
+// dueLocked returns when e's next transition is due.
+func dueLocked(e *entry) time.Time {
+	if e.inst.Healthy {
+		return e.lastBeat.Add(e.inst.BeatTimeout)
+	}
+	return e.lastBeat.Add(e.inst.DeleteTimeout)
+}
+
+// scheduleLocked makes sure a heap item exists at or before e's deadline.
+// Beats move the deadline later without touching the heap; the item is
+// re-checked when it comes due.
+func (s *Store) scheduleLocked(k Key, e *entry) {
+	at := dueLocked(e)
+	if !e.queued.IsZero() && !at.Before(e.queued) {
+		return
+	}
+	e.queued = at
+	heap.Push(&s.heap, deadline{at: at, key: k, ik: e.inst.InstanceKey})
+	if s.heap[0].at.Equal(at) {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Wake returns a channel that receives when the earliest deadline has
+// moved earlier, so a sleeping sweeper should re-read NextDeadline.
+func (s *Store) Wake() <-chan struct{} { return s.wake }
+
+// NextDeadline returns the earliest pending expiry check.
+func (s *Store) NextDeadline() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.heap) == 0 {
+		return time.Time{}, false
+	}
+	return s.heap[0].at, true
+}
+
+// Sweep applies every expiry transition due by now: an ephemeral instance
+// without a beat for its timeout becomes unhealthy, and without one for
+// its delete timeout is removed. owns reports whether this node is
+// responsible for timing out a service; nil means every service. Services
+// not owned are skipped; their owner times them out, and Refresh re-arms
+// them if ownership comes here.
+func (s *Store) Sweep(owns func(Key) bool) []Transition {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	var out []Transition
+	for len(s.heap) > 0 && !s.heap[0].at.After(now) {
+		d := heap.Pop(&s.heap).(deadline)
+		_, e := s.lookupLocked(d.key, d.ik)
+		if e == nil || !e.queued.Equal(d.at) {
+			continue // superseded by an earlier item, or gone
+		}
+		e.queued = time.Time{}
+		if e.inst.Deleted || !e.inst.Ephemeral || (owns != nil && !owns(d.key)) {
+			continue
+		}
+		if due := dueLocked(e); due.After(now) {
+			s.scheduleLocked(d.key, e)
+			continue
+		}
+		due := dueLocked(e)
+		var next Instance
+		if e.inst.Healthy {
+			next = e.inst.clone()
+			next.Healthy = false
+			next.Version = s.clock.next()
+		} else {
+			next = tombstone(e.inst, s.clock.next())
+		}
+		if err := s.applyLocked(d.key, &next, false); err != nil {
+			continue
+		}
+		out = append(out, Transition{Key: d.key, Instance: next, Removed: next.Deleted, Deadline: due})
+	}
+	return out
+}
+
+// Refresh gives every live ephemeral instance of service k a full fresh
+// timeout from now. A node that takes over a service calls it, so no
+// instance expires because its owner changed.
+func (s *Store) Refresh(k Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.services.Load(k)
+	if !ok {
+		return
+	}
+	now := s.cfg.Now()
+	for _, e := range v.(*service).entries {
+		if e.inst.Deleted || !e.inst.Ephemeral {
+			continue
+		}
+		e.lastBeat = now
+		s.scheduleLocked(k, e)
+	}
+}

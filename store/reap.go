@@ -1,0 +1,33 @@
+package store
+
+// Reap drops tombstones older than the tombstone TTL, and services left
+// with nothing, and returns how many records it dropped.
+func (s *Store) Reap() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cutoff := s.cfg.Now().Add(-s.cfg.TombstoneTTL)
+	n := 0
+	s.services.Range(func(_, v any) bool {
+		svc := v.(*service)
+		for ik, e := range svc.entries {
+			if e.inst.Deleted && !e.buried.After(cutoff) {
+				delete(svc.entries, ik)
+				n++
+			}
+		}
+		if svc.hasInfo && svc.info.Deleted && !svc.infoBuried.After(cutoff) {
+			svc.hasInfo = false
+			svc.info = ServiceInfo{}
+			n++
+		}
+		if len(svc.entries) == 0 && !svc.hasInfo {
+			s.services.Delete(svc.key)
+			if snap := svc.snap.Load(); snap != nil {
+				close(snap.changed)
+				svc.snap.Store(nil)
+			}
+		}
+		return true
+	})
+	return n
+}

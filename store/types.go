@@ -1,0 +1,131 @@
+package store
+
+import (
+	"cmp"
+	"maps"
+	"strconv"
+	"time"
+)
+
+// Defaults of the data model, as in Nacos.
+const (
+	DefaultNamespace = "public"
+	DefaultGroup     = "DEFAULT_GROUP"
+	DefaultCluster   = "DEFAULT"
+
+	DefaultBeatInterval  = 5 * time.Second
+	DefaultBeatTimeout   = 15 * time.Second
+	DefaultDeleteTimeout = 30 * time.Second
+)
+
+// Key names a service.
+type Key struct {
+	Namespace string `json:"namespace"`
+	Group     string `json:"group"`
+	Service   string `json:"service"`
+}
+
+// String returns the ring key of the service: namespace##group@@service.
+func (k Key) String() string { return k.Namespace + "##" + k.Group + "@@" + k.Service }
+
+// Grouped returns Nacos' grouped service name, group@@service.
+func (k Key) Grouped() string { return k.Group + "@@" + k.Service }
+
+// compareKeys orders keys by namespace, group, service.
+func compareKeys(a, b Key) int {
+	if c := cmp.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Group, b.Group); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Service, b.Service)
+}
+
+// InstanceKey names an instance within a service.
+type InstanceKey struct {
+	Cluster string `json:"cluster"`
+	IP      string `json:"ip"`
+	Port    int    `json:"port"`
+}
+
+// compareInstanceKeys orders instance keys by cluster, ip, port.
+func compareInstanceKeys(a, b InstanceKey) int {
+	if c := cmp.Compare(a.Cluster, b.Cluster); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.IP, b.IP); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Port, b.Port)
+}
+
+// Instance is one registered endpoint of a service. Values handed out by
+// the store share their Metadata map with the store: treat it as read-only.
+type Instance struct {
+	InstanceKey
+	Weight    float64           `json:"weight"`
+	Healthy   bool              `json:"healthy"`
+	Enabled   bool              `json:"enabled"`
+	Ephemeral bool              `json:"ephemeral"`
+	Metadata  map[string]string `json:"metadata"`
+	// BeatInterval is how often the client promises to beat.
+	BeatInterval time.Duration `json:"beatInterval"`
+	// BeatTimeout is how long without a beat before the instance is
+	// unhealthy.
+	BeatTimeout time.Duration `json:"beatTimeout"`
+	// DeleteTimeout is how long without a beat before it is removed.
+	DeleteTimeout time.Duration `json:"deleteTimeout"`
+	// Version orders writes of this record.
+	Version Version `json:"version"`
+	// Deleted marks a tombstone.
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// ID returns Nacos' instance id, ip#port#cluster#group@@service.
+func (i *Instance) ID(k Key) string {
+	return i.IP + "#" + strconv.Itoa(i.Port) + "#" + i.Cluster + "#" + k.Group + "@@" + k.Service
+}
+
+// clone returns a copy of i with its own metadata map.
+func (i Instance) clone() Instance {
+	i.Metadata = maps.Clone(i.Metadata)
+	if i.Metadata == nil {
+		i.Metadata = map[string]string{}
+	}
+	return i
+}
+
+// withDefaults fills zero heartbeat timings with the defaults.
+func (i Instance) withDefaults() Instance {
+	if i.Cluster == "" {
+		i.Cluster = DefaultCluster
+	}
+	if i.BeatInterval <= 0 {
+		i.BeatInterval = DefaultBeatInterval
+	}
+	if i.BeatTimeout <= 0 {
+		i.BeatTimeout = DefaultBeatTimeout
+	}
+	if i.DeleteTimeout <= 0 {
+		i.DeleteTimeout = DefaultDeleteTimeout
+	}
+	return i
+}
+
+// ServiceInfo is the service-level record: protect threshold and metadata.
+type ServiceInfo struct {
+	// ProtectThreshold in [0,1]: when the healthy share of the service's
+	// instances is at or below it, queries return every instance.
+	ProtectThreshold float64           `json:"protectThreshold"`
+	Metadata         map[string]string `json:"metadata"`
+	Version          Version           `json:"version"`
+	Deleted          bool              `json:"deleted,omitempty"`
+}
+
+// Summary describes a service in listings.
+type Summary struct {
+	Key       Key
+	Instances int
+	Healthy   int
+}

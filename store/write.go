@@ -1,0 +1,150 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+// Register stores in as a new version of its instance in service k,
+// replacing any earlier registration. Zero heartbeat timings and cluster
+// take the defaults. It returns the stored instance.
+func (s *Store) Register(k Key, in Instance) (Instance, error) {
+	in = in.clone().withDefaults()
+	in.Deleted = false
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in.Version = s.clock.next()
+	if err := s.applyLocked(k, &in, true); err != nil {
+		return Instance{}, fmt.Errorf("store: register %s: %w", in.ID(k), err)
+	}
+	return in, nil
+}
+
+// Update applies fn to a copy of the live instance ik of service k and
+// stores the result as a new version. fn must not change the instance key.
+func (s *Store) Update(k Key, ik InstanceKey, fn func(*Instance)) (Instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, e := s.lookupLocked(k, ik)
+	if e == nil || e.inst.Deleted {
+		return Instance{}, fmt.Errorf("store: update %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
+	}
+	in := e.inst.clone()
+	fn(&in)
+	in.InstanceKey = ik
+	in = in.withDefaults()
+	in.Deleted = false
+	in.Version = s.clock.next()
+	if err := s.applyLocked(k, &in, true); err != nil {
+		return Instance{}, fmt.Errorf("store: update %s: %w", in.ID(k), err)
+	}
+	return in, nil
+}
+
+// Deregister removes the live instance ik of service k, leaving a
+// tombstone. It returns the tombstone.
+func (s *Store) Deregister(k Key, ik InstanceKey) (Instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, e := s.lookupLocked(k, ik)
+	if e == nil || e.inst.Deleted {
+		return Instance{}, fmt.Errorf("store: deregister %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
+	}
+	t := tombstone(e.inst, s.clock.next())
+	if err := s.applyLocked(k, &t, false); err != nil {
+		return Instance{}, fmt.Errorf("store: deregister %s: %w", t.ID(k), err)
+	}
+	return t, nil
+}
+
+// BeatResult says what a beat did.
+type BeatResult struct {
+	// Instance is the instance after the beat.
+	Instance Instance
+	// Changed is true when the beat wrote a new version (it made an
+	// unhealthy instance healthy again); such a write must be replicated.
+	Changed bool
+}
+
+// Beat records a heartbeat for the live instance ik of service k. A beat
+// on an unhealthy instance makes it healthy again with a new version.
+func (s *Store) Beat(k Key, ik InstanceKey) (BeatResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, e := s.lookupLocked(k, ik)
+	if e == nil || e.inst.Deleted {
+		return BeatResult{}, fmt.Errorf("store: beat %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
+	}
+	e.lastBeat = s.cfg.Now()
+	if e.inst.Healthy || !e.inst.Ephemeral {
+		s.scheduleLocked(k, e)
+		return BeatResult{Instance: *e.inst}, nil
+	}
+	in := e.inst.clone()
+	in.Healthy = true
+	in.Version = s.clock.next()
+	if err := s.applyLocked(k, &in, true); err != nil {
+		return BeatResult{}, fmt.Errorf("store: beat %s: %w", in.ID(k), err)
+	}
+	return BeatResult{Instance: in, Changed: true}, nil
+}
+
+// Merge applies an instance record from a peer if its version is newer
+// than the one held, and reports whether it was applied. A record that is
+// not newer is a normal outcome, not an error.
+func (s *Store) Merge(k Key, in Instance) bool {
+	in = in.clone()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.applyLocked(k, &in, true) == nil
+}
+
+// tombstone returns the deletion record of in at version v.
+func tombstone(in *Instance, v Version) Instance {
+	t := *in
+	t.Metadata = nil
+	t.Healthy = false
+	t.Deleted = true
+	t.Version = v
+	return t
+}
+
+// applyLocked stores in if it is newer than what service k holds for its
+// key. touch resets the instance's last-beat time, as a registration or a
+// beat does; expiry transitions keep it.
+func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
+	svc := s.serviceLocked(k)
+	e := svc.entries[in.InstanceKey]
+	if e != nil && !e.inst.Version.Less(in.Version) {
+		return errNotFresh
+	}
+	s.clock.observe(in.Version)
+	now := s.cfg.Now()
+	wasLive := e != nil && !e.inst.Deleted
+	if e == nil {
+		e = &entry{lastBeat: now}
+		svc.entries[in.InstanceKey] = e
+	}
+	e.inst = in
+	if touch {
+		e.lastBeat = now
+	}
+	switch {
+	case in.Deleted && wasLive:
+		svc.live--
+		s.live.Add(-1)
+	case !in.Deleted && !wasLive:
+		svc.live++
+		s.live.Add(1)
+	}
+	if in.Deleted {
+		e.buried = now
+	} else {
+		e.buried = time.Time{}
+		if in.Ephemeral {
+			s.scheduleLocked(k, e)
+		}
+	}
+	s.publishLocked(svc, in.InstanceKey, now)
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -72,7 +73,7 @@ func TestAgent_flags(t *testing.T) {
 			want: func(c *node.Config, o *agentOptions) {
 				c.Name, c.HTTPAddr, c.GossipAddr, c.Advertise = "n1", "127.0.0.1:0", "127.0.0.1:7000", "10.0.0.1:7000"
 				c.GossipProfile, c.TombstoneTTL, c.MaxBodyBytes = "wan", time.Minute, 2048
-				o.shutdownTimeout, o.logLevel, o.logFormat = 3*time.Second, -4, "json"
+				o.shutdownTimeout, o.logLevel, o.logFormat = 3*time.Second, slog.LevelDebug, "json"
 			},
 		},
 		{
@@ -86,7 +87,7 @@ func TestAgent_flags(t *testing.T) {
 			want: func(c *node.Config, o *agentOptions) {
 				c.Name, c.HTTPAddr, c.GossipAddr, c.Advertise = "n2", "127.0.0.1:1", "127.0.0.1:2", "10.0.0.2:2"
 				c.Join, c.GossipProfile, c.TombstoneTTL, c.MaxBodyBytes = []string{"x:1", "y:2"}, "local", 90*time.Second, 10
-				o.shutdownTimeout, o.logLevel, o.logFormat = time.Second, 8, "json"
+				o.shutdownTimeout, o.logLevel, o.logFormat = time.Second, slog.LevelError, "json"
 			},
 		},
 		{

@@ -77,7 +77,7 @@ func execute(ctx context.Context, app *cli.App, args []string) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(app.ErrWriter, "roster: %v\nRun '%s --help' for usage.\n", ue.err, ue.command)
+		fmt.Fprintf(app.ErrWriter, "%s: %v\nRun '%s --help' for usage.\n", ue.command, ue.err, ue.command)
 		return exitUsage
 	}
 	var ec cli.ExitCoder

@@ -111,13 +111,13 @@ func serviceError(k store.Key, err error) error {
 
 // nacosServiceDetail is the body of GET service.
 type nacosServiceDetail struct {
-	NamespaceID      string            `json:"namespaceId"`
-	GroupName        string            `json:"groupName"`
-	Name             string            `json:"name"`
-	ProtectThreshold float64           `json:"protectThreshold"`
-	Metadata         map[string]string `json:"metadata"`
-	Selector         map[string]string `json:"selector"`
-	Clusters         []nacosClusterJSON    `json:"clusters"`
+	NamespaceID      string             `json:"namespaceId"`
+	GroupName        string             `json:"groupName"`
+	Name             string             `json:"name"`
+	ProtectThreshold float64            `json:"protectThreshold"`
+	Metadata         map[string]string  `json:"metadata"`
+	Selector         map[string]string  `json:"selector"`
+	Clusters         []nacosClusterJSON `json:"clusters"`
 }
 
 // nacosClusterJSON describes a cluster in GET service.

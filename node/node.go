@@ -130,3 +130,8 @@ func (n *Node) writable() bool { return !n.closing.Load() }
 
 // counts returns the number of services and live instances.
 func (n *Node) counts() (services, instances int) { return n.store.Stats() }
+
+// keyOf returns the key of a service in the default namespace and group.
+func (n *Node) keyOf(service string) store.Key {
+	return store.Key{Namespace: store.DefaultNamespace, Group: store.DefaultGroup, Service: service}
+}

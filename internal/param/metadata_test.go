@@ -129,3 +129,22 @@ func TestMetadata_fromSDKBeat(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestCheckMetadata(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      map[string]string
+		wantErr string
+	}{
+		{name: "nil", in: nil},
+		{name: "ok", in: map[string]string{"a": "1"}},
+		{name: "empty key", in: map[string]string{"": "1"}, wantErr: "invalid metadata: empty key"},
+		{name: "control in key", in: map[string]string{"a\n": "1"}, wantErr: `invalid metadata: key "a\n": contains control character '\n'`},
+		{name: "bad utf8 value", in: map[string]string{"a": "\xff"}, wantErr: `invalid metadata: key "a": value is not valid UTF-8`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkErr(t, CheckMetadata("metadata", tt.in), tt.wantErr)
+		})
+	}
+}

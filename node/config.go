@@ -37,6 +37,11 @@ type Config struct {
 	// ReadHeaderTimeout bounds how long a client may take to send headers.
 	// Default 10s.
 	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included. Default
+	// 30s.
+	ReadTimeout time.Duration
+	// MaxHeaderBytes limits request headers. Default 64 KiB.
+	MaxHeaderBytes int
 	// IdleTimeout closes keep-alive connections idle this long. Default 2m.
 	IdleTimeout time.Duration
 	// CacheMillis is what the Nacos list API tells clients to cache for, in
@@ -64,6 +69,8 @@ func DefaultConfig() Config {
 		MaxBodyBytes:      1 << 20,
 		MaxWait:           5 * time.Minute,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 		IdleTimeout:       2 * time.Minute,
 		CacheMillis:       10000,
 		Logger:            slog.Default(),

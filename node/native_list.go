@@ -93,7 +93,7 @@ func (n *Node) waitChange(r *http.Request, k store.Key, snap *store.Snapshot, in
 			return n.store.Snapshot(k)
 		case <-r.Context().Done():
 			return snap
-		case <-n.ctx.Done():
+		case <-n.waits.Done():
 			return snap
 		}
 	}

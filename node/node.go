@@ -27,7 +27,11 @@ type Node struct {
 	closing atomic.Bool
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// waits is cancelled first on Shutdown, so blocking queries answer at
+	// once instead of holding up the drain.
+	waits     context.Context
+	stopWaits context.CancelFunc
+	wg        sync.WaitGroup
 
 	// mu guards ln, started and stopped.
 	mu      sync.Mutex
@@ -46,12 +50,17 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Node{cfg: cfg, log: cfg.Logger, store: st, mux: http.NewServeMux(), ctx: ctx, cancel: cancel}
+	waits, stopWaits := context.WithCancel(ctx)
+	n := &Node{cfg: cfg, log: cfg.Logger, store: st, mux: http.NewServeMux(), ctx: ctx, cancel: cancel,
+		waits: waits, stopWaits: stopWaits}
 	n.routes()
 	n.srv = &http.Server{
 		Handler:           n.mux,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.MaxWait + cfg.MaxWait/16 + cfg.ReadTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	return n, nil
@@ -109,6 +118,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Unlock()
 	n.ready.Store(false)
 	n.closing.Store(true)
+	n.stopWaits()
 	var errs []error
 	if err := n.srv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("node: drain http: %w", err))

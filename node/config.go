@@ -45,7 +45,8 @@ type Config struct {
 	// IdleTimeout closes keep-alive connections idle this long. Default 2m.
 	IdleTimeout time.Duration
 	// CacheMillis is what the Nacos list API tells clients to cache for, in
-	// milliseconds. Default 10000 (as Nacos).
+	// milliseconds: how often nacos-sdk-go re-polls a subscribed service.
+	// Default 3000, what Nacos 1.4 answers clients it does not push to.
 	CacheMillis int64
 	// Logger receives the node's logs. Default: slog.Default().
 	Logger *slog.Logger
@@ -72,7 +73,7 @@ func DefaultConfig() Config {
 		ReadTimeout:       30 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		IdleTimeout:       2 * time.Minute,
-		CacheMillis:       10000,
+		CacheMillis:       3000,
 		Logger:            slog.Default(),
 		Now:               time.Now,
 	}

@@ -16,6 +16,20 @@ func benchIP(i int) string {
 	return "10." + strconv.Itoa(i>>16&255) + "." + strconv.Itoa(i>>8&255) + "." + strconv.Itoa(i&255)
 }
 
+// benchKeys returns the keys of services services and n instance keys,
+// so benchmarks do not measure building them.
+func benchKeys(services, n int) ([]Key, []InstanceKey) {
+	keys := make([]Key, services)
+	for i := range keys {
+		keys[i] = benchKey(i)
+	}
+	iks := make([]InstanceKey, n)
+	for i := range iks {
+		iks[i] = ik(benchIP(i), 8080)
+	}
+	return keys, iks
+}
+
 // fillStore registers services*perService instances and returns the store.
 func fillStore(b *testing.B, clk *fakeClock, services, perService int) *Store {
 	b.Helper()
@@ -53,13 +67,14 @@ func BenchmarkRegister(b *testing.B) {
 func BenchmarkBeat(b *testing.B) {
 	const services, perService = 100, 100
 	s := fillStore(b, newFakeClock(), services, perService)
+	keys, iks := benchKeys(services, services*perService)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		rng := newRand(uint64(time.Now().UnixNano()))
 		for pb.Next() {
-			j := rng.IntN(services * perService)
-			if _, err := s.Beat(benchKey(j%services), ik(benchIP(j), 8080)); err != nil {
+			j := rng.IntN(len(iks))
+			if _, err := s.Beat(keys[j%services], iks[j]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -69,19 +84,16 @@ func BenchmarkBeat(b *testing.B) {
 func BenchmarkSnapshotRead(b *testing.B) {
 	const services, perService = 100, 100
 	s := fillStore(b, newFakeClock(), services, perService)
-	keys := make([]Key, services)
-	for i := range keys {
-		keys[i] = benchKey(i)
-	}
+	keys, iks := benchKeys(services, services*perService)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		rng := newRand(uint64(time.Now().UnixNano()))
 		for pb.Next() {
-			j := rng.IntN(services * perService)
+			j := rng.IntN(len(iks))
 			snap := s.Snapshot(keys[j%services])
 			body := snap.Cached("json", func() []byte { return make([]byte, 64*len(snap.Instances)) })
-			if _, ok := snap.Find(ik(benchIP(j), 8080)); !ok || len(body) == 0 {
+			if _, ok := snap.Find(iks[j]); !ok || len(body) == 0 {
 				b.Fatalf("instance %d not found", j)
 			}
 		}
@@ -126,8 +138,17 @@ func BenchmarkMerge(b *testing.B) {
 // a transition was made).
 func BenchmarkSweep100k(b *testing.B) {
 	const n = 100_000
-	for _, mode := range []string{"tick10ms", "untilNext"} {
-		b.Run(mode, func(b *testing.B) {
+	cases := []struct {
+		name      string
+		services  int
+		untilNext bool
+	}{
+		{"tick10ms_1000svc", 1000, false},
+		{"untilNext_1000svc", 1000, true},
+		{"tick10ms_10svc", 10, false}, // 10,000 instances per service
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
 			clk := newFakeClock()
 			s := newTestStore(b, "n1", clk)
 			t0 := clk.Now()
@@ -137,7 +158,7 @@ func BenchmarkSweep100k(b *testing.B) {
 				in := inst(benchIP(i), 8080)
 				in.BeatTimeout = time.Millisecond + time.Duration(int64(half)*int64(i)/n)
 				in.DeleteTimeout = in.BeatTimeout + half
-				mustRegister(b, s, benchKey(i%1000), in)
+				mustRegister(b, s, benchKey(i%c.services), in)
 			}
 			var transitions int
 			var late, maxLate time.Duration
@@ -145,7 +166,7 @@ func BenchmarkSweep100k(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				now := clk.Advance(tick)
-				if mode == "untilNext" {
+				if c.untilNext {
 					next, ok := s.NextDeadline()
 					if !ok {
 						break
@@ -167,7 +188,7 @@ func BenchmarkSweep100k(b *testing.B) {
 				b.ReportMetric(float64(late)/float64(time.Millisecond)/float64(transitions), "fake-late-ms/transition")
 				b.ReportMetric(float64(maxLate)/float64(time.Millisecond), "fake-max-late-ms")
 			}
-			if mode == "tick10ms" && b.N >= 100 && transitions != 2*n {
+			if !c.untilNext && b.N >= 100 && transitions != 2*n {
 				b.Errorf("transitions got %d, want %d after %v", transitions, 2*n, clk.Now().Sub(t0))
 			}
 		})

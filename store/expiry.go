@@ -78,7 +78,12 @@ func (s *Store) NextDeadline() (time.Time, bool) {
 	return s.heap[0].at, true
 }
 
-// Sweep applies every expiry transition due by now: an ephemeral instance
+// maxSweep bounds the transitions one Sweep applies, so a mass expiry
+// releases the lock between batches; NextDeadline stays due, so the
+// sweeper calls again at once.
+const maxSweep = 2000
+
+// Sweep applies the expiry transitions due by now (at most maxSweep): an ephemeral instance
 // without a beat for its timeout becomes unhealthy, and without one for
 // its delete timeout is removed. owns reports whether this node is
 // responsible for timing out a service; nil means every service. Services
@@ -89,7 +94,9 @@ func (s *Store) Sweep(owns func(Key) bool) []Transition {
 	defer s.mu.Unlock()
 	now := s.cfg.Now()
 	var out []Transition
-	for len(s.heap) > 0 && !s.heap[0].at.After(now) {
+	s.deferred = map[*service][]InstanceKey{}
+	defer s.flushDeferredLocked(now)
+	for len(s.heap) > 0 && !s.heap[0].at.After(now) && len(out) < maxSweep {
 		d := heap.Pop(&s.heap).(deadline)
 		_, e := s.lookupLocked(d.key, d.ik)
 		if e == nil || !e.queued.Equal(d.at) {

@@ -83,7 +83,7 @@ func TestSweep_manyInstancesOnTime(t *testing.T) {
 	for i := range pending {
 		pending[i] = i
 	}
-	slicesSortByRegistration(pending, f)
+	sortByRegistration(pending, f)
 
 	prev := start
 	var removed, unhealthy, heals, beats, sweeps int
@@ -172,7 +172,7 @@ func TestSweep_manyInstancesOnTime(t *testing.T) {
 	t.Logf("%d instances, %d sweeps, %d beats, %d heals, %v fake time", n, sweeps, beats, heals, prev.Sub(start))
 }
 
-func slicesSortByRegistration(order []int, f *expiryFleet) {
+func sortByRegistration(order []int, f *expiryFleet) {
 	// Counting sort by millisecond of registration keeps setup cheap.
 	buckets := map[time.Duration][]int{}
 	var maxAt time.Duration

@@ -48,10 +48,12 @@ type Store struct {
 	live     atomic.Int64                  // live instances
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
-	// mu guards clock, every service's records and entries, and heap.
-	mu    sync.Mutex
-	clock hlc
-	heap  deadlines
+	// mu guards clock, every service's records and entries, heap and
+	// deferred.
+	mu       sync.Mutex
+	clock    hlc
+	heap     deadlines
+	deferred map[*service][]InstanceKey // changes of a sweep in progress
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
@@ -159,25 +161,75 @@ func (s *Store) lookupLocked(k Key, ik InstanceKey) (*service, *entry) {
 	return svc, svc.entries[ik]
 }
 
-// publishLocked builds and publishes a new snapshot of svc, bumps the
-// index and wakes every watcher.
+// publishLocked publishes a new snapshot of svc after a change to the
+// instance at changed (or to the service record), bumps the index and
+// wakes every watcher. During a Sweep it only marks svc, and the sweep
+// publishes each changed service once at its end.
 func (s *Store) publishLocked(svc *service, changed InstanceKey, now time.Time) {
+	if s.deferred != nil {
+		s.deferred[svc] = append(s.deferred[svc], changed)
+		return
+	}
+	var prev []*Instance
+	if old := svc.snap.Load(); old != nil {
+		prev = old.Instances
+	}
+	s.publishInstancesLocked(svc, spliceInstance(prev, svc.entries[changed], changed), now)
+}
+
+// flushDeferredLocked publishes every service a sweep changed, merging
+// its changed keys into the previous sorted list in one pass.
+func (s *Store) flushDeferredLocked(now time.Time) {
+	dirty := s.deferred
+	s.deferred = nil
+	for svc, changed := range dirty {
+		slices.SortFunc(changed, compareInstanceKeys)
+		changed = slices.Compact(changed)
+		var prev []*Instance
+		if old := svc.snap.Load(); old != nil {
+			prev = old.Instances
+		}
+		out := make([]*Instance, 0, len(prev)+len(changed))
+		i, j := 0, 0
+		for i < len(prev) || j < len(changed) {
+			c := -1
+			switch {
+			case i == len(prev):
+				c = 1
+			case j < len(changed):
+				c = compareInstanceKeys(prev[i].InstanceKey, changed[j])
+			}
+			if c < 0 {
+				out = append(out, prev[i])
+				i++
+				continue
+			}
+			if e := svc.entries[changed[j]]; e != nil && !e.inst.Deleted {
+				out = append(out, e.inst)
+			}
+			if c == 0 {
+				i++
+			}
+			j++
+		}
+		s.publishInstancesLocked(svc, out, now)
+	}
+}
+
+// publishInstancesLocked publishes svc with the sorted live instances.
+func (s *Store) publishInstancesLocked(svc *service, instances []*Instance, now time.Time) {
 	old := svc.snap.Load()
 	snap := &Snapshot{
-		Key:      svc.key,
-		Tracked:  true,
-		Explicit: svc.hasInfo && !svc.info.Deleted,
-		Modified: now,
-		changed:  make(chan struct{}),
+		Key:       svc.key,
+		Tracked:   true,
+		Explicit:  svc.hasInfo && !svc.info.Deleted,
+		Instances: instances,
+		Modified:  now,
+		changed:   make(chan struct{}),
 	}
 	if snap.Explicit {
 		snap.Info = svc.info
 	}
-	var prev []*Instance
-	if old != nil {
-		prev = old.Instances
-	}
-	snap.Instances = spliceInstance(prev, svc.entries[changed], changed)
 	snap.Exists = snap.Explicit || len(snap.Instances) > 0
 	snap.Index = s.index.Add(1)
 	svc.snap.Store(snap)

@@ -76,7 +76,10 @@ func (s *Store) Beat(k Key, ik InstanceKey) (BeatResult, error) {
 		return BeatResult{}, fmt.Errorf("store: beat %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
 	}
 	e.lastBeat = s.cfg.Now()
-	if e.inst.Healthy || !e.inst.Ephemeral {
+	if !e.inst.Ephemeral {
+		return BeatResult{Instance: *e.inst}, nil // persistent: never expires
+	}
+	if e.inst.Healthy {
 		s.scheduleLocked(k, e)
 		return BeatResult{Instance: *e.inst}, nil
 	}

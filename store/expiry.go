@@ -119,6 +119,7 @@ func (s *Store) Sweep(owns func(Key) bool) []Transition {
 		} else {
 			next = tombstone(e.inst, s.clock.next())
 		}
+		next.Expired = true
 		if err := s.applyLocked(d.key, &next, false); err != nil {
 			continue
 		}

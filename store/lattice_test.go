@@ -48,7 +48,7 @@ func randomRecords(rng *rand.Rand, n int) []Record {
 	var out []Record
 	for len(out) < n {
 		k := keys[rng.IntN(len(keys))]
-		v := Version{Clock: 1 + rng.Int64N(8), Node: nodes[rng.IntN(len(nodes))]}
+		v := Version{Clock: ev(1 + rng.Int64N(8)), Node: nodes[rng.IntN(len(nodes))]}
 		var md map[string]string
 		if rng.IntN(2) == 0 {
 			md = map[string]string{"m": strconv.Itoa(rng.IntN(100))}

@@ -1,5 +1,13 @@
 package store
 
+// reapedLocked reports whether a tombstone of version v is older than the
+// tombstone TTL: every node has dropped or will drop it, so a copy arriving
+// from a peer is ignored rather than kept for another TTL (which would let
+// anti-entropy pass reaped tombstones back and forth for ever).
+func (s *Store) reapedLocked(v Version) bool {
+	return v.Clock <= s.cfg.Now().Add(-s.cfg.TombstoneTTL).UnixNano()
+}
+
 // Reap drops tombstones older than the tombstone TTL, and services left
 // with nothing, and returns how many records it dropped.
 func (s *Store) Reap() int {
@@ -11,11 +19,13 @@ func (s *Store) Reap() int {
 		svc := v.(*service)
 		for ik, e := range svc.entries {
 			if e.inst.Deleted && !e.buried.After(cutoff) {
+				s.digests[svc.partition] ^= instanceHash(svc.key, e.inst)
 				delete(svc.entries, ik)
 				n++
 			}
 		}
 		if svc.hasInfo && svc.info.Deleted && !svc.infoBuried.After(cutoff) {
+			s.digests[svc.partition] ^= serviceHash(svc.key, &svc.info)
 			svc.hasInfo = false
 			svc.info = ServiceInfo{}
 			n++

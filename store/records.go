@@ -17,15 +17,7 @@ func (s *Store) Records() []Record {
 	defer s.mu.Unlock()
 	var out []Record
 	s.services.Range(func(_, v any) bool {
-		svc := v.(*service)
-		if svc.hasInfo {
-			info := cloneInfo(svc.info)
-			out = append(out, Record{Key: svc.key, Service: &info})
-		}
-		for _, e := range svc.entries {
-			in := e.inst.clone()
-			out = append(out, Record{Key: svc.key, Instance: &in})
-		}
+		out = v.(*service).appendRecordsLocked(out)
 		return true
 	})
 	slices.SortFunc(out, compareRecords)

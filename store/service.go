@@ -83,12 +83,19 @@ func (s *Store) putServiceLocked(k Key, info ServiceInfo) (ServiceInfo, error) {
 }
 
 func (s *Store) mergeServiceLocked(k Key, info ServiceInfo) error {
+	if info.Deleted && s.reapedLocked(info.Version) {
+		return errNotFresh
+	}
 	svc := s.serviceLocked(k)
 	if svc.hasInfo && !svc.info.Version.Less(info.Version) {
 		return errNotFresh
 	}
 	s.clock.observe(info.Version)
 	now := s.cfg.Now()
+	if svc.hasInfo {
+		s.digests[svc.partition] ^= serviceHash(k, &svc.info)
+	}
+	s.digests[svc.partition] ^= serviceHash(k, &info)
 	svc.info = info
 	svc.hasInfo = true
 	svc.infoBuried = time.Time{}

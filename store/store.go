@@ -18,6 +18,12 @@ type Config struct {
 	// TombstoneTTL is how long a deletion is remembered before Reap drops
 	// it. Default 10m.
 	TombstoneTTL time.Duration
+	// Partitions is the number of partitions digests are kept for; 0 or 1
+	// keeps one digest of everything.
+	Partitions int
+	// Partition maps a service to its partition in [0, Partitions). Nil
+	// puts every service in partition 0.
+	Partition func(Key) int
 }
 
 // DefaultConfig returns a Config with every field set.
@@ -34,6 +40,10 @@ func (c *Config) Validate() error {
 		return errors.New("store: config: clock is nil")
 	case c.TombstoneTTL <= 0:
 		return fmt.Errorf("store: config: tombstone ttl %v must be positive", c.TombstoneTTL)
+	case c.Partitions < 0:
+		return fmt.Errorf("store: config: partitions %d must not be negative", c.Partitions)
+	case c.Partitions > 1 && c.Partition == nil:
+		return errors.New("store: config: partitions set without a partition function")
 	}
 	return nil
 }
@@ -53,6 +63,7 @@ type Store struct {
 	mu       sync.Mutex
 	clock    hlc
 	heap     deadlines
+	digests  []uint64                   // per partition: XOR of the hashes of its records
 	deferred map[*service][]InstanceKey // changes of a sweep in progress
 }
 
@@ -60,6 +71,7 @@ type Store struct {
 // except snap, which readers load atomically.
 type service struct {
 	key        Key
+	partition  int
 	info       ServiceInfo
 	hasInfo    bool
 	infoBuried time.Time
@@ -81,7 +93,10 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, wake: make(chan struct{}, 1)}
+	if cfg.Partitions < 1 {
+		cfg.Partitions = 1
+	}
+	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions)}
 	s.clock = hlc{node: cfg.Node, now: cfg.Now}
 	ch := make(chan struct{})
 	s.global.Store(&ch)
@@ -146,7 +161,7 @@ func (s *Store) serviceLocked(k Key) *service {
 	if v, ok := s.services.Load(k); ok {
 		return v.(*service)
 	}
-	svc := &service{key: k, entries: map[InstanceKey]*entry{}}
+	svc := &service{key: k, entries: map[InstanceKey]*entry{}, partition: s.partitionOf(k)}
 	s.services.Store(k, svc)
 	return svc
 }

@@ -80,6 +80,9 @@ type Instance struct {
 	Version Version `json:"version"`
 	// Deleted marks a tombstone.
 	Deleted bool `json:"deleted,omitempty"`
+	// Expired marks a record written by expiry (unhealthy or removed
+	// because beats stopped) rather than by a client.
+	Expired bool `json:"expired,omitempty"`
 }
 
 // ID returns Nacos' instance id, ip#port#cluster#group@@service.

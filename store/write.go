@@ -10,7 +10,7 @@ import (
 // take the defaults. It returns the stored instance.
 func (s *Store) Register(k Key, in Instance) (Instance, error) {
 	in = in.clone().withDefaults()
-	in.Deleted = false
+	in.Deleted, in.Expired = false, false
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in.Version = s.clock.next()
@@ -33,7 +33,7 @@ func (s *Store) Update(k Key, ik InstanceKey, fn func(*Instance)) (Instance, err
 	fn(&in)
 	in.InstanceKey = ik
 	in = in.withDefaults()
-	in.Deleted = false
+	in.Deleted, in.Expired = false, false
 	in.Version = s.clock.next()
 	if err := s.applyLocked(k, &in, true); err != nil {
 		return Instance{}, fmt.Errorf("store: update %s: %w", in.ID(k), err)
@@ -51,6 +51,7 @@ func (s *Store) Deregister(k Key, ik InstanceKey) (Instance, error) {
 		return Instance{}, fmt.Errorf("store: deregister %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
 	}
 	t := tombstone(e.inst, s.clock.next())
+	t.Expired = false
 	if err := s.applyLocked(k, &t, false); err != nil {
 		return Instance{}, fmt.Errorf("store: deregister %s: %w", t.ID(k), err)
 	}
@@ -84,7 +85,7 @@ func (s *Store) Beat(k Key, ik InstanceKey) (BeatResult, error) {
 		return BeatResult{Instance: *e.inst}, nil
 	}
 	in := e.inst.clone()
-	in.Healthy = true
+	in.Healthy, in.Expired = true, false
 	in.Version = s.clock.next()
 	if err := s.applyLocked(k, &in, true); err != nil {
 		return BeatResult{}, fmt.Errorf("store: beat %s: %w", in.ID(k), err)
@@ -102,6 +103,31 @@ func (s *Store) Merge(k Key, in Instance) bool {
 	return s.applyLocked(k, &in, true) == nil
 }
 
+// MergeGuarded applies a peer's instance record like Merge, with one
+// exception: when guard is set (this node is responsible for the service)
+// and the record is an expiry decision about an instance this node has
+// heard of within its beat timeout, it refuses the record and re-asserts
+// its own copy with a newer version, which it returns for replication. So
+// a tombstone written by expiry on the far side of a healed partition
+// cannot delete an instance that is still beating here.
+func (s *Store) MergeGuarded(k Key, in Instance, guard bool) (applied bool, reassert *Instance) {
+	in = in.clone()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if guard && in.Expired {
+		if _, e := s.lookupLocked(k, in.InstanceKey); e != nil && !e.inst.Deleted && e.inst.Healthy &&
+			e.inst.Version.Less(in.Version) && s.cfg.Now().Sub(e.lastBeat) < e.inst.BeatTimeout {
+			s.clock.observe(in.Version)
+			re := e.inst.clone()
+			re.Version = s.clock.next()
+			if s.applyLocked(k, &re, false) == nil {
+				return false, &re
+			}
+		}
+	}
+	return s.applyLocked(k, &in, true) == nil, nil
+}
+
 // tombstone returns the deletion record of in at version v.
 func tombstone(in *Instance, v Version) Instance {
 	t := *in
@@ -116,6 +142,9 @@ func tombstone(in *Instance, v Version) Instance {
 // key. touch resets the instance's last-beat time, as a registration or a
 // beat does; expiry transitions keep it.
 func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
+	if in.Deleted && s.reapedLocked(in.Version) {
+		return errNotFresh
+	}
 	svc := s.serviceLocked(k)
 	e := svc.entries[in.InstanceKey]
 	if e != nil && !e.inst.Version.Less(in.Version) {
@@ -124,6 +153,10 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	s.clock.observe(in.Version)
 	now := s.cfg.Now()
 	wasLive := e != nil && !e.inst.Deleted
+	if e != nil {
+		s.digests[svc.partition] ^= instanceHash(k, e.inst)
+	}
+	s.digests[svc.partition] ^= instanceHash(k, in)
 	if e == nil {
 		e = &entry{lastBeat: now}
 		svc.entries[in.InstanceKey] = e

@@ -313,14 +313,14 @@ func TestStore_MergeReportsFreshness(t *testing.T) {
 		deleted bool
 		want    bool
 	}{
-		{"first", Version{10, "b"}, false, true},
-		{"same again", Version{10, "b"}, false, false},
-		{"tie lower node", Version{10, "a"}, false, false},
-		{"tie higher node", Version{10, "c"}, false, true},
-		{"older clock", Version{9, "z"}, false, false},
-		{"newer tombstone", Version{11, "a"}, true, true},
-		{"older live", Version{10, "z"}, false, false},
-		{"newer live", Version{12, "a"}, false, true},
+		{"first", Version{ev(10), "b"}, false, true},
+		{"same again", Version{ev(10), "b"}, false, false},
+		{"tie lower node", Version{ev(10), "a"}, false, false},
+		{"tie higher node", Version{ev(10), "c"}, false, true},
+		{"older clock", Version{ev(9), "z"}, false, false},
+		{"newer tombstone", Version{ev(11), "a"}, true, true},
+		{"older live", Version{ev(10), "z"}, false, false},
+		{"newer live", Version{ev(12), "a"}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -332,7 +332,7 @@ func TestStore_MergeReportsFreshness(t *testing.T) {
 		})
 	}
 	checkSnapshots(t, s)
-	if got, ok := s.Snapshot(svcA).Find(rec.InstanceKey); !ok || got.Version != (Version{12, "a"}) {
+	if got, ok := s.Snapshot(svcA).Find(rec.InstanceKey); !ok || got.Version != (Version{ev(12), "a"}) {
 		t.Errorf("Find got %v (found %v), want version 12@a", got.Version, ok)
 	}
 }

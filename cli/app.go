@@ -51,6 +51,8 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 			deregisterCommand(),
 			listCommand(),
 			servicesCommand(),
+			membersCommand(),
+			ownerCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

@@ -18,6 +18,7 @@ func benchNode(b *testing.B) *Node {
 	if err != nil {
 		b.Fatal(err)
 	}
+	n.synced.Store(true) // served in-process, never started: alone and synced
 	for i := 0; i < 20; i++ {
 		req := httptest.NewRequest(http.MethodPost, "/nacos/v1/ns/instance",
 			strings.NewReader(fmt.Sprintf("serviceName=bench&ip=10.0.0.%d&port=8080&metadata=zone%%3Da", i+1)))

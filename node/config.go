@@ -48,6 +48,31 @@ type Config struct {
 	// milliseconds: how often nacos-sdk-go re-polls a subscribed service.
 	// Default 3000, what Nacos 1.4 answers clients it does not push to.
 	CacheMillis int64
+	// AdvertiseHTTP is the HTTP address peers use to reach this node.
+	// Default: the bound HTTP address.
+	AdvertiseHTTP string
+	// ReplicationTimeout bounds how long a client write waits for a peer
+	// to confirm it before answering 503. Default 2s.
+	ReplicationTimeout time.Duration
+	// HandoffTimeout bounds how long a beat waits for its owner before it
+	// is handled locally. Default 1s.
+	HandoffTimeout time.Duration
+	// PeerTimeout bounds one internal request. Default 5s.
+	PeerTimeout time.Duration
+	// SyncTimeout bounds pulling the registry (or one anti-entropy
+	// exchange) from a peer. Default 30s.
+	SyncTimeout time.Duration
+	// SyncRetry is the pause between sync attempts. Default 100ms.
+	SyncRetry time.Duration
+	// SyncGrace is how long a starting node waits for a synced peer before
+	// it starts on its own. Default 5s.
+	SyncGrace time.Duration
+	// AntiEntropyInterval is the mean time between digest exchanges.
+	// Default 2s.
+	AntiEntropyInterval time.Duration
+	// AllowPeer, if set, says whether this node may send to a peer; tests
+	// use it to cut the network between nodes. Default nil (all).
+	AllowPeer func(peer string) bool
 	// Logger receives the node's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now. Tests inject their own.
@@ -61,21 +86,28 @@ func DefaultConfig() Config {
 		name = "roster"
 	}
 	return Config{
-		Name:              name,
-		HTTPAddr:          "127.0.0.1:8848",
-		GossipAddr:        "127.0.0.1:7946",
-		GossipProfile:     "lan",
-		TombstoneTTL:      10 * time.Minute,
-		ReapInterval:      30 * time.Second,
-		MaxBodyBytes:      1 << 20,
-		MaxWait:           5 * time.Minute,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		IdleTimeout:       2 * time.Minute,
-		CacheMillis:       3000,
-		Logger:            slog.Default(),
-		Now:               time.Now,
+		Name:                name,
+		HTTPAddr:            "127.0.0.1:8848",
+		GossipAddr:          "127.0.0.1:7946",
+		GossipProfile:       "lan",
+		TombstoneTTL:        10 * time.Minute,
+		ReapInterval:        30 * time.Second,
+		MaxBodyBytes:        1 << 20,
+		MaxWait:             5 * time.Minute,
+		ReadHeaderTimeout:   10 * time.Second,
+		ReadTimeout:         30 * time.Second,
+		MaxHeaderBytes:      64 << 10,
+		IdleTimeout:         2 * time.Minute,
+		CacheMillis:         3000,
+		ReplicationTimeout:  2 * time.Second,
+		HandoffTimeout:      time.Second,
+		PeerTimeout:         5 * time.Second,
+		SyncTimeout:         30 * time.Second,
+		SyncRetry:           100 * time.Millisecond,
+		SyncGrace:           5 * time.Second,
+		AntiEntropyInterval: 2 * time.Second,
+		Logger:              slog.Default(),
+		Now:                 time.Now,
 	}
 }
 
@@ -90,6 +122,9 @@ func DefaultLocalConfig() Config {
 	c.TombstoneTTL = 2 * time.Second
 	c.ReapInterval = 200 * time.Millisecond
 	c.MaxWait = 10 * time.Second
+	c.SyncGrace = 300 * time.Millisecond
+	c.SyncRetry = 20 * time.Millisecond
+	c.AntiEntropyInterval = 200 * time.Millisecond
 	return c
 }
 
@@ -108,6 +143,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node: config: max body %d must be positive", c.MaxBodyBytes)
 	case c.MaxWait <= 0:
 		return fmt.Errorf("node: config: max wait %v must be positive", c.MaxWait)
+	case c.ReplicationTimeout <= 0 || c.HandoffTimeout <= 0 || c.PeerTimeout <= 0 || c.SyncTimeout <= 0:
+		return errors.New("node: config: replication, hand-off, peer and sync timeouts must be positive")
+	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.AntiEntropyInterval <= 0:
+		return errors.New("node: config: sync retry and anti-entropy interval must be positive")
 	}
 	switch c.GossipProfile {
 	case "lan", "local", "wan":

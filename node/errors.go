@@ -24,8 +24,10 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrServiceHasInstances), errors.Is(err, store.ErrServiceExists):
 		return http.StatusBadRequest
-	case errors.Is(err, errShuttingDown):
+	case errors.Is(err, errShuttingDown), errors.Is(err, errNotReady), errors.Is(err, errNotReplicated):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }
@@ -35,6 +37,14 @@ var (
 	errBadJSON = errors.New("node: malformed json")
 	// errShuttingDown refuses writes while the node leaves.
 	errShuttingDown = errors.New("node: shutting down")
+	// errNotReady refuses client requests until the node has synced.
+	errNotReady = errors.New("node: not ready: syncing the registry from peers")
+	// errNotReplicated means no peer confirmed a write in time.
+	errNotReplicated = errors.New("node: write not confirmed by any peer in time")
+	// errBatchReply means a peer answered a batch with the wrong count.
+	errBatchReply = errors.New("node: peer answered a batch with a wrong number of results")
+	// errForbidden refuses internal requests that do not come from a member.
+	errForbidden = errors.New("node: internal request not from a cluster member")
 )
 
 // writeText answers with a plain-text body, as Nacos does.
@@ -49,6 +59,9 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 // plain-text message.
 func nacosError(w http.ResponseWriter, err error) {
 	status := statusOf(err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	writeText(w, status, "caused: "+err.Error()+";")
 }
 
@@ -71,5 +84,8 @@ func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 
 // jsonError answers err as {"error": message} with its status.
 func jsonError(w http.ResponseWriter, err error) {
+	if statusOf(err) == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	writeJSON(w, statusOf(err), map[string]string{"error": err.Error()})
 }

@@ -19,6 +19,7 @@ func fuzzNode(f *testing.F) *Node {
 	if err != nil {
 		f.Fatal(err)
 	}
+	n.synced.Store(true) // served in-process, never started: alone and synced
 	return n
 }
 

@@ -2,6 +2,8 @@ package node
 
 import (
 	"time"
+
+	"github.com/roster-io/roster/store"
 )
 
 // Background work: the expiry sweeper, which sleeps until the earliest
@@ -45,7 +47,15 @@ func (n *Node) runExpiry() {
 // sweep applies the due transitions and logs each.
 func (n *Node) sweep() {
 	now := n.cfg.Now()
-	for _, t := range n.store.Sweep(nil) {
+	trans := n.store.Sweep(n.owns)
+	if len(trans) > 0 {
+		recs := make([]store.Record, 0, len(trans))
+		for i := range trans {
+			recs = append(recs, store.Record{Key: trans[i].Key, Instance: &trans[i].Instance})
+		}
+		_ = n.replicate(n.ctx, recs, false)
+	}
+	for _, t := range trans {
 		what := "instance unhealthy"
 		if t.Removed {
 			what = "instance expired"

@@ -35,7 +35,7 @@ func (n *Node) nacosRegister(w http.ResponseWriter, r *http.Request, p param.Val
 	if err != nil {
 		return err
 	}
-	if _, err := n.register(k, in); err != nil {
+	if _, err := n.register(r.Context(), k, in); err != nil {
 		return err
 	}
 	writeText(w, http.StatusOK, "ok")
@@ -52,7 +52,7 @@ func (n *Node) nacosDeregister(w http.ResponseWriter, r *http.Request, p param.V
 	if _, err := param.Bool("ephemeral", p.Get("ephemeral"), true); err != nil {
 		return err
 	}
-	if err := n.deregister(k, ik); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := n.deregister(r.Context(), k, ik); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	writeText(w, http.StatusOK, "ok")
@@ -74,7 +74,7 @@ func (n *Node) nacosUpdate(w http.ResponseWriter, r *http.Request, p param.Value
 	if err != nil {
 		return err
 	}
-	if _, err := n.update(k, ik, patch); err != nil {
+	if _, err := n.update(r.Context(), k, ik, patch); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return &param.FieldError{Field: "ip", Reason: fmt.Sprintf("instance %s:%d not found in cluster %s of %s", ik.IP, ik.Port, ik.Cluster, k.Grouped())}
 		}
@@ -178,7 +178,7 @@ func (n *Node) nacosBeat(w http.ResponseWriter, r *http.Request, p param.Values)
 		}
 		reregister = &in
 	}
-	in, found, err := n.beat(k, ik, reregister)
+	interval, found, err := n.beat(r.Context(), k, ik, reregister)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (n *Node) nacosBeat(w http.ResponseWriter, r *http.Request, p param.Values)
 	if !found {
 		reply.Code = beatNotFound
 	} else {
-		reply.ClientBeatInterval = in.BeatInterval.Milliseconds()
+		reply.ClientBeatInterval = interval.Milliseconds()
 	}
 	writeJSON(w, http.StatusOK, reply)
 	return nil

@@ -47,12 +47,9 @@ func (n *Node) nacosServiceCreate(w http.ResponseWriter, r *http.Request, p para
 	if err != nil {
 		return err
 	}
-	if !n.writable() {
-		return errShuttingDown
-	}
 	info := store.ServiceInfo{Metadata: map[string]string{}}
 	apply(&info)
-	if _, err := n.store.CreateService(k, info); err != nil {
+	if err := n.writeService(r.Context(), k, func() (store.ServiceInfo, error) { return n.store.CreateService(k, info) }); err != nil {
 		return serviceError(k, err)
 	}
 	writeText(w, http.StatusOK, "ok")
@@ -69,10 +66,7 @@ func (n *Node) nacosServiceUpdate(w http.ResponseWriter, r *http.Request, p para
 	if err != nil {
 		return err
 	}
-	if !n.writable() {
-		return errShuttingDown
-	}
-	if _, err := n.store.UpdateService(k, apply); err != nil {
+	if err := n.writeService(r.Context(), k, func() (store.ServiceInfo, error) { return n.store.UpdateService(k, apply) }); err != nil {
 		return serviceError(k, err)
 	}
 	writeText(w, http.StatusOK, "ok")
@@ -85,10 +79,7 @@ func (n *Node) nacosServiceDelete(w http.ResponseWriter, r *http.Request, p para
 	if err != nil {
 		return err
 	}
-	if !n.writable() {
-		return errShuttingDown
-	}
-	if _, err := n.store.DeleteService(k); err != nil {
+	if err := n.writeService(r.Context(), k, func() (store.ServiceInfo, error) { return n.store.DeleteService(k) }); err != nil {
 		return serviceError(k, err)
 	}
 	writeText(w, http.StatusOK, "ok")
@@ -186,7 +177,7 @@ func (n *Node) nacosServiceList(w http.ResponseWriter, r *http.Request, p param.
 func (n *Node) nacosMetrics(w http.ResponseWriter, r *http.Request, p param.Values) error {
 	services, instances := n.counts()
 	status := "UP"
-	if !n.ready.Load() {
+	if !n.Ready() {
 		status = "DOWN"
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -127,11 +127,16 @@ func nativeInstance(j *instanceJSON) (store.Key, store.Instance, error) {
 
 // decodeJSON reads a JSON body into v, bounded by the body limit.
 func (n *Node) decodeJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, n.cfg.MaxBodyBytes+1))
+	return n.decodeJSONLimit(r, v, n.cfg.MaxBodyBytes)
+}
+
+// decodeJSONLimit reads a JSON body of at most limit bytes into v.
+func (n *Node) decodeJSONLimit(r *http.Request, v any, limit int64) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return fmt.Errorf("%w: read body: %v", errBadJSON, err)
 	}
-	if int64(len(body)) > n.cfg.MaxBodyBytes {
+	if int64(len(body)) > limit {
 		return param.ErrBodyTooLarge
 	}
 	if err := json.Unmarshal(body, v); err != nil {
@@ -149,7 +154,7 @@ func (n *Node) nativeRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	k, in, err := nativeInstance(&j)
 	if err == nil {
-		in, err = n.register(k, in)
+		in, err = n.register(r.Context(), k, in)
 	}
 	if err != nil {
 		jsonError(w, err)
@@ -178,7 +183,7 @@ func queryInstanceKey(r *http.Request) (store.Key, store.InstanceKey, error) {
 func (n *Node) nativeDeregister(w http.ResponseWriter, r *http.Request) {
 	k, ik, err := queryInstanceKey(r)
 	if err == nil {
-		err = n.deregister(k, ik)
+		err = n.deregister(r.Context(), k, ik)
 	}
 	if err != nil {
 		jsonError(w, err)
@@ -233,7 +238,7 @@ func (n *Node) nativeBeat(w http.ResponseWriter, r *http.Request) {
 		}
 		rereg = &in
 	}
-	in, found, err := n.beat(k, ik, rereg)
+	interval, found, err := n.beat(r.Context(), k, ik, rereg)
 	if err != nil {
 		jsonError(w, err)
 		return
@@ -242,7 +247,7 @@ func (n *Node) nativeBeat(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, fmt.Errorf("instance %s:%d in cluster %s of %s: %w", ik.IP, ik.Port, ik.Cluster, k.Grouped(), store.ErrNotFound))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"beatIntervalMs": in.BeatInterval.Milliseconds()})
+	writeJSON(w, http.StatusOK, map[string]any{"beatIntervalMs": interval.Milliseconds()})
 }
 
 // prefixField qualifies the field named by a FieldError.

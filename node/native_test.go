@@ -153,7 +153,7 @@ func TestReadyAndHealth(t *testing.T) {
 	if code, _ := do(t, http.MethodGet, base+"/readyz", "", ""); code != 200 {
 		t.Fatalf("readyz: %d", code)
 	}
-	n.ready.Store(false)
+	n.synced.Store(false)
 	if code, _ := do(t, http.MethodGet, base+"/readyz", "", ""); code != http.StatusServiceUnavailable {
 		t.Fatalf("readyz when not ready: %d", code)
 	}

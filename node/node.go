@@ -1,6 +1,8 @@
-// Package node is the roster server: it wires the store to the HTTP API
-// (native and Nacos v1), runs heartbeat expiry and tombstone reaping, and
-// owns the node's lifecycle (start, ready, shutdown).
+// Package node is the roster server: it wires the store, the ring and
+// gossip together, serves the HTTP APIs (native and Nacos v1), routes beats
+// to their owners, replicates writes, repairs divergence with anti-entropy,
+// runs heartbeat expiry and tombstone reaping, and owns the node's
+// lifecycle (start, sync, ready, leave, shutdown).
 package node
 
 import (
@@ -12,7 +14,10 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/roster-io/roster/gossip"
+	"github.com/roster-io/roster/ring"
 	"github.com/roster-io/roster/store"
 )
 
@@ -21,10 +26,16 @@ type Node struct {
 	cfg     Config
 	log     *slog.Logger
 	store   *store.Store
+	ring    *ring.Ring
+	cluster *cluster
+	gossip  *gossip.Gossip
+	peers   *peerClient
 	mux     *http.ServeMux
 	srv     *http.Server
-	ready   atomic.Bool
-	closing atomic.Bool
+	epoch   int64
+	synced  atomic.Bool // holds the registry: may serve and own
+	closing atomic.Bool // leaving: refuses client writes
+	resync  chan struct{}
 	ctx     context.Context
 	cancel  context.CancelFunc
 	// waits is cancelled first on Shutdown, so blocking queries answer at
@@ -45,17 +56,25 @@ func New(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := store.New(store.Config{Node: cfg.Name, Now: cfg.Now, TombstoneTTL: cfg.TombstoneTTL})
+	rg, err := ring.New(ring.DefaultConfig())
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	st, err := store.New(store.Config{Node: cfg.Name, Now: cfg.Now, TombstoneTTL: cfg.TombstoneTTL,
+		Partitions: rg.PartitionCount(), Partition: func(k store.Key) int { return rg.Partition(k.String()) }})
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	waits, stopWaits := context.WithCancel(ctx)
-	n := &Node{cfg: cfg, log: cfg.Logger, store: st, mux: http.NewServeMux(), ctx: ctx, cancel: cancel,
-		waits: waits, stopWaits: stopWaits}
+	n := &Node{cfg: cfg, log: cfg.Logger, store: st, ring: rg, mux: http.NewServeMux(),
+		epoch: time.Now().UnixNano(), resync: make(chan struct{}, 1),
+		ctx: ctx, cancel: cancel, waits: waits, stopWaits: stopWaits}
+	n.cluster = &cluster{self: cfg.Name, ring: rg, members: map[string]member{}, peers: map[string]*peer{}, owned: map[int]bool{}}
+	n.peers = newPeerClient(cfg.Name, cfg.PeerTimeout, cfg.AllowPeer)
 	n.routes()
 	n.srv = &http.Server{
-		Handler:           n.mux,
+		Handler:           n.gate(n.mux),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.MaxWait + cfg.MaxWait/16 + cfg.ReadTimeout,
@@ -67,9 +86,11 @@ func New(cfg Config) (*Node, error) {
 }
 
 // Handler returns the node's HTTP handler, for tests and embedding.
-func (n *Node) Handler() http.Handler { return n.mux }
+func (n *Node) Handler() http.Handler { return n.srv.Handler }
 
-// Start listens on the HTTP address and serves in the background.
+// Start listens on the HTTP address, joins the cluster and serves in the
+// background. The node reports ready once it holds the registry: at once
+// when it is alone, after pulling it from a peer otherwise.
 func (n *Node) Start() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -79,6 +100,28 @@ func (n *Node) Start() error {
 	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("node: listen %s: %w", n.cfg.HTTPAddr, err)
+	}
+	httpAddr := n.cfg.AdvertiseHTTP
+	if httpAddr == "" {
+		httpAddr = ln.Addr().String()
+	}
+	if n.cfg.GossipAddr != "" {
+		gc := gossip.DefaultConfig()
+		if n.cfg.GossipProfile == "local" {
+			gc = gossip.DefaultLocalConfig()
+		}
+		gc.Name, gc.BindAddr, gc.AdvertiseAddr = n.cfg.Name, n.cfg.GossipAddr, n.cfg.Advertise
+		gc.Profile, gc.Join, gc.Logger = gossip.Profile(n.cfg.GossipProfile), n.cfg.Join, n.cfg.Logger
+		gc.Meta = gossip.Meta{HTTPAddr: httpAddr, Epoch: n.epoch}
+		g, err := gossip.New(gc)
+		if err == nil {
+			err = g.Start()
+		}
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("node: %w", err)
+		}
+		n.gossip = g
 	}
 	n.ln = ln
 	n.started = true
@@ -91,9 +134,24 @@ func (n *Node) Start() error {
 			n.log.Error("http server stopped", "err", err)
 		}
 	}()
-	n.ready.Store(true)
-	n.log.Info("node started", "name", n.cfg.Name, "http", ln.Addr().String())
+	if n.gossip == nil {
+		n.synced.Store(true)
+	} else {
+		n.wg.Add(3)
+		go n.runMembership()
+		go n.runSync()
+		go n.runAntiEntropy()
+	}
+	n.log.Info("node started", "name", n.cfg.Name, "http", ln.Addr().String(), "gossip", n.gossipAddr())
 	return nil
+}
+
+// gossipAddr returns the bound gossip address, or "" without gossip.
+func (n *Node) gossipAddr() string {
+	if n.gossip == nil {
+		return ""
+	}
+	return n.gossip.LocalMember().Addr
 }
 
 // Addr returns the bound HTTP address (host:port), or "" before Start.
@@ -106,8 +164,16 @@ func (n *Node) Addr() string {
 	return n.ln.Addr().String()
 }
 
-// Shutdown stops taking requests, drains in-flight ones until ctx ends,
-// and stops every goroutine. It is safe to call more than once.
+// GossipAddr returns the bound gossip address, or "" without gossip.
+func (n *Node) GossipAddr() string { return n.gossipAddr() }
+
+// Ready reports whether the node holds the registry and serves clients.
+func (n *Node) Ready() bool { return n.synced.Load() && !n.closing.Load() }
+
+// Shutdown leaves the cluster gracefully: it refuses client writes (503
+// with Retry-After), releases blocking queries, tells the cluster it is
+// leaving so peers re-home its services, flushes pending deltas, drains
+// HTTP until ctx ends and stops every goroutine. Safe to call twice.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Lock()
 	if n.stopped {
@@ -116,15 +182,26 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	n.stopped = true
 	n.mu.Unlock()
-	n.ready.Store(false)
 	n.closing.Store(true)
 	n.stopWaits()
 	var errs []error
+	if n.gossip != nil {
+		n.flushPeers(ctx)
+		if err := n.gossip.Leave(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("node: leave: %w", err))
+		}
+	}
 	if err := n.srv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("node: drain http: %w", err))
 		_ = n.srv.Close()
 	}
 	n.cancel()
+	n.cluster.stopPeers()
+	if n.gossip != nil {
+		if err := n.gossip.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("node: gossip: %w", err))
+		}
+	}
 	done := make(chan struct{})
 	go func() { n.wg.Wait(); close(done) }()
 	select {
@@ -132,11 +209,29 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("node: wait for goroutines: %w", ctx.Err()))
 	}
+	n.peers.close()
 	return errors.Join(errs...)
 }
 
-// writable reports whether the node still takes writes.
-func (n *Node) writable() bool { return !n.closing.Load() }
+// flushPeers waits until every peer's delta queue is empty or ctx ends.
+func (n *Node) flushPeers(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		pending := 0
+		for _, p := range n.cluster.peerList() {
+			pending += p.deltas.pending()
+		}
+		if pending == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
 
 // counts returns the number of services and live instances.
 func (n *Node) counts() (services, instances int) { return n.store.Stats() }

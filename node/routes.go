@@ -1,6 +1,9 @@
 package node
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // routes registers every handler on the node's mux. Go's ServeMux answers
 // 405 with an Allow header for a known path with the wrong method, and 404
@@ -11,11 +14,14 @@ func (n *Node) routes() {
 		writeText(w, http.StatusOK, "ok")
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !n.ready.Load() {
-			writeText(w, http.StatusServiceUnavailable, "not ready")
-			return
+		switch {
+		case n.closing.Load():
+			writeText(w, http.StatusServiceUnavailable, "not ready: leaving the cluster")
+		case !n.synced.Load():
+			writeText(w, http.StatusServiceUnavailable, "not ready: syncing the registry from peers")
+		default:
+			writeText(w, http.StatusOK, "ready")
 		}
-		writeText(w, http.StatusOK, "ready")
 	})
 
 	const ns = "/nacos/v1/ns/"
@@ -39,4 +45,33 @@ func (n *Node) routes() {
 	m.HandleFunc("PUT /v1/instance/beat", n.nativeBeat)
 	m.HandleFunc("GET /v1/instances", n.nativeList)
 	m.HandleFunc("GET /v1/services", n.nativeServices)
+
+	m.HandleFunc("GET /v1/cluster/members", n.clusterMembers)
+	m.HandleFunc("GET /v1/cluster/owner", n.clusterOwner)
+
+	m.HandleFunc("POST /internal/v1/deltas", n.internal(n.internalDeltas))
+	m.HandleFunc("POST /internal/v1/beats", n.internal(n.internalBeats))
+	m.HandleFunc("GET /internal/v1/dump", n.internal(n.internalDump))
+	m.HandleFunc("POST /internal/v1/digest", n.internal(n.internalDigest))
+	m.HandleFunc("POST /internal/v1/pull", n.internal(n.internalPull))
+}
+
+// gate answers client API requests with 503 and the reason until the node
+// has synced the registry; probes, cluster views and internal traffic pass.
+func (n *Node) gate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !n.synced.Load() {
+			p := r.URL.Path
+			if strings.HasPrefix(p, "/nacos/") || (strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/v1/cluster/")) {
+				w.Header().Set("Retry-After", "1")
+				if strings.HasPrefix(p, "/nacos/") {
+					nacosError(w, errNotReady)
+				} else {
+					jsonError(w, errNotReady)
+				}
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -1,64 +1,74 @@
 package node
 
 import (
-	"errors"
+	"context"
 
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
 )
 
 // The write path. Every API that changes the registry goes through these
-// methods, so the cluster issue has one place to replicate from and one
-// place to refuse writes while the node leaves.
+// methods: they refuse writes while the node syncs or leaves, apply the
+// write here and replicate it, acknowledging only once a peer holds it
+// (when there is a peer).
+
+// checkWritable refuses client writes before sync and during shutdown.
+func (n *Node) checkWritable() error {
+	if n.closing.Load() {
+		return errShuttingDown
+	}
+	if !n.synced.Load() {
+		return errNotReady
+	}
+	return nil
+}
 
 // register stores a new registration of in.
-func (n *Node) register(k store.Key, in store.Instance) (store.Instance, error) {
-	if !n.writable() {
-		return store.Instance{}, errShuttingDown
+func (n *Node) register(ctx context.Context, k store.Key, in store.Instance) (store.Instance, error) {
+	if err := n.checkWritable(); err != nil {
+		return store.Instance{}, err
 	}
-	return n.store.Register(k, in)
+	in, err := n.store.Register(k, in)
+	if err != nil {
+		return store.Instance{}, err
+	}
+	return in, n.replicate(ctx, instanceRecord(k, in), true)
 }
 
 // deregister removes an instance.
-func (n *Node) deregister(k store.Key, ik store.InstanceKey) error {
-	if !n.writable() {
-		return errShuttingDown
+func (n *Node) deregister(ctx context.Context, k store.Key, ik store.InstanceKey) error {
+	if err := n.checkWritable(); err != nil {
+		return err
 	}
-	_, err := n.store.Deregister(k, ik)
-	return err
+	t, err := n.store.Deregister(k, ik)
+	if err != nil {
+		return err
+	}
+	return n.replicate(ctx, instanceRecord(k, t), true)
 }
 
 // update changes an instance in place.
-func (n *Node) update(k store.Key, ik store.InstanceKey, fn func(*store.Instance)) (store.Instance, error) {
-	if !n.writable() {
-		return store.Instance{}, errShuttingDown
+func (n *Node) update(ctx context.Context, k store.Key, ik store.InstanceKey, fn func(*store.Instance)) (store.Instance, error) {
+	if err := n.checkWritable(); err != nil {
+		return store.Instance{}, err
 	}
-	return n.store.Update(k, ik, fn)
+	in, err := n.store.Update(k, ik, fn)
+	if err != nil {
+		return store.Instance{}, err
+	}
+	return in, n.replicate(ctx, instanceRecord(k, in), true)
 }
 
-// beat records a heartbeat. When the instance is unknown and reregister is
-// not nil, the instance is registered from it (Nacos' compensation). found
-// is false when the instance is unknown and nothing re-registered it.
-func (n *Node) beat(k store.Key, ik store.InstanceKey, reregister *store.Instance) (in store.Instance, found bool, err error) {
-	if !n.writable() {
-		return store.Instance{}, false, errShuttingDown
+// writeService applies a service-record write and replicates it.
+func (n *Node) writeService(ctx context.Context, k store.Key, write func() (store.ServiceInfo, error)) error {
+	if err := n.checkWritable(); err != nil {
+		return err
 	}
-	res, err := n.store.Beat(k, ik)
-	if err == nil {
-		return res.Instance, true, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return store.Instance{}, false, err
-	}
-	if reregister == nil {
-		return store.Instance{}, false, nil
-	}
-	in, err = n.store.Register(k, *reregister)
+	info, err := write()
 	if err != nil {
-		return store.Instance{}, false, err
+		return err
 	}
-	n.log.Debug("instance re-registered by beat", "service", k.String(), "instance", in.ID(k))
-	return in, true, nil
+	return n.replicate(ctx, serviceRecord(k, info), true)
 }
 
 // checkedMetadata applies the metadata limits to metadata that arrived

@@ -136,6 +136,18 @@ func (s *Store) Stats() (services, instances int) {
 	return services, s.Len()
 }
 
+// AllServices returns the keys of every existing service.
+func (s *Store) AllServices() []Key {
+	var out []Key
+	s.services.Range(func(k, v any) bool {
+		if snap := v.(*service).snap.Load(); snap != nil && snap.Exists {
+			out = append(out, k.(Key))
+		}
+		return true
+	})
+	return out
+}
+
 // Services lists the existing services of a namespace (all groups when
 // group is empty), sorted by group and name.
 func (s *Store) Services(namespace, group string) []Summary {

@@ -1,0 +1,137 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// Anti-entropy. Every AntiEntropyInterval (jittered so nodes do not run
+// in lockstep) a node asks a random synced peer to compare registries.
+// First only a hash of the node's per-partition digest vector travels: when
+// replicas agree that is the whole exchange, a few hundred bytes whatever
+// the registry size. When it differs, the peer answers its digest vector
+// (8 bytes per partition); the node pulls the peer's records of the
+// partitions that differ, merges them, and pushes its own records of the
+// same partitions back, so both sides converge.
+
+// digestRequest is the body of POST /internal/v1/digest.
+type digestRequest struct {
+	Root uint64 `json:"root"`
+}
+
+// digestReply answers it: Equal, or the peer's digests (little-endian
+// uint64s, base64 in JSON).
+type digestReply struct {
+	Equal   bool   `json:"equal"`
+	Digests []byte `json:"digests,omitempty"`
+}
+
+// pullRequest is the body of POST /internal/v1/pull.
+type pullRequest struct {
+	Partitions []int `json:"partitions"`
+}
+
+// runAntiEntropy runs exchanges until the node stops.
+func (n *Node) runAntiEntropy() {
+	defer n.wg.Done()
+	for {
+		d := n.cfg.AntiEntropyInterval
+		d = d/2 + rand.N(d/2+1)
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-time.After(d):
+		}
+		if !n.synced.Load() {
+			continue
+		}
+		var ready []member
+		for _, m := range n.cluster.memberList() {
+			if m.Ready && !m.Self && m.HTTPAddr != "" {
+				ready = append(ready, m)
+			}
+		}
+		if len(ready) == 0 {
+			continue
+		}
+		m := ready[rand.N(len(ready))]
+		if repaired, err := n.exchange(m); err != nil {
+			n.log.Debug("anti-entropy exchange failed", "peer", m.Name, "err", err)
+		} else if repaired > 0 {
+			n.log.Info("anti-entropy repaired partitions", "peer", m.Name, "partitions", repaired)
+		}
+	}
+}
+
+// exchange compares registries with m and repairs both sides. It returns
+// the number of partitions that differed.
+func (n *Node) exchange(m member) (int, error) {
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.SyncTimeout)
+	defer cancel()
+	mine := n.store.Digests()
+	var reply digestReply
+	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/digest",
+		&digestRequest{Root: digestRoot(mine)}, &reply); err != nil {
+		return 0, err
+	}
+	if reply.Equal {
+		return 0, nil
+	}
+	diff := diffDigests(mine, decodeDigests(reply.Digests))
+	if len(diff) == 0 {
+		return 0, nil
+	}
+	var theirs deltasRequest
+	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/pull", &pullRequest{Partitions: diff}, &theirs); err != nil {
+		return len(diff), err
+	}
+	ours := n.store.PartitionRecords(diff)
+	n.merge(theirs.Records)
+	if len(ours) > 0 {
+		if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: ours}, nil); err != nil {
+			return len(diff), err
+		}
+	}
+	return len(diff), nil
+}
+
+// digestRoot hashes a digest vector.
+func digestRoot(d []uint64) uint64 {
+	h := fnv.New64a()
+	h.Write(encodeDigests(d))
+	return h.Sum64()
+}
+
+// encodeDigests packs digests as little-endian uint64s.
+func encodeDigests(d []uint64) []byte {
+	b := make([]byte, 8*len(d))
+	for i, v := range d {
+		binary.LittleEndian.PutUint64(b[8*i:], v)
+	}
+	return b
+}
+
+// decodeDigests unpacks encodeDigests' output; a trailing partial word is
+// ignored.
+func decodeDigests(b []byte) []uint64 {
+	d := make([]uint64, len(b)/8)
+	for i := range d {
+		d[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return d
+}
+
+// diffDigests returns the partitions whose digests differ.
+func diffDigests(mine, theirs []uint64) []int {
+	var out []int
+	for p := range mine {
+		if p >= len(theirs) || mine[p] != theirs[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}

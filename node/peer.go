@@ -1,0 +1,79 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Internal node-to-node traffic goes over HTTP to each member's advertised
+// HTTP address, under /internal/v1/, with the sender's name in
+// NodeHeader. A receiver accepts it only from a current member whose
+// address matches (see internal_api.go).
+
+// NodeHeader names the sending node on internal requests.
+const NodeHeader = "X-Roster-Node"
+
+// peerClient makes internal requests to other nodes.
+type peerClient struct {
+	self string
+	hc   *http.Client
+	// allow, if set, says whether this node may reach a peer (tests use
+	// it to cut the network between nodes).
+	allow func(peer string) bool
+}
+
+func newPeerClient(self string, timeout time.Duration, allow func(string) bool) *peerClient {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &peerClient{self: self, hc: &http.Client{Transport: tr, Timeout: timeout}, allow: allow}
+}
+
+// call sends in as JSON to peer at addr and decodes the answer into out.
+func (c *peerClient) call(ctx context.Context, peer, addr, method, path string, in, out any) error {
+	if c.allow != nil && !c.allow(peer) {
+		return fmt.Errorf("node: %s %s: peer %s unreachable (cut)", method, path, peer)
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("node: encode %s: %w", path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
+	if err != nil {
+		return fmt.Errorf("node: %s %s: %w", method, path, err)
+	}
+	req.Header.Set(NodeHeader, c.self)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("node: %s %s to %s: %w", method, path, peer, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("node: %s %s to %s: %s: %s", method, path, peer, resp.Status, bytes.TrimSpace(msg))
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("node: decode %s from %s: %w", path, peer, err)
+	}
+	return nil
+}
+
+// close drops idle connections.
+func (c *peerClient) close() { c.hc.CloseIdleConnections() }

@@ -1,0 +1,117 @@
+package node
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/roster-io/roster/store"
+)
+
+// Replication. Every write is pushed at once to every other live member
+// as a versioned delta (the records it wrote); each peer's queue batches
+// what piles up while a request is in flight. A client write is
+// acknowledged only once at least one peer confirmed it, whenever there
+// is a peer, so an acknowledged write lives on two nodes. Deltas that fail
+// are left to anti-entropy.
+
+// deltasRequest is the body of POST /internal/v1/deltas.
+type deltasRequest struct {
+	Records []store.Record `json:"records"`
+}
+
+// deltasReply answers it.
+type deltasReply struct {
+	Applied int `json:"applied"`
+}
+
+// replicate pushes recs to every peer. With wait it returns once one peer
+// confirmed them, or errNotReplicated after the replication timeout.
+func (n *Node) replicate(ctx context.Context, recs []store.Record, wait bool) error {
+	if len(recs) == 0 || n.cluster == nil {
+		return nil
+	}
+	peers := n.cluster.peerList()
+	if len(peers) == 0 {
+		return nil
+	}
+	done := make(chan batchResult[struct{}], len(peers))
+	queued := 0
+	for _, p := range peers {
+		if p.deltas.enqueue(recs, done) {
+			queued++
+		} else {
+			n.log.Warn("replication queue full; anti-entropy will repair", "peer", p.Name)
+		}
+	}
+	if !wait {
+		return nil
+	}
+	timer := time.NewTimer(n.cfg.ReplicationTimeout)
+	defer timer.Stop()
+	for queued > 0 {
+		select {
+		case r := <-done:
+			if r.err == nil {
+				return nil
+			}
+			queued--
+		case <-timer.C:
+			return errNotReplicated
+		case <-ctx.Done():
+			return errNotReplicated
+		}
+	}
+	return errNotReplicated
+}
+
+// sendDeltas sends one batch of deltas to m.
+func (n *Node) sendDeltas(ctx context.Context, m member, batch [][]store.Record) ([]struct{}, error) {
+	var req deltasRequest
+	for _, recs := range batch {
+		req.Records = append(req.Records, recs...)
+	}
+	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
+		return nil, err
+	}
+	return make([]struct{}, len(batch)), nil
+}
+
+// merge applies records from a peer. For services this node owns, an
+// expiry decision about an instance it has heard beat is refused and the
+// instance re-asserted; the re-assertions are replicated.
+func (n *Node) merge(recs []store.Record) int {
+	applied := 0
+	var reasserted []store.Record
+	for _, r := range recs {
+		switch {
+		case r.Instance != nil:
+			ok, re := n.store.MergeGuarded(r.Key, *r.Instance, n.owns(r.Key))
+			if ok {
+				applied++
+			}
+			if re != nil {
+				reasserted = append(reasserted, store.Record{Key: r.Key, Instance: re})
+			}
+		case r.Service != nil:
+			if n.store.MergeService(r.Key, *r.Service) {
+				applied++
+			}
+		}
+	}
+	if len(reasserted) > 0 {
+		n.log.Info("re-asserted beating instances against remote expiry", "count", len(reasserted))
+		_ = n.replicate(n.ctx, reasserted, false)
+	}
+	return applied
+}
+
+// instanceRecord wraps an instance as a record.
+func instanceRecord(k store.Key, in store.Instance) []store.Record {
+	return []store.Record{{Key: k, Instance: &in}}
+}
+
+// serviceRecord wraps a service record.
+func serviceRecord(k store.Key, info store.ServiceInfo) []store.Record {
+	return []store.Record{{Key: k, Service: &info}}
+}

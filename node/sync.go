@@ -1,0 +1,102 @@
+package node
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/roster-io/roster/store"
+)
+
+// Start-up sync. A node starts with empty memory, so before it serves
+// clients or owns anything it pulls the whole registry from a synced peer.
+// It answers client requests with 503 and the reason until then. When no
+// peer is synced (the first node, or a whole cluster starting together)
+// it waits SyncGrace for one to appear and then starts on its own.
+
+// dumpReply is the body of GET /internal/v1/dump.
+type dumpReply struct {
+	Records []store.Record `json:"records"`
+}
+
+// runSync pulls the registry from a peer, then marks the node synced.
+func (n *Node) runSync() {
+	defer n.wg.Done()
+	start := time.Now()
+	alone := time.Time{}
+	for n.ctx.Err() == nil {
+		var ready []member
+		others := 0
+		for _, m := range n.cluster.memberList() {
+			if m.Self {
+				continue
+			}
+			others++
+			if m.Ready && m.HTTPAddr != "" {
+				ready = append(ready, m)
+			}
+		}
+		rand.Shuffle(len(ready), func(i, j int) { ready[i], ready[j] = ready[j], ready[i] })
+		for _, m := range ready {
+			if err := n.pull(m); err != nil {
+				n.log.Warn("sync from peer failed", "peer", m.Name, "err", err)
+				continue
+			}
+			n.markSynced("synced from "+m.Name, start)
+			return
+		}
+		joined := n.gossip.Joined() || len(n.cfg.Join) == 0
+		switch {
+		case joined && others == 0 && len(n.cfg.Join) == 0:
+			n.markSynced("no peers: starting a new cluster", start)
+			return
+		case len(ready) == 0:
+			if alone.IsZero() {
+				alone = time.Now()
+			}
+			if time.Since(alone) >= n.cfg.SyncGrace {
+				n.markSynced("no synced peer appeared: starting on my own", start)
+				return
+			}
+		default:
+			alone = time.Time{}
+		}
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-time.After(n.cfg.SyncRetry):
+		}
+	}
+}
+
+// pull fetches every record from m and merges it.
+func (n *Node) pull(m member) error {
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.SyncTimeout)
+	defer cancel()
+	var d dumpReply
+	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodGet, "/internal/v1/dump", nil, &d); err != nil {
+		return err
+	}
+	for _, r := range d.Records {
+		switch {
+		case r.Instance != nil:
+			n.store.Merge(r.Key, *r.Instance)
+		case r.Service != nil:
+			n.store.MergeService(r.Key, *r.Service)
+		}
+	}
+	n.log.Info("registry pulled", "peer", m.Name, "records", len(d.Records))
+	return nil
+}
+
+// markSynced makes the node ready, publishes it, and takes part in
+// ownership.
+func (n *Node) markSynced(why string, start time.Time) {
+	n.synced.Store(true)
+	if err := n.gossip.SetReady(true); err != nil {
+		n.log.Error("publish readiness", "err", err)
+	}
+	n.kickMembership()
+	n.log.Info("node ready", "why", why, "after", time.Since(start).Round(time.Millisecond))
+}

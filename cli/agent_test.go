@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -175,6 +176,9 @@ type runningAgent struct {
 func startAgent(t *testing.T, args ...string) *runningAgent {
 	t.Helper()
 	clearRosterEnv(t)
+	if !slices.Contains(args, "--gossip") {
+		args = append(args, "--gossip", "127.0.0.1:0") // never the default port
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &runningAgent{
 		signals: make(chan os.Signal, 2),
@@ -207,6 +211,21 @@ func startAgent(t *testing.T, args ...string) *runningAgent {
 		t.Fatalf("agent exited with code %d before serving; stderr: %s", code, a.errOut.String())
 	case <-time.After(testDeadline):
 		t.Fatalf("agent did not start; stderr: %s", a.errOut.String())
+	}
+	// Serving is not ready: wait until the node holds the registry.
+	deadline := time.Now().Add(testDeadline)
+	for {
+		resp, err := http.Get("http://" + a.addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent not ready; stderr: %s", a.errOut.String())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	return a
 }

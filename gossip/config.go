@@ -75,6 +75,22 @@ type Config struct {
 	// replaced by one EventResync. Default: 1024 (local: 256).
 	EventBuffer int
 
+	// ReconnectInterval is how often the node tries to rejoin one member
+	// that failed (was declared dead rather than leaving), so the sides of
+	// a healed network partition find each other again. Default: 2s
+	// (local: 200ms).
+	ReconnectInterval time.Duration
+
+	// ReconnectTimeout is how long after a failure the node keeps trying
+	// to reconnect to that member. Default: 24h.
+	ReconnectTimeout time.Duration
+
+	// AllowAddr, if set, says whether this node may send to a gossip
+	// address (host:port); packets to other addresses are dropped and
+	// streams refused. Tests use it to cut the network between nodes.
+	// Default: nil (no filtering, memberlist's own transport).
+	AllowAddr func(addr string) bool
+
 	// Logger receives this package's logs, and memberlist's at debug level.
 	// Nil discards them. Default: slog.Default().
 	Logger *slog.Logger
@@ -94,6 +110,8 @@ func DefaultConfig() Config {
 		JoinRetryInterval:    500 * time.Millisecond,
 		JoinRetryMaxInterval: 30 * time.Second,
 		EventBuffer:          1024,
+		ReconnectInterval:    2 * time.Second,
+		ReconnectTimeout:     24 * time.Hour,
 		Logger:               slog.Default(),
 	}
 }
@@ -108,6 +126,7 @@ func DefaultLocalConfig() Config {
 	c.JoinRetryInterval = 20 * time.Millisecond
 	c.JoinRetryMaxInterval = 250 * time.Millisecond
 	c.EventBuffer = 256
+	c.ReconnectInterval = 200 * time.Millisecond
 	return c
 }
 
@@ -154,6 +173,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventBuffer < 1 {
 		return invalid("event buffer %d must be at least 1", c.EventBuffer)
+	}
+	if c.ReconnectInterval <= 0 || c.ReconnectTimeout <= 0 {
+		return invalid("reconnect interval %v and timeout %v must be positive", c.ReconnectInterval, c.ReconnectTimeout)
 	}
 	return nil
 }

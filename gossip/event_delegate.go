@@ -15,11 +15,24 @@ var _ memberlist.EventDelegate = (*eventDelegate)(nil)
 // updates the view and returns; it never calls memberlist.
 type eventDelegate struct {
 	view   *view
+	failed *failedSet
 	logger *slog.Logger
 }
 
-func (d *eventDelegate) NotifyJoin(n *memberlist.Node)   { d.notify(EventJoin, n) }
-func (d *eventDelegate) NotifyLeave(n *memberlist.Node)  { d.notify(EventLeave, n) }
+func (d *eventDelegate) NotifyJoin(n *memberlist.Node) {
+	d.failed.remove(n.Name)
+	d.notify(EventJoin, n)
+}
+
+// NotifyLeave records the member for reconnection. memberlist v0.5 does not
+// say whether the node failed or left (Node.State is not kept up to date
+// in callbacks), so graceful leavers are tried too; joining a node that
+// is gone fails at once and costs one refused connection per attempt.
+func (d *eventDelegate) NotifyLeave(n *memberlist.Node) {
+	d.failed.add(n.Name, nodeAddr(n))
+	d.notify(EventLeave, n)
+}
+
 func (d *eventDelegate) NotifyUpdate(n *memberlist.Node) { d.notify(EventUpdate, n) }
 
 func (d *eventDelegate) notify(t EventType, n *memberlist.Node) {

@@ -28,6 +28,7 @@ type Gossip struct {
 	meta   *delegate // the published Meta; cfg.Meta is only the initial one
 	view   *view
 	self   *selfWatch
+	failed *failedSet
 	ml     atomic.Pointer[memberlist.Memberlist]
 	joined atomic.Bool
 
@@ -77,6 +78,7 @@ func New(cfg Config) (*Gossip, error) {
 		meta:   meta,
 		view:   newView(cfg.Name, cfg.Meta, cfg.EventBuffer),
 		self:   newSelfWatch(cfg.Name),
+		failed: newFailedSet(),
 		done:   make(chan struct{}),
 
 		seedsDone: make(chan struct{}),
@@ -124,6 +126,7 @@ func (g *Gossip) Start() error {
 	joinCtx, stopJoin := context.WithCancel(ctx)
 	g.stopJoin = stopJoin
 	g.wg.Go(func() { g.joinLoop(joinCtx) })
+	g.wg.Go(func() { g.reconnectLoop(ctx) })
 	go func() {
 		g.wg.Wait()
 		close(g.done)
@@ -159,11 +162,24 @@ func (g *Gossip) memberlistConfig() (*memberlist.Config, error) {
 		conf.AdvertisePort = int(adv.Port())
 	}
 	conf.Delegate = g.meta
-	conf.Events = &eventDelegate{view: g.view, logger: g.logger}
+	conf.Events = &eventDelegate{view: g.view, failed: g.failed, logger: g.logger}
 	conf.Conflict = &conflictDelegate{self: g.self}
 	conf.Merge = &mergeDelegate{self: g.self}
 	conf.Logger = newMemberlistLogger(g.logger)
 	conf.LogOutput = nil
+	if g.cfg.AllowAddr != nil {
+		ft, err := newFilterTransport(conf, g.cfg.AllowAddr)
+		if err != nil {
+			return nil, err
+		}
+		if conf.BindPort == 0 {
+			conf.BindPort = ft.GetAutoBindPort()
+			if g.cfg.AdvertiseAddr == "" {
+				conf.AdvertisePort = conf.BindPort
+			}
+		}
+		conf.Transport = ft
+	}
 	return conf, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,12 +19,14 @@ type testCluster struct {
 	nodes map[string]*Node
 	cut   map[[2]string]bool // cut[from,to]: from cannot send to to
 	seed  string
+	// gossipNames maps gossip addresses to node names.
+	gossipNames map[string]string
 }
 
 // newTestCluster starts size nodes named n0, n1, ... joined through n0.
 func newTestCluster(t *testing.T, size int, mutate ...func(*Config)) *testCluster {
 	t.Helper()
-	tc := &testCluster{t: t, nodes: map[string]*Node{}, cut: map[[2]string]bool{}}
+	tc := &testCluster{t: t, nodes: map[string]*Node{}, cut: map[[2]string]bool{}, gossipNames: map[string]string{}}
 	for i := 0; i < size; i++ {
 		tc.start(fmt.Sprintf("n%d", i), mutate...)
 	}
@@ -37,7 +40,7 @@ func (tc *testCluster) start(name string, mutate ...func(*Config)) *Node {
 	t.Helper()
 	cfg := DefaultLocalConfig()
 	cfg.Name = name
-	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", name)
+	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: testLogLevel()})).With("node", name)
 	if tc.seed != "" {
 		cfg.Join = []string{tc.seed}
 	}
@@ -45,6 +48,11 @@ func (tc *testCluster) start(name string, mutate ...func(*Config)) *Node {
 		tc.mu.Lock()
 		defer tc.mu.Unlock()
 		return !tc.cut[[2]string{name, to}]
+	}
+	cfg.AllowGossipAddr = func(addr string) bool {
+		tc.mu.Lock()
+		defer tc.mu.Unlock()
+		return !tc.cut[[2]string{name, tc.gossipNames[addr]}]
 	}
 	for _, m := range mutate {
 		m(&cfg)
@@ -61,16 +69,30 @@ func (tc *testCluster) start(name string, mutate ...func(*Config)) *Node {
 		tc.seed = n.GossipAddr()
 	}
 	tc.nodes[name] = n
+	tc.gossipNames[n.GossipAddr()] = name
 	tc.mu.Unlock()
 	t.Cleanup(func() { tc.stop(n) })
 	return n
+}
+
+// testLogLevel is warn, or what ROSTER_TEST_LOG says (debug, info).
+func testLogLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("ROSTER_TEST_LOG"))); err != nil {
+		return slog.LevelWarn
+	}
+	return l
 }
 
 // stop shuts n down gracefully (idempotent).
 func (tc *testCluster) stop(n *Node) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = n.Shutdown(ctx)
+	start := time.Now()
+	err := n.Shutdown(ctx)
+	if el := time.Since(start); el > 2*time.Second || err != nil {
+		tc.t.Logf("shutdown of %s took %v: %v", n.cfg.Name, el, err)
+	}
 }
 
 // kill stops node name without a goodbye, as SIGKILL would: no Leave, no
@@ -81,6 +103,25 @@ func (tc *testCluster) kill(name string) {
 	delete(tc.nodes, name)
 	tc.mu.Unlock()
 	n.crash()
+}
+
+// partition cuts the network between sides a and b, both ways.
+func (tc *testCluster) partition(a, b []string) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	for _, x := range a {
+		for _, y := range b {
+			tc.cut[[2]string{x, y}] = true
+			tc.cut[[2]string{y, x}] = true
+		}
+	}
+}
+
+// heal restores the whole network.
+func (tc *testCluster) heal() {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	tc.cut = map[[2]string]bool{}
 }
 
 // node returns a live node by name.

@@ -73,6 +73,10 @@ type Config struct {
 	// AllowPeer, if set, says whether this node may send to a peer; tests
 	// use it to cut the network between nodes. Default nil (all).
 	AllowPeer func(peer string) bool
+	// AllowGossipAddr, if set, says whether this node may send gossip to
+	// an address; tests use it with AllowPeer to partition a cluster.
+	// Default nil (all).
+	AllowGossipAddr func(addr string) bool
 	// Logger receives the node's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now. Tests inject their own.

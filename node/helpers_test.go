@@ -44,6 +44,7 @@ func startNode(t testing.TB, mutate ...func(*Config)) (*Node, string) {
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
+	eventually(t, 5*time.Second, "node ready", n.Ready)
 	return n, "http://" + n.Addr()
 }
 

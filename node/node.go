@@ -113,6 +113,7 @@ func (n *Node) Start() error {
 		gc.Name, gc.BindAddr, gc.AdvertiseAddr = n.cfg.Name, n.cfg.GossipAddr, n.cfg.Advertise
 		gc.Profile, gc.Join, gc.Logger = gossip.Profile(n.cfg.GossipProfile), n.cfg.Join, n.cfg.Logger
 		gc.Meta = gossip.Meta{HTTPAddr: httpAddr, Epoch: n.epoch}
+		gc.AllowAddr = n.cfg.AllowGossipAddr
 		g, err := gossip.New(gc)
 		if err == nil {
 			err = g.Start()

@@ -77,16 +77,16 @@ func (n *Node) sendDeltas(ctx context.Context, m member, batch [][]store.Record)
 	return make([]struct{}, len(batch)), nil
 }
 
-// merge applies records from a peer. For services this node owns, an
-// expiry decision about an instance it has heard beat is refused and the
-// instance re-asserted; the re-assertions are replicated.
+// merge applies records from a peer. An expiry decision about an instance
+// a client beat here within its timeout is refused and the instance
+// re-asserted; the re-assertions are replicated.
 func (n *Node) merge(recs []store.Record) int {
 	applied := 0
 	var reasserted []store.Record
 	for _, r := range recs {
 		switch {
 		case r.Instance != nil:
-			ok, re := n.store.MergeGuarded(r.Key, *r.Instance, n.owns(r.Key))
+			ok, re := n.store.MergeGuarded(r.Key, *r.Instance, true)
 			if ok {
 				applied++
 			}

@@ -84,6 +84,7 @@ type service struct {
 type entry struct {
 	inst     *Instance // immutable once stored; replaced on change
 	lastBeat time.Time // when this node last heard of the instance
+	heard    time.Time // when a client last registered or beat it here
 	queued   time.Time // deadline of its pending heap item; zero if none
 	buried   time.Time // when a tombstone was applied here
 }

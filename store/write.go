@@ -17,6 +17,8 @@ func (s *Store) Register(k Key, in Instance) (Instance, error) {
 	if err := s.applyLocked(k, &in, true); err != nil {
 		return Instance{}, fmt.Errorf("store: register %s: %w", in.ID(k), err)
 	}
+	_, e := s.lookupLocked(k, in.InstanceKey)
+	e.heard = s.cfg.Now()
 	return in, nil
 }
 
@@ -77,6 +79,7 @@ func (s *Store) Beat(k Key, ik InstanceKey) (BeatResult, error) {
 		return BeatResult{}, fmt.Errorf("store: beat %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
 	}
 	e.lastBeat = s.cfg.Now()
+	e.heard = e.lastBeat
 	if !e.inst.Ephemeral {
 		return BeatResult{Instance: *e.inst}, nil // persistent: never expires
 	}
@@ -104,19 +107,20 @@ func (s *Store) Merge(k Key, in Instance) bool {
 }
 
 // MergeGuarded applies a peer's instance record like Merge, with one
-// exception: when guard is set (this node is responsible for the service)
-// and the record is an expiry decision about an instance this node has
-// heard of within its beat timeout, it refuses the record and re-asserts
-// its own copy with a newer version, which it returns for replication. So
-// a tombstone written by expiry on the far side of a healed partition
-// cannot delete an instance that is still beating here.
+// exception: when guard is set and the record is an expiry decision about
+// an instance a client registered or beat here within its beat timeout
+// (direct evidence that it lives), it refuses the record and re-asserts its
+// own copy with a newer version, which it returns for replication. So a
+// tombstone written by expiry on the far side of a healed partition cannot
+// delete an instance that is still beating on this side. Replicated writes
+// do not count as evidence: only the node that heard the client does.
 func (s *Store) MergeGuarded(k Key, in Instance, guard bool) (applied bool, reassert *Instance) {
 	in = in.clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if guard && in.Expired {
 		if _, e := s.lookupLocked(k, in.InstanceKey); e != nil && !e.inst.Deleted && e.inst.Healthy &&
-			e.inst.Version.Less(in.Version) && s.cfg.Now().Sub(e.lastBeat) < e.inst.BeatTimeout {
+			e.inst.Version.Less(in.Version) && !e.heard.IsZero() && s.cfg.Now().Sub(e.heard) < e.inst.BeatTimeout {
 			s.clock.observe(in.Version)
 			re := e.inst.clone()
 			re.Version = s.clock.next()

@@ -1,0 +1,191 @@
+package node
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCluster_gracefulLeaveRehomesFast(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	leaving := tc.node("n2")
+	start := time.Now()
+	tc.stop(leaving)
+	tc.mu.Lock()
+	delete(tc.nodes, "n2")
+	tc.mu.Unlock()
+	el := func() time.Duration {
+		eventually(t, time.Second, "peers drop the leaving node from the ring", func() bool {
+			for _, n := range tc.live() {
+				if n.ring.Len() != 2 {
+					return false
+				}
+			}
+			return true
+		})
+		return time.Since(start)
+	}()
+	t.Logf("ring re-homed %v after a graceful leave", el)
+}
+
+func TestCluster_refusesWritesWhileLeaving(t *testing.T) {
+	n, _ := startNode(t)
+	n.closing.Store(true)
+	code, body := nacos(t, "http://"+n.Addr(), http.MethodPost, "instance", vals("serviceName", "s", "ip", "10.0.0.1", "port", "1"))
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "shutting down") {
+		t.Fatalf("write while leaving: got %d %s, want 503", code, body)
+	}
+	resp, err := http.Get("http://" + n.Addr() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("readyz while leaving: got %d, want 503", resp.StatusCode)
+	}
+}
+
+func TestCluster_notReadyUntilSynced(t *testing.T) {
+	n, base := startNode(t)
+	n.synced.Store(false)
+	code, body := do(t, http.MethodGet, base+"/nacos/v1/ns/instance/list?serviceName=s", "", "")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "syncing") {
+		t.Fatalf("read before sync: got %d %s, want 503 with the reason", code, body)
+	}
+	code, body = do(t, http.MethodGet, base+"/readyz", "", "")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "syncing") {
+		t.Fatalf("readyz before sync: got %d %s", code, body)
+	}
+	if code, _ := do(t, http.MethodGet, base+"/v1/cluster/members", "", ""); code != 200 {
+		t.Fatalf("cluster view before sync: got %d, want 200", code)
+	}
+}
+
+func TestCluster_restartedNodeSyncsBeforeServing(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	for i := 0; i < 50; i++ {
+		if code, body := nacos(t, base(tc.node("n0")), http.MethodPost, "instance",
+			vals("serviceName", fmt.Sprintf("s%d", i%5), "ip", fmt.Sprintf("10.0.0.%d", i+1), "port", "80", "ephemeral", "false")); code != 200 {
+			t.Fatalf("register: %d %s", code, body)
+		}
+	}
+	tc.kill("n2")
+	tc.waitConverged(5 * time.Second)
+	n2 := tc.start("n2")
+	eventually(t, 10*time.Second, "restarted n2 ready", n2.Ready)
+	total := 0
+	for i := 0; i < 5; i++ {
+		total += len(list(t, base(n2), vals("serviceName", fmt.Sprintf("s%d", i))).Hosts)
+	}
+	if total != 50 {
+		t.Fatalf("restarted node lists %d instances, want 50", total)
+	}
+	tc.waitConverged(5 * time.Second)
+}
+
+func TestCluster_antiEntropyRepairsMissedDeltas(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	// n0 cannot send anything to n2: n2 misses n0's deltas and can only
+	// learn of the write by pulling in an anti-entropy exchange.
+	tc.mu.Lock()
+	tc.cut[[2]string{"n0", "n2"}] = true
+	tc.mu.Unlock()
+	start := time.Now()
+	if code, body := nacos(t, base(tc.node("n0")), http.MethodPost, "instance", vals("serviceName", "ae", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	eventually(t, 3*time.Second, "n2 repaired by anti-entropy", func() bool {
+		return len(list(t, base(tc.node("n2")), vals("serviceName", "ae")).Hosts) == 1
+	})
+	t.Logf("repaired after %v (anti-entropy interval %v)", time.Since(start), tc.node("n2").cfg.AntiEntropyInterval)
+}
+
+// TestCluster_partitionHeal splits four nodes two and two for longer than
+// failure detection while a client keeps beating on one side, then heals:
+// the beating instance is never lost on its side and holds everywhere
+// after healing, a deregistration made on the other side holds, and a
+// registration made on either side spreads.
+func TestCluster_partitionHeal(t *testing.T) {
+	// Tombstones must outlive the partition (see README: the tombstone TTL
+	// bounds how long a partition may last and still heal cleanly).
+	tc := newTestCluster(t, 4, func(c *Config) { c.TombstoneTTL = time.Minute })
+	md := `{"preserved.heart.beat.timeout":"600","preserved.ip.delete.timeout":"1200"}`
+	reg := func(n *Node, svc, ip string) {
+		t.Helper()
+		if code, body := nacos(t, base(n), http.MethodPost, "instance", vals("serviceName", svc, "ip", ip, "port", "80", "metadata", md)); code != 200 {
+			t.Fatalf("register %s on %s: %d %s", ip, n.cfg.Name, code, body)
+		}
+	}
+	beat := func(n *Node, svc, ip string) {
+		t.Helper()
+		if code, body := nacos(t, base(n), http.MethodPut, "instance/beat", vals("serviceName", svc, "ip", ip, "port", "80")); code != 200 {
+			t.Fatalf("beat %s on %s: %d %s", ip, n.cfg.Name, code, body)
+		}
+	}
+	healthyOn := func(n *Node, svc, ip string) bool {
+		_, body := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", svc, "ip", ip, "port", "80"))
+		return strings.Contains(body, `"healthy":true`)
+	}
+	a, b := []string{"n0", "n1"}, []string{"n2", "n3"}
+	reg(tc.node("n2"), "split", "10.0.0.1") // beats on side b throughout
+	reg(tc.node("n0"), "split", "10.0.0.2") // deregistered on side a
+	tc.partition(a, b)
+	start := time.Now()
+	deregistered := false
+	for time.Since(start) < 3500*time.Millisecond {
+		beat(tc.node("n2"), "split", "10.0.0.1")
+		beat(tc.node("n1"), "split", "10.0.0.2")
+		if deregistered {
+			beat(tc.node("n3"), "split", "10.0.0.3")
+		}
+		for _, name := range b {
+			if !healthyOn(tc.node(name), "split", "10.0.0.1") {
+				t.Fatalf("beating instance unhealthy or missing on %s during the partition", name)
+			}
+		}
+		if !deregistered && time.Since(start) > time.Second {
+			if code, body := nacos(t, base(tc.node("n0")), http.MethodDelete, "instance", vals("serviceName", "split", "ip", "10.0.0.2", "port", "80")); code != 200 {
+				t.Fatalf("deregister on side a: %d %s", code, body)
+			}
+			deregistered = true
+			reg(tc.node("n3"), "split", "10.0.0.3") // a registration on side b
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tc.heal()
+	healed := time.Now()
+	// The sides exchange what they wrote: the far side's expiry of the
+	// beating instance meets the re-assertion of the node that heard its
+	// beats. Within a bound every node lists it healthy, and it stays so.
+	tc.waitConverged(5 * time.Second)
+	for _, n := range tc.live() {
+		eventually(t, 3*time.Second, "beating instance healthy on "+n.cfg.Name+" after healing", func() bool {
+			beat(tc.node("n2"), "split", "10.0.0.1")
+			beat(tc.node("n3"), "split", "10.0.0.3")
+			return healthyOn(n, "split", "10.0.0.1")
+		})
+	}
+	t.Logf("beating instance healthy everywhere %v after healing", time.Since(healed))
+	settled := time.Now()
+	for time.Since(settled) < 2*time.Second {
+		beat(tc.node("n2"), "split", "10.0.0.1")
+		beat(tc.node("n3"), "split", "10.0.0.3")
+		for _, n := range tc.live() {
+			if !healthyOn(n, "split", "10.0.0.1") {
+				t.Fatalf("beating instance lost on %s after the cluster settled", n.cfg.Name)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tc.waitConverged(5 * time.Second)
+	for _, n := range tc.live() {
+		eventually(t, 3*time.Second, "registry agrees on "+n.cfg.Name, func() bool {
+			beat(tc.node("n2"), "split", "10.0.0.1")
+			beat(tc.node("n3"), "split", "10.0.0.3")
+			code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "split", "ip", "10.0.0.2", "port", "80"))
+			return healthyOn(n, "split", "10.0.0.1") && healthyOn(n, "split", "10.0.0.3") && code == http.StatusNotFound
+		})
+	}
+}

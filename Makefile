@@ -11,7 +11,7 @@ BIN      ?= bin/roster
 FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/param:FuzzIP \
         ./node:FuzzNacosAPI ./node:FuzzNativeAPI
 
-.PHONY: all build run test vet lint testrace fuzz compat tidy bench clean
+.PHONY: all build run cluster test vet lint testrace fuzz compat tidy bench clean
 
 all: build
 
@@ -20,6 +20,16 @@ build:
 
 run: build
 	./$(BIN) agent
+
+# cluster starts three nodes on loopback (HTTP 8848-8850, gossip 7946-7948)
+# joined through the first, and stops them all (by PID) on Ctrl-C.
+cluster: build
+	@echo "roster: 3 nodes on http://127.0.0.1:8848, :8849, :8850 (Ctrl-C stops them)"
+	@trap 'kill $$p1 $$p2 $$p3 2>/dev/null; wait' INT TERM EXIT; \
+	./$(BIN) agent --name node1 --http 127.0.0.1:8848 --gossip 127.0.0.1:7946 & p1=$$!; \
+	./$(BIN) agent --name node2 --http 127.0.0.1:8849 --gossip 127.0.0.1:7947 --join 127.0.0.1:7946 & p2=$$!; \
+	./$(BIN) agent --name node3 --http 127.0.0.1:8850 --gossip 127.0.0.1:7948 --join 127.0.0.1:7946 & p3=$$!; \
+	wait
 
 test: vet testrace fuzz compat
 
@@ -44,7 +54,10 @@ compat:
 	cd compat/nacos && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./store/ ./node/
+	$(GO) test -run='^$$' -bench=. -benchmem ./store/ ./ring/
+	$(GO) test -run='^$$' -bench='Nacos|ReplicationLag' -benchmem ./node/
+	$(GO) test -run='^$$' -bench=JoinSync100k -benchtime=1x ./node/
+	$(GO) run ./gossip/internal/detectbench
 
 tidy:
 	$(GO) mod tidy

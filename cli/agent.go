@@ -51,20 +51,21 @@ func agentCommand(hooks agentHooks) *cli.Command {
 
 // agentFlags are the agent's flags, with defaults taken from def.
 func agentFlags(def node.Config) []cli.Flag {
-	const gossipNote = " (accepted now; takes effect when gossip lands in the next issue)"
 	return []cli.Flag{
 		&cli.StringFlag{Name: "name", EnvVars: envVar("name"), DefaultText: "hostname",
 			Usage: "unique node name in the cluster"},
 		&cli.StringFlag{Name: "http", Value: def.HTTPAddr, EnvVars: envVar("http"),
 			Usage: "client API listen `host:port` (port 0 picks a free one)"},
 		&cli.StringFlag{Name: "gossip", Value: def.GossipAddr, EnvVars: envVar("gossip"),
-			Usage: "gossip bind `host:port`" + gossipNote},
+			Usage: "gossip (memberlist) bind `host:port`; the host must be an IP"},
 		&cli.StringFlag{Name: "advertise", EnvVars: envVar("advertise"),
-			Usage: "`host:port` peers should gossip with, if not --gossip" + gossipNote},
+			Usage: "gossip `host:port` peers should use, if not --gossip"},
+		&cli.StringFlag{Name: "advertise-http", EnvVars: envVar("advertise-http"),
+			Usage: "HTTP `host:port` peers should use for internal traffic (default: the bound --http address)"},
 		&cli.StringSliceFlag{Name: "join", EnvVars: envVar("join"),
-			Usage: "seed gossip `host:port` to join; repeatable or comma-separated" + gossipNote},
+			Usage: "seed gossip `host:port` to join, retried with backoff until one answers; repeatable or comma-separated"},
 		&cli.StringFlag{Name: "gossip-profile", Value: def.GossipProfile, EnvVars: envVar("gossip-profile"),
-			Usage: "gossip timing profile: lan, local or wan" + gossipNote},
+			Usage: "failure-detection timing: lan (dead in ~2 s), local (loopback tests, ~1 s) or wan"},
 		&cli.DurationFlag{Name: "tombstone-ttl", Value: def.TombstoneTTL, EnvVars: envVar("tombstone-ttl"),
 			Usage: "how long deletions are remembered so older writes cannot resurrect them"},
 		&cli.Int64Flag{Name: "max-body", Value: def.MaxBodyBytes, EnvVars: envVar("max-body"),
@@ -95,6 +96,7 @@ func agentConfig(c *cli.Context) (node.Config, agentOptions, error) {
 	cfg.HTTPAddr = c.String("http")
 	cfg.GossipAddr = c.String("gossip")
 	cfg.Advertise = c.String("advertise")
+	cfg.AdvertiseHTTP = c.String("advertise-http")
 	cfg.Join = splitList(c.StringSlice("join"))
 	cfg.GossipProfile = c.String("gossip-profile")
 	cfg.TombstoneTTL = c.Duration("tombstone-ttl")

@@ -14,7 +14,7 @@ import (
 
 // testCluster is a set of in-process nodes on loopback with fast gossip.
 type testCluster struct {
-	t     *testing.T
+	tb    testing.TB
 	mu    sync.Mutex
 	nodes map[string]*Node
 	cut   map[[2]string]bool // cut[from,to]: from cannot send to to
@@ -26,7 +26,7 @@ type testCluster struct {
 // newTestCluster starts size nodes named n0, n1, ... joined through n0.
 func newTestCluster(t *testing.T, size int, mutate ...func(*Config)) *testCluster {
 	t.Helper()
-	tc := &testCluster{t: t, nodes: map[string]*Node{}, cut: map[[2]string]bool{}, gossipNames: map[string]string{}}
+	tc := &testCluster{tb: t, nodes: map[string]*Node{}, cut: map[[2]string]bool{}, gossipNames: map[string]string{}}
 	for i := 0; i < size; i++ {
 		tc.start(fmt.Sprintf("n%d", i), mutate...)
 	}
@@ -36,7 +36,7 @@ func newTestCluster(t *testing.T, size int, mutate ...func(*Config)) *testCluste
 
 // start starts (or restarts) node name.
 func (tc *testCluster) start(name string, mutate ...func(*Config)) *Node {
-	t := tc.t
+	t := tc.tb
 	t.Helper()
 	cfg := DefaultLocalConfig()
 	cfg.Name = name
@@ -91,7 +91,7 @@ func (tc *testCluster) stop(n *Node) {
 	start := time.Now()
 	err := n.Shutdown(ctx)
 	if el := time.Since(start); el > 2*time.Second || err != nil {
-		tc.t.Logf("shutdown of %s took %v: %v", n.cfg.Name, el, err)
+		tc.tb.Logf("shutdown of %s took %v: %v", n.cfg.Name, el, err)
 	}
 }
 
@@ -145,8 +145,8 @@ func (tc *testCluster) live() []*Node {
 // waitConverged waits until every live node is ready and sees every live
 // node as a ready member in its ring.
 func (tc *testCluster) waitConverged(within time.Duration) {
-	tc.t.Helper()
-	eventually(tc.t, within, "cluster converged", func() bool {
+	tc.tb.Helper()
+	eventually(tc.tb, within, "cluster converged", func() bool {
 		live := tc.live()
 		for _, n := range live {
 			if !n.Ready() || n.ring.Len() != len(live) {

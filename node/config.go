@@ -70,6 +70,9 @@ type Config struct {
 	// AntiEntropyInterval is the mean time between digest exchanges.
 	// Default 2s.
 	AntiEntropyInterval time.Duration
+	// LeaveTimeout bounds how long a graceful shutdown waits for the
+	// cluster to hear that this node leaves. Default 2s.
+	LeaveTimeout time.Duration
 	// AllowPeer, if set, says whether this node may send to a peer; tests
 	// use it to cut the network between nodes. Default nil (all).
 	AllowPeer func(peer string) bool
@@ -110,6 +113,7 @@ func DefaultConfig() Config {
 		SyncRetry:           100 * time.Millisecond,
 		SyncGrace:           5 * time.Second,
 		AntiEntropyInterval: 2 * time.Second,
+		LeaveTimeout:        2 * time.Second,
 		Logger:              slog.Default(),
 		Now:                 time.Now,
 	}
@@ -149,7 +153,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node: config: max wait %v must be positive", c.MaxWait)
 	case c.ReplicationTimeout <= 0 || c.HandoffTimeout <= 0 || c.PeerTimeout <= 0 || c.SyncTimeout <= 0:
 		return errors.New("node: config: replication, hand-off, peer and sync timeouts must be positive")
-	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.AntiEntropyInterval <= 0:
+	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.AntiEntropyInterval <= 0 || c.LeaveTimeout <= 0:
 		return errors.New("node: config: sync retry and anti-entropy interval must be positive")
 	}
 	switch c.GossipProfile {

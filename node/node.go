@@ -103,7 +103,7 @@ func (n *Node) Start() error {
 	}
 	httpAddr := n.cfg.AdvertiseHTTP
 	if httpAddr == "" {
-		httpAddr = ln.Addr().String()
+		httpAddr = advertisedHTTP(ln.Addr().String(), n.cfg.Advertise, n.cfg.GossipAddr)
 	}
 	if n.cfg.GossipAddr != "" {
 		gc := gossip.DefaultConfig()
@@ -147,6 +147,27 @@ func (n *Node) Start() error {
 	return nil
 }
 
+// advertisedHTTP derives the HTTP address peers should use from the bound
+// one: a wildcard host is replaced by the host of the gossip advertise or
+// bind address, when that is specific.
+func advertisedHTTP(bound, advertise, gossipBind string) string {
+	host, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return bound
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+		return bound
+	}
+	for _, a := range []string{advertise, gossipBind} {
+		if h, _, err := net.SplitHostPort(a); err == nil {
+			if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() {
+				return net.JoinHostPort(h, port)
+			}
+		}
+	}
+	return bound
+}
+
 // gossipAddr returns the bound gossip address, or "" without gossip.
 func (n *Node) gossipAddr() string {
 	if n.gossip == nil {
@@ -188,9 +209,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
 	if n.gossip != nil {
 		n.flushPeers(ctx)
-		if err := n.gossip.Leave(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("node: leave: %w", err))
+		lctx, cancel := context.WithTimeout(ctx, n.cfg.LeaveTimeout)
+		if err := n.gossip.Leave(lctx); err != nil {
+			n.log.Warn("leave not confirmed; peers will detect the departure", "err", err)
 		}
+		cancel()
 	}
 	if err := n.srv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("node: drain http: %w", err))

@@ -351,3 +351,19 @@ func jsonString(body, key string) string {
 	s, _ := m[key].(string)
 	return s
 }
+
+// serviceIndex returns roster's change index of a service in the default
+// namespace and group (native API, X-Roster-Index).
+func (a *agent) serviceIndex(t *testing.T, svc string) uint64 {
+	t.Helper()
+	resp, err := http.Get(a.base + "/v1/instances?service=" + url.QueryEscape(svc))
+	if err != nil {
+		t.Fatalf("GET /v1/instances: %v", err)
+	}
+	resp.Body.Close()
+	idx, err := strconv.ParseUint(resp.Header.Get("X-Roster-Index"), 10, 64)
+	if err != nil {
+		t.Fatalf("X-Roster-Index %q: %v", resp.Header.Get("X-Roster-Index"), err)
+	}
+	return idx
+}

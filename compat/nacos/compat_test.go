@@ -532,21 +532,22 @@ func TestBeatMetadataSpecialChars(t *testing.T) {
 	}
 	checkMetadata(t, got.Metadata, meta)
 
+	// The client beats every 500 ms, so the gap between the DELETE and the
+	// beat that re-registers the instance may be too short to observe by
+	// polling. roster's change index tells instead: a deletion and a
+	// re-registration are two changes of the service.
+	before := a.serviceIndex(t, svc)
 	q := tg.query()
 	q.Set("ephemeral", "true")
 	status, body, err := a.do("DELETE", "/nacos/v1/ns/instance", q, nil)
 	if err != nil || status != 200 {
 		t.Fatalf("raw DELETE ?%s: got %d %s (err %v), want 200", q.Encode(), status, body, err)
 	}
-	waitFor(t, 2*time.Second, 20*time.Millisecond, "raw delete visible", func() (bool, string) {
+	waitFor(t, 3*time.Second, 50*time.Millisecond, "beat re-registers the deleted instance", func() (bool, string) {
 		got, desc, err := a.list("", grouped, "")
 		_, found := findHost(got.Hosts, p.Ip, int(p.Port))
-		return err == nil && !found, desc
-	})
-	waitFor(t, 3*time.Second, 50*time.Millisecond, "beat re-registers the instance", func() (bool, string) {
-		got, desc, err := a.list("", grouped, "")
-		_, found := findHost(got.Hosts, p.Ip, int(p.Port))
-		return err == nil && found, desc + " (v1.1.4 ignores the beat answer's code, so 20404 alone never makes it re-register)"
+		idx := a.serviceIndex(t, svc)
+		return err == nil && found && idx >= before+2, fmt.Sprintf("%s (index %d, before the delete %d; v1.1.4 ignores the beat answer's code, so 20404 alone never makes it re-register)", desc, idx, before)
 	})
 	got, ok, desc, err = a.instance(tg)
 	if err != nil || !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/roster-io/roster/ring"
 	"github.com/roster-io/roster/store"
@@ -32,6 +33,12 @@ type member struct {
 type cluster struct {
 	self string
 	ring *ring.Ring
+
+	// owning is the set of partitions this node sweeps, indexed by
+	// partition. It is published only after the instances of newly gained
+	// partitions got a fresh timeout, so a new owner never sweeps with a
+	// stale last-beat time.
+	owning atomic.Pointer[[]bool]
 
 	// mu guards members, peers and owned.
 	mu      sync.Mutex
@@ -114,11 +121,15 @@ func (c *cluster) isMember(name string) (member, bool) {
 
 // owns reports whether this node times out service k's instances.
 func (n *Node) owns(k store.Key) bool {
+	if n.gossip == nil {
+		return true
+	}
 	if !n.synced.Load() {
 		return false
 	}
-	m, ok := n.cluster.ring.Owner(k.String())
-	return !ok || m.Name == n.cfg.Name
+	owning := n.cluster.owning.Load()
+	p := n.ring.Partition(k.String())
+	return owning != nil && p < len(*owning) && (*owning)[p]
 }
 
 // runMembership applies membership events until the node stops.
@@ -221,8 +232,17 @@ func (n *Node) applyMembership() {
 		p.deltas.stop()
 		p.beats.stop()
 	}
+	// Fresh timeouts first, then start sweeping the new partitions.
+	refreshed := 0
 	if len(gained) > 0 {
-		refreshed := n.store.RefreshPartitions(gained)
+		refreshed = n.store.RefreshPartitions(gained)
+	}
+	owning := make([]bool, n.ring.PartitionCount())
+	for p := range owned {
+		owning[p] = true
+	}
+	c.owning.Store(&owning)
+	if len(gained) > 0 {
 		n.log.Info("ownership moved here", "partitions", len(gained), "services", refreshed)
 	} else if moved {
 		n.log.Info("ownership changed", "partitions owned", len(owned))

@@ -189,3 +189,66 @@ func TestCluster_partitionHeal(t *testing.T) {
 		})
 	}
 }
+
+// TestCluster_newOwnerGivesFreshTimeout is Nacos issue #1873: a node that
+// takes a service over must not expire its instances by the stale
+// last-beat times it holds (it never saw their beats).
+func TestCluster_newOwnerGivesFreshTimeout(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	owner, other := tc.ownerAndOther("grace")
+	md := `{"preserved.heart.beat.timeout":"600","preserved.ip.delete.timeout":"5000"}`
+	if code, body := nacos(t, base(owner), http.MethodPost, "instance", vals("serviceName", "grace", "ip", "10.0.0.1", "port", "80", "metadata", md)); code != 200 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	beatAndCheck := func(d time.Duration, via func() *Node) {
+		end := time.Now().Add(d)
+		for time.Now().Before(end) {
+			if code, body := nacos(t, base(via()), http.MethodPut, "instance/beat", vals("serviceName", "grace", "ip", "10.0.0.1", "port", "80")); code != 200 || !strings.Contains(body, "10200") {
+				t.Fatalf("beat: %d %s", code, body)
+			}
+			for _, n := range tc.live() {
+				if !strings.Contains(func() string {
+					_, b := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "grace", "ip", "10.0.0.1", "port", "80"))
+					return b
+				}(), `"healthy":true`) {
+					t.Fatalf("beating instance not healthy on %s", n.cfg.Name)
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// Beats reach the owner only, for longer than the timeout: the other
+	// nodes' last-beat times are now stale.
+	beatAndCheck(1500*time.Millisecond, func() *Node { return other })
+	// The owner leaves; a node with stale times takes over.
+	tc.stop(owner)
+	tc.mu.Lock()
+	delete(tc.nodes, owner.cfg.Name)
+	tc.mu.Unlock()
+	beatAndCheck(1500*time.Millisecond, func() *Node { return other })
+}
+
+// TestInternal_rejectsNonMembers checks a client cannot post to the
+// internal API.
+func TestInternal_rejectsNonMembers(t *testing.T) {
+	n, base := startNode(t)
+	before := n.store.Index()
+	rec := `{"records":[{"key":{"namespace":"public","group":"g","service":"s"},"instance":{"cluster":"DEFAULT","ip":"10.0.0.1","port":1,"version":{"clock":9999999999999999999,"node":"evil"}}}]}`
+	for _, hdr := range []string{"", "nobody", n.cfg.Name} {
+		req, _ := http.NewRequest(http.MethodPost, base+"/internal/v1/deltas", strings.NewReader(rec))
+		if hdr != "" {
+			req.Header.Set(NodeHeader, hdr)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("internal request naming %q: got %d, want 403", hdr, resp.StatusCode)
+		}
+	}
+	if n.store.Index() != before {
+		t.Fatal("a rejected internal request changed the registry")
+	}
+}

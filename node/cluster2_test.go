@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -131,6 +132,8 @@ func TestCluster_partitionHeal(t *testing.T) {
 	a, b := []string{"n0", "n1"}, []string{"n2", "n3"}
 	reg(tc.node("n2"), "split", "10.0.0.1") // beats on side b throughout
 	reg(tc.node("n0"), "split", "10.0.0.2") // deregistered on side a
+	tc.waitListed("split", "10.0.0.1")
+	tc.waitListed("split", "10.0.0.2")
 	tc.partition(a, b)
 	start := time.Now()
 	deregistered := false
@@ -200,6 +203,7 @@ func TestCluster_newOwnerGivesFreshTimeout(t *testing.T) {
 	if code, body := nacos(t, base(owner), http.MethodPost, "instance", vals("serviceName", "grace", "ip", "10.0.0.1", "port", "80", "metadata", md)); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
+	tc.waitListed("grace", "10.0.0.1")
 	beatAndCheck := func(d time.Duration, via func() *Node) {
 		end := time.Now().Add(d)
 		for time.Now().Before(end) {
@@ -250,5 +254,45 @@ func TestInternal_rejectsNonMembers(t *testing.T) {
 	}
 	if n.store.Index() != before {
 		t.Fatal("a rejected internal request changed the registry")
+	}
+}
+
+// TestCluster_beatFloodIsBatched checks that a flood of beats through a
+// node that does not own their service costs far fewer hand-off requests
+// than beats.
+func TestCluster_beatFloodIsBatched(t *testing.T) {
+	tc := newTestCluster(t, 2)
+	owner, other := tc.ownerAndOther("flood")
+	const instances, rounds = 50, 10
+	for i := 0; i < instances; i++ {
+		if code, body := nacos(t, base(owner), http.MethodPost, "instance", vals("serviceName", "flood", "ip", fmt.Sprintf("10.0.1.%d", i+1), "port", "80")); code != 200 {
+			t.Fatalf("register: %d %s", code, body)
+		}
+	}
+	before := other.stats.handoffBatches.Load()
+	var wg sync.WaitGroup
+	errs := make(chan string, instances)
+	for i := 0; i < instances; i++ {
+		wg.Add(1)
+		go func(ip string) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				code, body := nacos(t, base(other), http.MethodPut, "instance/beat", vals("serviceName", "flood", "ip", ip, "port", "80"))
+				if code != 200 || !strings.Contains(body, "10200") {
+					errs <- fmt.Sprintf("beat %s: %d %s", ip, code, body)
+					return
+				}
+			}
+		}(fmt.Sprintf("10.0.1.%d", i+1))
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	batches := other.stats.handoffBatches.Load() - before
+	t.Logf("%d beats handed off in %d requests", instances*rounds, batches)
+	if batches == 0 || batches > instances*rounds/2 {
+		t.Fatalf("hand-off requests: got %d for %d beats, want at most half as many", batches, instances*rounds)
 	}
 }

@@ -196,6 +196,17 @@ func TestCluster_joinReplicateOwners(t *testing.T) {
 	}
 }
 
+// waitListed waits until every live node lists ip in service svc.
+func (tc *testCluster) waitListed(svc, ip string) {
+	tc.tb.Helper()
+	for _, n := range tc.live() {
+		eventually(tc.tb, 2*time.Second, ip+" listed on "+n.cfg.Name, func() bool {
+			code, _ := nacos(tc.tb, base(n), http.MethodGet, "instance", vals("serviceName", svc, "ip", ip, "port", "80"))
+			return code == http.StatusOK
+		})
+	}
+}
+
 // ownerAndOther returns the owner of service s and one other live node.
 func (tc *testCluster) ownerAndOther(s string) (owner, other *Node) {
 	any := tc.live()[0]
@@ -216,6 +227,7 @@ func TestCluster_beatsRoutedToOwnerKeepInstanceAlive(t *testing.T) {
 	if code, body := nacos(t, base(other), http.MethodPost, "instance", vals("serviceName", "routed", "ip", "10.0.0.1", "port", "80", "metadata", md)); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
+	tc.waitListed("routed", "10.0.0.1")
 	// Beat only through a node that is not the owner, for 3 timeouts.
 	end := time.Now().Add(1200 * time.Millisecond)
 	for time.Now().Before(end) {
@@ -250,6 +262,9 @@ func TestCluster_killOwner(t *testing.T) {
 	if code, body := nacos(t, base(owner), http.MethodPost, "instance", vals("serviceName", "victim", "ip", "10.0.0.2", "port", "80", "metadata", md)); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
+	// Acknowledged writes are on two nodes at once and on all within 1 s.
+	tc.waitListed("victim", "10.0.0.1")
+	tc.waitListed("victim", "10.0.0.2")
 	tc.kill(owner.cfg.Name)
 	killed := time.Now()
 	// 10.0.0.1 keeps beating through a survivor; 10.0.0.2 stops.

@@ -116,6 +116,8 @@ func (n *Node) beatLocal(ctx context.Context, k store.Key, ik store.InstanceKey,
 // sendBeats hands a batch of beats to m.
 func (n *Node) sendBeats(ctx context.Context, m member, batch []beatCall) ([]beatAnswer, error) {
 	var reply beatsReply
+	n.stats.handoffBatches.Add(1)
+	n.stats.handoffBeats.Add(uint64(len(batch)))
 	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", &beatsRequest{Beats: batch}, &reply); err != nil {
 		return nil, err
 	}

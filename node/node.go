@@ -36,6 +36,7 @@ type Node struct {
 	synced  atomic.Bool // holds the registry: may serve and own
 	closing atomic.Bool // leaving: refuses client writes
 	resync  chan struct{}
+	stats   stats
 	ctx     context.Context
 	cancel  context.CancelFunc
 	// waits is cancelled first on Shutdown, so blocking queries answer at
@@ -255,6 +256,14 @@ func (n *Node) flushPeers(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// stats counts internal traffic; tests and (later) metrics read it.
+type stats struct {
+	handoffBatches atomic.Uint64 // hand-off requests sent
+	handoffBeats   atomic.Uint64 // beats in them
+	deltaBatches   atomic.Uint64 // replication requests sent
+	deltaWrites    atomic.Uint64 // writes in them
 }
 
 // counts returns the number of services and live instances.

@@ -71,6 +71,8 @@ func (n *Node) sendDeltas(ctx context.Context, m member, batch [][]store.Record)
 	for _, recs := range batch {
 		req.Records = append(req.Records, recs...)
 	}
+	n.stats.deltaBatches.Add(1)
+	n.stats.deltaWrites.Add(uint64(len(batch)))
 	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
 		return nil, err
 	}

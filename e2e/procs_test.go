@@ -44,15 +44,25 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-// freePort returns a loopback port that was free a moment ago.
+// freePort returns a loopback port that was free a moment ago for TCP and
+// UDP (memberlist binds both).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port")
+	return 0
 }
 
 // agent is one running `roster agent` process.
@@ -82,8 +92,24 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startAgent runs roster agent; the test's cleanup stops it by PID.
+// startAgent runs roster agent; the test's cleanup stops it by PID. Ports
+// are picked free but another test may take one before the agent binds
+// it, so a start that fails with "address already in use" is retried with
+// new ports.
 func startAgent(t *testing.T, name string, join []string, extra ...string) *agent {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		a := launch(t, name, join, extra...)
+		if err := a.waitServing(10 * time.Second); err == nil {
+			return a
+		} else if attempt >= 5 || !strings.Contains(a.out.String(), "address already in use") {
+			t.Fatalf("start %s: %v\n%s", name, err, a.out.String())
+		}
+	}
+}
+
+// launch starts one agent process on fresh ports.
+func launch(t *testing.T, name string, join []string, extra ...string) *agent {
 	t.Helper()
 	a := &agent{name: name, out: &syncBuffer{}, waitDone: make(chan struct{}),
 		http:   fmt.Sprintf("127.0.0.1:%d", freePort(t)),
@@ -112,6 +138,26 @@ func startAgent(t *testing.T, name string, join []string, extra ...string) *agen
 		}
 	})
 	return a
+}
+
+// waitServing waits until the agent answers /healthz, or fails when it
+// exits first.
+func (a *agent) waitServing(within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		if code, _ := call(http.MethodGet, a.http, "/healthz", nil); code == http.StatusOK {
+			return nil
+		}
+		select {
+		case <-a.waitDone:
+			return fmt.Errorf("%s exited before serving", a.name)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not serving within %v", a.name, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // kill signals the process by its PID.

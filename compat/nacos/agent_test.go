@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -124,7 +125,20 @@ func freePort(udp bool) (int, error) {
 	return 0, errors.New("no free port found")
 }
 
+// startAgent starts an agent, retrying with new ports when one it picked
+// was taken before the agent could bind it (other tests run in parallel).
 func startAgent() (*agent, error) {
+	var err error
+	for range 5 {
+		var a *agent
+		if a, err = startAgentOnce(); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return a, err
+		}
+	}
+	return nil, err
+}
+
+func startAgentOnce() (*agent, error) {
 	bin, err := buildRoster()
 	if err != nil {
 		return nil, err

@@ -66,6 +66,8 @@ func agentFlags(def node.Config) []cli.Flag {
 			Usage: "seed gossip `host:port` to join, retried with backoff until one answers; repeatable or comma-separated"},
 		&cli.StringFlag{Name: "gossip-profile", Value: def.GossipProfile, EnvVars: envVar("gossip-profile"),
 			Usage: "failure-detection timing: lan (dead in ~2 s), local (loopback tests, ~1 s) or wan"},
+		&cli.BoolFlag{Name: "debug-faults", EnvVars: envVar("debug-faults"),
+			Usage: "enable PUT /debug/faults (loopback only) to cut traffic to chosen members, for chaos tests; never in production"},
 		&cli.DurationFlag{Name: "tombstone-ttl", Value: def.TombstoneTTL, EnvVars: envVar("tombstone-ttl"),
 			Usage: "how long deletions are remembered so older writes cannot resurrect them"},
 		&cli.Int64Flag{Name: "max-body", Value: def.MaxBodyBytes, EnvVars: envVar("max-body"),
@@ -97,6 +99,7 @@ func agentConfig(c *cli.Context) (node.Config, agentOptions, error) {
 	cfg.GossipAddr = c.String("gossip")
 	cfg.Advertise = c.String("advertise")
 	cfg.AdvertiseHTTP = c.String("advertise-http")
+	cfg.DebugFaults = c.Bool("debug-faults")
 	cfg.Join = splitList(c.StringSlice("join"))
 	cfg.GossipProfile = c.String("gossip-profile")
 	cfg.TombstoneTTL = c.Duration("tombstone-ttl")

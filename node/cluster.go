@@ -110,6 +110,18 @@ func (c *cluster) memberList() []member {
 	return out
 }
 
+// nameAt returns the member using gossip address addr.
+func (c *cluster) nameAt(addr string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.members {
+		if m.GossipAddr == addr {
+			return m.Name, true
+		}
+	}
+	return "", false
+}
+
 // isMember reports whether name is a live member other than this node,
 // and returns it.
 func (c *cluster) isMember(name string) (member, bool) {

@@ -80,6 +80,10 @@ type Config struct {
 	// an address; tests use it with AllowPeer to partition a cluster.
 	// Default nil (all).
 	AllowGossipAddr func(addr string) bool
+	// DebugFaults enables PUT /debug/faults (loopback clients only), which
+	// cuts this node's traffic to chosen members, for chaos tests. Never
+	// enable it in production. Default false.
+	DebugFaults bool
 	// Logger receives the node's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now. Tests inject their own.

@@ -37,6 +37,7 @@ type Node struct {
 	closing atomic.Bool // leaving: refuses client writes
 	resync  chan struct{}
 	stats   stats
+	faults  faults
 	ctx     context.Context
 	cancel  context.CancelFunc
 	// waits is cancelled first on Shutdown, so blocking queries answer at
@@ -72,7 +73,11 @@ func New(cfg Config) (*Node, error) {
 		epoch: time.Now().UnixNano(), resync: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, waits: waits, stopWaits: stopWaits}
 	n.cluster = &cluster{self: cfg.Name, ring: rg, members: map[string]member{}, peers: map[string]*peer{}, owned: map[int]bool{}}
-	n.peers = newPeerClient(cfg.Name, cfg.PeerTimeout, cfg.AllowPeer)
+	var allow func(string) bool
+	if cfg.AllowPeer != nil || cfg.DebugFaults {
+		allow = n.allowPeer
+	}
+	n.peers = newPeerClient(cfg.Name, cfg.PeerTimeout, allow)
 	n.routes()
 	n.srv = &http.Server{
 		Handler:           n.gate(n.mux),
@@ -114,7 +119,9 @@ func (n *Node) Start() error {
 		gc.Name, gc.BindAddr, gc.AdvertiseAddr = n.cfg.Name, n.cfg.GossipAddr, n.cfg.Advertise
 		gc.Profile, gc.Join, gc.Logger = gossip.Profile(n.cfg.GossipProfile), n.cfg.Join, n.cfg.Logger
 		gc.Meta = gossip.Meta{HTTPAddr: httpAddr, Epoch: n.epoch}
-		gc.AllowAddr = n.cfg.AllowGossipAddr
+		if n.cfg.AllowGossipAddr != nil || n.cfg.DebugFaults {
+			gc.AllowAddr = n.allowGossipAddr
+		}
 		g, err := gossip.New(gc)
 		if err == nil {
 			err = g.Start()

@@ -49,6 +49,11 @@ func (n *Node) routes() {
 	m.HandleFunc("GET /v1/cluster/members", n.clusterMembers)
 	m.HandleFunc("GET /v1/cluster/owner", n.clusterOwner)
 
+	if n.cfg.DebugFaults {
+		m.HandleFunc("GET /debug/faults", n.debugFaults)
+		m.HandleFunc("PUT /debug/faults", n.debugFaults)
+	}
+
 	m.HandleFunc("POST /internal/v1/deltas", n.internal(n.internalDeltas))
 	m.HandleFunc("POST /internal/v1/beats", n.internal(n.internalBeats))
 	m.HandleFunc("GET /internal/v1/dump", n.internal(n.internalDump))

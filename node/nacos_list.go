@@ -64,7 +64,14 @@ func (n *Node) nacosList(w http.ResponseWriter, r *http.Request, p param.Values)
 	if err != nil {
 		return err
 	}
+	udpPort, err := param.Int("udpPort", p.Get("udpPort"), 0, 0, 65535)
+	if err != nil {
+		return err
+	}
 	snap := n.store.Snapshot(k)
+	if udpPort > 0 && n.push != nil {
+		n.push.subscribe(k, clusters, healthyOnly, r.RemoteAddr, udpPort, snap.Index, n.cfg.Now())
+	}
 	cacheKey := "nacos|" + strconv.FormatBool(healthyOnly) + "|" + clusters
 	body := snap.Cached(cacheKey, func() []byte {
 		return n.encodeNacosList(snap, clusters, filter, healthyOnly)

@@ -38,6 +38,7 @@ type Node struct {
 	resync  chan struct{}
 	stats   stats
 	faults  faults
+	push    *pusher // nil until Start
 	ctx     context.Context
 	cancel  context.CancelFunc
 	// waits is cancelled first on Shutdown, so blocking queries answer at
@@ -132,9 +133,19 @@ func (n *Node) Start() error {
 		}
 		n.gossip = g
 	}
+	udp, err := listenPush(ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		if n.gossip != nil {
+			_ = n.gossip.Shutdown(context.Background())
+		}
+		return fmt.Errorf("node: %w", err)
+	}
+	n.push = &pusher{conn: udp, subs: map[string]*pushSub{}}
 	n.ln = ln
 	n.started = true
-	n.wg.Add(3)
+	n.wg.Add(4)
+	go n.runPush()
 	go n.runExpiry()
 	go n.runReaper()
 	go func() {
@@ -153,6 +164,19 @@ func (n *Node) Start() error {
 	}
 	n.log.Info("node started", "name", n.cfg.Name, "http", ln.Addr().String(), "gossip", n.gossipAddr())
 	return nil
+}
+
+// listenPush opens the UDP socket pushes leave from, on the HTTP host.
+func listenPush(httpAddr string) (*net.UDPConn, error) {
+	host, _, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return nil, fmt.Errorf("push socket: %w", err)
+	}
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(host)})
+	if err != nil {
+		return nil, fmt.Errorf("push socket: %w", err)
+	}
+	return conn, nil
 }
 
 // advertisedHTTP derives the HTTP address peers should use from the bound
@@ -242,6 +266,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("node: wait for goroutines: %w", ctx.Err()))
 	}
 	n.peers.close()
+	if n.push != nil {
+		_ = n.push.conn.Close()
+	}
 	return errors.Join(errs...)
 }
 

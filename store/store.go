@@ -104,6 +104,10 @@ func New(cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// Changed returns a channel closed at the next change anywhere in the
+// store.
+func (s *Store) Changed() <-chan struct{} { return *s.global.Load() }
+
 // Index returns the global change index.
 func (s *Store) Index() uint64 { return s.index.Load() }
 

@@ -296,3 +296,33 @@ func TestCluster_beatFloodIsBatched(t *testing.T) {
 		t.Fatalf("hand-off requests: got %d for %d beats, want at most half as many", batches, instances*rounds)
 	}
 }
+
+// TestCluster_deregisterBeforeRegistrationArrives checks a deregistration
+// through a node that has not yet received the registration still holds:
+// the tombstone is written and replicated, and the late registration
+// cannot bring the instance back.
+func TestCluster_deregisterBeforeRegistrationArrives(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	tc.mu.Lock()
+	tc.cut[[2]string{"n0", "n2"}] = true // n2 misses n0's deltas for now
+	tc.mu.Unlock()
+	if code, body := nacos(t, base(tc.node("n0")), http.MethodPost, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	if code, body := nacos(t, base(tc.node("n2")), http.MethodDelete, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80")); code != 200 {
+		t.Fatalf("deregister through n2: %d %s", code, body)
+	}
+	tc.heal()
+	for _, n := range tc.live() {
+		eventually(t, 2*time.Second, "deregistration holds on "+n.cfg.Name, func() bool {
+			code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80"))
+			return code == http.StatusNotFound
+		})
+	}
+	time.Sleep(600 * time.Millisecond) // a few anti-entropy rounds; nothing may bring it back
+	for _, n := range tc.live() {
+		if code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80")); code != http.StatusNotFound {
+			t.Fatalf("deregistered instance came back on %s", n.cfg.Name)
+		}
+	}
+}

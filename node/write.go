@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
@@ -35,16 +36,22 @@ func (n *Node) register(ctx context.Context, k store.Key, in store.Instance) (st
 	return in, n.replicate(ctx, instanceRecord(k, in), true)
 }
 
-// deregister removes an instance.
+// deregister removes an instance. When this node holds no live instance
+// (it may not have received the registration yet) the tombstone is still
+// written and replicated, so the instance stays deleted cluster-wide, and
+// the error says it was not found.
 func (n *Node) deregister(ctx context.Context, k store.Key, ik store.InstanceKey) error {
 	if err := n.checkWritable(); err != nil {
 		return err
 	}
 	t, err := n.store.Deregister(k, ik)
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return n.replicate(ctx, instanceRecord(k, t), true)
+	if rerr := n.replicate(ctx, instanceRecord(k, t), true); rerr != nil {
+		return rerr
+	}
+	return err
 }
 
 // update changes an instance in place.

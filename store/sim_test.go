@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -127,7 +128,10 @@ func simOp(rng *rand.Rand, r *simReplica, replicas int) (string, []Record) {
 			return "update", []Record{instRecord(k, got)}
 		}
 	case op < 50:
-		if got, err := s.Deregister(k, id); err == nil {
+		// A deregistration of an instance this replica does not hold still
+		// writes a tombstone (the registration may be in flight), which
+		// must be delivered like any write.
+		if got, err := s.Deregister(k, id); err == nil || errors.Is(err, ErrNotFound) {
 			return "deregister", []Record{instRecord(k, got)}
 		}
 	case op < 70:

@@ -43,19 +43,28 @@ func (s *Store) Update(k Key, ik InstanceKey, fn func(*Instance)) (Instance, err
 	return in, nil
 }
 
-// Deregister removes the live instance ik of service k, leaving a
-// tombstone. It returns the tombstone.
+// Deregister removes instance ik of service k, leaving a tombstone, and
+// returns the tombstone. It writes the tombstone even when it holds no
+// live instance (returning ErrNotFound with it): the registration may be
+// on its way from a peer, and the newer tombstone makes sure it stays
+// deleted when it arrives.
 func (s *Store) Deregister(k Key, ik InstanceKey) (Instance, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, e := s.lookupLocked(k, ik)
-	if e == nil || e.inst.Deleted {
-		return Instance{}, fmt.Errorf("store: deregister %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
+	live := e != nil && !e.inst.Deleted
+	base := &Instance{InstanceKey: ik}
+	if e != nil {
+		base = e.inst
 	}
-	t := tombstone(e.inst, s.clock.next())
+	t := tombstone(base, s.clock.next())
 	t.Expired = false
+	t = t.withDefaults()
 	if err := s.applyLocked(k, &t, false); err != nil {
 		return Instance{}, fmt.Errorf("store: deregister %s: %w", t.ID(k), err)
+	}
+	if !live {
+		return t, fmt.Errorf("store: deregister %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
 	}
 	return t, nil
 }

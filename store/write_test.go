@@ -225,7 +225,8 @@ func TestStore_DeregisterLeavesTombstone(t *testing.T) {
 	})
 	t.Run("newer merge re-adds", func(t *testing.T) {
 		fresh := reg
-		fresh.Version = Version{Clock: tomb.Version.Clock, Node: "zz"}
+		// Newer than both tombstones (the second Deregister wrote one too).
+		fresh.Version = Version{Clock: tomb.Version.Clock + int64(time.Second), Node: "zz"}
 		if !s.Merge(svcA, fresh) {
 			t.Errorf("Merge newer got rejected, want applied")
 		}

@@ -53,6 +53,7 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 			servicesCommand(),
 			membersCommand(),
 			ownerCommand(),
+			benchCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

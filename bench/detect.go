@@ -1,0 +1,142 @@
+package bench
+
+// The detect mode needs a local cluster: it SIGKILLs one process (by PID)
+// and polls every survivor until the victim is gone from
+// /v1/cluster/members and /v1/cluster/owner names another node for every
+// service the victim owned. Then it restarts the victim (same name, new
+// ports), waits for the cluster to be whole again, and repeats.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// DetectConfig configures the detect mode.
+type DetectConfig struct {
+	Runs     int
+	Services int           // services registered so the victim owns some
+	Poll     time.Duration // default 20ms
+	Within   time.Duration // cap per run; default 30s
+}
+
+// Detect runs the detect mode against lc.
+func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (*Report, error) {
+	procs := lc.Procs()
+	if len(procs) < 2 {
+		return nil, fmt.Errorf("bench: detect: needs --local 2 or more, not %d", len(procs))
+	}
+	if cfg.Runs <= 0 {
+		cfg.Runs = 1
+	}
+	if cfg.Services <= 0 {
+		cfg.Services = 30
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 20 * time.Millisecond
+	}
+	if cfg.Within <= 0 {
+		cfg.Within = 30 * time.Second
+	}
+	started := time.Now()
+	c := env.Client
+	prefix := "bench-detect-" + runID() + "-"
+	services := make([]string, cfg.Services)
+	for i := range services {
+		services[i] = prefix + strconv.Itoa(i)
+		if err := c.Form(ctx, http.MethodPost, procs[i%len(procs)].URL(), "/nacos/v1/ns/instance", registerForm(services[i], i+1, false, longLived)); err != nil {
+			return nil, fmt.Errorf("bench: detect: register: %w", err)
+		}
+	}
+	r := &Report{Mode: "detect", Params: env.params()}
+	r.Params["runs"] = strconv.Itoa(cfg.Runs)
+	r.Params["services"] = strconv.Itoa(cfg.Services)
+	r.Params["poll"] = cfg.Poll.String()
+
+	var dropped, owned Latencies
+	for run := 0; run < cfg.Runs && ctx.Err() == nil; run++ {
+		v := 1 + run%(len(procs)-1)
+		procs = lc.Procs()
+		victim := procs[v]
+		var survivors []string
+		for i, p := range procs {
+			if i != v {
+				survivors = append(survivors, p.URL())
+			}
+		}
+		// The services the victim owns now.
+		var victimOwns []string
+		for _, s := range services {
+			o, err := c.owner(ctx, survivors[0], s)
+			if err != nil {
+				return finish(r, started), fmt.Errorf("bench: detect: owner: %w", err)
+			}
+			if o == victim.Name {
+				victimOwns = append(victimOwns, s)
+			}
+		}
+		if len(victimOwns) == 0 {
+			r.Notef("run %d: %s owned none of the %d services", run+1, victim.Name, len(services))
+		}
+		killed := time.Now()
+		if _, err := lc.Kill(v); err != nil {
+			return finish(r, started), err
+		}
+		droppedAt := make([]time.Time, len(survivors))
+		ownedAt := make([]time.Time, len(survivors))
+		_, err := poll(ctx, cfg.Poll, cfg.Within, func() bool {
+			all := true
+			for i, s := range survivors {
+				if droppedAt[i].IsZero() {
+					ms, err := c.members(ctx, s)
+					if err == nil && !slices.ContainsFunc(ms, func(m memberInfo) bool { return m.Name == victim.Name }) {
+						droppedAt[i] = time.Now()
+					}
+				}
+				if ownedAt[i].IsZero() {
+					moved := true
+					for _, svc := range victimOwns {
+						if o, err := c.owner(ctx, s, svc); err != nil || o == victim.Name || o == "" {
+							moved = false
+							break
+						}
+					}
+					if moved {
+						ownedAt[i] = time.Now()
+					}
+				}
+				all = all && !droppedAt[i].IsZero() && !ownedAt[i].IsZero()
+			}
+			return all
+		})
+		if err != nil {
+			return finish(r, started), fmt.Errorf("bench: detect: run %d: survivors did not drop %s within %v: %w", run+1, victim.Name, cfg.Within, err)
+		}
+		dropped = append(dropped, latest(droppedAt).Sub(killed))
+		owned = append(owned, latest(append(droppedAt, ownedAt...)).Sub(killed))
+		if err := lc.Restart(ctx, v); err != nil {
+			return finish(r, started), fmt.Errorf("bench: detect: restart %s: %w", victim.Name, err)
+		}
+	}
+	dropped, owned = NewLatencies(dropped), NewLatencies(owned)
+	r.Add("runs", float64(len(owned)), UnitCount)
+	r.AddMs("dropped from members, median", dropped.Percentile(0.5))
+	r.AddMs("dropped from members, max", dropped.Max())
+	r.AddMs("dropped and services re-owned, median", owned.Percentile(0.5))
+	r.AddMs("dropped and services re-owned, max", owned.Max())
+	return finish(r, started), ctx.Err()
+}
+
+// latest returns the latest of ts.
+func latest(ts []time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
+}

@@ -1,0 +1,304 @@
+package bench
+
+// The local launcher runs a cluster of real `roster agent` processes on
+// 127.0.0.1 for --local N: free ports, every node after the first joins the
+// ones before it, and the cluster counts as up when every node answers
+// /readyz and lists N alive members. Processes are stopped by PID only:
+// SIGTERM, then SIGKILL after a deadline.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// LocalConfig configures a local cluster.
+type LocalConfig struct {
+	// Binary is the roster executable.
+	Binary string
+	// Nodes is the number of processes.
+	Nodes int
+	// GossipProfile is passed as --gossip-profile. Default "lan".
+	GossipProfile string
+	// LogDir receives one log file per process. Default: a new temporary
+	// directory.
+	LogDir string
+	// StartWithin bounds the wait for the cluster to come up. Default 30s.
+	StartWithin time.Duration
+	// StopWithin bounds a graceful stop before SIGKILL. Default 5s.
+	StopWithin time.Duration
+}
+
+// Proc is one agent process.
+type Proc struct {
+	Name    string
+	HTTP    string // host:port
+	Gossip  string // host:port
+	LogPath string
+	cmd     *exec.Cmd
+	done    chan struct{}
+}
+
+// URL is the process's base URL.
+func (p *Proc) URL() string { return "http://" + p.HTTP }
+
+// PID is the process id.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
+
+// exited reports whether the process has exited.
+func (p *Proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// signal sends sig to the process by PID unless it has exited.
+func (p *Proc) signal(sig syscall.Signal) {
+	if !p.exited() {
+		_ = p.cmd.Process.Signal(sig)
+	}
+}
+
+// stop ends the process: sig, then SIGKILL after within.
+func (p *Proc) stop(sig syscall.Signal, within time.Duration) {
+	p.signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		p.signal(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// LocalCluster is a running local cluster. It is safe for concurrent use.
+type LocalCluster struct {
+	cfg    LocalConfig
+	client *Client
+
+	mu    sync.Mutex // guards procs, all
+	procs []*Proc    // current process per slot
+	all   []*Proc    // every process ever started, for Stop
+}
+
+// StartLocal starts cfg.Nodes agents and waits until they form a ready
+// cluster. On error it stops whatever it started.
+func StartLocal(ctx context.Context, cfg LocalConfig) (*LocalCluster, error) {
+	if cfg.Nodes < 1 {
+		return nil, fmt.Errorf("bench: local: need at least 1 node, not %d", cfg.Nodes)
+	}
+	if cfg.Binary == "" {
+		return nil, errors.New("bench: local: no roster binary")
+	}
+	if cfg.GossipProfile == "" {
+		cfg.GossipProfile = "lan"
+	}
+	if cfg.StartWithin <= 0 {
+		cfg.StartWithin = 30 * time.Second
+	}
+	if cfg.StopWithin <= 0 {
+		cfg.StopWithin = 5 * time.Second
+	}
+	if cfg.LogDir == "" {
+		dir, err := os.MkdirTemp("", "roster-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("bench: local: %w", err)
+		}
+		cfg.LogDir = dir
+	}
+	lc := &LocalCluster{cfg: cfg, client: &Client{HTTP: NewHTTPClient(4, 3*time.Second)}, procs: make([]*Proc, cfg.Nodes)}
+	for i := range cfg.Nodes {
+		if _, err := lc.launch(ctx, i); err != nil {
+			lc.Stop()
+			return nil, err
+		}
+	}
+	if err := lc.WaitReady(ctx, cfg.StartWithin); err != nil {
+		lc.Stop()
+		return nil, err
+	}
+	return lc, nil
+}
+
+// Procs returns the current processes.
+func (lc *LocalCluster) Procs() []*Proc {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return append([]*Proc(nil), lc.procs...)
+}
+
+// Addrs returns the base URLs of the current processes.
+func (lc *LocalCluster) Addrs() []string {
+	var out []string
+	for _, p := range lc.Procs() {
+		out = append(out, p.URL())
+	}
+	return out
+}
+
+// LogDir is where the agents' logs are.
+func (lc *LocalCluster) LogDir() string { return lc.cfg.LogDir }
+
+// launch starts the agent of slot i, joining every other live slot, and
+// waits until it serves /healthz. A port taken between picking and binding
+// is retried with new ports.
+func (lc *LocalCluster) launch(ctx context.Context, i int) (*Proc, error) {
+	var join []string
+	for j, p := range lc.Procs() {
+		if j != i && p != nil && !p.exited() {
+			join = append(join, p.Gossip)
+		}
+	}
+	name := fmt.Sprintf("bench%d", i+1)
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		hp, err1 := freePort()
+		gp, err2 := freePort()
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("bench: local: %w", err)
+		}
+		p := &Proc{Name: name, HTTP: fmt.Sprintf("127.0.0.1:%d", hp), Gossip: fmt.Sprintf("127.0.0.1:%d", gp), done: make(chan struct{}),
+			LogPath: filepath.Join(lc.cfg.LogDir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))}
+		args := []string{"agent", "--name", name, "--http", p.HTTP, "--gossip", p.Gossip,
+			"--gossip-profile", lc.cfg.GossipProfile, "--log-level", "warn"}
+		if len(join) > 0 {
+			args = append(args, "--join", strings.Join(join, ","))
+		}
+		logf, err := os.Create(p.LogPath)
+		if err != nil {
+			return nil, fmt.Errorf("bench: local: %w", err)
+		}
+		p.cmd = exec.Command(lc.cfg.Binary, args...)
+		p.cmd.Stdout, p.cmd.Stderr = logf, logf
+		if err := p.cmd.Start(); err != nil {
+			logf.Close()
+			return nil, fmt.Errorf("bench: local: start %s: %w", name, err)
+		}
+		go func() { _ = p.cmd.Wait(); logf.Close(); close(p.done) }()
+		lc.mu.Lock()
+		lc.procs[i] = p
+		lc.all = append(lc.all, p)
+		lc.mu.Unlock()
+		_, err = poll(ctx, 20*time.Millisecond, 10*time.Second, func() bool {
+			if p.exited() {
+				return true
+			}
+			_, _, err := lc.client.Do(ctx, http.MethodGet, p.URL()+"/healthz", "", "", false)
+			return err == nil
+		})
+		if err == nil && !p.exited() {
+			return p, nil
+		}
+		p.stop(syscall.SIGKILL, time.Second)
+		log, _ := os.ReadFile(p.LogPath)
+		lastErr = fmt.Errorf("bench: local: %s did not serve (%v); log %s:\n%s", name, err, p.LogPath, tail(log, 800))
+		if !strings.Contains(string(log), "address already in use") {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// WaitReady waits until every current process answers /readyz and lists
+// every process as an alive member.
+func (lc *LocalCluster) WaitReady(ctx context.Context, within time.Duration) error {
+	procs := lc.Procs()
+	_, err := poll(ctx, 20*time.Millisecond, within, func() bool {
+		for _, p := range procs {
+			if _, _, err := lc.client.Do(ctx, http.MethodGet, p.URL()+"/readyz", "", "", false); err != nil {
+				return false
+			}
+			ms, err := lc.client.members(ctx, p.URL())
+			if err != nil {
+				return false
+			}
+			alive := 0
+			for _, m := range ms {
+				if m.State == "alive" {
+					alive++
+				}
+			}
+			if alive != len(procs) {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("bench: local: cluster of %d not ready within %v: %w (logs in %s)", len(procs), within, err, lc.cfg.LogDir)
+	}
+	return nil
+}
+
+// Kill SIGKILLs the process of slot i and waits until it is gone.
+func (lc *LocalCluster) Kill(i int) (*Proc, error) {
+	p := lc.Procs()[i]
+	p.signal(syscall.SIGKILL)
+	select {
+	case <-p.done:
+		return p, nil
+	case <-time.After(5 * time.Second):
+		return p, fmt.Errorf("bench: local: %s (pid %d) did not die", p.Name, p.PID())
+	}
+}
+
+// Restart starts a new process in slot i (same name, new ports) and waits
+// until the whole cluster is ready again.
+func (lc *LocalCluster) Restart(ctx context.Context, i int) error {
+	if _, err := lc.launch(ctx, i); err != nil {
+		return err
+	}
+	return lc.WaitReady(ctx, lc.cfg.StartWithin)
+}
+
+// Stop stops every process it started: SIGTERM, then SIGKILL after
+// StopWithin. It is safe to call more than once.
+func (lc *LocalCluster) Stop() {
+	lc.mu.Lock()
+	all := append([]*Proc(nil), lc.all...)
+	lc.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range all {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.stop(syscall.SIGTERM, lc.cfg.StopWithin) }()
+	}
+	wg.Wait()
+}
+
+// freePort returns a 127.0.0.1 port that was free a moment ago for both
+// TCP and UDP (memberlist binds both).
+func freePort() (int, error) {
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free port")
+}
+
+// tail returns the last n bytes of b as a string.
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

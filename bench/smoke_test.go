@@ -1,0 +1,124 @@
+package bench_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/roster-io/roster/bench"
+	"github.com/roster-io/roster/node"
+)
+
+// startNode runs a real single node on 127.0.0.1 for the test.
+func startNode(t *testing.T) string {
+	t.Helper()
+	cfg := node.DefaultLocalConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := node.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+	})
+	deadline := time.Now().Add(3 * time.Second)
+	for !n.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("node not ready within 3s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return "http://" + n.Addr()
+}
+
+func smokeEnv(t *testing.T) *bench.Env {
+	t.Helper()
+	c := &bench.Client{HTTP: bench.NewHTTPClient(8, 5*time.Second), Addrs: []string{startNode(t)}}
+	return &bench.Env{Client: c, Concurrency: 8, Duration: 300 * time.Millisecond}
+}
+
+func figure(t *testing.T, r *bench.Report, name string) float64 {
+	t.Helper()
+	f, ok := r.Figure(name)
+	if !ok {
+		t.Fatalf("no figure %q in %+v", name, r.Figures)
+	}
+	return f.Value
+}
+
+func TestSmoke_registerAndRead(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	env := smokeEnv(t)
+	env.Floor = &bench.FloorResult{GetRate: 1000, PostRate: 1000}
+
+	r, err := bench.Register(ctx, env, bench.RegisterConfig{Instances: 200, Services: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := figure(t, r, "registered"); got != 200 {
+		t.Errorf("got %v registered, want 200; notes %v", got, r.Notes)
+	}
+	if got := figure(t, r, "errors"); got != 0 {
+		t.Errorf("got %v errors, want 0; notes %v", got, r.Notes)
+	}
+	if _, ok := r.Figure("all nodes list all, after last ack"); !ok {
+		t.Errorf("no convergence figure; notes %v", r.Notes)
+	}
+	if f, _ := r.Figure("register rate"); f.Ratio == nil {
+		t.Error("got no floor ratio, want one")
+	}
+
+	r, err = bench.Read(ctx, env, bench.ReadConfig{Instances: 5}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := figure(t, r, "read rate"); got <= 0 {
+		t.Errorf("got read rate %v, want > 0", got)
+	}
+	if got := figure(t, r, "errors"); got != 0 {
+		t.Errorf("got %v read errors, want 0; notes %v", got, r.Notes)
+	}
+	if p50, p99 := figure(t, r, "latency p50"), figure(t, r, "latency p99"); p50 <= 0 || p99 < p50 {
+		t.Errorf("got p50 %v p99 %v, want 0 < p50 ≤ p99", p50, p99)
+	}
+}
+
+func TestSmoke_lagAndBeat(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	env := smokeEnv(t)
+
+	r, err := bench.Lag(ctx, env, bench.LagConfig{Writes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := figure(t, r, "observations"); got != 10 {
+		t.Errorf("got %v observations, want 10; notes %v", got, r.Notes)
+	}
+
+	env.Duration = time.Second
+	r, err = bench.Beat(ctx, env, bench.BeatConfig{Instances: 50, Services: 5, Interval: 200 * time.Millisecond, Check: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := figure(t, r, "registered"); got != 50 {
+		t.Errorf("got %v registered, want 50; notes %v", got, r.Notes)
+	}
+	if got := figure(t, r, "achieved beat rate"); got < 100 {
+		t.Errorf("got %v beats/s, want about 250; notes %v", got, r.Notes)
+	}
+	if got := figure(t, r, "instances ever seen unhealthy"); got != 0 {
+		t.Errorf("got %v unhealthy, want 0; notes %v", got, r.Notes)
+	}
+	if got := figure(t, r, "beats that found no instance"); got != 0 {
+		t.Errorf("got %v beats that found nothing, want 0", got)
+	}
+}

@@ -1,0 +1,299 @@
+package cli
+
+// roster bench drives a cluster and reports throughput and latency: one
+// subcommand per mode, all sharing the target flags (--addrs, or --local N
+// to start a cluster of real agent processes), the load shape and the
+// output flags. Unlike the other client commands it handles SIGINT and
+// SIGTERM itself: a Ctrl-C must still stop the processes of --local.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/roster-io/roster/bench"
+)
+
+// maxBenchDuration caps --duration, so that every run ends.
+const maxBenchDuration = 10 * time.Minute
+
+func benchCommand() *cli.Command {
+	mode := func(name, usage, desc string, extra []cli.Flag, run benchRun) *cli.Command {
+		return &cli.Command{
+			Name: name, Usage: usage, Description: desc,
+			Flags:        flags(benchFlags(), extra),
+			Action:       func(c *cli.Context) error { return runBench(c, run) },
+			OnUsageError: onUsageError,
+		}
+	}
+	return &cli.Command{
+		Name:  "bench",
+		Usage: "measure a cluster: floor, register, read, beat, lag, detect",
+		Description: "Drives a running cluster (--addrs) or one it starts itself (--local N) and prints\n" +
+			"a table; --json FILE writes the same figures as JSON. Throughputs are also given\n" +
+			"as a ratio to a bare net/http server (the floor) driven by the same generator in\n" +
+			"the same run. Everything is registered in namespace " + bench.Namespace + ".",
+		Subcommands: []*cli.Command{
+			mode("floor", "measure the floor: a bare net/http server on 127.0.0.1",
+				"Serves a fixed ~5 KB JSON body (GET) and parses a form into a map (POST) with\nno registry behind, driven by the same generator: the most this machine can measure.",
+				nil, benchFloor),
+			mode("register", "register --instances over --services with --concurrency workers",
+				"POST /nacos/v1/ns/instance, spread over every node: ops/s, latency, and the time\nfrom the last acknowledgement until every node lists them all.",
+				[]cli.Flag{
+					&cli.IntFlag{Name: "instances", Value: 10000, Usage: "instances to register"},
+					&cli.IntFlag{Name: "services", Value: 100, Usage: "services to spread them over"},
+				}, benchRegister),
+			mode("read", "list a service of --instances instances for --duration",
+				"GET /nacos/v1/ns/instance/list?healthyOnly=true from the first node (or every\nnode with --all-nodes): req/s and latency.",
+				[]cli.Flag{
+					&cli.IntFlag{Name: "instances", Value: 20, Usage: "instances in the listed service"},
+					&cli.BoolFlag{Name: "all-nodes", Usage: "spread the reads over every node"},
+				}, benchRead),
+			mode("beat", "hold --instances beating every --interval for --duration",
+				"Registers the instances in a first round, then beats each every --interval\n(PUT /nacos/v1/ns/instance/beat) on an open-loop schedule over all nodes, while\npolling every node for unhealthy instances (there must be none).",
+				[]cli.Flag{
+					&cli.IntFlag{Name: "instances", Value: 10000, Usage: "instances to hold"},
+					&cli.IntFlag{Name: "services", Usage: "services to spread them over (default: one per 1000 instances)"},
+					&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "beat interval (timeout 3×, delete 6×)"},
+				}, benchBeat),
+			mode("lag", "write on one node, watch the others with blocking queries",
+				"Registers --writes instances one at a time on the first node and times until\nevery other node's blocking query (GET /v1/instances?index=N) returns each.",
+				[]cli.Flag{
+					&cli.IntFlag{Name: "writes", Value: 200, Usage: "writes to time"},
+				}, benchLag),
+			mode("detect", "SIGKILL a node of --local N and time its removal",
+				"Only with --local N (N ≥ 2): kills one agent by PID and times until every\nsurvivor drops it from /v1/cluster/members and re-owns its services; restarts it\nand repeats --runs times.",
+				[]cli.Flag{
+					&cli.IntFlag{Name: "runs", Value: 5, Usage: "kills to time"},
+					&cli.IntFlag{Name: "services", Value: 30, Usage: "services registered so the victim owns some"},
+				}, benchDetect),
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return badUsage(c, fmt.Errorf("unknown bench mode %q", c.Args().First()))
+			}
+			return cli.ShowSubcommandHelp(c)
+		},
+	}
+}
+
+// benchFlags are the flags every mode takes.
+func benchFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "addrs", Value: cli.NewStringSlice(defaultAddr), EnvVars: []string{"ROSTER_ADDRS"},
+			Usage: "nodes to drive (http://host:port), repeatable or comma-separated"},
+		&cli.IntFlag{Name: "local", Usage: "start a cluster of `N` roster agent processes on 127.0.0.1 instead of --addrs, and stop it after"},
+		&cli.StringFlag{Name: "gossip-profile", Value: "lan", Usage: "--gossip-profile of the --local agents"},
+		&cli.StringFlag{Name: "binary", Usage: "roster binary for --local (default: this one)"},
+		&cli.IntFlag{Name: "concurrency", Value: 64, Usage: "concurrent workers"},
+		&cli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "how long the load runs (cap " + maxBenchDuration.String() + ")"},
+		&cli.BoolFlag{Name: "floor", Value: true, Usage: "measure the floor first and report throughputs as ratios to it"},
+		&cli.DurationFlag{Name: "floor-duration", Value: 3 * time.Second, Usage: "how long each floor measurement runs"},
+		&cli.DurationFlag{Name: "timeout", Value: defaultTimeout, Usage: "give up on one request after this long"},
+		&cli.StringFlag{Name: "json", Usage: "also write the figures as JSON to `FILE`"},
+	}
+}
+
+// benchSetup is what a mode runs with.
+type benchSetup struct {
+	env   *bench.Env
+	local *bench.LocalCluster // nil without --local
+	floor bench.FloorConfig   // the floor to measure first, if --floor
+}
+
+// benchRun runs one mode; it may set s.floor (and call measureFloor).
+type benchRun func(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error)
+
+func runBench(c *cli.Context, run benchRun) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	conc, dur, timeout := c.Int("concurrency"), c.Duration("duration"), c.Duration("timeout")
+	switch {
+	case conc < 1 || conc > 4096:
+		return badUsage(c, fmt.Errorf("--concurrency %d is not in 1..4096", conc))
+	case dur <= 0 || dur > maxBenchDuration:
+		return badUsage(c, fmt.Errorf("--duration %v is not in (0, %v]", dur, maxBenchDuration))
+	case timeout <= 0:
+		return badUsage(c, fmt.Errorf("--timeout %v must be positive", timeout))
+	case c.Duration("floor-duration") <= 0 || c.Duration("floor-duration") > time.Minute:
+		return badUsage(c, fmt.Errorf("--floor-duration %v is not in (0, 1m]", c.Duration("floor-duration")))
+	case c.Int("local") < 0 || c.Int("local") > 16:
+		return badUsage(c, fmt.Errorf("--local %d is not in 0..16", c.Int("local")))
+	}
+	// A hard cap on the whole run, whatever the mode does.
+	hard := 5*time.Minute + 3*dur + 2*c.Duration("floor-duration") + time.Duration(c.Int("runs"))*time.Minute
+	ctx, cancel := context.WithTimeout(c.Context, hard)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	client := &bench.Client{HTTP: bench.NewHTTPClient(conc, timeout)}
+	s := &benchSetup{env: &bench.Env{Client: client, Concurrency: conc, Duration: dur}}
+	s.floor = bench.FloorConfig{Concurrency: conc, Duration: c.Duration("floor-duration")}
+	if n := c.Int("local"); n > 0 {
+		bin := c.String("binary")
+		if bin == "" {
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("bench: find the roster binary: %w", err)
+			}
+			bin = exe
+		}
+		fmt.Fprintf(c.App.ErrWriter, "bench: starting %d roster agents from %s\n", n, bin)
+		lc, err := bench.StartLocal(ctx, bench.LocalConfig{Binary: bin, Nodes: n, GossipProfile: c.String("gossip-profile")})
+		if err != nil {
+			return err
+		}
+		defer lc.Stop()
+		s.local = lc
+		client.Addrs = lc.Addrs()
+		fmt.Fprintf(c.App.ErrWriter, "bench: cluster up: %v (logs in %s)\n", client.Addrs, lc.LogDir())
+	} else {
+		for _, a := range splitList(c.StringSlice("addrs")) {
+			u, err := parseAddr(a)
+			if err != nil {
+				return badUsage(c, err)
+			}
+			client.Addrs = append(client.Addrs, u.String())
+		}
+		if len(client.Addrs) == 0 {
+			return badUsage(c, errors.New("--addrs is empty"))
+		}
+	}
+
+	reports, runErr := run(ctx, c, s)
+	if len(reports) > 0 {
+		if err := bench.WriteTable(c.App.Writer, reports...); err != nil {
+			return err
+		}
+		if path := c.String("json"); path != "" {
+			if err := bench.WriteJSONFile(path, reports...); err != nil {
+				return err
+			}
+		}
+	}
+	if runErr == nil && ctx.Err() != nil {
+		runErr = fmt.Errorf("bench: stopped: %w", context.Cause(ctx))
+	}
+	return runErr
+}
+
+// measureFloor measures the floor if --floor is set, records it in the env
+// and returns its report (nil without --floor).
+func (s *benchSetup) measureFloor(ctx context.Context, c *cli.Context) (*bench.Report, error) {
+	if !c.Bool("floor") {
+		return nil, nil
+	}
+	fr, err := bench.MeasureFloor(ctx, s.env.Client, s.floor)
+	if err != nil {
+		return nil, err
+	}
+	s.env.Floor = &fr
+	r := bench.FloorReport(fr)
+	r.Params = map[string]string{"concurrency": fmt.Sprint(s.floor.Concurrency), "duration": s.floor.Duration.String()}
+	return r, nil
+}
+
+// withFloor runs the floor (if asked) and then the mode.
+func withFloor(ctx context.Context, c *cli.Context, s *benchSetup, mode func() (*bench.Report, error)) ([]*bench.Report, error) {
+	var out []*bench.Report
+	fr, err := s.measureFloor(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if fr != nil {
+		out = append(out, fr)
+	}
+	r, err := mode()
+	if r != nil {
+		out = append(out, r)
+	}
+	return out, err
+}
+
+func benchFloor(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error) {
+	s.floor.Duration = c.Duration("duration")
+	fr, err := bench.MeasureFloor(ctx, s.env.Client, s.floor)
+	if err != nil {
+		return nil, err
+	}
+	r := bench.FloorReport(fr)
+	r.Params = map[string]string{"concurrency": fmt.Sprint(s.floor.Concurrency), "duration": s.floor.Duration.String()}
+	return []*bench.Report{r}, nil
+}
+
+func benchRegister(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error) {
+	n, svcs := c.Int("instances"), c.Int("services")
+	if n < 1 || svcs < 1 || svcs > n {
+		return nil, badUsage(c, fmt.Errorf("need 1 ≤ --services (%d) ≤ --instances (%d)", svcs, n))
+	}
+	return withFloor(ctx, c, s, func() (*bench.Report, error) {
+		return bench.Register(ctx, s.env, bench.RegisterConfig{Instances: n, Services: svcs})
+	})
+}
+
+func benchRead(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error) {
+	k := c.Int("instances")
+	if k < 1 || k > 10000 {
+		return nil, badUsage(c, fmt.Errorf("--instances %d is not in 1..10000", k))
+	}
+	urls, body, err := bench.ReadSetup(ctx, s.env.Client, k)
+	if err != nil {
+		return nil, err
+	}
+	s.floor.GetBody = body // the floor serves the very bytes the node does
+	return withFloor(ctx, c, s, func() (*bench.Report, error) {
+		return bench.Read(ctx, s.env, bench.ReadConfig{Instances: k, AllNodes: c.Bool("all-nodes")}, urls)
+	})
+}
+
+func benchBeat(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error) {
+	n, iv := c.Int("instances"), c.Duration("interval")
+	if n < 1 || n > 1_000_000 {
+		return nil, badUsage(c, fmt.Errorf("--instances %d is not in 1..1000000", n))
+	}
+	if iv < 100*time.Millisecond || iv > time.Minute {
+		return nil, badUsage(c, fmt.Errorf("--interval %v is not in [100ms, 1m]", iv))
+	}
+	s.floor.PostForm = func(i int) url.Values { // the shape of a light beat
+		return url.Values{"serviceName": {"bench-beat-0"}, "namespaceId": {bench.Namespace}, "ip": {"10.0.0.1"}, "port": {"8080"}}
+	}
+	return withFloor(ctx, c, s, func() (*bench.Report, error) {
+		return bench.Beat(ctx, s.env, bench.BeatConfig{Instances: n, Services: c.Int("services"), Interval: iv})
+	})
+}
+
+func benchLag(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error) {
+	w := c.Int("writes")
+	if w < 1 || w > 100000 {
+		return nil, badUsage(c, fmt.Errorf("--writes %d is not in 1..100000", w))
+	}
+	r, err := bench.Lag(ctx, s.env, bench.LagConfig{Writes: w})
+	if r == nil {
+		return nil, err
+	}
+	return []*bench.Report{r}, err
+}
+
+func benchDetect(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error) {
+	if s.local == nil {
+		return nil, badUsage(c, errors.New("detect needs --local N (it kills processes it started)"))
+	}
+	runs := c.Int("runs")
+	if runs < 1 || runs > 50 {
+		return nil, badUsage(c, fmt.Errorf("--runs %d is not in 1..50", runs))
+	}
+	r, err := bench.Detect(ctx, s.env, s.local, bench.DetectConfig{Runs: runs, Services: c.Int("services")})
+	if r == nil {
+		return nil, err
+	}
+	return []*bench.Report{r}, err
+}

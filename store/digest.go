@@ -76,19 +76,19 @@ func (s *Store) Digests() []uint64 {
 // PartitionRecords returns a copy of every record (tombstones included) of
 // the services in the given partitions.
 func (s *Store) PartitionRecords(partitions []int) []Record {
-	want := make(map[int]bool, len(partitions))
-	for _, p := range partitions {
-		want[p] = true
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Record
-	s.services.Range(func(_, v any) bool {
-		if svc := v.(*service); want[svc.partition] {
+	seen := make(map[int]bool, len(partitions))
+	for _, p := range partitions {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		for _, svc := range s.byPart[p] {
 			out = svc.appendRecordsLocked(out)
 		}
-		return true
-	})
+	}
 	slices.SortFunc(out, compareRecords)
 	return out
 }

@@ -151,17 +151,14 @@ func (s *Store) Refresh(k Key) {
 // RefreshPartitions calls Refresh for every service in the given
 // partitions and returns how many services it refreshed.
 func (s *Store) RefreshPartitions(partitions []int) int {
-	want := make(map[int]bool, len(partitions))
-	for _, p := range partitions {
-		want[p] = true
-	}
 	var keys []Key
-	s.services.Range(func(k, v any) bool {
-		if want[v.(*service).partition] {
-			keys = append(keys, k.(Key))
+	s.mu.Lock()
+	for _, p := range partitions {
+		for k := range s.byPart[p] {
+			keys = append(keys, k)
 		}
-		return true
-	})
+	}
+	s.mu.Unlock()
 	for _, k := range keys {
 		s.Refresh(k)
 	}

@@ -31,7 +31,7 @@ func (s *Store) Reap() int {
 			n++
 		}
 		if len(svc.entries) == 0 && !svc.hasInfo {
-			s.services.Delete(svc.key)
+			s.dropLocked(svc)
 			if snap := svc.snap.Load(); snap != nil {
 				close(snap.changed)
 				svc.snap.Store(nil)

@@ -58,13 +58,14 @@ type Store struct {
 	live     atomic.Int64                  // live instances
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
-	// mu guards clock, every service's records and entries, heap and
+	// mu guards clock, every service's records and entries, heap, byPart and
 	// deferred.
 	mu       sync.Mutex
 	clock    hlc
 	heap     deadlines
 	digests  []uint64                   // per partition: XOR of the hashes of its records
 	deferred map[*service][]InstanceKey // changes of a sweep in progress
+	byPart   map[int]map[Key]*service   // services held, by partition
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
@@ -97,7 +98,8 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Partitions < 1 {
 		cfg.Partitions = 1
 	}
-	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions)}
+	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions),
+		byPart: map[int]map[Key]*service{}}
 	s.clock = hlc{node: cfg.Node, now: cfg.Now}
 	ch := make(chan struct{})
 	s.global.Store(&ch)
@@ -180,7 +182,17 @@ func (s *Store) serviceLocked(k Key) *service {
 	}
 	svc := &service{key: k, entries: map[InstanceKey]*entry{}, partition: s.partitionOf(k)}
 	s.services.Store(k, svc)
+	if s.byPart[svc.partition] == nil {
+		s.byPart[svc.partition] = map[Key]*service{}
+	}
+	s.byPart[svc.partition][k] = svc
 	return svc
+}
+
+// dropLocked forgets a service that holds nothing.
+func (s *Store) dropLocked(svc *service) {
+	s.services.Delete(svc.key)
+	delete(s.byPart[svc.partition], svc.key)
 }
 
 // lookupLocked returns the entry for ik in k, or nil.
@@ -269,7 +281,7 @@ func (s *Store) publishInstancesLocked(svc *service, instances []*Instance, now 
 		close(old.changed)
 	}
 	if len(svc.entries) == 0 && !svc.hasInfo {
-		s.services.Delete(svc.key)
+		s.dropLocked(svc)
 	}
 	ch := make(chan struct{})
 	close(*s.global.Swap(&ch))

@@ -237,6 +237,12 @@ func (g *Gossip) LocalMember() Member { return g.view.local() }
 // to join.
 func (g *Gossip) Joined() bool { return g.joined.Load() }
 
+// Conflicted reports whether peers still know this node's name at another
+// address (an earlier run of it, restarted on new ports before the peers
+// declared the old one dead). Until they accept the new address they send
+// it nothing, so the node should not serve as a full member yet.
+func (g *Gossip) Conflicted() bool { return g.self.conflicted.Load() }
+
 // DroppedEvents returns how many events were dropped because the consumer
 // of Events fell behind (each drop is followed by an EventResync).
 func (g *Gossip) DroppedEvents() uint64 { return g.view.droppedEvents() }

@@ -36,10 +36,11 @@ const maxRejoinTargets = 8
 // selfWatch counts evidence that peers know this node at another address.
 // Its methods are safe to call from memberlist callbacks.
 type selfWatch struct {
-	name   string
-	addr   atomic.Pointer[string] // our advertised host:port, set by Start
-	stale  atomic.Uint64          // pieces of evidence seen so far
-	signal chan struct{}          // capacity 1; wakes the join loop
+	name       string
+	addr       atomic.Pointer[string] // our advertised host:port, set by Start
+	stale      atomic.Uint64          // pieces of evidence seen so far
+	conflicted atomic.Bool            // evidence seen and the cluster has not accepted us yet
+	signal     chan struct{}          // capacity 1; wakes the join loop
 }
 
 func newSelfWatch(name string) *selfWatch {
@@ -60,6 +61,7 @@ func (w *selfWatch) check(n *memberlist.Node) {
 
 // report records one piece of evidence and wakes the join loop.
 func (w *selfWatch) report() {
+	w.conflicted.Store(true)
 	w.stale.Add(1)
 	select {
 	case w.signal <- struct{}{}:
@@ -91,6 +93,7 @@ func (g *Gossip) joinLoop(ctx context.Context) {
 			before := g.self.stale.Load()
 			targets := g.rejoinTargets()
 			if len(targets) == 0 {
+				g.self.conflicted.Store(false)
 				break
 			}
 			n, err := g.ml.Load().Join(targets)
@@ -100,6 +103,7 @@ func (g *Gossip) joinLoop(ctx context.Context) {
 					"rounds", round, "addr", g.view.local().Addr)
 			}
 			if err == nil && g.self.stale.Load() == before {
+				g.self.conflicted.Store(false)
 				g.logger.Info("gossip: cluster accepted this node's address", "rounds", round)
 				break
 			}

@@ -136,7 +136,7 @@ func (n *Node) owns(k store.Key) bool {
 	if n.gossip == nil {
 		return true
 	}
-	if !n.synced.Load() {
+	if !n.synced.Load() || n.gossip.Conflicted() {
 		return false
 	}
 	owning := n.cluster.owning.Load()

@@ -326,3 +326,39 @@ func TestCluster_deregisterBeforeRegistrationArrives(t *testing.T) {
 		}
 	}
 }
+
+// TestCluster_fastRestartOnNewPorts restarts a node under the same name on
+// new ports before its peers noticed it died. It must not serve or own
+// anything until the cluster accepts its new address, and then it must
+// hold every write and see every beat.
+func TestCluster_fastRestartOnNewPorts(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	md := `{"preserved.heart.beat.timeout":"600","preserved.ip.delete.timeout":"5000"}`
+	tc.kill("n2")
+	n2 := tc.start("n2") // new ports (port 0), same name, at once
+	for i := 0; i < 40; i++ {
+		svc := fmt.Sprintf("fast-%d", i)
+		if code, body := nacos(t, base(tc.node("n0")), http.MethodPost, "instance", vals("serviceName", svc, "ip", "10.0.0.1", "port", "80", "metadata", md)); code != 200 {
+			t.Fatalf("register: %d %s", code, body)
+		}
+	}
+	eventually(t, 15*time.Second, "restarted n2 ready", n2.Ready)
+	tc.waitConverged(10 * time.Second)
+	end := time.Now().Add(2 * time.Second)
+	for time.Now().Before(end) {
+		for i := 0; i < 40; i++ {
+			svc := fmt.Sprintf("fast-%d", i)
+			if code, body := nacos(t, base(tc.node("n0")), http.MethodPut, "instance/beat", vals("serviceName", svc, "ip", "10.0.0.1", "port", "80")); code != 200 || !strings.Contains(body, "10200") {
+				t.Fatalf("beat %s: %d %s", svc, code, body)
+			}
+		}
+		for i := 0; i < 40; i++ {
+			svc := fmt.Sprintf("fast-%d", i)
+			code, body := nacos(t, base(n2), http.MethodGet, "instance", vals("serviceName", svc, "ip", "10.0.0.1", "port", "80"))
+			if code != 200 || !strings.Contains(body, `"healthy":true`) {
+				t.Fatalf("restarted n2 on %s: %d %s", svc, code, body)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -26,6 +26,16 @@ func (n *Node) runSync() {
 	start := time.Now()
 	alone := time.Time{}
 	for n.ctx.Err() == nil {
+		if n.gossip.Conflicted() {
+			// Peers still know this name at an older address and send
+			// its traffic there; pull only once they accept this one.
+			select {
+			case <-n.ctx.Done():
+				return
+			case <-time.After(n.cfg.SyncRetry):
+			}
+			continue
+		}
 		var ready []member
 		others := 0
 		for _, m := range n.cluster.memberList() {
@@ -91,8 +101,17 @@ func (n *Node) pull(m member) error {
 }
 
 // markSynced makes the node ready, publishes it, and takes part in
-// ownership.
+// ownership. A node restarted on new ports waits first until its peers
+// accept the new address: until then they still send its traffic to the
+// old one.
 func (n *Node) markSynced(why string, start time.Time) {
+	for n.gossip.Conflicted() {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-time.After(n.cfg.SyncRetry):
+		}
+	}
 	n.synced.Store(true)
 	if err := n.gossip.SetReady(true); err != nil {
 		n.log.Error("publish readiness", "err", err)

@@ -11,7 +11,9 @@ BIN      ?= bin/roster
 FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/param:FuzzIP \
         ./node:FuzzNacosAPI ./node:FuzzNativeAPI
 
-.PHONY: all build run cluster test vet lint testrace fuzz compat tidy bench clean
+SEED     ?= $(shell date +%s)
+
+.PHONY: all build run cluster chaos test vet lint testrace fuzz compat tidy bench clean
 
 all: build
 
@@ -30,6 +32,12 @@ cluster: build
 	./$(BIN) agent --name node2 --http 127.0.0.1:8849 --gossip 127.0.0.1:7947 --join 127.0.0.1:7946 & p2=$$!; \
 	./$(BIN) agent --name node3 --http 127.0.0.1:8850 --gossip 127.0.0.1:7948 --join 127.0.0.1:7946 & p3=$$!; \
 	wait
+
+# chaos runs every chaos scenario against real processes on loopback and
+# checks the history against DESIGN.md's invariants; `make chaos SEED=n`
+# replays a run. It is not part of `make test` (it takes several minutes).
+chaos:
+	$(GO) run ./chaos/cmd/chaos --seed $(SEED) --scenario all --nodes 3 --instances 200 --duration 40s
 
 test: vet testrace fuzz compat
 

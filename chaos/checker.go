@@ -1,0 +1,698 @@
+package chaos
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The checker decides pass or fail from a History alone. For each
+// instance it derives, from the client operations, spans in which the
+// instance must be listed healthy on every live node (continuous beating,
+// after the 1 s convergence allowance), the time after which a
+// deregistered instance must be gone everywhere, and the expiry deadlines
+// of an instance that fell silent. Then every poll of a node that counts
+// (not 503, not while that node was being killed or restarted, not during
+// a partition) is held to them. Owner agreement is checked on owner polls
+// taken while membership was stable, and repair on the polls after the
+// last fault and write have settled.
+//
+// Exception windows, all documented in DESIGN.md: a node's answers do not
+// count from the signal that stops it until it reports ready again; a 503
+// (syncing) is never a violation; from a partition until Bounds.Repair
+// after it heals only repair is checked. When the owner of a silent
+// instance's service changes (killed at K: taken over by K + the
+// failure-detection time at the latest; or a different owner observed at
+// C), the new owner restarts the instance's clock (DESIGN: "a fresh full
+// timeout from the moment it took over"), so deadlines are measured from
+// the later of the last beat and the takeover.
+
+// Bounds are the limits the checker holds the history to.
+type Bounds struct {
+	// Convergence: an acknowledged write is visible on every live node
+	// within this. Default 1s.
+	Convergence time.Duration
+	// BeatTimeout and DeleteTimeout are the instances' timings (the
+	// preserved.* metadata the simulated instances send). Default 1.5s, 3s.
+	BeatTimeout, DeleteTimeout time.Duration
+	// Slack is the "+1 s" of the expiry invariant. Default 1s.
+	Slack time.Duration
+	// FailureDetection is the allowance when an owner dies. Default 3s.
+	FailureDetection time.Duration
+	// BeatGap: an instance counts as beating without a break while the
+	// time from one acknowledged beat's send to the next one's answer is
+	// at most this. Must stay below BeatTimeout. Default 1.2s.
+	BeatGap time.Duration
+	// Repair: all nodes equal this long after faults and writes stop (two
+	// anti-entropy periods). Default 5s.
+	Repair time.Duration
+	// StableAfter: membership counts as stable this long after the last
+	// cluster event. Default 5s.
+	StableAfter time.Duration
+	// Unanswered: a live node failing every poll for longer than this is a
+	// violation. Default 2s.
+	Unanswered time.Duration
+}
+
+// DefaultBounds returns the bounds of DESIGN.md for the chaos timings.
+func DefaultBounds() Bounds {
+	return Bounds{Convergence: time.Second, BeatTimeout: 1500 * time.Millisecond, DeleteTimeout: 3 * time.Second,
+		Slack: time.Second, FailureDetection: 3 * time.Second, BeatGap: 1200 * time.Millisecond,
+		Repair: 5 * time.Second, StableAfter: 5 * time.Second, Unanswered: 2 * time.Second}
+}
+
+// Violation is one broken invariant with the part of the history that
+// shows it.
+type Violation struct {
+	Invariant string
+	T         time.Time
+	Node      string
+	Inst      string
+	Detail    string
+	Excerpt   []string
+}
+
+func (v Violation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "VIOLATION %s: node=%s instance=%s: %s\n", v.Invariant, v.Node, v.Inst, v.Detail)
+	for _, l := range v.Excerpt {
+		b.WriteString("    " + l + "\n")
+	}
+	return b.String()
+}
+
+// Result is the checker's verdict.
+type Result struct {
+	Violations []Violation
+	// WorstConvergence is the longest time from a register's
+	// acknowledgement to its first sighting on a live node (an upper bound:
+	// polls are ~100 ms apart).
+	WorstConvergence time.Duration
+	// WorstExpiryLateness is the latest a silent instance was seen
+	// unhealthy or removed past its nominal time (timeout or delete timeout
+	// after its last beat or owner takeover); the bound is Slack.
+	WorstExpiryLateness time.Duration
+	// Checked counts polls that were held to the invariants.
+	Checked int
+}
+
+type span struct{ from, to time.Time }
+
+func (s span) covers(a, b time.Time) bool { return !a.Before(s.from) && !b.After(s.to) }
+
+func overlaps(a0, a1, b0, b1 time.Time) bool { return !a1.Before(b0) && !b1.Before(a0) }
+
+// plan is what one instance must look like, derived from its operations.
+type plan struct {
+	inst       Instance
+	ops        []Op
+	must       []span    // listed and healthy on every live node
+	regs       []Op      // acknowledged registers, for convergence
+	absentFrom time.Time // deregistered: gone everywhere from here
+	silent     bool
+	last       time.Time // silent: end of its last operation
+	unhealthy  time.Time // silent: deadlines
+	absent     time.Time
+	baseU      time.Time
+	baseA      time.Time
+}
+
+type checker struct {
+	b       Bounds
+	s       snapshot
+	t0      time.Time
+	down    map[string][]span // per node: answers do not count
+	suspend []span            // partitions
+	plans   map[string][]*plan
+	res     Result
+}
+
+// Check decides the history against the bounds.
+func Check(h *History, b Bounds) Result {
+	c := &checker{b: b, s: h.snapshot(), down: map[string][]span{}, plans: map[string][]*plan{}}
+	c.t0 = c.s.end
+	for _, o := range c.s.ops {
+		c.t0 = minTime(c.t0, o.Start)
+	}
+	for _, o := range c.s.obs {
+		c.t0 = minTime(c.t0, o.Start)
+	}
+	for _, e := range c.s.events {
+		c.t0 = minTime(c.t0, e.T)
+	}
+	c.windows()
+	c.buildPlans()
+	c.checkObs()
+	c.measure()
+	c.checkOwners()
+	c.checkRepair()
+	c.checkAnswers()
+	for _, f := range c.s.findings {
+		c.violate(Violation{Invariant: "bad-input/availability", T: f.T, Node: f.Node, Detail: f.What + ": " + f.Detail})
+	}
+	sort.SliceStable(c.res.Violations, func(i, j int) bool { return c.res.Violations[i].T.Before(c.res.Violations[j].T) })
+	return c.res
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+var forever = time.Unix(1<<40, 0)
+
+// windows derives each node's down spans and the partition spans.
+func (c *checker) windows() {
+	open := map[string]time.Time{}
+	var part time.Time
+	for _, e := range c.s.events {
+		switch e.Kind {
+		case EvKill, EvTerm, EvStart:
+			if _, ok := open[e.Node]; !ok {
+				open[e.Node] = e.T
+			}
+		case EvReady:
+			if from, ok := open[e.Node]; ok {
+				c.down[e.Node] = append(c.down[e.Node], span{from, e.T})
+				delete(open, e.Node)
+			}
+		case EvPartition:
+			if part.IsZero() {
+				part = e.T
+			}
+		case EvHeal:
+			if !part.IsZero() {
+				c.suspend = append(c.suspend, span{part, e.T.Add(c.b.Repair)})
+				part = time.Time{}
+			}
+		}
+	}
+	for n, from := range open {
+		c.down[n] = append(c.down[n], span{from, forever})
+	}
+	if !part.IsZero() {
+		c.suspend = append(c.suspend, span{part, forever})
+	}
+}
+
+// counts reports whether node's answer over [a, b] counts.
+func (c *checker) counts(node string, a, b time.Time) bool {
+	for _, s := range c.down[node] {
+		if overlaps(a, b, s.from, s.to) {
+			return false
+		}
+	}
+	for _, s := range c.suspend {
+		if overlaps(a, b, s.from, s.to) {
+			return false
+		}
+	}
+	return true
+}
+
+// change is an ownership change of a service: it happened (or its cause,
+// the owner's death, did) at at; the new owner took over by takeover.
+type change struct{ at, takeover time.Time }
+
+// ownerChanges returns, sorted, the ownership changes of service: an owner
+// seen to change, or the death of the owner (taken over at the latest
+// FailureDetection later).
+func (c *checker) ownerChanges(service string) []change {
+	var out []change
+	prev := map[string]string{}
+	var owners []OwnerObs
+	for _, o := range c.s.owners {
+		if o.Service != service {
+			continue
+		}
+		owners = append(owners, o)
+		if p, ok := prev[o.Node]; ok && p != o.Owner {
+			out = append(out, change{o.End, o.End})
+		}
+		prev[o.Node] = o.Owner
+	}
+	for _, e := range c.s.events {
+		if e.Kind != EvKill && e.Kind != EvTerm && e.Kind != EvPartition {
+			continue
+		}
+		if e.Kind == EvPartition {
+			out = append(out, change{e.T, e.T.Add(c.b.FailureDetection)})
+			continue
+		}
+		// Was e.Node the owner just before? Take the latest answers.
+		was := false
+		for _, o := range owners {
+			if o.End.After(e.T) {
+				break
+			}
+			if e.T.Sub(o.End) < 5*time.Second && o.Owner == e.Node {
+				was = true
+			}
+		}
+		if was {
+			out = append(out, change{e.T, e.T.Add(c.b.FailureDetection)})
+		}
+	}
+	slices.SortFunc(out, func(a, b change) int { return a.at.Compare(b.at) })
+	return out
+}
+
+func (c *checker) buildPlans() {
+	by := map[Instance]*plan{}
+	var order []Instance
+	for _, o := range c.s.ops {
+		p := by[o.Inst]
+		if p == nil {
+			p = &plan{inst: o.Inst}
+			by[o.Inst] = p
+			order = append(order, o.Inst)
+		}
+		p.ops = append(p.ops, o)
+	}
+	changes := map[string][]change{}
+	for _, in := range order {
+		p := by[in]
+		var term *Op
+		for i := range p.ops {
+			if k := p.ops[i].Kind; k == OpDeregister || k == OpSilent {
+				term = &p.ops[i]
+				break
+			}
+		}
+		// Spans of continuous beating.
+		var seg []Op
+		flush := func() {
+			if len(seg) == 0 {
+				return
+			}
+			s := span{seg[0].End.Add(c.b.Convergence), seg[len(seg)-1].Start.Add(c.b.BeatGap)}
+			if term != nil && term.Start.Before(s.to) {
+				s.to = term.Start
+			}
+			if s.from.Before(s.to) {
+				p.must = append(p.must, s)
+			}
+			seg = nil
+		}
+		for _, o := range p.ops {
+			if term != nil && !o.Start.Before(term.Start) {
+				break
+			}
+			if !o.OK || (o.Kind != OpRegister && o.Kind != OpBeat) {
+				continue
+			}
+			if o.Kind == OpRegister {
+				p.regs = append(p.regs, o)
+			}
+			if len(seg) > 0 && o.End.Sub(seg[len(seg)-1].Start) > c.b.BeatGap {
+				flush()
+			}
+			seg = append(seg, o)
+		}
+		flush()
+		if term == nil {
+			continue
+		}
+		if term.Kind == OpDeregister && term.OK {
+			p.absentFrom = term.End.Add(c.b.Convergence)
+			continue
+		}
+		// Silent, or a deregister that was not acknowledged: it expires.
+		p.silent = true
+		for _, o := range p.ops {
+			if o.End.After(p.last) {
+				p.last = o.End
+			}
+		}
+		ch, ok := changes[in.Service]
+		if !ok {
+			ch = c.ownerChanges(in.Service)
+			changes[in.Service] = ch
+		}
+		p.baseU, p.baseA = p.last, p.last
+		// A takeover after the last beat, by a change that came while the
+		// instance was still pending, restarts its clock at the takeover.
+		for _, t := range ch {
+			if t.takeover.After(p.last) && !t.at.After(p.baseU.Add(c.b.BeatTimeout+c.b.Slack)) {
+				p.baseU = maxTime(p.baseU, t.takeover)
+			}
+			if t.takeover.After(p.last) && !t.at.After(p.baseA.Add(c.b.DeleteTimeout+c.b.Slack)) {
+				p.baseA = maxTime(p.baseA, t.takeover)
+			}
+		}
+		p.unhealthy = p.baseU.Add(c.b.BeatTimeout + c.b.Slack)
+		p.absent = p.baseA.Add(c.b.DeleteTimeout + c.b.Slack)
+	}
+	for _, in := range order {
+		c.plans[in.Service] = append(c.plans[in.Service], by[in])
+	}
+}
+
+func (c *checker) checkObs() {
+	reported := map[string]bool{} // one violation per instance, node and kind
+	for _, o := range c.s.obs {
+		if o.Status != 200 || !c.counts(o.Node, o.Start, o.End) {
+			continue
+		}
+		c.res.Checked++
+		for _, p := range c.plans[o.Service] {
+			healthy, present := o.List[p.inst.Addr()]
+			bad := func(inv, detail string) {
+				key := inv + "|" + o.Node + "|" + p.inst.String()
+				if reported[key] {
+					return
+				}
+				reported[key] = true
+				c.violate(Violation{Invariant: inv, T: o.Start, Node: o.Node, Inst: p.inst.String(), Detail: detail,
+					Excerpt: c.excerpt(p.inst, o.Node, o.Start)})
+			}
+			for _, s := range p.must {
+				if !s.covers(o.Start, o.End) {
+					continue
+				}
+				inv := "liveness"
+				if len(p.regs) > 0 && s.from.Sub(p.regs[0].End) <= c.b.Convergence && o.Start.Sub(s.from) < time.Second {
+					inv = "convergence"
+				}
+				switch {
+				case !present:
+					bad(inv, fmt.Sprintf("beating instance (acknowledged since %s) missing at %s", c.rel(s.from.Add(-c.b.Convergence)), c.rel(o.Start)))
+				case !healthy:
+					bad(inv, fmt.Sprintf("beating instance listed unhealthy at %s", c.rel(o.Start)))
+				}
+			}
+			if !p.absentFrom.IsZero() && !o.Start.Before(p.absentFrom) && present {
+				bad("convergence(deregister)", fmt.Sprintf("deregistered (acknowledged %s) still listed at %s", c.rel(p.absentFrom.Add(-c.b.Convergence)), c.rel(o.Start)))
+			}
+			if p.silent {
+				if !o.Start.Before(p.unhealthy) && present && healthy {
+					bad("expiry(unhealthy)", fmt.Sprintf("silent since %s, deadline %s, still healthy at %s", c.rel(p.last), c.rel(p.unhealthy), c.rel(o.Start)))
+				}
+				if !o.Start.Before(p.absent) && present {
+					bad("expiry(removed)", fmt.Sprintf("silent since %s, deadline %s, still listed at %s", c.rel(p.last), c.rel(p.absent), c.rel(o.Start)))
+				}
+			}
+		}
+	}
+}
+
+// obsOf returns the polls of service on node, sorted by Start.
+func (c *checker) obsOf() map[[2]string][]Obs {
+	m := map[[2]string][]Obs{}
+	for _, o := range c.s.obs {
+		if o.Status == 200 {
+			k := [2]string{o.Node, o.Service}
+			m[k] = append(m[k], o)
+		}
+	}
+	return m
+}
+
+func (c *checker) nodes() []string {
+	set := map[string]bool{}
+	for _, o := range c.s.obs {
+		set[o.Node] = true
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// measure computes worst convergence and worst expiry lateness.
+func (c *checker) measure() {
+	byNS := c.obsOf()
+	nodes := c.nodes()
+	first := func(list []Obs, from time.Time, limit time.Time, ok func(Obs) bool) (Obs, bool) {
+		i := sort.Search(len(list), func(i int) bool { return !list[i].Start.Before(from) })
+		for ; i < len(list) && list[i].Start.Before(limit); i++ {
+			if ok(list[i]) {
+				return list[i], true
+			}
+		}
+		return Obs{}, false
+	}
+	for svc, plans := range c.plans {
+		for _, p := range plans {
+			addr := p.inst.Addr()
+			for _, r := range p.regs {
+				if len(p.must) == 0 || !p.must[0].covers(r.End.Add(c.b.Convergence), r.End.Add(c.b.Convergence)) {
+					continue
+				}
+				for _, n := range nodes {
+					if !c.counts(n, r.Start, r.End.Add(c.b.Convergence)) {
+						continue
+					}
+					if o, ok := first(byNS[[2]string{n, svc}], r.Start, r.End.Add(5*time.Second), func(o Obs) bool { _, ok := o.List[addr]; return ok }); ok {
+						c.res.WorstConvergence = max(c.res.WorstConvergence, o.End.Sub(r.End))
+					}
+				}
+				break // the first register is the one that creates it
+			}
+			if !p.silent {
+				continue
+			}
+			for _, n := range nodes {
+				if !c.counts(n, p.last, p.absent) {
+					continue
+				}
+				list := byNS[[2]string{n, svc}]
+				if o, ok := first(list, p.last, p.absent.Add(5*time.Second), func(o Obs) bool { h, ok := o.List[addr]; return !ok || !h }); ok {
+					c.res.WorstExpiryLateness = max(c.res.WorstExpiryLateness, o.End.Sub(p.baseU.Add(c.b.BeatTimeout)))
+				}
+				if o, ok := first(list, p.last, p.absent.Add(5*time.Second), func(o Obs) bool { _, ok := o.List[addr]; return !ok }); ok {
+					c.res.WorstExpiryLateness = max(c.res.WorstExpiryLateness, o.End.Sub(p.baseA.Add(c.b.DeleteTimeout)))
+				}
+			}
+		}
+	}
+}
+
+// stable reports whether membership was stable over [a, b].
+func (c *checker) stable(a, b time.Time) bool {
+	for _, e := range c.s.events {
+		if overlaps(a.Add(-c.b.StableAfter), b, e.T, e.T) {
+			return false
+		}
+	}
+	for _, s := range c.suspend {
+		if overlaps(a, b, s.from, s.to) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *checker) checkOwners() {
+	type key struct {
+		round   int
+		service string
+	}
+	groups := map[key][]OwnerObs{}
+	var keys []key
+	for _, o := range c.s.owners {
+		k := key{o.Round, o.Service}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], o)
+	}
+	reported := map[string]bool{}
+	for _, k := range keys {
+		g := groups[k]
+		a, b := g[0].Start, g[0].End
+		for _, o := range g {
+			a, b = minTime(a, o.Start), maxTime(b, o.End)
+		}
+		if !c.stable(a, b) {
+			continue
+		}
+		owners := map[string][]string{}
+		for _, o := range g {
+			if c.counts(o.Node, o.Start, o.End) {
+				owners[o.Owner] = append(owners[o.Owner], o.Node)
+			}
+		}
+		if len(owners) > 1 || owners[""] != nil {
+			if reported[k.service] {
+				continue
+			}
+			reported[k.service] = true
+			c.violate(Violation{Invariant: "one-owner", T: a, Inst: k.service,
+				Detail: fmt.Sprintf("with membership stable since %s, nodes disagree on the owner: %v", c.rel(a.Add(-c.b.StableAfter)), owners)})
+		}
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// settle is when, with faults and writes over, all nodes must be equal.
+func (c *checker) settle() time.Time {
+	var quiet time.Time
+	for _, e := range c.s.events {
+		quiet = maxTime(quiet, e.T)
+	}
+	for _, o := range c.s.ops {
+		if o.Kind != OpBeat {
+			quiet = maxTime(quiet, o.End)
+		}
+	}
+	t := quiet.Add(c.b.Repair)
+	for _, ps := range c.plans {
+		for _, p := range ps {
+			if p.silent {
+				t = maxTime(t, p.absent)
+			}
+		}
+	}
+	return t
+}
+
+func (c *checker) checkRepair() {
+	settle := c.settle()
+	type key struct {
+		round   int
+		service string
+	}
+	groups := map[key][]Obs{}
+	var keys []key
+	for _, o := range c.s.obs {
+		if o.Status != 200 || o.Start.Before(settle) || !c.counts(o.Node, o.Start, o.End) {
+			continue
+		}
+		k := key{o.Round, o.Service}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], o)
+	}
+	if len(keys) == 0 {
+		c.violate(Violation{Invariant: "repair", T: c.s.end,
+			Detail: fmt.Sprintf("not checked: no polls after the settle time %s (history ends %s)", c.rel(settle), c.rel(c.s.end))})
+		return
+	}
+	for _, k := range keys {
+		g := groups[k]
+		for _, o := range g[1:] {
+			if !maps.Equal(o.List, g[0].List) {
+				c.violate(Violation{Invariant: "repair", T: o.Start, Node: o.Node, Inst: k.service,
+					Detail: fmt.Sprintf("after settling (%s) nodes differ: %s lists %s, %s lists %s",
+						c.rel(settle), g[0].Node, fmtList(g[0].List), o.Node, fmtList(o.List))})
+				return
+			}
+		}
+	}
+}
+
+func fmtList(m map[string]bool) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		s := k
+		if !m[k] {
+			s += "(unhealthy)"
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) > 8 {
+		return fmt.Sprintf("%d instances [%s ...]", len(parts), strings.Join(parts[:8], " "))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// checkAnswers flags a node that should serve but failed every poll for
+// longer than Bounds.Unanswered.
+func (c *checker) checkAnswers() {
+	per := map[string][]Obs{}
+	for _, o := range c.s.obs {
+		per[o.Node] = append(per[o.Node], o)
+	}
+	for _, n := range slices.Sorted(maps.Keys(per)) {
+		var start time.Time
+		for _, o := range per[n] {
+			if !c.counts(n, o.Start, o.End) || o.Status == 200 || o.Status == 503 {
+				start = time.Time{}
+				continue
+			}
+			if start.IsZero() {
+				start = o.Start
+			}
+			if o.End.Sub(start) > c.b.Unanswered {
+				c.violate(Violation{Invariant: "availability", T: start, Node: n,
+					Detail: fmt.Sprintf("live node failed every poll from %s to %s (last status %d)", c.rel(start), c.rel(o.End), o.Status)})
+				break
+			}
+		}
+	}
+}
+
+func (c *checker) violate(v Violation) { c.res.Violations = append(c.res.Violations, v) }
+
+func (c *checker) rel(t time.Time) string { return fmt.Sprintf("%.3fs", t.Sub(c.t0).Seconds()) }
+
+// excerpt is the history around t: cluster events, the instance's
+// operations, and node's polls of its service.
+func (c *checker) excerpt(in Instance, node string, t time.Time) []string {
+	a, b := t.Add(-4*time.Second), t.Add(time.Second)
+	type line struct {
+		t time.Time
+		s string
+	}
+	var ls []line
+	for _, e := range c.s.events {
+		if !e.T.Before(a) && e.T.Before(b) {
+			ls = append(ls, line{e.T, fmt.Sprintf("%9s event %s %s %s", c.rel(e.T), e.Kind, e.Node, e.Detail)})
+		}
+	}
+	for _, o := range c.s.ops {
+		if o.Inst == in && !o.End.Before(a) && o.Start.Before(b) {
+			res := "ok"
+			if !o.OK {
+				res = "FAILED " + o.Detail
+			}
+			ls = append(ls, line{o.Start, fmt.Sprintf("%9s client %s via %s -> %s at %s", c.rel(o.Start), o.Kind, o.Node, res, c.rel(o.End))})
+		}
+	}
+	// Polls: one line per run of the same answer.
+	var prev string
+	var runStart, runEnd time.Time
+	runN := 0
+	flush := func() {
+		if runN > 0 {
+			ls = append(ls, line{runStart, fmt.Sprintf("%9s poll %s: %s (%d polls until %s)", c.rel(runStart), node, prev, runN, c.rel(runEnd))})
+		}
+	}
+	for _, o := range c.s.obs {
+		if o.Node == node && o.Service == in.Service && !o.End.Before(a) && o.Start.Before(b) {
+			st := "absent"
+			if h, ok := o.List[in.Addr()]; ok {
+				st = map[bool]string{true: "healthy", false: "UNHEALTHY"}[h]
+			}
+			if o.Status != 200 {
+				st = fmt.Sprintf("status %d", o.Status)
+			}
+			if st != prev {
+				flush()
+				prev, runStart, runN = st, o.Start, 0
+			}
+			runN++
+			runEnd = o.End
+		}
+	}
+	flush()
+	slices.SortStableFunc(ls, func(x, y line) int { return x.t.Compare(y.t) })
+	out := make([]string, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, l.s)
+	}
+	if len(out) > 40 { // keep the end, nearest the violation
+		out = append([]string{fmt.Sprintf("... %d earlier lines", len(out)-40)}, out[len(out)-40:]...)
+	}
+	return out
+}

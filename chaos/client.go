@@ -1,0 +1,50 @@
+package chaos
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// transport keeps connections per node; many goroutines share it.
+var transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
+	DisableCompression: true}
+
+// do sends one request to addr and returns status, body and a transport
+// error (status 0). A form body is used for POST/PUT when body is nil and
+// v is set; otherwise v goes in the query string.
+func do(method, addr, path string, v url.Values, body []byte, timeout time.Duration) (int, []byte, error) {
+	u := "http://" + addr + path
+	var rd io.Reader
+	ctype := ""
+	switch {
+	case body != nil:
+		rd = bytes.NewReader(body)
+		ctype = "application/json"
+		if len(v) > 0 {
+			u += "?" + v.Encode()
+		}
+	case (method == http.MethodPost || method == http.MethodPut) && len(v) > 0:
+		rd = bytes.NewReader([]byte(v.Encode()))
+		ctype = "application/x-www-form-urlencoded"
+	case len(v) > 0:
+		u += "?" + v.Encode()
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	cl := &http.Client{Transport: transport, Timeout: timeout}
+	resp, err := cl.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	return resp.StatusCode, b, err
+}

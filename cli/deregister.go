@@ -11,6 +11,7 @@ import (
 // deregisterResponse is the answer to DELETE /v1/instance.
 type deregisterResponse struct {
 	Index uint64 `json:"index"`
+	Found *bool  `json:"found"`
 }
 
 func deregisterCommand() *cli.Command {
@@ -52,6 +53,10 @@ func runDeregister(c *cli.Context) error {
 	var resp deregisterResponse
 	if err := decode(body, &resp); err != nil {
 		return fmt.Errorf("deregister: %w", err)
+	}
+	if resp.Found != nil && !*resp.Found {
+		_, err = fmt.Fprintf(c.App.Writer, "%s:%d was not registered in service %s; the deletion is recorded (index %d)\n", ip, port, service, resp.Index)
+		return err
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "deregistered %s:%d from service %s (index %d)\n", ip, port, service, resp.Index)
 	return err

@@ -179,17 +179,24 @@ func queryInstanceKey(r *http.Request) (store.Key, store.InstanceKey, error) {
 	return nativeInstanceKey(&j)
 }
 
-// nativeDeregister handles DELETE /v1/instance.
+// nativeDeregister handles DELETE /v1/instance. Deletion is idempotent:
+// when this node holds no such live instance it still records the
+// deletion (the registration may be in flight from a peer) and answers
+// 200 with "found": false.
 func (n *Node) nativeDeregister(w http.ResponseWriter, r *http.Request) {
 	k, ik, err := queryInstanceKey(r)
-	if err == nil {
-		err = n.deregister(r.Context(), k, ik)
-	}
 	if err != nil {
 		jsonError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"index": n.store.Index()})
+	found := true
+	if err := n.deregister(r.Context(), k, ik); errors.Is(err, store.ErrNotFound) {
+		found = false
+	} else if err != nil {
+		jsonError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"index": n.store.Index(), "found": found})
 }
 
 // nativeGet handles GET /v1/instance.

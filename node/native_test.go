@@ -43,13 +43,13 @@ func TestNative_registerBeatListDeregister(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `{"group":"DEFAULT_GROUP","service":"api","instances":2,"healthy":2}`) {
 		t.Fatalf("services: got %d %s", code, body)
 	}
-	code, _ = do(t, http.MethodDelete, base+"/v1/instance?service=api&ip=10.0.0.1&port=9000", "", "")
-	if code != 200 {
-		t.Fatalf("deregister: got %d", code)
+	code, body = do(t, http.MethodDelete, base+"/v1/instance?service=api&ip=10.0.0.1&port=9000", "", "")
+	if code != 200 || !strings.Contains(body, `"found":true`) {
+		t.Fatalf("deregister: got %d %s", code, body)
 	}
-	code, _ = do(t, http.MethodDelete, base+"/v1/instance?service=api&ip=10.0.0.1&port=9000", "", "")
-	if code != http.StatusNotFound {
-		t.Fatalf("second deregister: got %d, want 404", code)
+	code, body = do(t, http.MethodDelete, base+"/v1/instance?service=api&ip=10.0.0.1&port=9000", "", "")
+	if code != 200 || !strings.Contains(body, `"found":false`) {
+		t.Fatalf("second deregister: got %d %s, want 200 with found false", code, body)
 	}
 }
 

@@ -434,6 +434,15 @@ func (c *checker) measure() {
 		}
 		return Obs{}, false
 	}
+	// A node's first observation of anything: a node that did not exist
+	// yet when a write was acknowledged (churn starts new ones) is not
+	// late in learning it.
+	firstSeen := map[string]time.Time{}
+	for ns, list := range byNS {
+		if len(list) > 0 && (firstSeen[ns[0]].IsZero() || list[0].Start.Before(firstSeen[ns[0]])) {
+			firstSeen[ns[0]] = list[0].Start
+		}
+	}
 	for svc, plans := range c.plans {
 		for _, p := range plans {
 			addr := p.inst.Addr()
@@ -442,7 +451,7 @@ func (c *checker) measure() {
 					continue
 				}
 				for _, n := range nodes {
-					if !c.counts(n, r.Start, r.End.Add(c.b.Convergence)) {
+					if !c.counts(n, r.Start, r.End.Add(c.b.Convergence)) || firstSeen[n].After(r.End.Add(c.b.Convergence)) {
 						continue
 					}
 					if o, ok := first(byNS[[2]string{n, svc}], r.Start, r.End.Add(5*time.Second), func(o Obs) bool { _, ok := o.List[addr]; return ok }); ok {

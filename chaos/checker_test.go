@@ -298,3 +298,20 @@ func TestCheck_excerptShowsHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestCheck_newNodeNotCountedLate checks that a node which first answers
+// long after a write (it was started later) does not count as slow to
+// learn it.
+func TestCheck_newNodeNotCountedLate(t *testing.T) {
+	s := newSynth()
+	s.beats(inst, 0, 10000)
+	s.polls([]string{"n1", "n2"}, 0, 10000, func(n string, t int) map[string]bool { return healthy(t, 100) })
+	s.polls([]string{"n4"}, 5000, 10000, func(n string, t int) map[string]bool { return healthy(t, 0) })
+	res := Check(s.h, DefaultBounds())
+	if len(res.Violations) != 0 {
+		t.Fatalf("got violations %v, want none", res.Violations)
+	}
+	if res.WorstConvergence > time.Second {
+		t.Fatalf("worst convergence %v counts the node that started at 5 s", res.WorstConvergence)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/roster-io/roster/internal/freeport"
 )
 
 // LocalConfig configures a local cluster.
@@ -163,8 +164,8 @@ func (lc *LocalCluster) launch(ctx context.Context, i int) (*Proc, error) {
 	name := fmt.Sprintf("bench%d", i+1)
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		hp, err1 := freePort()
-		gp, err2 := freePort()
+		hp, err1 := freeport.TCPUDP()
+		gp, err2 := freeport.TCPUDP()
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, fmt.Errorf("bench: local: %w", err)
 		}
@@ -274,25 +275,6 @@ func (lc *LocalCluster) Stop() {
 		go func() { defer wg.Done(); p.stop(syscall.SIGTERM, lc.cfg.StopWithin) }()
 	}
 	wg.Wait()
-}
-
-// freePort returns a 127.0.0.1 port that was free a moment ago for both
-// TCP and UDP (memberlist binds both).
-func freePort() (int, error) {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port, nil
-		}
-	}
-	return 0, errors.New("no free port")
 }
 
 // tail returns the last n bytes of b as a string.

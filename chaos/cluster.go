@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/roster-io/roster/internal/freeport"
 )
 
 // Cluster runs `roster agent` processes on loopback and stops them by PID.
@@ -102,27 +102,8 @@ func NewCluster(bin string, h *History, debugFaults bool) *Cluster {
 	return &Cluster{bin: bin, h: h, debugFaults: debugFaults, procs: map[string]*Proc{}}
 }
 
-// FreePort returns a loopback port that was free for TCP and UDP a moment
-// ago.
-func FreePort() (int, error) {
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port, nil
-		}
-	}
-	return 0, errors.New("chaos: no free port")
-}
-
 func freeAddr() (string, error) {
-	p, err := FreePort()
+	p, err := freeport.TCPUDP()
 	return fmt.Sprintf("127.0.0.1:%d", p), err
 }
 

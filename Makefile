@@ -9,7 +9,7 @@ BIN      ?= bin/roster
 
 # Fuzz targets as package:Target; go test runs one target per invocation.
 FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/param:FuzzIP \
-        ./node:FuzzNacosAPI ./node:FuzzNativeAPI
+        ./node:FuzzNacosAPI ./node:FuzzNativeAPI ./node:FuzzWireRecords
 
 SEED     ?= $(shell date +%s)
 

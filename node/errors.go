@@ -18,7 +18,7 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, param.ErrBodyTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, errBadJSON):
+	case errors.Is(err, errBadJSON), errors.Is(err, errBadMsgpack):
 		return http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrServiceNotFound):
 		return http.StatusNotFound

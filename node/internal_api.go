@@ -63,7 +63,7 @@ func sameHost(a, b string) bool {
 // internalDeltas handles POST /internal/v1/deltas.
 func (n *Node) internalDeltas(w http.ResponseWriter, r *http.Request, from member) {
 	var req deltasRequest
-	if err := n.decodeJSONLimit(r, &req, internalMaxBody); err != nil {
+	if err := readBody(r, &req, internalMaxBody); err != nil {
 		jsonError(w, err)
 		return
 	}
@@ -92,7 +92,7 @@ func (n *Node) internalBeats(w http.ResponseWriter, r *http.Request, from member
 // internalDump handles GET /internal/v1/dump: every record, for a peer
 // that is syncing.
 func (n *Node) internalDump(w http.ResponseWriter, r *http.Request, from member) {
-	writeJSON(w, http.StatusOK, dumpReply{Records: n.store.Records()})
+	writeBody(w, r, http.StatusOK, &dumpReply{Records: n.store.Records()})
 }
 
 // internalDigest handles POST /internal/v1/digest: Equal when the
@@ -119,5 +119,5 @@ func (n *Node) internalPull(w http.ResponseWriter, r *http.Request, from member)
 		jsonError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, deltasRequest{Records: n.store.PartitionRecords(req.Partitions)})
+	writeBody(w, r, http.StatusOK, &deltasRequest{Records: n.store.PartitionRecords(req.Partitions)})
 }

@@ -3,12 +3,13 @@ package node
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/tinylib/msgp/msgp"
 )
 
 // Internal node-to-node traffic goes over HTTP to each member's advertised
@@ -37,25 +38,32 @@ func newPeerClient(self string, timeout time.Duration, allow func(string) bool) 
 	return &peerClient{self: self, hc: &http.Client{Transport: tr, Timeout: timeout}, allow: allow}
 }
 
-// call sends in as JSON to peer at addr and decodes the answer into out.
+// call sends in to peer at addr and decodes the answer into out. Bodies
+// are MessagePack where the type can be (see wire.go), JSON otherwise.
 func (c *peerClient) call(ctx context.Context, peer, addr, method, path string, in, out any) error {
 	if c.allow != nil && !c.allow(peer) {
 		return fmt.Errorf("node: %s %s: peer %s unreachable (cut)", method, path, peer)
 	}
 	var body io.Reader
+	ctype := ""
 	if in != nil {
-		b, err := json.Marshal(in)
+		b, t, err := encodeBody(in)
 		if err != nil {
 			return fmt.Errorf("node: encode %s: %w", path, err)
 		}
-		body = bytes.NewReader(b)
+		body, ctype = bytes.NewReader(b), t
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
 	if err != nil {
 		return fmt.Errorf("node: %s %s: %w", method, path, err)
 	}
 	req.Header.Set(NodeHeader, c.self)
-	req.Header.Set("Content-Type", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if _, ok := out.(msgp.Unmarshaler); ok {
+		req.Header.Set("Accept", msgpackType)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("node: %s %s to %s: %w", method, path, peer, err)
@@ -69,7 +77,11 @@ func (c *peerClient) call(ctx context.Context, peer, addr, method, path string, 
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("node: read %s from %s: %w", path, peer, err)
+	}
+	if err := decodeBody(b, resp.Header.Get("Content-Type"), out); err != nil {
 		return fmt.Errorf("node: decode %s from %s: %w", path, peer, err)
 	}
 	return nil

@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+//go:generate go run github.com/tinylib/msgp@v1.6.5 -file types.go -io=false -tests=false
+//msgp:ignore Summary
+//msgp:limit arrays:0 maps:1024
+
 // Defaults of the data model, as in Nacos.
 const (
 	DefaultNamespace = "public"

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+//go:generate go run github.com/tinylib/msgp@v1.6.5 -file version.go -io=false -tests=false
+//msgp:ignore hlc
+
 // Version totally orders writes across nodes: the hybrid logical clock
 // value first, the writing node's name as tie-break.
 type Version struct {

@@ -48,6 +48,12 @@ func (n *Node) runExpiry() {
 func (n *Node) sweep() {
 	now := n.cfg.Now()
 	trans := n.store.Sweep(n.owns)
+	// The transitions are visible from here on: how late each is counts
+	// from its deadline to now, not to when the sweep began.
+	published := n.cfg.Now()
+	for i := range trans {
+		n.stats.expiryLate.record(published.Sub(trans[i].Deadline))
+	}
 	if len(trans) > 0 {
 		recs := make([]store.Record, 0, len(trans))
 		for i := range trans {

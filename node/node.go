@@ -298,6 +298,7 @@ type stats struct {
 	handoffBeats   atomic.Uint64 // beats in them
 	deltaBatches   atomic.Uint64 // replication requests sent
 	deltaWrites    atomic.Uint64 // writes in them
+	expiryLate     lateHist      // how late expiry transitions became visible
 }
 
 // counts returns the number of services and live instances.

@@ -101,6 +101,7 @@ func (s *Store) mergeServiceLocked(k Key, info ServiceInfo) error {
 	svc.infoBuried = time.Time{}
 	if info.Deleted {
 		svc.infoBuried = now
+		s.buryLocked(k, InstanceKey{}, true, now)
 	}
 	s.publishLocked(svc, InstanceKey{}, now)
 	return nil

@@ -58,14 +58,15 @@ type Store struct {
 	live     atomic.Int64                  // live instances
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
-	// mu guards clock, every service's records and entries, heap, byPart and
-	// deferred.
+	// mu guards clock, every service's records and entries, heap, byPart,
+	// deferred and graves.
 	mu       sync.Mutex
 	clock    hlc
 	heap     deadlines
 	digests  []uint64                   // per partition: XOR of the hashes of its records
 	deferred map[*service][]InstanceKey // changes of a sweep in progress
 	byPart   map[int]map[Key]*service   // services held, by partition
+	graves   []grave                    // tombstones in burial order
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,

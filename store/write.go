@@ -188,6 +188,7 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	}
 	if in.Deleted {
 		e.buried = now
+		s.buryLocked(k, in.InstanceKey, false, now)
 	} else {
 		e.buried = time.Time{}
 		if in.Ephemeral {

@@ -16,6 +16,9 @@ type Env struct {
 	// Floor, if not nil, is the floor measured in this run; throughputs
 	// are reported as ratios to it.
 	Floor *FloorResult
+	// PIDs, if set, returns the agents' process ids (a --local cluster);
+	// modes then report the memory the agents use.
+	PIDs func() []int
 }
 
 // params are the report parameters every mode shares.

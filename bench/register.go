@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -63,6 +64,12 @@ func Register(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, error
 	started := time.Now()
 	prefix := "bench-reg-" + runID() + "-"
 	addrs := env.Client.Addrs
+	var pids []int
+	var rssBefore []int64
+	if env.PIDs != nil {
+		pids = env.PIDs()
+		rssBefore = rssAll(pids)
+	}
 	load := Load{Workers: env.Concurrency, Ops: cfg.Instances, Duration: env.Duration}
 	res := load.Run(ctx, func(ctx context.Context, _, i int) error {
 		svc := prefix + strconv.Itoa(i%cfg.Services)
@@ -92,6 +99,16 @@ func Register(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, error
 		r.Notef("not every node listed all %d instances within %v: %v", res.Ops, cfg.ConvergeWithin, err)
 	} else {
 		r.AddMs("all nodes list all, after last ack", max(all.Sub(res.LastAck), 0))
+	}
+	if rssAfter := rssAll(pids); rssBefore != nil && rssAfter != nil {
+		// Every node holds the whole registry: the largest growth of one
+		// agent, per instance registered, is the memory an instance costs.
+		var grew int64
+		for i := range pids {
+			grew = max(grew, rssAfter[i]-rssBefore[i])
+		}
+		r.Add("agent RSS growth per instance (largest)", float64(grew)/float64(res.Ops), UnitBytes)
+		r.Add("agent RSS (largest)", float64(slices.Max(rssAfter))/(1<<20), UnitMiB)
 	}
 	return finish(r, started), nil
 }

@@ -21,6 +21,8 @@ const (
 	UnitMs        = "ms"
 	UnitCount     = "count"
 	UnitSeconds   = "s"
+	UnitBytes     = "bytes"
+	UnitMiB       = "MiB"
 )
 
 // Figure is one measured value with its unit. Ratio, when set, is the

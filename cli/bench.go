@@ -154,6 +154,13 @@ func runBench(c *cli.Context, run benchRun) error {
 		}
 		defer lc.Stop()
 		s.local = lc
+		s.env.PIDs = func() []int {
+			var pids []int
+			for _, p := range lc.Procs() {
+				pids = append(pids, p.PID())
+			}
+			return pids
+		}
 		client.Addrs = lc.Addrs()
 		fmt.Fprintf(c.App.ErrWriter, "bench: cluster up: %v (logs in %s)\n", client.Addrs, lc.LogDir())
 	} else {

@@ -87,10 +87,10 @@ func BenchmarkJoinSync100k(b *testing.B) {
 }
 
 // newBenchCluster is newTestCluster for benchmarks (quiet logs).
-func newBenchCluster(b *testing.B, size int) *testCluster {
+func newBenchCluster(b *testing.B, size int, mutate ...func(*Config)) *testCluster {
 	tc := &testCluster{tb: b, nodes: map[string]*Node{}, cut: map[[2]string]bool{}, gossipNames: map[string]string{}}
 	for i := 0; i < size; i++ {
-		tc.start(fmt.Sprintf("n%d", i))
+		tc.start(fmt.Sprintf("n%d", i), mutate...)
 	}
 	tc.waitConverged(20 * time.Second)
 	return tc
@@ -103,14 +103,10 @@ func newBenchCluster(b *testing.B, size int) *testCluster {
 // go test -run '^$' -bench ClusterRegister -cpuprofile cpu.prof ./node/
 func BenchmarkClusterRegister(b *testing.B) {
 	// Production timers: anti-entropy every 2 s, reaping every 30 s.
-	tc := &testCluster{tb: b, nodes: map[string]*Node{}, cut: map[[2]string]bool{}, gossipNames: map[string]string{}}
-	for i := 0; i < 3; i++ {
-		tc.start(fmt.Sprintf("n%d", i), func(c *Config) {
-			d := DefaultConfig()
-			c.AntiEntropyInterval, c.ReapInterval, c.TombstoneTTL = d.AntiEntropyInterval, d.ReapInterval, d.TombstoneTTL
-		})
-	}
-	tc.waitConverged(20 * time.Second)
+	tc := newBenchCluster(b, 3, func(c *Config) {
+		d := DefaultConfig()
+		c.AntiEntropyInterval, c.ReapInterval, c.TombstoneTTL = d.AntiEntropyInterval, d.ReapInterval, d.TombstoneTTL
+	})
 	nodes := tc.live()
 	var seq atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}

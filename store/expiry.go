@@ -17,18 +17,20 @@ type Transition struct {
 	Deadline time.Time
 }
 
-// deadline is one pending expiry check.
+// deadline is one pending expiry check: 24 bytes, because there is one
+// per instance. It points at the entry and its service; an entry that was
+// since removed from its service is recognised and skipped.
 type deadline struct {
-	at  time.Time
-	key Key
-	ik  InstanceKey
+	at  int64 // Unix nanoseconds
+	svc *service
+	e   *entry
 }
 
 // deadlines is a min-heap of expiry checks ordered by time.
 type deadlines []deadline
 
 func (d deadlines) Len() int           { return len(d) }
-func (d deadlines) Less(i, j int) bool { return d[i].at.Before(d[j].at) }
+func (d deadlines) Less(i, j int) bool { return d[i].at < d[j].at }
 func (d deadlines) Swap(i, j int)      { d[i], d[j] = d[j], d[i] }
 func (d *deadlines) Push(x any)        { *d = append(*d, x.(deadline)) }
 func (d *deadlines) Pop() any {
@@ -49,14 +51,14 @@ func dueLocked(e *entry) time.Time {
 // scheduleLocked makes sure a heap item exists at or before e's deadline.
 // Beats move the deadline later without touching the heap; the item is
 // re-checked when it comes due.
-func (s *Store) scheduleLocked(k Key, e *entry) {
-	at := dueLocked(e)
-	if !e.queued.IsZero() && !at.Before(e.queued) {
+func (s *Store) scheduleLocked(svc *service, e *entry) {
+	at := dueLocked(e).UnixNano()
+	if e.queued != 0 && at >= e.queued {
 		return
 	}
 	e.queued = at
-	heap.Push(&s.heap, deadline{at: at, key: k, ik: e.inst.InstanceKey})
-	if s.heap[0].at.Equal(at) {
+	heap.Push(&s.heap, deadline{at: at, svc: svc, e: e})
+	if s.heap[0].at == at {
 		select {
 		case s.wake <- struct{}{}:
 		default:
@@ -75,7 +77,7 @@ func (s *Store) NextDeadline() (time.Time, bool) {
 	if len(s.heap) == 0 {
 		return time.Time{}, false
 	}
-	return s.heap[0].at, true
+	return time.Unix(0, s.heap[0].at), true
 }
 
 // maxSweep bounds the transitions one Sweep applies, so a mass expiry
@@ -96,18 +98,19 @@ func (s *Store) Sweep(owns func(Key) bool) []Transition {
 	var out []Transition
 	s.deferred = map[*service][]InstanceKey{}
 	defer s.flushDeferredLocked(now)
-	for len(s.heap) > 0 && !s.heap[0].at.After(now) && len(out) < maxSweep {
+	for len(s.heap) > 0 && s.heap[0].at <= now.UnixNano() && len(out) < maxSweep {
 		d := heap.Pop(&s.heap).(deadline)
-		_, e := s.lookupLocked(d.key, d.ik)
-		if e == nil || !e.queued.Equal(d.at) {
+		e := d.e
+		if e.queued != d.at || d.svc.entries[e.inst.InstanceKey] != e {
 			continue // superseded by an earlier item, or gone
 		}
-		e.queued = time.Time{}
-		if e.inst.Deleted || !e.inst.Ephemeral || (owns != nil && !owns(d.key)) {
+		e.queued = 0
+		k := d.svc.key
+		if e.inst.Deleted || !e.inst.Ephemeral || (owns != nil && !owns(k)) {
 			continue
 		}
 		if due := dueLocked(e); due.After(now) {
-			s.scheduleLocked(d.key, e)
+			s.scheduleLocked(d.svc, e)
 			continue
 		}
 		due := dueLocked(e)
@@ -120,10 +123,10 @@ func (s *Store) Sweep(owns func(Key) bool) []Transition {
 			next = tombstone(e.inst, s.clock.next())
 		}
 		next.Expired = true
-		if err := s.applyLocked(d.key, &next, false); err != nil {
+		if err := s.applyLocked(k, &next, false); err != nil {
 			continue
 		}
-		out = append(out, Transition{Key: d.key, Instance: next, Removed: next.Deleted, Deadline: due})
+		out = append(out, Transition{Key: k, Instance: next, Removed: next.Deleted, Deadline: due})
 	}
 	return out
 }
@@ -139,12 +142,13 @@ func (s *Store) Refresh(k Key) {
 		return
 	}
 	now := s.cfg.Now()
-	for _, e := range v.(*service).entries {
+	svc := v.(*service)
+	for _, e := range svc.entries {
 		if e.inst.Deleted || !e.inst.Ephemeral {
 			continue
 		}
 		e.lastBeat = now
-		s.scheduleLocked(k, e)
+		s.scheduleLocked(svc, e)
 	}
 }
 

@@ -73,6 +73,7 @@ func (s *Store) reapSome(max int) (int, bool) {
 		default:
 			if e := svc.entries[g.ik]; e != nil && e.inst.Deleted && e.buried.Equal(g.at) {
 				s.digests[svc.partition] ^= instanceHash(svc.key, e.inst)
+				s.metas.release(e.meta)
 				delete(svc.entries, g.ik)
 				n++
 			}

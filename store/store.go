@@ -59,7 +59,7 @@ type Store struct {
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
 	// mu guards clock, every service's records and entries, heap, byPart,
-	// deferred and graves.
+	// deferred, graves and metas.
 	mu       sync.Mutex
 	clock    hlc
 	heap     deadlines
@@ -67,6 +67,7 @@ type Store struct {
 	deferred map[*service][]InstanceKey // changes of a sweep in progress
 	byPart   map[int]map[Key]*service   // services held, by partition
 	graves   []grave                    // tombstones in burial order
+	metas    metaTable                  // distinct metadata maps in use
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
@@ -84,11 +85,12 @@ type service struct {
 
 // entry is one instance record plus local, unreplicated state.
 type entry struct {
-	inst     *Instance // immutable once stored; replaced on change
-	lastBeat time.Time // when this node last heard of the instance
-	heard    time.Time // when a client last registered or beat it here
-	queued   time.Time // deadline of its pending heap item; zero if none
-	buried   time.Time // when a tombstone was applied here
+	inst     *Instance   // immutable once stored; replaced on change
+	lastBeat time.Time   // when this node last heard of the instance
+	heard    time.Time   // when a client last registered or beat it here
+	queued   int64       // deadline of its pending heap item (Unix ns); 0 if none
+	buried   time.Time   // when a tombstone was applied here
+	meta     *sharedMeta // the interned metadata of inst; nil if none
 }
 
 // New validates cfg and returns an empty store.

@@ -83,7 +83,7 @@ type BeatResult struct {
 func (s *Store) Beat(k Key, ik InstanceKey) (BeatResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, e := s.lookupLocked(k, ik)
+	svc, e := s.lookupLocked(k, ik)
 	if e == nil || e.inst.Deleted {
 		return BeatResult{}, fmt.Errorf("store: beat %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
 	}
@@ -93,7 +93,7 @@ func (s *Store) Beat(k Key, ik InstanceKey) (BeatResult, error) {
 		return BeatResult{Instance: *e.inst}, nil // persistent: never expires
 	}
 	if e.inst.Healthy {
-		s.scheduleLocked(k, e)
+		s.scheduleLocked(svc, e)
 		return BeatResult{Instance: *e.inst}, nil
 	}
 	in := e.inst.clone()
@@ -174,6 +174,13 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 		e = &entry{lastBeat: now}
 		svc.entries[in.InstanceKey] = e
 	}
+	// Share the metadata with every other instance that has the same.
+	sm := s.metas.intern(in.Metadata)
+	if sm != nil {
+		in.Metadata = sm.m
+	}
+	s.metas.release(e.meta)
+	e.meta = sm
 	e.inst = in
 	if touch {
 		e.lastBeat = now
@@ -192,7 +199,7 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	} else {
 		e.buried = time.Time{}
 		if in.Ephemeral {
-			s.scheduleLocked(k, e)
+			s.scheduleLocked(svc, e)
 		}
 	}
 	s.publishLocked(svc, in.InstanceKey, now)

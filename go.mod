@@ -3,6 +3,7 @@ module github.com/roster-io/roster
 go 1.26
 
 require (
+	github.com/BurntSushi/toml v1.5.0
 	github.com/buraksezer/consistent v1.0.0
 	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/hashicorp/memberlist v0.5.4

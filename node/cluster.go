@@ -256,7 +256,7 @@ func (n *Node) applyMembership() {
 	c.owning.Store(&owning)
 	if len(gained) > 0 || lost > 0 {
 		n.log.Info("partitions moved", "gained", len(gained), "lost", lost, "owned", len(owned),
-			"services taken over", refreshed)
+			"services", refreshed)
 	}
 }
 

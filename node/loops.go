@@ -74,7 +74,7 @@ func (n *Node) sweep() {
 	n.stats.expiredRemoved.Add(uint64(removed))
 	if len(trans) > 0 {
 		n.log.Info("instances expired", "unhealthy", unhealthy, "removed", removed,
-			"max late", late.Round(time.Microsecond))
+			"late", late.Round(time.Microsecond))
 	}
 }
 

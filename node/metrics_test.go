@@ -240,3 +240,20 @@ func TestMetrics_routeLabelsBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestMetrics_membersByState(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	n0 := tc.node("n0")
+	if v, _ := sample(scrape(t, base(n0)), "roster_members", "state", "alive"); v != 3 {
+		t.Fatalf("alive members: got %v, want 3", v)
+	}
+	tc.kill("n2")
+	metricAtLeast(t, base(n0), 1, "roster_members", "state", "gone")
+	fams := scrape(t, base(n0))
+	if v, _ := sample(fams, "roster_members", "state", "alive"); v != 2 {
+		t.Errorf("alive members after a kill: got %v, want 2", v)
+	}
+	if v, _ := sample(fams, "roster_members", "state", "gone"); v != 1 {
+		t.Errorf("gone members after a kill: got %v, want 1", v)
+	}
+}

@@ -69,10 +69,18 @@ next:
 // metricAtLeast waits until name{labels} on base is at least want.
 func metricAtLeast(t testing.TB, base string, want float64, name string, labels ...string) {
 	t.Helper()
-	var got float64
 	eventually(t, 10*time.Second, name+" reaches its value", func() bool {
-		got, _ = sample(scrape(t, base), name, labels...)
+		got, _ := sample(scrape(t, base), name, labels...)
 		return got >= want
+	})
+}
+
+// metricEquals waits until name{labels} on base is want.
+func metricEquals(t testing.TB, base string, want float64, name string, labels ...string) {
+	t.Helper()
+	eventually(t, 10*time.Second, name+" reaches its value", func() bool {
+		got, ok := sample(scrape(t, base), name, labels...)
+		return ok && got == want
 	})
 }
 
@@ -144,6 +152,9 @@ func TestMetrics_appearAndMove(t *testing.T) {
 func TestMetrics_clusterReplicationAndHandOff(t *testing.T) {
 	tc := newTestCluster(t, 2)
 	owner, other := tc.ownerAndOther("metered")
+	for _, n := range tc.live() {
+		metricEquals(t, base(n), 2, "roster_members", "state", "alive")
+	}
 	if code, body := nacos(t, base(other), http.MethodPost, "instance", vals("serviceName", "metered", "ip", "10.0.0.1", "port", "80")); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
@@ -158,9 +169,6 @@ func TestMetrics_clusterReplicationAndHandOff(t *testing.T) {
 			t.Errorf("%s on the writer: got %v, want >= 1", name, v)
 		}
 	}
-	if v, _ := sample(sent, "roster_members", "state", "alive"); v != 2 {
-		t.Errorf("alive members: got %v, want 2", v)
-	}
 	got := scrape(t, base(owner))
 	for _, name := range []string{"roster_replication_records_received_total", "roster_replication_records_applied_total",
 		"roster_replication_lag_seconds"} {
@@ -168,12 +176,8 @@ func TestMetrics_clusterReplicationAndHandOff(t *testing.T) {
 			t.Errorf("%s on the peer: got %v, want >= 1", name, v)
 		}
 	}
-	if v, _ := sample(got, "roster_services_owned"); v != 1 {
-		t.Errorf("services owned by the owner: got %v, want 1", v)
-	}
-	if v, _ := sample(sent, "roster_services_owned"); v != 0 {
-		t.Errorf("services owned by the other: got %v, want 0", v)
-	}
+	metricEquals(t, base(owner), 1, "roster_services_owned")
+	metricEquals(t, base(other), 0, "roster_services_owned")
 	// Anti-entropy runs every ~200 ms in tests; equal registries give
 	// "equal" exchanges.
 	metricAtLeast(t, base(owner), 1, "roster_antientropy_exchanges_total", "result", "equal")
@@ -244,9 +248,7 @@ func TestMetrics_routeLabelsBounded(t *testing.T) {
 func TestMetrics_membersByState(t *testing.T) {
 	tc := newTestCluster(t, 3)
 	n0 := tc.node("n0")
-	if v, _ := sample(scrape(t, base(n0)), "roster_members", "state", "alive"); v != 3 {
-		t.Fatalf("alive members: got %v, want 3", v)
-	}
+	metricEquals(t, base(n0), 3, "roster_members", "state", "alive")
 	tc.kill("n2")
 	metricAtLeast(t, base(n0), 1, "roster_members", "state", "gone")
 	fams := scrape(t, base(n0))

@@ -229,7 +229,11 @@ func (n *Node) applyMembership() {
 		}
 		if _, ok := c.peers[name]; !ok {
 			c.peers[name] = n.newPeer(m)
-			n.log.Info("member joined", "member", name, "http", m.HTTPAddr, "ready", m.Ready)
+			what := "member joined"
+			if old, known := c.members[name]; known && (old.Epoch != m.Epoch || old.HTTPAddr != m.HTTPAddr) {
+				what = "member restarted"
+			}
+			n.log.Info(what, "member", name, "http", m.HTTPAddr, "ready", m.Ready)
 		}
 	}
 	for name := range c.members {

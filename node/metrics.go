@@ -2,6 +2,7 @@ package node
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -29,6 +30,7 @@ type metrics struct {
 	requests *prometheus.CounterVec   // route, method, code
 	duration *prometheus.HistogramVec // route, method
 	lag      prometheus.Histogram
+	routes   sync.Map // ServeMux pattern → *routeMetrics
 }
 
 // newMetrics builds n's registry.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // HTTP request metrics. Requests are labelled by the ServeMux pattern that
@@ -55,10 +57,35 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		sw.ResponseWriter = nil
 		statusWriters.Put(sw)
 
-		method, route := routeLabels(r.Pattern)
-		m.requests.WithLabelValues(route, method, codeLabel(code)).Inc()
-		m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		rm := m.route(r.Pattern)
+		if code == 0 || code == http.StatusOK {
+			rm.ok.Inc()
+		} else {
+			m.requests.WithLabelValues(rm.route, rm.method, codeLabel(code)).Inc()
+		}
+		rm.duration.Observe(time.Since(start).Seconds())
 	})
+}
+
+// routeMetrics are the series of one route pattern, looked up once.
+type routeMetrics struct {
+	method, route string
+	ok            prometheus.Counter // code 200, by far the most common
+	duration      prometheus.Observer
+}
+
+// route returns the series of a ServeMux pattern. Patterns are a fixed
+// set, so the cache stays small.
+func (m *metrics) route(pattern string) *routeMetrics {
+	if rm, ok := m.routes.Load(pattern); ok {
+		return rm.(*routeMetrics)
+	}
+	method, route := routeLabels(pattern)
+	rm := &routeMetrics{method: method, route: route,
+		ok:       m.requests.WithLabelValues(route, method, "200"),
+		duration: m.duration.WithLabelValues(route, method)}
+	v, _ := m.routes.LoadOrStore(pattern, rm)
+	return v.(*routeMetrics)
 }
 
 // routeLabels splits a ServeMux pattern ("GET /v1/instances") into its

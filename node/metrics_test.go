@@ -280,3 +280,33 @@ func BenchmarkMetricsInstrument(b *testing.B) {
 		})
 	}
 }
+
+// TestMetrics_notReadyAnswersKeepTheirRoute checks that requests refused
+// while the node syncs are counted under their route, not as unmatched.
+func TestMetrics_notReadyAnswersKeepTheirRoute(t *testing.T) {
+	cfg := DefaultLocalConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := n.Handler() // never started: not synced
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/instances?service=x", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("GET /v1/instances before sync: got %d, want 503", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(rec.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	if v, _ := sample(fams, "roster_http_requests_total", "route", "/v1/instances", "method", "GET", "code", "503"); v != 1 {
+		t.Errorf("503 under its route: got %v, want 1", v)
+	}
+	if v, _ := sample(fams, "roster_ready"); v != 0 {
+		t.Errorf("roster_ready before sync: got %v, want 0", v)
+	}
+}

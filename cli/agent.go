@@ -43,8 +43,11 @@ func agentCommand(hooks agentHooks) *cli.Command {
 		Usage: "run a roster node",
 		Description: "Runs a node serving the client API on --http until SIGINT or SIGTERM. The first\n" +
 			"signal shuts down gracefully within --shutdown-timeout; a second one exits at once.\n" +
-			"Every flag can also be set from the environment: --flag-name as ROSTER_FLAG_NAME.",
-		Flags:  agentFlags(node.DefaultConfig()),
+			"Every flag can also be set from the environment (--flag-name as ROSTER_FLAG_NAME) and from a\n" +
+			"TOML file given with --config (flag-name = value); precedence is flag > environment > file >\n" +
+			"default. --print-config prints the effective settings in that format and exits.",
+		Flags:  append(agentFlags(node.DefaultConfig()), configFlags()...),
+		Before: applyConfigFile,
 		Action: func(c *cli.Context) error { return runAgent(c, hooks) },
 	}
 }
@@ -66,6 +69,8 @@ func agentFlags(def node.Config) []cli.Flag {
 			Usage: "seed gossip `host:port` to join, retried with backoff until one answers; repeatable or comma-separated"},
 		&cli.StringFlag{Name: "gossip-profile", Value: def.GossipProfile, EnvVars: envVar("gossip-profile"),
 			Usage: "failure-detection timing: lan (dead in ~2 s), local (loopback tests, ~1 s) or wan"},
+		&cli.BoolFlag{Name: "pprof", EnvVars: envVar("pprof"),
+			Usage: "serve net/http/pprof under /debug/pprof/ on the --http port (profiles can reveal internals; off by default)"},
 		&cli.BoolFlag{Name: "debug-faults", EnvVars: envVar("debug-faults"),
 			Usage: "enable PUT /debug/faults (loopback only) to cut traffic to chosen members, for chaos tests; never in production"},
 		&cli.DurationFlag{Name: "tombstone-ttl", Value: def.TombstoneTTL, EnvVars: envVar("tombstone-ttl"),
@@ -100,6 +105,7 @@ func agentConfig(c *cli.Context) (node.Config, agentOptions, error) {
 	cfg.Advertise = c.String("advertise")
 	cfg.AdvertiseHTTP = c.String("advertise-http")
 	cfg.DebugFaults = c.Bool("debug-faults")
+	cfg.Pprof = c.Bool("pprof")
 	cfg.Join = splitList(c.StringSlice("join"))
 	cfg.GossipProfile = c.String("gossip-profile")
 	cfg.TombstoneTTL = c.Duration("tombstone-ttl")
@@ -177,6 +183,9 @@ func runAgent(c *cli.Context, hooks agentHooks) error {
 	cfg, opts, err := agentConfig(c)
 	if err != nil {
 		return err
+	}
+	if c.Bool(printConfigFlag) {
+		return printConfig(c)
 	}
 	log := newLogger(c.App.ErrWriter, opts)
 	cfg.Logger = log

@@ -65,6 +65,24 @@ func (f *failedSet) pick(timeout time.Duration) (string, bool) {
 	return addrs[rand.N(len(addrs))], true
 }
 
+// count returns how many members failed within timeout.
+func (f *failedSet) count(timeout time.Duration) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, m := range f.m {
+		if time.Since(m.at) <= timeout {
+			n++
+		}
+	}
+	return n
+}
+
+// Gone returns how many members left or were declared dead within
+// Config.ReconnectTimeout and have not come back; the node still tries to
+// reconnect to them. memberlist does not say which of the two happened.
+func (g *Gossip) Gone() int { return g.failed.count(g.cfg.ReconnectTimeout) }
+
 // reconnectLoop tries to rejoin failed members until ctx is done.
 func (g *Gossip) reconnectLoop(ctx context.Context) {
 	for {

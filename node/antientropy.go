@@ -59,10 +59,17 @@ func (n *Node) runAntiEntropy() {
 			continue
 		}
 		m := ready[rand.N(len(ready))]
-		if repaired, err := n.exchange(m); err != nil {
+		repaired, err := n.exchange(m)
+		switch {
+		case err != nil:
+			n.stats.aeFailed.Add(1)
 			n.log.Debug("anti-entropy exchange failed", "peer", m.Name, "err", err)
-		} else if repaired > 0 {
+		case repaired > 0:
+			n.stats.aeRepaired.Add(1)
+			n.stats.aePartitions.Add(uint64(repaired))
 			n.log.Info("anti-entropy repaired partitions", "peer", m.Name, "partitions", repaired)
+		default:
+			n.stats.aeEqual.Add(1)
 		}
 	}
 }
@@ -90,9 +97,9 @@ func (n *Node) exchange(m member) (int, error) {
 		return len(diff), err
 	}
 	ours := n.store.PartitionRecords(diff)
-	n.merge(theirs.Records)
+	n.merge(theirs.Records, false)
 	if len(ours) > 0 {
-		if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: ours}, nil); err != nil {
+		if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: ours, Repair: true}, nil); err != nil {
 			return len(diff), err
 		}
 	}

@@ -50,7 +50,7 @@ func BenchmarkAntiEntropyInSync(b *testing.B) {
 		}
 		recs = append(recs, store.Record{Key: k, Instance: &in})
 	}
-	peer.merge(recs)
+	peer.merge(recs, false)
 	if a.store.Len() != peer.store.Len() || digestRoot(a.store.Digests()) != digestRoot(peer.store.Digests()) {
 		b.Fatalf("nodes disagree before the exchange")
 	}

@@ -213,7 +213,7 @@ func (n *Node) applyMembership() {
 			gained = append(gained, p)
 		}
 	}
-	moved := len(gained) > 0 || len(owned) != len(c.owned)
+	lost := len(c.owned) - (len(owned) - len(gained))
 	c.owned = owned
 	var stopped []*peer
 	for name, p := range c.peers {
@@ -229,7 +229,11 @@ func (n *Node) applyMembership() {
 		}
 		if _, ok := c.peers[name]; !ok {
 			c.peers[name] = n.newPeer(m)
-			n.log.Info("member joined", "member", name, "http", m.HTTPAddr, "ready", m.Ready)
+			what := "member joined"
+			if old, known := c.members[name]; known && (old.Epoch != m.Epoch || old.HTTPAddr != m.HTTPAddr) {
+				what = "member restarted"
+			}
+			n.log.Info(what, "member", name, "http", m.HTTPAddr, "ready", m.Ready)
 		}
 	}
 	for name := range c.members {
@@ -254,10 +258,9 @@ func (n *Node) applyMembership() {
 		owning[p] = true
 	}
 	c.owning.Store(&owning)
-	if len(gained) > 0 {
-		n.log.Info("ownership moved here", "partitions", len(gained), "services", refreshed)
-	} else if moved {
-		n.log.Info("ownership changed", "partitions owned", len(owned))
+	if len(gained) > 0 || lost > 0 {
+		n.log.Info("partitions moved", "gained", len(gained), "lost", lost, "owned", len(owned),
+			"services", refreshed)
 	}
 }
 

@@ -84,6 +84,9 @@ type Config struct {
 	// cuts this node's traffic to chosen members, for chaos tests. Never
 	// enable it in production. Default false.
 	DebugFaults bool
+	// Pprof mounts net/http/pprof's handlers under /debug/pprof/ on the
+	// HTTP port (on this node's own mux). Default false.
+	Pprof bool
 	// Logger receives the node's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now. Tests inject their own.

@@ -50,6 +50,7 @@ func (n *Node) beat(ctx context.Context, k store.Key, ik store.InstanceKey, rere
 	if err := n.checkWritable(); err != nil {
 		return 0, false, err
 	}
+	n.stats.beatsReceived.Add(1)
 	if n.cluster != nil {
 		if owner, ok := n.cluster.ownerOf(k); ok && owner.Name != n.cfg.Name {
 			if a, err := n.handOff(ctx, owner.Name, beatCall{Key: k, Instance: ik, Register: reregister}); err == nil {
@@ -58,6 +59,7 @@ func (n *Node) beat(ctx context.Context, k store.Key, ik store.InstanceKey, rere
 				}
 				return time.Duration(a.IntervalMs) * time.Millisecond, a.Found, nil
 			} else {
+				n.stats.handoffFailures.Add(1)
 				n.log.Debug("beat hand-off failed; handling it here", "owner", owner.Name, "err", err)
 			}
 		}

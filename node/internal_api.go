@@ -67,7 +67,14 @@ func (n *Node) internalDeltas(w http.ResponseWriter, r *http.Request, from membe
 		jsonError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, deltasReply{Applied: n.merge(req.Records)})
+	if req.Repair {
+		writeJSON(w, http.StatusOK, deltasReply{Applied: n.merge(req.Records, false)})
+		return
+	}
+	n.stats.deltaReceived.Add(uint64(len(req.Records)))
+	applied := n.merge(req.Records, true)
+	n.stats.deltaApplied.Add(uint64(applied))
+	writeJSON(w, http.StatusOK, deltasReply{Applied: applied})
 }
 
 // internalBeats handles POST /internal/v1/beats: beats handed off to this

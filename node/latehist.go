@@ -13,6 +13,7 @@ import (
 // err high by at most the growth factor.
 type lateHist struct {
 	counts [lateBuckets]atomic.Uint64
+	sum    atomic.Int64 // nanoseconds
 }
 
 const (
@@ -36,7 +37,26 @@ func upperEdge(i int) time.Duration {
 }
 
 // record counts one duration; negative ones count as zero.
-func (h *lateHist) record(d time.Duration) { h.counts[bucketOf(max(d, 0))].Add(1) }
+func (h *lateHist) record(d time.Duration) {
+	d = max(d, 0)
+	h.counts[bucketOf(d)].Add(1)
+	h.sum.Add(int64(d))
+}
+
+// promBuckets returns cumulative counts at every fourth bucket edge (a
+// factor of about 2.4 apart), keyed by the edge in seconds, for a
+// Prometheus histogram, with the total count and the sum in seconds.
+func (h *lateHist) promBuckets() (map[float64]uint64, uint64, float64) {
+	out := make(map[float64]uint64, lateBuckets/4)
+	var cum uint64
+	for i := range h.counts {
+		cum += h.counts[i].Load()
+		if i%4 == 3 && i != lateBuckets-1 {
+			out[upperEdge(i).Seconds()] = cum
+		}
+	}
+	return out, cum, time.Duration(h.sum.Load()).Seconds()
+}
 
 // count returns how many durations were recorded.
 func (h *lateHist) count() uint64 {

@@ -44,7 +44,8 @@ func (n *Node) runExpiry() {
 	}
 }
 
-// sweep applies the due transitions and logs each.
+// sweep applies the due transitions. It logs each at debug level and one
+// summary per sweep at info level, so a mass expiry cannot flood the log.
 func (n *Node) sweep() {
 	now := n.cfg.Now()
 	trans := n.store.Sweep(n.owns)
@@ -61,13 +62,25 @@ func (n *Node) sweep() {
 		}
 		_ = n.replicate(n.ctx, recs, false)
 	}
+	var unhealthy, removed int
+	var late time.Duration
 	for _, t := range trans {
 		what := "instance unhealthy"
 		if t.Removed {
 			what = "instance expired"
+			removed++
+		} else {
+			unhealthy++
 		}
-		n.log.Info(what, "service", t.Key.String(), "instance", t.Instance.ID(t.Key),
+		late = max(late, now.Sub(t.Deadline))
+		n.log.Debug(what, "service", t.Key.String(), "instance", t.Instance.ID(t.Key),
 			"late", now.Sub(t.Deadline).Round(time.Microsecond))
+	}
+	n.stats.expiredUnhealthy.Add(uint64(unhealthy))
+	n.stats.expiredRemoved.Add(uint64(removed))
+	if len(trans) > 0 {
+		n.log.Info("instances expired", "unhealthy", unhealthy, "removed", removed,
+			"late", late.Round(time.Microsecond))
 	}
 }
 

@@ -37,6 +37,7 @@ type Node struct {
 	closing atomic.Bool // leaving: refuses client writes
 	resync  chan struct{}
 	stats   stats
+	metrics *metrics
 	faults  faults
 	push    *pusher // nil until Start
 	ctx     context.Context
@@ -79,9 +80,10 @@ func New(cfg Config) (*Node, error) {
 		allow = n.allowPeer
 	}
 	n.peers = newPeerClient(cfg.Name, cfg.PeerTimeout, allow)
+	n.metrics = newMetrics(n)
 	n.routes()
 	n.srv = &http.Server{
-		Handler:           n.gate(n.mux),
+		Handler:           n.metrics.instrument(n.gate(n.mux)),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.MaxWait + cfg.MaxWait/16 + cfg.ReadTimeout,
@@ -292,13 +294,26 @@ func (n *Node) flushPeers(ctx context.Context) {
 	}
 }
 
-// stats counts internal traffic; tests and (later) metrics read it.
+// stats counts what the node does; tests read it and the metrics
+// collector (metrics.go) exports it at scrape time.
 type stats struct {
-	handoffBatches atomic.Uint64 // hand-off requests sent
-	handoffBeats   atomic.Uint64 // beats in them
-	deltaBatches   atomic.Uint64 // replication requests sent
-	deltaWrites    atomic.Uint64 // writes in them
-	expiryLate     lateHist      // how late expiry transitions became visible
+	beatsReceived    atomic.Uint64 // client beats that reached this node
+	handoffBatches   atomic.Uint64 // hand-off requests sent
+	handoffBeats     atomic.Uint64 // beats in them
+	handoffFailures  atomic.Uint64 // beats handled here because the owner could not be reached
+	expiredUnhealthy atomic.Uint64 // instances this node marked unhealthy
+	expiredRemoved   atomic.Uint64 // instances this node removed
+	deltaBatches     atomic.Uint64 // replication requests sent
+	deltaWrites      atomic.Uint64 // writes in them
+	deltaRecords     atomic.Uint64 // records in them
+	deltaFailures    atomic.Uint64 // replication requests that failed
+	deltaReceived    atomic.Uint64 // records received in replication requests
+	deltaApplied     atomic.Uint64 // of those, newer than what was held
+	aeEqual          atomic.Uint64 // anti-entropy exchanges that found both sides equal
+	aeRepaired       atomic.Uint64 // exchanges that found differing partitions
+	aeFailed         atomic.Uint64 // exchanges that failed
+	aePartitions     atomic.Uint64 // partitions found differing and repaired
+	expiryLate       lateHist      // how late expiry transitions became visible
 }
 
 // counts returns the number of services and live instances.

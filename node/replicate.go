@@ -18,6 +18,9 @@ import (
 // deltasRequest is the body of POST /internal/v1/deltas.
 type deltasRequest struct {
 	Records []store.Record `json:"records"`
+	// Repair marks records pushed by anti-entropy rather than replicated
+	// writes; they do not count in the replication metrics.
+	Repair bool `json:"repair,omitempty"`
 }
 
 // deltasReply answers it.
@@ -73,7 +76,9 @@ func (n *Node) sendDeltas(ctx context.Context, m member, batch [][]store.Record)
 	}
 	n.stats.deltaBatches.Add(1)
 	n.stats.deltaWrites.Add(uint64(len(batch)))
+	n.stats.deltaRecords.Add(uint64(len(req.Records)))
 	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
+		n.stats.deltaFailures.Add(1)
 		return nil, err
 	}
 	return make([]struct{}, len(batch)), nil
@@ -81,16 +86,21 @@ func (n *Node) sendDeltas(ctx context.Context, m member, batch [][]store.Record)
 
 // merge applies records from a peer. An expiry decision about an instance
 // a client beat here within its timeout is refused and the instance
-// re-asserted; the re-assertions are replicated.
-func (n *Node) merge(recs []store.Record) int {
+// re-asserted; the re-assertions are replicated. With fresh (replicated
+// writes, not repairs) the lag of each record applied is observed.
+func (n *Node) merge(recs []store.Record, fresh bool) int {
 	applied := 0
 	var reasserted []store.Record
+	now := n.cfg.Now().UnixNano()
 	for _, r := range recs {
 		switch {
 		case r.Instance != nil:
 			ok, re := n.store.MergeGuarded(r.Key, *r.Instance, true)
 			if ok {
 				applied++
+				if fresh {
+					n.metrics.observeLag(r.Instance.Version.Clock, now)
+				}
 			}
 			if re != nil {
 				reasserted = append(reasserted, store.Record{Key: r.Key, Instance: re})
@@ -98,6 +108,9 @@ func (n *Node) merge(recs []store.Record) int {
 		case r.Service != nil:
 			if n.store.MergeService(r.Key, *r.Service) {
 				applied++
+				if fresh {
+					n.metrics.observeLag(r.Service.Version.Clock, now)
+				}
 			}
 		}
 	}

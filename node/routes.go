@@ -49,6 +49,11 @@ func (n *Node) routes() {
 	m.HandleFunc("GET /v1/cluster/members", n.clusterMembers)
 	m.HandleFunc("GET /v1/cluster/owner", n.clusterOwner)
 
+	m.Handle("GET /metrics", n.metrics.handler())
+	if n.cfg.Pprof {
+		n.routePprof()
+	}
+
 	if n.cfg.DebugFaults {
 		m.HandleFunc("GET /debug/faults", n.debugFaults)
 		m.HandleFunc("PUT /debug/faults", n.debugFaults)
@@ -68,6 +73,7 @@ func (n *Node) gate(h http.Handler) http.Handler {
 		if !n.synced.Load() {
 			p := r.URL.Path
 			if strings.HasPrefix(p, "/nacos/") || (strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/v1/cluster/")) {
+				_, r.Pattern = n.mux.Handler(r) // the route label of the metrics
 				w.Header().Set("Retry-After", "1")
 				if strings.HasPrefix(p, "/nacos/") {
 					nacosError(w, errNotReady)

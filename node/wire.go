@@ -86,11 +86,22 @@ func checkWireRecord(r *store.Record) error {
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
-// MarshalMsg encodes the request as a bare record list.
-func (d *deltasRequest) MarshalMsg(b []byte) ([]byte, error) { return appendRecords(b, d.Records) }
+// MarshalMsg encodes the request as the array [repair, records].
+func (d *deltasRequest) MarshalMsg(b []byte) ([]byte, error) {
+	b = msgp.AppendArrayHeader(b, 2)
+	b = msgp.AppendBool(b, d.Repair)
+	return appendRecords(b, d.Records)
+}
 
 // UnmarshalMsg decodes what MarshalMsg wrote.
 func (d *deltasRequest) UnmarshalMsg(b []byte) (rest []byte, err error) {
+	n, b, err := msgp.ReadArrayHeaderBytes(b)
+	if err != nil || n != 2 {
+		return nil, fmt.Errorf("%w: deltas: want [repair, records]", errBadMsgpack)
+	}
+	if d.Repair, b, err = msgp.ReadBoolBytes(b); err != nil {
+		return nil, fmt.Errorf("%w: deltas: repair: %v", errBadMsgpack, err)
+	}
 	d.Records, rest, err = readRecords(b)
 	return rest, err
 }

@@ -34,7 +34,7 @@ func sampleRecords(n int) []store.Record {
 
 func TestWire_recordsRoundTrip(t *testing.T) {
 	for _, n := range []int{0, 1, 100} {
-		in := deltasRequest{Records: sampleRecords(n)}
+		in := deltasRequest{Records: sampleRecords(n), Repair: n == 1}
 		b, ctype, err := encodeBody(&in)
 		if err != nil || ctype != msgpackType {
 			t.Fatalf("encode: %v %q", err, ctype)
@@ -43,13 +43,13 @@ func TestWire_recordsRoundTrip(t *testing.T) {
 		if err := decodeBody(b, ctype, &out); err != nil {
 			t.Fatalf("decode %d records: %v", n, err)
 		}
-		if !reflect.DeepEqual(in.Records, out.Records) {
+		if !reflect.DeepEqual(in, out) {
 			t.Fatalf("%d records changed in the round trip:\n in %+v\nout %+v", n, in.Records, out.Records)
 		}
 		// The same value sent as JSON decodes to the same records.
 		j, _ := json.Marshal(&in)
 		var viaJSON deltasRequest
-		if err := decodeBody(j, "application/json", &viaJSON); err != nil || !reflect.DeepEqual(viaJSON.Records, in.Records) {
+		if err := decodeBody(j, "application/json", &viaJSON); err != nil || !reflect.DeepEqual(viaJSON, in) {
 			t.Fatalf("json path: %v", err)
 		}
 	}
@@ -58,7 +58,7 @@ func TestWire_recordsRoundTrip(t *testing.T) {
 // TestWire_badBodies checks that malformed or hostile MessagePack is
 // refused with errBadMsgpack (a 400), never a panic or a huge allocation.
 func TestWire_badBodies(t *testing.T) {
-	good, _, _ := encodeBody(&deltasRequest{Records: sampleRecords(3)})
+	good, _, _ := encodeBody(&dumpReply{Records: sampleRecords(3)})
 	cases := map[string][]byte{
 		"empty":            {},
 		"not an array":     msgp.AppendString(nil, "x"),
@@ -84,7 +84,7 @@ func TestWire_badBodies(t *testing.T) {
 		}(),
 	}
 	for name, body := range cases {
-		var out deltasRequest
+		var out dumpReply
 		err := decodeBody(body, msgpackType, &out)
 		if !errors.Is(err, errBadMsgpack) || statusOf(err) != http.StatusBadRequest {
 			t.Errorf("%s: err %v (status %d), want errBadMsgpack (400)", name, err, statusOf(err))

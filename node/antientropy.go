@@ -28,6 +28,9 @@ type digestRequest struct {
 type digestReply struct {
 	Equal   bool   `json:"equal"`
 	Digests []byte `json:"digests,omitempty"`
+	// Busy lists the partitions that changed on the peer within the
+	// settle window (see antientropy_settle.go).
+	Busy []int `json:"busy,omitempty"`
 }
 
 // pullRequest is the body of POST /internal/v1/pull.
@@ -88,7 +91,11 @@ func (n *Node) exchange(m member) (int, error) {
 	if reply.Equal {
 		return 0, nil
 	}
-	diff := diffDigests(mine, decodeDigests(reply.Digests))
+	diff, deferred := n.aeSkips.filter(diffDigests(mine, decodeDigests(reply.Digests)),
+		n.store.Busy(n.cfg.Now().Add(-n.settleWindow())), reply.Busy)
+	if deferred > 0 {
+		n.stats.aeDeferred.Add(uint64(deferred))
+	}
 	if len(diff) == 0 {
 		return 0, nil
 	}

@@ -115,7 +115,7 @@ func (n *Node) internalDigest(w http.ResponseWriter, r *http.Request, from membe
 		writeJSON(w, http.StatusOK, digestReply{Equal: true})
 		return
 	}
-	writeJSON(w, http.StatusOK, digestReply{Digests: encodeDigests(mine)})
+	writeJSON(w, http.StatusOK, digestReply{Digests: encodeDigests(mine), Busy: n.store.Busy(n.cfg.Now().Add(-n.settleWindow()))})
 }
 
 // internalPull handles POST /internal/v1/pull: this node's records of the

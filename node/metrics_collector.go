@@ -61,6 +61,8 @@ var (
 	descAEFailed   = desc("roster_antientropy_exchanges_total", helpAE, "result", "failed")
 	descExpiryLate = desc("roster_expiry_lateness_seconds", "How late this node's expiry transitions became visible, from each instance's deadline (last beat + timeout) to the end of the sweep that applied it.")
 
+	descAEDeferred = desc("roster_antientropy_partitions_deferred_total", "Differing partitions that had just changed on either side, left to the replication deltas in flight for a round (at most 5 rounds in a row).")
+
 	descAEPartitions = desc("roster_antientropy_partitions_repaired_total", "Ring partitions found differing by anti-entropy and exchanged both ways.")
 )
 
@@ -81,7 +83,7 @@ func (c *nodeCollector) counters() []statCounter {
 		{descBatchFailures, &s.deltaFailures}, {descRecordsReceived, &s.deltaReceived},
 		{descRecordsApplied, &s.deltaApplied},
 		{descAEEqual, &s.aeEqual}, {descAERepaired, &s.aeRepaired}, {descAEFailed, &s.aeFailed},
-		{descAEPartitions, &s.aePartitions},
+		{descAEPartitions, &s.aePartitions}, {descAEDeferred, &s.aeDeferred},
 	}
 }
 

@@ -37,6 +37,7 @@ type Node struct {
 	closing atomic.Bool // leaving: refuses client writes
 	resync  chan struct{}
 	stats   stats
+	aeSkips settleSkips // anti-entropy rounds each differing partition was deferred
 	metrics *metrics
 	faults  faults
 	push    *pusher // nil until Start
@@ -313,6 +314,7 @@ type stats struct {
 	aeRepaired       atomic.Uint64 // exchanges that found differing partitions
 	aeFailed         atomic.Uint64 // exchanges that failed
 	aePartitions     atomic.Uint64 // partitions found differing and repaired
+	aeDeferred       atomic.Uint64 // differing partitions left to the deltas in flight
 	expiryLate       lateHist      // how late expiry transitions became visible
 }
 

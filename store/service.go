@@ -93,9 +93,9 @@ func (s *Store) mergeServiceLocked(k Key, info ServiceInfo) error {
 	s.clock.observe(info.Version)
 	now := s.cfg.Now()
 	if svc.hasInfo {
-		s.digests[svc.partition] ^= serviceHash(k, &svc.info)
+		s.flipLocked(svc.partition, serviceHash(k, &svc.info))
 	}
-	s.digests[svc.partition] ^= serviceHash(k, &info)
+	s.flipLocked(svc.partition, serviceHash(k, &info))
 	svc.info = info
 	svc.hasInfo = true
 	svc.infoBuried = time.Time{}

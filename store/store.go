@@ -58,16 +58,17 @@ type Store struct {
 	live     atomic.Int64                  // live instances
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
-	// mu guards clock, every service's records and entries, heap, byPart,
-	// deferred, graves and metas.
-	mu       sync.Mutex
-	clock    hlc
-	heap     deadlines
-	digests  []uint64                   // per partition: XOR of the hashes of its records
-	deferred map[*service][]InstanceKey // changes of a sweep in progress
-	byPart   map[int]map[Key]*service   // services held, by partition
-	graves   []grave                    // tombstones in burial order
-	metas    metaTable                  // distinct metadata maps in use
+	// mu guards clock, every service's records and entries, heap, digests,
+	// changedAt, byPart, deferred, graves and metas.
+	mu        sync.Mutex
+	clock     hlc
+	heap      deadlines
+	digests   []uint64                   // per partition: XOR of the hashes of its records
+	changedAt []int64                    // per partition: when its digest last changed (Unix ns)
+	deferred  map[*service][]InstanceKey // changes of a sweep in progress
+	byPart    map[int]map[Key]*service   // services held, by partition
+	graves    []grave                    // tombstones in burial order
+	metas     metaTable                  // distinct metadata maps in use
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
@@ -102,7 +103,8 @@ func New(cfg Config) (*Store, error) {
 		cfg.Partitions = 1
 	}
 	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions),
-		byPart: map[int]map[Key]*service{}}
+		changedAt: make([]int64, cfg.Partitions),
+		byPart:    map[int]map[Key]*service{}}
 	s.clock = hlc{node: cfg.Node, now: cfg.Now}
 	ch := make(chan struct{})
 	s.global.Store(&ch)

@@ -167,9 +167,9 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	now := s.cfg.Now()
 	wasLive := e != nil && !e.inst.Deleted
 	if e != nil {
-		s.digests[svc.partition] ^= instanceHash(k, e.inst)
+		s.flipLocked(svc.partition, instanceHash(k, e.inst))
 	}
-	s.digests[svc.partition] ^= instanceHash(k, in)
+	s.flipLocked(svc.partition, instanceHash(k, in))
 	if e == nil {
 		e = &entry{lastBeat: now}
 		svc.entries[in.InstanceKey] = e

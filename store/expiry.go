@@ -43,9 +43,9 @@ func (d *deadlines) Pop() any {
 // dueLocked returns when e's next transition is due.
 func dueLocked(e *entry) time.Time {
 	if e.inst.Healthy {
-		return e.lastBeat.Add(e.inst.BeatTimeout)
+		return e.lastBeat.time().Add(e.inst.BeatTimeout)
 	}
-	return e.lastBeat.Add(e.inst.DeleteTimeout)
+	return e.lastBeat.time().Add(e.inst.DeleteTimeout)
 }
 
 // scheduleLocked makes sure a heap item exists at or before e's deadline.
@@ -147,7 +147,7 @@ func (s *Store) Refresh(k Key) {
 		if e.inst.Deleted || !e.inst.Ephemeral {
 			continue
 		}
-		e.lastBeat = now
+		e.lastBeat = stampOf(now)
 		s.scheduleLocked(svc, e)
 	}
 }

@@ -71,7 +71,7 @@ func (s *Store) reapSome(max int) (int, bool) {
 				n++
 			}
 		default:
-			if e := svc.entries[g.ik]; e != nil && e.inst.Deleted && e.buried.Equal(g.at) {
+			if e := svc.entries[g.ik]; e != nil && e.inst.Deleted && e.buried == stampOf(g.at) {
 				s.flipLocked(svc.partition, instanceHash(svc.key, e.inst))
 				s.metas.release(e.meta)
 				delete(svc.entries, g.ik)

@@ -84,13 +84,23 @@ type service struct {
 	snap       atomic.Pointer[Snapshot]
 }
 
+// stamp is a time as Unix nanoseconds, 8 bytes where a time.Time takes
+// 24: entries hold several, one entry per instance. Zero means unset.
+type stamp int64
+
+// stampOf returns t as a stamp.
+func stampOf(t time.Time) stamp { return stamp(t.UnixNano()) }
+
+// time returns the stamp as a time.
+func (s stamp) time() time.Time { return time.Unix(0, int64(s)) }
+
 // entry is one instance record plus local, unreplicated state.
 type entry struct {
 	inst     *Instance   // immutable once stored; replaced on change
-	lastBeat time.Time   // when this node last heard of the instance
-	heard    time.Time   // when a client last registered or beat it here
+	lastBeat stamp       // when this node last heard of the instance
+	heard    stamp       // when a client last registered or beat it here
 	queued   int64       // deadline of its pending heap item (Unix ns); 0 if none
-	buried   time.Time   // when a tombstone was applied here
+	buried   stamp       // when a tombstone was applied here
 	meta     *sharedMeta // the interned metadata of inst; nil if none
 }
 

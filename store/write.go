@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"time"
 )
 
 // Register stores in as a new version of its instance in service k,
@@ -18,7 +17,7 @@ func (s *Store) Register(k Key, in Instance) (Instance, error) {
 		return Instance{}, fmt.Errorf("store: register %s: %w", in.ID(k), err)
 	}
 	_, e := s.lookupLocked(k, in.InstanceKey)
-	e.heard = s.cfg.Now()
+	e.heard = stampOf(s.cfg.Now())
 	return in, nil
 }
 
@@ -87,7 +86,7 @@ func (s *Store) Beat(k Key, ik InstanceKey) (BeatResult, error) {
 	if e == nil || e.inst.Deleted {
 		return BeatResult{}, fmt.Errorf("store: beat %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)
 	}
-	e.lastBeat = s.cfg.Now()
+	e.lastBeat = stampOf(s.cfg.Now())
 	e.heard = e.lastBeat
 	if !e.inst.Ephemeral {
 		return BeatResult{Instance: *e.inst}, nil // persistent: never expires
@@ -129,7 +128,7 @@ func (s *Store) MergeGuarded(k Key, in Instance, guard bool) (applied bool, reas
 	defer s.mu.Unlock()
 	if guard && in.Expired {
 		if _, e := s.lookupLocked(k, in.InstanceKey); e != nil && !e.inst.Deleted && e.inst.Healthy &&
-			e.inst.Version.Less(in.Version) && !e.heard.IsZero() && s.cfg.Now().Sub(e.heard) < e.inst.BeatTimeout {
+			e.inst.Version.Less(in.Version) && e.heard != 0 && s.cfg.Now().Sub(e.heard.time()) < e.inst.BeatTimeout {
 			s.clock.observe(in.Version)
 			re := e.inst.clone()
 			re.Version = s.clock.next()
@@ -171,7 +170,7 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	}
 	s.flipLocked(svc.partition, instanceHash(k, in))
 	if e == nil {
-		e = &entry{lastBeat: now}
+		e = &entry{lastBeat: stampOf(now)}
 		svc.entries[in.InstanceKey] = e
 	}
 	// Share the metadata with every other instance that has the same.
@@ -183,7 +182,7 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	e.meta = sm
 	e.inst = in
 	if touch {
-		e.lastBeat = now
+		e.lastBeat = stampOf(now)
 	}
 	switch {
 	case in.Deleted && wasLive:
@@ -194,10 +193,10 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 		s.live.Add(1)
 	}
 	if in.Deleted {
-		e.buried = now
+		e.buried = stampOf(now)
 		s.buryLocked(k, in.InstanceKey, false, now)
 	} else {
-		e.buried = time.Time{}
+		e.buried = 0
 		if in.Ephemeral {
 			s.scheduleLocked(svc, e)
 		}

@@ -96,8 +96,6 @@ func (s *Store) Sweep(owns func(Key) bool) []Transition {
 	defer s.mu.Unlock()
 	now := s.cfg.Now()
 	var out []Transition
-	s.deferred = map[*service][]InstanceKey{}
-	defer s.flushDeferredLocked(now)
 	for len(s.heap) > 0 && s.heap[0].at <= now.UnixNano() && len(out) < maxSweep {
 		d := heap.Pop(&s.heap).(deadline)
 		e := d.e

@@ -80,10 +80,7 @@ func (s *Store) reapSome(max int) (int, bool) {
 		}
 		if len(svc.entries) == 0 && !svc.hasInfo {
 			s.dropLocked(svc)
-			if snap := svc.snap.Load(); snap != nil {
-				close(snap.changed)
-				svc.snap.Store(nil)
-			}
+			s.retireLocked(svc)
 		}
 	}
 	if cap(s.graves) > 1024 && len(s.graves) < cap(s.graves)/4 {

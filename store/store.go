@@ -59,20 +59,19 @@ type Store struct {
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
 	// mu guards clock, every service's records and entries, heap, digests,
-	// changedAt, byPart, deferred, graves and metas.
+	// changedAt, byPart, graves and metas.
 	mu        sync.Mutex
 	clock     hlc
 	heap      deadlines
-	digests   []uint64                   // per partition: XOR of the hashes of its records
-	changedAt []int64                    // per partition: when its digest last changed (Unix ns)
-	deferred  map[*service][]InstanceKey // changes of a sweep in progress
-	byPart    map[int]map[Key]*service   // services held, by partition
-	graves    []grave                    // tombstones in burial order
-	metas     metaTable                  // distinct metadata maps in use
+	digests   []uint64                 // per partition: XOR of the hashes of its records
+	changedAt []int64                  // per partition: when its digest last changed (Unix ns)
+	byPart    map[int]map[Key]*service // services held, by partition
+	graves    []grave                  // tombstones in burial order
+	metas     metaTable                // distinct metadata maps in use
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
-// except snap, which readers load atomically.
+// except snap and stale, which readers load atomically.
 type service struct {
 	key        Key
 	partition  int
@@ -82,6 +81,12 @@ type service struct {
 	entries    map[InstanceKey]*entry
 	live       int
 	snap       atomic.Pointer[Snapshot]
+	// stale is set when records changed after snap was built; pending
+	// lists the instance keys changed since (see publish.go).
+	stale        atomic.Bool
+	pending      []InstanceKey
+	pendingIndex uint64
+	pendingAt    time.Time
 }
 
 // stamp is a time as Unix nanoseconds, 8 bytes where a time.Time takes
@@ -137,7 +142,7 @@ func (s *Store) Len() int { return int(s.live.Load()) }
 func (s *Store) Snapshot(k Key) *Snapshot {
 	g := *s.global.Load()
 	if v, ok := s.services.Load(k); ok {
-		if snap := v.(*service).snap.Load(); snap != nil {
+		if snap := s.viewOf(v.(*service)); snap != nil {
 			return snap
 		}
 	}
@@ -150,7 +155,7 @@ func (s *Store) Snapshot(k Key) *Snapshot {
 // there are.
 func (s *Store) Stats() (services, instances int) {
 	s.services.Range(func(_, v any) bool {
-		if snap := v.(*service).snap.Load(); snap != nil && snap.Exists {
+		if snap := s.viewOf(v.(*service)); snap != nil && snap.Exists {
 			services++
 		}
 		return true
@@ -162,7 +167,7 @@ func (s *Store) Stats() (services, instances int) {
 func (s *Store) AllServices() []Key {
 	var out []Key
 	s.services.Range(func(k, v any) bool {
-		if snap := v.(*service).snap.Load(); snap != nil && snap.Exists {
+		if snap := s.viewOf(v.(*service)); snap != nil && snap.Exists {
 			out = append(out, k.(Key))
 		}
 		return true
@@ -179,7 +184,7 @@ func (s *Store) Services(namespace, group string) []Summary {
 		if k.Namespace != namespace || (group != "" && k.Group != group) {
 			return true
 		}
-		snap := v.(*service).snap.Load()
+		snap := s.viewOf(v.(*service))
 		if snap == nil || !snap.Exists {
 			return true
 		}
@@ -218,104 +223,4 @@ func (s *Store) lookupLocked(k Key, ik InstanceKey) (*service, *entry) {
 	}
 	svc := v.(*service)
 	return svc, svc.entries[ik]
-}
-
-// publishLocked publishes a new snapshot of svc after a change to the
-// instance at changed (or to the service record), bumps the index and
-// wakes every watcher. During a Sweep it only marks svc, and the sweep
-// publishes each changed service once at its end.
-func (s *Store) publishLocked(svc *service, changed InstanceKey, now time.Time) {
-	if s.deferred != nil {
-		s.deferred[svc] = append(s.deferred[svc], changed)
-		return
-	}
-	var prev []*Instance
-	if old := svc.snap.Load(); old != nil {
-		prev = old.Instances
-	}
-	s.publishInstancesLocked(svc, spliceInstance(prev, svc.entries[changed], changed), now)
-}
-
-// flushDeferredLocked publishes every service a sweep changed, merging
-// its changed keys into the previous sorted list in one pass.
-func (s *Store) flushDeferredLocked(now time.Time) {
-	dirty := s.deferred
-	s.deferred = nil
-	for svc, changed := range dirty {
-		slices.SortFunc(changed, compareInstanceKeys)
-		changed = slices.Compact(changed)
-		var prev []*Instance
-		if old := svc.snap.Load(); old != nil {
-			prev = old.Instances
-		}
-		out := make([]*Instance, 0, len(prev)+len(changed))
-		i, j := 0, 0
-		for i < len(prev) || j < len(changed) {
-			c := -1
-			switch {
-			case i == len(prev):
-				c = 1
-			case j < len(changed):
-				c = compareInstanceKeys(prev[i].InstanceKey, changed[j])
-			}
-			if c < 0 {
-				out = append(out, prev[i])
-				i++
-				continue
-			}
-			if e := svc.entries[changed[j]]; e != nil && !e.inst.Deleted {
-				out = append(out, e.inst)
-			}
-			if c == 0 {
-				i++
-			}
-			j++
-		}
-		s.publishInstancesLocked(svc, out, now)
-	}
-}
-
-// publishInstancesLocked publishes svc with the sorted live instances.
-func (s *Store) publishInstancesLocked(svc *service, instances []*Instance, now time.Time) {
-	old := svc.snap.Load()
-	snap := &Snapshot{
-		Key:       svc.key,
-		Tracked:   true,
-		Explicit:  svc.hasInfo && !svc.info.Deleted,
-		Instances: instances,
-		Modified:  now,
-		changed:   make(chan struct{}),
-	}
-	if snap.Explicit {
-		snap.Info = svc.info
-	}
-	snap.Exists = snap.Explicit || len(snap.Instances) > 0
-	snap.Index = s.index.Add(1)
-	svc.snap.Store(snap)
-	if old != nil {
-		close(old.changed)
-	}
-	if len(svc.entries) == 0 && !svc.hasInfo {
-		s.dropLocked(svc)
-	}
-	ch := make(chan struct{})
-	close(*s.global.Swap(&ch))
-}
-
-// spliceInstance returns a copy of the sorted slice prev with the instance
-// at ik replaced by e's live instance, inserted, or removed.
-func spliceInstance(prev []*Instance, e *entry, ik InstanceKey) []*Instance {
-	i, found := slices.BinarySearchFunc(prev, ik, func(in *Instance, k InstanceKey) int {
-		return compareInstanceKeys(in.InstanceKey, k)
-	})
-	live := e != nil && !e.inst.Deleted
-	out := make([]*Instance, 0, len(prev)+1)
-	out = append(out, prev[:i]...)
-	if live {
-		out = append(out, e.inst)
-	}
-	if found {
-		i++
-	}
-	return append(out, prev[i:]...)
 }

@@ -125,7 +125,7 @@ func newSidecarTest(t *testing.T, mutate func(*sidecar)) *sidecarTest {
 	st := &sidecarTest{proc: newFakeProc(), sigs: make(chan os.Signal, 2), lister: lister, code: make(chan int, 1)}
 	st.health.Store(true)
 	st.s = &sidecar{client: cl, child: st.proc, signals: st.sigs,
-		reg: client.Registration{InstanceKey: client.InstanceKey{Service: client.Service{Name: "web"}, IP: "127.0.0.1", Port: 8080}},
+		reg:        client.Registration{InstanceKey: client.InstanceKey{Service: client.Service{Name: "web"}, IP: "127.0.0.1", Port: 8080}},
 		ready:      func(context.Context) bool { return st.ready.Load() },
 		readyEvery: 10 * time.Millisecond, healthEvery: 10 * time.Millisecond, healthFailures: 3,
 		drain: 5 * time.Second, killTimeout: 5 * time.Second, log: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -68,11 +68,9 @@ func (c *Client) Close(ctx context.Context) error {
 		c.mu.Unlock()
 		return nil
 	}
+	c.closed = true // from here on Register fails and starts nothing
 	c.mu.Unlock()
 	err := c.DeregisterAll(ctx)
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
 	return err
@@ -111,7 +109,7 @@ func (c *Client) checkOpen() error {
 	return nil
 }
 
-// goWithLock starts fn as a goroutine owned by c; c.mu must be held and c
+// goLocked starts fn as a goroutine owned by c; c.mu must be held and c
 // open.
 func (c *Client) goLocked(fn func()) {
 	c.wg.Add(1)

@@ -102,15 +102,20 @@ func (c *Client) Register(ctx context.Context, reg Registration) (Instance, erro
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		// Closed while the registration was in flight: nothing would
+		// beat it, so take it back rather than leave it to expire.
+		c.mu.Unlock()
+		_ = c.Deregister(ctx, key)
+		c.mu.Lock()
+		return Instance{}, ErrClosed
+	}
 	if r, ok := c.regs[key]; ok {
 		r.mu.Lock()
 		r.spec = reg
 		r.interval = cmpInterval(in.BeatInterval, r.interval)
 		r.mu.Unlock()
 		return in, nil
-	}
-	if c.closed {
-		return Instance{}, ErrClosed
 	}
 	rctx, cancel := context.WithCancel(c.ctx)
 	r = &registration{key: key, ctx: rctx, cancel: cancel, done: make(chan struct{}), spec: reg, enabled: true,

@@ -65,8 +65,9 @@ func (c *Client) Watch(ctx context.Context, q Query, fn func([]Instance)) error 
 		index = body.Index
 		if index == 0 {
 			// A node that has never seen a write answers index 0, and a
-			// query with index 0 does not block: poll until it has one.
-			_ = sleep(ctx, min(time.Second, c.cfg.WatchWait))
+			// query with index 0 does not block: poll (cheaply, 5 times a
+			// second) until it has one.
+			_ = sleep(ctx, min(200*time.Millisecond, c.cfg.WatchWait))
 		}
 	}
 	if c.ctx.Err() != nil {

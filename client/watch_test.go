@@ -134,3 +134,28 @@ func TestClient_graceful(t *testing.T) {
 		}
 	})
 }
+
+// TestClient_watchFreshNode: a node that never saw a write answers index
+// 0, which cannot block; the watcher polls it every 200ms until it can.
+func TestClient_watchFreshNode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fn := newFakeNet("a")
+		c := fn.client(t, nil, "a")
+		defer closeClient(t, c)
+		ch, err := c.WatchChan(t.Context(), Query{Service: Service{Name: "orders"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-ch
+		time.Sleep(50 * time.Millisecond)
+		changed := time.Now()
+		fn.node("a").put(wireKey(orders))
+		if l := <-ch; len(l) != 1 || time.Since(changed) > 200*time.Millisecond {
+			t.Fatalf("got %d instances after %v, want 1 within 200ms", len(l), time.Since(changed))
+		}
+		_, posts, _ := fn.node("a").counts()
+		if posts != 0 {
+			t.Fatal("watch wrote")
+		}
+	})
+}

@@ -196,7 +196,7 @@ func listedOn(t *testing.T, agents []*agent, service string) []int {
 func TestRun_sidecar(t *testing.T) {
 	agents := startCluster3(t)
 	addrs := []string{agents[0].http, agents[1].http, agents[2].http}
-	s := startSidecar(t, "e2e-run", addrs, 1500*time.Millisecond)
+	s := startSidecar(t, "e2e-run", addrs, 2*time.Second)
 
 	// Until the port opens no node may list the instance. List first,
 	// then look at the port: if it is still closed, it was closed while

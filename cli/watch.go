@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -36,7 +37,8 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cl, err := newClient(c, nil)
+	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelWarn})).With("from", "roster watch")
+	cl, err := newClient(c, log)
 	if err != nil {
 		return err
 	}

@@ -100,30 +100,37 @@ func (c *Client) Register(ctx context.Context, reg Registration) (Instance, erro
 	if err != nil {
 		return Instance{}, err
 	}
+	if !c.keep(key, reg, in) {
+		// Closed while the registration was in flight: nothing would
+		// beat it, so take it back rather than leave it to expire.
+		_ = c.Deregister(ctx, key)
+		return Instance{}, ErrClosed
+	}
+	return in, nil
+}
+
+// keep records a posted registration and starts its beats, or updates the
+// one already kept; it reports false if the client has closed.
+func (c *Client) keep(key InstanceKey, reg Registration, in Instance) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		// Closed while the registration was in flight: nothing would
-		// beat it, so take it back rather than leave it to expire.
-		c.mu.Unlock()
-		_ = c.Deregister(ctx, key)
-		c.mu.Lock()
-		return Instance{}, ErrClosed
+		return false
 	}
 	if r, ok := c.regs[key]; ok {
 		r.mu.Lock()
 		r.spec = reg
 		r.interval = cmpInterval(in.BeatInterval, r.interval)
 		r.mu.Unlock()
-		return in, nil
+		return true
 	}
 	rctx, cancel := context.WithCancel(c.ctx)
-	r = &registration{key: key, ctx: rctx, cancel: cancel, done: make(chan struct{}), spec: reg, enabled: true,
+	r := &registration{key: key, ctx: rctx, cancel: cancel, done: make(chan struct{}), spec: reg, enabled: true,
 		interval: cmpInterval(in.BeatInterval, 5*time.Second)}
 	c.regs[key] = r
 	c.startMembersLocked()
 	c.goLocked(func() { c.beatLoop(r) })
-	return in, nil
+	return true
 }
 
 // cmpInterval returns d if positive, else def.

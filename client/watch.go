@@ -50,6 +50,7 @@ func (c *Client) Watch(ctx context.Context, q Query, fn func([]Instance)) error 
 			node, index = node+1, 0
 			fails++
 			if fails%len(c.addrs) == 0 {
+				c.log.Warn("watch: no node answers; retrying", "service", q.Name, "err", err)
 				if err := sleep(ctx, c.backoff(fails/len(c.addrs)-1)); err != nil {
 					continue // reported at the top of the loop
 				}

@@ -3,7 +3,8 @@
 // services, and takes a program offline gracefully.
 //
 // A Client is given several node addresses and fails over between them
-// with retries and backoff; every call takes a context, and a Client is
+// with retries and backoff (and, once it knows the cluster's members, to
+// members it was not given); every call takes a context, and a Client is
 // safe for concurrent use. It talks to the nodes' native JSON API (/v1/):
 //
 //   - Register posts an instance and beats at the interval the node answers

@@ -220,6 +220,62 @@ func TestClient_ringAwareBeats(t *testing.T) {
 	})
 }
 
+// TestClient_learnedMembers: a client given one address keeps beating
+// through the members it learned when that node and the owner are down.
+func TestClient_learnedMembers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hosts := []string{"n1:1", "n2:1", "n3:1"}
+		fn := newFakeNet(hosts...)
+		var members []Member
+		var rm []ring.Member
+		for i, h := range hosts {
+			name := "node" + string(rune('1'+i))
+			members = append(members, Member{Name: name, HTTPAddr: h, State: "alive"})
+			rm = append(rm, ring.Member{Name: name, Addr: h})
+		}
+		for _, h := range hosts {
+			fn.node(h).members = members
+		}
+		rg, _ := ring.New(ring.DefaultConfig())
+		if err := rg.Set(rm); err != nil {
+			t.Fatal(err)
+		}
+		owner, _ := rg.Owner(orders.normal().String())
+		var entry, third string
+		for _, h := range hosts {
+			switch {
+			case h == owner.Addr:
+			case entry == "":
+				entry = h
+			default:
+				third = h
+			}
+		}
+		c := fn.client(t, nil, entry)
+		defer closeClient(t, c)
+		if _, err := c.Register(t.Context(), Registration{InstanceKey: orders, BeatInterval: time.Second}); err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		for _, h := range hosts {
+			if h != entry {
+				fn.node(h).put(fn.node(entry).insts[orders.normal()])
+			}
+		}
+		time.Sleep(time.Second + time.Millisecond)
+		synctest.Wait()
+		fn.node(entry).setDown(true)
+		fn.node(owner.Addr).setDown(true)
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if beats, _, _ := fn.node(third).counts(); beats != 3 {
+			t.Fatalf("beats through the learned member %s: got %d, want 3", third, beats)
+		}
+		if l, err := c.List(t.Context(), Query{Service: orders.Service}); err != nil || len(l) != 1 {
+			t.Fatalf("List through the learned member: %v, %v", l, err)
+		}
+	})
+}
+
 // TestClient_registerValidates: bad registrations fail before any request.
 func TestClient_registerValidates(t *testing.T) {
 	fn := newFakeNet("a")

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -59,7 +60,8 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 
 // send sends req with failover, starting at the preferred address.
 func (c *Client) send(ctx context.Context, req request) (answer, error) {
-	n := len(c.addrs)
+	targets := c.targets()
+	n := len(targets)
 	start := int(c.preferred.Load())
 	var last error
 	for attempt := 0; attempt < c.cfg.Attempts; attempt++ {
@@ -69,7 +71,7 @@ func (c *Client) send(ctx context.Context, req request) (answer, error) {
 			}
 		}
 		i := (start + attempt) % n
-		ans, err := c.sendTo(ctx, c.addrs[i], req)
+		ans, err := c.sendTo(ctx, targets[i], req)
 		if err == nil {
 			c.preferred.Store(uint32(i))
 			return ans, nil
@@ -78,9 +80,26 @@ func (c *Client) send(ctx context.Context, req request) (answer, error) {
 		if !retryable(ctx, err) {
 			return answer{}, err
 		}
-		c.log.Debug("request failed; trying the next node", "node", c.addrs[i].String(), "path", req.path, "err", err)
+		c.log.Debug("request failed; trying the next node", "node", targets[i].String(), "path", req.path, "err", err)
 	}
 	return answer{}, fmt.Errorf("client: %s %s: every attempt failed: %w", req.method, req.path, last)
+}
+
+// targets returns the nodes a call may go to: the configured addresses,
+// then the other members the client learned (while it has registrations),
+// so it keeps working when every configured node is down.
+func (c *Client) targets() []*url.URL {
+	ms := c.ring.Members()
+	if len(ms) == 0 {
+		return c.addrs
+	}
+	out := slices.Clone(c.addrs)
+	for _, m := range ms {
+		if !slices.ContainsFunc(out, func(u *url.URL) bool { return u.Host == m.Addr }) {
+			out = append(out, c.memberURL(m.Addr))
+		}
+	}
+	return out
 }
 
 // retryable reports whether err from one attempt justifies trying another

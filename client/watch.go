@@ -38,7 +38,8 @@ func (c *Client) Watch(ctx context.Context, q Query, fn func([]Instance)) error 
 	node := int(c.preferred.Load())
 	fails := 0
 	for ctx.Err() == nil {
-		body, err := c.listAt(ctx, c.addrs[node%len(c.addrs)], v, index, c.cfg.WatchWait)
+		targets := c.targets()
+		body, err := c.listAt(ctx, targets[node%len(targets)], v, index, c.cfg.WatchWait)
 		if err != nil {
 			if c.ctx.Err() != nil {
 				return ErrClosed
@@ -49,9 +50,9 @@ func (c *Client) Watch(ctx context.Context, q Query, fn func([]Instance)) error 
 			c.log.Debug("watch failed; trying the next node", "service", q.Name, "err", err)
 			node, index = node+1, 0
 			fails++
-			if fails%len(c.addrs) == 0 {
+			if fails%len(targets) == 0 {
 				c.log.Warn("watch: no node answers; retrying", "service", q.Name, "err", err)
-				if err := sleep(ctx, c.backoff(fails/len(c.addrs)-1)); err != nil {
+				if err := sleep(ctx, c.backoff(fails/len(targets)-1)); err != nil {
 					continue // reported at the top of the loop
 				}
 			}

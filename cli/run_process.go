@@ -11,7 +11,7 @@ import (
 
 // execProcess is a program started by `roster run`. It runs in its own
 // process group, so a Ctrl-C at the terminal reaches only roster run,
-// which forwards it after deregistering.
+// which forwards it to the whole group after deregistering.
 type execProcess struct {
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -56,9 +56,23 @@ func exitCode(ps *os.ProcessState, err error) int {
 	return 1
 }
 
-func (p *execProcess) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
-func (p *execProcess) Kill() error                { return p.cmd.Process.Kill() }
-func (p *execProcess) Done() <-chan struct{}      { return p.done }
+// Signal sends sig to the program's process group (its PID is the
+// group's id), so a shell wrapper and the server it started both get it,
+// as they would from a terminal.
+func (p *execProcess) Signal(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return p.cmd.Process.Signal(sig)
+	}
+	return syscall.Kill(-p.cmd.Process.Pid, s)
+}
+
+// Kill sends SIGKILL to the program's process group.
+func (p *execProcess) Kill() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }
+
+func (p *execProcess) Done() <-chan struct{} { return p.done }
+
+// ExitCode waits for the program and returns its exit code.
 func (p *execProcess) ExitCode() int {
 	<-p.done
 	return p.code

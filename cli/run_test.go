@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -311,6 +314,36 @@ func TestExecProcess_exitCodes(t *testing.T) {
 	if code := p.ExitCode(); code != 128+int(syscall.SIGTERM) {
 		t.Fatalf("SIGTERM: got %d, want %d", code, 128+int(syscall.SIGTERM))
 	}
+	// A shell's background child gets the signal too: it goes to the
+	// whole process group.
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	p, err = startProcess([]string{"sh", "-c", "sleep 30 & echo $! > " + pidFile + "; wait"}, nil, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sleepPID int
+	waitUntil(t, 5*time.Second, "pid file", func() bool {
+		b, err := os.ReadFile(pidFile)
+		sleepPID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && sleepPID > 0
+	})
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		_ = p.Kill()
+		t.Fatal("sh still running 5s after SIGTERM to its group")
+	}
+	waitUntil(t, 5*time.Second, "sleep in the group ended", func() bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", sleepPID))
+		if err != nil {
+			return true // gone
+		}
+		_, rest, _ := strings.Cut(string(b), ") ")
+		return strings.HasPrefix(rest, "Z") // a zombie nobody reaped: dead
+	})
 	if _, err := startProcess([]string{"/nonexistent/program"}, nil, io.Discard, io.Discard); err == nil {
 		t.Fatal("starting a missing program: got nil error")
 	}

@@ -54,6 +54,8 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 			membersCommand(),
 			ownerCommand(),
 			benchCommand(),
+			runCommand(),
+			watchCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

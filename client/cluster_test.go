@@ -1,0 +1,166 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/roster-io/roster/node"
+)
+
+// startCluster starts n in-process nodes joined into one cluster and
+// returns their base URLs; the test's cleanup shuts them down.
+func startCluster(t *testing.T, size int) ([]*node.Node, []string) {
+	t.Helper()
+	var nodes []*node.Node
+	var urls []string
+	for i := range size {
+		cfg := node.DefaultLocalConfig()
+		cfg.Name = fmt.Sprintf("n%d", i)
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if i > 0 {
+			cfg.Join = []string{nodes[0].GossipAddr()}
+		}
+		n, err := node.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = n.Shutdown(ctx)
+		})
+		nodes = append(nodes, n)
+		urls = append(urls, "http://"+n.Addr())
+	}
+	c, err := New(Config{Addrs: urls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeClient(t, c)
+	poll(t, 15*time.Second, "every node ready with every member alive", func() bool {
+		for _, u := range urls {
+			one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
+			ms, err := one.Members(t.Context())
+			alive := 0
+			for _, m := range ms {
+				if m.State == "alive" {
+					alive++
+				}
+			}
+			if err != nil || alive != size {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes, urls
+}
+
+// poll waits until cond holds, failing the test after within.
+func poll(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not true within %v", what, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestClient_realCluster runs the client against three in-process nodes:
+// it computes the same owners as the nodes, its registration is on every
+// node, a watcher on one node sees a registration made on another at
+// once, and WaitGone returns once every node dropped a deregistration.
+func TestClient_realCluster(t *testing.T) {
+	_, urls := startCluster(t, 3)
+	c, err := New(Config{Addrs: urls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeClient(t, c)
+	ctx := t.Context()
+	if err := c.refreshRing(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		s := Service{Name: fmt.Sprintf("svc-%d", i)}
+		var want struct {
+			OwnerAddr string `json:"ownerAddr"`
+		}
+		if err := c.do(ctx, request{method: "GET", path: "/v1/cluster/owner", query: map[string][]string{"service": {s.Name}}}, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := c.ownerURL(s)
+		if !ok || got.Host != want.OwnerAddr {
+			t.Fatalf("owner of %s: client says %v, the node %s", s.Name, got, want.OwnerAddr)
+		}
+	}
+
+	if _, err := c.Register(ctx, Registration{InstanceKey: orders, BeatInterval: 200 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range urls {
+		one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
+		poll(t, 2*time.Second, "registered instance on "+u, func() bool {
+			l, err := one.List(ctx, Query{Service: orders.Service})
+			return err == nil && len(l) == 1 && l[0].Healthy
+		})
+	}
+
+	// Watch through the first node, register through the last.
+	watcher, _ := New(Config{Addrs: urls[:1]})
+	defer closeClient(t, watcher)
+	ch, err := watcher.WatchChan(ctx, Query{Service: orders.Service})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := <-ch; len(l) != 1 {
+		t.Fatalf("watch: first list has %d instances, want 1", len(l))
+	}
+	writer, _ := New(Config{Addrs: urls[2:]})
+	defer closeClient(t, writer)
+	other := orders
+	other.Port = 9090
+	start := time.Now()
+	if _, err := writer.Register(ctx, Registration{InstanceKey: other}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case l := <-ch:
+		lag := time.Since(start)
+		t.Logf("watcher on n0 saw a registration sent to n2 %v after the POST was sent", lag)
+		if len(l) != 2 || lag > time.Second {
+			t.Fatalf("watch: got %d instances after %v, want 2 within 1s", len(l), lag)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("watcher did not see the registration on another node")
+	}
+
+	if err := writer.Deregister(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := writer.WaitGone(wctx, other); err != nil {
+		t.Fatalf("WaitGone: %v", err)
+	}
+	for _, u := range urls {
+		one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
+		l, err := one.List(ctx, Query{Service: orders.Service})
+		if err != nil || len(l) != 1 || l[0].Port != 8080 {
+			t.Fatalf("after WaitGone %s lists %v (%v), want only 8080", u, l, err)
+		}
+	}
+	poll(t, 5*time.Second, "beats acknowledged", func() bool {
+		beats, _ := c.Beats(orders)
+		return beats >= 2
+	})
+}

@@ -1,0 +1,30 @@
+// Package client is the Go client of roster for users' programs: it
+// registers a program's instances and keeps them alive, lists and watches
+// services, and takes a program offline gracefully.
+//
+// A Client is given several node addresses and fails over between them
+// with retries and backoff (and, once it knows the cluster's members, to
+// members it was not given); every call takes a context, and a Client is
+// safe for concurrent use. It talks to the nodes' native JSON API (/v1/):
+//
+//   - Register posts an instance and beats at the interval the node answers
+//     with, across node failures; a beat answered "not found" registers the
+//     instance again at once. Deregister stops the beats and removes it;
+//     Close deregisters everything the client registered.
+//   - Beats are ring-aware: the client reads the members
+//     (/v1/cluster/members), builds the same consistent-hash ring as the
+//     nodes (package ring) and beats straight to each service's owner, so
+//     no beat costs a hand-off. It falls back to any node when unsure.
+//   - List reads a service; Watch and WatchChan deliver its instance list
+//     whenever it changes, through blocking queries, with no polling delay.
+//   - WaitGone waits until every node dropped deregistered instances, and
+//     Graceful runs the whole offline sequence on SIGTERM: deregister, wait
+//     until every node dropped the instances, drain, shut down.
+//
+// Set Config.Token for nodes that require a bearer token, and Config.TLS or
+// Config.CAFile for https addresses.
+//
+// If a program is killed with SIGKILL nothing can deregister it: its
+// instance turns unhealthy after its beat timeout (default 15 s) and is
+// removed after its delete timeout (default 30 s).
+package client

@@ -1,0 +1,241 @@
+package client
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeNet is an in-memory network of fake nodes, so tests can run in a
+// synctest bubble with a fake clock. Requests go to the node named by the
+// URL's host.
+type fakeNet struct {
+	mu    sync.Mutex // guards nodes
+	nodes map[string]*fakeNode
+}
+
+// fakeNode answers the parts of the native API the client uses.
+type fakeNode struct {
+	host string
+
+	mu       sync.Mutex // guards the fields below
+	down     bool
+	members  []Member
+	insts    map[InstanceKey]wireInstance
+	index    uint64
+	changed  chan struct{}
+	interval int64 // beatIntervalMs answered; 0: the instance's own
+	beats    int
+	posts    int
+	deletes  int
+	beatLog  []time.Time
+}
+
+func newFakeNet(hosts ...string) *fakeNet {
+	fn := &fakeNet{nodes: map[string]*fakeNode{}}
+	for _, h := range hosts {
+		fn.nodes[h] = &fakeNode{host: h, insts: map[InstanceKey]wireInstance{}, changed: make(chan struct{})}
+	}
+	return fn
+}
+
+func (fn *fakeNet) node(host string) *fakeNode {
+	fn.mu.Lock()
+	defer fn.mu.Unlock()
+	return fn.nodes[host]
+}
+
+// client returns a Client on fn with short timers.
+func (fn *fakeNet) client(t *testing.T, mutate func(*Config), hosts ...string) *Client {
+	t.Helper()
+	cfg := Config{HTTPClient: &http.Client{Transport: fn}, RequestTimeout: time.Second}
+	for _, h := range hosts {
+		cfg.Addrs = append(cfg.Addrs, "http://"+h)
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+// RoundTrip serves req from the node it names, or fails as a refused
+// connection when that node is down.
+func (fn *fakeNet) RoundTrip(req *http.Request) (*http.Response, error) {
+	n := fn.node(req.URL.Host)
+	if n == nil || n.isDown() {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	}
+	rec := httptest.NewRecorder()
+	n.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err // as a real transport does
+	}
+	if n.isDown() { // went down while it served: the connection broke
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+	}
+	return rec.Result(), nil
+}
+
+func (n *fakeNode) isDown() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.down
+}
+
+func (n *fakeNode) setDown(down bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.down = down
+}
+
+// changeLocked bumps the index and wakes blocking queries.
+func (n *fakeNode) changeLocked() {
+	n.index++
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
+
+// put stores an instance as if another client registered it.
+func (n *fakeNode) put(w wireInstance) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.insts[instanceKeyOf(w)] = w
+	n.changeLocked()
+}
+
+// drop removes every instance, as a registry that lost them.
+func (n *fakeNode) drop() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	clear(n.insts)
+	n.changeLocked()
+}
+
+func (n *fakeNode) has(k InstanceKey) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.insts[k.normal()]
+	return ok
+}
+
+func (n *fakeNode) counts() (beats, posts, deletes int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.beats, n.posts, n.deletes
+}
+
+func instanceKeyOf(w wireInstance) InstanceKey {
+	return InstanceKey{Service: Service{Namespace: w.Namespace, Group: w.Group, Name: w.Service},
+		Cluster: w.Cluster, IP: w.IP, Port: w.Port}.normal()
+}
+
+func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reply := func(code int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	q := r.URL.Query()
+	switch r.Method + " " + r.URL.Path {
+	case "POST /v1/instance":
+		var in wireInstance
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Service == "" {
+			reply(400, map[string]string{"error": "bad body"})
+			return
+		}
+		if in.BeatIntervalMs == 0 {
+			in.BeatIntervalMs = 5000
+		}
+		n.mu.Lock()
+		n.posts++
+		n.insts[instanceKeyOf(in)] = in
+		n.changeLocked()
+		n.mu.Unlock()
+		reply(200, map[string]any{"instance": in})
+	case "PUT /v1/instance/beat":
+		var b wireInstance
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			reply(400, map[string]string{"error": "bad body"})
+			return
+		}
+		n.mu.Lock()
+		in, ok := n.insts[instanceKeyOf(b)]
+		if ok {
+			n.beats++
+			n.beatLog = append(n.beatLog, time.Now())
+		}
+		iv := n.interval
+		n.mu.Unlock()
+		if !ok {
+			reply(404, map[string]string{"error": "instance not found"})
+			return
+		}
+		if iv == 0 {
+			iv = in.BeatIntervalMs
+		}
+		reply(200, map[string]any{"beatIntervalMs": iv})
+	case "DELETE /v1/instance":
+		port, _ := strconv.Atoi(q.Get("port"))
+		k := InstanceKey{Service: Service{Namespace: q.Get("namespace"), Group: q.Get("group"), Name: q.Get("service")},
+			Cluster: q.Get("cluster"), IP: q.Get("ip"), Port: port}.normal()
+		n.mu.Lock()
+		n.deletes++
+		_, found := n.insts[k]
+		delete(n.insts, k)
+		n.changeLocked()
+		n.mu.Unlock()
+		reply(200, map[string]any{"found": found})
+	case "GET /v1/instances":
+		index, _ := strconv.ParseUint(q.Get("index"), 10, 64)
+		wait, _ := time.ParseDuration(q.Get("wait"))
+		n.mu.Lock()
+		if index > 0 {
+			expire := time.After(wait)
+			for n.index <= index {
+				ch := n.changed
+				n.mu.Unlock()
+				done := false
+				select {
+				case <-ch:
+				case <-expire:
+					done = true
+				case <-r.Context().Done():
+					done = true
+				}
+				n.mu.Lock()
+				if done {
+					break
+				}
+			}
+		}
+		body := listBody{Index: n.index, Instances: []wireInstance{}}
+		for k, in := range n.insts {
+			if k.Name == q.Get("service") {
+				h := true
+				in.Healthy = &h
+				body.Instances = append(body.Instances, in)
+			}
+		}
+		n.mu.Unlock()
+		w.Header().Set(indexHeader, strconv.FormatUint(body.Index, 10))
+		reply(200, body)
+	case "GET /v1/cluster/members":
+		n.mu.Lock()
+		ms := n.members
+		n.mu.Unlock()
+		reply(200, map[string]any{"members": ms})
+	default:
+		reply(404, map[string]string{"error": "no such path"})
+	}
+}

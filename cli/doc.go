@@ -3,6 +3,7 @@
 // which talk to a node through its native JSON API under /v1/.
 //
 // Every command writes to the writers handed to NewApp, so tests capture its
-// output. Only the agent handles signals. Exit codes: 0 success, 1 failure
+// output. Only the agent and `roster run` (which must deregister before its
+// program stops) handle signals. Exit codes: 0 success, 1 failure
 // (including any error the server reports), 2 a mistake on the command line.
 package cli

@@ -4,7 +4,9 @@ package bench
 // and polls every survivor until the victim is gone from
 // /v1/cluster/members and /v1/cluster/owner names another node for every
 // service the victim owned. Then it restarts the victim (same name, new
-// ports), waits for the cluster to be whole again, and repeats.
+// ports), waits for the cluster to be whole again, and repeats. Every
+// poll also checks that each survivor lists every other survivor: a live
+// node dropped from a view is a false failure detection, and is counted.
 
 import (
 	"context"
@@ -57,6 +59,7 @@ func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (
 	r.Params["poll"] = cfg.Poll.String()
 
 	var dropped, owned Latencies
+	falseDrops := 0 // polls in which a survivor did not list another survivor
 	for run := 0; run < cfg.Runs && ctx.Err() == nil; run++ {
 		v := 1 + run%(len(procs)-1)
 		procs = lc.Procs()
@@ -90,11 +93,18 @@ func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (
 		_, err := poll(ctx, cfg.Poll, cfg.Within, func() bool {
 			all := true
 			for i, s := range survivors {
-				if droppedAt[i].IsZero() {
-					ms, err := c.members(ctx, s)
-					if err == nil && !slices.ContainsFunc(ms, func(m memberInfo) bool { return m.Name == victim.Name }) {
-						droppedAt[i] = time.Now()
+				ms, err := c.members(ctx, s)
+				if err == nil {
+					// A survivor missing from another survivor's view is a
+					// false failure detection.
+					for _, other := range procs {
+						if other != victim && !slices.ContainsFunc(ms, func(m memberInfo) bool { return m.Name == other.Name }) {
+							falseDrops++
+						}
 					}
+				}
+				if droppedAt[i].IsZero() && err == nil && !slices.ContainsFunc(ms, func(m memberInfo) bool { return m.Name == victim.Name }) {
+					droppedAt[i] = time.Now()
 				}
 				if ownedAt[i].IsZero() {
 					moved := true
@@ -127,6 +137,7 @@ func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (
 	r.AddMs("dropped from members, max", dropped.Max())
 	r.AddMs("dropped and services re-owned, median", owned.Percentile(0.5))
 	r.AddMs("dropped and services re-owned, max", owned.Max())
+	r.Add("survivors missing from a survivor's view (polls)", float64(falseDrops), UnitCount)
 	return finish(r, started), ctx.Err()
 }
 

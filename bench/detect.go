@@ -23,6 +23,9 @@ type DetectConfig struct {
 	Services int           // services registered so the victim owns some
 	Poll     time.Duration // default 20ms
 	Within   time.Duration // cap per run; default 30s
+	// LoadWorkers, if > 0, keeps that many clients registering, beating
+	// and listing on every live node throughout.
+	LoadWorkers int
 }
 
 // Detect runs the detect mode against lc.
@@ -58,6 +61,26 @@ func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (
 	r.Params["services"] = strconv.Itoa(cfg.Services)
 	r.Params["poll"] = cfg.Poll.String()
 
+	if cfg.LoadWorkers > 0 {
+		loadCtx, stopLoad := context.WithCancel(ctx)
+		load := &detectLoad{}
+		load.start(loadCtx, c, cfg.LoadWorkers, prefix, func() []string {
+			var urls []string
+			for _, p := range lc.Procs() {
+				urls = append(urls, p.URL())
+			}
+			return urls
+		})
+		loadStarted := time.Now()
+		defer func() {
+			stopLoad()
+			load.wait()
+			secs := time.Since(loadStarted).Seconds()
+			r.Add("load: client requests answered", float64(load.ok.Load())/secs, UnitReqPerSec)
+			r.Add("load: client requests failed (mostly to the killed node)", float64(load.failed.Load()), UnitCount)
+		}()
+		r.Params["load workers"] = strconv.Itoa(cfg.LoadWorkers)
+	}
 	var dropped, owned Latencies
 	falseDrops := 0 // polls in which a survivor did not list another survivor
 	for run := 0; run < cfg.Runs && ctx.Err() == nil; run++ {

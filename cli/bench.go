@@ -73,6 +73,7 @@ func benchCommand() *cli.Command {
 				[]cli.Flag{
 					&cli.IntFlag{Name: "runs", Value: 5, Usage: "kills to time"},
 					&cli.IntFlag{Name: "services", Value: 30, Usage: "services registered so the victim owns some"},
+					&cli.IntFlag{Name: "load", Usage: "clients registering, beating and listing on every node throughout (0: none)"},
 				}, benchDetect),
 		},
 		Action: func(c *cli.Context) error {
@@ -298,7 +299,10 @@ func benchDetect(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.R
 	if runs < 1 || runs > 50 {
 		return nil, badUsage(c, fmt.Errorf("--runs %d is not in 1..50", runs))
 	}
-	r, err := bench.Detect(ctx, s.env, s.local, bench.DetectConfig{Runs: runs, Services: c.Int("services")})
+	if c.Int("load") < 0 || c.Int("load") > 1024 {
+		return nil, badUsage(c, fmt.Errorf("--load %d is not in 0..1024", c.Int("load")))
+	}
+	r, err := bench.Detect(ctx, s.env, s.local, bench.DetectConfig{Runs: runs, Services: c.Int("services"), LoadWorkers: c.Int("load")})
 	if r == nil {
 		return nil, err
 	}

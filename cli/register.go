@@ -7,22 +7,13 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/roster-io/roster/api"
 )
 
 // registerRequest is the body of POST /v1/instance. Optional fields the user
 // did not set are left out so the server applies its defaults.
-type registerRequest struct {
-	Namespace string            `json:"namespace,omitempty"`
-	Group     string            `json:"group,omitempty"`
-	Service   string            `json:"service"`
-	Cluster   string            `json:"cluster,omitempty"`
-	IP        string            `json:"ip"`
-	Port      int               `json:"port"`
-	Weight    *float64          `json:"weight,omitempty"`
-	Enabled   *bool             `json:"enabled,omitempty"`
-	Ephemeral *bool             `json:"ephemeral,omitempty"`
-	Metadata  map[string]string `json:"metadata,omitempty"`
-}
+type registerRequest = api.Instance
 
 // registerResponse is the answer to POST /v1/instance.
 type registerResponse struct {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/roster-io/roster/api"
 	"github.com/roster-io/roster/store"
 )
 
@@ -87,23 +88,7 @@ func (in Instance) Key() InstanceKey {
 }
 
 // wireInstance is the native API's JSON form of an instance.
-type wireInstance struct {
-	Namespace       string            `json:"namespace,omitempty"`
-	Group           string            `json:"group,omitempty"`
-	Service         string            `json:"service"`
-	Cluster         string            `json:"cluster,omitempty"`
-	IP              string            `json:"ip"`
-	Port            int               `json:"port"`
-	InstanceID      string            `json:"instanceId,omitempty"`
-	Weight          *float64          `json:"weight,omitempty"`
-	Healthy         *bool             `json:"healthy,omitempty"`
-	Enabled         *bool             `json:"enabled,omitempty"`
-	Ephemeral       *bool             `json:"ephemeral,omitempty"`
-	Metadata        map[string]string `json:"metadata,omitempty"`
-	BeatIntervalMs  int64             `json:"beatIntervalMs,omitempty"`
-	BeatTimeoutMs   int64             `json:"beatTimeoutMs,omitempty"`
-	DeleteTimeoutMs int64             `json:"deleteTimeoutMs,omitempty"`
-}
+type wireInstance = api.Instance
 
 // wireKey is the JSON form of an instance key (the body of a beat).
 func wireKey(k InstanceKey) wireInstance {

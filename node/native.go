@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/roster-io/roster/api"
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
 )
@@ -16,23 +17,7 @@ import (
 // and answers are JSON; errors answer {"error": "..."} naming the field.
 
 // instanceJSON is the native representation of an instance.
-type instanceJSON struct {
-	Namespace       string            `json:"namespace"`
-	Group           string            `json:"group"`
-	Service         string            `json:"service"`
-	Cluster         string            `json:"cluster"`
-	IP              string            `json:"ip"`
-	Port            int               `json:"port"`
-	InstanceID      string            `json:"instanceId,omitempty"`
-	Weight          *float64          `json:"weight,omitempty"`
-	Healthy         *bool             `json:"healthy,omitempty"`
-	Enabled         *bool             `json:"enabled,omitempty"`
-	Ephemeral       *bool             `json:"ephemeral,omitempty"`
-	Metadata        map[string]string `json:"metadata"`
-	BeatIntervalMs  int64             `json:"beatIntervalMs,omitempty"`
-	BeatTimeoutMs   int64             `json:"beatTimeoutMs,omitempty"`
-	DeleteTimeoutMs int64             `json:"deleteTimeoutMs,omitempty"`
-}
+type instanceJSON = api.Instance
 
 // toJSON renders a stored instance.
 func toJSON(k store.Key, in *store.Instance) instanceJSON {

@@ -2,40 +2,17 @@ package bench_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/roster-io/roster/bench"
-	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/node/nodetest"
 )
 
 // startNode runs a real single node on 127.0.0.1 for the test.
 func startNode(t *testing.T) string {
 	t.Helper()
-	cfg := node.DefaultLocalConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := node.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
-	deadline := time.Now().Add(3 * time.Second)
-	for !n.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("node not ready within 3s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return "http://" + n.Addr()
+	return nodetest.URL(nodetest.Start(t))
 }
 
 func smokeEnv(t *testing.T) *bench.Env {

@@ -1,17 +1,13 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/node/nodetest"
 )
 
 func TestBench_usage(t *testing.T) {
@@ -78,26 +74,7 @@ func TestBench_floorJSON(t *testing.T) {
 // TestBench_againstNode runs register and read through the command line
 // against a real in-process node.
 func TestBench_againstNode(t *testing.T) {
-	cfg := node.DefaultLocalConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := node.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
-	for deadline := time.Now().Add(3 * time.Second); !n.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("node not ready within 3s")
-		}
-	}
-	addr := "http://" + n.Addr()
+	addr := nodetest.URL(nodetest.Start(t))
 
 	res := runCLI(t, "bench", "register", "--addrs", addr, "--instances", "100", "--services", "5",
 		"--concurrency", "4", "--floor-duration", "100ms")

@@ -17,28 +17,13 @@ import (
 
 	"github.com/roster-io/roster/client"
 	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/node/nodetest"
 )
 
 // startSoloNode starts a one-node registry (no gossip) on 127.0.0.1.
 func startSoloNode(t *testing.T) string {
 	t.Helper()
-	cfg := node.DefaultLocalConfig()
-	cfg.GossipAddr = ""
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := node.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
-	waitUntil(t, 5*time.Second, "node ready", n.Ready)
-	return "http://" + n.Addr()
+	return nodetest.URL(nodetest.Start(t, func(c *node.Config) { c.GossipAddr = "" }))
 }
 
 // waitUntil polls cond until it holds, failing the test after within.

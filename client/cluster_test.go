@@ -3,41 +3,21 @@ package client
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/node/nodetest"
 )
 
 // startCluster starts n in-process nodes joined into one cluster and
 // returns their base URLs; the test's cleanup shuts them down.
 func startCluster(t *testing.T, size int) ([]*node.Node, []string) {
 	t.Helper()
-	var nodes []*node.Node
+	nodes := nodetest.Cluster(t, size)
 	var urls []string
-	for i := range size {
-		cfg := node.DefaultLocalConfig()
-		cfg.Name = fmt.Sprintf("n%d", i)
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-		if i > 0 {
-			cfg.Join = []string{nodes[0].GossipAddr()}
-		}
-		n, err := node.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = n.Shutdown(ctx)
-		})
-		nodes = append(nodes, n)
-		urls = append(urls, "http://"+n.Addr())
+	for _, n := range nodes {
+		urls = append(urls, nodetest.URL(n))
 	}
 	c, err := New(Config{Addrs: urls})
 	if err != nil {

@@ -35,7 +35,7 @@ func benchCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "bench",
-		Usage: "measure a cluster: floor, register, read, beat, lag, detect",
+		Usage: "measure a cluster: floor, register, read, beat, lag, detect, all",
 		Description: "Drives a running cluster (--addrs) or one it starts itself (--local N) and prints\n" +
 			"a table; --json FILE writes the same figures as JSON. Throughputs are also given\n" +
 			"as a ratio to a bare net/http server (the floor) driven by the same generator in\n" +
@@ -68,6 +68,11 @@ func benchCommand() *cli.Command {
 				[]cli.Flag{
 					&cli.IntFlag{Name: "writes", Value: 200, Usage: "writes to time"},
 				}, benchLag),
+			mode("all", "every mode in turn: the README's Performance table",
+				"Runs register, read (at --concurrency and at 8), lag, detect (with --local, under\nload) and beat against one cluster, each throughput after a floor of the same\nshape. --full uses the targets' scale (100,000 instances; beats for 60 s).",
+				[]cli.Flag{
+					&cli.BoolFlag{Name: "full", Usage: "100,000 instances registered and beating for 60 s (default: a tenth, 30 s)"},
+				}, benchAll),
 			mode("detect", "SIGKILL a node of --local N and time its removal",
 				"Only with --local N (N ≥ 2): kills one agent by PID and times until every\nsurvivor drops it from /v1/cluster/members and re-owns its services; restarts it\nand repeats --runs times.",
 				[]cli.Flag{
@@ -131,6 +136,9 @@ func runBench(c *cli.Context, run benchRun) error {
 	}
 	// A hard cap on the whole run, whatever the mode does.
 	hard := 5*time.Minute + 3*dur + 2*c.Duration("floor-duration") + time.Duration(c.Int("runs"))*time.Minute
+	if c.Command.Name == "all" {
+		hard += 15 * time.Minute // every mode in turn
+	}
 	ctx, cancel := context.WithTimeout(c.Context, hard)
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)

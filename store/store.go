@@ -58,14 +58,15 @@ type Store struct {
 	live     atomic.Int64                  // live instances
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
-	// mu guards clock, every service's records and entries, heap, byPart and
-	// deferred.
+	// mu guards clock, every service's records and entries, heap, byPart,
+	// deferred and nsLive.
 	mu       sync.Mutex
 	clock    hlc
 	heap     deadlines
 	digests  []uint64                   // per partition: XOR of the hashes of its records
 	deferred map[*service][]InstanceKey // changes of a sweep in progress
 	byPart   map[int]map[Key]*service   // services held, by partition
+	nsLive   map[string]int             // live instances by namespace
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
@@ -99,7 +100,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Partitions = 1
 	}
 	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions),
-		byPart: map[int]map[Key]*service{}}
+		byPart: map[int]map[Key]*service{}, nsLive: map[string]int{}}
 	s.clock = hlc{node: cfg.Node, now: cfg.Now}
 	ch := make(chan struct{})
 	s.global.Store(&ch)

@@ -182,9 +182,11 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	case in.Deleted && wasLive:
 		svc.live--
 		s.live.Add(-1)
+		s.nsLiveAddLocked(k.Namespace, -1)
 	case !in.Deleted && !wasLive:
 		svc.live++
 		s.live.Add(1)
+		s.nsLiveAddLocked(k.Namespace, 1)
 	}
 	if in.Deleted {
 		e.buried = now

@@ -57,7 +57,7 @@ func TestStore_RegisterWithin(t *testing.T) {
 			t.Fatalf("merge of a peer's instance %d refused", p)
 		}
 	}
-	if got := s.NamespaceLen("ns"); got != 5 {
-		t.Fatalf("NamespaceLen after merges = %d, want 5", got)
+	if got := s.NamespaceLen("ns"); got != 6 {
+		t.Fatalf("NamespaceLen after merges = %d, want 6", got)
 	}
 }

@@ -10,7 +10,9 @@ func TestStore_RegisterWithin(t *testing.T) {
 	lim := Limits{PerService: 2, PerNamespace: 3}
 	svc1 := Key{Namespace: "ns", Group: "g", Service: "one"}
 	svc2 := Key{Namespace: "ns", Group: "g", Service: "two"}
-	inst := func(port int) Instance { return Instance{InstanceKey: InstanceKey{Cluster: DefaultCluster, IP: "10.0.0.1", Port: port}} }
+	inst := func(port int) Instance {
+		return Instance{InstanceKey: InstanceKey{Cluster: DefaultCluster, IP: "10.0.0.1", Port: port}}
+	}
 	for _, p := range []int{1, 2} {
 		if _, err := s.RegisterWithin(svc1, inst(p), lim); err != nil {
 			t.Fatalf("register %d: %v", p, err)

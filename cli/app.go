@@ -54,6 +54,7 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 			membersCommand(),
 			ownerCommand(),
 			benchCommand(),
+			keygenCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

@@ -57,6 +57,7 @@ type security struct {
 	acl         ACLConfig
 	users       map[string][32]byte // user → SHA-256 of the password
 	inflight    atomic.Int64        // client requests holding a MaxConcurrent slot
+	waiting     atomic.Int64        // blocking queries waiting (holding no slot)
 }
 
 // validateSecurity checks the security and limit fields of c.

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
@@ -46,6 +47,15 @@ func releaseSlot(ctx context.Context) {
 	if s, ok := ctx.Value(slotKey{}).(*slot); ok {
 		s.release()
 	}
+}
+
+// blockingWait is waitChange for a blocking query: the request gives its
+// MaxConcurrent slot back first, and counts as waiting meanwhile.
+func (n *Node) blockingWait(r *http.Request, k store.Key, snap *store.Snapshot, index uint64, wait time.Duration) *store.Snapshot {
+	releaseSlot(r.Context())
+	n.sec.waiting.Add(1)
+	defer n.sec.waiting.Add(-1)
+	return n.waitChange(r, k, snap, index, wait)
 }
 
 // limitConcurrency answers 429 to client requests beyond MaxConcurrent.

@@ -66,8 +66,7 @@ func (n *Node) nativeList(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := n.store.Snapshot(k)
 	if index > 0 {
-		releaseSlot(r.Context()) // waiting costs no slot of MaxConcurrent
-		snap = n.waitChange(r, k, snap, index, wait)
+		snap = n.blockingWait(r, k, snap, index, wait)
 	}
 	body := snap.Cached("native|"+strconv.FormatBool(healthyOnly)+"|"+cluster, func() []byte {
 		return encodeNativeList(snap, cluster, healthyOnly)

@@ -56,6 +56,8 @@ func securityFlags(def node.Config) []cli.Flag {
 			Usage: fmt.Sprintf("bytes of metadata keys and values per instance or service before 400 (1..%d)", param.MaxMetadataBytes)},
 		&cli.DurationFlag{Name: "header-timeout", Value: def.ReadHeaderTimeout, EnvVars: envVar("header-timeout"),
 			Usage: "time a client may take to send its request headers"},
+		&cli.DurationFlag{Name: "read-timeout", Value: def.ReadTimeout, EnvVars: envVar("read-timeout"),
+			Usage: "time a client may take to send a whole request, body included"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: def.IdleTimeout, EnvVars: envVar("idle-timeout"),
 			Usage: "keep-alive connections idle this long are closed"},
 	}
@@ -95,6 +97,7 @@ func applySecurity(c *cli.Context, cfg *node.Config) error {
 	cfg.MaxInstancesPerNamespace = c.Int("max-instances-per-namespace")
 	cfg.MaxMetadataBytes = c.Int("max-metadata-bytes")
 	cfg.ReadHeaderTimeout = c.Duration("header-timeout")
+	cfg.ReadTimeout = c.Duration("read-timeout")
 	cfg.IdleTimeout = c.Duration("idle-timeout")
 	for _, f := range []string{"max-concurrent", "max-instances-per-service", "max-instances-per-namespace"} {
 		if c.Int(f) < 0 {
@@ -104,7 +107,7 @@ func applySecurity(c *cli.Context, cfg *node.Config) error {
 	if m := cfg.MaxMetadataBytes; m < 1 || m > param.MaxMetadataBytes {
 		return fmt.Errorf("--max-metadata-bytes %d must be in 1..%d", m, param.MaxMetadataBytes)
 	}
-	for _, f := range []string{"header-timeout", "idle-timeout"} {
+	for _, f := range []string{"header-timeout", "read-timeout", "idle-timeout"} {
 		if c.Duration(f) <= 0 {
 			return fmt.Errorf("--%s %v must be positive", f, c.Duration(f))
 		}

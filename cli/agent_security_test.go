@@ -58,7 +58,7 @@ func TestAgent_securityFlags(t *testing.T) {
 		"--acl-user", "alice:pw", "--acl-user-file", users, "--acl-read", "--acl-token-ttl", "1h",
 		"--tls-cert", f.ServerCert, "--tls-key", f.ServerKey, "--tls-client-ca", f.CA,
 		"--max-concurrent", "5", "--max-instances-per-service", "6", "--max-instances-per-namespace", "7",
-		"--max-metadata-bytes", "100", "--header-timeout", "3s", "--idle-timeout", "4s")
+		"--max-metadata-bytes", "100", "--header-timeout", "3s", "--read-timeout", "5s", "--idle-timeout", "4s")
 	if res.code != 0 {
 		t.Fatalf("exit %d: %s", res.code, res.errOut)
 	}
@@ -73,8 +73,8 @@ func TestAgent_securityFlags(t *testing.T) {
 	if cfg.TLS == nil || cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert || cfg.PeerTLS == nil {
 		t.Errorf("TLS: got %+v, want mutual TLS", cfg.TLS)
 	}
-	got := []any{cfg.MaxConcurrent, cfg.MaxInstancesPerService, cfg.MaxInstancesPerNamespace, cfg.MaxMetadataBytes, cfg.ReadHeaderTimeout, cfg.IdleTimeout}
-	exp := []any{5, 6, 7, 100, 3 * time.Second, 4 * time.Second}
+	got := []any{cfg.MaxConcurrent, cfg.MaxInstancesPerService, cfg.MaxInstancesPerNamespace, cfg.MaxMetadataBytes, cfg.ReadHeaderTimeout, cfg.ReadTimeout, cfg.IdleTimeout}
+	exp := []any{5, 6, 7, 100, 3 * time.Second, 5 * time.Second, 4 * time.Second}
 	if !reflect.DeepEqual(got, exp) {
 		t.Errorf("limits: got %v, want %v", got, exp)
 	}

@@ -87,8 +87,8 @@ func (c *Config) validateSecurity() error {
 	if c.MaxMetadataBytes < 1 || c.MaxMetadataBytes > param.MaxMetadataBytes {
 		return fmt.Errorf("node: config: max metadata bytes %d must be in 1..%d", c.MaxMetadataBytes, param.MaxMetadataBytes)
 	}
-	if c.ReadHeaderTimeout <= 0 || c.IdleTimeout <= 0 {
-		return errors.New("node: config: read header and idle timeouts must be positive")
+	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.IdleTimeout <= 0 {
+		return errors.New("node: config: read header, read and idle timeouts must be positive")
 	}
 	return nil
 }
@@ -115,7 +115,7 @@ func newSecurity(cfg Config) *security {
 
 // warn logs what is left open.
 func (s *security) warn(n *Node) {
-	if s.internalKey == nil {
+	if s.internalKey == nil && n.cfg.GossipAddr != "" {
 		n.log.Warn("internal node-to-node traffic is not authenticated; set --gossip-key or --cluster-secret on every node")
 	}
 	if len(s.users) > 0 && s.internalKey == nil {

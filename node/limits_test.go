@@ -2,6 +2,7 @@ package node
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -182,5 +183,50 @@ func TestLimits_maxConcurrent(t *testing.T) {
 	eventually(t, 5*time.Second, "slot released", func() bool { return n.sec.inflight.Load() == 0 })
 	if code, body := do(t, http.MethodGet, base+"/v1/instances?service=x", "", ""); code != 200 {
 		t.Fatalf("list after the slot came back: got %d %s", code, body)
+	}
+}
+
+// TestLimits_headerAndIdleTimeouts checks that a client slow to send its
+// headers, and a keep-alive connection left idle, are closed.
+func TestLimits_headerAndIdleTimeouts(t *testing.T) {
+	n, _ := startNode(t, func(c *Config) { c.ReadHeaderTimeout, c.IdleTimeout = 200*time.Millisecond, 300*time.Millisecond })
+	closedWithin := func(conn net.Conn, within time.Duration) (time.Duration, []byte) {
+		start := time.Now()
+		conn.SetReadDeadline(start.Add(within))
+		var got []byte
+		buf := make([]byte, 4096)
+		for {
+			k, err := conn.Read(buf)
+			got = append(got, buf[:k]...)
+			if err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatalf("connection still open after %v", within)
+				}
+				return time.Since(start), got
+			}
+		}
+	}
+	slow, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := slow.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, got := closedWithin(slow, 10*time.Second); strings.Contains(string(got), "200 OK") {
+		t.Fatalf("a request whose headers never ended was answered: %q", got)
+	}
+
+	idle, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if _, err := idle.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, got := closedWithin(idle, 10*time.Second); !strings.Contains(string(got), "200 OK") {
+		t.Fatalf("idle keep-alive connection: got %q, want a 200 answer, then the close", got)
 	}
 }

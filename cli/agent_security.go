@@ -47,7 +47,7 @@ func securityFlags(def node.Config) []cli.Flag {
 		&cli.StringFlag{Name: "tls-ca", EnvVars: envVar("tls-ca"),
 			Usage: "PEM CA `file` that peers' certificates are verified with (default: --tls-client-ca, else the system roots)"},
 		&cli.IntFlag{Name: "max-concurrent", Value: def.MaxConcurrent, EnvVars: envVar("max-concurrent"),
-			Usage: "client requests handled at once before 429 (0: no limit); internal traffic and waiting blocking queries do not count"},
+			Usage: "client requests handled at once before 429 (0: no limit); internal traffic, probes and blocking queries do not count"},
 		&cli.IntFlag{Name: "max-instances-per-service", Value: def.MaxInstancesPerService, EnvVars: envVar("max-instances-per-service"),
 			Usage: "live instances a service may hold before registrations get 409 (0: no limit)"},
 		&cli.IntFlag{Name: "max-instances-per-namespace", Value: def.MaxInstancesPerNamespace, EnvVars: envVar("max-instances-per-namespace"),

@@ -56,11 +56,11 @@ type security struct {
 	nonces      *nonceCache // replay guard of internal requests
 	acl         ACLConfig
 	users       map[string][32]byte // user → SHA-256 of the password
-	inflight    atomic.Int64        // client requests holding a MaxConcurrent slot
-	waiting     atomic.Int64        // blocking queries waiting (holding no slot)
+	inflight    atomic.Int64        // client requests counted against MaxConcurrent
+	waiting     atomic.Int64        // blocking queries waiting (never counted)
 }
 
-// validateSecurity checks the security and limit fields of c.
+// validateSecurity checks the security fields of c, then its limits.
 func (c *Config) validateSecurity() error {
 	if n := len(c.GossipKey); n != 0 && n != 16 && n != 24 && n != 32 {
 		return fmt.Errorf("node: config: gossip key is %d bytes; want 16, 24 or 32", n)
@@ -81,16 +81,7 @@ func (c *Config) validateSecurity() error {
 			return errors.New("node: config: acl user name and password must not be empty")
 		}
 	}
-	if c.MaxConcurrent < 0 || c.MaxInstancesPerService < 0 || c.MaxInstancesPerNamespace < 0 {
-		return errors.New("node: config: max concurrent and max instances must not be negative")
-	}
-	if c.MaxMetadataBytes < 1 || c.MaxMetadataBytes > param.MaxMetadataBytes {
-		return fmt.Errorf("node: config: max metadata bytes %d must be in 1..%d", c.MaxMetadataBytes, param.MaxMetadataBytes)
-	}
-	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.IdleTimeout <= 0 {
-		return errors.New("node: config: read header, read and idle timeouts must be positive")
-	}
-	return nil
+	return c.validateLimits()
 }
 
 // newSecurity derives the node's keys from cfg.

@@ -110,8 +110,8 @@ type Config struct {
 	PeerTLS *tls.Config
 	// MaxConcurrent bounds client API requests being handled at once;
 	// beyond it a request gets 429 at once. Internal and probe requests
-	// do not count, nor do blocking queries while they wait. Zero means no
-	// limit. Default 1024.
+	// do not count, nor do blocking queries. Zero means no limit. Default
+	// 1024.
 	MaxConcurrent int
 	// MaxInstancesPerService bounds the live instances of one service a
 	// client may register through this node (409 beyond). Replicated

@@ -6,8 +6,9 @@ package node
 //     One more gets 429 with Retry-After at once, never a queue. Internal
 //     routes (replication, hand-offs, sync) and probes are not counted, so
 //     a client flood cannot starve the cluster's own traffic or make the
-//     node look dead; a blocking query gives its slot back when it starts
-//     to wait, so thousands of watchers cannot starve writes either.
+//     node look dead; blocking queries do not count either (they spend
+//     their time waiting and answer from cached snapshots), so thousands
+//     of watchers cannot starve writes.
 //   - MaxInstancesPerService and MaxInstancesPerNamespace bound live
 //     instances. They are checked atomically with the write on the node
 //     that accepts a client's registration (or a beat that re-registers),
@@ -17,45 +18,52 @@ package node
 //   - MaxMetadataBytes bounds instance and service metadata.
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
 )
 
-// slotKey finds a request's concurrency slot in its context.
-type slotKey struct{}
-
-// slot is one request's share of MaxConcurrent.
-type slot struct {
-	once sync.Once
-	n    *Node
-}
-
-// release gives the slot back; later calls do nothing.
-func (s *slot) release() { s.once.Do(func() { s.n.sec.inflight.Add(-1) }) }
-
-// releaseSlot gives back the slot of the request ctx belongs to, if any;
-// blocking queries call it before they wait.
-func releaseSlot(ctx context.Context) {
-	if s, ok := ctx.Value(slotKey{}).(*slot); ok {
-		s.release()
+// validateLimits checks the limit fields of c.
+func (c *Config) validateLimits() error {
+	if c.MaxConcurrent < 0 || c.MaxInstancesPerService < 0 || c.MaxInstancesPerNamespace < 0 {
+		return errors.New("node: config: max concurrent and max instances must not be negative")
 	}
+	if c.MaxMetadataBytes < 1 || c.MaxMetadataBytes > param.MaxMetadataBytes {
+		return fmt.Errorf("node: config: max metadata bytes %d must be in 1..%d", c.MaxMetadataBytes, param.MaxMetadataBytes)
+	}
+	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.IdleTimeout <= 0 {
+		return errors.New("node: config: read header, read and idle timeouts must be positive")
+	}
+	return nil
 }
 
-// blockingWait is waitChange for a blocking query: the request gives its
-// MaxConcurrent slot back first, and counts as waiting meanwhile.
+// blockingWait is waitChange for a blocking query, counted as waiting
+// meanwhile. Blocking queries hold no MaxConcurrent slot (see
+// limitExempt).
 func (n *Node) blockingWait(r *http.Request, k store.Key, snap *store.Snapshot, index uint64, wait time.Duration) *store.Snapshot {
-	releaseSlot(r.Context())
 	n.sec.waiting.Add(1)
 	defer n.sec.waiting.Add(-1)
 	return n.waitChange(r, k, snap, index, wait)
+}
+
+// limitExempt reports whether r escapes MaxConcurrent: internal traffic,
+// probes and blocking queries (GET /v1/instances with an index), which
+// spend nearly all their time waiting and answer from a cached snapshot.
+func limitExempt(r *http.Request) bool {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/internal/") || p == "/healthz" || p == "/readyz" {
+		return true
+	}
+	if p == "/v1/instances" && strings.Contains(r.URL.RawQuery, "index=") {
+		idx := r.URL.Query().Get("index")
+		return idx != "" && idx != "0"
+	}
+	return false
 }
 
 // limitConcurrency answers 429 to client requests beyond MaxConcurrent.
@@ -65,8 +73,7 @@ func (n *Node) limitConcurrency(h http.Handler) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if strings.HasPrefix(p, "/internal/") || p == "/healthz" || p == "/readyz" {
+		if limitExempt(r) {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -74,16 +81,15 @@ func (n *Node) limitConcurrency(h http.Handler) http.Handler {
 			n.sec.inflight.Add(-1)
 			err := fmt.Errorf("%w: more than %d client requests in flight on this node (--max-concurrent); retry shortly", errTooBusy, max)
 			w.Header().Set("Retry-After", "1")
-			if strings.HasPrefix(p, "/nacos/") {
+			if strings.HasPrefix(r.URL.Path, "/nacos/") {
 				nacosError(w, err)
 			} else {
 				jsonError(w, err)
 			}
 			return
 		}
-		s := &slot{n: n}
-		defer s.release()
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), slotKey{}, s)))
+		defer n.sec.inflight.Add(-1)
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -130,3 +130,25 @@ func TestInternal_forgedRequestsRejected(t *testing.T) {
 		t.Fatal("a replayed internal request changed the registry")
 	}
 }
+
+// TestCluster_otherGossipKeyCannotJoin checks the node wires GossipKey
+// into gossip: a node with another key, pointed at the cluster, stays a
+// cluster of one, and the cluster never counts it.
+func TestCluster_otherGossipKeyCannotJoin(t *testing.T) {
+	tc := newTestCluster(t, 2, withSecret)
+	odd := tc.start("odd", func(c *Config) { c.GossipKey = bytes.Repeat([]byte("o"), 32) })
+	eventually(t, 10*time.Second, "odd node ready on its own", odd.Ready)
+	// Join attempts repeat every ≤250 ms (local profile); watch for 1 s.
+	end := time.Now().Add(time.Second)
+	for time.Now().Before(end) {
+		if got := odd.gossip.NumMembers(); got != 1 {
+			t.Fatalf("node with another key sees %d members, want 1", got)
+		}
+		for _, name := range []string{"n0", "n1"} {
+			if got := tc.node(name).gossip.NumMembers(); got != 2 {
+				t.Fatalf("%s sees %d members, want 2 (the other key must not join)", name, got)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

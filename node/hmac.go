@@ -11,9 +11,9 @@ package node
 //
 // The receiver checks the signature before it reads the body, so a
 // forged request costs it no more than its headers; then it refuses a
-// timestamp more than maxClockSkew away from its own clock and a nonce it
-// has seen within that window (a replay), reads the body and checks its
-// hash. Anything wrong is 401 and nothing is applied. Nodes' clocks must
+// timestamp more than maxClockSkew away from its own clock, reads the body
+// and checks its hash, and refuses a nonce it has seen within the window
+// (a replay). Anything wrong is 401 and nothing is applied. Nodes' clocks must
 // agree within maxClockSkew.
 
 import (
@@ -104,9 +104,6 @@ func (n *Node) verifyInternal(r *http.Request) error {
 	if d := now.Sub(time.UnixMilli(ms)); d > maxClockSkew || d < -maxClockSkew {
 		return fmt.Errorf("%w: internal request timestamp is %v away from this node's clock (limit %v)", errUnauthorized, d.Round(time.Millisecond), maxClockSkew)
 	}
-	if n.sec.nonces.seen(nonce, now) {
-		return fmt.Errorf("%w: internal request replayed (nonce already used)", errUnauthorized)
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, internalMaxBody+1))
 	if err != nil {
 		return fmt.Errorf("%w: read body: %v", errBadJSON, err)
@@ -114,6 +111,10 @@ func (n *Node) verifyInternal(r *http.Request) error {
 	sum := sha256.Sum256(body)
 	if !hmac.Equal([]byte(hex.EncodeToString(sum[:])), []byte(bodyHash)) {
 		return fmt.Errorf("%w: internal request body does not match its signed hash", errUnauthorized)
+	}
+	// Only a complete, genuine request uses up its nonce.
+	if n.sec.nonces.seen(nonce, now) {
+		return fmt.Errorf("%w: internal request replayed (nonce already used)", errUnauthorized)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return nil

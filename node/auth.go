@@ -109,6 +109,9 @@ func (s *security) warn(n *Node) {
 	if s.internalKey == nil && n.cfg.GossipAddr != "" {
 		n.log.Warn("internal node-to-node traffic is not authenticated; set --gossip-key or --cluster-secret on every node")
 	}
+	if s.acl.Enabled() && n.cfg.TLS == nil {
+		n.log.Warn("ACLs are on without TLS: tokens and passwords cross the network in the clear; set --tls-cert and --tls-key")
+	}
 	if len(s.users) > 0 && s.internalKey == nil {
 		n.log.Warn("login tokens are signed with a random key of this node and accepted by no other node; set --cluster-secret or --gossip-key")
 	}

@@ -54,7 +54,7 @@ func agentCommand(hooks agentHooks) *cli.Command {
 
 // agentFlags are the agent's flags, with defaults taken from def.
 func agentFlags(def node.Config) []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "name", EnvVars: envVar("name"), DefaultText: "hostname",
 			Usage: "unique node name in the cluster"},
 		&cli.StringFlag{Name: "http", Value: def.HTTPAddr, EnvVars: envVar("http"),
@@ -83,7 +83,7 @@ func agentFlags(def node.Config) []cli.Flag {
 			Usage: "log level: debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: envVar("log-format"),
 			Usage: "log format: text or json"},
-	}
+	}, securityFlags(def)...)
 }
 
 // agentOptions is what the agent flags configure besides the node.
@@ -142,6 +142,9 @@ func agentConfig(c *cli.Context) (node.Config, agentOptions, error) {
 	}
 	if opts.shutdownTimeout <= 0 {
 		return bad(fmt.Errorf("--shutdown-timeout %v must be positive", opts.shutdownTimeout))
+	}
+	if err := applySecurity(c, &cfg); err != nil {
+		return bad(err)
 	}
 	return cfg, opts, nil
 }

@@ -56,6 +56,7 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 			benchCommand(),
 			runCommand(),
 			watchCommand(),
+			keygenCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

@@ -8,12 +8,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -44,6 +47,26 @@ func clientFlags() []cli.Flag {
 		&cli.BoolFlag{
 			Name:  "json",
 			Usage: "print the server's JSON response instead of a table",
+		},
+		&cli.StringFlag{
+			Name:    "token",
+			Usage:   "ACL token sent as Authorization: Bearer (needed when the node has ACLs on)",
+			EnvVars: []string{"ROSTER_TOKEN"},
+		},
+		&cli.StringFlag{
+			Name:    "ca-file",
+			Usage:   "PEM CA `file` that verifies the node's certificate (https:// addresses; default: the system roots)",
+			EnvVars: []string{"ROSTER_CA_FILE"},
+		},
+		&cli.StringFlag{
+			Name:    "cert-file",
+			Usage:   "PEM client certificate `file`, for nodes that require mutual TLS",
+			EnvVars: []string{"ROSTER_CERT_FILE"},
+		},
+		&cli.StringFlag{
+			Name:    "key-file",
+			Usage:   "PEM private key `file` of --cert-file",
+			EnvVars: []string{"ROSTER_KEY_FILE"},
 		},
 	}
 }
@@ -109,6 +132,7 @@ type apiClient struct {
 	base    *url.URL
 	http    *http.Client
 	timeout time.Duration
+	token   string
 }
 
 // newAPIClient builds a client from the --addr and --timeout flags.
@@ -121,7 +145,46 @@ func newAPIClient(c *cli.Context) (*apiClient, error) {
 	if timeout <= 0 {
 		return nil, badUsage(c, fmt.Errorf("--timeout %v must be positive", timeout))
 	}
-	return &apiClient{base: base, http: &http.Client{}, timeout: timeout}, nil
+	hc := &http.Client{}
+	tc, err := clientTLS(c)
+	if err != nil {
+		return nil, badUsage(c, err)
+	}
+	if tc != nil {
+		hc.Transport = &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}
+	}
+	return &apiClient{base: base, http: hc, timeout: timeout, token: strings.TrimSpace(c.String("token"))}, nil
+}
+
+// clientTLS builds the TLS config of --ca-file, --cert-file and
+// --key-file, or nil when none is set.
+func clientTLS(c *cli.Context) (*tls.Config, error) {
+	ca, cert, key := c.String("ca-file"), c.String("cert-file"), c.String("key-file")
+	if ca == "" && cert == "" && key == "" {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca != "" {
+		b, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %v", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", ca)
+		}
+	}
+	if cert != "" || key != "" {
+		if cert == "" || key == "" {
+			return nil, errors.New("--cert-file and --key-file must be set together")
+		}
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("--cert-file/--key-file: %v", err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	return tc, nil
 }
 
 // parseAddr turns --addr into a base URL; "host:port" means http.
@@ -180,6 +243,9 @@ func (a *apiClient) do(ctx context.Context, method, path string, query url.Value
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -38,6 +38,12 @@ type Config struct {
 	// merge. At most 255 bytes. Default: empty (unlabelled).
 	Cluster string
 
+	// SecretKey, if set, encrypts and authenticates all gossip with
+	// AES-GCM (memberlist's keyring): 16, 24 or 32 bytes for AES-128, -192
+	// or -256. A node with another key, or none, can neither join nor be
+	// heard. Default: nil (gossip in the clear).
+	SecretKey []byte
+
 	// Profile chooses memberlist's failure-detection and gossip timers:
 	// ProfileLAN, ProfileLocal or ProfileWAN. See profile.go. Default:
 	// ProfileLAN.
@@ -149,6 +155,11 @@ func (c Config) Validate() error {
 	}
 	if len(c.Cluster) > memberlist.LabelMaxSize {
 		return invalid("cluster name is %d bytes, limit %d", len(c.Cluster), memberlist.LabelMaxSize)
+	}
+	switch len(c.SecretKey) {
+	case 0, 16, 24, 32:
+	default:
+		return invalid("secret key is %d bytes; want 16, 24 or 32 (AES-128, -192 or -256)", len(c.SecretKey))
 	}
 	if _, err := c.Profile.memberlistConfig(); err != nil {
 		return invalid("%v", err)

@@ -149,6 +149,11 @@ func (g *Gossip) memberlistConfig() (*memberlist.Config, error) {
 	}
 	conf.Name = g.cfg.Name
 	conf.Label = g.cfg.Cluster
+	if len(g.cfg.SecretKey) > 0 {
+		// memberlist builds its keyring from SecretKey and, with the
+		// default GossipVerifyIncoming/Outgoing, drops clear packets.
+		conf.SecretKey = append([]byte(nil), g.cfg.SecretKey...)
+	}
 	conf.BindAddr = bind.Addr().String()
 	conf.BindPort = int(bind.Port())
 	conf.AdvertiseAddr = ""

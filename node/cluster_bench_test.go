@@ -37,11 +37,14 @@ func BenchmarkReplicationLag(b *testing.B) {
 			b.Fatalf("register: %d %s", code, body)
 		}
 		for _, n := range others {
-			for len(n.store.Snapshot(k).Instances) == 0 {
-				if time.Since(start) > 5*time.Second {
+			// Wait on the snapshot that was checked: one taken after the
+			// check may already hold the write and never change again.
+			for snap := n.store.Snapshot(k); len(snap.Instances) == 0; snap = n.store.Snapshot(k) {
+				select {
+				case <-snap.Changed():
+				case <-time.After(5*time.Second - time.Since(start)):
 					b.Fatalf("write %d not on %s after 5s", i, n.cfg.Name)
 				}
-				<-n.store.Snapshot(k).Changed()
 			}
 			lags = append(lags, time.Since(start))
 		}

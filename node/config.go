@@ -1,11 +1,14 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/roster-io/roster/internal/param"
 )
 
 // Config holds the settings of one roster node. Every field is documented
@@ -87,6 +90,43 @@ type Config struct {
 	// Pprof mounts net/http/pprof's handlers under /debug/pprof/ on the
 	// HTTP port (on this node's own mux). Default false.
 	Pprof bool
+	// GossipKey encrypts gossip with AES-GCM (memberlist's keyring): 16,
+	// 24 or 32 bytes. Nodes with another key cannot join. Default nil
+	// (gossip in the clear).
+	GossipKey []byte
+	// ClusterSecret keys the HMAC that authenticates internal requests and
+	// the signature of login tokens (see hmac.go, auth.go). Nil means: use
+	// GossipKey. When both are nil, internal requests are checked only by
+	// member name and source host, and login tokens are signed with a
+	// random key of this node, so only it accepts them. Default nil.
+	ClusterSecret []byte
+	// ACL configures client authentication. The zero value is off.
+	ACL ACLConfig
+	// TLS, if set, serves the client API (and the internal API) over
+	// HTTPS with it; set ClientAuth and ClientCAs in it for mutual TLS.
+	// Every node of a cluster must then use TLS. Default nil (plain HTTP).
+	TLS *tls.Config
+	// PeerTLS is what this node's internal requests use when TLS is set:
+	// RootCAs must trust the peers' certificates, and Certificates must
+	// hold this node's certificate when peers require client
+	// certificates. Nil with TLS set: the system roots, no certificate.
+	PeerTLS *tls.Config
+	// MaxConcurrent bounds client API requests being handled at once;
+	// beyond it a request gets 429 at once. Internal and probe requests
+	// do not count, nor do blocking queries. Zero means no limit. Default
+	// 1024.
+	MaxConcurrent int
+	// MaxInstancesPerService bounds the live instances of one service a
+	// client may register through this node (409 beyond). Replicated
+	// writes are never refused. Zero means no limit. Default 10000.
+	MaxInstancesPerService int
+	// MaxInstancesPerNamespace bounds the live instances of one namespace
+	// (409 beyond), like MaxInstancesPerService. Default 200000.
+	MaxInstancesPerNamespace int
+	// MaxMetadataBytes bounds the keys and values of one instance's or
+	// service's metadata, in bytes (400 beyond); at most
+	// param.MaxMetadataBytes (16384), the default.
+	MaxMetadataBytes int
 	// Logger receives the node's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now. Tests inject their own.
@@ -121,8 +161,14 @@ func DefaultConfig() Config {
 		SyncGrace:           5 * time.Second,
 		AntiEntropyInterval: 2 * time.Second,
 		LeaveTimeout:        2 * time.Second,
-		Logger:              slog.Default(),
-		Now:                 time.Now,
+		ACL:                 ACLConfig{TokenTTL: DefaultTokenTTL},
+
+		MaxConcurrent:            1024,
+		MaxInstancesPerService:   10000,
+		MaxInstancesPerNamespace: 200000,
+		MaxMetadataBytes:         param.MaxMetadataBytes,
+		Logger:                   slog.Default(),
+		Now:                      time.Now,
 	}
 }
 
@@ -168,5 +214,5 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("node: config: gossip profile %q is not lan, local or wan", c.GossipProfile)
 	}
-	return nil
+	return c.validateSecurity()
 }

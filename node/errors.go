@@ -26,8 +26,18 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, errShuttingDown), errors.Is(err, errNotReady), errors.Is(err, errNotReplicated):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, errForbidden):
+	case errors.Is(err, errForbidden), errors.Is(err, errLoginFailed):
 		return http.StatusForbidden
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, errTooBusy):
+		return http.StatusTooManyRequests
+	case errors.Is(err, store.ErrServiceFull), errors.Is(err, store.ErrNamespaceFull):
+		return http.StatusConflict
+	}
+	var se *statusError
+	if errors.As(err, &se) && se.status >= 400 {
+		return se.status
 	}
 	return http.StatusInternalServerError
 }
@@ -45,6 +55,13 @@ var (
 	errBatchReply = errors.New("node: peer answered a batch with a wrong number of results")
 	// errForbidden refuses internal requests that do not come from a member.
 	errForbidden = errors.New("node: internal request not from a cluster member")
+	// errUnauthorized refuses a request without valid credentials: a
+	// client token or an internal request's signature.
+	errUnauthorized = errors.New("node: unauthorized")
+	// errLoginFailed refuses a login with unknown credentials.
+	errLoginFailed = errors.New("node: login failed")
+	// errTooBusy refuses a client request beyond MaxConcurrent.
+	errTooBusy = errors.New("node: too many requests")
 )
 
 // writeText answers with a plain-text body, as Nacos does.

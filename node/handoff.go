@@ -30,6 +30,7 @@ type beatAnswer struct {
 	Found      bool   `json:"found"`
 	IntervalMs int64  `json:"intervalMs"`
 	Error      string `json:"error,omitempty"`
+	Status     int    `json:"status,omitempty"` // HTTP status of Error
 }
 
 // beatsRequest is the body of POST /internal/v1/beats.
@@ -51,11 +52,16 @@ func (n *Node) beat(ctx context.Context, k store.Key, ik store.InstanceKey, rere
 		return 0, false, err
 	}
 	n.stats.beatsReceived.Add(1)
+	if reregister != nil {
+		if err := n.checkMetadataSize("beat.metadata", reregister.Metadata); err != nil {
+			return 0, false, err
+		}
+	}
 	if n.cluster != nil {
 		if owner, ok := n.cluster.ownerOf(k); ok && owner.Name != n.cfg.Name {
 			if a, err := n.handOff(ctx, owner.Name, beatCall{Key: k, Instance: ik, Register: reregister}); err == nil {
 				if a.Error != "" {
-					return 0, false, errors.New(a.Error)
+					return 0, false, &statusError{status: a.Status, msg: a.Error}
 				}
 				return time.Duration(a.IntervalMs) * time.Millisecond, a.Found, nil
 			} else {
@@ -104,9 +110,9 @@ func (n *Node) beatLocal(ctx context.Context, k store.Key, ik store.InstanceKey,
 	if reregister == nil {
 		return store.DefaultBeatInterval, false, nil
 	}
-	in, err := n.store.Register(k, *reregister)
+	in, err := n.store.RegisterWithin(k, *reregister, n.instanceLimits())
 	if err != nil {
-		return 0, false, err
+		return 0, false, limitError(err)
 	}
 	n.log.Debug("instance re-registered by beat", "service", k.String(), "instance", in.ID(k))
 	if err := n.replicate(ctx, instanceRecord(k, in), true); err != nil {

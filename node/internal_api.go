@@ -9,9 +9,8 @@ import (
 // Internal endpoints under /internal/v1/, used only between nodes. A
 // request must name its sender in NodeHeader, the sender must be a live
 // member, and the request must come from that member's advertised HTTP
-// host; anything else is 403. (Cryptographic authentication of peers comes
-// with the security work; this check keeps clients from posing as nodes
-// by accident or from another host.)
+// host; anything else is 403. When the cluster has a secret, the request
+// must first carry a valid HMAC signature (hmac.go), else 401.
 
 // internalMaxBody bounds internal request bodies (anti-entropy may push a
 // large partition at once).
@@ -20,6 +19,12 @@ const internalMaxBody = 256 << 20
 // internal adapts an internal handler with the membership check.
 func (n *Node) internal(fn func(w http.ResponseWriter, r *http.Request, from member)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if n.sec.internalKey != nil {
+			if err := n.verifyInternal(r); err != nil {
+				jsonError(w, err)
+				return
+			}
+		}
 		from, err := n.checkPeer(r)
 		if err != nil {
 			jsonError(w, err)
@@ -90,7 +95,7 @@ func (n *Node) internalBeats(w http.ResponseWriter, r *http.Request, from member
 		interval, found, err := n.beatLocal(r.Context(), b.Key, b.Instance, b.Register)
 		out.Answers[i] = beatAnswer{Found: found, IntervalMs: interval.Milliseconds()}
 		if err != nil {
-			out.Answers[i].Error = err.Error()
+			out.Answers[i].Error, out.Answers[i].Status = err.Error(), statusOf(err)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -21,6 +21,12 @@ func (n *Node) nacosHandler(fn func(w http.ResponseWriter, r *http.Request, p pa
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := param.Read(r, n.cfg.MaxBodyBytes)
 		if err == nil {
+			err = n.authorize(r, p.Get("accessToken"))
+		}
+		if err == nil {
+			err = n.checkMetadataParam(p)
+		}
+		if err == nil {
 			err = fn(w, r, p)
 		}
 		if err != nil {

@@ -66,7 +66,7 @@ func (n *Node) nativeList(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := n.store.Snapshot(k)
 	if index > 0 {
-		snap = n.waitChange(r, k, snap, index, wait)
+		snap = n.blockingWait(r, k, snap, index, wait)
 	}
 	body := snap.Cached("native|"+strconv.FormatBool(healthyOnly)+"|"+cluster, func() []byte {
 		return encodeNativeList(snap, cluster, healthyOnly)

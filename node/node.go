@@ -7,6 +7,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,7 @@ type Node struct {
 	cluster *cluster
 	gossip  *gossip.Gossip
 	peers   *peerClient
+	sec     *security
 	mux     *http.ServeMux
 	srv     *http.Server
 	epoch   int64
@@ -82,9 +84,11 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.peers = newPeerClient(cfg.Name, cfg.PeerTimeout, allow)
 	n.metrics = newMetrics(n)
+	n.sec = newSecurity(cfg)
+	n.peers.secure(n.sec.internalKey, cfg.TLS != nil, cfg.PeerTLS, cfg.Now)
 	n.routes()
 	n.srv = &http.Server{
-		Handler:           n.metrics.instrument(n.gate(n.mux)),
+		Handler:           n.metrics.instrument(n.wrap(n.mux)),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.MaxWait + cfg.MaxWait/16 + cfg.ReadTimeout,
@@ -111,6 +115,10 @@ func (n *Node) Start() error {
 	if err != nil {
 		return fmt.Errorf("node: listen %s: %w", n.cfg.HTTPAddr, err)
 	}
+	if n.cfg.TLS != nil {
+		ln = tls.NewListener(ln, n.cfg.TLS)
+	}
+	n.sec.warn(n)
 	httpAddr := n.cfg.AdvertiseHTTP
 	if httpAddr == "" {
 		httpAddr = advertisedHTTP(ln.Addr().String(), n.cfg.Advertise, n.cfg.GossipAddr)
@@ -123,6 +131,7 @@ func (n *Node) Start() error {
 		gc.Name, gc.BindAddr, gc.AdvertiseAddr = n.cfg.Name, n.cfg.GossipAddr, n.cfg.Advertise
 		gc.Profile, gc.Join, gc.Logger = gossip.Profile(n.cfg.GossipProfile), n.cfg.Join, n.cfg.Logger
 		gc.Meta = gossip.Meta{HTTPAddr: httpAddr, Epoch: n.epoch}
+		gc.SecretKey = n.cfg.GossipKey
 		if n.cfg.AllowGossipAddr != nil || n.cfg.DebugFaults {
 			gc.AllowAddr = n.allowGossipAddr
 		}

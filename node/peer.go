@@ -27,6 +27,11 @@ type peerClient struct {
 	// allow, if set, says whether this node may reach a peer (tests use
 	// it to cut the network between nodes).
 	allow func(peer string) bool
+	// key, if set, signs every request (hmac.go).
+	key []byte
+	// scheme is "https" when the cluster uses TLS, else "http".
+	scheme string
+	now    func() time.Time
 }
 
 func newPeerClient(self string, timeout time.Duration, allow func(string) bool) *peerClient {
@@ -35,7 +40,8 @@ func newPeerClient(self string, timeout time.Duration, allow func(string) bool) 
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return &peerClient{self: self, hc: &http.Client{Transport: tr, Timeout: timeout}, allow: allow}
+	return &peerClient{self: self, hc: &http.Client{Transport: tr, Timeout: timeout}, allow: allow,
+		scheme: "http", now: time.Now}
 }
 
 // call sends in to peer at addr and decodes the answer into out. Bodies
@@ -44,20 +50,26 @@ func (c *peerClient) call(ctx context.Context, peer, addr, method, path string, 
 	if c.allow != nil && !c.allow(peer) {
 		return fmt.Errorf("node: %s %s: peer %s unreachable (cut)", method, path, peer)
 	}
-	var body io.Reader
-	ctype := ""
+	var (
+		body  io.Reader
+		raw   []byte
+		ctype string
+	)
 	if in != nil {
 		b, t, err := encodeBody(in)
 		if err != nil {
 			return fmt.Errorf("node: encode %s: %w", path, err)
 		}
-		body, ctype = bytes.NewReader(b), t
+		body, raw, ctype = bytes.NewReader(b), b, t
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.scheme+"://"+addr+path, body)
 	if err != nil {
 		return fmt.Errorf("node: %s %s: %w", method, path, err)
 	}
 	req.Header.Set(NodeHeader, c.self)
+	if c.key != nil {
+		signRequest(req, c.key, c.self, raw, c.now())
+	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}

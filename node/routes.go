@@ -24,6 +24,9 @@ func (n *Node) routes() {
 		}
 	})
 
+	m.HandleFunc("POST /nacos/v1/auth/users/login", n.nacosLogin)
+	m.HandleFunc("POST /nacos/v1/auth/login", n.nacosLogin)
+
 	const ns = "/nacos/v1/ns/"
 	m.HandleFunc("POST "+ns+"instance", n.nacosHandler(n.nacosRegister))
 	m.HandleFunc("DELETE "+ns+"instance", n.nacosHandler(n.nacosDeregister))

@@ -29,9 +29,12 @@ func (n *Node) register(ctx context.Context, k store.Key, in store.Instance) (st
 	if err := n.checkWritable(); err != nil {
 		return store.Instance{}, err
 	}
-	in, err := n.store.Register(k, in)
-	if err != nil {
+	if err := n.checkMetadataSize("metadata", in.Metadata); err != nil {
 		return store.Instance{}, err
+	}
+	in, err := n.store.RegisterWithin(k, in, n.instanceLimits())
+	if err != nil {
+		return store.Instance{}, limitError(err)
 	}
 	return in, n.replicate(ctx, instanceRecord(k, in), true)
 }

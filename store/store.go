@@ -59,7 +59,7 @@ type Store struct {
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
 	// mu guards clock, every service's records and entries, heap, digests,
-	// changedAt, byPart, graves and metas.
+	// changedAt, byPart, graves, metas and nsLive.
 	mu        sync.Mutex
 	clock     hlc
 	heap      deadlines
@@ -68,6 +68,7 @@ type Store struct {
 	byPart    map[int]map[Key]*service // services held, by partition
 	graves    []grave                  // tombstones in burial order
 	metas     metaTable                // distinct metadata maps in use
+	nsLive    map[string]int           // live instances by namespace
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
@@ -119,7 +120,7 @@ func New(cfg Config) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions),
 		changedAt: make([]int64, cfg.Partitions),
-		byPart:    map[int]map[Key]*service{}}
+		byPart:    map[int]map[Key]*service{}, nsLive: map[string]int{}}
 	s.clock = hlc{node: cfg.Node, now: cfg.Now}
 	ch := make(chan struct{})
 	s.global.Store(&ch)

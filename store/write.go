@@ -8,17 +8,7 @@ import (
 // replacing any earlier registration. Zero heartbeat timings and cluster
 // take the defaults. It returns the stored instance.
 func (s *Store) Register(k Key, in Instance) (Instance, error) {
-	in = in.clone().withDefaults()
-	in.Deleted, in.Expired = false, false
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in.Version = s.clock.next()
-	if err := s.applyLocked(k, &in, true); err != nil {
-		return Instance{}, fmt.Errorf("store: register %s: %w", in.ID(k), err)
-	}
-	_, e := s.lookupLocked(k, in.InstanceKey)
-	e.heard = stampOf(s.cfg.Now())
-	return in, nil
+	return s.RegisterWithin(k, in, Limits{})
 }
 
 // Update applies fn to a copy of the live instance ik of service k and
@@ -188,9 +178,11 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	case in.Deleted && wasLive:
 		svc.live--
 		s.live.Add(-1)
+		s.nsLiveAddLocked(k.Namespace, -1)
 	case !in.Deleted && !wasLive:
 		svc.live++
 		s.live.Add(1)
+		s.nsLiveAddLocked(k.Namespace, 1)
 	}
 	if in.Deleted {
 		e.buried = stampOf(now)

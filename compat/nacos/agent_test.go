@@ -83,9 +83,21 @@ func server(t testing.TB) *agent {
 	return srv
 }
 
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
 // buildRoster builds the roster binary from the repository root, two levels
-// above this package, unless $ROSTER_BIN names a prebuilt one.
+// above this package, unless $ROSTER_BIN names a prebuilt one; once per
+// test binary, however many agents start.
 func buildRoster() (string, error) {
+	buildOnce.Do(func() { builtBin, buildErr = buildRosterOnce() })
+	return builtBin, buildErr
+}
+
+func buildRosterOnce() (string, error) {
 	if bin := os.Getenv("ROSTER_BIN"); bin != "" {
 		return bin, nil
 	}
@@ -125,20 +137,21 @@ func freePort(udp bool) (int, error) {
 	return 0, errors.New("no free port found")
 }
 
-// startAgent starts an agent, retrying with new ports when one it picked
-// was taken before the agent could bind it (other tests run in parallel).
-func startAgent() (*agent, error) {
+// startAgent starts an agent with extra flags, retrying with new ports
+// when one it picked was taken before the agent could bind it (other
+// tests run in parallel).
+func startAgent(extra ...string) (*agent, error) {
 	var err error
 	for range 5 {
 		var a *agent
-		if a, err = startAgentOnce(); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		if a, err = startAgentOnce(extra...); err == nil || !strings.Contains(err.Error(), "address already in use") {
 			return a, err
 		}
 	}
 	return nil, err
 }
 
-func startAgentOnce() (*agent, error) {
+func startAgentOnce(extra ...string) (*agent, error) {
 	bin, err := buildRoster()
 	if err != nil {
 		return nil, err
@@ -157,9 +170,9 @@ func startAgentOnce() (*agent, error) {
 		out:  &syncBuffer{},
 		done: make(chan struct{}),
 	}
-	a.cmd = exec.Command(bin, "agent", "--name", "compat",
-		"--http", "127.0.0.1:"+strconv.Itoa(httpPort),
-		"--gossip", "127.0.0.1:"+strconv.Itoa(gossipPort))
+	a.cmd = exec.Command(bin, append([]string{"agent", "--name", "compat",
+		"--http", "127.0.0.1:" + strconv.Itoa(httpPort),
+		"--gossip", "127.0.0.1:" + strconv.Itoa(gossipPort)}, extra...)...)
 	a.cmd.Stdout = a.out
 	a.cmd.Stderr = a.out
 	if err := a.cmd.Start(); err != nil {

@@ -206,6 +206,19 @@ func tomlType(v any) string {
 
 // printConfig writes the effective value of every file-settable flag to
 // the app's writer as TOML, each under a comment with its usage.
+// secretFlags hold keys, tokens or passwords: --print-config does not
+// print their values.
+var secretFlags = map[string]bool{"gossip-key": true, "cluster-secret": true, "acl-token": true, "acl-user": true}
+
+// secretSet reports whether the secret flag f has a value.
+func secretSet(c *cli.Context, f cli.Flag) bool {
+	name := f.Names()[0]
+	if _, ok := f.(*cli.StringSliceFlag); ok {
+		return len(c.StringSlice(name)) > 0
+	}
+	return c.String(name) != ""
+}
+
 func printConfig(c *cli.Context) error {
 	list, _ := fileFlags(c)
 	var b strings.Builder
@@ -213,6 +226,11 @@ func printConfig(c *cli.Context) error {
 	b.WriteString("# Precedence: command-line flag > ROSTER_* environment variable > this file > default.\n")
 	for _, f := range list {
 		name := f.Names()[0]
+		if secretFlags[name] && secretSet(c, f) {
+			// Never echo a secret to a terminal or a log; say where it is.
+			b.WriteString("\n# " + name + " is set but not printed (a secret); give it again, or use a file flag.\n")
+			continue
+		}
 		line, err := toml.Marshal(map[string]any{name: flagValue(c, f)})
 		if err != nil {
 			return fmt.Errorf("agent: print config: %s: %w", name, err)

@@ -213,3 +213,29 @@ func TestConfig_badFile(t *testing.T) {
 		t.Errorf("missing file: got %d %q, want %d naming the file", res.code, res.errOut, exitUsage)
 	}
 }
+
+// TestConfig_printConfigHidesSecrets checks --print-config never echoes a
+// key, token or password, and says it was set.
+func TestConfig_printConfigHidesSecrets(t *testing.T) {
+	clearRosterEnv(t)
+	key := "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
+	t.Setenv("ROSTER_CLUSTER_SECRET", "env-secret-value-1234567")
+	r := runCLI(t, "agent", "--print-config", "--gossip-key", key, "--acl-token", "tok-abcdef", "--acl-user", "ann:pw-xyz")
+	if r.code != 0 {
+		t.Fatalf("print-config: exit %d, stderr %s", r.code, r.errOut)
+	}
+	for _, secret := range []string{key, "tok-abcdef", "pw-xyz", "env-secret-value-1234567"} {
+		if strings.Contains(r.out, secret) {
+			t.Errorf("printed config contains the secret %q", secret)
+		}
+	}
+	for _, name := range []string{"gossip-key", "cluster-secret", "acl-token", "acl-user"} {
+		if !strings.Contains(r.out, "# "+name+" is set but not printed") {
+			t.Errorf("no note that --%s is set", name)
+		}
+	}
+	var values map[string]any
+	if _, err := toml.Decode(r.out, &values); err != nil {
+		t.Fatalf("printed config is not TOML: %v", err)
+	}
+}

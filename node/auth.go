@@ -181,6 +181,12 @@ func (n *Node) authorize(r *http.Request, paramToken string) error {
 			return nil
 		}
 	}
+	return n.authorizeAlways(r, paramToken)
+}
+
+// authorizeAlways is authorize for reads and writes alike (ACLs on).
+func (n *Node) authorizeAlways(r *http.Request, paramToken string) error {
+	s := n.sec
 	tok := paramToken
 	if h := r.Header.Get("Authorization"); tok == "" && h != "" {
 		scheme, v, _ := strings.Cut(h, " ")
@@ -199,7 +205,8 @@ func (n *Node) authorize(r *http.Request, paramToken string) error {
 
 // requireToken wraps the non-Nacos client routes with the ACL check; the
 // Nacos routes check inside nacosHandler, once their form is parsed.
-// Probes, internal and debug routes pass.
+// Probes, internal routes and /debug/faults (loopback only) pass;
+// /debug/pprof needs a token even to read.
 func (n *Node) requireToken(h http.Handler) http.Handler {
 	if !n.sec.acl.Enabled() {
 		return h
@@ -207,9 +214,14 @@ func (n *Node) requireToken(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		exempt := strings.HasPrefix(p, "/nacos/") || strings.HasPrefix(p, "/internal/") ||
-			strings.HasPrefix(p, "/debug/") || p == "/healthz" || p == "/readyz"
+			strings.HasPrefix(p, "/debug/faults") || p == "/healthz" || p == "/readyz"
+		check := n.authorize
+		if strings.HasPrefix(p, "/debug/pprof") {
+			// Profiles show the process's internals: a token even to read.
+			check = n.authorizeAlways
+		}
 		if !exempt {
-			if err := n.authorize(r, ""); err != nil {
+			if err := check(r, ""); err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
 				jsonError(w, err)
 				return

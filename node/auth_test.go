@@ -164,3 +164,18 @@ func TestACL_tokensAcrossNodes(t *testing.T) {
 		t.Fatal("a token with a forged expiry was accepted")
 	}
 }
+
+// With ACLs on, profiles need a token even to read; /metrics follows the
+// read rule (open unless --acl-read).
+func TestACL_pprofNeedsToken(t *testing.T) {
+	_, base := startNode(t, withACL(false), func(c *Config) { c.Pprof = true })
+	if code, _, _ := doAuth(t, http.MethodGet, base+"/debug/pprof/cmdline", "", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("pprof without a token: %d, want 401", code)
+	}
+	if code, _, _ := doAuth(t, http.MethodGet, base+"/debug/pprof/cmdline", "", "", "static-token"); code != http.StatusOK {
+		t.Errorf("pprof with a token: %d, want 200", code)
+	}
+	if code, _, _ := doAuth(t, http.MethodGet, base+"/metrics", "", "", ""); code != http.StatusOK {
+		t.Errorf("metrics without a token, reads open: %d, want 200", code)
+	}
+}

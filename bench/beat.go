@@ -1,16 +1,17 @@
 package bench
 
 // The beat mode holds N instances beating at their interval. It is an
-// open-loop schedule, not a closed loop: instance slots are spread evenly
-// over the interval, each worker owns every C-th slot and sends each
-// operation at its due time (at once if it is late), so the offered rate is
-// N/interval whatever the latency. The first round registers the
-// instances (POST instance with their heartbeat timings); every later round
-// is a light beat (PUT instance/beat), sent to the node the instance was
-// registered on, spread over all nodes. A watcher polls every node for
-// instances that are not healthy.
+// open-loop schedule, not a closed loop: registrations (POST instance with
+// the heartbeat timings) are spread evenly over a ramp, and each instance
+// then gets a light beat (PUT instance/beat) every interval after its own
+// registration, sent to the node it was registered on, spread over all
+// nodes. Each worker owns every C-th instance and sends each operation at
+// its due time (at once if it is late), so the offered rate is
+// N/interval whatever the latency. Beats are measured after the ramp. A
+// watcher polls every node for instances that are not healthy.
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"net/http"
@@ -28,6 +29,31 @@ type BeatConfig struct {
 	Interval  time.Duration // beat interval; timeout 3×, delete 6×
 	// Check is how often every node is polled for unhealthy instances.
 	Check time.Duration
+	// Ramp spreads the registrations; beats are measured after it.
+	// Default: the interval, or 250 µs per instance if longer.
+	Ramp time.Duration
+}
+
+// beatOp is one scheduled operation of an instance: round 0 registers it,
+// every later round beats it.
+type beatOp struct {
+	due   time.Time
+	i     int
+	round int
+}
+
+// opHeap orders operations by due time.
+type opHeap []beatOp
+
+func (h opHeap) Len() int           { return len(h) }
+func (h opHeap) Less(a, b int) bool { return h[a].due.Before(h[b].due) }
+func (h opHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
+func (h *opHeap) Push(x any)        { *h = append(*h, x.(beatOp)) }
+func (h *opHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // unhealthyWatch records every instance any node showed as unhealthy.
@@ -115,7 +141,10 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	prefix := "bench-beat-" + runID() + "-"
 	addrs := env.Client.Addrs
 	md := beatMetadata(cfg.Interval, 3*cfg.Interval, 6*cfg.Interval)
-	slot := float64(cfg.Interval) / float64(n)
+	if cfg.Ramp <= 0 {
+		// Long enough to register them all at ~4,000/s, at least a round.
+		cfg.Ramp = max(cfg.Interval, time.Duration(n)*250*time.Microsecond)
+	}
 
 	watch := &unhealthyWatch{seen: map[string]bool{}}
 	wctx, stopWatch := context.WithCancel(ctx)
@@ -124,8 +153,12 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	go func() { defer wwg.Done(); watch.run(wctx, env.Client, prefix, cfg.Check) }()
 
 	start := time.Now()
-	beatFrom := start.Add(cfg.Interval) // the measured window starts after round 0
+	// Registrations are spread over the ramp; each instance then beats
+	// every interval after its own registration. Only beats due after the
+	// ramp count: the measured window is [start+ramp, +duration).
+	beatFrom := start.Add(cfg.Ramp)
 	end := beatFrom.Add(env.Duration)
+	regSlot := float64(cfg.Ramp) / float64(n)
 	type tally struct {
 		regs, regErrs, beats, beatErrs, notFound int
 		firstErr                                 error
@@ -138,24 +171,31 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 		go func() {
 			defer wg.Done()
 			t := &tallies[w]
-			for b := 0; ; b++ {
-				slotIdx := b*c + w
-				due := start.Add(time.Duration(float64(slotIdx) * slot))
-				if !due.Before(end) || ctx.Err() != nil {
-					return
+			// This worker's instances are w, w+c, w+2c, …; its operations
+			// run in due order from a heap (round 0 registers).
+			var q opHeap
+			for i := w; i < n; i += c {
+				q = append(q, beatOp{due: start.Add(time.Duration(float64(i) * regSlot)), i: i})
+			}
+			heap.Init(&q)
+			for q.Len() > 0 && ctx.Err() == nil {
+				op := heap.Pop(&q).(beatOp)
+				if !op.due.Before(end) {
+					continue
 				}
-				if d := time.Until(due); d > 0 {
+				if d := time.Until(op.due); d > 0 {
 					select {
 					case <-ctx.Done():
 						return
 					case <-time.After(d):
 					}
 				}
-				i := slotIdx % n
+				heap.Push(&q, beatOp{due: op.due.Add(cfg.Interval), i: op.i, round: op.round + 1})
+				i := op.i
 				svc := prefix + strconv.Itoa(i%cfg.Services)
 				base := addrs[i%len(addrs)]
 				t0 := time.Now()
-				if slotIdx < n {
+				if op.round == 0 {
 					if err := env.Client.Form(ctx, http.MethodPost, base, "/nacos/v1/ns/instance", registerForm(svc, i, false, md)); err != nil {
 						t.regErrs++
 						t.firstErr = firstOf(t.firstErr, err)
@@ -167,6 +207,7 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 				v := url.Values{"serviceName": {svc}, "namespaceId": {Namespace}, "ip": {instanceIP(i)}, "port": {"8080"}}
 				body, _, err := env.Client.Do(ctx, http.MethodPut, base+"/nacos/v1/ns/instance/beat", "application/x-www-form-urlencoded", v.Encode(), true)
 				t1 := time.Now()
+				measured := !op.due.Before(beatFrom)
 				if err != nil {
 					if ctx.Err() == nil {
 						t.beatErrs++
@@ -177,9 +218,11 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 				if containsCode(body, "20404") {
 					t.notFound++
 				}
-				t.beats++
-				t.lat = append(t.lat, t1.Sub(t0))
-				t.late = append(t.late, max(t0.Sub(due), 0))
+				if measured {
+					t.beats++
+					t.lat = append(t.lat, t1.Sub(t0))
+					t.late = append(t.late, max(t0.Sub(op.due), 0))
+				}
 			}
 		}()
 	}
@@ -210,6 +253,7 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	r.Params["services"] = strconv.Itoa(cfg.Services)
 	r.Params["interval"] = cfg.Interval.String()
 	r.Params["duration"] = env.Duration.String()
+	r.Params["ramp"] = cfg.Ramp.String()
 	r.Add("offered beat rate", float64(n)/cfg.Interval.Seconds(), "beats/s")
 	achieved := 0.0
 	if window > 0 {

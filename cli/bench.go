@@ -57,11 +57,12 @@ func benchCommand() *cli.Command {
 					&cli.BoolFlag{Name: "all-nodes", Usage: "spread the reads over every node"},
 				}, benchRead),
 			mode("beat", "hold --instances beating every --interval for --duration",
-				"Registers the instances in a first round, then beats each every --interval\n(PUT /nacos/v1/ns/instance/beat) on an open-loop schedule over all nodes, while\npolling every node for unhealthy instances (there must be none).",
+				"Registers the instances over --ramp, then beats each every --interval after its\nregistration (PUT /nacos/v1/ns/instance/beat) on an open-loop schedule over all\nnodes, measuring the beats after the ramp, while polling every node for unhealthy\ninstances (there must be none).",
 				[]cli.Flag{
 					&cli.IntFlag{Name: "instances", Value: 10000, Usage: "instances to hold"},
 					&cli.IntFlag{Name: "services", Usage: "services to spread them over (default: one per 1000 instances)"},
 					&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "beat interval (timeout 3×, delete 6×)"},
+					&cli.DurationFlag{Name: "ramp", Usage: "spread the registrations over this long before beats are measured (default: the interval, or 250µs per instance if longer)"},
 				}, benchBeat),
 			mode("lag", "write on one node, watch the others with blocking queries",
 				"Registers --writes instances one at a time on the first node and times until\nevery other node's blocking query (GET /v1/instances?index=N) returns each.",
@@ -283,7 +284,7 @@ func benchBeat(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Rep
 		return url.Values{"serviceName": {"bench-beat-0"}, "namespaceId": {bench.Namespace}, "ip": {"10.0.0.1"}, "port": {"8080"}}
 	}
 	return withFloor(ctx, c, s, func() (*bench.Report, error) {
-		return bench.Beat(ctx, s.env, bench.BeatConfig{Instances: n, Services: c.Int("services"), Interval: iv})
+		return bench.Beat(ctx, s.env, bench.BeatConfig{Instances: n, Services: c.Int("services"), Interval: iv, Ramp: c.Duration("ramp")})
 	})
 }
 

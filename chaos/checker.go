@@ -57,10 +57,15 @@ type Bounds struct {
 	Unanswered time.Duration
 }
 
-// DefaultBounds returns the bounds of DESIGN.md for the chaos timings.
-func DefaultBounds() Bounds {
-	return Bounds{Convergence: time.Second, BeatTimeout: 1500 * time.Millisecond, DeleteTimeout: 3 * time.Second,
-		Slack: time.Second, FailureDetection: 3 * time.Second, BeatGap: 1200 * time.Millisecond,
+// DefaultBounds returns the bounds of DESIGN.md for the default chaos
+// timings (beat 500ms, timeout 1.5s, delete 3s).
+func DefaultBounds() Bounds { return BoundsFor(Timings{}) }
+
+// BoundsFor returns the bounds of DESIGN.md for instances with timings t.
+func BoundsFor(t Timings) Bounds {
+	t = t.withDefaults()
+	return Bounds{Convergence: time.Second, BeatTimeout: t.Timeout, DeleteTimeout: t.Delete,
+		Slack: time.Second, FailureDetection: 3 * time.Second, BeatGap: t.Timeout * 4 / 5,
 		Repair: 5 * time.Second, StableAfter: 5 * time.Second, Unanswered: 2 * time.Second}
 }
 
@@ -97,6 +102,16 @@ type Result struct {
 	WorstExpiryLateness time.Duration
 	// Checked counts polls that were held to the invariants.
 	Checked int
+	// WorstBeatLateness is the harness' own worst delay in sending a beat
+	// (written to the connection after it was due): a measure of the load
+	// generator, not of roster.
+	WorstBeatLateness time.Duration
+	// HarnessGaps counts breaks in an instance's beating that the harness
+	// caused by sending a beat late: without that lateness the beats would
+	// have been close enough to hold roster to liveness across the gap.
+	// Those stretches are not checked; many of them mean the machine was
+	// too loaded for the run to prove much.
+	HarnessGaps int
 }
 
 type span struct{ from, to time.Time }
@@ -144,6 +159,9 @@ func Check(h *History, b Bounds) Result {
 		c.t0 = minTime(c.t0, e.T)
 	}
 	c.windows()
+	for _, o := range c.s.ops {
+		c.res.WorstBeatLateness = max(c.res.WorstBeatLateness, c.lateness(o))
+	}
 	c.buildPlans()
 	c.checkObs()
 	c.measure()
@@ -290,7 +308,7 @@ func (c *checker) buildPlans() {
 			if len(seg) == 0 {
 				return
 			}
-			s := span{seg[0].End.Add(c.b.Convergence), seg[len(seg)-1].Start.Add(c.b.BeatGap)}
+			s := span{seg[0].End.Add(c.b.Convergence), seg[len(seg)-1].sentAt().Add(c.b.BeatGap)}
 			if term != nil && term.Start.Before(s.to) {
 				s.to = term.Start
 			}
@@ -309,7 +327,10 @@ func (c *checker) buildPlans() {
 			if o.Kind == OpRegister {
 				p.regs = append(p.regs, o)
 			}
-			if len(seg) > 0 && o.End.Sub(seg[len(seg)-1].Start) > c.b.BeatGap {
+			if len(seg) > 0 && o.End.Sub(seg[len(seg)-1].sentAt()) > c.b.BeatGap {
+				if late := c.lateness(o); late > 0 && o.End.Sub(seg[len(seg)-1].sentAt())-late <= c.b.BeatGap {
+					c.res.HarnessGaps++
+				}
 				flush()
 			}
 			seg = append(seg, o)
@@ -362,6 +383,13 @@ func (c *checker) checkObs() {
 		c.res.Checked++
 		for _, p := range c.plans[o.Service] {
 			healthy, present := o.List[p.inst.Addr()]
+			// The excerpt starts 4s before the poll, or for an expiry
+			// just before the instance's last beat, so it shows the
+			// silence and the faults that followed it.
+			from := o.Start.Add(-4 * time.Second)
+			if p.silent {
+				from = minTime(from, p.last.Add(-time.Second))
+			}
 			bad := func(inv, detail string) {
 				key := inv + "|" + o.Node + "|" + p.inst.String()
 				if reported[key] {
@@ -369,7 +397,7 @@ func (c *checker) checkObs() {
 				}
 				reported[key] = true
 				c.violate(Violation{Invariant: inv, T: o.Start, Node: o.Node, Inst: p.inst.String(), Detail: detail,
-					Excerpt: c.excerpt(p.inst, o.Node, o.Start)})
+					Excerpt: c.excerpt(p.inst, o.Node, from, o.Start)})
 			}
 			for _, s := range p.must {
 				if !s.covers(o.Start, o.End) {
@@ -641,14 +669,23 @@ func (c *checker) checkAnswers() {
 	}
 }
 
+// lateness is how late the harness sent beat o (0 for a retry or one on
+// time).
+func (c *checker) lateness(o Op) time.Duration {
+	if o.Due.IsZero() {
+		return 0
+	}
+	return max(0, o.sentAt().Sub(o.Due))
+}
+
 func (c *checker) violate(v Violation) { c.res.Violations = append(c.res.Violations, v) }
 
 func (c *checker) rel(t time.Time) string { return fmt.Sprintf("%.3fs", t.Sub(c.t0).Seconds()) }
 
-// excerpt is the history around t: cluster events, the instance's
-// operations, and node's polls of its service.
-func (c *checker) excerpt(in Instance, node string, t time.Time) []string {
-	a, b := t.Add(-4*time.Second), t.Add(time.Second)
+// excerpt is the history from a to a second after t: cluster events, the
+// instance's operations, and node's polls of its service.
+func (c *checker) excerpt(in Instance, node string, a, t time.Time) []string {
+	b := t.Add(time.Second)
 	type line struct {
 		t time.Time
 		s string

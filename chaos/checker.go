@@ -390,6 +390,9 @@ func (c *checker) checkObs() {
 			if p.silent {
 				from = minTime(from, p.last.Add(-time.Second))
 			}
+			if !p.absentFrom.IsZero() {
+				from = minTime(from, p.absentFrom.Add(-c.b.Convergence-time.Second))
+			}
 			bad := func(inv, detail string) {
 				key := inv + "|" + o.Node + "|" + p.inst.String()
 				if reported[key] {

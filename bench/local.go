@@ -127,12 +127,13 @@ func (lc *LocalCluster) launch(ctx context.Context, i int) (*Proc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: local: %w", err)
 	}
-	defer logf.Close() // the agent holds its own copy of the descriptor
 	ap, err := agentproc.Start(ctx, agentproc.Spec{Bin: lc.cfg.Binary, Name: name, Join: join, Log: logf,
 		Args: []string{"--gossip-profile", lc.cfg.GossipProfile, "--log-level", "warn"}})
 	if err != nil {
+		logf.Close()
 		return nil, fmt.Errorf("bench: local: %w (log %s)", err, logPath)
 	}
+	go func() { <-ap.Done(); logf.Close() }() // the output is copied until the exit
 	p := &Proc{Proc: ap, LogPath: logPath}
 	lc.mu.Lock()
 	lc.procs[i] = p

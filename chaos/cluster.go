@@ -59,6 +59,8 @@ type Cluster struct {
 	h           *History
 	debugFaults bool
 	net         *Netns // nil: everything on 127.0.0.1
+	logDir      string // non-empty: each agent's output also goes to a file here
+	logLevel    string
 	// mu guards procs, all and seq.
 	mu    sync.Mutex
 	procs map[string]*Proc
@@ -69,7 +71,16 @@ type Cluster struct {
 // NewCluster returns an empty cluster of bin's agents, recording into h;
 // with net non-nil each node runs in its own namespace.
 func NewCluster(bin string, h *History, debugFaults bool, net *Netns) *Cluster {
-	return &Cluster{bin: bin, h: h, debugFaults: debugFaults, net: net, procs: map[string]*Proc{}}
+	return &Cluster{bin: bin, h: h, debugFaults: debugFaults, net: net, procs: map[string]*Proc{}, logLevel: "warn"}
+}
+
+// KeepLogs also writes every agent's output, at level, to a file per
+// process in dir.
+func (c *Cluster) KeepLogs(dir, level string) {
+	c.logDir = dir
+	if level != "" {
+		c.logLevel = level
+	}
 }
 
 // Start runs an agent called name joining the gossip addresses of the
@@ -84,7 +95,7 @@ func (c *Cluster) Start(name, httpAddr, gossipAddr string) (*Proc, error) {
 		}
 	}
 	spec := agentproc.Spec{Bin: c.bin, Name: name, HTTP: httpAddr, Gossip: gossipAddr, Join: join,
-		Args: []string{"--gossip-profile", "lan", "--log-level", "warn", "--shutdown-timeout", "5s"}}
+		Args: []string{"--gossip-profile", "lan", "--log-level", c.logLevel, "--shutdown-timeout", "5s"}}
 	if c.debugFaults {
 		spec.Args = append(spec.Args, "--debug-faults")
 	}
@@ -105,8 +116,23 @@ func (c *Cluster) Start(name, httpAddr, gossipAddr string) (*Proc, error) {
 			spec.Gossip = fmt.Sprintf("%s:%d", ip, 20000+seq)
 		}
 	}
+	var logf *os.File
+	if c.logDir != "" {
+		var err error
+		if logf, err = os.Create(filepath.Join(c.logDir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))); err != nil {
+			return nil, fmt.Errorf("chaos: %w", err)
+		}
+		spec.Log = logf
+	}
 	c.h.AddEvent(Event{Kind: EvStart, Node: name, T: time.Now(), Detail: "http " + spec.HTTP + " gossip " + spec.Gossip})
 	ap, err := agentproc.Start(context.Background(), spec)
+	if logf != nil {
+		if err != nil {
+			logf.Close()
+		} else {
+			go func() { <-ap.Done(); logf.Close() }() // the output is copied until the exit
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}

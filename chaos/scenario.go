@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -44,6 +46,9 @@ type Config struct {
 	// it (root and iproute2); otherwise, or when false, through the
 	// agents' --debug-faults.
 	Netns bool
+	// LogDir, when set, keeps every agent's output there (at LogLevel,
+	// default warn), one file per process.
+	LogDir, LogLevel string
 	// Bounds are the checker's limits. Default BoundsFor(Timings).
 	Bounds Bounds
 	// Log gets progress lines; nil discards them.
@@ -145,6 +150,13 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 		r.logf("partition mechanism: %s", r.mech)
 	}
 	r.c = NewCluster(cfg.Bin, r.h, debug, net)
+	if cfg.LogDir != "" {
+		dir := filepath.Join(cfg.LogDir, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return r.harnessFail(sum, err)
+		}
+		r.c.KeepLogs(dir, cfg.LogLevel)
+	}
 	defer r.c.Shutdown()
 	for i := 1; i <= cfg.Nodes; i++ {
 		if _, err := r.c.Start(r.newName(), "", ""); err != nil {

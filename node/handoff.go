@@ -32,9 +32,12 @@ type beatAnswer struct {
 	Error      string `json:"error,omitempty"`
 }
 
-// beatsRequest is the body of POST /internal/v1/beats.
+// beatsRequest is the body of POST /internal/v1/beats. Sent is the
+// sender's clock (unix nanoseconds) when it sent the request; see
+// handoff_stale.go.
 type beatsRequest struct {
 	Beats []beatCall `json:"beats"`
+	Sent  int64      `json:"sent,omitempty"`
 }
 
 // beatsReply answers it, one answer per beat in order.
@@ -118,7 +121,7 @@ func (n *Node) sendBeats(ctx context.Context, m member, batch []beatCall) ([]bea
 	var reply beatsReply
 	n.stats.handoffBatches.Add(1)
 	n.stats.handoffBeats.Add(uint64(len(batch)))
-	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", &beatsRequest{Beats: batch}, &reply); err != nil {
+	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", &beatsRequest{Beats: batch, Sent: n.cfg.Now().UnixNano()}, &reply); err != nil {
 		return nil, err
 	}
 	return reply.Answers, nil

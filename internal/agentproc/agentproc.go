@@ -41,7 +41,9 @@ type Spec struct {
 	// (`ip netns exec`, which execs the agent, so the PID is the agent's).
 	Netns string
 	// Log receives the agent's output as well as the kept tail; nil keeps
-	// only the tail.
+	// only the tail. A write error on Log (a file closed too early) loses
+	// only Log's copy: the output is always drained, so the agent never
+	// blocks on a full pipe.
 	Log io.Writer
 	// Within bounds the wait for /healthz. Default 10s.
 	Within time.Duration
@@ -124,7 +126,7 @@ func launch(ctx context.Context, spec Spec, httpAddr, gossipAddr string) (*Proc,
 	p.cmd = exec.Command(bin, args...)
 	var w io.Writer = p.out
 	if spec.Log != nil {
-		w = io.MultiWriter(p.out, spec.Log)
+		w = &tee{tail: p.out, log: spec.Log}
 	}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
@@ -212,6 +214,17 @@ func (p *Proc) Tail(n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// tee writes to the tail and to log, ignoring log's errors.
+type tee struct {
+	tail *tailBuffer
+	log  io.Writer
+}
+
+func (t *tee) Write(p []byte) (int, error) {
+	_, _ = t.log.Write(p)
+	return t.tail.Write(p)
 }
 
 // tailBuffer keeps the last few MiB written to it.

@@ -32,6 +32,8 @@ func main() {
 	idle := flag.Int("idle", 2000, "idle connections the hostile clients hold")
 	netns := flag.Bool("netns", true, "partition through network namespaces when the machine allows it")
 	tags := flag.String("tags", "", "build roster with these tags (chaosbroken: the deliberately broken build)")
+	logDir := flag.String("logdir", "", "keep every agent's output in this directory (one subdirectory per scenario)")
+	logLevel := flag.String("log-level", "warn", "the agents' --log-level when --logdir is set")
 	expectViolations := flag.Bool("expect-violations", false, "succeed only if violations are found (for the broken build)")
 	duration := flag.Duration("duration", 30*time.Second, "how long each scenario injects faults")
 	repo := flag.String("repo", ".", "roster module root to build")
@@ -87,7 +89,7 @@ func main() {
 		start := time.Now()
 		s := chaos.Run(ctx, name, chaos.Config{Bin: path, Seed: *seed, Nodes: *nodes, Instances: n,
 			Duration: *duration, Timings: chaos.Timings{Interval: *beat}, Hostile: *hostile, IdleConns: *idle,
-			Netns: *netns, Log: os.Stdout})
+			Netns: *netns, LogDir: *logDir, LogLevel: *logLevel, Log: os.Stdout})
 		fmt.Printf("[%s] done in %v: %d violations\n", name, time.Since(start).Round(time.Second), len(s.Result.Violations))
 		sums = append(sums, s)
 		for i, v := range s.Result.Violations {

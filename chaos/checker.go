@@ -112,6 +112,11 @@ type Result struct {
 	// Those stretches are not checked; many of them mean the machine was
 	// too loaded for the run to prove much.
 	HarnessGaps int
+	// HarnessStalls counts the harness' own stalls (EvStall) and
+	// WorstStall is the longest; nothing is checked during one or for as
+	// long again after it.
+	HarnessStalls int
+	WorstStall    time.Duration
 }
 
 type span struct{ from, to time.Time }
@@ -141,6 +146,7 @@ type checker struct {
 	t0      time.Time
 	down    map[string][]span // per node: answers do not count
 	suspend []span            // partitions
+	stalls  []span            // the harness' own stalls, with their after-effects
 	plans   map[string][]*plan
 	res     Result
 }
@@ -203,6 +209,10 @@ func (c *checker) windows() {
 			if part.IsZero() {
 				part = e.T
 			}
+		case EvStall:
+			c.stalls = append(c.stalls, span{e.Since, e.T.Add(e.T.Sub(e.Since) + c.b.Convergence)})
+			c.res.HarnessStalls++
+			c.res.WorstStall = max(c.res.WorstStall, e.T.Sub(e.Since))
 		case EvHeal:
 			if !part.IsZero() {
 				c.suspend = append(c.suspend, span{part, e.T.Add(c.b.Repair)})
@@ -226,6 +236,11 @@ func (c *checker) counts(node string, a, b time.Time) bool {
 		}
 	}
 	for _, s := range c.suspend {
+		if overlaps(a, b, s.from, s.to) {
+			return false
+		}
+	}
+	for _, s := range c.stalls {
 		if overlaps(a, b, s.from, s.to) {
 			return false
 		}
@@ -513,7 +528,7 @@ func (c *checker) measure() {
 // stable reports whether membership was stable over [a, b].
 func (c *checker) stable(a, b time.Time) bool {
 	for _, e := range c.s.events {
-		if overlaps(a.Add(-c.b.StableAfter), b, e.T, e.T) {
+		if e.Kind != EvStall && overlaps(a.Add(-c.b.StableAfter), b, e.T, e.T) {
 			return false
 		}
 	}
@@ -577,7 +592,9 @@ func maxTime(a, b time.Time) time.Time {
 func (c *checker) settle() time.Time {
 	var quiet time.Time
 	for _, e := range c.s.events {
-		quiet = maxTime(quiet, e.T)
+		if e.Kind != EvStall {
+			quiet = maxTime(quiet, e.T)
+		}
 	}
 	for _, o := range c.s.ops {
 		if o.Kind != OpBeat {

@@ -98,17 +98,20 @@ const (
 	EvTerm
 	EvPartition
 	EvHeal
+	// EvStall is the harness itself going without CPU from Since to T.
+	EvStall
 )
 
 func (k EventKind) String() string {
-	return [...]string{"start", "ready", "SIGKILL", "SIGTERM", "partition", "heal"}[k]
+	return [...]string{"start", "ready", "SIGKILL", "SIGTERM", "partition", "heal", "harness-stall"}[k]
 }
 
-// Event is one cluster event at time T.
+// Event is one cluster event at time T (a stall lasts from Since to T).
 type Event struct {
 	Kind   EventKind
 	Node   string
 	T      time.Time
+	Since  time.Time
 	Detail string
 }
 

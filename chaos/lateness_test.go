@@ -53,3 +53,33 @@ func TestCheck_harnessLateBeat(t *testing.T) {
 		})
 	}
 }
+
+// TestCheck_harnessStall checks that what the harness recorded during
+// its own stall (and as long again after it) is not held against roster,
+// while the same answers outside a stall are violations.
+func TestCheck_harnessStall(t *testing.T) {
+	for _, stalled := range []bool{true, false} {
+		s := newSynth()
+		s.beats(inst, 0, 20000)
+		// Every poll of every node fails from 5s to 7s.
+		for ms := 0; ms < 20000; ms += 100 {
+			for _, n := range three {
+				o := Obs{Node: n, Service: "svc", Start: s.at(ms), End: s.at(ms + 3), Status: 200, List: healthy(ms, 200)}
+				if ms >= 5000 && ms < 7000 {
+					o.Status, o.List, o.End = 0, nil, s.at(ms+1000)
+				}
+				s.h.AddObs(o)
+			}
+		}
+		if stalled {
+			s.h.AddEvent(Event{Kind: EvStall, Since: s.at(4900), T: s.at(6200), Detail: "harness stalled 1.3s"})
+		}
+		res := Check(s.h, DefaultBounds())
+		if stalled && (len(res.Violations) != 0 || res.HarnessStalls != 1 || res.WorstStall != 1300*time.Millisecond) {
+			t.Errorf("stalled: got %d violations (%v), %d stalls, worst %v; want none, 1, 1.3s", len(res.Violations), res.Violations, res.HarnessStalls, res.WorstStall)
+		}
+		if !stalled && (len(res.Violations) == 0 || res.Violations[0].Invariant != "availability") {
+			t.Errorf("not stalled: got %v, want an availability violation", res.Violations)
+		}
+	}
+}

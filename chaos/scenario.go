@@ -182,8 +182,9 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 	}
 	obsCtx, stopObs := context.WithCancel(context.Background())
 	var obsWG sync.WaitGroup
-	obsWG.Add(1)
+	obsWG.Add(2)
 	go func() { defer obsWG.Done(); Observe(obsCtx, r.c, r.h, r.svcs, 100*time.Millisecond, 3) }()
+	go func() { defer obsWG.Done(); Pace(obsCtx, r.h) }()
 	simCtx, stopSims := context.WithCancel(context.Background())
 	r.w = NewWorkload(r.c, r.h, cfg.Timings, seed)
 	r.spawnInitial(simCtx)

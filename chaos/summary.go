@@ -9,9 +9,9 @@ import (
 )
 
 // WriteTable prints the summary table of sums. "harness lateness" is the
-// load generator's own worst delay in sending a beat and how many gaps in
-// beating it caused (those stretches are not held to liveness); it
-// measures the machine, not roster.
+// load generator's own worst delay in sending a beat, how many gaps in
+// beating it caused (those stretches are not held to liveness) and the
+// harness' own stalls (see Pace); it measures the machine, not roster.
 func WriteTable(w io.Writer, sums []Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tnodes\tinstances\tfaults\twrites acked\tfailed ops\tviolations\tworst convergence\tworst expiry lateness\tharness lateness\tnote")
@@ -27,9 +27,13 @@ func WriteTable(w io.Writer, sums []Summary) {
 		if s.Mechanism != "" {
 			notes = append(notes, s.Mechanism)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s, %d gaps\t%s\n", s.Scenario, s.Nodes, s.Instances, s.Faults,
+		harness := fmt.Sprintf("%s, %d gaps", ms(s.Result.WorstBeatLateness), s.Result.HarnessGaps)
+		if s.Result.HarnessStalls > 0 {
+			harness += fmt.Sprintf(", %d stalls (worst %s)", s.Result.HarnessStalls, ms(s.Result.WorstStall))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", s.Scenario, s.Nodes, s.Instances, s.Faults,
 			s.Acked, s.Failed, len(s.Result.Violations), ms(s.Result.WorstConvergence), ms(s.Result.WorstExpiryLateness),
-			ms(s.Result.WorstBeatLateness), s.Result.HarnessGaps, strings.Join(notes, "; "))
+			harness, strings.Join(notes, "; "))
 	}
 	tw.Flush()
 }

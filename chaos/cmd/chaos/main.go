@@ -104,6 +104,10 @@ func main() {
 	fmt.Printf("\nchaos summary (seed %d, %s)\n", *seed, time.Since(begin).Round(time.Second))
 	chaos.WriteTable(os.Stdout, sums)
 	for _, s := range sums {
+		if s.Result.HarnessStalls > 0 {
+			fmt.Printf("chaos: note: in %s the harness itself stalled %d times (worst %v); nothing was checked during a stall or for as long again after it\n",
+				s.Scenario, s.Result.HarnessStalls, s.Result.WorstStall.Round(time.Millisecond))
+		}
 		if s.Result.HarnessGaps > 0 {
 			fmt.Printf("chaos: note: in %s the harness itself sent beats up to %v late, %d times too late to hold roster to liveness across the gap (those stretches were not checked; the machine was overloaded, not roster at fault)\n",
 				s.Scenario, s.Result.WorstBeatLateness.Round(time.Millisecond), s.Result.HarnessGaps)

@@ -55,7 +55,7 @@ func (n *Node) beat(ctx context.Context, k store.Key, ik store.InstanceKey, rere
 	}
 	if n.cluster != nil {
 		if owner, ok := n.cluster.ownerOf(k); ok && owner.Name != n.cfg.Name {
-			if a, err := n.handOff(ctx, owner.Name, beatCall{Key: k, Instance: ik, Register: reregister}); err == nil {
+			if a, err := n.handOff(ctx, owner.Name, beatCall{Key: k, Instance: ik, Register: reregister}); err == nil && a.Error != errStaleHandoff {
 				if a.Error != "" {
 					return 0, false, errors.New(a.Error)
 				}

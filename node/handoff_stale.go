@@ -11,7 +11,9 @@ import "time"
 // revive an instance its client deregistered in the meantime (found by
 // the chaos suite's partition scenario). Each hand-off request carries
 // its send time, and the owner refuses one older than HandoffTimeout plus
-// handoffSkew, the clock difference between nodes it tolerates.
+// handoffSkew, the clock difference between nodes it tolerates. A sender
+// that is still waiting when told so (clocks further apart than that)
+// handles the beat itself, as it does when the owner cannot be reached.
 
 // handoffSkew is how far apart the nodes' clocks may be before fresh
 // hand-offs count as stale.

@@ -100,7 +100,7 @@ func TestShort_brokenBuildIsCaught(t *testing.T) {
 	}
 	seed := uint64(time.Now().UnixNano() % 1_000_000)
 	cfg := shortConfig(broken, seed)
-	cfg.Duration = 6 * time.Second // one owner kill mid-expiry is enough
+	cfg.Duration = 8 * time.Second // one owner kill mid-expiry is enough
 	s := Run(context.Background(), "owner", cfg)
 	if len(s.Result.Violations) == 0 {
 		t.Fatalf("seed %d: the chaosbroken build (no fresh timeout for a new owner) passed; want expiry violations", seed)

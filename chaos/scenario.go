@@ -372,6 +372,7 @@ func (r *run) ownerOf(service string) string {
 // such a write.
 func (r *run) ownerKill(ctx, simCtx context.Context) error {
 	b := r.cfg.Bounds
+	step := 0 // which moment comes next; a moment that cannot happen now is tried again
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
 		if !sleepCtx(ctx, r.between(time.Second, 2*time.Second)) {
 			return nil
@@ -388,7 +389,7 @@ func (r *run) ownerKill(ctx, simCtx context.Context) error {
 			}
 		}
 		pause := r.between(500*time.Millisecond, 2*time.Second)
-		switch i % 3 {
+		switch step % 3 {
 		case 0:
 			var victim *Sim
 			for _, s := range r.w.Sims() {
@@ -414,6 +415,7 @@ func (r *run) ownerKill(ctx, simCtx context.Context) error {
 			r.logf("register %s via %s acknowledged; killing %s (took the write)", s.Inst, via, via)
 			owner = via
 		}
+		step++
 		if err := r.killRestart(ctx, owner, pause, false); err != nil {
 			return err
 		}

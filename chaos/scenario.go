@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -329,7 +330,14 @@ func (r *run) killRestart(ctx context.Context, name string, pause time.Duration,
 	if newPorts {
 		httpAddr, gossipAddr = "", ""
 	}
-	if _, err := r.c.Start(name, httpAddr, gossipAddr); err != nil {
+	_, err := r.c.Start(name, httpAddr, gossipAddr)
+	if err != nil && httpAddr != "" && strings.Contains(err.Error(), "address already in use") {
+		// Another process on the machine took the dead node's port while
+		// it was down; come back on new ports, as a moved node would.
+		r.logf("%s: old address taken (%s); restarting on new ports", name, httpAddr)
+		_, err = r.c.Start(name, "", "")
+	}
+	if err != nil {
 		return err
 	}
 	return r.c.WaitReady(30 * time.Second)

@@ -117,6 +117,10 @@ type Result struct {
 	// long again after it.
 	HarnessStalls int
 	WorstStall    time.Duration
+	// SlowestTakeover is the longest a dead owner's services went without
+	// an owner that the polls saw (failure detection, which memberlist
+	// slows down on an overloaded machine).
+	SlowestTakeover time.Duration
 }
 
 type span struct{ from, to time.Time }
@@ -288,11 +292,42 @@ func (c *checker) ownerChanges(service string) []change {
 			}
 		}
 		if was {
-			out = append(out, change{e.T, e.T.Add(c.b.FailureDetection)})
+			out = append(out, change{e.T, c.takeover(e, owners)})
 		}
 	}
 	slices.SortFunc(out, func(a, b change) int { return a.at.Compare(b.at) })
 	return out
+}
+
+// takeover is when the services of e.Node, killed or stopped while it
+// owned them, had an owner again: at the latest FailureDetection after e,
+// unless the survivors were slower to notice, in which case the first
+// poll after e in which another node named another owner (or the killed
+// node's own return, ready, if that came first). Expiry deadlines count
+// from it (DESIGN: "add the failure-detection time"); how late it came is
+// reported as SlowestTakeover, apart from the violations.
+func (c *checker) takeover(e Event, owners []OwnerObs) time.Time {
+	bound := e.T.Add(c.b.FailureDetection)
+	var seen time.Time
+	for _, o := range owners {
+		if o.Start.After(e.T) && o.Node != e.Node && o.Owner != "" && o.Owner != e.Node {
+			seen = o.End
+			break
+		}
+	}
+	for _, r := range c.s.events {
+		if r.Kind == EvReady && r.Node == e.Node && r.T.After(e.T) {
+			if seen.IsZero() || r.T.Before(seen) {
+				seen = r.T
+			}
+			break
+		}
+	}
+	if seen.IsZero() {
+		return bound
+	}
+	c.res.SlowestTakeover = max(c.res.SlowestTakeover, seen.Sub(e.T))
+	return maxTime(bound, seen)
 }
 
 func (c *checker) buildPlans() {

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,6 +81,52 @@ func TestCheck_harnessStall(t *testing.T) {
 		}
 		if !stalled && (len(res.Violations) == 0 || res.Violations[0].Invariant != "availability") {
 			t.Errorf("not stalled: got %v, want an availability violation", res.Violations)
+		}
+	}
+}
+
+// TestCheck_slowTakeover checks that a silent instance's expiry counts
+// from when the survivors were seen to take over its dead owner's
+// services, when that came after the failure-detection bound, and that
+// the delay is reported; with a prompt takeover the same late expiry is a
+// violation.
+func TestCheck_slowTakeover(t *testing.T) {
+	for _, slow := range []bool{true, false} {
+		s := newSynth()
+		s.beats(inst, 0, 1000)
+		s.h.AddOp(Op{Kind: OpSilent, Inst: inst, Node: "n2", Start: s.at(1100), End: s.at(1100), OK: true})
+		s.h.AddEvent(Event{Kind: EvKill, Node: "n1", T: s.at(1500)})
+		s.h.AddEvent(Event{Kind: EvStart, Node: "n1", T: s.at(19000)})
+		s.h.AddEvent(Event{Kind: EvReady, Node: "n1", T: s.at(19100)})
+		takeover := 2500
+		if slow {
+			takeover = 6000
+		}
+		s.owners([]string{"n2", "n3"}, 0, 30000, func(n string, ms int) string {
+			if ms < takeover {
+				return "n1"
+			}
+			return "n2"
+		})
+		// The new owner marks it unhealthy 1.5s after the slow takeover
+		// and removes it 3s after.
+		s.polls([]string{"n2", "n3"}, 0, 30000, func(n string, ms int) map[string]bool {
+			switch {
+			case ms < 200:
+				return map[string]bool{}
+			case ms < 7500:
+				return map[string]bool{inst.Addr(): true}
+			case ms < 9000:
+				return map[string]bool{inst.Addr(): false}
+			}
+			return map[string]bool{}
+		})
+		res := Check(s.h, DefaultBounds())
+		if slow && (len(res.Violations) != 0 || res.SlowestTakeover < 4*time.Second) {
+			t.Errorf("slow takeover: got %v, slowest takeover %v; want no violation and about 4.5s", res.Violations, res.SlowestTakeover)
+		}
+		if !slow && (len(res.Violations) == 0 || !strings.HasPrefix(res.Violations[0].Invariant, "expiry")) {
+			t.Errorf("prompt takeover: got %v, want an expiry violation", res.Violations)
 		}
 	}
 }

@@ -411,7 +411,7 @@ func (r *run) ownerKill(ctx, simCtx context.Context) error {
 			r.w.Silence(victim)
 			d := r.between(300*time.Millisecond, b.BeatTimeout)
 			time.Sleep(d)
-			pause = r.between(b.FailureDetection+b.BeatTimeout+b.Slack, b.FailureDetection+b.DeleteTimeout+b.Slack)
+			pause = r.between(b.FailureDetection+b.DeleteTimeout+b.Slack, b.FailureDetection+b.DeleteTimeout+b.Slack+2*time.Second)
 			r.logf("%s silent %v ago; killing owner %s mid-expiry, down for %v", victim.Inst, d.Round(time.Millisecond), owner,
 				pause.Round(time.Millisecond))
 		case 1:

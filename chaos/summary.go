@@ -24,6 +24,9 @@ func WriteTable(w io.Writer, sums []Summary) {
 		if s.Hostile > 0 {
 			notes = append(notes, fmt.Sprintf("%d hostile requests/connections", s.Hostile))
 		}
+		if s.Result.SlowestTakeover > 0 {
+			notes = append(notes, "slowest takeover "+ms(s.Result.SlowestTakeover))
+		}
 		if s.Mechanism != "" {
 			notes = append(notes, s.Mechanism)
 		}

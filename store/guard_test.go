@@ -51,3 +51,35 @@ func TestMergeGuarded_expiryDoesNotReviveDeregistered(t *testing.T) {
 		t.Fatal("unguarded merge into an empty store: want applied")
 	}
 }
+
+// TestMergeGuarded_lateExpiryDoesNotReviveRemoved: the near side's owner
+// removed a silent instance by expiry; the far side, which took over
+// later, marks it unhealthy with a newer version. After healing, that
+// must not bring the removed instance back as unhealthy.
+func TestMergeGuarded_lateExpiryDoesNotReviveRemoved(t *testing.T) {
+	clk := newFakeClock()
+	near, far := newTestStore(t, "near", clk), newTestStore(t, "far", clk)
+	k := Key{Namespace: "public", Group: "g", Service: "s"}
+	reg := mustRegister(t, near, k, Instance{InstanceKey: ik("10.0.0.2", 1), Ephemeral: true, Healthy: true,
+		BeatTimeout: time.Second, DeleteTimeout: 2 * time.Second})
+	far.Merge(k, reg)
+	clk.Advance(1500 * time.Millisecond)
+	near.Sweep(nil) // unhealthy
+	clk.Advance(time.Second)
+	if tr := near.Sweep(nil); len(tr) != 1 || !tr[0].Removed {
+		t.Fatalf("near side: got %+v, want the removal", tr)
+	}
+	far.Refresh(k) // the far side took over late: a fresh timeout
+	clk.Advance(1500 * time.Millisecond)
+	tr := far.Sweep(nil)
+	if len(tr) != 1 || tr[0].Removed {
+		t.Fatalf("far side: got %+v, want unhealthy", tr)
+	}
+	applied, re := near.MergeGuarded(k, tr[0].Instance, true)
+	if applied || re == nil || !re.Deleted {
+		t.Fatalf("got applied %v, reassert %+v; want the removal re-asserted", applied, re)
+	}
+	if _, ok := near.Snapshot(k).Find(reg.InstanceKey); ok {
+		t.Fatal("near side lists the removed instance again")
+	}
+}

@@ -12,14 +12,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/roster-io/roster/internal/freeport"
+	"github.com/roster-io/roster/internal/agentproc"
 )
 
 // LocalConfig configures a local cluster.
@@ -39,48 +37,10 @@ type LocalConfig struct {
 	StopWithin time.Duration
 }
 
-// Proc is one agent process.
+// Proc is one agent process (internal/agentproc) and its log file.
 type Proc struct {
-	Name    string
-	HTTP    string // host:port
-	Gossip  string // host:port
+	*agentproc.Proc
 	LogPath string
-	cmd     *exec.Cmd
-	done    chan struct{}
-}
-
-// URL is the process's base URL.
-func (p *Proc) URL() string { return "http://" + p.HTTP }
-
-// PID is the process id.
-func (p *Proc) PID() int { return p.cmd.Process.Pid }
-
-// exited reports whether the process has exited.
-func (p *Proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// signal sends sig to the process by PID unless it has exited.
-func (p *Proc) signal(sig syscall.Signal) {
-	if !p.exited() {
-		_ = p.cmd.Process.Signal(sig)
-	}
-}
-
-// stop ends the process: sig, then SIGKILL after within.
-func (p *Proc) stop(sig syscall.Signal, within time.Duration) {
-	p.signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(within):
-		p.signal(syscall.SIGKILL)
-		<-p.done
-	}
 }
 
 // LocalCluster is a running local cluster. It is safe for concurrent use.
@@ -157,58 +117,29 @@ func (lc *LocalCluster) LogDir() string { return lc.cfg.LogDir }
 func (lc *LocalCluster) launch(ctx context.Context, i int) (*Proc, error) {
 	var join []string
 	for j, p := range lc.Procs() {
-		if j != i && p != nil && !p.exited() {
+		if j != i && p != nil && !p.Exited() {
 			join = append(join, p.Gossip)
 		}
 	}
 	name := fmt.Sprintf("bench%d", i+1)
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		hp, err1 := freeport.TCPUDP()
-		gp, err2 := freeport.TCPUDP()
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("bench: local: %w", err)
-		}
-		p := &Proc{Name: name, HTTP: fmt.Sprintf("127.0.0.1:%d", hp), Gossip: fmt.Sprintf("127.0.0.1:%d", gp), done: make(chan struct{}),
-			LogPath: filepath.Join(lc.cfg.LogDir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))}
-		args := []string{"agent", "--name", name, "--http", p.HTTP, "--gossip", p.Gossip,
-			"--gossip-profile", lc.cfg.GossipProfile, "--log-level", "warn"}
-		if len(join) > 0 {
-			args = append(args, "--join", strings.Join(join, ","))
-		}
-		logf, err := os.Create(p.LogPath)
-		if err != nil {
-			return nil, fmt.Errorf("bench: local: %w", err)
-		}
-		p.cmd = exec.Command(lc.cfg.Binary, args...)
-		p.cmd.Stdout, p.cmd.Stderr = logf, logf
-		if err := p.cmd.Start(); err != nil {
-			logf.Close()
-			return nil, fmt.Errorf("bench: local: start %s: %w", name, err)
-		}
-		go func() { _ = p.cmd.Wait(); logf.Close(); close(p.done) }()
-		lc.mu.Lock()
-		lc.procs[i] = p
-		lc.all = append(lc.all, p)
-		lc.mu.Unlock()
-		_, err = poll(ctx, 20*time.Millisecond, 10*time.Second, func() bool {
-			if p.exited() {
-				return true
-			}
-			_, _, err := lc.client.Do(ctx, http.MethodGet, p.URL()+"/healthz", "", "", false)
-			return err == nil
-		})
-		if err == nil && !p.exited() {
-			return p, nil
-		}
-		p.stop(syscall.SIGKILL, time.Second)
-		log, _ := os.ReadFile(p.LogPath)
-		lastErr = fmt.Errorf("bench: local: %s did not serve (%v); log %s:\n%s", name, err, p.LogPath, tail(log, 800))
-		if !strings.Contains(string(log), "address already in use") {
-			break
-		}
+	logPath := filepath.Join(lc.cfg.LogDir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("bench: local: %w", err)
 	}
-	return nil, lastErr
+	ap, err := agentproc.Start(ctx, agentproc.Spec{Bin: lc.cfg.Binary, Name: name, Join: join, Log: logf,
+		Args: []string{"--gossip-profile", lc.cfg.GossipProfile, "--log-level", "warn"}})
+	if err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("bench: local: %w (log %s)", err, logPath)
+	}
+	go func() { <-ap.Done(); logf.Close() }() // the output is copied until the exit
+	p := &Proc{Proc: ap, LogPath: logPath}
+	lc.mu.Lock()
+	lc.procs[i] = p
+	lc.all = append(lc.all, p)
+	lc.mu.Unlock()
+	return p, nil
 }
 
 // WaitReady waits until every current process answers /readyz and lists
@@ -245,9 +176,9 @@ func (lc *LocalCluster) WaitReady(ctx context.Context, within time.Duration) err
 // Kill SIGKILLs the process of slot i and waits until it is gone.
 func (lc *LocalCluster) Kill(i int) (*Proc, error) {
 	p := lc.Procs()[i]
-	p.signal(syscall.SIGKILL)
+	p.Signal(syscall.SIGKILL)
 	select {
-	case <-p.done:
+	case <-p.Done():
 		return p, nil
 	case <-time.After(5 * time.Second):
 		return p, fmt.Errorf("bench: local: %s (pid %d) did not die", p.Name, p.PID())
@@ -272,15 +203,7 @@ func (lc *LocalCluster) Stop() {
 	var wg sync.WaitGroup
 	for _, p := range all {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.stop(syscall.SIGTERM, lc.cfg.StopWithin) }()
+		go func() { defer wg.Done(); p.Stop(syscall.SIGTERM, lc.cfg.StopWithin) }()
 	}
 	wg.Wait()
-}
-
-// tail returns the last n bytes of b as a string.
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }

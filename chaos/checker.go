@@ -57,10 +57,15 @@ type Bounds struct {
 	Unanswered time.Duration
 }
 
-// DefaultBounds returns the bounds of DESIGN.md for the chaos timings.
-func DefaultBounds() Bounds {
-	return Bounds{Convergence: time.Second, BeatTimeout: 1500 * time.Millisecond, DeleteTimeout: 3 * time.Second,
-		Slack: time.Second, FailureDetection: 3 * time.Second, BeatGap: 1200 * time.Millisecond,
+// DefaultBounds returns the bounds of DESIGN.md for the default chaos
+// timings (beat 500ms, timeout 1.5s, delete 3s).
+func DefaultBounds() Bounds { return BoundsFor(Timings{}) }
+
+// BoundsFor returns the bounds of DESIGN.md for instances with timings t.
+func BoundsFor(t Timings) Bounds {
+	t = t.withDefaults()
+	return Bounds{Convergence: time.Second, BeatTimeout: t.Timeout, DeleteTimeout: t.Delete,
+		Slack: time.Second, FailureDetection: 3 * time.Second, BeatGap: t.Timeout * 4 / 5,
 		Repair: 5 * time.Second, StableAfter: 5 * time.Second, Unanswered: 2 * time.Second}
 }
 
@@ -97,6 +102,25 @@ type Result struct {
 	WorstExpiryLateness time.Duration
 	// Checked counts polls that were held to the invariants.
 	Checked int
+	// WorstBeatLateness is the harness' own worst delay in sending a beat
+	// (written to the connection after it was due): a measure of the load
+	// generator, not of roster.
+	WorstBeatLateness time.Duration
+	// HarnessGaps counts breaks in an instance's beating that the harness
+	// caused by sending a beat late: without that lateness the beats would
+	// have been close enough to hold roster to liveness across the gap.
+	// Those stretches are not checked; many of them mean the machine was
+	// too loaded for the run to prove much.
+	HarnessGaps int
+	// HarnessStalls counts the harness' own stalls (EvStall) and
+	// WorstStall is the longest; nothing is checked during one or for as
+	// long again after it.
+	HarnessStalls int
+	WorstStall    time.Duration
+	// SlowestTakeover is the longest a dead owner's services went without
+	// an owner that the polls saw (failure detection, which memberlist
+	// slows down on an overloaded machine).
+	SlowestTakeover time.Duration
 }
 
 type span struct{ from, to time.Time }
@@ -126,6 +150,7 @@ type checker struct {
 	t0      time.Time
 	down    map[string][]span // per node: answers do not count
 	suspend []span            // partitions
+	stalls  []span            // the harness' own stalls, with their after-effects
 	plans   map[string][]*plan
 	res     Result
 }
@@ -144,6 +169,9 @@ func Check(h *History, b Bounds) Result {
 		c.t0 = minTime(c.t0, e.T)
 	}
 	c.windows()
+	for _, o := range c.s.ops {
+		c.res.WorstBeatLateness = max(c.res.WorstBeatLateness, c.lateness(o))
+	}
 	c.buildPlans()
 	c.checkObs()
 	c.measure()
@@ -185,6 +213,10 @@ func (c *checker) windows() {
 			if part.IsZero() {
 				part = e.T
 			}
+		case EvStall:
+			c.stalls = append(c.stalls, span{e.Since, e.T.Add(e.T.Sub(e.Since) + c.b.Convergence)})
+			c.res.HarnessStalls++
+			c.res.WorstStall = max(c.res.WorstStall, e.T.Sub(e.Since))
 		case EvHeal:
 			if !part.IsZero() {
 				c.suspend = append(c.suspend, span{part, e.T.Add(c.b.Repair)})
@@ -208,6 +240,11 @@ func (c *checker) counts(node string, a, b time.Time) bool {
 		}
 	}
 	for _, s := range c.suspend {
+		if overlaps(a, b, s.from, s.to) {
+			return false
+		}
+	}
+	for _, s := range c.stalls {
 		if overlaps(a, b, s.from, s.to) {
 			return false
 		}
@@ -255,11 +292,42 @@ func (c *checker) ownerChanges(service string) []change {
 			}
 		}
 		if was {
-			out = append(out, change{e.T, e.T.Add(c.b.FailureDetection)})
+			out = append(out, change{e.T, c.takeover(e, owners)})
 		}
 	}
 	slices.SortFunc(out, func(a, b change) int { return a.at.Compare(b.at) })
 	return out
+}
+
+// takeover is when the services of e.Node, killed or stopped while it
+// owned them, had an owner again: at the latest FailureDetection after e,
+// unless the survivors were slower to notice, in which case the first
+// poll after e in which another node named another owner (or the killed
+// node's own return, ready, if that came first). Expiry deadlines count
+// from it (DESIGN: "add the failure-detection time"); how late it came is
+// reported as SlowestTakeover, apart from the violations.
+func (c *checker) takeover(e Event, owners []OwnerObs) time.Time {
+	bound := e.T.Add(c.b.FailureDetection)
+	var seen time.Time
+	for _, o := range owners {
+		if o.Start.After(e.T) && o.Node != e.Node && o.Owner != "" && o.Owner != e.Node {
+			seen = o.End
+			break
+		}
+	}
+	for _, r := range c.s.events {
+		if r.Kind == EvReady && r.Node == e.Node && r.T.After(e.T) {
+			if seen.IsZero() || r.T.Before(seen) {
+				seen = r.T
+			}
+			break
+		}
+	}
+	if seen.IsZero() {
+		return bound
+	}
+	c.res.SlowestTakeover = max(c.res.SlowestTakeover, seen.Sub(e.T))
+	return maxTime(bound, seen)
 }
 
 func (c *checker) buildPlans() {
@@ -290,7 +358,7 @@ func (c *checker) buildPlans() {
 			if len(seg) == 0 {
 				return
 			}
-			s := span{seg[0].End.Add(c.b.Convergence), seg[len(seg)-1].Start.Add(c.b.BeatGap)}
+			s := span{seg[0].End.Add(c.b.Convergence), seg[len(seg)-1].sentAt().Add(c.b.BeatGap)}
 			if term != nil && term.Start.Before(s.to) {
 				s.to = term.Start
 			}
@@ -309,7 +377,10 @@ func (c *checker) buildPlans() {
 			if o.Kind == OpRegister {
 				p.regs = append(p.regs, o)
 			}
-			if len(seg) > 0 && o.End.Sub(seg[len(seg)-1].Start) > c.b.BeatGap {
+			if len(seg) > 0 && o.End.Sub(seg[len(seg)-1].sentAt()) > c.b.BeatGap {
+				if late := c.lateness(o); late > 0 && o.End.Sub(seg[len(seg)-1].sentAt())-late <= c.b.BeatGap {
+					c.res.HarnessGaps++
+				}
 				flush()
 			}
 			seg = append(seg, o)
@@ -362,6 +433,16 @@ func (c *checker) checkObs() {
 		c.res.Checked++
 		for _, p := range c.plans[o.Service] {
 			healthy, present := o.List[p.inst.Addr()]
+			// The excerpt starts 4s before the poll, or for an expiry
+			// just before the instance's last beat, so it shows the
+			// silence and the faults that followed it.
+			from := o.Start.Add(-4 * time.Second)
+			if p.silent {
+				from = minTime(from, p.last.Add(-time.Second))
+			}
+			if !p.absentFrom.IsZero() {
+				from = minTime(from, p.absentFrom.Add(-c.b.Convergence-time.Second))
+			}
 			bad := func(inv, detail string) {
 				key := inv + "|" + o.Node + "|" + p.inst.String()
 				if reported[key] {
@@ -369,7 +450,7 @@ func (c *checker) checkObs() {
 				}
 				reported[key] = true
 				c.violate(Violation{Invariant: inv, T: o.Start, Node: o.Node, Inst: p.inst.String(), Detail: detail,
-					Excerpt: c.excerpt(p.inst, o.Node, o.Start)})
+					Excerpt: c.excerpt(p.inst, o.Node, from, o.Start)})
 			}
 			for _, s := range p.must {
 				if !s.covers(o.Start, o.End) {
@@ -479,229 +560,15 @@ func (c *checker) measure() {
 	}
 }
 
-// stable reports whether membership was stable over [a, b].
-func (c *checker) stable(a, b time.Time) bool {
-	for _, e := range c.s.events {
-		if overlaps(a.Add(-c.b.StableAfter), b, e.T, e.T) {
-			return false
-		}
+// lateness is how late the harness sent beat o (0 for a retry or one on
+// time).
+func (c *checker) lateness(o Op) time.Duration {
+	if o.Due.IsZero() {
+		return 0
 	}
-	for _, s := range c.suspend {
-		if overlaps(a, b, s.from, s.to) {
-			return false
-		}
-	}
-	return true
-}
-
-func (c *checker) checkOwners() {
-	type key struct {
-		round   int
-		service string
-	}
-	groups := map[key][]OwnerObs{}
-	var keys []key
-	for _, o := range c.s.owners {
-		k := key{o.Round, o.Service}
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], o)
-	}
-	reported := map[string]bool{}
-	for _, k := range keys {
-		g := groups[k]
-		a, b := g[0].Start, g[0].End
-		for _, o := range g {
-			a, b = minTime(a, o.Start), maxTime(b, o.End)
-		}
-		if !c.stable(a, b) {
-			continue
-		}
-		owners := map[string][]string{}
-		for _, o := range g {
-			if c.counts(o.Node, o.Start, o.End) {
-				owners[o.Owner] = append(owners[o.Owner], o.Node)
-			}
-		}
-		if len(owners) > 1 || owners[""] != nil {
-			if reported[k.service] {
-				continue
-			}
-			reported[k.service] = true
-			c.violate(Violation{Invariant: "one-owner", T: a, Inst: k.service,
-				Detail: fmt.Sprintf("with membership stable since %s, nodes disagree on the owner: %v", c.rel(a.Add(-c.b.StableAfter)), owners)})
-		}
-	}
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
-// settle is when, with faults and writes over, all nodes must be equal.
-func (c *checker) settle() time.Time {
-	var quiet time.Time
-	for _, e := range c.s.events {
-		quiet = maxTime(quiet, e.T)
-	}
-	for _, o := range c.s.ops {
-		if o.Kind != OpBeat {
-			quiet = maxTime(quiet, o.End)
-		}
-	}
-	t := quiet.Add(c.b.Repair)
-	for _, ps := range c.plans {
-		for _, p := range ps {
-			if p.silent {
-				t = maxTime(t, p.absent)
-			}
-		}
-	}
-	return t
-}
-
-func (c *checker) checkRepair() {
-	settle := c.settle()
-	type key struct {
-		round   int
-		service string
-	}
-	groups := map[key][]Obs{}
-	var keys []key
-	for _, o := range c.s.obs {
-		if o.Status != 200 || o.Start.Before(settle) || !c.counts(o.Node, o.Start, o.End) {
-			continue
-		}
-		k := key{o.Round, o.Service}
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], o)
-	}
-	if len(keys) == 0 {
-		c.violate(Violation{Invariant: "repair", T: c.s.end,
-			Detail: fmt.Sprintf("not checked: no polls after the settle time %s (history ends %s)", c.rel(settle), c.rel(c.s.end))})
-		return
-	}
-	for _, k := range keys {
-		g := groups[k]
-		for _, o := range g[1:] {
-			if !maps.Equal(o.List, g[0].List) {
-				c.violate(Violation{Invariant: "repair", T: o.Start, Node: o.Node, Inst: k.service,
-					Detail: fmt.Sprintf("after settling (%s) nodes differ: %s lists %s, %s lists %s",
-						c.rel(settle), g[0].Node, fmtList(g[0].List), o.Node, fmtList(o.List))})
-				return
-			}
-		}
-	}
-}
-
-func fmtList(m map[string]bool) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		s := k
-		if !m[k] {
-			s += "(unhealthy)"
-		}
-		parts = append(parts, s)
-	}
-	if len(parts) > 8 {
-		return fmt.Sprintf("%d instances [%s ...]", len(parts), strings.Join(parts[:8], " "))
-	}
-	return "[" + strings.Join(parts, " ") + "]"
-}
-
-// checkAnswers flags a node that should serve but failed every poll for
-// longer than Bounds.Unanswered.
-func (c *checker) checkAnswers() {
-	per := map[string][]Obs{}
-	for _, o := range c.s.obs {
-		per[o.Node] = append(per[o.Node], o)
-	}
-	for _, n := range slices.Sorted(maps.Keys(per)) {
-		var start time.Time
-		for _, o := range per[n] {
-			if !c.counts(n, o.Start, o.End) || o.Status == 200 || o.Status == 503 {
-				start = time.Time{}
-				continue
-			}
-			if start.IsZero() {
-				start = o.Start
-			}
-			if o.End.Sub(start) > c.b.Unanswered {
-				c.violate(Violation{Invariant: "availability", T: start, Node: n,
-					Detail: fmt.Sprintf("live node failed every poll from %s to %s (last status %d)", c.rel(start), c.rel(o.End), o.Status)})
-				break
-			}
-		}
-	}
+	return max(0, o.sentAt().Sub(o.Due))
 }
 
 func (c *checker) violate(v Violation) { c.res.Violations = append(c.res.Violations, v) }
 
 func (c *checker) rel(t time.Time) string { return fmt.Sprintf("%.3fs", t.Sub(c.t0).Seconds()) }
-
-// excerpt is the history around t: cluster events, the instance's
-// operations, and node's polls of its service.
-func (c *checker) excerpt(in Instance, node string, t time.Time) []string {
-	a, b := t.Add(-4*time.Second), t.Add(time.Second)
-	type line struct {
-		t time.Time
-		s string
-	}
-	var ls []line
-	for _, e := range c.s.events {
-		if !e.T.Before(a) && e.T.Before(b) {
-			ls = append(ls, line{e.T, fmt.Sprintf("%9s event %s %s %s", c.rel(e.T), e.Kind, e.Node, e.Detail)})
-		}
-	}
-	for _, o := range c.s.ops {
-		if o.Inst == in && !o.End.Before(a) && o.Start.Before(b) {
-			res := "ok"
-			if !o.OK {
-				res = "FAILED " + o.Detail
-			}
-			ls = append(ls, line{o.Start, fmt.Sprintf("%9s client %s via %s -> %s at %s", c.rel(o.Start), o.Kind, o.Node, res, c.rel(o.End))})
-		}
-	}
-	// Polls: one line per run of the same answer.
-	var prev string
-	var runStart, runEnd time.Time
-	runN := 0
-	flush := func() {
-		if runN > 0 {
-			ls = append(ls, line{runStart, fmt.Sprintf("%9s poll %s: %s (%d polls until %s)", c.rel(runStart), node, prev, runN, c.rel(runEnd))})
-		}
-	}
-	for _, o := range c.s.obs {
-		if o.Node == node && o.Service == in.Service && !o.End.Before(a) && o.Start.Before(b) {
-			st := "absent"
-			if h, ok := o.List[in.Addr()]; ok {
-				st = map[bool]string{true: "healthy", false: "UNHEALTHY"}[h]
-			}
-			if o.Status != 200 {
-				st = fmt.Sprintf("status %d", o.Status)
-			}
-			if st != prev {
-				flush()
-				prev, runStart, runN = st, o.Start, 0
-			}
-			runN++
-			runEnd = o.End
-		}
-	}
-	flush()
-	slices.SortStableFunc(ls, func(x, y line) int { return x.t.Compare(y.t) })
-	out := make([]string, 0, len(ls))
-	for _, l := range ls {
-		out = append(out, l.s)
-	}
-	if len(out) > 40 { // keep the end, nearest the violation
-		out = append([]string{fmt.Sprintf("... %d earlier lines", len(out)-40)}, out[len(out)-40:]...)
-	}
-	return out
-}

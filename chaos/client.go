@@ -4,18 +4,27 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"sync/atomic"
 	"time"
 )
 
 // transport keeps connections per node; many goroutines share it.
-var transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
+var transport = &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second,
 	DisableCompression: true}
 
 // do sends one request to addr and returns status, body and a transport
 // error (status 0). A form body is used for POST/PUT when body is nil and
 // v is set; otherwise v goes in the query string.
 func do(method, addr, path string, v url.Values, body []byte, timeout time.Duration) (int, []byte, error) {
+	code, b, _, err := doSent(method, addr, path, v, body, timeout)
+	return code, b, err
+}
+
+// doSent is do that also returns when the request was written to the
+// connection (the moment the node can see it; zero if it never was).
+func doSent(method, addr, path string, v url.Values, body []byte, timeout time.Duration) (int, []byte, time.Time, error) {
 	u := "http://" + addr + path
 	var rd io.Reader
 	ctype := ""
@@ -34,17 +43,33 @@ func do(method, addr, path string, v url.Values, body []byte, timeout time.Durat
 	}
 	req, err := http.NewRequest(method, u, rd)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, time.Time{}, err
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	var wrote atomic.Int64 // set by the transport's writer goroutine
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(time.Now().UnixNano()) }}))
+	sent := func() time.Time {
+		if ns := wrote.Load(); ns != 0 {
+			return time.Unix(0, ns)
+		}
+		return time.Time{}
+	}
 	cl := &http.Client{Transport: transport, Timeout: timeout}
 	resp, err := cl.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, sent(), err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	return resp.StatusCode, b, err
+	return resp.StatusCode, b, sent(), err
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
 }

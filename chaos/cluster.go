@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,17 +15,18 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/roster-io/roster/internal/freeport"
+	"github.com/roster-io/roster/internal/agentproc"
 )
 
-// Cluster runs `roster agent` processes on loopback and stops them by PID.
-// Every start, signal and readiness is recorded in the History. It is safe
-// for concurrent use.
-
-// Build compiles roster from the module at repoRoot into dir.
-func Build(ctx context.Context, repoRoot, dir string) (string, error) {
+// Build compiles roster from the module at repoRoot into dir, with the
+// given build tags (the deliberately broken build uses chaosbroken).
+func Build(ctx context.Context, repoRoot, dir string, tags ...string) (string, error) {
 	bin := filepath.Join(dir, "roster")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	args := []string{"build", "-o", bin}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, ".")...)
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("chaos: go build: %w\n%s", err, out)
@@ -39,78 +41,52 @@ func SupportsDebugFaults(bin string) bool {
 	return bytes.Contains(out, []byte("--debug-faults"))
 }
 
-// Proc is one agent process.
+// Proc is one agent process of a Cluster.
 type Proc struct {
-	Name   string
-	HTTP   string
-	Gossip string
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	done   chan struct{}
-	// stopping is set before the harness signals it, so an exit is
-	// expected.
+	*agentproc.Proc
+	// stopping is set (under Cluster.mu) before the harness signals it,
+	// so its exit is expected; ready once WaitReady recorded it ready.
 	stopping bool
+	ready    bool
 }
 
-// Exited reports whether the process is gone.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// Output is the process' combined output so far.
-func (p *Proc) Output() string { return p.out.String() }
-
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b.Len() > 4<<20 { // keep memory bounded; the tail is what matters
-		tail := s.b.Bytes()[s.b.Len()-(1<<20):]
-		s.b = *bytes.NewBuffer(append([]byte("...\n"), tail...))
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// Cluster is a set of agent processes.
+// Cluster runs `roster agent` processes on loopback (or, with Netns, each
+// in a network namespace of its own) and stops them by PID. Every start,
+// signal and readiness is recorded in the History. It is safe for
+// concurrent use.
 type Cluster struct {
 	bin         string
 	h           *History
 	debugFaults bool
-	// mu guards procs and all (every process ever started).
+	net         *Netns // nil: everything on 127.0.0.1
+	logDir      string // non-empty: each agent's output also goes to a file here
+	logLevel    string
+	// mu guards procs, all and seq.
 	mu    sync.Mutex
 	procs map[string]*Proc
 	all   []*Proc
+	seq   int
 }
 
-// NewCluster returns an empty cluster of bin's agents, recording into h.
-func NewCluster(bin string, h *History, debugFaults bool) *Cluster {
-	return &Cluster{bin: bin, h: h, debugFaults: debugFaults, procs: map[string]*Proc{}}
+// NewCluster returns an empty cluster of bin's agents, recording into h;
+// with net non-nil each node runs in its own namespace.
+func NewCluster(bin string, h *History, debugFaults bool, net *Netns) *Cluster {
+	return &Cluster{bin: bin, h: h, debugFaults: debugFaults, net: net, procs: map[string]*Proc{}, logLevel: "warn"}
 }
 
-func freeAddr() (string, error) {
-	p, err := freeport.TCPUDP()
-	return fmt.Sprintf("127.0.0.1:%d", p), err
+// KeepLogs also writes every agent's output, at level, to a file per
+// process in dir.
+func (c *Cluster) KeepLogs(dir, level string) {
+	c.logDir = dir
+	if level != "" {
+		c.logLevel = level
+	}
 }
 
 // Start runs an agent called name joining the gossip addresses of the
-// running nodes. With empty httpAddr or gossipAddr it picks free ports; a
-// start that loses a picked port to another process is retried on new
-// ones. It returns once the process serves /healthz.
+// running nodes. With empty httpAddr or gossipAddr it picks free ports
+// (internal/agentproc retries a port lost to another process). It returns
+// once the process serves /healthz.
 func (c *Cluster) Start(name, httpAddr, gossipAddr string) (*Proc, error) {
 	var join []string
 	for _, p := range c.Live() {
@@ -118,94 +94,64 @@ func (c *Cluster) Start(name, httpAddr, gossipAddr string) (*Proc, error) {
 			join = append(join, p.Gossip)
 		}
 	}
-	var lastErr error
-	for attempt := 1; attempt <= 5; attempt++ {
-		h, g := httpAddr, gossipAddr
-		var err error
-		if h == "" || attempt > 1 {
-			if h, err = freeAddr(); err != nil {
-				return nil, err
-			}
-		}
-		if g == "" || attempt > 1 {
-			if g, err = freeAddr(); err != nil {
-				return nil, err
-			}
-		}
-		p, err := c.launch(name, h, g, join)
-		if err == nil {
-			return p, nil
-		}
-		lastErr = err
-		if !strings.Contains(p.Output(), "address already in use") {
-			break
-		}
-	}
-	return nil, lastErr
-}
-
-func (c *Cluster) launch(name, httpAddr, gossipAddr string, join []string) (*Proc, error) {
-	p := &Proc{Name: name, HTTP: httpAddr, Gossip: gossipAddr, out: &syncBuffer{}, done: make(chan struct{})}
-	args := []string{"agent", "--name", name, "--http", httpAddr, "--gossip", gossipAddr,
-		"--gossip-profile", "lan", "--log-level", "warn", "--shutdown-timeout", "5s"}
-	if len(join) > 0 {
-		args = append(args, "--join", strings.Join(join, ","))
-	}
+	spec := agentproc.Spec{Bin: c.bin, Name: name, HTTP: httpAddr, Gossip: gossipAddr, Join: join,
+		Args: []string{"--gossip-profile", "lan", "--log-level", c.logLevel, "--shutdown-timeout", "5s"}}
 	if c.debugFaults {
-		args = append(args, "--debug-faults")
+		spec.Args = append(spec.Args, "--debug-faults")
 	}
-	p.cmd = exec.Command(c.bin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	c.h.AddEvent(Event{Kind: EvStart, Node: name, T: time.Now(), Detail: "http " + httpAddr + " gossip " + gossipAddr})
-	if err := p.cmd.Start(); err != nil {
-		return p, fmt.Errorf("chaos: start %s: %w", name, err)
+	if c.net != nil {
+		ns, ip, err := c.net.Node(name)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.seq++
+		seq := c.seq
+		c.mu.Unlock()
+		spec.Netns = ns
+		if spec.HTTP == "" {
+			spec.HTTP = fmt.Sprintf("%s:%d", ip, 10000+seq)
+		}
+		if spec.Gossip == "" {
+			spec.Gossip = fmt.Sprintf("%s:%d", ip, 20000+seq)
+		}
 	}
+	var logf *os.File
+	if c.logDir != "" {
+		var err error
+		if logf, err = os.Create(filepath.Join(c.logDir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))); err != nil {
+			return nil, fmt.Errorf("chaos: %w", err)
+		}
+		spec.Log = logf
+	}
+	c.h.AddEvent(Event{Kind: EvStart, Node: name, T: time.Now(), Detail: "http " + spec.HTTP + " gossip " + spec.Gossip})
+	ap, err := agentproc.Start(context.Background(), spec)
+	if logf != nil {
+		if err != nil {
+			logf.Close()
+		} else {
+			go func() { <-ap.Done(); logf.Close() }() // the output is copied until the exit
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chaos: %w", err)
+	}
+	p := &Proc{Proc: ap}
 	c.mu.Lock()
 	c.all = append(c.all, p)
 	c.procs[name] = p
 	c.mu.Unlock()
 	go func() {
-		_ = p.cmd.Wait()
-		close(p.done)
+		<-p.Done()
 		c.mu.Lock()
 		expected := p.stopping
 		c.mu.Unlock()
 		if !expected {
 			c.h.AddFinding(Finding{T: time.Now(), Node: name, What: "node exited on its own",
-				Detail: fmt.Sprintf("%v; output tail:\n%s", p.cmd.ProcessState, tail(p.Output(), 2000))})
+				Detail: fmt.Sprintf("%s; output tail:\n%s", p.State(), p.Tail(2000))})
 		}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if code, _, _ := do(http.MethodGet, p.HTTP, "/healthz", nil, nil, time.Second); code == 200 {
-			return p, nil
-		}
-		if p.Exited() {
-			c.forget(p)
-			return p, fmt.Errorf("chaos: %s exited before serving:\n%s", name, tail(p.Output(), 2000))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	c.signal(p, syscall.SIGKILL)
-	<-p.done
-	c.forget(p)
-	return p, fmt.Errorf("chaos: %s not serving within 10s:\n%s", name, tail(p.Output(), 2000))
-}
-
-func (c *Cluster) forget(p *Proc) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p.stopping = true
-	if c.procs[p.Name] == p {
-		delete(c.procs, p.Name)
-	}
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
+	return p, nil
 }
 
 // WaitReady waits until every running node answers /readyz and lists
@@ -223,7 +169,13 @@ func (c *Cluster) WaitReady(within time.Duration) error {
 			if code != 200 || !c.allAlive(p, live) {
 				continue
 			}
-			c.h.AddEvent(Event{Kind: EvReady, Node: name, T: time.Now()})
+			c.mu.Lock()
+			first := !p.ready
+			p.ready = true
+			c.mu.Unlock()
+			if first {
+				c.h.AddEvent(Event{Kind: EvReady, Node: name, T: time.Now()})
+			}
 			delete(pending, name)
 		}
 		if len(pending) == 0 {
@@ -296,15 +248,9 @@ func (c *Cluster) Get(name string) *Proc {
 	return c.procs[name]
 }
 
-func (c *Cluster) signal(p *Proc, sig syscall.Signal) {
-	if !p.Exited() {
-		_ = p.cmd.Process.Signal(sig)
-	}
-}
-
 // Stop signals the node by PID (SIGKILL or SIGTERM), records it and waits
 // for the process to exit (a SIGTERM that takes over 10s is followed by
-// SIGKILL).
+// SIGKILL and recorded as a finding).
 func (c *Cluster) Stop(name string, sig syscall.Signal) error {
 	c.mu.Lock()
 	p := c.procs[name]
@@ -320,16 +266,9 @@ func (c *Cluster) Stop(name string, sig syscall.Signal) error {
 	if sig == syscall.SIGTERM {
 		kind = EvTerm
 	}
-	c.h.AddEvent(Event{Kind: kind, Node: name, T: time.Now(), Detail: fmt.Sprintf("pid %d", p.cmd.Process.Pid)})
-	c.signal(p, sig)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		c.signal(p, syscall.SIGKILL)
-		<-p.done
-		if sig == syscall.SIGTERM {
-			c.h.AddFinding(Finding{T: time.Now(), Node: name, What: "graceful shutdown hung", Detail: "no exit 10s after SIGTERM"})
-		}
+	c.h.AddEvent(Event{Kind: kind, Node: name, T: time.Now(), Detail: fmt.Sprintf("pid %d", p.PID())})
+	if p.Stop(sig, 10*time.Second) {
+		c.h.AddFinding(Finding{T: time.Now(), Node: name, What: "graceful shutdown hung", Detail: "no exit 10s after SIGTERM"})
 	}
 	return nil
 }
@@ -344,11 +283,7 @@ func (c *Cluster) Shutdown() {
 	c.procs = map[string]*Proc{}
 	c.mu.Unlock()
 	for _, p := range all {
-		c.signal(p, syscall.SIGKILL)
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-		}
+		p.Stop(syscall.SIGKILL, 5*time.Second)
 	}
 }
 
@@ -368,6 +303,39 @@ func (c *Cluster) Block(name string, block []string) (int, error) {
 		err = fmt.Errorf("chaos: PUT /debug/faults on %s: %d %s", name, code, out)
 	}
 	return code, err
+}
+
+// Partition cuts a from b both ways: through network namespaces when the
+// cluster runs in them, else through every node's /debug/faults.
+func (c *Cluster) Partition(a, b []string) error {
+	if c.net != nil {
+		return c.net.Cut(a, b)
+	}
+	for _, n := range a {
+		if _, err := c.Block(n, b); err != nil {
+			return err
+		}
+	}
+	for _, n := range b {
+		if _, err := c.Block(n, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Heal undoes every Partition.
+func (c *Cluster) Heal() error {
+	if c.net != nil {
+		return c.net.Heal()
+	}
+	var errs []error
+	for _, p := range c.Live() {
+		if _, err := c.Block(p.Name, nil); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // TempDir makes a directory for the binary.

@@ -39,15 +39,28 @@ func (k OpKind) String() string {
 	return [...]string{"register", "beat", "deregister", "silent"}[k]
 }
 
-// Op is one client operation: sent at Start, answered (or failed) at End.
+// Op is one client operation: started at Start, written to the
+// connection at Sent (zero if it never was), answered (or failed) at End.
+// A beat's Due is when the instance's schedule wanted it sent (zero for a
+// retry); Sent - Due is the harness' own lateness, not roster's.
 type Op struct {
 	Kind   OpKind
 	Inst   Instance
 	Node   string
+	Due    time.Time
 	Start  time.Time
+	Sent   time.Time
 	End    time.Time
 	OK     bool
 	Detail string
+}
+
+// sentAt is when the node could first see the operation.
+func (o Op) sentAt() time.Time {
+	if o.Sent.IsZero() {
+		return o.Start
+	}
+	return o.Sent
 }
 
 // Obs is one poll of one node's list of one service: the request was sent
@@ -85,17 +98,20 @@ const (
 	EvTerm
 	EvPartition
 	EvHeal
+	// EvStall is the harness itself going without CPU from Since to T.
+	EvStall
 )
 
 func (k EventKind) String() string {
-	return [...]string{"start", "ready", "SIGKILL", "SIGTERM", "partition", "heal"}[k]
+	return [...]string{"start", "ready", "SIGKILL", "SIGTERM", "partition", "heal", "harness-stall"}[k]
 }
 
-// Event is one cluster event at time T.
+// Event is one cluster event at time T (a stall lasts from Since to T).
 type Event struct {
 	Kind   EventKind
 	Node   string
 	T      time.Time
+	Since  time.Time
 	Detail string
 }
 

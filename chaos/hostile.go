@@ -3,11 +3,13 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -138,18 +140,44 @@ func Hostile(ctx context.Context, c *Cluster, h *History, seed uint64, idle int)
 			}
 		}
 	}()
-	// Idle connections, opened gradually and held.
+	// Idle connections, opened gradually and held; the nodes close those
+	// that never send a header after their ReadHeaderTimeout, so every
+	// few seconds the closed ones are dropped and the count topped up.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i := 0; i < idle && ctx.Err() == nil; i++ {
-			if p := pick(); p != nil {
-				if cn, err := net.DialTimeout("tcp", p.HTTP, time.Second); err == nil {
-					hold(cn)
+		for round := 0; round < 100000 && ctx.Err() == nil; round++ {
+			// Only this goroutine adds to conns, so checking a copy
+			// outside the lock loses nothing.
+			cmu.Lock()
+			held := slices.Clone(conns)
+			cmu.Unlock()
+			var kept []net.Conn
+			for _, cn := range held {
+				_ = cn.SetReadDeadline(time.Now().Add(time.Millisecond))
+				if _, err := cn.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
+					cn.Close()
+					continue
+				}
+				kept = append(kept, cn)
+			}
+			cmu.Lock()
+			conns = kept
+			cmu.Unlock()
+			open := len(kept)
+			for i := open; i < idle && ctx.Err() == nil; i++ {
+				if p := pick(); p != nil {
+					if cn, err := net.DialTimeout("tcp", p.HTTP, time.Second); err == nil {
+						hold(cn)
+					}
+				}
+				if i%100 == 99 {
+					time.Sleep(100 * time.Millisecond)
 				}
 			}
-			if i%100 == 99 {
-				time.Sleep(100 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+			case <-time.After(3 * time.Second):
 			}
 		}
 	}()
@@ -162,6 +190,11 @@ func Hostile(ctx context.Context, c *Cluster, h *History, seed uint64, idle int)
 	n := count
 	cmu.Unlock()
 	return n
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // checkBadService records a finding for every node that lists an instance

@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"sync"
@@ -13,9 +14,14 @@ import (
 // interval (GET /v1/instances: each instance with its own health, no
 // protect threshold) and, every ownerEvery rounds, the owner of each
 // service, recording everything in h until ctx ends.
+//
+// A poll that lists what the node's previous poll of the service listed
+// shares its map, which keeps a long run's history small.
 func Observe(ctx context.Context, c *Cluster, h *History, services []string, interval time.Duration, ownerEvery int) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var mu sync.Mutex // guards last
+	last := map[[2]string]map[string]bool{}
 	for round := 1; ; round++ {
 		var wg sync.WaitGroup
 		for _, p := range c.Live() {
@@ -23,7 +29,18 @@ func Observe(ctx context.Context, c *Cluster, h *History, services []string, int
 			go func() {
 				defer wg.Done()
 				for _, svc := range services {
-					h.AddObs(pollList(round, p, svc))
+					o := pollList(round, p, svc)
+					if o.List != nil {
+						k := [2]string{p.Name, svc}
+						mu.Lock()
+						if prev, ok := last[k]; ok && maps.Equal(prev, o.List) {
+							o.List = prev
+						} else {
+							last[k] = o.List
+						}
+						mu.Unlock()
+					}
+					h.AddObs(o)
 				}
 				if ownerEvery > 0 && round%ownerEvery == 0 {
 					for _, svc := range services {

@@ -3,22 +3,121 @@ package chaos
 import (
 	"context"
 	"os"
+	"os/exec"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// TestRun_client runs one short real scenario. It starts processes, so it
-// runs only with ROSTER_CHAOS=1; the full suite is `go run ./chaos/cmd/chaos`.
-func TestRun_client(t *testing.T) {
-	if os.Getenv("ROSTER_CHAOS") != "1" {
-		t.Skip("set ROSTER_CHAOS=1 to run a real cluster")
+// The short chaos suite: `go test ./chaos/` (and so `make test`) builds
+// roster twice, normally and with -tags chaosbroken, and runs the owner
+// scenario against each on a 3-node cluster with hostile clients. The
+// normal build must pass with zero violations; the broken one (no fresh
+// timeout for a new owner) must fail with a readable history excerpt.
+// -short or ROSTER_CHAOS=0 skips them; `make chaos` is the full suite.
+
+var builds struct {
+	once          sync.Once
+	dir           string
+	good, broken  string
+	errGood, errB error
+}
+
+func bins(t *testing.T) (good, broken string) {
+	t.Helper()
+	if testing.Short() || os.Getenv("ROSTER_CHAOS") == "0" {
+		t.Skip("chaos: skipped (-short or ROSTER_CHAOS=0)")
 	}
-	bin, err := Build(context.Background(), "..", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("chaos: no go command to build roster")
 	}
-	s := Run(context.Background(), "client", Config{Bin: bin, Seed: 1, Nodes: 3, Instances: 20, Duration: 8 * time.Second})
+	builds.once.Do(func() {
+		dir, err := os.MkdirTemp("", "roster-chaos-test-")
+		if err != nil {
+			builds.errGood, builds.errB = err, err
+			return
+		}
+		builds.dir = dir
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := os.MkdirAll(dir+"/broken", 0o755); err != nil {
+			builds.errB = err
+		}
+		builds.good, builds.errGood = Build(ctx, "..", dir)
+		if builds.errB == nil {
+			builds.broken, builds.errB = Build(ctx, "..", dir+"/broken", "chaosbroken")
+		}
+	})
+	return builds.good, builds.broken
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builds.dir != "" {
+		os.RemoveAll(builds.dir)
+	}
+	os.Exit(code)
+}
+
+func shortConfig(bin string, seed uint64) Config {
+	return Config{Bin: bin, Seed: seed, Nodes: 3, Instances: 30, Duration: 10 * time.Second,
+		Hostile: true, IdleConns: 300}
+}
+
+func TestShort_ownerKillPasses(t *testing.T) {
+	good, _ := bins(t)
+	if builds.errGood != nil {
+		t.Fatal(builds.errGood)
+	}
+	seed := uint64(time.Now().UnixNano() % 1_000_000)
+	var log strings.Builder
+	cfg := shortConfig(good, seed)
+	cfg.Duration = 14 * time.Second // a kill mid-expiry, then one right after a write
+	cfg.Log = &log
+	s := Run(context.Background(), "owner", cfg)
+	WriteTable(&log, []Summary{s})
+	t.Logf("seed %d:\n%s", seed, log.String())
+	if s.Skipped != "" {
+		t.Fatalf("skipped: %s", s.Skipped)
+	}
+	if s.Faults == 0 || s.Acked == 0 || s.Result.Checked == 0 {
+		t.Errorf("got %d faults, %d acknowledged writes, %d checked polls; want each > 0", s.Faults, s.Acked, s.Result.Checked)
+	}
+	if s.Hostile == 0 {
+		t.Error("got no hostile requests, want the hostile clients to have run")
+	}
 	for _, v := range s.Result.Violations {
-		t.Error(v)
+		t.Errorf("seed %d (replay: go run ./chaos/cmd/chaos --seed %d --scenario owner --nodes 3 --instances 30 --duration 14s --idle 300): %s",
+			seed, seed, v)
 	}
+}
+
+func TestShort_brokenBuildIsCaught(t *testing.T) {
+	_, broken := bins(t)
+	if builds.errB != nil {
+		t.Fatal(builds.errB)
+	}
+	seed := uint64(time.Now().UnixNano() % 1_000_000)
+	cfg := shortConfig(broken, seed)
+	cfg.Duration = 8 * time.Second // one owner kill mid-expiry is enough
+	s := Run(context.Background(), "owner", cfg)
+	if len(s.Result.Violations) == 0 {
+		t.Fatalf("seed %d: the chaosbroken build (no fresh timeout for a new owner) passed; want expiry violations", seed)
+	}
+	// The victim silenced mid-expiry shows its owner's SIGKILL in its
+	// excerpt (instances the stream silenced may have lost their owner
+	// earlier).
+	var text string
+	for _, v := range s.Result.Violations {
+		if strings.HasPrefix(v.Invariant, "expiry") && strings.Contains(v.String(), "SIGKILL") {
+			text = v.String()
+			break
+		}
+	}
+	if text == "" {
+		t.Errorf("got %d violations, none an expiry whose excerpt shows the owner's SIGKILL; first:\n%s",
+			len(s.Result.Violations), s.Result.Violations[0])
+	}
+	t.Logf("seed %d: broken build caught, %d violations; first:\n%s", seed, len(s.Result.Violations), text)
 }

@@ -8,6 +8,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,7 +35,22 @@ type Config struct {
 	Instances int
 	// Duration is how long faults are injected. Default 30s.
 	Duration time.Duration
-	// Bounds are the checker's limits.
+	// Timings are the simulated instances' heartbeat timings.
+	Timings Timings
+	// Hostile runs the hostile clients during the scenario (the "hostile"
+	// scenario always does).
+	Hostile bool
+	// IdleConns is how many idle connections the hostile clients hold.
+	// Default 2000.
+	IdleConns int
+	// Netns partitions through network namespaces when the machine allows
+	// it (root and iproute2); otherwise, or when false, through the
+	// agents' --debug-faults.
+	Netns bool
+	// LogDir, when set, keeps every agent's output there (at LogLevel,
+	// default warn), one file per process.
+	LogDir, LogLevel string
+	// Bounds are the checker's limits. Default BoundsFor(Timings).
 	Bounds Bounds
 	// Log gets progress lines; nil discards them.
 	Log io.Writer
@@ -62,9 +80,12 @@ type run struct {
 	next    int // next node number, for new names
 	mech    string
 	hostile int
+	logMu   sync.Mutex // serializes writes to cfg.Log
 }
 
 func (r *run) logf(format string, a ...any) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
 	if r.cfg.Log != nil {
 		fmt.Fprintf(r.cfg.Log, "[%s] "+format+"\n", append([]any{r.name}, a...)...)
 	}
@@ -86,7 +107,10 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 		cfg.Duration = 30 * time.Second
 	}
 	if cfg.Bounds == (Bounds{}) {
-		cfg.Bounds = DefaultBounds()
+		cfg.Bounds = BoundsFor(cfg.Timings)
+	}
+	if cfg.IdleConns <= 0 {
+		cfg.IdleConns = 2000
 	}
 	seed := cfg.Seed ^ uint64(len(name))*0x9e3779b97f4a7c15
 	for _, ch := range name {
@@ -95,11 +119,45 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 	r := &run{cfg: cfg, name: name, h: NewHistory(), rng: rand.New(rand.NewPCG(seed, 1))}
 	sum := Summary{Scenario: name, Seed: cfg.Seed, Nodes: cfg.Nodes, Instances: cfg.Instances}
 	debug := SupportsDebugFaults(cfg.Bin)
-	if name == "partition" && !debug {
-		sum.Skipped = "agent has no --debug-faults flag (and network namespaces are not implemented)"
-		return sum
+	var net *Netns
+	if name == "partition" {
+		var why error
+		if cfg.Netns {
+			if why = NetnsAvailable(); why == nil {
+				n, err := NewNetns(seed)
+				if err != nil {
+					why = err
+				} else {
+					net = n
+					defer func() {
+						if err := net.Close(); err != nil {
+							r.logf("netns cleanup: %v", err)
+						}
+					}()
+					r.mech = net.Describe()
+				}
+			}
+		}
+		if net == nil {
+			if !debug {
+				sum.Skipped = fmt.Sprintf("no network namespaces (%v) and the agent has no --debug-faults", why)
+				return sum
+			}
+			r.mech = "in-process fault injection (PUT /debug/faults)"
+			if why != nil {
+				r.mech += fmt.Sprintf("; network namespaces unavailable: %v", why)
+			}
+		}
+		r.logf("partition mechanism: %s", r.mech)
 	}
-	r.c = NewCluster(cfg.Bin, r.h, debug)
+	r.c = NewCluster(cfg.Bin, r.h, debug, net)
+	if cfg.LogDir != "" {
+		dir := filepath.Join(cfg.LogDir, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return r.harnessFail(sum, err)
+		}
+		r.c.KeepLogs(dir, cfg.LogLevel)
+	}
 	defer r.c.Shutdown()
 	for i := 1; i <= cfg.Nodes; i++ {
 		if _, err := r.c.Start(r.newName(), "", ""); err != nil {
@@ -109,7 +167,7 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 	if err := r.c.WaitReady(30 * time.Second); err != nil {
 		return r.harnessFail(sum, err)
 	}
-	if name == "partition" {
+	if name == "partition" && net == nil {
 		code, err := r.c.Block(r.c.Live()[0].Name, nil)
 		if code == http.StatusNotFound {
 			sum.Skipped = "PUT /debug/faults answers 404 (agent fault injection not available)"
@@ -118,7 +176,6 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 		if err != nil {
 			return r.harnessFail(sum, err)
 		}
-		r.mech = "in-process fault injection (PUT /debug/faults); network namespaces not implemented"
 	}
 	nsvc := min(10, max(1, cfg.Instances/10))
 	for i := range nsvc {
@@ -126,20 +183,22 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 	}
 	obsCtx, stopObs := context.WithCancel(context.Background())
 	var obsWG sync.WaitGroup
-	obsWG.Add(1)
+	obsWG.Add(2)
 	go func() { defer obsWG.Done(); Observe(obsCtx, r.c, r.h, r.svcs, 100*time.Millisecond, 3) }()
+	go func() { defer obsWG.Done(); Pace(obsCtx, r.h) }()
 	simCtx, stopSims := context.WithCancel(context.Background())
-	r.w = NewWorkload(r.c, r.h, seed)
+	r.w = NewWorkload(r.c, r.h, cfg.Timings, seed)
 	r.spawnInitial(simCtx)
 	r.logf("%d nodes ready, %d instances beating in %d services", cfg.Nodes, len(r.w.Sims()), nsvc)
 
 	faultCtx, stopFaults := context.WithTimeout(ctx, cfg.Duration)
 	var bg sync.WaitGroup
 	bg.Add(1)
-	go func() { defer bg.Done(); r.stream(faultCtx, simCtx, name) }()
-	if name == "hostile" {
+	streamSeed := r.rng.Uint64() // r.rng belongs to the fault goroutine from here on
+	go func() { defer bg.Done(); r.stream(faultCtx, simCtx, name, streamSeed) }()
+	if name == "hostile" || cfg.Hostile {
 		bg.Add(1)
-		go func() { defer bg.Done(); r.hostile = Hostile(faultCtx, r.c, r.h, seed, 2000) }()
+		go func() { defer bg.Done(); r.hostile = Hostile(faultCtx, r.c, r.h, seed, cfg.IdleConns) }()
 	}
 	var err error
 	switch name {
@@ -220,7 +279,7 @@ func (r *run) spawnInitial(ctx context.Context) {
 
 // stream registers, deregisters and (except in graceful churn) silences
 // instances, keeping the population near its start, until ctx ends.
-func (r *run) stream(ctx, simCtx context.Context, name string) {
+func (r *run) stream(ctx, simCtx context.Context, name string, seed uint64) {
 	silentShare := 15
 	switch name {
 	case "client":
@@ -228,7 +287,7 @@ func (r *run) stream(ctx, simCtx context.Context, name string) {
 	case "churn":
 		silentShare = 0
 	}
-	rng := rand.New(rand.NewPCG(r.rng.Uint64(), 2))
+	rng := rand.New(rand.NewPCG(seed, 2))
 	for i := 0; i < 100000; i++ {
 		select {
 		case <-ctx.Done():
@@ -271,7 +330,14 @@ func (r *run) killRestart(ctx context.Context, name string, pause time.Duration,
 	if newPorts {
 		httpAddr, gossipAddr = "", ""
 	}
-	if _, err := r.c.Start(name, httpAddr, gossipAddr); err != nil {
+	_, err := r.c.Start(name, httpAddr, gossipAddr)
+	if err != nil && httpAddr != "" && strings.Contains(err.Error(), "address already in use") {
+		// Another process on the machine took the dead node's port while
+		// it was down; come back on new ports, as a moved node would.
+		r.logf("%s: old address taken (%s); restarting on new ports", name, httpAddr)
+		_, err = r.c.Start(name, "", "")
+	}
+	if err != nil {
 		return err
 	}
 	return r.c.WaitReady(30 * time.Second)
@@ -306,9 +372,15 @@ func (r *run) ownerOf(service string) string {
 	return ""
 }
 
-// ownerKill SIGKILLs a service's owner right after a register through
-// another node was acknowledged, or in the middle of an instance's expiry.
+// ownerKill SIGKILLs a service's owner at the worst moments, in turn: in
+// the middle of an instance's expiry, keeping it down until a new owner
+// must have finished that expiry (so the takeover, not the restarted
+// owner, is what the checker holds to the expiry bound); right after a
+// register through another node was acknowledged; and the node that took
+// such a write.
 func (r *run) ownerKill(ctx, simCtx context.Context) error {
+	b := r.cfg.Bounds
+	step := 0 // which moment comes next; a moment that cannot happen now is tried again
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
 		if !sleepCtx(ctx, r.between(time.Second, 2*time.Second)) {
 			return nil
@@ -324,16 +396,9 @@ func (r *run) ownerKill(ctx, simCtx context.Context) error {
 				via = p.Name
 			}
 		}
-		switch i % 3 {
+		pause := r.between(500*time.Millisecond, 2*time.Second)
+		switch step % 3 {
 		case 0:
-			s := r.w.Spawn(simCtx, svc, via)
-			r.logf("register %s via %s acknowledged; killing owner %s", s.Inst, via, owner)
-		case 1:
-			// Durability: kill the node that took the write, not the owner.
-			s := r.w.Spawn(simCtx, svc, via)
-			r.logf("register %s via %s acknowledged; killing %s (took the write)", s.Inst, via, via)
-			owner = via
-		default:
 			var victim *Sim
 			for _, s := range r.w.Sims() {
 				if s.Inst.Service == svc {
@@ -344,11 +409,22 @@ func (r *run) ownerKill(ctx, simCtx context.Context) error {
 				continue
 			}
 			r.w.Silence(victim)
-			d := r.between(300*time.Millisecond, 2500*time.Millisecond)
+			d := r.between(300*time.Millisecond, b.BeatTimeout)
 			time.Sleep(d)
-			r.logf("%s silent %v ago; killing owner %s mid-expiry", victim.Inst, d.Round(time.Millisecond), owner)
+			pause = r.between(b.FailureDetection+b.DeleteTimeout+b.Slack, b.FailureDetection+b.DeleteTimeout+b.Slack+2*time.Second)
+			r.logf("%s silent %v ago; killing owner %s mid-expiry, down for %v", victim.Inst, d.Round(time.Millisecond), owner,
+				pause.Round(time.Millisecond))
+		case 1:
+			s := r.w.Spawn(simCtx, svc, via)
+			r.logf("register %s via %s acknowledged; killing owner %s", s.Inst, via, owner)
+		default:
+			// Durability: kill the node that took the write, not the owner.
+			s := r.w.Spawn(simCtx, svc, via)
+			r.logf("register %s via %s acknowledged; killing %s (took the write)", s.Inst, via, via)
+			owner = via
 		}
-		if err := r.killRestart(ctx, owner, r.between(500*time.Millisecond, 2*time.Second), false); err != nil {
+		step++
+		if err := r.killRestart(ctx, owner, pause, false); err != nil {
 			return err
 		}
 	}
@@ -398,15 +474,8 @@ func (r *run) partition(ctx context.Context) error {
 		}
 		r.h.AddEvent(Event{Kind: EvPartition, T: time.Now(), Detail: fmt.Sprintf("%v | %v", a, b)})
 		r.logf("partition %v | %v", a, b)
-		for _, n := range a {
-			if _, err := r.c.Block(n, b); err != nil {
-				return err
-			}
-		}
-		for _, n := range b {
-			if _, err := r.c.Block(n, a); err != nil {
-				return err
-			}
+		if err := r.c.Partition(a, b); err != nil {
+			return err
 		}
 		time.Sleep(r.between(5*time.Second, 8*time.Second))
 		if err := r.heal(); err != nil {
@@ -417,10 +486,8 @@ func (r *run) partition(ctx context.Context) error {
 }
 
 func (r *run) heal() error {
-	for _, p := range r.c.Live() {
-		if _, err := r.c.Block(p.Name, nil); err != nil {
-			return err
-		}
+	if err := r.c.Heal(); err != nil {
+		return err
 	}
 	r.h.AddEvent(Event{Kind: EvHeal, T: time.Now()})
 	r.logf("healed")
@@ -432,9 +499,9 @@ func (r *run) heal() error {
 
 // restore brings the cluster back to its size with every node ready.
 func (r *run) restore() error {
-	if r.c.debugFaults && r.name == "partition" {
-		for _, p := range r.c.Live() {
-			_, _ = r.c.Block(p.Name, nil)
+	if r.name == "partition" {
+		if err := r.c.Heal(); err != nil {
+			return err
 		}
 	}
 	for i := len(r.c.Live()); i < r.cfg.Nodes; i++ {

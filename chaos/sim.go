@@ -12,20 +12,41 @@ import (
 	"time"
 )
 
-// Simulated service instances. Each is one goroutine that registers
-// through a node, beats every 500 ms through its node (switching to
+// Simulated service instances. Each is one goroutine (cheap: a thousand
+// share one HTTP transport and its kept-alive connections) that registers
+// through a node, beats every Timings.Interval through its node (switching to
 // another live node when one fails, as a real client does), and ends by
 // deregistering or by falling silent. Every attempt is recorded as an Op.
 
-// Instance timings the simulated instances ask for (ms).
-const (
-	BeatInterval  = 500 * time.Millisecond
-	beatTimeoutMs = "1500"
-	deleteMs      = "3000"
-)
+// Timings are the heartbeat timings the simulated instances ask for
+// through the preserved.* metadata.
+type Timings struct {
+	// Interval between beats. Default 500ms.
+	Interval time.Duration
+	// Timeout: unhealthy after this without a beat. Default 3·Interval.
+	Timeout time.Duration
+	// Delete: removed after this without a beat. Default 6·Interval.
+	Delete time.Duration
+}
 
-var simMetadata = `{"preserved.heart.beat.interval":"500","preserved.heart.beat.timeout":"` + beatTimeoutMs +
-	`","preserved.ip.delete.timeout":"` + deleteMs + `","chaos":"1"}`
+func (t Timings) withDefaults() Timings {
+	if t.Interval <= 0 {
+		t.Interval = 500 * time.Millisecond
+	}
+	if t.Timeout <= 0 {
+		t.Timeout = 3 * t.Interval
+	}
+	if t.Delete <= 0 {
+		t.Delete = 2 * t.Timeout
+	}
+	return t
+}
+
+func (t Timings) metadata() map[string]string {
+	return map[string]string{"preserved.heart.beat.interval": strconv.FormatInt(t.Interval.Milliseconds(), 10),
+		"preserved.heart.beat.timeout": strconv.FormatInt(t.Timeout.Milliseconds(), 10),
+		"preserved.ip.delete.timeout":  strconv.FormatInt(t.Delete.Milliseconds(), 10), "chaos": "1"}
+}
 
 type simCmd int
 
@@ -43,8 +64,11 @@ type Sim struct {
 
 // Workload owns the simulated instances. It is safe for concurrent use.
 type Workload struct {
-	c *Cluster
-	h *History
+	c        *Cluster
+	h        *History
+	t        Timings
+	metadata string // register form's metadata
+	md       map[string]string
 	// mu guards rng, sims and next.
 	mu   sync.Mutex
 	rng  *rand.Rand
@@ -53,9 +77,14 @@ type Workload struct {
 	wg   sync.WaitGroup
 }
 
-// NewWorkload returns an empty workload seeded with seed.
-func NewWorkload(c *Cluster, h *History, seed uint64) *Workload {
-	return &Workload{c: c, h: h, rng: rand.New(rand.NewPCG(seed, 0x5eed)), sims: map[Instance]*Sim{}}
+// NewWorkload returns an empty workload of instances with timings t,
+// seeded with seed.
+func NewWorkload(c *Cluster, h *History, t Timings, seed uint64) *Workload {
+	t = t.withDefaults()
+	md := t.metadata()
+	js, _ := json.Marshal(md)
+	return &Workload{c: c, h: h, t: t, metadata: string(js), md: md, rng: rand.New(rand.NewPCG(seed, 0x5eed)),
+		sims: map[Instance]*Sim{}}
 }
 
 func (w *Workload) intn(n int) int {
@@ -165,11 +194,15 @@ func (w *Workload) run(ctx context.Context, s *Sim, via string, registered chan 
 	}
 	ok := false
 	for attempt := 0; attempt < 6 && !ok && ctx.Err() == nil; attempt++ {
-		ok, node = w.try(s, OpRegister, node)
+		ok, node = w.try(s, OpRegister, node, time.Time{})
 	}
 	close(registered)
-	t := time.NewTicker(BeatInterval)
-	defer t.Stop()
+	// Beats follow a fixed schedule; each records when it was due, so a
+	// harness too busy to send it on time shows as harness lateness, not
+	// as roster's fault. A harness that falls behind sends at once.
+	due := time.Now().Add(w.t.Interval)
+	timer := time.NewTimer(time.Until(due))
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -182,27 +215,36 @@ func (w *Workload) run(ctx context.Context, s *Sim, via string, registered chan 
 			}
 			for attempt := 0; attempt < 4; attempt++ {
 				var ok bool
-				if ok, node = w.try(s, OpDeregister, node); ok {
+				if ok, node = w.try(s, OpDeregister, node, time.Time{}); ok {
 					break
 				}
 			}
 			return
-		case <-t.C:
-			// A failed beat switches node and retries at once, at most once
-			// per live node.
+		case <-timer.C:
+			// A failed beat switches node and retries at once, at most
+			// three times.
 			for attempt := 0; attempt < 3; attempt++ {
+				d := due
+				if attempt > 0 {
+					d = time.Time{}
+				}
 				var ok bool
-				if ok, node = w.try(s, OpBeat, node); ok {
+				if ok, node = w.try(s, OpBeat, node, d); ok {
 					break
 				}
 			}
+			due = due.Add(w.t.Interval)
+			if now := time.Now(); due.Before(now) {
+				due = now
+			}
+			timer.Reset(time.Until(due))
 		}
 	}
 }
 
 // try sends one operation through node and records it. On failure it
 // returns another node to use next.
-func (w *Workload) try(s *Sim, kind OpKind, node string) (bool, string) {
+func (w *Workload) try(s *Sim, kind OpKind, node string, due time.Time) (bool, string) {
 	p := w.c.Get(node)
 	if p == nil {
 		if p = w.pick(node); p == nil {
@@ -217,23 +259,22 @@ func (w *Workload) try(s *Sim, kind OpKind, node string) (bool, string) {
 	switch kind {
 	case OpRegister:
 		method, path = http.MethodPost, "/nacos/v1/ns/instance"
-		v.Set("metadata", simMetadata)
+		v.Set("metadata", w.metadata)
 		v.Set("ephemeral", "true")
 	case OpBeat:
 		method, path = http.MethodPut, "/nacos/v1/ns/instance/beat"
 		timeout = time.Second
-		var md map[string]string
-		_ = json.Unmarshal([]byte(simMetadata), &md)
 		beat, _ := json.Marshal(map[string]any{"serviceName": "DEFAULT_GROUP@@" + in.Service, "ip": in.IP, "port": in.Port,
-			"cluster": "DEFAULT", "weight": 1, "metadata": md, "ephemeral": true, "scheduled": false, "period": 500})
+			"cluster": "DEFAULT", "weight": 1, "metadata": w.md, "ephemeral": true, "scheduled": false,
+			"period": w.t.Interval.Milliseconds()})
 		v.Set("beat", string(beat))
 	case OpDeregister:
 		method, path = http.MethodDelete, "/nacos/v1/ns/instance"
 		v.Set("ephemeral", "true")
 	}
 	start := time.Now()
-	code, body, err := do(method, p.HTTP, path, v, nil, timeout)
-	op := Op{Kind: kind, Inst: in, Node: node, Start: start, End: time.Now()}
+	code, body, sent, err := doSent(method, p.HTTP, path, v, nil, timeout)
+	op := Op{Kind: kind, Inst: in, Node: node, Due: due, Start: start, Sent: sent, End: time.Now()}
 	switch {
 	case err != nil:
 		op.Detail = err.Error()

@@ -3,25 +3,40 @@ package chaos
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
 
-// WriteTable prints the summary table of sums.
+// WriteTable prints the summary table of sums. "harness lateness" is the
+// load generator's own worst delay in sending a beat, how many gaps in
+// beating it caused (those stretches are not held to liveness) and the
+// harness' own stalls (see Pace); it measures the machine, not roster.
 func WriteTable(w io.Writer, sums []Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tnodes\tinstances\tfaults\twrites acked\tfailed ops\tviolations\tworst convergence\tworst expiry lateness\tnote")
+	fmt.Fprintln(tw, "scenario\tnodes\tinstances\tfaults\twrites acked\tfailed ops\tviolations\tworst convergence\tworst expiry lateness\tharness lateness\tnote")
 	for _, s := range sums {
 		if s.Skipped != "" {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t-\t-\t-\t-\t-\t-\tSKIPPED: %s\n", s.Scenario, s.Nodes, s.Instances, s.Skipped)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t-\t-\t-\t-\t-\t-\t-\tSKIPPED: %s\n", s.Scenario, s.Nodes, s.Instances, s.Skipped)
 			continue
 		}
-		note := s.Mechanism
+		var notes []string
 		if s.Hostile > 0 {
-			note = fmt.Sprintf("%d hostile requests/connections", s.Hostile)
+			notes = append(notes, fmt.Sprintf("%d hostile requests/connections", s.Hostile))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Scenario, s.Nodes, s.Instances, s.Faults,
-			s.Acked, s.Failed, len(s.Result.Violations), ms(s.Result.WorstConvergence), ms(s.Result.WorstExpiryLateness), note)
+		if s.Result.SlowestTakeover > 0 {
+			notes = append(notes, "slowest takeover "+ms(s.Result.SlowestTakeover))
+		}
+		if s.Mechanism != "" {
+			notes = append(notes, s.Mechanism)
+		}
+		harness := fmt.Sprintf("%s, %d gaps", ms(s.Result.WorstBeatLateness), s.Result.HarnessGaps)
+		if s.Result.HarnessStalls > 0 {
+			harness += fmt.Sprintf(", %d stalls (worst %s)", s.Result.HarnessStalls, ms(s.Result.WorstStall))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", s.Scenario, s.Nodes, s.Instances, s.Faults,
+			s.Acked, s.Failed, len(s.Result.Violations), ms(s.Result.WorstConvergence), ms(s.Result.WorstExpiryLateness),
+			harness, strings.Join(notes, "; "))
 	}
 	tw.Flush()
 }

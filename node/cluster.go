@@ -250,7 +250,7 @@ func (n *Node) applyMembership() {
 	}
 	// Fresh timeouts first, then start sweeping the new partitions.
 	refreshed := 0
-	if len(gained) > 0 {
+	if len(gained) > 0 && takeoverGrace {
 		refreshed = n.store.RefreshPartitions(gained)
 	}
 	owning := make([]bool, n.ring.PartitionCount())

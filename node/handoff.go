@@ -33,9 +33,12 @@ type beatAnswer struct {
 	Status     int    `json:"status,omitempty"` // HTTP status of Error
 }
 
-// beatsRequest is the body of POST /internal/v1/beats.
+// beatsRequest is the body of POST /internal/v1/beats. Sent is the
+// sender's clock (unix nanoseconds) when it sent the request; see
+// handoff_stale.go.
 type beatsRequest struct {
 	Beats []beatCall `json:"beats"`
+	Sent  int64      `json:"sent,omitempty"`
 }
 
 // beatsReply answers it, one answer per beat in order.
@@ -59,7 +62,7 @@ func (n *Node) beat(ctx context.Context, k store.Key, ik store.InstanceKey, rere
 	}
 	if n.cluster != nil {
 		if owner, ok := n.cluster.ownerOf(k); ok && owner.Name != n.cfg.Name {
-			if a, err := n.handOff(ctx, owner.Name, beatCall{Key: k, Instance: ik, Register: reregister}); err == nil {
+			if a, err := n.handOff(ctx, owner.Name, beatCall{Key: k, Instance: ik, Register: reregister}); err == nil && a.Error != errStaleHandoff {
 				if a.Error != "" {
 					return 0, false, &statusError{status: a.Status, msg: a.Error}
 				}
@@ -126,7 +129,7 @@ func (n *Node) sendBeats(ctx context.Context, m member, batch []beatCall) ([]bea
 	var reply beatsReply
 	n.stats.handoffBatches.Add(1)
 	n.stats.handoffBeats.Add(uint64(len(batch)))
-	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", &beatsRequest{Beats: batch}, &reply); err != nil {
+	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", &beatsRequest{Beats: batch, Sent: n.cfg.Now().UnixNano()}, &reply); err != nil {
 		return nil, err
 	}
 	return reply.Answers, nil

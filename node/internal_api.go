@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Internal endpoints under /internal/v1/, used only between nodes. A
@@ -91,6 +92,15 @@ func (n *Node) internalBeats(w http.ResponseWriter, r *http.Request, from member
 		return
 	}
 	out := beatsReply{Answers: make([]beatAnswer, len(req.Beats))}
+	if now := n.cfg.Now(); n.staleHandoff(req.Sent, now) {
+		n.log.Info("refused a stale beat hand-off", "from", from.Name, "beats", len(req.Beats),
+			"age", now.Sub(time.Unix(0, req.Sent)).Round(time.Millisecond))
+		for i := range out.Answers {
+			out.Answers[i].Error = errStaleHandoff
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
 	for i, b := range req.Beats {
 		interval, found, err := n.beatLocal(r.Context(), b.Key, b.Instance, b.Register)
 		out.Answers[i] = beatAnswer{Found: found, IntervalMs: interval.Milliseconds()}

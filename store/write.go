@@ -112,6 +112,8 @@ func (s *Store) Merge(k Key, in Instance) bool {
 // tombstone written by expiry on the far side of a healed partition cannot
 // delete an instance that is still beating on this side. Replicated writes
 // do not count as evidence: only the node that heard the client does.
+// Likewise an unhealthy-by-expiry record never revives a deleted
+// instance: the tombstone is re-asserted instead.
 func (s *Store) MergeGuarded(k Key, in Instance, guard bool) (applied bool, reassert *Instance) {
 	in = in.clone()
 	s.mu.Lock()
@@ -119,6 +121,20 @@ func (s *Store) MergeGuarded(k Key, in Instance, guard bool) (applied bool, reas
 	if guard && in.Expired {
 		if _, e := s.lookupLocked(k, in.InstanceKey); e != nil && !e.inst.Deleted && e.inst.Healthy &&
 			e.inst.Version.Less(in.Version) && e.heard != 0 && s.cfg.Now().Sub(e.heard.time()) < e.inst.BeatTimeout {
+			s.clock.observe(in.Version)
+			re := e.inst.clone()
+			re.Version = s.clock.next()
+			if s.applyLocked(k, &re, false) == nil {
+				return false, &re
+			}
+		}
+		// An expiry that would mark unhealthy an instance already deleted
+		// here, by its client or by this side's expiry (the far side of a
+		// partition timed it out later than this side did, or after a
+		// deregistration it had not heard of), must not bring it back:
+		// keep the tombstone and re-assert it with a newer version.
+		if _, e := s.lookupLocked(k, in.InstanceKey); e != nil && e.inst.Deleted && !in.Deleted &&
+			e.inst.Version.Less(in.Version) && !s.reapedLocked(e.inst.Version) {
 			s.clock.observe(in.Version)
 			re := e.inst.clone()
 			re.Version = s.clock.next()

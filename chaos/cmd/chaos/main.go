@@ -26,6 +26,15 @@ func main() {
 	scenario := flag.String("scenario", "all", "all or one of "+strings.Join(chaos.Scenarios, ", "))
 	nodes := flag.Int("nodes", 3, "cluster size")
 	instances := flag.Int("instances", 50, "simulated instances")
+	rollingInstances := flag.Int("rolling-instances", 0, "simulated instances in the rolling scenario (default: --instances)")
+	beat := flag.Duration("beat", 500*time.Millisecond, "instances' beat interval (unhealthy after 3x, removed after 6x)")
+	hostile := flag.Bool("hostile", true, "run the hostile clients during every scenario")
+	idle := flag.Int("idle", 2000, "idle connections the hostile clients hold")
+	netns := flag.Bool("netns", true, "partition through network namespaces when the machine allows it")
+	tags := flag.String("tags", "", "build roster with these tags (chaosbroken: the deliberately broken build)")
+	logDir := flag.String("logdir", "", "keep every agent's output in this directory (one subdirectory per scenario)")
+	logLevel := flag.String("log-level", "warn", "the agents' --log-level when --logdir is set")
+	expectViolations := flag.Bool("expect-violations", false, "succeed only if violations are found (for the broken build)")
 	duration := flag.Duration("duration", 30*time.Second, "how long each scenario injects faults")
 	repo := flag.String("repo", ".", "roster module root to build")
 	bin := flag.String("bin", "", "use this roster binary instead of building one")
@@ -39,9 +48,14 @@ func main() {
 		}
 		names = []string{*scenario}
 	}
-	fmt.Printf("chaos: seed %d (replay: --seed %d --scenario %s --nodes %d --instances %d --duration %v)\n",
-		*seed, *seed, *scenario, *nodes, *instances, *duration)
+	replay := fmt.Sprintf("--seed %d --scenario %s --nodes %d --instances %d --rolling-instances %d --beat %v --duration %v --hostile=%v --idle %d --netns=%v",
+		*seed, *scenario, *nodes, *instances, *rollingInstances, *beat, *duration, *hostile, *idle, *netns)
+	if *tags != "" {
+		replay += " --tags " + *tags
+	}
+	fmt.Printf("chaos: seed %d (replay: go run ./chaos/cmd/chaos %s)\n", *seed, replay)
 
+	begin := time.Now()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	path := *bin
@@ -53,7 +67,11 @@ func main() {
 		}
 		defer os.RemoveAll(dir)
 		root, _ := filepath.Abs(*repo)
-		if path, err = chaos.Build(ctx, root, dir); err != nil {
+		var tagList []string
+		if *tags != "" {
+			tagList = strings.Split(*tags, ",")
+		}
+		if path, err = chaos.Build(ctx, root, dir, tagList...); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -64,8 +82,15 @@ func main() {
 		if ctx.Err() != nil {
 			break
 		}
-		s := chaos.Run(ctx, name, chaos.Config{Bin: path, Seed: *seed, Nodes: *nodes, Instances: *instances,
-			Duration: *duration, Log: os.Stdout})
+		n := *instances
+		if name == "rolling" && *rollingInstances > 0 {
+			n = *rollingInstances
+		}
+		start := time.Now()
+		s := chaos.Run(ctx, name, chaos.Config{Bin: path, Seed: *seed, Nodes: *nodes, Instances: n,
+			Duration: *duration, Timings: chaos.Timings{Interval: *beat}, Hostile: *hostile, IdleConns: *idle,
+			Netns: *netns, LogDir: *logDir, LogLevel: *logLevel, Log: os.Stdout})
+		fmt.Printf("[%s] done in %v: %d violations\n", name, time.Since(start).Round(time.Second), len(s.Result.Violations))
 		sums = append(sums, s)
 		for i, v := range s.Result.Violations {
 			if i == 10 {
@@ -76,8 +101,26 @@ func main() {
 		}
 		bad += len(s.Result.Violations)
 	}
-	fmt.Printf("\nchaos summary (seed %d)\n", *seed)
+	fmt.Printf("\nchaos summary (seed %d, %s)\n", *seed, time.Since(begin).Round(time.Second))
 	chaos.WriteTable(os.Stdout, sums)
+	for _, s := range sums {
+		if s.Result.HarnessStalls > 0 {
+			fmt.Printf("chaos: note: in %s the harness itself stalled %d times (worst %v); nothing was checked during a stall or for as long again after it\n",
+				s.Scenario, s.Result.HarnessStalls, s.Result.WorstStall.Round(time.Millisecond))
+		}
+		if s.Result.HarnessGaps > 0 {
+			fmt.Printf("chaos: note: in %s the harness itself sent beats up to %v late, %d times too late to hold roster to liveness across the gap (those stretches were not checked; the machine was overloaded, not roster at fault)\n",
+				s.Scenario, s.Result.WorstBeatLateness.Round(time.Millisecond), s.Result.HarnessGaps)
+		}
+	}
+	if *expectViolations {
+		if bad > 0 && ctx.Err() == nil {
+			fmt.Printf("chaos: broken build caught: %d violations, as expected (seed %d)\n", bad, *seed)
+			return
+		}
+		fmt.Printf("chaos: FAIL: the broken build passed: the suite did not notice the fault (seed %d)\n", *seed)
+		os.Exit(1)
+	}
 	if bad > 0 || ctx.Err() != nil {
 		fmt.Printf("chaos: FAIL: %d violations (seed %d)\n", bad, *seed)
 		os.Exit(1)

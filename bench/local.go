@@ -128,7 +128,9 @@ func (lc *LocalCluster) launch(ctx context.Context, i int) (*Proc, error) {
 		return nil, fmt.Errorf("bench: local: %w", err)
 	}
 	ap, err := agentproc.Start(ctx, agentproc.Spec{Bin: lc.cfg.Binary, Name: name, Join: join, Log: logf,
-		Args: []string{"--gossip-profile", lc.cfg.GossipProfile, "--log-level", "warn"}})
+		// No per-namespace instance limit: every mode writes to the one
+		// bench namespace, and `bench all --full` holds 200,000 at once.
+		Args: []string{"--gossip-profile", lc.cfg.GossipProfile, "--log-level", "warn", "--max-instances-per-namespace", "0"}})
 	if err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("bench: local: %w (log %s)", err, logPath)

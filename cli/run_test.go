@@ -26,18 +26,6 @@ func startSoloNode(t *testing.T) string {
 	return nodetest.URL(nodetest.Start(t, func(c *node.Config) { c.GossipAddr = "" }))
 }
 
-// waitUntil polls cond until it holds, failing the test after within.
-func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %v", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // fakeProc is a supervised program that exits when told to.
 type fakeProc struct {
 	done         chan struct{}
@@ -167,7 +155,7 @@ func TestSidecar_lifecycle(t *testing.T) {
 		t.Fatalf("listed before ready: %v", l)
 	}
 	st.ready.Store(true)
-	waitUntil(t, 5*time.Second, "listed once ready", func() bool { return len(st.listed(t)) == 1 })
+	nodetest.Eventually(t, 5*time.Second, "listed once ready", func() bool { return len(st.listed(t)) == 1 })
 	st.sigs <- syscall.SIGTERM
 	if code := st.exitCode(t); code != 128+int(syscall.SIGTERM) {
 		t.Fatalf("exit code: got %d, want %d", code, 128+int(syscall.SIGTERM))
@@ -187,7 +175,7 @@ func TestSidecar_programExits(t *testing.T) {
 	st := newSidecarTest(t, nil)
 	st.ready.Store(true)
 	st.start()
-	waitUntil(t, 5*time.Second, "listed", func() bool { return len(st.listed(t)) == 1 })
+	nodetest.Eventually(t, 5*time.Second, "listed", func() bool { return len(st.listed(t)) == 1 })
 	st.proc.exit(3)
 	if code := st.exitCode(t); code != 3 {
 		t.Fatalf("exit code: got %d, want 3", code)
@@ -215,7 +203,7 @@ func TestSidecar_killAfterTimeout(t *testing.T) {
 	st.proc.ignoreSignal = true
 	st.ready.Store(true)
 	st.start()
-	waitUntil(t, 5*time.Second, "listed", func() bool { return len(st.listed(t)) == 1 })
+	nodetest.Eventually(t, 5*time.Second, "listed", func() bool { return len(st.listed(t)) == 1 })
 	st.sigs <- syscall.SIGINT
 	if code := st.exitCode(t); code != 128+int(syscall.SIGKILL) {
 		t.Fatalf("exit code: got %d, want %d", code, 128+int(syscall.SIGKILL))
@@ -241,9 +229,9 @@ func TestSidecar_health(t *testing.T) {
 				l := st.listed(t)
 				return len(l) == 1 && l[0].Enabled
 			}
-			waitUntil(t, 5*time.Second, "in service", inService)
+			nodetest.Eventually(t, 5*time.Second, "in service", inService)
 			st.health.Store(false)
-			waitUntil(t, 5*time.Second, "out of service", func() bool {
+			nodetest.Eventually(t, 5*time.Second, "out of service", func() bool {
 				l := st.listed(t)
 				if dereg {
 					return len(l) == 0
@@ -251,7 +239,7 @@ func TestSidecar_health(t *testing.T) {
 				return len(l) == 1 && !l[0].Enabled
 			})
 			st.health.Store(true)
-			waitUntil(t, 5*time.Second, "back in service", inService)
+			nodetest.Eventually(t, 5*time.Second, "back in service", inService)
 			st.sigs <- syscall.SIGTERM
 			st.exitCode(t)
 		})
@@ -307,7 +295,7 @@ func TestExecProcess_exitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sleepPID int
-	waitUntil(t, 5*time.Second, "pid file", func() bool {
+	nodetest.Eventually(t, 5*time.Second, "pid file", func() bool {
 		b, err := os.ReadFile(pidFile)
 		sleepPID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 		return err == nil && sleepPID > 0
@@ -321,7 +309,7 @@ func TestExecProcess_exitCodes(t *testing.T) {
 		_ = p.Kill()
 		t.Fatal("sh still running 5s after SIGTERM to its group")
 	}
-	waitUntil(t, 5*time.Second, "sleep in the group ended", func() bool {
+	nodetest.Eventually(t, 5*time.Second, "sleep in the group ended", func() bool {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", sleepPID))
 		if err != nil {
 			return true // gone

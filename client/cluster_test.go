@@ -24,7 +24,7 @@ func startCluster(t *testing.T, size int) ([]*node.Node, []string) {
 		t.Fatal(err)
 	}
 	defer closeClient(t, c)
-	poll(t, 15*time.Second, "every node ready with every member alive", func() bool {
+	nodetest.Eventually(t, 15*time.Second, "every node ready with every member alive", func() bool {
 		for _, u := range urls {
 			one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
 			ms, err := one.Members(t.Context())
@@ -41,18 +41,6 @@ func startCluster(t *testing.T, size int) ([]*node.Node, []string) {
 		return true
 	})
 	return nodes, urls
-}
-
-// poll waits until cond holds, failing the test after within.
-func poll(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %v", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // TestClient_realCluster runs the client against three in-process nodes:
@@ -89,7 +77,7 @@ func TestClient_realCluster(t *testing.T) {
 	}
 	for _, u := range urls {
 		one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
-		poll(t, 2*time.Second, "registered instance on "+u, func() bool {
+		nodetest.Eventually(t, 2*time.Second, "registered instance on "+u, func() bool {
 			l, err := one.List(ctx, Query{Service: orders.Service})
 			return err == nil && len(l) == 1 && l[0].Healthy
 		})
@@ -139,7 +127,7 @@ func TestClient_realCluster(t *testing.T) {
 			t.Fatalf("after WaitGone %s lists %v (%v), want only 8080", u, l, err)
 		}
 	}
-	poll(t, 5*time.Second, "beats acknowledged", func() bool {
+	nodetest.Eventually(t, 5*time.Second, "beats acknowledged", func() bool {
 		beats, _ := c.Beats(orders)
 		return beats >= 2
 	})

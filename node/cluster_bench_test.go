@@ -89,6 +89,13 @@ func BenchmarkJoinSync100k(b *testing.B) {
 	}
 }
 
+// productionTimers sets the default anti-entropy (2 s) and reaping (30 s)
+// timers instead of the local config's fast ones.
+func productionTimers(c *Config) {
+	d := DefaultConfig()
+	c.AntiEntropyInterval, c.ReapInterval, c.TombstoneTTL = d.AntiEntropyInterval, d.ReapInterval, d.TombstoneTTL
+}
+
 // newBenchCluster is newTestCluster for benchmarks (quiet logs).
 func newBenchCluster(b *testing.B, size int, mutate ...func(*Config)) *testCluster {
 	tc := &testCluster{tb: b, nodes: map[string]*Node{}, cut: map[[2]string]bool{}, gossipNames: map[string]string{}}
@@ -105,11 +112,7 @@ func newBenchCluster(b *testing.B, size int, mutate ...func(*Config)) *testClust
 // `roster bench register` and the one to profile:
 // go test -run '^$' -bench ClusterRegister -cpuprofile cpu.prof ./node/
 func BenchmarkClusterRegister(b *testing.B) {
-	// Production timers: anti-entropy every 2 s, reaping every 30 s.
-	tc := newBenchCluster(b, 3, func(c *Config) {
-		d := DefaultConfig()
-		c.AntiEntropyInterval, c.ReapInterval, c.TombstoneTTL = d.AntiEntropyInterval, d.ReapInterval, d.TombstoneTTL
-	})
+	tc := newBenchCluster(b, 3, productionTimers)
 	nodes := tc.live()
 	var seq atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
@@ -164,10 +167,7 @@ func cpuTime() time.Duration {
 // and the client): go test -run '^$' -bench ClusterBeat ./node/
 func BenchmarkClusterBeat(b *testing.B) {
 	const instances = 10000
-	tc := newBenchCluster(b, 3, func(c *Config) {
-		d := DefaultConfig()
-		c.AntiEntropyInterval, c.ReapInterval, c.TombstoneTTL = d.AntiEntropyInterval, d.ReapInterval, d.TombstoneTTL
-	})
+	tc := newBenchCluster(b, 3, productionTimers)
 	nodes := tc.live()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	ip := func(i int64) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255) }

@@ -66,3 +66,16 @@ func Cluster(tb testing.TB, size int, mutate ...func(*node.Config)) []*node.Node
 
 // URL returns the base URL of n's HTTP API.
 func URL(n *node.Node) string { return "http://" + n.Addr() }
+
+// Eventually polls cond every 10 ms until it holds, failing the test if it
+// does not within the deadline.
+func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not true within %v", what, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

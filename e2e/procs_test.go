@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/internal/agentproc"
 	"github.com/roster-io/roster/internal/freeport"
 )
 
@@ -55,117 +56,40 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-// agent is one running `roster agent` process.
+// agent is one running `roster agent` process, started by the launcher
+// bench and chaos use (free ports, a retry when another process takes one,
+// a wait for /healthz, stops by PID).
 type agent struct {
-	name     string
-	http     string
-	gossip   string
-	cmd      *exec.Cmd
-	out      *syncBuffer
-	waitDone chan struct{}
+	*agentproc.Proc
+	name   string
+	http   string
+	gossip string
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startAgent runs roster agent; the test's cleanup stops it by PID. Ports
-// are picked free but another test may take one before the agent binds
-// it, so a start that fails with "address already in use" is retried with
-// new ports.
+// startAgent runs roster agent; the test's cleanup stops it by PID and, if
+// the test failed, logs its output.
 func startAgent(t *testing.T, name string, join []string, extra ...string) *agent {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		a := launch(t, name, join, extra...)
-		if err := a.waitServing(10 * time.Second); err == nil {
-			return a
-		} else if attempt >= 5 || !strings.Contains(a.out.String(), "address already in use") {
-			t.Fatalf("start %s: %v\n%s", name, err, a.out.String())
-		}
-	}
-}
-
-// launch starts one agent process on fresh ports.
-func launch(t *testing.T, name string, join []string, extra ...string) *agent {
-	t.Helper()
-	a := &agent{name: name, out: &syncBuffer{}, waitDone: make(chan struct{}),
-		http:   fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		gossip: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-	args := []string{"agent", "--name", name, "--http", a.http, "--gossip", a.gossip, "--log-level", "info"}
-	if len(join) > 0 {
-		args = append(args, "--join", strings.Join(join, ","))
-	}
-	args = append(args, extra...)
-	a.cmd = exec.Command(binary(t), args...)
-	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
-	if err := a.cmd.Start(); err != nil {
+	p, err := agentproc.Start(context.Background(), agentproc.Spec{Bin: binary(t), Name: name, Join: join,
+		Args: append([]string{"--log-level", "info"}, extra...)})
+	if err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	go func() { _ = a.cmd.Wait(); close(a.waitDone) }()
 	t.Cleanup(func() {
-		a.kill(syscall.SIGTERM)
-		select {
-		case <-a.waitDone:
-		case <-time.After(10 * time.Second):
-			a.kill(syscall.SIGKILL)
-			<-a.waitDone
-		}
+		p.Stop(syscall.SIGTERM, 10*time.Second)
 		if t.Failed() {
-			t.Logf("--- %s output ---\n%s", name, a.out.String())
+			t.Logf("--- %s output ---\n%s", name, p.Output())
 		}
 	})
-	return a
-}
-
-// waitServing waits until the agent answers /healthz, or fails when it
-// exits first.
-func (a *agent) waitServing(within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		if code, _ := call(http.MethodGet, a.http, "/healthz", nil); code == http.StatusOK {
-			return nil
-		}
-		select {
-		case <-a.waitDone:
-			return fmt.Errorf("%s exited before serving", a.name)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not serving within %v", a.name, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill signals the process by its PID.
-func (a *agent) kill(sig syscall.Signal) {
-	select {
-	case <-a.waitDone:
-		return
-	default:
-	}
-	_ = a.cmd.Process.Signal(sig)
+	return &agent{Proc: p, name: name, http: p.HTTP, gossip: p.Gossip}
 }
 
 // sigkill kills the agent and waits for it to be gone.
 func (a *agent) sigkill(t *testing.T) {
 	t.Helper()
-	a.kill(syscall.SIGKILL)
+	a.Signal(syscall.SIGKILL)
 	select {
-	case <-a.waitDone:
+	case <-a.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatalf("%s did not die", a.name)
 	}

@@ -185,7 +185,7 @@ func (n *Node) applyMembership() {
 	var ringMembers []ring.Member
 	for _, gm := range live {
 		m := member{Name: gm.Name, GossipAddr: gm.Addr, HTTPAddr: gm.Meta.HTTPAddr, Epoch: gm.Meta.Epoch,
-			Ready: gm.Meta.Ready, Self: gm.Name == n.cfg.Name}
+			Ready: n.readyHints.ready(gm.Name, gm.Meta.Epoch, gm.Meta.Ready, n.cfg.Now()), Self: gm.Name == n.cfg.Name}
 		if m.Self {
 			m.HTTPAddr, m.Ready = n.Addr(), n.synced.Load()
 		}

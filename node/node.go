@@ -24,27 +24,28 @@ import (
 
 // Node is one roster server. It is safe for concurrent use.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	store   *store.Store
-	ring    *ring.Ring
-	cluster *cluster
-	gossip  *gossip.Gossip
-	peers   *peerClient
-	sec     *security
-	mux     *http.ServeMux
-	srv     *http.Server
-	epoch   int64
-	synced  atomic.Bool // holds the registry: may serve and own
-	closing atomic.Bool // leaving: refuses client writes
-	resync  chan struct{}
-	stats   stats
-	aeSkips settleSkips // anti-entropy rounds each differing partition was deferred
-	metrics *metrics
-	faults  faults
-	push    *pusher // nil until Start
-	ctx     context.Context
-	cancel  context.CancelFunc
+	cfg        Config
+	log        *slog.Logger
+	store      *store.Store
+	ring       *ring.Ring
+	cluster    *cluster
+	gossip     *gossip.Gossip
+	peers      *peerClient
+	sec        *security
+	mux        *http.ServeMux
+	srv        *http.Server
+	epoch      int64
+	synced     atomic.Bool // holds the registry: may serve and own
+	closing    atomic.Bool // leaving: refuses client writes
+	resync     chan struct{}
+	stats      stats
+	aeSkips    settleSkips // anti-entropy rounds each differing partition was deferred
+	readyHints readyHints  // peers that said they are ready before gossip did
+	metrics    *metrics
+	faults     faults
+	push       *pusher // nil until Start
+	ctx        context.Context
+	cancel     context.CancelFunc
 	// waits is cancelled first on Shutdown, so blocking queries answer at
 	// once instead of holding up the drain.
 	waits     context.Context
@@ -325,6 +326,7 @@ type stats struct {
 	aePartitions     atomic.Uint64 // partitions found differing and repaired
 	aeDeferred       atomic.Uint64 // differing partitions left to the deltas in flight
 	expiryLate       lateHist      // how late expiry transitions became visible
+	readyHints       atomic.Uint64 // ready announcements received from peers
 }
 
 // counts returns the number of services and live instances.

@@ -118,4 +118,5 @@ func (n *Node) markSynced(why string, start time.Time) {
 	}
 	n.kickMembership()
 	n.log.Info("node ready", "why", why, "after", time.Since(start).Round(time.Millisecond))
+	n.announceReady()
 }

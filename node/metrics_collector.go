@@ -61,7 +61,7 @@ var (
 	descAEFailed   = desc("roster_antientropy_exchanges_total", helpAE, "result", "failed")
 	descExpiryLate = desc("roster_expiry_lateness_seconds", "How late this node's expiry transitions became visible, from each instance's deadline (last beat + timeout) to the end of the sweep that applied it.")
 
-	descAEDeferred = desc("roster_antientropy_partitions_deferred_total", "Differing partitions that had just changed on either side, left to the replication deltas in flight for a round (at most 5 rounds in a row).")
+	descAEDeferred = desc("roster_antientropy_partitions_deferred_total", "Differing partitions that had just changed on either side, left to the replication deltas in flight for a round (one round at most, then repaired).")
 
 	descAEPartitions = desc("roster_antientropy_partitions_repaired_total", "Ring partitions found differing by anti-entropy and exchanged both ways.")
 )

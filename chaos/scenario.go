@@ -489,11 +489,12 @@ func (r *run) heal() error {
 	if err := r.c.Heal(); err != nil {
 		return err
 	}
-	r.h.AddEvent(Event{Kind: EvHeal, T: time.Now()})
-	r.logf("healed")
+	healed := time.Now()
+	r.h.AddEvent(Event{Kind: EvHeal, T: healed})
 	if err := r.c.WaitReady(30 * time.Second); err != nil {
 		return fmt.Errorf("chaos: membership after healing: %w", err)
 	}
+	r.logf("healed; every node saw the whole cluster again after %v", time.Since(healed).Round(time.Millisecond))
 	return nil
 }
 

@@ -62,24 +62,35 @@ func (n *Node) runAntiEntropy() {
 			continue
 		}
 		m := ready[rand.N(len(ready))]
-		repaired, err := n.exchange(m)
-		switch {
-		case err != nil:
-			n.stats.aeFailed.Add(1)
-			n.log.Debug("anti-entropy exchange failed", "peer", m.Name, "err", err)
-		case repaired > 0:
-			n.stats.aeRepaired.Add(1)
-			n.stats.aePartitions.Add(uint64(repaired))
-			n.log.Info("anti-entropy repaired partitions", "peer", m.Name, "partitions", repaired)
-		default:
-			n.stats.aeEqual.Add(1)
+		repaired, err := n.exchange(m, false)
+		n.countExchange(m.Name, repaired, err, "")
+	}
+}
+
+// countExchange records the outcome of one exchange with peer in the
+// metrics and the log; why, if set, says what started it.
+func (n *Node) countExchange(peer string, repaired int, err error, why string) {
+	switch {
+	case err != nil:
+		n.stats.aeFailed.Add(1)
+		n.log.Debug("anti-entropy exchange failed", "peer", peer, "err", err, "why", why)
+	case repaired > 0:
+		n.stats.aeRepaired.Add(1)
+		n.stats.aePartitions.Add(uint64(repaired))
+		if why != "" {
+			n.log.Info("anti-entropy repaired partitions", "peer", peer, "partitions", repaired, "why", why)
+		} else {
+			n.log.Info("anti-entropy repaired partitions", "peer", peer, "partitions", repaired)
 		}
+	default:
+		n.stats.aeEqual.Add(1)
 	}
 }
 
 // exchange compares registries with m and repairs both sides. It returns
-// the number of partitions that differed.
-func (n *Node) exchange(m member) (int, error) {
+// the number of partitions that differed. Unless all is set, partitions
+// that just changed on either side are deferred (antientropy_settle.go).
+func (n *Node) exchange(m member, all bool) (int, error) {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.SyncTimeout)
 	defer cancel()
 	mine := n.store.Digests()
@@ -91,10 +102,13 @@ func (n *Node) exchange(m member) (int, error) {
 	if reply.Equal {
 		return 0, nil
 	}
-	diff, deferred := n.aeSkips.filter(diffDigests(mine, decodeDigests(reply.Digests)),
-		n.store.Busy(n.cfg.Now().Add(-n.settleWindow())), reply.Busy)
-	if deferred > 0 {
-		n.stats.aeDeferred.Add(uint64(deferred))
+	diff := diffDigests(mine, decodeDigests(reply.Digests))
+	if !all {
+		var deferred int
+		diff, deferred = n.aeSkips.filter(diff, n.store.Busy(n.cfg.Now().Add(-n.settleWindow())), reply.Busy)
+		if deferred > 0 {
+			n.stats.aeDeferred.Add(uint64(deferred))
+		}
 	}
 	if len(diff) == 0 {
 		return 0, nil

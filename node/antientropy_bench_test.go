@@ -70,7 +70,7 @@ func BenchmarkAntiEntropyInSync(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		diff, err := a.exchange(m)
+		diff, err := a.exchange(m, false)
 		if err != nil || diff != 0 {
 			b.Fatalf("exchange: %d partitions differ, err %v", diff, err)
 		}

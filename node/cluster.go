@@ -216,6 +216,7 @@ func (n *Node) applyMembership() {
 	lost := len(c.owned) - (len(owned) - len(gained))
 	c.owned = owned
 	var stopped []*peer
+	var joined []string
 	for name, p := range c.peers {
 		m, ok := members[name]
 		if !ok || m.HTTPAddr != p.HTTPAddr || m.Epoch != p.Epoch {
@@ -234,6 +235,9 @@ func (n *Node) applyMembership() {
 				what = "member restarted"
 			}
 			n.log.Info(what, "member", name, "http", m.HTTPAddr, "ready", m.Ready)
+			if m.Ready && n.synced.Load() {
+				joined = append(joined, name)
+			}
 		}
 	}
 	for name := range c.members {
@@ -247,6 +251,9 @@ func (n *Node) applyMembership() {
 	for _, p := range stopped {
 		p.deltas.stop()
 		p.beats.stop()
+	}
+	for _, name := range joined {
+		n.kickJoinExchange(name)
 	}
 	// Fresh timeouts first, then start sweeping the new partitions.
 	refreshed := 0

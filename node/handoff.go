@@ -103,6 +103,7 @@ func (n *Node) beatLocal(ctx context.Context, k store.Key, ik store.InstanceKey,
 	res, err := n.store.Beat(k, ik)
 	if err == nil {
 		if res.Changed {
+			n.log.Debug("instance healthy again by beat", "service", k.String(), "instance", res.Instance.ID(k))
 			_ = n.replicate(ctx, instanceRecord(k, res.Instance), false)
 		}
 		return res.Instance.BeatInterval, true, nil

@@ -38,6 +38,7 @@ type Node struct {
 	synced     atomic.Bool // holds the registry: may serve and own
 	closing    atomic.Bool // leaving: refuses client writes
 	resync     chan struct{}
+	aeJoins    chan string // members that joined ready, to exchange with at once
 	stats      stats
 	aeSkips    settleSkips // anti-entropy rounds each differing partition was deferred
 	readyHints readyHints  // peers that said they are ready before gossip did
@@ -76,7 +77,7 @@ func New(cfg Config) (*Node, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	waits, stopWaits := context.WithCancel(ctx)
 	n := &Node{cfg: cfg, log: cfg.Logger, store: st, ring: rg, mux: http.NewServeMux(),
-		epoch: time.Now().UnixNano(), resync: make(chan struct{}, 1),
+		epoch: time.Now().UnixNano(), resync: make(chan struct{}, 1), aeJoins: make(chan string, 64),
 		ctx: ctx, cancel: cancel, waits: waits, stopWaits: stopWaits}
 	n.cluster = &cluster{self: cfg.Name, ring: rg, members: map[string]member{}, peers: map[string]*peer{}, owned: map[int]bool{}}
 	var allow func(string) bool
@@ -170,10 +171,11 @@ func (n *Node) Start() error {
 	if n.gossip == nil {
 		n.synced.Store(true)
 	} else {
-		n.wg.Add(3)
+		n.wg.Add(4)
 		go n.runMembership()
 		go n.runSync()
 		go n.runAntiEntropy()
+		go n.runJoinExchanges()
 	}
 	n.log.Info("node started", "name", n.cfg.Name, "http", ln.Addr().String(), "gossip", n.gossipAddr())
 	return nil

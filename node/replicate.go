@@ -104,6 +104,9 @@ func (n *Node) merge(recs []store.Record, fresh bool) int {
 			}
 			if re != nil {
 				reasserted = append(reasserted, store.Record{Key: r.Key, Instance: re})
+				n.log.Debug("re-asserted instance against a peer's record", "service", r.Key.String(),
+					"instance", re.ID(r.Key), "deleted", re.Deleted, "healthy", re.Healthy,
+					"refused_version", r.Instance.Version.Node, "refused_expired", r.Instance.Expired, "refused_deleted", r.Instance.Deleted)
 			}
 		case r.Service != nil:
 			if n.store.MergeService(r.Key, *r.Service) {

@@ -314,46 +314,70 @@ func (r *run) stream(ctx, simCtx context.Context, name string, seed uint64) {
 // maxDown is how many nodes may be down at once: never a majority.
 func (r *run) maxDown() int { return max(1, (r.cfg.Nodes-1)/2) }
 
-// kill SIGKILLs name, waits pause, and restarts it under the same name,
-// on the same addresses or (newPorts) new ones, waiting until ready.
-func (r *run) killRestart(ctx context.Context, name string, pause time.Duration, newPorts bool) error {
-	p := r.c.Get(name)
-	if p == nil {
+// killRestart SIGKILLs the named nodes at the same moment, waits pause,
+// and restarts them under the same names, on the same addresses or
+// (newPorts) new ones, waiting until all are ready.
+func (r *run) killRestart(ctx context.Context, names []string, pause time.Duration, newPorts bool) error {
+	type down struct{ name, http, gossip string }
+	var killed []down
+	for _, name := range names {
+		p := r.c.Get(name)
+		if p == nil {
+			continue
+		}
+		if err := r.c.Stop(name, syscall.SIGKILL); err != nil {
+			return err
+		}
+		killed = append(killed, down{name, p.HTTP, p.Gossip})
+	}
+	if len(killed) == 0 {
 		return nil
 	}
-	httpAddr, gossipAddr := p.HTTP, p.Gossip
-	if err := r.c.Stop(name, syscall.SIGKILL); err != nil {
-		return err
-	}
-	r.logf("SIGKILL %s; restart in %v (new ports: %v)", name, pause.Round(time.Millisecond), newPorts)
+	r.logf("SIGKILL %s; restart in %v (new ports: %v)", strings.Join(names, " and "), pause.Round(time.Millisecond), newPorts)
 	time.Sleep(pause)
-	if newPorts {
-		httpAddr, gossipAddr = "", ""
-	}
-	_, err := r.c.Start(name, httpAddr, gossipAddr)
-	if err != nil && httpAddr != "" && strings.Contains(err.Error(), "address already in use") {
-		// Another process on the machine took the dead node's port while
-		// it was down; come back on new ports, as a moved node would.
-		r.logf("%s: old address taken (%s); restarting on new ports", name, httpAddr)
-		_, err = r.c.Start(name, "", "")
-	}
-	if err != nil {
-		return err
+	for _, d := range killed {
+		httpAddr, gossipAddr := d.http, d.gossip
+		if newPorts {
+			httpAddr, gossipAddr = "", ""
+		}
+		_, err := r.c.Start(d.name, httpAddr, gossipAddr)
+		if err != nil && httpAddr != "" && strings.Contains(err.Error(), "address already in use") {
+			// Another process on the machine took the dead node's port
+			// while it was down; come back on new ports, as a moved node
+			// would.
+			r.logf("%s: old address taken (%s); restarting on new ports", d.name, httpAddr)
+			_, err = r.c.Start(d.name, "", "")
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return r.c.WaitReady(30 * time.Second)
 }
 
+// rolling SIGKILLs a random node every few seconds and restarts it after a
+// random pause; where the cluster has room for two down at once without
+// losing its majority (five nodes and more), every third round kills two
+// at the same moment.
 func (r *run) rolling(ctx context.Context) error {
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
 		if !sleepCtx(ctx, r.between(1500*time.Millisecond, 3500*time.Millisecond)) {
 			return nil
 		}
 		live := r.c.Live()
-		if len(live) < r.cfg.Nodes-r.maxDown()+1 {
+		room := len(live) - (r.cfg.Nodes - r.maxDown())
+		if room < 1 {
 			continue
 		}
-		victim := live[r.rng.IntN(len(live))].Name
-		if err := r.killRestart(ctx, victim, r.between(500*time.Millisecond, 3*time.Second), r.rng.IntN(10) < 3); err != nil {
+		count := 1
+		if room >= 2 && r.rng.IntN(3) == 0 {
+			count = 2
+		}
+		var victims []string
+		for _, k := range r.rng.Perm(len(live))[:count] {
+			victims = append(victims, live[k].Name)
+		}
+		if err := r.killRestart(ctx, victims, r.between(500*time.Millisecond, 3*time.Second), r.rng.IntN(10) < 3); err != nil {
 			return err
 		}
 	}
@@ -424,7 +448,7 @@ func (r *run) ownerKill(ctx, simCtx context.Context) error {
 			owner = via
 		}
 		step++
-		if err := r.killRestart(ctx, owner, pause, false); err != nil {
+		if err := r.killRestart(ctx, []string{owner}, pause, false); err != nil {
 			return err
 		}
 	}

@@ -433,8 +433,17 @@ func (r *run) ownerKill(ctx, simCtx context.Context) error {
 				continue
 			}
 			r.w.Silence(victim)
-			d := r.between(300*time.Millisecond, b.BeatTimeout)
-			time.Sleep(d)
+			silenced := time.Now()
+			// Kill the owner before it can mark the instance unhealthy:
+			// its deadline runs from the last beat it heard, not from the
+			// silence, so a kill after it would find the expiry already
+			// replicated and prove nothing about the takeover.
+			left := time.Until(victim.Heard().Add(b.BeatTimeout)) - 150*time.Millisecond
+			if left < 100*time.Millisecond {
+				continue
+			}
+			time.Sleep(r.between(left/4, left))
+			d := time.Since(silenced)
 			pause = r.between(b.FailureDetection+b.DeleteTimeout+b.Slack, b.FailureDetection+b.DeleteTimeout+b.Slack+2*time.Second)
 			r.logf("%s silent %v ago; killing owner %s mid-expiry, down for %v", victim.Inst, d.Round(time.Millisecond), owner,
 				pause.Round(time.Millisecond))

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -60,7 +61,13 @@ type Sim struct {
 	Inst Instance
 	cmd  chan simCmd
 	done chan struct{}
+	// heard is when the last acknowledged register or beat was sent
+	// (unix nanoseconds): the node heard the instance no earlier.
+	heard atomic.Int64
 }
+
+// Heard returns when the last acknowledged register or beat of s was sent.
+func (s *Sim) Heard() time.Time { return time.Unix(0, s.heard.Load()) }
 
 // Workload owns the simulated instances. It is safe for concurrent use.
 type Workload struct {
@@ -294,6 +301,9 @@ func (w *Workload) try(s *Sim, kind OpKind, node string, due time.Time) (bool, s
 		}
 	}
 	w.h.AddOp(op)
+	if op.OK && (kind == OpRegister || kind == OpBeat) {
+		s.heard.Store(start.UnixNano())
+	}
 	if !op.OK {
 		if q := w.pick(node); q != nil {
 			node = q.Name

@@ -83,3 +83,65 @@ func TestMergeGuarded_lateExpiryDoesNotReviveRemoved(t *testing.T) {
 		t.Fatal("near side lists the removed instance again")
 	}
 }
+
+// TestMergeGuarded_reassertionKeepsTheDeadline is the chaos suite's
+// hostile-scenario finding (seed 2101): a new owner, which never got the
+// last beat (the node the client beat through handled it itself while
+// ownership moved), expired the instance a little before its real
+// deadline; the node that heard the beat refused and re-asserted it, and
+// the owner, counting from the re-assertion's arrival, kept the instance
+// a whole timeout too long. The re-assertion carries when the client was
+// heard, and the owner's deadline stays the real one.
+func TestMergeGuarded_reassertionKeepsTheDeadline(t *testing.T) {
+	clk := newFakeClock()
+	owner, heardBy := newTestStore(t, "owner", clk), newTestStore(t, "heard", clk)
+	k := Key{Namespace: "public", Group: "g", Service: "s"}
+	reg := mustRegister(t, heardBy, k, Instance{InstanceKey: ik("10.0.0.1", 1), Ephemeral: true, Healthy: true,
+		BeatTimeout: 3 * time.Second, DeleteTimeout: 6 * time.Second})
+	owner.Merge(k, reg)
+	owner.Refresh(k) // the takeover's fresh timeout: the owner's clock starts here
+	clk.Advance(100 * time.Millisecond)
+	if _, err := heardBy.Beat(k, reg.InstanceKey); err != nil { // the beat the owner never saw
+		t.Fatal(err)
+	}
+	beatAt := clk.Now()
+	clk.Advance(2900 * time.Millisecond) // the owner's deadline; 100 ms before the real one
+	tr := owner.Sweep(nil)
+	if len(tr) != 1 || tr[0].Removed {
+		t.Fatalf("owner sweep: got %+v, want one unhealthy transition", tr)
+	}
+	applied, re := heardBy.MergeGuarded(k, tr[0].Instance, true)
+	if applied || re == nil || !re.Healthy || re.Heard != beatAt.UnixNano() {
+		t.Fatalf("got applied %v, reassert %+v; want a healthy re-assertion heard at %v", applied, re, beatAt.UnixNano())
+	}
+	if !owner.Merge(k, *re) {
+		t.Fatal("owner did not take the re-assertion")
+	}
+	if got, ok := owner.Snapshot(k).Find(reg.InstanceKey); !ok || got.Heard != 0 {
+		t.Fatalf("owner stores %+v, %v; want the instance without Heard", got, ok)
+	}
+	next, ok := owner.NextDeadline()
+	if want := beatAt.Add(3 * time.Second); !ok || !next.Equal(want) {
+		t.Fatalf("owner's next deadline: got %v (%v), want %v (last beat + timeout)", next, ok, want)
+	}
+	clk.Advance(100 * time.Millisecond)
+	if tr := owner.Sweep(nil); len(tr) != 1 || tr[0].Removed || tr[0].Instance.Healthy {
+		t.Fatalf("owner sweep at the real deadline: got %+v, want it unhealthy", tr)
+	}
+	if applied, re := heardBy.MergeGuarded(k, owner.mustFind(t, k, reg.InstanceKey), true); !applied || re != nil {
+		t.Fatalf("expiry at the real deadline: got applied %v, reassert %+v; want it accepted", applied, re)
+	}
+}
+
+// mustFind returns the record s holds for ik in service k, tombstones
+// included.
+func (s *Store) mustFind(t *testing.T, k Key, ik InstanceKey) Instance {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, e := s.lookupLocked(k, ik)
+	if e == nil {
+		t.Fatalf("no record of %v in %v", ik, k)
+	}
+	return *e.inst
+}

@@ -87,6 +87,12 @@ type Instance struct {
 	// Expired marks a record written by expiry (unhealthy or removed
 	// because beats stopped) rather than by a client.
 	Expired bool `json:"expired,omitempty"`
+	// Heard is set only on a re-assertion (see MergeGuarded): when the
+	// node that re-asserts the instance last heard its client, in Unix
+	// nanoseconds. The node that merges it counts the instance's timeouts
+	// from then, not from the record's arrival, so a re-assertion cannot
+	// stretch an expiry by up to a whole timeout. It is never stored.
+	Heard int64 `json:"heard,omitempty"`
 }
 
 // ID returns Nacos' instance id, ip#port#cluster#group@@service.

@@ -15,9 +15,9 @@ const (
 // MarshalMsg implements msgp.Marshaler
 func (z *Instance) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 12
+	// map header, size 13
 	// string "InstanceKey"
-	o = append(o, 0x8c, 0xab, 0x49, 0x6e, 0x73, 0x74, 0x61, 0x6e, 0x63, 0x65, 0x4b, 0x65, 0x79)
+	o = append(o, 0x8d, 0xab, 0x49, 0x6e, 0x73, 0x74, 0x61, 0x6e, 0x63, 0x65, 0x4b, 0x65, 0x79)
 	// map header, size 3
 	// string "Cluster"
 	o = append(o, 0x83, 0xa7, 0x43, 0x6c, 0x75, 0x73, 0x74, 0x65, 0x72)
@@ -69,6 +69,9 @@ func (z *Instance) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "Expired"
 	o = append(o, 0xa7, 0x45, 0x78, 0x70, 0x69, 0x72, 0x65, 0x64)
 	o = msgp.AppendBool(o, z.Expired)
+	// string "Heard"
+	o = append(o, 0xa5, 0x48, 0x65, 0x61, 0x72, 0x64)
+	o = msgp.AppendInt64(o, z.Heard)
 	return
 }
 
@@ -231,6 +234,12 @@ func (z *Instance) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Expired")
 				return
 			}
+		case "Heard":
+			z.Heard, bts, err = msgp.ReadInt64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Heard")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -252,7 +261,7 @@ func (z *Instance) Msgsize() (s int) {
 			s += msgp.StringPrefixSize + len(za0001) + msgp.StringPrefixSize + len(za0002)
 		}
 	}
-	s += 13 + msgp.DurationSize + 12 + msgp.DurationSize + 14 + msgp.DurationSize + 8 + z.Version.Msgsize() + 8 + msgp.BoolSize + 8 + msgp.BoolSize
+	s += 13 + msgp.DurationSize + 12 + msgp.DurationSize + 14 + msgp.DurationSize + 8 + z.Version.Msgsize() + 8 + msgp.BoolSize + 8 + msgp.BoolSize + 6 + msgp.Int64Size
 	return
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"time"
 )
 
 // Register stores in as a new version of its instance in service k,
@@ -125,7 +126,11 @@ func (s *Store) MergeGuarded(k Key, in Instance, guard bool) (applied bool, reas
 			re := e.inst.clone()
 			re.Version = s.clock.next()
 			if s.applyLocked(k, &re, false) == nil {
-				return false, &re
+				// The peers (the owner among them) count the timeout from
+				// when the client was heard here, not from the arrival.
+				wire := re.clone()
+				wire.Heard = int64(e.heard)
+				return false, &wire
 			}
 		}
 		// An expiry that would mark unhealthy an instance already deleted
@@ -170,13 +175,22 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	}
 	s.clock.observe(in.Version)
 	now := s.cfg.Now()
+	// What a touch counts the timeouts from: now, or a re-assertion's
+	// Heard, which a re-asserting node sends only while it is less than
+	// a beat timeout old (kept within that, whatever a peer sends).
+	heard := now
+	if in.Heard != 0 {
+		heard = time.Unix(0, in.Heard)
+		heard = min(max(heard, now.Add(-in.BeatTimeout)), now)
+	}
+	in.Heard = 0
 	wasLive := e != nil && !e.inst.Deleted
 	if e != nil {
 		s.flipLocked(svc.partition, instanceHash(k, e.inst))
 	}
 	s.flipLocked(svc.partition, instanceHash(k, in))
 	if e == nil {
-		e = &entry{lastBeat: stampOf(now)}
+		e = &entry{lastBeat: stampOf(heard)}
 		svc.entries[in.InstanceKey] = e
 	}
 	// Share the metadata with every other instance that has the same.
@@ -188,7 +202,7 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	e.meta = sm
 	e.inst = in
 	if touch {
-		e.lastBeat = stampOf(now)
+		e.lastBeat = max(e.lastBeat, stampOf(heard))
 	}
 	switch {
 	case in.Deleted && wasLive:

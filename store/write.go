@@ -180,8 +180,7 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	// a beat timeout old (kept within that, whatever a peer sends).
 	heard := now
 	if in.Heard != 0 {
-		heard = time.Unix(0, in.Heard)
-		heard = min(max(heard, now.Add(-in.BeatTimeout)), now)
+		heard = time.Unix(0, min(max(in.Heard, now.Add(-in.BeatTimeout).UnixNano()), now.UnixNano()))
 	}
 	in.Heard = 0
 	wasLive := e != nil && !e.inst.Deleted

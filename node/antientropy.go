@@ -3,10 +3,14 @@ package node
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/roster-io/roster/store"
 )
 
 // Anti-entropy. Every AntiEntropyInterval (jittered so nodes do not run
@@ -28,14 +32,14 @@ type digestRequest struct {
 type digestReply struct {
 	Equal   bool   `json:"equal"`
 	Digests []byte `json:"digests,omitempty"`
-	// Busy lists the partitions that changed on the peer within the
-	// settle window (see antientropy_settle.go).
-	Busy []int `json:"busy,omitempty"`
 }
 
-// pullRequest is the body of POST /internal/v1/pull.
+// pullRequest is the body of POST /internal/v1/pull: the records of the
+// partitions, or with IDs (little-endian uint64s, base64 in JSON) only
+// those records of them.
 type pullRequest struct {
-	Partitions []int `json:"partitions"`
+	Partitions []int  `json:"partitions"`
+	IDs        []byte `json:"ids,omitempty"`
 }
 
 // runAntiEntropy runs exchanges until the node stops.
@@ -88,8 +92,9 @@ func (n *Node) countExchange(peer string, repaired int, err error, why string) {
 }
 
 // exchange compares registries with m and repairs both sides. It returns
-// the number of partitions that differed. Unless all is set, partitions
-// that just changed on either side are deferred (antientropy_settle.go).
+// the number of partitions that needed repair. Unless all is set,
+// differences that are deltas still in flight are left to them
+// (antientropy_summary.go).
 func (n *Node) exchange(m member, all bool) (int, error) {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.SyncTimeout)
 	defer cancel()
@@ -103,28 +108,57 @@ func (n *Node) exchange(m member, all bool) (int, error) {
 		return 0, nil
 	}
 	diff := diffDigests(mine, decodeDigests(reply.Digests))
-	if !all {
-		var deferred int
-		diff, deferred = n.aeSkips.filter(diff, n.store.Busy(n.cfg.Now().Add(-n.settleWindow())), reply.Busy)
-		if deferred > 0 {
-			n.stats.aeDeferred.Add(uint64(deferred))
-		}
-	}
 	if len(diff) == 0 {
 		return 0, nil
 	}
-	var theirs deltasRequest
-	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/pull", &pullRequest{Partitions: diff}, &theirs); err != nil {
-		return len(diff), err
+	var sums summaryReply
+	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/summary", &summaryRequest{Partitions: diff}, &sums); err != nil {
+		return 0, err
 	}
-	ours := n.store.PartitionRecords(diff)
-	n.merge(theirs.Records, false)
-	if len(ours) > 0 {
-		if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: ours, Repair: true}, nil); err != nil {
-			return len(diff), err
+	if len(sums.Summaries) != len(diff) {
+		return 0, fmt.Errorf("node: summary from %s: %d partitions for %d asked", m.Name, len(sums.Summaries), len(diff))
+	}
+	cutoff := int64(math.MaxInt64)
+	if !all {
+		cutoff = n.cfg.Now().Add(-n.cfg.AntiEntropyInterval).UnixNano()
+	}
+	ours := n.store.Summaries(diff)
+	var repair []int
+	d := summaryDiff{pull: map[uint64]bool{}, push: map[uint64]bool{}}
+	for i, p := range diff {
+		theirs, ok := store.ParseSummary(sums.Summaries[i])
+		if !ok {
+			return 0, fmt.Errorf("node: summary of partition %d from %s: bad length", p, m.Name)
+		}
+		before := len(d.pull) + len(d.push)
+		flying := d.inFlight
+		compareSummaries(ours[i], theirs, cutoff, &d)
+		switch {
+		case len(d.pull)+len(d.push) > before:
+			repair = append(repair, p)
+		case d.inFlight > flying:
+			n.stats.aeDeferred.Add(1)
 		}
 	}
-	return len(diff), nil
+	if len(repair) == 0 {
+		return 0, nil
+	}
+	if len(d.pull) > 0 {
+		var got deltasRequest
+		if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/pull",
+			&pullRequest{Partitions: repair, IDs: encodeIDs(d.pull)}, &got); err != nil {
+			return len(repair), err
+		}
+		n.merge(got.Records, false)
+	}
+	if len(d.push) > 0 {
+		if recs := n.store.RecordsByID(repair, d.push); len(recs) > 0 {
+			if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: recs, Repair: true}, nil); err != nil {
+				return len(repair), err
+			}
+		}
+	}
+	return len(repair), nil
 }
 
 // digestRoot hashes a digest vector.

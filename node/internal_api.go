@@ -130,7 +130,7 @@ func (n *Node) internalDigest(w http.ResponseWriter, r *http.Request, from membe
 		writeJSON(w, http.StatusOK, digestReply{Equal: true})
 		return
 	}
-	writeJSON(w, http.StatusOK, digestReply{Digests: encodeDigests(mine), Busy: n.store.Busy(n.cfg.Now().Add(-n.settleWindow()))})
+	writeJSON(w, http.StatusOK, digestReply{Digests: encodeDigests(mine)})
 }
 
 // internalPull handles POST /internal/v1/pull: this node's records of the
@@ -139,6 +139,14 @@ func (n *Node) internalPull(w http.ResponseWriter, r *http.Request, from member)
 	var req pullRequest
 	if err := n.decodeJSONLimit(r, &req, internalMaxBody); err != nil {
 		jsonError(w, err)
+		return
+	}
+	if err := checkPartitions("partitions", req.Partitions, n.ring.PartitionCount()); err != nil {
+		jsonError(w, err)
+		return
+	}
+	if len(req.IDs) > 0 {
+		writeBody(w, r, http.StatusOK, &deltasRequest{Records: n.store.RecordsByID(req.Partitions, decodeIDs(req.IDs))})
 		return
 	}
 	writeBody(w, r, http.StatusOK, &deltasRequest{Records: n.store.PartitionRecords(req.Partitions)})

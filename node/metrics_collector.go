@@ -61,9 +61,9 @@ var (
 	descAEFailed   = desc("roster_antientropy_exchanges_total", helpAE, "result", "failed")
 	descExpiryLate = desc("roster_expiry_lateness_seconds", "How late this node's expiry transitions became visible, from each instance's deadline (last beat + timeout) to the end of the sweep that applied it.")
 
-	descAEDeferred = desc("roster_antientropy_partitions_deferred_total", "Differing partitions that had just changed on either side, left to the replication deltas in flight for a round (one round at most, then repaired).")
+	descAEDeferred = desc("roster_antientropy_partitions_deferred_total", "Differing partitions whose every differing record was written within the last anti-entropy interval, left to the replication deltas in flight (repaired by a later round if they do not heal).")
 
-	descAEPartitions = desc("roster_antientropy_partitions_repaired_total", "Ring partitions found differing by anti-entropy and exchanged both ways.")
+	descAEPartitions = desc("roster_antientropy_partitions_repaired_total", "Ring partitions in which anti-entropy found records one side had missed, and exchanged those records.")
 )
 
 // statCounter pairs a counter kept in stats with its description.

@@ -40,8 +40,7 @@ type Node struct {
 	resync     chan struct{}
 	aeJoins    chan string // members that joined ready, to exchange with at once
 	stats      stats
-	aeSkips    settleSkips // anti-entropy rounds each differing partition was deferred
-	readyHints readyHints  // peers that said they are ready before gossip did
+	readyHints readyHints // peers that said they are ready before gossip did
 	metrics    *metrics
 	faults     faults
 	push       *pusher // nil until Start
@@ -326,7 +325,7 @@ type stats struct {
 	aeRepaired       atomic.Uint64 // exchanges that found differing partitions
 	aeFailed         atomic.Uint64 // exchanges that failed
 	aePartitions     atomic.Uint64 // partitions found differing and repaired
-	aeDeferred       atomic.Uint64 // differing partitions left to the deltas in flight
+	aeDeferred       atomic.Uint64 // differing partitions whose differences were all deltas in flight
 	expiryLate       lateHist      // how late expiry transitions became visible
 	readyHints       atomic.Uint64 // ready announcements received from peers
 }

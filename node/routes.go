@@ -67,6 +67,7 @@ func (n *Node) routes() {
 	m.HandleFunc("GET /internal/v1/dump", n.internal(n.internalDump))
 	m.HandleFunc("POST /internal/v1/digest", n.internal(n.internalDigest))
 	m.HandleFunc("POST /internal/v1/pull", n.internal(n.internalPull))
+	m.HandleFunc("POST /internal/v1/summary", n.internal(n.internalSummary))
 	m.HandleFunc("POST /internal/v1/ready", n.internal(n.internalReady))
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"slices"
-	"time"
 )
 
 // Anti-entropy support. Each partition keeps a digest: the XOR of a hash
@@ -67,31 +66,12 @@ func writeVersion(h byteWriter, port int, v Version, deleted bool) {
 	h.Write([]byte(v.Node))
 }
 
-// Digests returns a copy of the per-partition digests.
-// flipLocked adds or removes a record's hash h in partition p's digest
-// and notes when the partition last changed.
+// flipLocked adds or removes a record's hash h in partition p's digest.
 func (s *Store) flipLocked(p int, h uint64) {
 	s.digests[p] ^= h
-	s.changedAt[p] = s.cfg.Now().UnixNano()
 }
 
-// Busy returns the partitions whose records changed after since: while a
-// write is still on its way to the other replicas, their digests differ
-// for a moment, and anti-entropy leaves such partitions to the deltas in
-// flight rather than copy them whole.
-func (s *Store) Busy(since time.Time) []int {
-	cut := since.UnixNano()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []int
-	for p, at := range s.changedAt {
-		if at > cut {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
+// Digests returns a copy of the per-partition digests.
 func (s *Store) Digests() []uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

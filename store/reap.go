@@ -72,7 +72,7 @@ func (s *Store) reapSome(max int) (int, bool) {
 			}
 		default:
 			if e := svc.entries[g.ik]; e != nil && e.inst.Deleted && e.buried == stampOf(g.at) {
-				s.flipLocked(svc.partition, instanceHash(svc.key, e.inst))
+				s.flipLocked(svc.partition, e.hash)
 				s.metas.release(e.meta)
 				delete(svc.entries, g.ik)
 				n++

@@ -59,16 +59,15 @@ type Store struct {
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
 	// mu guards clock, every service's records and entries, heap, digests,
-	// changedAt, byPart, graves, metas and nsLive.
-	mu        sync.Mutex
-	clock     hlc
-	heap      deadlines
-	digests   []uint64                 // per partition: XOR of the hashes of its records
-	changedAt []int64                  // per partition: when its digest last changed (Unix ns)
-	byPart    map[int]map[Key]*service // services held, by partition
-	graves    []grave                  // tombstones in burial order
-	metas     metaTable                // distinct metadata maps in use
-	nsLive    map[string]int           // live instances by namespace
+	// byPart, graves, metas and nsLive.
+	mu      sync.Mutex
+	clock   hlc
+	heap    deadlines
+	digests []uint64                 // per partition: XOR of the hashes of its records
+	byPart  map[int]map[Key]*service // services held, by partition
+	graves  []grave                  // tombstones in burial order
+	metas   metaTable                // distinct metadata maps in use
+	nsLive  map[string]int           // live instances by namespace
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
@@ -108,6 +107,8 @@ type entry struct {
 	queued   int64       // deadline of its pending heap item (Unix ns); 0 if none
 	buried   stamp       // when a tombstone was applied here
 	meta     *sharedMeta // the interned metadata of inst; nil if none
+	id       uint64      // instanceID of the instance: which record this is
+	hash     uint64      // instanceHash of inst: which version, as the digest counts it
 }
 
 // New validates cfg and returns an empty store.
@@ -119,8 +120,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Partitions = 1
 	}
 	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions),
-		changedAt: make([]int64, cfg.Partitions),
-		byPart:    map[int]map[Key]*service{}, nsLive: map[string]int{}}
+		byPart: map[int]map[Key]*service{}, nsLive: map[string]int{}}
 	s.clock = hlc{node: cfg.Node, now: cfg.Now}
 	ch := make(chan struct{})
 	s.global.Store(&ch)

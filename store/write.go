@@ -185,13 +185,15 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	in.Heard = 0
 	wasLive := e != nil && !e.inst.Deleted
 	if e != nil {
-		s.flipLocked(svc.partition, instanceHash(k, e.inst))
+		s.flipLocked(svc.partition, e.hash)
 	}
-	s.flipLocked(svc.partition, instanceHash(k, in))
+	h := instanceHash(k, in)
+	s.flipLocked(svc.partition, h)
 	if e == nil {
-		e = &entry{lastBeat: stampOf(heard)}
+		e = &entry{lastBeat: stampOf(heard), id: instanceID(k, in.InstanceKey)}
 		svc.entries[in.InstanceKey] = e
 	}
+	e.hash = h
 	// Share the metadata with every other instance that has the same.
 	sm := s.metas.intern(in.Metadata)
 	if sm != nil {

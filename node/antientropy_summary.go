@@ -1,0 +1,153 @@
+package node
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"net/http"
+
+	"github.com/tinylib/msgp/msgp"
+
+	"github.com/roster-io/roster/store"
+)
+
+// Summary comparison (store/summary.go). For the partitions whose digests
+// differ, the initiator of an exchange fetches the peer's record
+// summaries and compares them with its own. A record that differs only
+// because its newer version was written within the settle window is a
+// delta still in flight and is left to it; the rest — what one side
+// really missed — is pulled and pushed by record, not by partition. A
+// difference left to the deltas that has not healed by the next round is
+// older than the window then, and repaired.
+
+// summaryRequest is the body of POST /internal/v1/summary.
+type summaryRequest struct {
+	Partitions []int `json:"partitions"`
+}
+
+// summaryReply answers it: one encoded summary per partition asked for,
+// in order (store.AppendSummary).
+type summaryReply struct {
+	Summaries [][]byte `json:"summaries"`
+}
+
+// MarshalMsg encodes the reply as an array of binary summaries.
+func (s *summaryReply) MarshalMsg(b []byte) ([]byte, error) {
+	b = msgp.AppendArrayHeader(b, uint32(len(s.Summaries)))
+	for _, sum := range s.Summaries {
+		b = msgp.AppendBytes(b, sum)
+	}
+	return b, nil
+}
+
+// UnmarshalMsg decodes what MarshalMsg wrote.
+func (s *summaryReply) UnmarshalMsg(b []byte) ([]byte, error) {
+	n, b, err := msgp.ReadArrayHeaderBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: summaries: %v", errBadMsgpack, err)
+	}
+	if int(n) > len(b) {
+		return nil, fmt.Errorf("%w: summaries: %d claimed in %d bytes", errBadMsgpack, n, len(b))
+	}
+	s.Summaries = make([][]byte, n)
+	for i := range s.Summaries {
+		if s.Summaries[i], b, err = msgp.ReadBytesZC(b); err != nil {
+			return nil, fmt.Errorf("%w: summary %d: %v", errBadMsgpack, i, err)
+		}
+	}
+	return b, nil
+}
+
+// internalSummary handles POST /internal/v1/summary.
+func (n *Node) internalSummary(w http.ResponseWriter, r *http.Request, from member) {
+	var req summaryRequest
+	if err := n.decodeJSONLimit(r, &req, internalMaxBody); err != nil {
+		jsonError(w, err)
+		return
+	}
+	if err := checkPartitions("partitions", req.Partitions, n.ring.PartitionCount()); err != nil {
+		jsonError(w, err)
+		return
+	}
+	sums := n.store.Summaries(req.Partitions)
+	out := summaryReply{Summaries: make([][]byte, len(sums))}
+	for i, es := range sums {
+		out.Summaries[i] = store.AppendSummary(make([]byte, 0, len(es)*store.SummaryEntryBytes), es)
+	}
+	writeBody(w, r, http.StatusOK, &out)
+}
+
+// checkPartitions refuses partition numbers outside the ring.
+func checkPartitions(field string, ps []int, count int) error {
+	for _, p := range ps {
+		if p < 0 || p >= count {
+			return &statusError{status: http.StatusBadRequest, msg: fmt.Sprintf("node: %s: partition %d outside 0..%d", field, p, count-1)}
+		}
+	}
+	return nil
+}
+
+// summaryDiff is what comparing two replicas' summaries found.
+type summaryDiff struct {
+	pull, push map[uint64]bool // record IDs to fetch from the peer, to send it
+	inFlight   int             // differing records left to the deltas in flight
+}
+
+// compareSummaries compares one partition's summaries, both sorted by
+// ID, into d. A differing record whose newer version is newer than
+// cutoff (Unix ns) counts as in flight.
+func compareSummaries(mine, theirs []store.SummaryEntry, cutoff int64, d *summaryDiff) {
+	i, j := 0, 0
+	for i < len(mine) || j < len(theirs) {
+		var m, t *store.SummaryEntry
+		switch {
+		case j == len(theirs) || i < len(mine) && mine[i].ID < theirs[j].ID:
+			m = &mine[i]
+			i++
+		case i == len(mine) || theirs[j].ID < mine[i].ID:
+			t = &theirs[j]
+			j++
+		default:
+			m, t = &mine[i], &theirs[j]
+			i, j = i+1, j+1
+			if m.Hash == t.Hash {
+				continue
+			}
+		}
+		newer := int64(math.MinInt64)
+		if m != nil {
+			newer = m.Clock
+		}
+		if t != nil {
+			newer = max(newer, t.Clock)
+		}
+		if newer > cutoff {
+			d.inFlight++
+			continue
+		}
+		if t != nil && (m == nil || t.Clock >= m.Clock) {
+			d.pull[t.ID] = true
+		}
+		if m != nil && (t == nil || m.Clock >= t.Clock) {
+			d.push[m.ID] = true
+		}
+	}
+}
+
+// encodeIDs packs record IDs as little-endian uint64s.
+func encodeIDs(ids map[uint64]bool) []byte {
+	b := make([]byte, 0, 8*len(ids))
+	for id := range ids {
+		b = binary.LittleEndian.AppendUint64(b, id)
+	}
+	return b
+}
+
+// decodeIDs unpacks encodeIDs' output; a trailing partial word is ignored.
+func decodeIDs(b []byte) map[uint64]bool {
+	ids := make(map[uint64]bool, len(b)/8)
+	for i := 0; i+8 <= len(b); i += 8 {
+		ids[binary.LittleEndian.Uint64(b[i:])] = true
+	}
+	return ids
+}

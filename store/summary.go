@@ -1,0 +1,138 @@
+package store
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"slices"
+)
+
+// Record summaries, for anti-entropy. When a partition's digests differ,
+// the two replicas compare summaries before moving any record: one entry
+// per record naming which record it is, which version, and when that
+// version was written. The difference between two replicas under steady
+// writes is almost all deltas still in flight, which the comparison can
+// tell by the age of the newer version; what remains is the few records a
+// replica really missed, and only those travel. Pulling and pushing whole
+// partitions instead cost as much as replication itself under sustained
+// registration (a CPU profile of `roster bench register`).
+
+// SummaryEntry names one version of one record.
+type SummaryEntry struct {
+	// ID identifies the record: a hash of its service key and, for an
+	// instance, its instance key.
+	ID uint64
+	// Clock is the version's hybrid-logical-clock reading.
+	Clock int64
+	// Hash identifies the version, as the partition digest counts it.
+	Hash uint64
+}
+
+// SummaryEntryBytes is the size of an encoded SummaryEntry.
+const SummaryEntryBytes = 24
+
+// AppendSummary appends es in a fixed little-endian layout of
+// SummaryEntryBytes each.
+func AppendSummary(b []byte, es []SummaryEntry) []byte {
+	for _, e := range es {
+		b = binary.LittleEndian.AppendUint64(b, e.ID)
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.Clock))
+		b = binary.LittleEndian.AppendUint64(b, e.Hash)
+	}
+	return b
+}
+
+// ParseSummary decodes what AppendSummary wrote; a trailing partial entry
+// is an error.
+func ParseSummary(b []byte) ([]SummaryEntry, bool) {
+	if len(b)%SummaryEntryBytes != 0 {
+		return nil, false
+	}
+	out := make([]SummaryEntry, len(b)/SummaryEntryBytes)
+	for i := range out {
+		e := b[i*SummaryEntryBytes:]
+		out[i] = SummaryEntry{ID: binary.LittleEndian.Uint64(e), Clock: int64(binary.LittleEndian.Uint64(e[8:])),
+			Hash: binary.LittleEndian.Uint64(e[16:])}
+	}
+	return out, true
+}
+
+// instanceID identifies instance ik of service k, whatever its version.
+func instanceID(k Key, ik InstanceKey) uint64 {
+	h := fnv.New64a()
+	writeKey(h, k)
+	h.Write([]byte{0})
+	h.Write([]byte(ik.Cluster))
+	h.Write([]byte{0})
+	h.Write([]byte(ik.IP))
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(ik.Port))
+	h.Write(b[:])
+	return h.Sum64()
+}
+
+// serviceID identifies the service record of k, whatever its version.
+func serviceID(k Key) uint64 {
+	h := fnv.New64a()
+	writeKey(h, k)
+	h.Write([]byte{1})
+	return h.Sum64()
+}
+
+// Summaries returns, for each of partitions in order, one entry per
+// record of its services (tombstones included), sorted by ID.
+func (s *Store) Summaries(partitions []int) [][]SummaryEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([][]SummaryEntry, len(partitions))
+	for i, p := range partitions {
+		var es []SummaryEntry
+		for _, svc := range s.byPart[p] {
+			if svc.hasInfo {
+				es = append(es, SummaryEntry{ID: serviceID(svc.key), Clock: svc.info.Version.Clock, Hash: serviceHash(svc.key, &svc.info)})
+			}
+			for _, e := range svc.entries {
+				es = append(es, SummaryEntry{ID: e.id, Clock: e.inst.Version.Clock, Hash: e.hash})
+			}
+		}
+		slices.SortFunc(es, func(a, b SummaryEntry) int {
+			switch {
+			case a.ID < b.ID:
+				return -1
+			case a.ID > b.ID:
+				return 1
+			}
+			return 0
+		})
+		out[i] = es
+	}
+	return out
+}
+
+// RecordsByID returns copies of the records of partitions whose IDs are
+// in ids, sorted as PartitionRecords sorts.
+func (s *Store) RecordsByID(partitions []int, ids map[uint64]bool) []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Record
+	seen := make(map[int]bool, len(partitions))
+	for _, p := range partitions {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		for _, svc := range s.byPart[p] {
+			if svc.hasInfo && ids[serviceID(svc.key)] {
+				info := cloneInfo(svc.info)
+				out = append(out, Record{Key: svc.key, Service: &info})
+			}
+			for _, e := range svc.entries {
+				if ids[e.id] {
+					in := e.inst.clone()
+					out = append(out, Record{Key: svc.key, Instance: &in})
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, compareRecords)
+	return out
+}

@@ -61,12 +61,7 @@ func (s *summaryReply) UnmarshalMsg(b []byte) ([]byte, error) {
 // internalSummary handles POST /internal/v1/summary.
 func (n *Node) internalSummary(w http.ResponseWriter, r *http.Request, from member) {
 	var req summaryRequest
-	if err := n.decodeJSONLimit(r, &req, internalMaxBody); err != nil {
-		jsonError(w, err)
-		return
-	}
-	if err := checkPartitions("partitions", req.Partitions, n.ring.PartitionCount()); err != nil {
-		jsonError(w, err)
+	if !n.readPartitionsRequest(w, r, &req, &req.Partitions) {
 		return
 	}
 	sums := n.store.Summaries(req.Partitions)
@@ -77,14 +72,22 @@ func (n *Node) internalSummary(w http.ResponseWriter, r *http.Request, from memb
 	writeBody(w, r, http.StatusOK, &out)
 }
 
-// checkPartitions refuses partition numbers outside the ring.
-func checkPartitions(field string, ps []int, count int) error {
-	for _, p := range ps {
+// readPartitionsRequest decodes an internal JSON request into v and
+// refuses the partition numbers in *parts that are outside the ring. On
+// a bad request it answers the error and reports false.
+func (n *Node) readPartitionsRequest(w http.ResponseWriter, r *http.Request, v any, parts *[]int) bool {
+	if err := n.decodeJSONLimit(r, v, internalMaxBody); err != nil {
+		jsonError(w, err)
+		return false
+	}
+	count := n.ring.PartitionCount()
+	for _, p := range *parts {
 		if p < 0 || p >= count {
-			return &statusError{status: http.StatusBadRequest, msg: fmt.Sprintf("node: %s: partition %d outside 0..%d", field, p, count-1)}
+			jsonError(w, &statusError{status: http.StatusBadRequest, msg: fmt.Sprintf("node: partitions: partition %d outside 0..%d", p, count-1)})
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // summaryDiff is what comparing two replicas' summaries found.

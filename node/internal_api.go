@@ -137,12 +137,7 @@ func (n *Node) internalDigest(w http.ResponseWriter, r *http.Request, from membe
 // partitions asked for.
 func (n *Node) internalPull(w http.ResponseWriter, r *http.Request, from member) {
 	var req pullRequest
-	if err := n.decodeJSONLimit(r, &req, internalMaxBody); err != nil {
-		jsonError(w, err)
-		return
-	}
-	if err := checkPartitions("partitions", req.Partitions, n.ring.PartitionCount()); err != nil {
-		jsonError(w, err)
+	if !n.readPartitionsRequest(w, r, &req, &req.Partitions) {
 		return
 	}
 	if len(req.IDs) > 0 {

@@ -81,6 +81,12 @@ func (s *Store) Digests() []uint64 {
 // PartitionRecords returns a copy of every record (tombstones included) of
 // the services in the given partitions.
 func (s *Store) PartitionRecords(partitions []int) []Record {
+	return s.partitionRecords(partitions, nil)
+}
+
+// partitionRecords returns copies of the records of partitions, sorted;
+// with ids, only those whose ID is in it.
+func (s *Store) partitionRecords(partitions []int, ids map[uint64]bool) []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Record
@@ -91,7 +97,20 @@ func (s *Store) PartitionRecords(partitions []int) []Record {
 		}
 		seen[p] = true
 		for _, svc := range s.byPart[p] {
-			out = svc.appendRecordsLocked(out)
+			if ids == nil {
+				out = svc.appendRecordsLocked(out)
+				continue
+			}
+			if svc.hasInfo && ids[serviceID(svc.key)] {
+				info := cloneInfo(svc.info)
+				out = append(out, Record{Key: svc.key, Service: &info})
+			}
+			for _, e := range svc.entries {
+				if ids[e.id] {
+					in := e.inst.clone()
+					out = append(out, Record{Key: svc.key, Instance: &in})
+				}
+			}
 		}
 	}
 	slices.SortFunc(out, compareRecords)

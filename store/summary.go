@@ -111,28 +111,8 @@ func (s *Store) Summaries(partitions []int) [][]SummaryEntry {
 // RecordsByID returns copies of the records of partitions whose IDs are
 // in ids, sorted as PartitionRecords sorts.
 func (s *Store) RecordsByID(partitions []int, ids map[uint64]bool) []Record {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Record
-	seen := make(map[int]bool, len(partitions))
-	for _, p := range partitions {
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		for _, svc := range s.byPart[p] {
-			if svc.hasInfo && ids[serviceID(svc.key)] {
-				info := cloneInfo(svc.info)
-				out = append(out, Record{Key: svc.key, Service: &info})
-			}
-			for _, e := range svc.entries {
-				if ids[e.id] {
-					in := e.inst.clone()
-					out = append(out, Record{Key: svc.key, Instance: &in})
-				}
-			}
-		}
+	if ids == nil {
+		ids = map[uint64]bool{}
 	}
-	slices.SortFunc(out, compareRecords)
-	return out
+	return s.partitionRecords(partitions, ids)
 }

@@ -81,11 +81,11 @@ func (n *Node) countExchange(peer string, repaired int, err error, why string) {
 	case repaired > 0:
 		n.stats.aeRepaired.Add(1)
 		n.stats.aePartitions.Add(uint64(repaired))
+		args := []any{"peer", peer, "partitions", repaired}
 		if why != "" {
-			n.log.Info("anti-entropy repaired partitions", "peer", peer, "partitions", repaired, "why", why)
-		} else {
-			n.log.Info("anti-entropy repaired partitions", "peer", peer, "partitions", repaired)
+			args = append(args, "why", why)
 		}
+		n.log.Info("anti-entropy repaired partitions", args...)
 	default:
 		n.stats.aeEqual.Add(1)
 	}

@@ -50,7 +50,7 @@ func (n *Node) runJoinExchanges() {
 // cannot be reached, for as long as it is a ready member.
 func (n *Node) joinExchange(name string) {
 	for try := 0; try < joinExchangeTries; try++ {
-		if try > 0 && !sleepNode(n, joinExchangeRetry) {
+		if try > 0 && !n.sleep(joinExchangeRetry) {
 			return
 		}
 		m, ok := n.cluster.isMember(name)
@@ -65,8 +65,8 @@ func (n *Node) joinExchange(name string) {
 	}
 }
 
-// sleepNode waits d or until the node stops, and reports whether d passed.
-func sleepNode(n *Node, d time.Duration) bool {
+// sleep waits d or until the node stops, and reports whether d passed.
+func (n *Node) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -1,10 +1,11 @@
 package node
 
 import (
-	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 
 	"github.com/tinylib/msgp/msgp"
 
@@ -14,11 +15,11 @@ import (
 // Summary comparison (store/summary.go). For the partitions whose digests
 // differ, the initiator of an exchange fetches the peer's record
 // summaries and compares them with its own. A record that differs only
-// because its newer version was written within the settle window is a
-// delta still in flight and is left to it; the rest — what one side
+// because its newer version was written within the last anti-entropy
+// interval is a delta still in flight and is left to it; the rest — what one side
 // really missed — is pulled and pushed by record, not by partition. A
 // difference left to the deltas that has not healed by the next round is
-// older than the window then, and repaired.
+// older than that then, and repaired.
 
 // summaryRequest is the body of POST /internal/v1/summary.
 type summaryRequest struct {
@@ -137,20 +138,16 @@ func compareSummaries(mine, theirs []store.SummaryEntry, cutoff int64, d *summar
 	}
 }
 
-// encodeIDs packs record IDs as little-endian uint64s.
+// encodeIDs packs record IDs as little-endian uint64s, as digests are.
 func encodeIDs(ids map[uint64]bool) []byte {
-	b := make([]byte, 0, 8*len(ids))
-	for id := range ids {
-		b = binary.LittleEndian.AppendUint64(b, id)
-	}
-	return b
+	return encodeDigests(slices.Collect(maps.Keys(ids)))
 }
 
 // decodeIDs unpacks encodeIDs' output; a trailing partial word is ignored.
 func decodeIDs(b []byte) map[uint64]bool {
-	ids := make(map[uint64]bool, len(b)/8)
-	for i := 0; i+8 <= len(b); i += 8 {
-		ids[binary.LittleEndian.Uint64(b[i:])] = true
+	ids := map[uint64]bool{}
+	for _, id := range decodeDigests(b) {
+		ids[id] = true
 	}
 	return ids
 }

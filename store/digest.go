@@ -97,35 +97,25 @@ func (s *Store) partitionRecords(partitions []int, ids map[uint64]bool) []Record
 		}
 		seen[p] = true
 		for _, svc := range s.byPart[p] {
-			if ids == nil {
-				out = svc.appendRecordsLocked(out)
-				continue
-			}
-			if svc.hasInfo && ids[serviceID(svc.key)] {
-				info := cloneInfo(svc.info)
-				out = append(out, Record{Key: svc.key, Service: &info})
-			}
-			for _, e := range svc.entries {
-				if ids[e.id] {
-					in := e.inst.clone()
-					out = append(out, Record{Key: svc.key, Instance: &in})
-				}
-			}
+			out = svc.appendRecordsLocked(out, ids)
 		}
 	}
 	slices.SortFunc(out, compareRecords)
 	return out
 }
 
-// appendRecordsLocked appends copies of svc's records to out.
-func (svc *service) appendRecordsLocked(out []Record) []Record {
-	if svc.hasInfo {
+// appendRecordsLocked appends copies of svc's records to out; with ids,
+// only those whose ID is in it.
+func (svc *service) appendRecordsLocked(out []Record, ids map[uint64]bool) []Record {
+	if svc.hasInfo && (ids == nil || ids[serviceID(svc.key)]) {
 		info := cloneInfo(svc.info)
 		out = append(out, Record{Key: svc.key, Service: &info})
 	}
 	for _, e := range svc.entries {
-		in := e.inst.clone()
-		out = append(out, Record{Key: svc.key, Instance: &in})
+		if ids == nil || ids[e.id] {
+			in := e.inst.clone()
+			out = append(out, Record{Key: svc.key, Instance: &in})
+		}
 	}
 	return out
 }

@@ -19,7 +19,7 @@ func (s *Store) Records() []Record {
 	defer s.mu.Unlock()
 	var out []Record
 	s.services.Range(func(_, v any) bool {
-		out = v.(*service).appendRecordsLocked(out)
+		out = v.(*service).appendRecordsLocked(out, nil)
 		return true
 	})
 	slices.SortFunc(out, compareRecords)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"encoding/binary"
 	"hash/fnv"
 	"slices"
@@ -94,15 +95,7 @@ func (s *Store) Summaries(partitions []int) [][]SummaryEntry {
 				es = append(es, SummaryEntry{ID: e.id, Clock: e.inst.Version.Clock, Hash: e.hash})
 			}
 		}
-		slices.SortFunc(es, func(a, b SummaryEntry) int {
-			switch {
-			case a.ID < b.ID:
-				return -1
-			case a.ID > b.ID:
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(es, func(a, b SummaryEntry) int { return cmp.Compare(a.ID, b.ID) })
 		out[i] = es
 	}
 	return out

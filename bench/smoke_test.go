@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/bench"
-	"github.com/roster-io/roster/node/nodetest"
 )
 
 // startNode runs a real single node on 127.0.0.1 for the test.
 func startNode(t *testing.T) string {
 	t.Helper()
-	return nodetest.URL(nodetest.Start(t))
+	return agenttest.URL(agenttest.Start(t))
 }
 
 func smokeEnv(t *testing.T) *bench.Env {

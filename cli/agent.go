@@ -14,7 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/agent"
 )
 
 const defaultShutdownTimeout = 10 * time.Second
@@ -46,14 +46,14 @@ func agentCommand(hooks agentHooks) *cli.Command {
 			"Every flag can also be set from the environment (--flag-name as ROSTER_FLAG_NAME) and from a\n" +
 			"TOML file given with --config (flag-name = value); precedence is flag > environment > file >\n" +
 			"default. --print-config prints the effective settings in that format and exits.",
-		Flags:  append(agentFlags(node.DefaultConfig()), configFlags()...),
+		Flags:  append(agentFlags(agent.DefaultConfig()), configFlags()...),
 		Before: applyConfigFile,
 		Action: func(c *cli.Context) error { return runAgent(c, hooks) },
 	}
 }
 
 // agentFlags are the agent's flags, with defaults taken from def.
-func agentFlags(def node.Config) []cli.Flag {
+func agentFlags(def agent.Config) []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "name", EnvVars: envVar("name"), DefaultText: "hostname",
 			Usage: "unique node name in the cluster"},
@@ -95,8 +95,8 @@ type agentOptions struct {
 
 // agentConfig builds the node config and agent options from the flags,
 // rejecting invalid values as usage errors. cfg.Logger is left unset.
-func agentConfig(c *cli.Context) (node.Config, agentOptions, error) {
-	cfg := node.DefaultConfig()
+func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
+	cfg := agent.DefaultConfig()
 	if name := strings.TrimSpace(c.String("name")); name != "" {
 		cfg.Name = name
 	}
@@ -112,8 +112,8 @@ func agentConfig(c *cli.Context) (node.Config, agentOptions, error) {
 	cfg.MaxBodyBytes = c.Int64("max-body")
 
 	opts := agentOptions{shutdownTimeout: c.Duration("shutdown-timeout"), logFormat: c.String("log-format")}
-	bad := func(err error) (node.Config, agentOptions, error) {
-		return node.Config{}, agentOptions{}, badUsage(c, err)
+	bad := func(err error) (agent.Config, agentOptions, error) {
+		return agent.Config{}, agentOptions{}, badUsage(c, err)
 	}
 
 	switch cfg.GossipProfile {
@@ -193,7 +193,7 @@ func runAgent(c *cli.Context, hooks agentHooks) error {
 	log := newLogger(c.App.ErrWriter, opts)
 	cfg.Logger = log
 
-	n, err := node.New(cfg)
+	n, err := agent.New(cfg)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}

@@ -14,13 +14,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/param"
-	"github.com/roster-io/roster/node"
 )
 
 // securityFlags are the agent's security and limit flags, with defaults
 // taken from def.
-func securityFlags(def node.Config) []cli.Flag {
+func securityFlags(def agent.Config) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "gossip-key", EnvVars: envVar("gossip-key"),
 			Usage: "base64 AES key (16, 24 or 32 bytes; make one with 'roster keygen') that encrypts gossip; also keys internal request signatures unless --cluster-secret is set"},
@@ -65,7 +66,7 @@ func securityFlags(def node.Config) []cli.Flag {
 
 // applySecurity reads the security and limit flags into cfg. Its errors
 // name the flag; the caller reports them as usage errors.
-func applySecurity(c *cli.Context, cfg *node.Config) error {
+func applySecurity(c *cli.Context, cfg *agent.Config) error {
 	if v := strings.TrimSpace(c.String("gossip-key")); v != "" {
 		key, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
@@ -85,7 +86,7 @@ func applySecurity(c *cli.Context, cfg *node.Config) error {
 	if err := applyACL(c, cfg); err != nil {
 		return err
 	}
-	server, peer, err := node.LoadTLS(node.TLSFiles{Cert: c.String("tls-cert"), Key: c.String("tls-key"),
+	server, peer, err := gate.LoadTLS(gate.TLSFiles{Cert: c.String("tls-cert"), Key: c.String("tls-key"),
 		ClientCA: c.String("tls-client-ca"), CA: c.String("tls-ca")})
 	if err != nil {
 		return fmt.Errorf("--tls-cert/--tls-key/--tls-client-ca/--tls-ca: %v", err)
@@ -116,7 +117,7 @@ func applySecurity(c *cli.Context, cfg *node.Config) error {
 }
 
 // applyACL reads the ACL flags into cfg.ACL.
-func applyACL(c *cli.Context, cfg *node.Config) error {
+func applyACL(c *cli.Context, cfg *agent.Config) error {
 	tokens := c.StringSlice("acl-token")
 	if f := c.String("acl-token-file"); f != "" {
 		lines, err := readLines(f)

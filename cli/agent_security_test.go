@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/testpki"
-	"github.com/roster-io/roster/node"
 )
 
 func TestKeygen(t *testing.T) {
@@ -62,7 +63,7 @@ func TestAgent_securityFlags(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("exit %d: %s", res.code, res.errOut)
 	}
-	want := node.ACLConfig{Tokens: []string{"t1", "t2", "file-token"},
+	want := gate.ACLConfig{Tokens: []string{"t1", "t2", "file-token"},
 		Users: map[string]string{"alice": "pw", "bob": "pass:with:colons"}, Read: true, TokenTTL: time.Hour}
 	if !reflect.DeepEqual(cfg.ACL, want) {
 		t.Errorf("ACL: got %+v, want %+v", cfg.ACL, want)
@@ -80,7 +81,7 @@ func TestAgent_securityFlags(t *testing.T) {
 	}
 	// Defaults: ACLs and TLS off, the node's limits.
 	cfg, _, res = parseAgentFlags(t)
-	def := node.DefaultConfig()
+	def := agent.DefaultConfig()
 	if res.code != 0 || cfg.ACL.Enabled() || cfg.TLS != nil || cfg.MaxConcurrent != def.MaxConcurrent ||
 		cfg.MaxInstancesPerService != def.MaxInstancesPerService || cfg.ACL.TokenTTL != 5*time.Hour {
 		t.Errorf("defaults: got %+v", cfg)
@@ -150,14 +151,14 @@ func TestClient_https(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := node.DefaultLocalConfig()
+	cfg := agent.DefaultLocalConfig()
 	cfg.GossipAddr = ""
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.TLS, cfg.PeerTLS, err = node.LoadTLS(node.TLSFiles{Cert: f.ServerCert, Key: f.ServerKey, ClientCA: f.CA})
+	cfg.TLS, cfg.PeerTLS, err = gate.LoadTLS(gate.TLSFiles{Cert: f.ServerCert, Key: f.ServerKey, ClientCA: f.CA})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(cfg)
+	n, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/agent"
 )
 
 // clearRosterEnv unsets every ROSTER_* variable for the test.
@@ -34,11 +34,11 @@ func clearRosterEnv(t *testing.T) {
 
 // parseAgentFlags runs the agent's flag parsing only and returns what it
 // built; the node is not started.
-func parseAgentFlags(t *testing.T, args ...string) (node.Config, agentOptions, result) {
+func parseAgentFlags(t *testing.T, args ...string) (agent.Config, agentOptions, result) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	app := newApp(&out, &errOut, agentHooks{})
-	var cfg node.Config
+	var cfg agent.Config
 	var opts agentOptions
 	app.Command("agent").Action = func(c *cli.Context) error {
 		var err error
@@ -50,28 +50,28 @@ func parseAgentFlags(t *testing.T, args ...string) (node.Config, agentOptions, r
 }
 
 func TestAgent_flags(t *testing.T) {
-	def := node.DefaultConfig()
+	def := agent.DefaultConfig()
 	tests := []struct {
 		name string
 		env  map[string]string
 		args []string
-		want func(*node.Config, *agentOptions)
+		want func(*agent.Config, *agentOptions)
 	}{
 		{
 			name: "defaults",
-			want: func(*node.Config, *agentOptions) {},
+			want: func(*agent.Config, *agentOptions) {},
 		},
 		{
 			name: "join repeated and comma-separated",
 			args: []string{"--join", "a:1,b:2", "--join", "c:3", "--join", " d:4 , ,"},
-			want: func(c *node.Config, _ *agentOptions) { c.Join = []string{"a:1", "b:2", "c:3", "d:4"} },
+			want: func(c *agent.Config, _ *agentOptions) { c.Join = []string{"a:1", "b:2", "c:3", "d:4"} },
 		},
 		{
 			name: "every flag",
 			args: []string{"--name", "n1", "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:7000",
 				"--advertise", "10.0.0.1:7000", "--gossip-profile", "wan", "--tombstone-ttl", "1m",
 				"--max-body", "2048", "--shutdown-timeout", "3s", "--log-level", "debug", "--log-format", "json"},
-			want: func(c *node.Config, o *agentOptions) {
+			want: func(c *agent.Config, o *agentOptions) {
 				c.Name, c.HTTPAddr, c.GossipAddr, c.Advertise = "n1", "127.0.0.1:0", "127.0.0.1:7000", "10.0.0.1:7000"
 				c.GossipProfile, c.TombstoneTTL, c.MaxBodyBytes = "wan", time.Minute, 2048
 				o.shutdownTimeout, o.logLevel, o.logFormat = 3*time.Second, slog.LevelDebug, "json"
@@ -85,7 +85,7 @@ func TestAgent_flags(t *testing.T) {
 				"ROSTER_TOMBSTONE_TTL": "90s", "ROSTER_MAX_BODY": "10", "ROSTER_SHUTDOWN_TIMEOUT": "1s",
 				"ROSTER_LOG_LEVEL": "error", "ROSTER_LOG_FORMAT": "json",
 			},
-			want: func(c *node.Config, o *agentOptions) {
+			want: func(c *agent.Config, o *agentOptions) {
 				c.Name, c.HTTPAddr, c.GossipAddr, c.Advertise = "n2", "127.0.0.1:1", "127.0.0.1:2", "10.0.0.2:2"
 				c.Join, c.GossipProfile, c.TombstoneTTL, c.MaxBodyBytes = []string{"x:1", "y:2"}, "local", 90*time.Second, 10
 				o.shutdownTimeout, o.logLevel, o.logFormat = time.Second, slog.LevelError, "json"
@@ -95,7 +95,7 @@ func TestAgent_flags(t *testing.T) {
 			name: "flags beat environment",
 			env:  map[string]string{"ROSTER_JOIN": "x:1", "ROSTER_GOSSIP_PROFILE": "local"},
 			args: []string{"--join", "z:9", "--gossip-profile", "wan"},
-			want: func(c *node.Config, _ *agentOptions) { c.Join, c.GossipProfile = []string{"z:9"}, "wan" },
+			want: func(c *agent.Config, _ *agentOptions) { c.Join, c.GossipProfile = []string{"z:9"}, "wan" },
 		},
 	}
 	for _, tt := range tests {

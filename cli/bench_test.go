@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roster-io/roster/node/nodetest"
+	"github.com/roster-io/roster/agent/agenttest"
 )
 
 func TestBench_usage(t *testing.T) {
@@ -74,7 +74,7 @@ func TestBench_floorJSON(t *testing.T) {
 // TestBench_againstNode runs register and read through the command line
 // against a real in-process node.
 func TestBench_againstNode(t *testing.T) {
-	addr := nodetest.URL(nodetest.Start(t))
+	addr := agenttest.URL(agenttest.Start(t))
 
 	res := runCLI(t, "bench", "register", "--addrs", addr, "--instances", "100", "--services", "5",
 		"--concurrency", "4", "--floor-duration", "100ms")

@@ -13,7 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/urfave/cli/v2"
 
-	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/agent"
 )
 
 // writeConfig writes a config file in the test's temp dir.
@@ -99,7 +99,7 @@ func TestConfig_printConfigRoundTrips(t *testing.T) {
 	if _, err := toml.Decode(first.out, &values); err != nil {
 		t.Fatalf("printed config is not TOML: %v\n%s", err, first.out)
 	}
-	for _, f := range agentFlags(node.DefaultConfig()) {
+	for _, f := range agentFlags(agent.DefaultConfig()) {
 		if _, ok := values[f.Names()[0]]; !ok {
 			t.Errorf("flag --%s missing from the printed config", f.Names()[0])
 		}

@@ -6,25 +6,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-io/roster/node"
-	"github.com/roster-io/roster/node/nodetest"
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 )
 
 // startCluster starts n in-process nodes joined into one cluster and
 // returns their base URLs; the test's cleanup shuts them down.
-func startCluster(t *testing.T, size int) ([]*node.Node, []string) {
+func startCluster(t *testing.T, size int) ([]*agent.Agent, []string) {
 	t.Helper()
-	nodes := nodetest.Cluster(t, size)
+	nodes := agenttest.Cluster(t, size)
 	var urls []string
 	for _, n := range nodes {
-		urls = append(urls, nodetest.URL(n))
+		urls = append(urls, agenttest.URL(n))
 	}
 	c, err := New(Config{Addrs: urls})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeClient(t, c)
-	nodetest.Eventually(t, 15*time.Second, "every node ready with every member alive", func() bool {
+	agenttest.Eventually(t, 15*time.Second, "every node ready with every member alive", func() bool {
 		for _, u := range urls {
 			one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
 			ms, err := one.Members(t.Context())
@@ -77,7 +77,7 @@ func TestClient_realCluster(t *testing.T) {
 	}
 	for _, u := range urls {
 		one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
-		nodetest.Eventually(t, 2*time.Second, "registered instance on "+u, func() bool {
+		agenttest.Eventually(t, 2*time.Second, "registered instance on "+u, func() bool {
 			l, err := one.List(ctx, Query{Service: orders.Service})
 			return err == nil && len(l) == 1 && l[0].Healthy
 		})
@@ -127,7 +127,7 @@ func TestClient_realCluster(t *testing.T) {
 			t.Fatalf("after WaitGone %s lists %v (%v), want only 8080", u, l, err)
 		}
 	}
-	nodetest.Eventually(t, 5*time.Second, "beats acknowledged", func() bool {
+	agenttest.Eventually(t, 5*time.Second, "beats acknowledged", func() bool {
 		beats, _ := c.Beats(orders)
 		return beats >= 2
 	})

@@ -35,7 +35,6 @@ func (n *Node) kickJoinExchange(name string) {
 
 // runJoinExchanges runs the queued join exchanges until the node stops.
 func (n *Node) runJoinExchanges() {
-	defer n.wg.Done()
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -53,7 +52,7 @@ func (n *Node) joinExchange(name string) {
 		if try > 0 && !n.sleep(joinExchangeRetry) {
 			return
 		}
-		m, ok := n.cluster.isMember(name)
+		m, ok := n.cluster.member(name)
 		if !ok || !m.Ready || m.HTTPAddr == "" || !n.synced.Load() {
 			return
 		}
@@ -62,17 +61,5 @@ func (n *Node) joinExchange(name string) {
 		if err == nil {
 			return
 		}
-	}
-}
-
-// sleep waits d or until the node stops, and reports whether d passed.
-func (n *Node) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-n.ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,57 +10,36 @@ import (
 	"github.com/roster-io/roster/internal/param"
 )
 
-// Config holds the settings of one roster node. Every field is documented
-// with its meaning, unit and default; DefaultConfig fills them all.
+// Config holds the settings of a node's core. Every field is documented
+// with its meaning, unit and default; DefaultConfig fills them all. The
+// settings of the HTTP port, the front doors and the transport are
+// agent.Config's.
 type Config struct {
 	// Name is the node's unique name in the cluster. Default: the hostname.
 	Name string
-	// HTTPAddr is the client API listen address (host:port; port 0 picks a
-	// free one). Default "127.0.0.1:8848".
-	HTTPAddr string
-	// GossipAddr is the memberlist bind address. Default "127.0.0.1:7946".
-	// Accepted now; gossip starts with the cluster issue.
+	// GossipAddr is the memberlist bind address. Default
+	// "127.0.0.1:7946". Empty: no gossip, a cluster of one.
 	GossipAddr string
 	// Advertise is the gossip address peers use, if different from GossipAddr.
 	Advertise string
-	// Join lists seed gossip addresses. Empty means a cluster of one.
+	// Join lists seed gossip addresses. Empty means a new cluster.
 	Join []string
 	// GossipProfile is lan, local or wan. Default "lan".
 	GossipProfile string
+	// GossipKey encrypts gossip with AES-GCM (memberlist's keyring): 16,
+	// 24 or 32 bytes. Nodes with another key cannot join. Default nil
+	// (gossip in the clear).
+	GossipKey []byte
 	// TombstoneTTL is how long deletions are remembered so that late,
 	// older writes cannot resurrect them. Default 10m.
 	TombstoneTTL time.Duration
 	// ReapInterval is how often expired tombstones are removed. Default 30s.
 	ReapInterval time.Duration
-	// MaxBodyBytes limits request bodies; larger ones get 413. Default 1 MiB.
-	MaxBodyBytes int64
 	// MaxWait caps the wait of a blocking query. Default 5m.
 	MaxWait time.Duration
-	// ReadHeaderTimeout bounds how long a client may take to send headers.
-	// Default 10s.
-	ReadHeaderTimeout time.Duration
-	// ReadTimeout bounds reading a whole request, body included. Default
-	// 30s.
-	ReadTimeout time.Duration
-	// MaxHeaderBytes limits request headers. Default 64 KiB.
-	MaxHeaderBytes int
-	// IdleTimeout closes keep-alive connections idle this long. Default 2m.
-	IdleTimeout time.Duration
-	// CacheMillis is what the Nacos list API tells clients to cache for, in
-	// milliseconds: how often nacos-sdk-go re-polls a subscribed service.
-	// Default 3000, what Nacos 1.4 answers clients it does not push to.
-	CacheMillis int64
-	// AdvertiseHTTP is the HTTP address peers use to reach this node.
-	// Default: the bound HTTP address.
-	AdvertiseHTTP string
 	// ReplicationTimeout bounds how long a client write waits for a peer
 	// to confirm it before answering 503. Default 2s.
 	ReplicationTimeout time.Duration
-	// HandoffTimeout bounds how long a beat waits for its owner before it
-	// is handled locally. Default 1s.
-	HandoffTimeout time.Duration
-	// PeerTimeout bounds one internal request. Default 5s.
-	PeerTimeout time.Duration
 	// SyncTimeout bounds pulling the registry (or one anti-entropy
 	// exchange) from a peer. Default 30s.
 	SyncTimeout time.Duration
@@ -73,49 +51,19 @@ type Config struct {
 	// AntiEntropyInterval is the mean time between digest exchanges.
 	// Default 2s.
 	AntiEntropyInterval time.Duration
-	// LeaveTimeout bounds how long a graceful shutdown waits for the
+	// LeaveTimeout bounds how long a graceful leave waits for the
 	// cluster to hear that this node leaves. Default 2s.
 	LeaveTimeout time.Duration
-	// AllowPeer, if set, says whether this node may send to a peer; tests
-	// use it to cut the network between nodes. Default nil (all).
-	AllowPeer func(peer string) bool
+	// PeerTimeout bounds one request to a peer that the core makes itself
+	// (the ready hint). Default 5s.
+	PeerTimeout time.Duration
 	// AllowGossipAddr, if set, says whether this node may send gossip to
-	// an address; tests use it with AllowPeer to partition a cluster.
-	// Default nil (all).
+	// an address; tests use it to partition a cluster. Default nil (all).
 	AllowGossipAddr func(addr string) bool
-	// DebugFaults enables PUT /debug/faults (loopback clients only), which
-	// cuts this node's traffic to chosen members, for chaos tests. Never
-	// enable it in production. Default false.
+	// DebugFaults lets SetFaults cut this node's traffic to chosen
+	// members, for chaos tests. Never enable it in production. Default
+	// false.
 	DebugFaults bool
-	// Pprof mounts net/http/pprof's handlers under /debug/pprof/ on the
-	// HTTP port (on this node's own mux). Default false.
-	Pprof bool
-	// GossipKey encrypts gossip with AES-GCM (memberlist's keyring): 16,
-	// 24 or 32 bytes. Nodes with another key cannot join. Default nil
-	// (gossip in the clear).
-	GossipKey []byte
-	// ClusterSecret keys the HMAC that authenticates internal requests and
-	// the signature of login tokens (see hmac.go, auth.go). Nil means: use
-	// GossipKey. When both are nil, internal requests are checked only by
-	// member name and source host, and login tokens are signed with a
-	// random key of this node, so only it accepts them. Default nil.
-	ClusterSecret []byte
-	// ACL configures client authentication. The zero value is off.
-	ACL ACLConfig
-	// TLS, if set, serves the client API (and the internal API) over
-	// HTTPS with it; set ClientAuth and ClientCAs in it for mutual TLS.
-	// Every node of a cluster must then use TLS. Default nil (plain HTTP).
-	TLS *tls.Config
-	// PeerTLS is what this node's internal requests use when TLS is set:
-	// RootCAs must trust the peers' certificates, and Certificates must
-	// hold this node's certificate when peers require client
-	// certificates. Nil with TLS set: the system roots, no certificate.
-	PeerTLS *tls.Config
-	// MaxConcurrent bounds client API requests being handled at once;
-	// beyond it a request gets 429 at once. Internal and probe requests
-	// do not count, nor do blocking queries. Zero means no limit. Default
-	// 1024.
-	MaxConcurrent int
 	// MaxInstancesPerService bounds the live instances of one service a
 	// client may register through this node (409 beyond). Replicated
 	// writes are never refused. Zero means no limit. Default 10000.
@@ -140,30 +88,19 @@ func DefaultConfig() Config {
 		name = "roster"
 	}
 	return Config{
-		Name:                name,
-		HTTPAddr:            "127.0.0.1:8848",
-		GossipAddr:          "127.0.0.1:7946",
-		GossipProfile:       "lan",
-		TombstoneTTL:        10 * time.Minute,
-		ReapInterval:        30 * time.Second,
-		MaxBodyBytes:        1 << 20,
-		MaxWait:             5 * time.Minute,
-		ReadHeaderTimeout:   10 * time.Second,
-		ReadTimeout:         30 * time.Second,
-		MaxHeaderBytes:      64 << 10,
-		IdleTimeout:         2 * time.Minute,
-		CacheMillis:         3000,
-		ReplicationTimeout:  2 * time.Second,
-		HandoffTimeout:      time.Second,
-		PeerTimeout:         5 * time.Second,
-		SyncTimeout:         30 * time.Second,
-		SyncRetry:           100 * time.Millisecond,
-		SyncGrace:           5 * time.Second,
-		AntiEntropyInterval: 2 * time.Second,
-		LeaveTimeout:        2 * time.Second,
-		ACL:                 ACLConfig{TokenTTL: DefaultTokenTTL},
-
-		MaxConcurrent:            1024,
+		Name:                     name,
+		GossipAddr:               "127.0.0.1:7946",
+		GossipProfile:            "lan",
+		TombstoneTTL:             10 * time.Minute,
+		ReapInterval:             30 * time.Second,
+		MaxWait:                  5 * time.Minute,
+		ReplicationTimeout:       2 * time.Second,
+		SyncTimeout:              30 * time.Second,
+		SyncRetry:                100 * time.Millisecond,
+		SyncGrace:                5 * time.Second,
+		AntiEntropyInterval:      2 * time.Second,
+		LeaveTimeout:             2 * time.Second,
+		PeerTimeout:              5 * time.Second,
 		MaxInstancesPerService:   10000,
 		MaxInstancesPerNamespace: 200000,
 		MaxMetadataBytes:         param.MaxMetadataBytes,
@@ -172,12 +109,11 @@ func DefaultConfig() Config {
 	}
 }
 
-// DefaultLocalConfig returns a Config for tests: a random loopback port and
-// short timers.
+// DefaultLocalConfig returns a Config for tests: a random loopback gossip
+// port and short timers.
 func DefaultLocalConfig() Config {
 	c := DefaultConfig()
 	c.Name = "local"
-	c.HTTPAddr = "127.0.0.1:0"
 	c.GossipAddr = "127.0.0.1:0"
 	c.GossipProfile = "local"
 	c.TombstoneTTL = 2 * time.Second
@@ -194,25 +130,29 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Name == "":
 		return errors.New("node: config: name is empty")
-	case c.HTTPAddr == "":
-		return errors.New("node: config: http address is empty")
 	case c.TombstoneTTL <= 0:
 		return fmt.Errorf("node: config: tombstone ttl %v must be positive", c.TombstoneTTL)
 	case c.ReapInterval <= 0:
 		return fmt.Errorf("node: config: reap interval %v must be positive", c.ReapInterval)
-	case c.MaxBodyBytes <= 0:
-		return fmt.Errorf("node: config: max body %d must be positive", c.MaxBodyBytes)
 	case c.MaxWait <= 0:
 		return fmt.Errorf("node: config: max wait %v must be positive", c.MaxWait)
-	case c.ReplicationTimeout <= 0 || c.HandoffTimeout <= 0 || c.PeerTimeout <= 0 || c.SyncTimeout <= 0:
-		return errors.New("node: config: replication, hand-off, peer and sync timeouts must be positive")
+	case c.ReplicationTimeout <= 0 || c.SyncTimeout <= 0 || c.PeerTimeout <= 0:
+		return errors.New("node: config: replication, peer and sync timeouts must be positive")
 	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.AntiEntropyInterval <= 0 || c.LeaveTimeout <= 0:
-		return errors.New("node: config: sync retry and anti-entropy interval must be positive")
+		return errors.New("node: config: sync retry, anti-entropy interval and leave timeout must be positive")
+	case c.MaxInstancesPerService < 0 || c.MaxInstancesPerNamespace < 0:
+		return errors.New("node: config: max instances must not be negative")
+	case c.MaxMetadataBytes < 1 || c.MaxMetadataBytes > param.MaxMetadataBytes:
+		return fmt.Errorf("node: config: max metadata bytes %d must be in 1..%d", c.MaxMetadataBytes, param.MaxMetadataBytes)
+	case len(c.GossipKey) != 0 && len(c.GossipKey) != 16 && len(c.GossipKey) != 24 && len(c.GossipKey) != 32:
+		return fmt.Errorf("node: config: gossip key is %d bytes; want 16, 24 or 32", len(c.GossipKey))
+	case c.Logger == nil || c.Now == nil:
+		return errors.New("node: config: logger and clock must be set")
 	}
 	switch c.GossipProfile {
 	case "lan", "local", "wan":
 	default:
 		return fmt.Errorf("node: config: gossip profile %q is not lan, local or wan", c.GossipProfile)
 	}
-	return c.validateSecurity()
+	return nil
 }

@@ -1,18 +1,13 @@
 package node
 
 import (
-	"net"
-	"net/http"
 	"slices"
 	"sync"
 )
 
-// Fault injection for chaos tests. With Config.DebugFaults, PUT
-// /debug/faults {"block":["name",...]} makes this node drop its gossip
-// packets and internal HTTP requests to the named members; telling both
-// sides cuts the network between them both ways, and {"block":[]} heals
-// it. Only loopback clients may use it, and it does not exist unless the
-// flag is set.
+// Fault injection for chaos tests. With Config.DebugFaults, SetFaults
+// (the agent's PUT /debug/faults) makes this node drop its gossip packets
+// and peer requests to the named members.
 
 // faults holds the members this node must not reach. It is safe for
 // concurrent use.
@@ -51,37 +46,24 @@ func (f *faults) list() []string {
 	return out
 }
 
-// faultsBody is the body of /debug/faults.
-type faultsBody struct {
-	Block []string `json:"block"`
-}
-
-// debugFaults handles GET and PUT /debug/faults.
-func (n *Node) debugFaults(w http.ResponseWriter, r *http.Request) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		jsonError(w, errForbidden)
+// SetFaults makes this node drop its gossip packets and peer requests to
+// the named members (none: heal). It does nothing unless
+// Config.DebugFaults is set; telling both sides cuts the network between
+// them both ways.
+func (n *Node) SetFaults(block []string) {
+	if !n.cfg.DebugFaults {
 		return
 	}
-	if r.Method == http.MethodPut {
-		var b faultsBody
-		if err := n.decodeJSON(r, &b); err != nil {
-			jsonError(w, err)
-			return
-		}
-		n.faults.set(b.Block)
-		n.log.Warn("fault injection: blocking traffic to members", "block", b.Block)
-	}
-	writeJSON(w, http.StatusOK, faultsBody{Block: n.faults.list()})
+	n.faults.set(block)
+	n.log.Warn("fault injection: blocking traffic to members", "block", block)
 }
 
-// allowPeer combines the configured peer filter with injected faults.
-func (n *Node) allowPeer(name string) bool {
-	if n.cfg.AllowPeer != nil && !n.cfg.AllowPeer(name) {
-		return false
-	}
-	return n.faults.allows(name)
-}
+// Faults returns the members this node's traffic is cut from, sorted.
+func (n *Node) Faults() []string { return n.faults.list() }
+
+// AllowPeer reports whether the injected faults let this node send to
+// member name; the agent makes the transport ask it.
+func (n *Node) AllowPeer(name string) bool { return n.faults.allows(name) }
 
 // allowGossipAddr combines the configured gossip filter with injected
 // faults, mapping the address to the member using it.

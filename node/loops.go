@@ -15,7 +15,6 @@ const idleSweep = time.Minute
 
 // runExpiry applies expiry transitions as their deadlines pass.
 func (n *Node) runExpiry() {
-	defer n.wg.Done()
 	timer := time.NewTimer(idleSweep)
 	defer timer.Stop()
 	for {
@@ -86,7 +85,6 @@ func (n *Node) sweep() {
 
 // runReaper drops old tombstones periodically.
 func (n *Node) runReaper() {
-	defer n.wg.Done()
 	t := time.NewTicker(n.cfg.ReapInterval)
 	defer t.Stop()
 	for {

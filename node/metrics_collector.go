@@ -74,14 +74,14 @@ type statCounter struct {
 
 // counters returns every counter kept in stats.
 func (c *nodeCollector) counters() []statCounter {
-	s := &c.n.stats
+	s, t := &c.n.stats, c.n.peers.Stats()
 	return []statCounter{
-		{descBeats, &s.beatsReceived}, {descHandedOff, &s.handoffBeats},
-		{descHandoffBatches, &s.handoffBatches}, {descHandoffFailures, &s.handoffFailures},
+		{descBeats, &s.beatsReceived}, {descHandedOff, &t.HandoffBeats},
+		{descHandoffBatches, &t.HandoffBatches}, {descHandoffFailures, &s.handoffFailures},
 		{descUnhealthy, &s.expiredUnhealthy}, {descRemoved, &s.expiredRemoved},
-		{descRecordsSent, &s.deltaRecords}, {descBatchesSent, &s.deltaBatches},
-		{descBatchFailures, &s.deltaFailures}, {descRecordsReceived, &s.deltaReceived},
-		{descRecordsApplied, &s.deltaApplied},
+		{descRecordsSent, &t.DeltaRecords}, {descBatchesSent, &t.DeltaBatches},
+		{descBatchFailures, &t.DeltaFailures}, {descRecordsReceived, &t.DeltaReceived},
+		{descRecordsApplied, &t.DeltaApplied},
 		{descAEEqual, &s.aeEqual}, {descAERepaired, &s.aeRepaired}, {descAEFailed, &s.aeFailed},
 		{descAEPartitions, &s.aePartitions}, {descAEDeferred, &s.aeDeferred},
 	}

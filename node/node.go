@@ -1,39 +1,44 @@
-// Package node is the roster server: it wires the store, the ring and
-// gossip together, serves the HTTP APIs (native and Nacos v1), routes beats
-// to their owners, replicates writes, repairs divergence with anti-entropy,
-// runs heartbeat expiry and tombstone reaping, and owns the node's
-// lifecycle (start, sync, ready, leave, shutdown).
+// Package node is the core of a roster server: one member of the cluster.
+// It holds the registry (package store), the ring (package ring) and the
+// membership (package gossip), and it does everything the registry needs
+// beyond storing: it refuses writes until it has synced and while it
+// leaves, replicates every write and acknowledges it once a peer holds
+// it, routes beats to their services' owners, times out the instances of
+// the services it owns, repairs divergence with anti-entropy and pulls the
+// registry when it starts.
+//
+// The core serves no request itself. The front doors (package door/...)
+// call its methods — Register, Deregister, Update, Beat, the service
+// writes, Snapshot, Services, WaitChange, Members, Owner — and its peers
+// reach it through the transport (package peer), which calls the methods
+// of peer.Receiver.
 package node
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/roster-io/roster/gossip"
+	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/ring"
 	"github.com/roster-io/roster/store"
 )
 
-// Node is one roster server. It is safe for concurrent use.
+// Node is one roster cluster member. It is safe for concurrent use.
 type Node struct {
 	cfg        Config
 	log        *slog.Logger
 	store      *store.Store
 	ring       *ring.Ring
 	cluster    *cluster
+	gcfg       gossip.Config // built and validated by New, started by Start
 	gossip     *gossip.Gossip
-	peers      *peerClient
-	sec        *security
-	mux        *http.ServeMux
-	srv        *http.Server
+	peers      *peer.Transport
 	epoch      int64
 	synced     atomic.Bool // holds the registry: may serve and own
 	closing    atomic.Bool // leaving: refuses client writes
@@ -41,26 +46,27 @@ type Node struct {
 	aeJoins    chan string // members that joined ready, to exchange with at once
 	stats      stats
 	readyHints readyHints // peers that said they are ready before gossip did
-	metrics    *metrics
+	lag        lagObserver
 	faults     faults
-	push       *pusher // nil until Start
 	ctx        context.Context
 	cancel     context.CancelFunc
-	// waits is cancelled first on Shutdown, so blocking queries answer at
-	// once instead of holding up the drain.
+	// waits is cancelled first when the node leaves, so blocking queries
+	// answer at once instead of holding up the drain.
 	waits     context.Context
 	stopWaits context.CancelFunc
 	wg        sync.WaitGroup
 
-	// mu guards ln, started and stopped.
-	mu      sync.Mutex
-	ln      net.Listener
-	started bool
-	stopped bool
+	// mu guards httpAddr, started, left and stopped.
+	mu       sync.Mutex
+	httpAddr string
+	started  bool
+	left     bool
+	stopped  bool
 }
 
-// New validates cfg and builds a node; it starts nothing.
-func New(cfg Config) (*Node, error) {
+// New validates cfg and builds a node that sends to its peers through tr;
+// it starts nothing.
+func New(cfg Config, tr *peer.Transport) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -75,173 +81,129 @@ func New(cfg Config) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	waits, stopWaits := context.WithCancel(ctx)
-	n := &Node{cfg: cfg, log: cfg.Logger, store: st, ring: rg, mux: http.NewServeMux(),
+	n := &Node{cfg: cfg, log: cfg.Logger, store: st, ring: rg, peers: tr,
 		epoch: time.Now().UnixNano(), resync: make(chan struct{}, 1), aeJoins: make(chan string, 64),
 		ctx: ctx, cancel: cancel, waits: waits, stopWaits: stopWaits}
-	n.cluster = &cluster{self: cfg.Name, ring: rg, members: map[string]member{}, peers: map[string]*peer{}, owned: map[int]bool{}}
-	var allow func(string) bool
-	if cfg.AllowPeer != nil || cfg.DebugFaults {
-		allow = n.allowPeer
-	}
-	n.peers = newPeerClient(cfg.Name, cfg.PeerTimeout, allow)
-	n.metrics = newMetrics(n)
-	n.sec = newSecurity(cfg)
-	n.peers.secure(n.sec.internalKey, cfg.TLS != nil, cfg.PeerTLS, cfg.Now)
-	n.routes()
-	n.srv = &http.Server{
-		Handler:           n.metrics.instrument(n.wrap(n.mux)),
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.MaxWait + cfg.MaxWait/16 + cfg.ReadTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	n.cluster = &cluster{self: cfg.Name, ring: rg, members: map[string]Member{}, owned: map[int]bool{}}
+	n.lag = newLagObserver()
+	if cfg.GossipAddr != "" {
+		if n.gcfg, err = n.gossipConfig(); err != nil {
+			return nil, err
+		}
 	}
 	return n, nil
 }
 
-// Handler returns the node's HTTP handler, for tests and embedding.
-func (n *Node) Handler() http.Handler { return n.srv.Handler }
+// gossipConfig builds and validates the gossip configuration; Start adds
+// the advertised HTTP address.
+func (n *Node) gossipConfig() (gossip.Config, error) {
+	gc := gossip.DefaultConfig()
+	if n.cfg.GossipProfile == "local" {
+		gc = gossip.DefaultLocalConfig()
+	}
+	gc.Name, gc.BindAddr, gc.AdvertiseAddr = n.cfg.Name, n.cfg.GossipAddr, n.cfg.Advertise
+	gc.Profile, gc.Join, gc.Logger = gossip.Profile(n.cfg.GossipProfile), n.cfg.Join, n.cfg.Logger
+	gc.Meta = gossip.Meta{Epoch: n.epoch}
+	gc.SecretKey = n.cfg.GossipKey
+	if n.cfg.AllowGossipAddr != nil || n.cfg.DebugFaults {
+		gc.AllowAddr = n.allowGossipAddr
+	}
+	if err := gc.Validate(); err != nil {
+		return gc, fmt.Errorf("node: %w", err)
+	}
+	return gc, nil
+}
 
-// Start listens on the HTTP address, joins the cluster and serves in the
-// background. The node reports ready once it holds the registry: at once
-// when it is alone, after pulling it from a peer otherwise.
-func (n *Node) Start() error {
+// Start joins the cluster, advertising httpAddr as where peers and
+// clients reach this node, and starts the background work. The node
+// reports ready once it holds the registry: at once when it is alone,
+// after pulling it from a peer otherwise.
+func (n *Node) Start(httpAddr string) error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if n.started {
+		n.mu.Unlock()
 		return errors.New("node: already started")
 	}
-	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("node: listen %s: %w", n.cfg.HTTPAddr, err)
-	}
-	if n.cfg.TLS != nil {
-		ln = tls.NewListener(ln, n.cfg.TLS)
-	}
-	n.sec.warn(n)
-	httpAddr := n.cfg.AdvertiseHTTP
-	if httpAddr == "" {
-		httpAddr = advertisedHTTP(ln.Addr().String(), n.cfg.Advertise, n.cfg.GossipAddr)
-	}
+	n.started, n.httpAddr = true, httpAddr
+	n.mu.Unlock()
 	if n.cfg.GossipAddr != "" {
-		gc := gossip.DefaultConfig()
-		if n.cfg.GossipProfile == "local" {
-			gc = gossip.DefaultLocalConfig()
-		}
-		gc.Name, gc.BindAddr, gc.AdvertiseAddr = n.cfg.Name, n.cfg.GossipAddr, n.cfg.Advertise
-		gc.Profile, gc.Join, gc.Logger = gossip.Profile(n.cfg.GossipProfile), n.cfg.Join, n.cfg.Logger
-		gc.Meta = gossip.Meta{HTTPAddr: httpAddr, Epoch: n.epoch}
-		gc.SecretKey = n.cfg.GossipKey
-		if n.cfg.AllowGossipAddr != nil || n.cfg.DebugFaults {
-			gc.AllowAddr = n.allowGossipAddr
-		}
+		gc := n.gcfg
+		gc.Meta.HTTPAddr = httpAddr
 		g, err := gossip.New(gc)
 		if err == nil {
 			err = g.Start()
 		}
 		if err != nil {
-			ln.Close()
 			return fmt.Errorf("node: %w", err)
 		}
 		n.gossip = g
 	}
-	udp, err := listenPush(ln.Addr().String())
-	if err != nil {
-		ln.Close()
-		if n.gossip != nil {
-			_ = n.gossip.Shutdown(context.Background())
-		}
-		return fmt.Errorf("node: %w", err)
-	}
-	n.push = &pusher{conn: udp, subs: map[string]*pushSub{}}
-	n.ln = ln
-	n.started = true
-	n.wg.Add(4)
-	go n.runPush()
-	go n.runExpiry()
-	go n.runReaper()
-	go func() {
-		defer n.wg.Done()
-		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			n.log.Error("http server stopped", "err", err)
-		}
-	}()
+	n.wg.Go(n.runExpiry)
+	n.wg.Go(n.runReaper)
 	if n.gossip == nil {
 		n.synced.Store(true)
 	} else {
-		n.wg.Add(4)
-		go n.runMembership()
-		go n.runSync()
-		go n.runAntiEntropy()
-		go n.runJoinExchanges()
+		n.wg.Go(n.runMembership)
+		n.wg.Go(n.runSync)
+		n.wg.Go(n.runAntiEntropy)
+		n.wg.Go(n.runJoinExchanges)
 	}
-	n.log.Info("node started", "name", n.cfg.Name, "http", ln.Addr().String(), "gossip", n.gossipAddr())
+	n.log.Info("node started", "name", n.cfg.Name, "http", httpAddr, "gossip", n.GossipAddr())
 	return nil
 }
 
-// listenPush opens the UDP socket pushes leave from, on the HTTP host.
-func listenPush(httpAddr string) (*net.UDPConn, error) {
-	host, _, err := net.SplitHostPort(httpAddr)
-	if err != nil {
-		return nil, fmt.Errorf("push socket: %w", err)
-	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(host)})
-	if err != nil {
-		return nil, fmt.Errorf("push socket: %w", err)
-	}
-	return conn, nil
-}
-
-// advertisedHTTP derives the HTTP address peers should use from the bound
-// one: a wildcard host is replaced by the host of the gossip advertise or
-// bind address, when that is specific.
-func advertisedHTTP(bound, advertise, gossipBind string) string {
-	host, port, err := net.SplitHostPort(bound)
-	if err != nil {
-		return bound
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
-		return bound
-	}
-	for _, a := range []string{advertise, gossipBind} {
-		if h, _, err := net.SplitHostPort(a); err == nil {
-			if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() {
-				return net.JoinHostPort(h, port)
-			}
-		}
-	}
-	return bound
-}
-
-// gossipAddr returns the bound gossip address, or "" without gossip.
-func (n *Node) gossipAddr() string {
+// GossipAddr returns the bound gossip address, or "" without gossip.
+func (n *Node) GossipAddr() string {
 	if n.gossip == nil {
 		return ""
 	}
 	return n.gossip.LocalMember().Addr
 }
 
-// Addr returns the bound HTTP address (host:port), or "" before Start.
-func (n *Node) Addr() string {
+// HTTPAddr returns the address Start advertised.
+func (n *Node) HTTPAddr() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.ln == nil {
-		return ""
-	}
-	return n.ln.Addr().String()
+	return n.httpAddr
 }
-
-// GossipAddr returns the bound gossip address, or "" without gossip.
-func (n *Node) GossipAddr() string { return n.gossipAddr() }
 
 // Ready reports whether the node holds the registry and serves clients.
 func (n *Node) Ready() bool { return n.synced.Load() && !n.closing.Load() }
 
-// Shutdown leaves the cluster gracefully: it refuses client writes (503
-// with Retry-After), releases blocking queries, tells the cluster it is
-// leaving so peers re-home its services, flushes pending deltas, drains
-// HTTP until ctx ends and stops every goroutine. Safe to call twice.
+// Synced reports whether the node holds the registry (it may be leaving).
+func (n *Node) Synced() bool { return n.synced.Load() }
+
+// Leaving reports whether the node is leaving the cluster.
+func (n *Node) Leaving() bool { return n.closing.Load() }
+
+// Leave leaves the cluster gracefully: the node refuses client writes,
+// releases blocking queries, flushes pending deltas and tells the cluster
+// it leaves so peers re-home its services. It keeps answering reads and
+// its peers until Shutdown. Safe to call twice.
+func (n *Node) Leave(ctx context.Context) {
+	n.mu.Lock()
+	if n.left {
+		n.mu.Unlock()
+		return
+	}
+	n.left = true
+	n.mu.Unlock()
+	n.closing.Store(true)
+	n.stopWaits()
+	if n.gossip == nil {
+		return
+	}
+	n.flushPeers(ctx)
+	lctx, cancel := context.WithTimeout(ctx, n.cfg.LeaveTimeout)
+	defer cancel()
+	if err := n.gossip.Leave(lctx); err != nil {
+		n.log.Warn("leave not confirmed; peers will detect the departure", "err", err)
+	}
+}
+
+// Shutdown stops every goroutine and the gossip member, waiting at most
+// until ctx ends; it does not leave first (call Leave for that). Safe to
+// call twice.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Lock()
 	if n.stopped {
@@ -252,21 +214,8 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Unlock()
 	n.closing.Store(true)
 	n.stopWaits()
-	var errs []error
-	if n.gossip != nil {
-		n.flushPeers(ctx)
-		lctx, cancel := context.WithTimeout(ctx, n.cfg.LeaveTimeout)
-		if err := n.gossip.Leave(lctx); err != nil {
-			n.log.Warn("leave not confirmed; peers will detect the departure", "err", err)
-		}
-		cancel()
-	}
-	if err := n.srv.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("node: drain http: %w", err))
-		_ = n.srv.Close()
-	}
 	n.cancel()
-	n.cluster.stopPeers()
+	var errs []error
 	if n.gossip != nil {
 		if err := n.gossip.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("node: gossip: %w", err))
@@ -279,10 +228,6 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("node: wait for goroutines: %w", ctx.Err()))
 	}
-	n.peers.close()
-	if n.push != nil {
-		_ = n.push.conn.Close()
-	}
 	return errors.Join(errs...)
 }
 
@@ -290,14 +235,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 func (n *Node) flushPeers(ctx context.Context) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for {
-		pending := 0
-		for _, p := range n.cluster.peerList() {
-			pending += p.deltas.pending()
-		}
-		if pending == 0 {
-			return
-		}
+	for n.peers.Pending() > 0 {
 		select {
 		case <-ctx.Done():
 			return
@@ -306,34 +244,14 @@ func (n *Node) flushPeers(ctx context.Context) {
 	}
 }
 
-// stats counts what the node does; tests read it and the metrics
-// collector (metrics.go) exports it at scrape time.
-type stats struct {
-	beatsReceived    atomic.Uint64 // client beats that reached this node
-	handoffBatches   atomic.Uint64 // hand-off requests sent
-	handoffBeats     atomic.Uint64 // beats in them
-	handoffFailures  atomic.Uint64 // beats handled here because the owner could not be reached
-	expiredUnhealthy atomic.Uint64 // instances this node marked unhealthy
-	expiredRemoved   atomic.Uint64 // instances this node removed
-	deltaBatches     atomic.Uint64 // replication requests sent
-	deltaWrites      atomic.Uint64 // writes in them
-	deltaRecords     atomic.Uint64 // records in them
-	deltaFailures    atomic.Uint64 // replication requests that failed
-	deltaReceived    atomic.Uint64 // records received in replication requests
-	deltaApplied     atomic.Uint64 // of those, newer than what was held
-	aeEqual          atomic.Uint64 // anti-entropy exchanges that found both sides equal
-	aeRepaired       atomic.Uint64 // exchanges that found differing partitions
-	aeFailed         atomic.Uint64 // exchanges that failed
-	aePartitions     atomic.Uint64 // partitions found differing and repaired
-	aeDeferred       atomic.Uint64 // differing partitions whose differences were all deltas in flight
-	expiryLate       lateHist      // how late expiry transitions became visible
-	readyHints       atomic.Uint64 // ready announcements received from peers
-}
-
-// counts returns the number of services and live instances.
-func (n *Node) counts() (services, instances int) { return n.store.Stats() }
-
-// keyOf returns the key of a service in the default namespace and group.
-func (n *Node) keyOf(service string) store.Key {
-	return store.Key{Namespace: store.DefaultNamespace, Group: store.DefaultGroup, Service: service}
+// sleep waits d or until the node stops, and reports whether d passed.
+func (n *Node) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-n.ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

@@ -2,7 +2,8 @@ package node
 
 import (
 	"context"
-	"net/http"
+
+	"github.com/roster-io/roster/peer"
 	"sync"
 	"time"
 )
@@ -57,24 +58,24 @@ func (h *readyHints) ready(name string, epoch int64, gossipReady bool, now time.
 // waits for the answers (each bounded by the peer timeout).
 func (n *Node) announceReady() {
 	var wg sync.WaitGroup
-	for _, p := range n.cluster.peerList() {
-		wg.Add(1)
-		go func(m member) {
-			defer wg.Done()
+	for _, m := range n.cluster.memberList() {
+		if m.Self || m.HTTPAddr == "" {
+			continue
+		}
+		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.PeerTimeout)
 			defer cancel()
-			if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/ready", nil, nil); err != nil {
+			if err := n.peers.AnnounceReady(ctx, m.Member); err != nil {
 				n.log.Debug("ready hint not delivered; gossip will tell", "peer", m.Name, "err", err)
 			}
-		}(p.member)
+		})
 	}
 	wg.Wait()
 }
 
-// internalReady handles POST /internal/v1/ready: the sender became ready.
-func (n *Node) internalReady(w http.ResponseWriter, r *http.Request, from member) {
-	n.readyHints.set(from.Name, from.Epoch, n.cfg.Now())
-	n.stats.readyHints.Add(1)
+// PeerReady records that member m told this node it became ready
+// (peer.Receiver).
+func (n *Node) PeerReady(m peer.Member) {
+	n.readyHints.set(m.Name, m.Epoch, n.cfg.Now())
 	n.kickMembership()
-	writeJSON(w, http.StatusOK, struct{}{})
 }

@@ -3,10 +3,7 @@ package node
 import (
 	"context"
 	"math/rand/v2"
-	"net/http"
 	"time"
-
-	"github.com/roster-io/roster/store"
 )
 
 // Start-up sync. A node starts with empty memory, so before it serves
@@ -15,14 +12,8 @@ import (
 // peer is synced (the first node, or a whole cluster starting together)
 // it waits SyncGrace for one to appear and then starts on its own.
 
-// dumpReply is the body of GET /internal/v1/dump.
-type dumpReply struct {
-	Records []store.Record `json:"records"`
-}
-
 // runSync pulls the registry from a peer, then marks the node synced.
 func (n *Node) runSync() {
-	defer n.wg.Done()
 	start := time.Now()
 	alone := time.Time{}
 	for n.ctx.Err() == nil {
@@ -36,7 +27,7 @@ func (n *Node) runSync() {
 			}
 			continue
 		}
-		var ready []member
+		var ready []Member
 		others := 0
 		for _, m := range n.cluster.memberList() {
 			if m.Self {
@@ -81,14 +72,14 @@ func (n *Node) runSync() {
 }
 
 // pull fetches every record from m and merges it.
-func (n *Node) pull(m member) error {
+func (n *Node) pull(m Member) error {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.SyncTimeout)
 	defer cancel()
-	var d dumpReply
-	if err := n.peers.call(ctx, m.Name, m.HTTPAddr, http.MethodGet, "/internal/v1/dump", nil, &d); err != nil {
+	recs, err := n.peers.Dump(ctx, m.Member)
+	if err != nil {
 		return err
 	}
-	for _, r := range d.Records {
+	for _, r := range recs {
 		switch {
 		case r.Instance != nil:
 			n.store.Merge(r.Key, *r.Instance)
@@ -96,7 +87,7 @@ func (n *Node) pull(m member) error {
 			n.store.MergeService(r.Key, *r.Service)
 		}
 	}
-	n.log.Info("registry pulled", "peer", m.Name, "records", len(d.Records))
+	n.log.Info("registry pulled", "peer", m.Name, "records", len(recs))
 	return nil
 }
 

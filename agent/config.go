@@ -1,0 +1,135 @@
+package agent
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/roster-io/roster/door/gate"
+	"github.com/roster-io/roster/node"
+)
+
+// Config holds the settings of one roster agent: its core (node.Config,
+// embedded, so cfg.Name and the rest read as the agent's own), its HTTP
+// port and front doors, and its transport to peers. Every field is
+// documented with its meaning, unit and default; DefaultConfig fills them
+// all.
+type Config struct {
+	node.Config
+
+	// HTTPAddr is the client API listen address (host:port; port 0 picks a
+	// free one). Default "127.0.0.1:8848".
+	HTTPAddr string
+	// AdvertiseHTTP is the HTTP address peers use to reach this node.
+	// Default: the bound HTTP address (a wildcard host replaced by the
+	// gossip address's host).
+	AdvertiseHTTP string
+	// MaxBodyBytes limits request bodies; larger ones get 413. Default 1 MiB.
+	MaxBodyBytes int64
+	// ReadHeaderTimeout bounds how long a client may take to send headers.
+	// Default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included. Default
+	// 30s.
+	ReadTimeout time.Duration
+	// MaxHeaderBytes limits request headers. Default 64 KiB.
+	MaxHeaderBytes int
+	// IdleTimeout closes keep-alive connections idle this long. Default 2m.
+	IdleTimeout time.Duration
+	// CacheMillis is what the Nacos list API tells clients to cache for, in
+	// milliseconds: how often nacos-sdk-go re-polls a subscribed service.
+	// Default 3000, what Nacos 1.4 answers clients it does not push to.
+	CacheMillis int64
+	// HandoffTimeout bounds how long a beat waits for its owner before it
+	// is handled locally. Default 1s.
+	HandoffTimeout time.Duration
+	// AllowPeer, if set, says whether this node may send to a peer; tests
+	// use it to cut the network between nodes. Default nil (all).
+	AllowPeer func(peer string) bool
+	// Pprof mounts net/http/pprof's handlers under /debug/pprof/ on the
+	// HTTP port (on this agent's own mux). Default false.
+	Pprof bool
+	// ClusterSecret keys the HMAC that authenticates internal requests
+	// (package peer) and the signature of login tokens (package
+	// door/gate). Nil means: use GossipKey. When both are nil, internal
+	// requests are checked only by member name and source host, and login
+	// tokens are signed with a random key of this node, so only it accepts
+	// them. Default nil.
+	ClusterSecret []byte
+	// ACL configures client authentication. The zero value is off.
+	ACL gate.ACLConfig
+	// TLS, if set, serves the client API (and the internal API) over
+	// HTTPS with it; set ClientAuth and ClientCAs in it for mutual TLS.
+	// Every node of a cluster must then use TLS. Default nil (plain HTTP).
+	TLS *tls.Config
+	// PeerTLS is what this node's internal requests use when TLS is set:
+	// RootCAs must trust the peers' certificates, and Certificates must
+	// hold this node's certificate when peers require client
+	// certificates. Nil with TLS set: the system roots, no certificate.
+	PeerTLS *tls.Config
+	// MaxConcurrent bounds client API requests being handled at once;
+	// beyond it a request gets 429 at once. Internal and probe requests
+	// do not count, nor do blocking queries. Zero means no limit. Default
+	// 1024.
+	MaxConcurrent int
+}
+
+// DefaultConfig returns a Config with every field set to its default.
+func DefaultConfig() Config {
+	return Config{
+		Config:            node.DefaultConfig(),
+		HTTPAddr:          "127.0.0.1:8848",
+		MaxBodyBytes:      1 << 20,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       2 * time.Minute,
+		CacheMillis:       3000,
+		HandoffTimeout:    time.Second,
+		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
+		MaxConcurrent:     1024,
+	}
+}
+
+// DefaultLocalConfig returns a Config for tests: random loopback ports and
+// short timers.
+func DefaultLocalConfig() Config {
+	c := DefaultConfig()
+	c.Config = node.DefaultLocalConfig()
+	c.HTTPAddr = "127.0.0.1:0"
+	return c
+}
+
+// Validate reports the first invalid field.
+func (c *Config) Validate() error {
+	if err := c.Config.Validate(); err != nil {
+		return err
+	}
+	if err := c.ACL.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.HTTPAddr == "":
+		return errors.New("agent: config: http address is empty")
+	case c.MaxBodyBytes <= 0:
+		return fmt.Errorf("agent: config: max body %d must be positive", c.MaxBodyBytes)
+	case c.HandoffTimeout <= 0:
+		return errors.New("agent: config: hand-off timeout must be positive")
+	case c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.IdleTimeout <= 0:
+		return errors.New("agent: config: read header, read and idle timeouts must be positive")
+	case c.MaxConcurrent < 0:
+		return errors.New("agent: config: max concurrent must not be negative")
+	case c.ClusterSecret != nil && len(c.ClusterSecret) < 16:
+		return fmt.Errorf("agent: config: cluster secret is %d bytes; want at least 16", len(c.ClusterSecret))
+	}
+	return nil
+}
+
+// secret is the cluster's shared secret: ClusterSecret, else GossipKey.
+func (c *Config) secret() []byte {
+	if c.ClusterSecret != nil {
+		return c.ClusterSecret
+	}
+	return c.GossipKey
+}

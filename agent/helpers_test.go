@@ -1,0 +1,176 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roster-io/roster/api"
+	"github.com/roster-io/roster/store"
+)
+
+// testWriter sends log lines to t.Log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// startNode starts a node on a random loopback port and stops it when the
+// test ends.
+func startNode(t testing.TB, mutate ...func(*Config)) (*Agent, string) {
+	t.Helper()
+	cfg := DefaultLocalConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := n.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	eventually(t, 5*time.Second, "node ready", n.Ready)
+	return n, "http://" + n.Addr()
+}
+
+// do sends a request and returns status and body.
+func do(t testing.TB, method, u, contentType, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+const form = "application/x-www-form-urlencoded"
+
+// nacos sends a Nacos API request with form-encoded params in the body
+// (POST/PUT/PATCH) or the query string (GET/DELETE).
+func nacos(t testing.TB, base, method, path string, v url.Values) (int, string) {
+	t.Helper()
+	u := base + "/nacos/v1/ns/" + path
+	if method == http.MethodGet || method == http.MethodDelete {
+		return do(t, method, u+"?"+v.Encode(), "", "")
+	}
+	return do(t, method, u, form, v.Encode())
+}
+
+// mustJSON decodes body into v.
+func mustJSON(t testing.TB, body string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("decode %q: %v", body, err)
+	}
+}
+
+// eventually polls cond every few milliseconds until it holds or the
+// deadline passes.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not true within %v", what, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// listResp is the part of instance/list the tests read.
+type listResp struct {
+	Name                     string `json:"name"`
+	Clusters                 string `json:"clusters"`
+	CacheMillis              int64  `json:"cacheMillis"`
+	LastRefTime              int64  `json:"lastRefTime"`
+	Checksum                 string `json:"checksum"`
+	ReachProtectionThreshold bool   `json:"reachProtectionThreshold"`
+	Hosts                    []struct {
+		IP          string            `json:"ip"`
+		Port        int               `json:"port"`
+		Valid       bool              `json:"valid"`
+		Healthy     bool              `json:"healthy"`
+		Enabled     bool              `json:"enabled"`
+		Ephemeral   bool              `json:"ephemeral"`
+		Weight      float64           `json:"weight"`
+		InstanceID  string            `json:"instanceId"`
+		ClusterName string            `json:"clusterName"`
+		ServiceName string            `json:"serviceName"`
+		Metadata    map[string]string `json:"metadata"`
+	} `json:"hosts"`
+}
+
+func list(t testing.TB, base string, v url.Values) listResp {
+	t.Helper()
+	code, body := nacos(t, base, http.MethodGet, "instance/list", v)
+	if code != http.StatusOK {
+		t.Fatalf("instance/list: got %d %s, want 200", code, body)
+	}
+	var l listResp
+	mustJSON(t, body, &l)
+	return l
+}
+
+// keyOf returns the key of a service in the default namespace and group.
+func keyOf(service string) store.Key {
+	return store.Key{Namespace: store.DefaultNamespace, Group: store.DefaultGroup, Service: service}
+}
+
+// loginReply is the answer of the Nacos login endpoint.
+type loginReply struct {
+	AccessToken string `json:"accessToken"`
+	TokenTTL    int64  `json:"tokenTtl"`
+	GlobalAdmin bool   `json:"globalAdmin"`
+}
+
+// waitingOf returns the blocking queries a waits on.
+func waitingOf(a *Agent) int64 { _, w := a.gate.InFlight(); return w }
+
+// inflightOf returns the client requests holding a MaxConcurrent slot.
+func inflightOf(a *Agent) int64 { c, _ := a.gate.InFlight(); return c }
+
+// nativeListBody is the body of GET /v1/instances.
+type nativeListBody struct {
+	Namespace string         `json:"namespace"`
+	Group     string         `json:"group"`
+	Service   string         `json:"service"`
+	Index     uint64         `json:"index"`
+	Instances []api.Instance `json:"instances"`
+}
+
+// pushMessage is what a Nacos client gets on its UDP port.
+type pushMessage struct {
+	Type        string `json:"type"`
+	Data        string `json:"data"`
+	LastRefTime int64  `json:"lastRefTime"`
+}

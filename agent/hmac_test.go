@@ -1,0 +1,155 @@
+package agent
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roster-io/roster/peer"
+)
+
+// testSecret is the cluster secret of the keyed test clusters.
+var testSecret = bytes.Repeat([]byte("s"), 32)
+
+func withSecret(c *Config) { c.GossipKey = testSecret }
+
+// TestInternal_keyedClusterReplicates checks that a cluster whose gossip
+// is encrypted and whose internal traffic is signed syncs, replicates and
+// hands off beats as usual.
+func TestInternal_keyedClusterReplicates(t *testing.T) {
+	tc := newTestCluster(t, 3, withSecret)
+	owner, other := tc.ownerAndOther("keyed")
+	if code, body := nacos(t, base(other), http.MethodPost, "instance", vals("serviceName", "keyed", "ip", "10.0.0.1", "port", "80")); code != 200 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	tc.waitListed("keyed", "10.0.0.1")
+	code, body := nacos(t, base(other), http.MethodPut, "instance/beat", vals("serviceName", "keyed", "ip", "10.0.0.1", "port", "80"))
+	if code != 200 || !strings.Contains(body, `"code":10200`) {
+		t.Fatalf("beat through a non-owner: %d %s", code, body)
+	}
+	if got := other.node.Stats().HandoffBeats; got == 0 {
+		t.Fatalf("beat was not handed off to the owner %s", owner.cfg.Name)
+	}
+	// A node restarted with empty memory pulls the registry (signed dump).
+	name := other.cfg.Name
+	tc.kill(name)
+	tc.start(name, withSecret)
+	tc.waitConverged(10 * time.Second)
+	tc.waitListed("keyed", "10.0.0.1")
+}
+
+// signedDelta is an internal deltas request body that would add an
+// instance.
+const signedDelta = `{"records":[{"key":{"namespace":"public","group":"g","service":"forged"},"instance":{"cluster":"DEFAULT","ip":"10.9.9.9","port":1,"weight":1,"enabled":true,"ephemeral":false,"version":{"clock":%d,"node":"n1"}}}]}`
+
+// TestInternal_forgedRequestsRejected sends internal requests that name a
+// real member from its own host, so only the signature stands between
+// them and the registry: unsigned, signed with another key, stale,
+// replayed and with a swapped body. Each gets 401 and changes nothing.
+func TestInternal_forgedRequestsRejected(t *testing.T) {
+	tc := newTestCluster(t, 2, withSecret)
+	n0 := tc.node("n0")
+	url := base(n0) + "/internal/v1/deltas"
+	body := func() []byte {
+		return []byte(strings.Replace(signedDelta, "%d", "9000000000000000000", 1))
+	}
+	send := func(req *http.Request) int {
+		t.Helper()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	newReq := func(b []byte) *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+		req.Header.Set(peer.NodeHeader, "n1")
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}
+	before := n0.node.Store().Index()
+	cases := []struct {
+		name string
+		req  func() *http.Request
+	}{
+		{"unsigned", func() *http.Request { return newReq(body()) }},
+		{"wrong key", func() *http.Request {
+			r := newReq(body())
+			peer.SignRequest(r, bytes.Repeat([]byte("x"), 32), "n1", body(), time.Now())
+			return r
+		}},
+		{"stale timestamp", func() *http.Request {
+			r := newReq(body())
+			peer.SignRequest(r, testSecret, "n1", body(), time.Now().Add(-2*time.Minute))
+			return r
+		}},
+		{"future timestamp", func() *http.Request {
+			r := newReq(body())
+			peer.SignRequest(r, testSecret, "n1", body(), time.Now().Add(2*time.Minute))
+			return r
+		}},
+		{"body swapped", func() *http.Request {
+			r := newReq(body())
+			peer.SignRequest(r, testSecret, "n1", []byte(`{"records":[]}`), time.Now())
+			return r
+		}},
+		{"signed as another node", func() *http.Request {
+			r := newReq(body())
+			peer.SignRequest(r, testSecret, "n0", body(), time.Now())
+			return r
+		}},
+	}
+	for _, c := range cases {
+		if got := send(c.req()); got != http.StatusUnauthorized {
+			t.Errorf("%s: got %d, want 401", c.name, got)
+		}
+	}
+	if n0.node.Store().Index() != before {
+		t.Fatal("a rejected internal request changed the registry")
+	}
+
+	// A correctly signed request is applied once; the same bytes replayed
+	// (within the clock-skew window) are refused.
+	good := newReq(body())
+	peer.SignRequest(good, testSecret, "n1", body(), time.Now())
+	replay := newReq(body())
+	replay.Header = good.Header.Clone()
+	if got := send(good); got != http.StatusOK {
+		t.Fatalf("signed request: got %d, want 200", got)
+	}
+	applied := n0.node.Store().Index()
+	if applied == before {
+		t.Fatal("the signed request changed nothing; the test proves nothing")
+	}
+	if got := send(replay); got != http.StatusUnauthorized {
+		t.Fatalf("replayed request: got %d, want 401", got)
+	}
+	if n0.node.Store().Index() != applied {
+		t.Fatal("a replayed internal request changed the registry")
+	}
+}
+
+// TestCluster_otherGossipKeyCannotJoin checks the node wires GossipKey
+// into gossip: a node with another key, pointed at the cluster, stays a
+// cluster of one, and the cluster never counts it.
+func TestCluster_otherGossipKeyCannotJoin(t *testing.T) {
+	tc := newTestCluster(t, 2, withSecret)
+	odd := tc.start("odd", func(c *Config) { c.GossipKey = bytes.Repeat([]byte("o"), 32) })
+	eventually(t, 10*time.Second, "odd node ready on its own", odd.Ready)
+	// Join attempts repeat every ≤250 ms (local profile); watch for 1 s.
+	end := time.Now().Add(time.Second)
+	for time.Now().Before(end) {
+		if got := len(odd.node.Members()); got != 1 {
+			t.Fatalf("node with another key sees %d members, want 1", got)
+		}
+		for _, name := range []string{"n0", "n1"} {
+			if got := len(tc.node(name).node.Members()); got != 2 {
+				t.Fatalf("%s sees %d members, want 2 (the other key must not join)", name, got)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,192 @@
+package gate
+
+// Client authentication (ACLs), off by default. With any static token or
+// user configured, every client write needs a valid token; with Read set,
+// reads do too. A token is either one of the static tokens or a login
+// token: users log in with Nacos' POST /nacos/v1/auth/users/login and get
+// a token signed with HMAC-SHA256 under a key derived from the cluster
+// secret, so every node that shares the secret (and the user) accepts it
+// until it expires. Clients send a token as the accessToken parameter
+// (Nacos) or as "Authorization: Bearer TOKEN". Missing or invalid tokens
+// get 401, failed logins 403. Internal routes are authenticated by the
+// transport's HMAC (package peer) instead, probes not at all.
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/roster-io/roster/internal/param"
+	"github.com/roster-io/roster/internal/secret"
+)
+
+// DefaultTokenTTL is how long a login token is valid: 5 h, as Nacos'
+// 18000 s.
+const DefaultTokenTTL = 5 * time.Hour
+
+// ACLConfig configures client authentication.
+type ACLConfig struct {
+	// Tokens are static tokens that grant full access. Default none.
+	Tokens []string
+	// Users maps user names to passwords for the login endpoint. Default
+	// none.
+	Users map[string]string
+	// Read makes reads need a token too (writes always do when ACLs are
+	// on). Default false.
+	Read bool
+	// TokenTTL is the lifetime of login tokens. Default DefaultTokenTTL.
+	TokenTTL time.Duration
+}
+
+// Enabled reports whether any token or user is configured.
+func (a ACLConfig) Enabled() bool { return len(a.Tokens) > 0 || len(a.Users) > 0 }
+
+// tokenKeyLabel is the HKDF label of the key that signs login tokens.
+const tokenKeyLabel = "roster acl-token v1"
+
+// Validate checks the ACL settings.
+func (a ACLConfig) Validate() error {
+	if a.Enabled() && a.TokenTTL <= 0 {
+		return fmt.Errorf("gate: config: acl token ttl %v must be positive", a.TokenTTL)
+	}
+	for _, t := range a.Tokens {
+		if t == "" {
+			return errors.New("gate: config: acl token is empty")
+		}
+	}
+	for u, p := range a.Users {
+		if u == "" || p == "" {
+			return errors.New("gate: config: acl user name and password must not be empty")
+		}
+	}
+	return nil
+}
+
+// auth checks client tokens and issues login tokens.
+type auth struct {
+	acl      ACLConfig
+	tokenKey []byte              // signs login tokens
+	users    map[string][32]byte // user → SHA-256 of the password
+	now      func() time.Time
+}
+
+// newAuth derives the token key from secret (random when nil, so only
+// this node accepts its tokens).
+func newAuth(acl ACLConfig, sec []byte, now func() time.Time) *auth {
+	a := &auth{acl: acl, users: map[string][32]byte{}, now: now}
+	if sec != nil {
+		a.tokenKey = secret.Derive(sec, tokenKeyLabel)
+	} else {
+		a.tokenKey = make([]byte, 32)
+		_, _ = rand.Read(a.tokenKey)
+	}
+	for u, p := range acl.Users {
+		a.users[u] = sha256.Sum256([]byte(p))
+	}
+	return a
+}
+
+// tokenClaims is the signed part of a login token.
+type tokenClaims struct {
+	User    string `json:"u"`
+	Expires int64  `json:"exp"` // Unix seconds
+}
+
+var b64 = base64.RawURLEncoding
+
+// issueToken signs a login token for user.
+func (s *auth) issueToken(user string, now time.Time) string {
+	payload, _ := json.Marshal(tokenClaims{User: user, Expires: now.Add(s.acl.TokenTTL).Unix()})
+	m := hmac.New(sha256.New, s.tokenKey)
+	m.Write(payload)
+	return "r1." + b64.EncodeToString(payload) + "." + b64.EncodeToString(m.Sum(nil))
+}
+
+// checkToken reports whether tok is a static token or a valid, unexpired
+// login token of a configured user.
+func (s *auth) checkToken(tok string, now time.Time) error {
+	ok := 0
+	for _, t := range s.acl.Tokens {
+		ok |= subtle.ConstantTimeCompare([]byte(t), []byte(tok))
+	}
+	if ok == 1 {
+		return nil
+	}
+	rest, found := strings.CutPrefix(tok, "r1.")
+	p64, s64, found2 := strings.Cut(rest, ".")
+	if !found || !found2 {
+		return fmt.Errorf("%w: invalid token", ErrUnauthorized)
+	}
+	payload, err1 := b64.DecodeString(p64)
+	sig, err2 := b64.DecodeString(s64)
+	m := hmac.New(sha256.New, s.tokenKey)
+	m.Write(payload)
+	if err1 != nil || err2 != nil || !hmac.Equal(sig, m.Sum(nil)) {
+		return fmt.Errorf("%w: invalid token (not signed by this cluster)", ErrUnauthorized)
+	}
+	var c tokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return fmt.Errorf("%w: invalid token", ErrUnauthorized)
+	}
+	if now.Unix() >= c.Expires {
+		return fmt.Errorf("%w: token expired; log in again", ErrUnauthorized)
+	}
+	if _, ok := s.users[c.User]; !ok {
+		return fmt.Errorf("%w: token of unknown user %q", ErrUnauthorized, c.User)
+	}
+	return nil
+}
+
+// Authorize checks the client token of r, which is paramToken (a Nacos
+// accessToken a door parsed from its form) or found in r itself. It
+// returns nil when ACLs are off or the request may pass: reads pass
+// unless ACLConfig.Read.
+func (g *Gate) Authorize(r *http.Request, paramToken string) error {
+	if !g.auth.acl.Enabled() {
+		return nil
+	}
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !g.auth.acl.Read {
+		return nil
+	}
+	return g.auth.authorizeAlways(r, paramToken)
+}
+
+// authorizeAlways checks the token of reads and writes alike (ACLs on).
+func (s *auth) authorizeAlways(r *http.Request, paramToken string) error {
+	tok := paramToken
+	if h := r.Header.Get("Authorization"); tok == "" && h != "" {
+		scheme, v, _ := strings.Cut(h, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			tok = strings.TrimSpace(v)
+		}
+	}
+	if tok == "" {
+		tok = r.URL.Query().Get("accessToken")
+	}
+	if tok == "" {
+		return fmt.Errorf("%w: this node requires a token: send Authorization: Bearer TOKEN or the accessToken parameter", ErrUnauthorized)
+	}
+	return s.checkToken(tok, s.now())
+}
+
+// Login checks a user's password and returns a login token and its
+// lifetime.
+func (g *Gate) Login(user, pass string) (string, time.Duration, error) {
+	if user == "" {
+		return "", 0, &param.FieldError{Field: "username", Reason: "missing"}
+	}
+	want, ok := g.auth.users[user]
+	got := sha256.Sum256([]byte(pass))
+	if !ok || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+		return "", 0, fmt.Errorf("%w: unknown user or wrong password", ErrLoginFailed)
+	}
+	return g.auth.issueToken(user, g.cfg.Now()), g.auth.acl.TokenTTL, nil
+}

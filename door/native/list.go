@@ -1,0 +1,129 @@
+package native
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/roster-io/roster/door/gate"
+	"github.com/roster-io/roster/internal/param"
+	"github.com/roster-io/roster/store"
+)
+
+// GET /v1/instances with blocking queries: with ?index=N the request waits
+// until the service's change index passes N (or wait elapses, capped by
+// Config.MaxWait; node.WaitChange adds up to 1/16 jitter so watchers do
+// not return in lockstep), then answers the list and its index in
+// X-Roster-Index.
+
+// IndexHeader carries the change index of a native list answer.
+const IndexHeader = "X-Roster-Index"
+
+// defaultWait is the wait of a blocking query that names no wait.
+const defaultWait = 30 * time.Second
+
+// nativeListBody is the body of GET /v1/instances.
+type nativeListBody struct {
+	Namespace string         `json:"namespace"`
+	Group     string         `json:"group"`
+	Service   string         `json:"service"`
+	Index     uint64         `json:"index"`
+	Instances []instanceJSON `json:"instances"`
+}
+
+// list handles GET /v1/instances.
+func (d *Door) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	k, err := nativeKey(q.Get("namespace"), q.Get("group"), q.Get("service"))
+	if err != nil {
+		gate.JSONError(w, err)
+		return
+	}
+	cluster := q.Get("cluster")
+	if cluster != "" {
+		if cluster, err = param.Name("cluster", cluster); err != nil {
+			gate.JSONError(w, err)
+			return
+		}
+	}
+	healthyOnly, err := param.Bool("healthyOnly", q.Get("healthyOnly"), false)
+	if err != nil {
+		gate.JSONError(w, err)
+		return
+	}
+	index, err := strconv.ParseUint(q.Get("index"), 10, 64)
+	if q.Get("index") == "" {
+		index, err = 0, nil
+	}
+	if err != nil {
+		gate.JSONError(w, &param.FieldError{Field: "index", Reason: "not a non-negative integer"})
+		return
+	}
+	wait, err := param.Duration("wait", q.Get("wait"), defaultWait, d.cfg.MaxWait)
+	if err != nil {
+		gate.JSONError(w, err)
+		return
+	}
+	snap := d.core.Snapshot(k)
+	if index > 0 {
+		d.gate.Waiting(func() { snap = d.core.WaitChange(r.Context(), k, index, wait) })
+	}
+	body := snap.Cached("native|"+strconv.FormatBool(healthyOnly)+"|"+cluster, func() []byte {
+		return encodeNativeList(snap, cluster, healthyOnly)
+	})
+	w.Header().Set(IndexHeader, strconv.FormatUint(snap.Index, 10))
+	gate.WriteJSONBytes(w, http.StatusOK, body)
+}
+
+// encodeNativeList renders a snapshot for the native API. Unlike Nacos'
+// list it shows every instance as it is (no protect threshold) unless
+// healthyOnly asks for the healthy, enabled ones.
+func encodeNativeList(snap *store.Snapshot, cluster string, healthyOnly bool) []byte {
+	out := nativeListBody{Namespace: snap.Key.Namespace, Group: snap.Key.Group, Service: snap.Key.Service,
+		Index: snap.Index, Instances: []instanceJSON{}}
+	for _, in := range snap.Instances {
+		if (cluster != "" && in.Cluster != cluster) || (healthyOnly && (!in.Healthy || !in.Enabled)) {
+			continue
+		}
+		out.Instances = append(out.Instances, toJSON(snap.Key, in))
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+// serviceJSON is one entry of GET /v1/services.
+type serviceJSON struct {
+	Group     string `json:"group"`
+	Service   string `json:"service"`
+	Instances int    `json:"instances"`
+	Healthy   int    `json:"healthy"`
+}
+
+// services handles GET /v1/services.
+func (d *Door) services(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ns, err := param.OptionalName("namespace", q.Get("namespace"), store.DefaultNamespace)
+	if err != nil {
+		gate.JSONError(w, err)
+		return
+	}
+	group := q.Get("group")
+	if group != "" {
+		if group, err = param.Name("group", group); err != nil {
+			gate.JSONError(w, err)
+			return
+		}
+	}
+	index := d.core.Index()
+	list := d.core.Services(ns, group)
+	out := make([]serviceJSON, 0, len(list))
+	for _, s := range list {
+		out = append(out, serviceJSON{Group: s.Key.Group, Service: s.Key.Service, Instances: s.Instances, Healthy: s.Healthy})
+	}
+	w.Header().Set(IndexHeader, strconv.FormatUint(index, 10))
+	gate.WriteJSON(w, http.StatusOK, map[string]any{"namespace": ns, "index": index, "services": out})
+}
+
+// msDuration converts milliseconds to a duration.
+func msDuration(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }

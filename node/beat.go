@@ -1,0 +1,80 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/roster-io/roster/peer"
+	"github.com/roster-io/roster/store"
+)
+
+// Beat routing. Beats for a service end at its owner, which alone times
+// its instances out. A node that gets a beat for a service it does not own
+// hands it on through the transport's queue to the owner, which batches
+// whatever piles up while a request is in flight, so a flood of beats
+// costs a few requests. If the owner cannot be reached in time the beat is
+// handled here: the instance stays known, and the owner's expiry is what
+// the client's next beats through a reachable node will correct.
+
+// Beat records a heartbeat for instance ik of service k at its owner.
+// When the instance is unknown and reregister is set, it is registered
+// from it (Nacos' compensation). found is false when the instance is
+// unknown and nothing re-registered it. interval is the beat interval the
+// client should keep.
+func (n *Node) Beat(ctx context.Context, k store.Key, ik store.InstanceKey, reregister *store.Instance) (interval time.Duration, found bool, err error) {
+	if err := n.checkWritable(); err != nil {
+		return 0, false, err
+	}
+	n.stats.beatsReceived.Add(1)
+	if reregister != nil {
+		if err := n.checkMetadata("beat.metadata", reregister.Metadata); err != nil {
+			return 0, false, err
+		}
+	}
+	if owner, ok := n.cluster.ownerOf(k); ok && owner.Name != n.cfg.Name {
+		a, err := n.peers.HandOff(ctx, owner.Name, peer.BeatCall{Key: k, Instance: ik, Register: reregister})
+		switch {
+		case err == nil && a.Error != "":
+			return 0, false, &peer.RemoteError{Status: a.Status, Msg: a.Error}
+		case err == nil:
+			return a.Interval(), a.Found, nil
+		}
+		n.stats.handoffFailures.Add(1)
+		n.log.Debug("beat hand-off failed; handling it here", "owner", owner.Name, "err", err)
+	}
+	return n.beatLocal(ctx, k, ik, reregister)
+}
+
+// HandleBeat applies a beat handed off to this node as its owner
+// (peer.Receiver).
+func (n *Node) HandleBeat(ctx context.Context, b peer.BeatCall) (time.Duration, bool, error) {
+	return n.beatLocal(ctx, b.Key, b.Instance, b.Register)
+}
+
+// beatLocal applies a beat to this node's store.
+func (n *Node) beatLocal(ctx context.Context, k store.Key, ik store.InstanceKey, reregister *store.Instance) (time.Duration, bool, error) {
+	res, err := n.store.Beat(k, ik)
+	if err == nil {
+		if res.Changed {
+			n.log.Debug("instance healthy again by beat", "service", k.String(), "instance", res.Instance.ID(k))
+			_ = n.replicate(ctx, instanceRecord(k, res.Instance), false)
+		}
+		return res.Instance.BeatInterval, true, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return 0, false, err
+	}
+	if reregister == nil {
+		return store.DefaultBeatInterval, false, nil
+	}
+	in, err := n.store.RegisterWithin(k, *reregister, n.instanceLimits())
+	if err != nil {
+		return 0, false, limitError(err)
+	}
+	n.log.Debug("instance re-registered by beat", "service", k.String(), "instance", in.ID(k))
+	if err := n.replicate(ctx, instanceRecord(k, in), true); err != nil {
+		return 0, false, err
+	}
+	return in.BeatInterval, true, nil
+}

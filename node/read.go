@@ -1,0 +1,56 @@
+package node
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/roster-io/roster/store"
+)
+
+// The read side of the interface the front doors use. Reads answer from
+// immutable snapshots (store.Snapshot), so a hot list is a map lookup; a
+// blocking query waits on the service's change channel.
+
+// Snapshot returns the current snapshot of service k.
+func (n *Node) Snapshot(k store.Key) *store.Snapshot { return n.store.Snapshot(k) }
+
+// Services returns the services of namespace ns (and group, unless
+// empty), sorted.
+func (n *Node) Services(ns, group string) []store.Summary { return n.store.Services(ns, group) }
+
+// Index returns the registry's global change index.
+func (n *Node) Index() uint64 { return n.store.Index() }
+
+// Counts returns the number of services and live instances held.
+func (n *Node) Counts() (services, instances int) { return n.store.Stats() }
+
+// Changed returns a channel closed at the registry's next change.
+func (n *Node) Changed() <-chan struct{} { return n.store.Changed() }
+
+// WaitChange blocks until service k's change index passes index, wait
+// (plus up to 1/16 jitter, so watchers do not return in lockstep)
+// elapses, ctx ends or the node leaves, and returns the latest snapshot.
+// Changes elsewhere wake a watcher of a service that does not exist yet;
+// it goes back to waiting until the service appears.
+func (n *Node) WaitChange(ctx context.Context, k store.Key, index uint64, wait time.Duration) *store.Snapshot {
+	snap := n.store.Snapshot(k)
+	if wait > 0 {
+		wait += rand.N(wait/16 + 1)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for !snap.Tracked || snap.Index <= index {
+		select {
+		case <-snap.Changed():
+			snap = n.store.Snapshot(k)
+		case <-timer.C:
+			return n.store.Snapshot(k)
+		case <-ctx.Done():
+			return snap
+		case <-n.waits.Done():
+			return snap
+		}
+	}
+	return snap
+}

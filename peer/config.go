@@ -1,0 +1,62 @@
+package peer
+
+import (
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Config configures a node's transport. Every field is documented with its
+// meaning and default; DefaultConfig fills them.
+type Config struct {
+	// Self is this node's name, sent with every request.
+	Self string
+	// Timeout bounds one internal request. Default 5s.
+	Timeout time.Duration
+	// HandoffTimeout is how long a node waits for an owner's answer to a
+	// handed-off beat before it handles the beat itself; an owner refuses
+	// hand-offs older than that plus HandoffSkew. Default 1s.
+	HandoffTimeout time.Duration
+	// Secret, if set, keys the HMAC that signs and verifies every internal
+	// request (hmac.go). Default nil: requests are checked only by member
+	// name and source host.
+	Secret []byte
+	// TLS makes requests to peers use https with PeerTLS (nil: the system
+	// roots, no client certificate). Default false.
+	TLS     bool
+	PeerTLS *tls.Config
+	// Allow, if set, says whether this node may send to a peer; tests and
+	// fault injection use it to cut the network. Default nil (all).
+	Allow func(peer string) bool
+	// StatusOf maps the error of a handed-off beat to the HTTP status the
+	// sender answers its client with. Default: 500 for every error.
+	StatusOf func(error) int
+	// Logger receives the transport's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// HandoffSkew is how far apart the nodes' clocks may be before fresh
+// hand-offs count as stale.
+const HandoffSkew = time.Second
+
+// DefaultConfig returns a Config with every field set to its default.
+func DefaultConfig() Config {
+	return Config{Timeout: 5 * time.Second, HandoffTimeout: time.Second, Logger: slog.Default(), Now: time.Now,
+		StatusOf: func(error) int { return 500 }}
+}
+
+// Validate reports the first invalid field.
+func (c *Config) Validate() error {
+	switch {
+	case c.Self == "":
+		return errors.New("peer: config: self is empty")
+	case c.Timeout <= 0 || c.HandoffTimeout <= 0:
+		return errors.New("peer: config: timeouts must be positive")
+	case c.Logger == nil || c.Now == nil || c.StatusOf == nil:
+		return errors.New("peer: config: logger, clock and status mapping must be set")
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/roster-io/roster/store"
+)
+
+// Requests that are not queued: start-up sync, anti-entropy and the ready
+// hint. Each is one request, bounded by ctx and Config.Timeout.
+
+// Dump fetches every record m holds.
+func (t *Transport) Dump(ctx context.Context, m Member) ([]store.Record, error) {
+	var d dumpReply
+	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodGet, "/internal/v1/dump", nil, &d); err != nil {
+		return nil, err
+	}
+	return d.Records, nil
+}
+
+// Digests compares digest vectors with m: equal when m's root matches
+// mine, else m's vector.
+func (t *Transport) Digests(ctx context.Context, m Member, mine []uint64) (theirs []uint64, equal bool, err error) {
+	var reply digestReply
+	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/digest",
+		&digestRequest{Root: DigestRoot(mine)}, &reply); err != nil {
+		return nil, false, err
+	}
+	if reply.Equal {
+		return nil, true, nil
+	}
+	return decodeWords(reply.Digests), false, nil
+}
+
+// Summaries fetches m's record summaries of the partitions, in order.
+func (t *Transport) Summaries(ctx context.Context, m Member, parts []int) ([][]store.SummaryEntry, error) {
+	var sums summaryReply
+	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/summary", &summaryRequest{Partitions: parts}, &sums); err != nil {
+		return nil, err
+	}
+	if len(sums.Summaries) != len(parts) {
+		return nil, fmt.Errorf("peer: summary from %s: %d partitions for %d asked", m.Name, len(sums.Summaries), len(parts))
+	}
+	out := make([][]store.SummaryEntry, len(parts))
+	for i, p := range parts {
+		es, ok := store.ParseSummary(sums.Summaries[i])
+		if !ok {
+			return nil, fmt.Errorf("peer: summary of partition %d from %s: bad length", p, m.Name)
+		}
+		out[i] = es
+	}
+	return out, nil
+}
+
+// Pull fetches m's records of the partitions whose IDs are in ids.
+func (t *Transport) Pull(ctx context.Context, m Member, parts []int, ids map[uint64]bool) ([]store.Record, error) {
+	var got deltasRequest
+	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/pull",
+		&pullRequest{Partitions: parts, IDs: encodeIDs(ids)}, &got); err != nil {
+		return nil, err
+	}
+	return got.Records, nil
+}
+
+// Repair pushes records m missed, outside the replication counters.
+func (t *Transport) Repair(ctx context.Context, m Member, recs []store.Record) error {
+	return t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: recs, Repair: true}, nil)
+}
+
+// AnnounceReady tells m this node became ready.
+func (t *Transport) AnnounceReady(ctx context.Context, m Member) error {
+	return t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/ready", nil, nil)
+}

@@ -1,0 +1,16 @@
+package peer
+
+import "sync/atomic"
+
+// Stats counts a transport's traffic; the node's metrics export it.
+type Stats struct {
+	HandoffBatches atomic.Uint64 // hand-off requests sent
+	HandoffBeats   atomic.Uint64 // beats in them
+	DeltaBatches   atomic.Uint64 // replication requests sent
+	DeltaWrites    atomic.Uint64 // writes in them
+	DeltaRecords   atomic.Uint64 // records in them
+	DeltaFailures  atomic.Uint64 // replication requests that failed
+	DeltaReceived  atomic.Uint64 // records received in replication requests
+	DeltaApplied   atomic.Uint64 // of those, newer than what was held
+	ReadyHints     atomic.Uint64 // ready announcements received from peers
+}

@@ -1,0 +1,238 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/roster-io/roster/store"
+)
+
+// Transport sends a node's traffic to its peers. Each live member gets two
+// outbound queues, one for replicated deltas and one for handed-off beats;
+// each batches what piles up while a request is in flight. It is safe for
+// concurrent use.
+type Transport struct {
+	cfg   Config
+	c     *client
+	stats Stats
+	ctx   context.Context
+	stop  context.CancelFunc
+
+	// mu guards queues.
+	mu     sync.Mutex
+	queues map[string]*queues
+}
+
+// queues are the outbound queues of one member. They are immutable once
+// made: a member that comes back with another address or epoch gets new
+// ones.
+type queues struct {
+	m      Member
+	deltas *batcher[[]store.Record, struct{}]
+	beats  *batcher[BeatCall, BeatAnswer]
+}
+
+// New validates cfg and builds a transport; it sends nothing until
+// SetMembers names members.
+func New(cfg Config) (*Transport, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Transport{cfg: cfg, c: newClient(cfg), ctx: ctx, stop: stop, queues: map[string]*queues{}}, nil
+}
+
+// SetMembers makes the transport's queues match members (every live
+// member but this node): queues of members gone, or back with another
+// address or epoch, stop; new members get queues. It returns the names of
+// the members that got new queues.
+func (t *Transport) SetMembers(members []Member) (added []string) {
+	want := make(map[string]Member, len(members))
+	for _, m := range members {
+		if m.Name != t.cfg.Self && m.HTTPAddr != "" {
+			want[m.Name] = m
+		}
+	}
+	var stopped []*queues
+	t.mu.Lock()
+	for name, q := range t.queues {
+		if m, ok := want[name]; !ok || m.HTTPAddr != q.m.HTTPAddr || m.Epoch != q.m.Epoch {
+			stopped = append(stopped, q)
+			delete(t.queues, name)
+		}
+	}
+	for name, m := range want {
+		if _, ok := t.queues[name]; !ok {
+			t.queues[name] = t.newQueues(m)
+			added = append(added, name)
+		}
+	}
+	t.mu.Unlock()
+	for _, q := range stopped {
+		q.stop()
+	}
+	return added
+}
+
+// newQueues starts the outbound queues of member m.
+func (t *Transport) newQueues(m Member) *queues {
+	q := &queues{m: m}
+	q.deltas = newBatcher(t.ctx, 8192, 512, func(ctx context.Context, batch [][]store.Record) ([]struct{}, error) {
+		return t.sendDeltas(ctx, m, batch)
+	})
+	q.beats = newBatcher(t.ctx, 8192, 1024, func(ctx context.Context, batch []BeatCall) ([]BeatAnswer, error) {
+		return t.sendBeats(ctx, m, batch)
+	})
+	return q
+}
+
+func (q *queues) stop() {
+	q.deltas.stop()
+	q.beats.stop()
+}
+
+// list returns every member's queues.
+func (t *Transport) list() []*queues {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*queues, 0, len(t.queues))
+	for _, q := range t.queues {
+		out = append(out, q)
+	}
+	return out
+}
+
+// Broadcast queues recs for every member and returns their pending
+// acknowledgements. Members whose queue is full are left out and logged:
+// anti-entropy repairs them.
+func (t *Transport) Broadcast(recs []store.Record) *Acks {
+	qs := t.list()
+	a := &Acks{done: make(chan batchResult[struct{}], len(qs))}
+	for _, q := range qs {
+		if q.deltas.enqueue(recs, a.done) {
+			a.queued++
+		} else {
+			t.cfg.Logger.Warn("replication queue full; anti-entropy will repair", "peer", q.m.Name)
+		}
+	}
+	return a
+}
+
+// Acks are the pending acknowledgements of one broadcast.
+type Acks struct {
+	done   chan batchResult[struct{}]
+	queued int
+}
+
+// First waits until one member confirmed the broadcast, and reports
+// whether one did before every member failed, timeout passed or ctx
+// ended.
+func (a *Acks) First(ctx context.Context, timeout time.Duration) bool {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for left := a.queued; left > 0; left-- {
+		select {
+		case r := <-a.done:
+			if r.err == nil {
+				return true
+			}
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return false
+}
+
+// Peers reports how many members have queues.
+func (t *Transport) Peers() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.queues)
+}
+
+// Pending returns how many deltas wait in the queues.
+func (t *Transport) Pending() int {
+	n := 0
+	for _, q := range t.list() {
+		n += q.deltas.pending()
+	}
+	return n
+}
+
+// HandOff sends a beat to its owner through the owner's queue and waits
+// at most HandoffTimeout for the answer. It returns ErrStaleHandoff when
+// the owner refused the hand-off as stale.
+func (t *Transport) HandOff(ctx context.Context, owner string, call BeatCall) (BeatAnswer, error) {
+	t.mu.Lock()
+	q, ok := t.queues[owner]
+	t.mu.Unlock()
+	if !ok {
+		return BeatAnswer{}, ErrNoQueue
+	}
+	done := make(chan batchResult[BeatAnswer], 1)
+	if !q.beats.enqueue(call, done) {
+		return BeatAnswer{}, ErrQueueFull
+	}
+	timer := time.NewTimer(t.cfg.HandoffTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		if r.err == nil && r.val.Stale {
+			return r.val, ErrStaleHandoff
+		}
+		return r.val, r.err
+	case <-timer.C:
+		return BeatAnswer{}, fmt.Errorf("peer: hand-off to %s: %w", owner, ErrTimeout)
+	case <-ctx.Done():
+		return BeatAnswer{}, ctx.Err()
+	}
+}
+
+// sendDeltas sends one batch of deltas to m.
+func (t *Transport) sendDeltas(ctx context.Context, m Member, batch [][]store.Record) ([]struct{}, error) {
+	var req deltasRequest
+	for _, recs := range batch {
+		req.Records = append(req.Records, recs...)
+	}
+	t.stats.DeltaBatches.Add(1)
+	t.stats.DeltaWrites.Add(uint64(len(batch)))
+	t.stats.DeltaRecords.Add(uint64(len(req.Records)))
+	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
+		t.stats.DeltaFailures.Add(1)
+		return nil, err
+	}
+	return make([]struct{}, len(batch)), nil
+}
+
+// sendBeats hands a batch of beats to m.
+func (t *Transport) sendBeats(ctx context.Context, m Member, batch []BeatCall) ([]BeatAnswer, error) {
+	var reply beatsReply
+	t.stats.HandoffBatches.Add(1)
+	t.stats.HandoffBeats.Add(uint64(len(batch)))
+	req := &beatsRequest{Beats: batch, Sent: t.cfg.Now().UnixNano()}
+	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", req, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Answers, nil
+}
+
+// Close stops every queue and drops idle connections.
+func (t *Transport) Close() {
+	t.stop()
+	t.mu.Lock()
+	qs := t.queues
+	t.queues = map[string]*queues{}
+	t.mu.Unlock()
+	for _, q := range qs {
+		q.stop()
+	}
+	t.c.close()
+}
+
+// Stats returns the transport's counters.
+func (t *Transport) Stats() *Stats { return &t.stats }

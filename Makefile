@@ -10,7 +10,7 @@ BIN      ?= bin/roster
 
 # Fuzz targets as package:Target; go test runs one target per invocation.
 FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/param:FuzzIP \
-        ./node:FuzzNacosAPI ./node:FuzzNativeAPI ./node:FuzzWireRecords
+        ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords
 
 SEED     ?= $(shell date +%s)
 
@@ -78,8 +78,8 @@ compat:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./store/ ./ring/
-	$(GO) test -run='^$$' -bench='Nacos|ReplicationLag' -benchmem ./node/
-	$(GO) test -run='^$$' -bench=JoinSync100k -benchtime=1x ./node/
+	$(GO) test -run='^$$' -bench='Nacos|ReplicationLag' -benchmem ./agent/
+	$(GO) test -run='^$$' -bench=JoinSync100k -benchtime=1x ./agent/
 	$(GO) run ./gossip/internal/detectbench
 
 tidy:

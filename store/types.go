@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-//go:generate go run github.com/tinylib/msgp@v1.6.5 -file types.go -io=false -tests=false
+//go:generate go tool msgp -file types.go -io=false -tests=false
 //msgp:ignore Summary
 //msgp:limit arrays:0 maps:1024
 

@@ -44,7 +44,7 @@ func (n *Node) clusterMembers(w http.ResponseWriter, r *http.Request) {
 		out = append(out, memberJSON{Name: m.Name, HTTPAddr: m.HTTPAddr, GossipAddr: m.GossipAddr, State: state,
 			Epoch: m.Epoch, Partitions: len(n.ring.Owned(m.Name)), Services: services[m.Name], Self: m.Self})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"self": n.cfg.Name, "members": out})
+	writeJSON(w, http.StatusOK, map[string]any{"self": n.cfg.Name, "members": out, "ring": ringInfo(n.ring)})
 }
 
 // stateOf describes this node's own state.

@@ -51,6 +51,7 @@ func (n *Node) routes() {
 
 	m.HandleFunc("GET /v1/cluster/members", n.clusterMembers)
 	m.HandleFunc("GET /v1/cluster/owner", n.clusterOwner)
+	m.HandleFunc("GET /v1/cluster/ring", n.clusterRing)
 
 	m.Handle("GET /metrics", n.metrics.handler())
 	if n.cfg.Pprof {

@@ -37,7 +37,7 @@ type RingMember struct {
 // Ring is the answer to GET /v1/cluster/ring: the whole ownership table of
 // the answering node. Owners[p] is the index in Members of partition p's
 // owner. An empty ring (no members, no owners) means the node knows no
-// owner: it runs alone or has not synced yet.
+// owner: it runs without gossip, or has seen no synced member yet.
 type Ring struct {
 	Version    uint64       `json:"version"`
 	Partitions int          `json:"partitions"`

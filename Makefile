@@ -63,6 +63,26 @@ vet:
 
 lint: vet
 
+# generate regenerates the MessagePack code of store (store/*_gen.go) with
+# msgp at the version go.mod pins (its `tool` line). check-generated, part
+# of vet and so of `make test`, regenerates it into the tree and fails if
+# that changed anything: a generated type was edited without `make generate`.
+.PHONY: generate check-generated
+vet: check-generated
+
+generate:
+	$(GO) generate ./...
+
+check-generated:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && mkdir "$$tmp/old" "$$tmp/new" && \
+	  find . -name '*_gen.go' -not -path './.git/*' | tar -cf - -T - | tar -xf - -C "$$tmp/old" && \
+	  $(GO) generate ./... && \
+	  find . -name '*_gen.go' -not -path './.git/*' | tar -cf - -T - | tar -xf - -C "$$tmp/new" && \
+	  if ! diff -ru "$$tmp/old" "$$tmp/new"; then \
+	    echo "check-generated: the generated code was stale (diff above); \`make generate\` has rewritten it: review and commit it" >&2; \
+	    exit 1; \
+	  fi
+
 testrace:
 	$(GO) test -race -count=1 ./...
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-io/roster/door/native"
+	"github.com/roster-io/roster/api"
 )
 
 func TestNative_registerBeatListDeregister(t *testing.T) {
@@ -65,9 +65,9 @@ func TestNative_blockingQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	idx, err := strconv.ParseUint(resp.Header.Get(native.IndexHeader), 10, 64)
+	idx, err := strconv.ParseUint(resp.Header.Get(api.IndexHeader), 10, 64)
 	if err != nil || idx == 0 {
-		t.Fatalf("index header %q: %v", resp.Header.Get(native.IndexHeader), err)
+		t.Fatalf("index header %q: %v", resp.Header.Get(api.IndexHeader), err)
 	}
 	type result struct {
 		code    int
@@ -131,7 +131,7 @@ func TestNative_watchMissingService(t *testing.T) {
 			return
 		}
 		defer resp.Body.Close()
-		done <- resp.Header.Get(native.IndexHeader)
+		done <- resp.Header.Get(api.IndexHeader)
 	}()
 	time.Sleep(50 * time.Millisecond) // let the watcher block first; the test passes either way
 	do(t, http.MethodPost, base+"/v1/instance", "application/json", `{"service":"unrelated","ip":"10.0.0.1","port":1}`)

@@ -1,26 +1,36 @@
-// Package api holds the JSON types of roster's native API (/v1/), shared by
-// the server (package node), the Go client library and the CLI, so the
-// three cannot drift apart.
+// Package api is the contract between roster's nodes and their clients:
+// the JSON types of the native API (/v1/), the key format, the defaults of
+// the data model, the headers, and the ring view a client needs to send
+// each beat straight to its service's owner. The server (package node,
+// whose store takes its defaults and key format from here), the Go client
+// library and the CLI all use it, so they cannot drift apart.
+//
+// api is the ground floor: it imports no other package of roster, and a
+// client that imports it pulls in nothing of the server.
 package api
 
-// Instance is an instance as the native API carries it: the body of a
-// registration, a beat or an update, and each entry of a list. Pointer
-// fields are optional in requests (nil: the server's default); the server
-// always fills them in answers. The timings are in milliseconds.
-type Instance struct {
-	Namespace       string            `json:"namespace,omitempty"`
-	Group           string            `json:"group,omitempty"`
-	Service         string            `json:"service"`
-	Cluster         string            `json:"cluster,omitempty"`
-	IP              string            `json:"ip"`
-	Port            int               `json:"port"`
-	InstanceID      string            `json:"instanceId,omitempty"`
-	Weight          *float64          `json:"weight,omitempty"`
-	Healthy         *bool             `json:"healthy,omitempty"`
-	Enabled         *bool             `json:"enabled,omitempty"`
-	Ephemeral       *bool             `json:"ephemeral,omitempty"`
-	Metadata        map[string]string `json:"metadata,omitempty"`
-	BeatIntervalMs  int64             `json:"beatIntervalMs,omitempty"`
-	BeatTimeoutMs   int64             `json:"beatTimeoutMs,omitempty"`
-	DeleteTimeoutMs int64             `json:"deleteTimeoutMs,omitempty"`
-}
+import "time"
+
+// Defaults of the data model, as in Nacos: an empty namespace, group or
+// cluster means these, and an instance that names no heartbeat timings
+// gets these.
+const (
+	DefaultNamespace = "public"
+	DefaultGroup     = "DEFAULT_GROUP"
+	DefaultCluster   = "DEFAULT"
+
+	DefaultBeatInterval  = 5 * time.Second
+	DefaultBeatTimeout   = 15 * time.Second
+	DefaultDeleteTimeout = 30 * time.Second
+)
+
+// IndexHeader carries the change index of a list answer (GET /v1/instances,
+// GET /v1/services); a blocking query passes it back as ?index=.
+const IndexHeader = "X-Roster-Index"
+
+// Member states in GET /v1/cluster/members.
+const (
+	StateAlive   = "alive"   // synced: in the ring, serving
+	StateSyncing = "syncing" // joined, still copying the registry
+	StateLeaving = "leaving" // shutting down
+)

@@ -3,14 +3,11 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
-
-	"github.com/roster-io/roster/ring"
 )
 
 // Client talks to a roster cluster through the native API of its nodes.
@@ -20,10 +17,10 @@ type Client struct {
 	cfg       Config
 	log       *slog.Logger
 	http      *http.Client
-	addrs     []*url.URL    // configured nodes, in the order given
-	preferred atomic.Uint32 // index in addrs of the node that answered last
-	ring      *ring.Ring    // the cluster's ring as last read; empty if unknown
-	kick      chan struct{} // asks the membership loop to refresh now
+	addrs     []*url.URL                // configured nodes, in the order given
+	preferred atomic.Uint32             // index in addrs of the node that answered last
+	table     atomic.Pointer[ringTable] // the cluster's ring as last read; nil if never read
+	kick      chan struct{}             // asks the membership loop to refresh now
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -50,12 +47,8 @@ func New(cfg Config) (*Client, error) {
 	for i, a := range cfg.Addrs {
 		addrs[i], _ = parseAddr(a) // checked by Validate
 	}
-	rg, err := ring.New(ring.DefaultConfig())
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Client{cfg: cfg, log: cfg.Logger, http: hc, addrs: addrs, ring: rg, kick: make(chan struct{}, 1),
+	return &Client{cfg: cfg, log: cfg.Logger, http: hc, addrs: addrs, kick: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, regs: map[InstanceKey]*registration{}}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/api"
 )
 
 // startCluster starts n in-process nodes joined into one cluster and
@@ -55,14 +56,12 @@ func TestClient_realCluster(t *testing.T) {
 	}
 	defer closeClient(t, c)
 	ctx := t.Context()
-	if err := c.refreshRing(ctx); err != nil {
+	if err := c.refreshRing(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 20 {
 		s := Service{Name: fmt.Sprintf("svc-%d", i)}
-		var want struct {
-			OwnerAddr string `json:"ownerAddr"`
-		}
+		var want api.Owner
 		if err := c.do(ctx, request{method: "GET", path: "/v1/cluster/owner", query: map[string][]string{"service": {s.Name}}}, &want); err != nil {
 			t.Fatal(err)
 		}

@@ -55,15 +55,16 @@ type Config struct {
 	BackoffMax time.Duration
 
 	// MembersRefresh is how often the client re-reads the cluster's
-	// members to learn which node owns which service, while it has
-	// registrations. A failed beat to an owner refreshes them at once.
+	// members, while it has registrations, and with them the ring table
+	// that says which node owns which service when the ring's version
+	// changed. A failed beat to an owner reads the table at once.
 	// Default 10s.
 	MembersRefresh time.Duration
 
 	// DisableRing sends every beat to any node, which hands it on to the
-	// service's owner. By default the client learns the members and the
-	// ring and beats straight to the owner, falling back to any node when
-	// the owner is unknown or does not answer.
+	// service's owner. By default the client reads the nodes' ring table
+	// (GET /v1/cluster/ring) and beats straight to the owner, falling back
+	// to any node when the owner is unknown or does not answer.
 	DisableRing bool
 
 	// WatchWait is how long one blocking query of Watch and WaitGone waits

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/roster-io/roster/api"
 )
 
 func TestConfig_Validate(t *testing.T) {
@@ -48,7 +50,7 @@ func tlsNode(t *testing.T, token string) *httptest.Server {
 			_, _ = w.Write([]byte(`{"error":"missing or wrong token"}`))
 			return
 		}
-		w.Header().Set(indexHeader, "7")
+		w.Header().Set(api.IndexHeader, "7")
 		_, _ = w.Write([]byte(`{"index":7,"instances":[{"service":"orders","ip":"10.0.0.7","port":8080,"healthy":true}]}`))
 	}))
 	t.Cleanup(srv.Close)

@@ -11,10 +11,13 @@
 //     with, across node failures; a beat answered "not found" registers the
 //     instance again at once. Deregister stops the beats and removes it;
 //     Close deregisters everything the client registered.
-//   - Beats are ring-aware: the client reads the members
-//     (/v1/cluster/members), builds the same consistent-hash ring as the
-//     nodes (package ring) and beats straight to each service's owner, so
-//     no beat costs a hand-off. It falls back to any node when unsure.
+//   - Beats are ring-aware: the client reads the nodes' ownership table
+//     (/v1/cluster/ring: the owner of every partition), computes each
+//     service's partition as the nodes do (api.Partition) and beats
+//     straight to the service's owner, so no beat costs a hand-off. It
+//     reads the table again when the ring's version in /v1/cluster/members
+//     changes or a beat to an owner fails, and falls back to any node when
+//     unsure. It never rebuilds the ring itself.
 //   - List reads a service; Watch and WatchChan deliver its instance list
 //     whenever it changes, through blocking queries, with no polling delay.
 //   - WaitGone waits until every node dropped deregistered instances, and
@@ -23,6 +26,10 @@
 //
 // Set Config.Token for nodes that require a bearer token, and Config.TLS or
 // Config.CAFile for https addresses.
+//
+// The client depends only on package api, the client–server contract
+// (JSON types, key format, defaults, ring view), and on nothing of the
+// server.
 //
 // If a program is killed with SIGKILL nothing can deregister it: its
 // instance turns unhealthy after its beat timeout (default 15 s) and is

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roster-io/roster/api"
 )
 
 // fakeNet is an in-memory network of fake nodes, so tests can run in a
@@ -28,6 +30,7 @@ type fakeNode struct {
 	mu       sync.Mutex // guards the fields below
 	down     bool
 	members  []Member
+	ring     *api.Ring // nil: GET /v1/cluster/ring answers 404, as an older node
 	insts    map[InstanceKey]wireInstance
 	index    uint64
 	changed  chan struct{}
@@ -35,6 +38,7 @@ type fakeNode struct {
 	beats    int
 	posts    int
 	deletes  int
+	rings    int // ring tables served
 	beatLog  []time.Time
 }
 
@@ -228,14 +232,71 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		n.mu.Unlock()
-		w.Header().Set(indexHeader, strconv.FormatUint(body.Index, 10))
+		w.Header().Set(api.IndexHeader, strconv.FormatUint(body.Index, 10))
 		reply(200, body)
 	case "GET /v1/cluster/members":
 		n.mu.Lock()
-		ms := n.members
+		ms, rg := n.members, n.ring
 		n.mu.Unlock()
-		reply(200, map[string]any{"members": ms})
+		body := map[string]any{"self": n.host, "members": ms}
+		if rg != nil {
+			body["ring"] = api.RingInfo{Partitions: rg.Partitions, Hash: rg.Hash, Version: rg.Version}
+		}
+		reply(200, body)
+	case "GET /v1/cluster/ring":
+		n.mu.Lock()
+		rg := n.ring
+		if rg != nil {
+			n.rings++
+		}
+		n.mu.Unlock()
+		if rg == nil {
+			reply(404, map[string]string{"error": "no such path"})
+			return
+		}
+		reply(200, rg)
 	default:
 		reply(404, map[string]string{"error": "no such path"})
 	}
+}
+
+// setRing gives every node of fn the members hosts (named node1, node2,
+// ...; all alive) and the same ring table at version: partitions
+// partitions, partition p owned by hosts[(p+shift) % len(hosts)].
+func (fn *fakeNet) setRing(version uint64, partitions, shift int, hosts ...string) {
+	var members []Member
+	rg := &api.Ring{Version: version, Partitions: partitions, Hash: api.HashXXHash64, Owners: make([]int, partitions)}
+	for i, h := range hosts {
+		name := "node" + strconv.Itoa(i+1)
+		members = append(members, Member{Name: name, HTTPAddr: h, State: "alive"})
+		rg.Members = append(rg.Members, api.RingMember{Name: name, HTTPAddr: h})
+	}
+	for p := range rg.Owners {
+		rg.Owners[p] = (p + shift) % len(hosts)
+	}
+	for _, h := range hosts {
+		n := fn.node(h)
+		n.mu.Lock()
+		n.members, n.ring = members, rg
+		n.mu.Unlock()
+	}
+}
+
+// ringOwner returns the host that owns k's service in the tables setRing
+// makes.
+func ringOwner(k InstanceKey, partitions, shift int, hosts ...string) string {
+	return hosts[(api.Partition(k.normal().String(), partitions)+shift)%len(hosts)]
+}
+
+// ringReads returns how many ring tables the nodes of fn served.
+func (fn *fakeNet) ringReads() int {
+	fn.mu.Lock()
+	defer fn.mu.Unlock()
+	total := 0
+	for _, n := range fn.nodes {
+		n.mu.Lock()
+		total += n.rings
+		n.mu.Unlock()
+	}
+	return total
 }

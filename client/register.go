@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/roster-io/roster/api"
 )
 
 // registration is one instance this client keeps alive.
@@ -126,7 +128,7 @@ func (c *Client) keep(key InstanceKey, reg Registration, in Instance) bool {
 	}
 	rctx, cancel := context.WithCancel(c.ctx)
 	r := &registration{key: key, ctx: rctx, cancel: cancel, done: make(chan struct{}), spec: reg, enabled: true,
-		interval: cmpInterval(in.BeatInterval, 5*time.Second)}
+		interval: cmpInterval(in.BeatInterval, api.DefaultBeatInterval)}
 	c.regs[key] = r
 	c.startMembersLocked()
 	c.goLocked(func() { c.beatLoop(r) })

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/roster-io/roster/ring"
 )
 
 var orders = InstanceKey{Service: Service{Name: "orders"}, IP: "10.0.0.7", Port: 8080}
@@ -167,30 +165,17 @@ func TestClient_deregister(t *testing.T) {
 }
 
 // TestClient_ringAwareBeats: beats go straight to the service's owner as
-// the ring computes it; when the owner is down they go through another
-// node and the instance never misses a beat.
+// the nodes' ring table names it; when the owner is down they go through
+// another node and the instance never misses a beat.
 func TestClient_ringAwareBeats(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hosts := []string{"n1:1", "n2:1", "n3:1"}
 		fn := newFakeNet(hosts...)
-		var members []Member
-		var rm []ring.Member
-		for i, h := range hosts {
-			name := "node" + string(rune('1'+i))
-			members = append(members, Member{Name: name, HTTPAddr: h, State: "alive"})
-			rm = append(rm, ring.Member{Name: name, Addr: h})
-		}
-		for _, h := range hosts {
-			fn.node(h).members = members
-		}
-		rg, _ := ring.New(ring.DefaultConfig())
-		if err := rg.Set(rm); err != nil {
-			t.Fatal(err)
-		}
-		owner, _ := rg.Owner(orders.normal().String())
+		fn.setRing(1, 7, 0, hosts...)
+		owner := ringOwner(orders, 7, 0, hosts...)
 		// Register through a node that is not the owner.
 		entry := hosts[0]
-		if entry == owner.Addr {
+		if entry == owner {
 			entry = hosts[1]
 		}
 		c := fn.client(t, nil, entry)
@@ -207,11 +192,11 @@ func TestClient_ringAwareBeats(t *testing.T) {
 		synctest.Wait()
 		for _, h := range hosts {
 			beats, _, _ := fn.node(h).counts()
-			if want := map[bool]int{true: 4, false: 0}[h == owner.Addr]; beats != want {
-				t.Fatalf("beats at %s (owner %s): got %d, want %d", h, owner.Addr, beats, want)
+			if want := map[bool]int{true: 4, false: 0}[h == owner]; beats != want {
+				t.Fatalf("beats at %s (owner %s): got %d, want %d", h, owner, beats, want)
 			}
 		}
-		fn.node(owner.Addr).setDown(true)
+		fn.node(owner).setDown(true)
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
 		if beats, _, _ := fn.node(entry).counts(); beats != 3 {
@@ -226,25 +211,12 @@ func TestClient_learnedMembers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hosts := []string{"n1:1", "n2:1", "n3:1"}
 		fn := newFakeNet(hosts...)
-		var members []Member
-		var rm []ring.Member
-		for i, h := range hosts {
-			name := "node" + string(rune('1'+i))
-			members = append(members, Member{Name: name, HTTPAddr: h, State: "alive"})
-			rm = append(rm, ring.Member{Name: name, Addr: h})
-		}
-		for _, h := range hosts {
-			fn.node(h).members = members
-		}
-		rg, _ := ring.New(ring.DefaultConfig())
-		if err := rg.Set(rm); err != nil {
-			t.Fatal(err)
-		}
-		owner, _ := rg.Owner(orders.normal().String())
+		fn.setRing(1, 7, 0, hosts...)
+		owner := ringOwner(orders, 7, 0, hosts...)
 		var entry, third string
 		for _, h := range hosts {
 			switch {
-			case h == owner.Addr:
+			case h == owner:
 			case entry == "":
 				entry = h
 			default:
@@ -264,7 +236,7 @@ func TestClient_learnedMembers(t *testing.T) {
 		time.Sleep(time.Second + time.Millisecond)
 		synctest.Wait()
 		fn.node(entry).setDown(true)
-		fn.node(owner.Addr).setDown(true)
+		fn.node(owner).setDown(true)
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
 		if beats, _, _ := fn.node(third).counts(); beats != 3 {

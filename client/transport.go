@@ -20,13 +20,12 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/roster-io/roster/api"
 )
 
 // maxResponseBytes bounds how much of an answer the client reads.
 const maxResponseBytes = 64 << 20
-
-// indexHeader carries the change index of a native list answer.
-const indexHeader = "X-Roster-Index"
 
 // request is one API call.
 type request struct {
@@ -89,14 +88,14 @@ func (c *Client) send(ctx context.Context, req request) (answer, error) {
 // then the other members the client learned (while it has registrations),
 // so it keeps working when every configured node is down.
 func (c *Client) targets() []*url.URL {
-	ms := c.ring.Members()
+	ms := c.ringMembers()
 	if len(ms) == 0 {
 		return c.addrs
 	}
 	out := slices.Clone(c.addrs)
 	for _, m := range ms {
-		if !slices.ContainsFunc(out, func(u *url.URL) bool { return u.Host == m.Addr }) {
-			out = append(out, c.memberURL(m.Addr))
+		if !slices.ContainsFunc(out, func(u *url.URL) bool { return u.Host == m.HTTPAddr }) {
+			out = append(out, c.memberURL(m.HTTPAddr))
 		}
 	}
 	return out
@@ -175,7 +174,7 @@ func (c *Client) sendTo(ctx context.Context, base *url.URL, req request) (answer
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return answer{}, &APIError{Node: base.String(), Status: resp.StatusCode, Message: errorMessage(body)}
 	}
-	idx, _ := strconv.ParseUint(resp.Header.Get(indexHeader), 10, 64)
+	idx, _ := strconv.ParseUint(resp.Header.Get(api.IndexHeader), 10, 64)
 	return answer{body: body, index: idx}, nil
 }
 

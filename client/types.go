@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/api"
-	"github.com/roster-io/roster/store"
 )
 
 // Service names a service. Empty Namespace and Group mean the server's
@@ -19,14 +18,18 @@ type Service struct {
 	Name      string
 }
 
-// key returns the store key of s with the defaults applied.
-func (s Service) key() store.Key {
-	return store.Key{Namespace: cmp.Or(s.Namespace, store.DefaultNamespace),
-		Group: cmp.Or(s.Group, store.DefaultGroup), Service: s.Name}
+// normal returns s with the server's defaults applied.
+func (s Service) normal() Service {
+	return Service{Namespace: cmp.Or(s.Namespace, api.DefaultNamespace), Group: cmp.Or(s.Group, api.DefaultGroup),
+		Name: s.Name}
 }
 
-// String returns "namespace##group@@name", the key the ring hashes.
-func (s Service) String() string { return s.key().String() }
+// String returns "namespace##group@@name" (api.ServiceKey), the key the
+// ring hashes, with the defaults applied.
+func (s Service) String() string {
+	n := s.normal()
+	return api.ServiceKey(n.Namespace, n.Group, n.Name)
+}
 
 // InstanceKey names one instance. An empty Cluster means "DEFAULT".
 type InstanceKey struct {
@@ -39,9 +42,8 @@ type InstanceKey struct {
 // normal returns k with the server's defaults filled in, so two keys that
 // name the same instance compare equal.
 func (k InstanceKey) normal() InstanceKey {
-	sk := k.key()
-	return InstanceKey{Service: Service{Namespace: sk.Namespace, Group: sk.Group, Name: sk.Service},
-		Cluster: cmp.Or(k.Cluster, store.DefaultCluster), IP: k.IP, Port: k.Port}
+	return InstanceKey{Service: k.Service.normal(), Cluster: cmp.Or(k.Cluster, api.DefaultCluster), IP: k.IP,
+		Port: k.Port}
 }
 
 // Registration describes an instance to register and keep alive. Service
@@ -146,10 +148,7 @@ func (in *Instance) UnmarshalJSON(b []byte) error {
 }
 
 // listBody is the answer to GET /v1/instances.
-type listBody struct {
-	Index     uint64         `json:"index"`
-	Instances []wireInstance `json:"instances"`
-}
+type listBody api.List
 
 // instances converts a list answer, sorted by cluster, ip, port.
 func (l listBody) instances() []Instance {

@@ -2,7 +2,7 @@ package store
 
 import "slices"
 
-//go:generate go run github.com/tinylib/msgp@v1.6.5 -file records.go -io=false -tests=false
+//go:generate go tool msgp -file records.go -io=false -tests=false
 
 // Record is one replicated record: an instance (or its tombstone) or a
 // service record, with the service it belongs to.

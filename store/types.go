@@ -3,23 +3,25 @@ package store
 import (
 	"cmp"
 	"maps"
-	"strconv"
 	"time"
+
+	"github.com/roster-io/roster/api"
 )
 
-//go:generate go run github.com/tinylib/msgp@v1.6.5 -file types.go -io=false -tests=false
+//go:generate go tool msgp -file types.go -io=false -tests=false
 //msgp:ignore Summary
 //msgp:limit arrays:0 maps:1024
 
-// Defaults of the data model, as in Nacos.
+// Defaults of the data model, as in Nacos. They are the client–server
+// contract's (package api), so the store and the clients cannot disagree.
 const (
-	DefaultNamespace = "public"
-	DefaultGroup     = "DEFAULT_GROUP"
-	DefaultCluster   = "DEFAULT"
+	DefaultNamespace = api.DefaultNamespace
+	DefaultGroup     = api.DefaultGroup
+	DefaultCluster   = api.DefaultCluster
 
-	DefaultBeatInterval  = 5 * time.Second
-	DefaultBeatTimeout   = 15 * time.Second
-	DefaultDeleteTimeout = 30 * time.Second
+	DefaultBeatInterval  = api.DefaultBeatInterval
+	DefaultBeatTimeout   = api.DefaultBeatTimeout
+	DefaultDeleteTimeout = api.DefaultDeleteTimeout
 )
 
 // Key names a service.
@@ -29,11 +31,13 @@ type Key struct {
 	Service   string `json:"service"`
 }
 
-// String returns the ring key of the service: namespace##group@@service.
-func (k Key) String() string { return k.Namespace + "##" + k.Group + "@@" + k.Service }
+// String returns the ring key of the service, namespace##group@@service
+// (api.ServiceKey).
+func (k Key) String() string { return api.ServiceKey(k.Namespace, k.Group, k.Service) }
 
-// Grouped returns Nacos' grouped service name, group@@service.
-func (k Key) Grouped() string { return k.Group + "@@" + k.Service }
+// Grouped returns Nacos' grouped service name, group@@service
+// (api.Grouped).
+func (k Key) Grouped() string { return api.Grouped(k.Group, k.Service) }
 
 // compareKeys orders keys by namespace, group, service.
 func compareKeys(a, b Key) int {
@@ -95,9 +99,10 @@ type Instance struct {
 	Heard int64 `json:"heard,omitempty"`
 }
 
-// ID returns Nacos' instance id, ip#port#cluster#group@@service.
+// ID returns Nacos' instance id, ip#port#cluster#group@@service
+// (api.InstanceID).
 func (i *Instance) ID(k Key) string {
-	return i.IP + "#" + strconv.Itoa(i.Port) + "#" + i.Cluster + "#" + k.Group + "@@" + k.Service
+	return api.InstanceID(i.IP, i.Port, i.Cluster, k.Group, k.Service)
 }
 
 // clone returns a copy of i with its own metadata map.

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-//go:generate go run github.com/tinylib/msgp@v1.6.5 -file version.go -io=false -tests=false
+//go:generate go tool msgp -file version.go -io=false -tests=false
 //msgp:ignore hlc
 
 // Version totally orders writes across nodes: the hybrid logical clock

@@ -4,40 +4,29 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/roster-io/roster/api"
 	"github.com/roster-io/roster/door/gate"
 )
 
-// Operator endpoints: /v1/cluster/members and /v1/cluster/owner show the
-// membership and the ring. They answer even while the node syncs.
-
-// memberJSON is one entry of /v1/cluster/members.
-type memberJSON struct {
-	Name       string `json:"name"`
-	HTTPAddr   string `json:"httpAddr"`
-	GossipAddr string `json:"gossipAddr"`
-	State      string `json:"state"`
-	Epoch      int64  `json:"epoch"`
-	Partitions int    `json:"partitions"`
-	Services   int    `json:"services"`
-	Self       bool   `json:"self,omitempty"`
-}
+// Operator endpoints: /v1/cluster/members, /v1/cluster/owner and
+// /v1/cluster/ring show the membership and the ring. They answer even while the node syncs.
 
 // members handles GET /v1/cluster/members.
 func (d *Door) members(w http.ResponseWriter, r *http.Request) {
 	services := d.core.ServicesByOwner()
-	var out []memberJSON
+	out := api.Members{Self: d.core.Name(), Ring: ringInfo(d.core.Ring())}
 	for _, m := range d.core.Members() {
-		state := "syncing"
+		state := api.StateSyncing
 		if m.Ready {
-			state = "alive"
+			state = api.StateAlive
 		}
 		if m.Self {
 			state = d.core.State()
 		}
-		out = append(out, memberJSON{Name: m.Name, HTTPAddr: m.HTTPAddr, GossipAddr: m.GossipAddr, State: state,
+		out.Members = append(out.Members, api.Member{Name: m.Name, HTTPAddr: m.HTTPAddr, GossipAddr: m.GossipAddr, State: state,
 			Epoch: m.Epoch, Partitions: d.core.OwnedPartitions(m.Name), Services: services[m.Name], Self: m.Self})
 	}
-	gate.WriteJSON(w, http.StatusOK, map[string]any{"self": d.core.Name(), "members": out})
+	gate.WriteJSON(w, http.StatusOK, out)
 }
 
 // owner handles GET /v1/cluster/owner?service=S&group=G&namespace=N.
@@ -52,14 +41,13 @@ func (d *Door) owner(w http.ResponseWriter, r *http.Request) {
 		gate.JSONError(w, err)
 		return
 	}
-	out := map[string]any{"namespace": k.Namespace, "group": k.Group, "service": k.Service,
-		"key": k.String(), "partition": d.core.Partition(k), "owner": d.core.Name()}
+	out := api.Owner{Namespace: k.Namespace, Group: k.Group, Service: k.Service,
+		Key: k.String(), Partition: d.core.Partition(k), Owner: d.core.Name()}
 	if d.core.Clustered() {
 		m, ok := d.core.Owner(k)
+		out.Owner, out.OwnerAddr = m.Name, m.HTTPAddr
 		if !ok {
-			out["owner"] = ""
-		} else {
-			out["owner"], out["ownerAddr"] = m.Name, m.HTTPAddr
+			out.Owner, out.OwnerAddr = "", ""
 		}
 	}
 	gate.WriteJSON(w, http.StatusOK, out)

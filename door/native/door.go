@@ -43,4 +43,5 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/services", d.services)
 	mux.HandleFunc("GET /v1/cluster/members", d.members)
 	mux.HandleFunc("GET /v1/cluster/owner", d.owner)
+	mux.HandleFunc("GET /v1/cluster/ring", d.ring)
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/roster-io/roster/api"
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
@@ -17,20 +18,8 @@ import (
 // not return in lockstep), then answers the list and its index in
 // X-Roster-Index.
 
-// IndexHeader carries the change index of a native list answer.
-const IndexHeader = "X-Roster-Index"
-
 // defaultWait is the wait of a blocking query that names no wait.
 const defaultWait = 30 * time.Second
-
-// nativeListBody is the body of GET /v1/instances.
-type nativeListBody struct {
-	Namespace string         `json:"namespace"`
-	Group     string         `json:"group"`
-	Service   string         `json:"service"`
-	Index     uint64         `json:"index"`
-	Instances []instanceJSON `json:"instances"`
-}
 
 // list handles GET /v1/instances.
 func (d *Door) list(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +61,7 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request) {
 	body := snap.Cached("native|"+strconv.FormatBool(healthyOnly)+"|"+cluster, func() []byte {
 		return encodeNativeList(snap, cluster, healthyOnly)
 	})
-	w.Header().Set(IndexHeader, strconv.FormatUint(snap.Index, 10))
+	w.Header().Set(api.IndexHeader, strconv.FormatUint(snap.Index, 10))
 	gate.WriteJSONBytes(w, http.StatusOK, body)
 }
 
@@ -80,8 +69,8 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request) {
 // list it shows every instance as it is (no protect threshold) unless
 // healthyOnly asks for the healthy, enabled ones.
 func encodeNativeList(snap *store.Snapshot, cluster string, healthyOnly bool) []byte {
-	out := nativeListBody{Namespace: snap.Key.Namespace, Group: snap.Key.Group, Service: snap.Key.Service,
-		Index: snap.Index, Instances: []instanceJSON{}}
+	out := api.List{Namespace: snap.Key.Namespace, Group: snap.Key.Group, Service: snap.Key.Service,
+		Index: snap.Index, Instances: []api.Instance{}}
 	for _, in := range snap.Instances {
 		if (cluster != "" && in.Cluster != cluster) || (healthyOnly && (!in.Healthy || !in.Enabled)) {
 			continue
@@ -90,14 +79,6 @@ func encodeNativeList(snap *store.Snapshot, cluster string, healthyOnly bool) []
 	}
 	b, _ := json.Marshal(out)
 	return b
-}
-
-// serviceJSON is one entry of GET /v1/services.
-type serviceJSON struct {
-	Group     string `json:"group"`
-	Service   string `json:"service"`
-	Instances int    `json:"instances"`
-	Healthy   int    `json:"healthy"`
 }
 
 // services handles GET /v1/services.
@@ -117,12 +98,12 @@ func (d *Door) services(w http.ResponseWriter, r *http.Request) {
 	}
 	index := d.core.Index()
 	list := d.core.Services(ns, group)
-	out := make([]serviceJSON, 0, len(list))
+	out := make([]api.ServiceSummary, 0, len(list))
 	for _, s := range list {
-		out = append(out, serviceJSON{Group: s.Key.Group, Service: s.Key.Service, Instances: s.Instances, Healthy: s.Healthy})
+		out = append(out, api.ServiceSummary{Group: s.Key.Group, Service: s.Key.Service, Instances: s.Instances, Healthy: s.Healthy})
 	}
-	w.Header().Set(IndexHeader, strconv.FormatUint(index, 10))
-	gate.WriteJSON(w, http.StatusOK, map[string]any{"namespace": ns, "index": index, "services": out})
+	w.Header().Set(api.IndexHeader, strconv.FormatUint(index, 10))
+	gate.WriteJSON(w, http.StatusOK, api.Services{Namespace: ns, Index: index, Services: out})
 }
 
 // msDuration converts milliseconds to a duration.

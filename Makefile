@@ -67,8 +67,15 @@ lint: vet
 # msgp at the version go.mod pins (its `tool` line). check-generated, part
 # of vet and so of `make test`, regenerates it into the tree and fails if
 # that changed anything: a generated type was edited without `make generate`.
-.PHONY: generate check-generated
-vet: check-generated
+.PHONY: generate check-generated docs-check
+vet: check-generated docs-check
+
+# docs-check: every relative link in README.md and docs/ resolves to a file
+# (and anchor) in the repository, and docs/design.md's package graph
+# matches `go list`.
+docs-check:
+	python3 .ci/docs-check.py
+	python3 .ci/graph-check.py
 
 generate:
 	$(GO) generate ./...

@@ -111,7 +111,7 @@ func TestCluster_antiEntropyRepairsMissedDeltas(t *testing.T) {
 // after healing, a deregistration made on the other side holds, and a
 // registration made on either side spreads.
 func TestCluster_partitionHeal(t *testing.T) {
-	// Tombstones must outlive the partition (see README: the tombstone TTL
+	// Tombstones must outlive the partition (see docs/design.md: the tombstone TTL
 	// bounds how long a partition may last and still heal cleanly).
 	tc := newTestCluster(t, 4, func(c *Config) { c.TombstoneTTL = time.Minute })
 	md := `{"preserved.heart.beat.timeout":"600","preserved.ip.delete.timeout":"1200"}`

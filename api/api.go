@@ -1,9 +1,9 @@
 // Package api is the contract between roster's nodes and their clients:
 // the JSON types of the native API (/v1/), the key format, the defaults of
 // the data model, the headers, and the ring view a client needs to send
-// each beat straight to its service's owner. The server (package node,
-// whose store takes its defaults and key format from here), the Go client
-// library and the CLI all use it, so they cannot drift apart.
+// each beat straight to its service's owner. The server (door/native, and
+// package store, which takes its defaults and key format from here), the
+// Go client library and the CLI all use it, so they cannot drift apart.
 //
 // api is the ground floor: it imports no other package of roster, and a
 // client that imports it pulls in nothing of the server.

@@ -105,9 +105,5 @@ func (c *Client) checkOpen() error {
 // goLocked starts fn as a goroutine owned by c; c.mu must be held and c
 // open.
 func (c *Client) goLocked(fn func()) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		fn()
-	}()
+	c.wg.Go(fn)
 }

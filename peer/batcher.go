@@ -36,8 +36,7 @@ type batchResult[R any] struct {
 func newBatcher[T, R any](parent context.Context, queue, max int, send func(context.Context, []T) ([]R, error)) *batcher[T, R] {
 	ctx, cancel := context.WithCancel(parent)
 	b := &batcher[T, R]{in: make(chan batchCall[T, R], queue), send: send, max: max, ctx: ctx, cancel: cancel}
-	b.wg.Add(1)
-	go b.run()
+	b.wg.Go(b.run)
 	return b
 }
 
@@ -73,7 +72,6 @@ func (b *batcher[T, R]) stop() {
 }
 
 func (b *batcher[T, R]) run() {
-	defer b.wg.Done()
 	calls := make([]batchCall[T, R], 0, b.max)
 	items := make([]T, 0, b.max)
 	for {

@@ -3,7 +3,7 @@ package agent
 import "net/http/pprof"
 
 // routePprof mounts net/http/pprof's handlers under /debug/pprof/ on the
-// node's own mux (never http.DefaultServeMux), for --pprof.
+// agent's own mux (never http.DefaultServeMux), for --pprof.
 func (a *Agent) routePprof() {
 	m := a.mux
 	m.HandleFunc("GET /debug/pprof/", pprof.Index)

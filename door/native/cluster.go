@@ -9,7 +9,8 @@ import (
 )
 
 // Operator endpoints: /v1/cluster/members, /v1/cluster/owner and
-// /v1/cluster/ring show the membership and the ring. They answer even while the node syncs.
+// /v1/cluster/ring show the membership and the ring. They answer even
+// while the node syncs.
 
 // members handles GET /v1/cluster/members.
 func (d *Door) members(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -104,6 +105,9 @@ func (a *Agent) Handler() http.Handler { return a.srv.Handler }
 // Node returns the agent's core, for tests and tools.
 func (a *Agent) Node() *node.Node { return a.node }
 
+// Gate returns the gate in front of the agent's doors, for tests.
+func (a *Agent) Gate() *gate.Gate { return a.gate }
+
 // Start listens on the HTTP address, starts the core (which joins the
 // cluster) and the doors, and serves in the background.
 func (a *Agent) Start() error {
@@ -190,6 +194,22 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	a.peers.Close()
 	a.nacos.Close()
 	return errors.Join(errs...)
+}
+
+// Kill stops the agent at once, the way SIGKILL looks from the network:
+// no leave, no flush, no drain; its sockets close. Tests use it to kill an
+// in-process agent.
+func (a *Agent) Kill() {
+	a.mu.Lock()
+	a.stopped = true
+	a.mu.Unlock()
+	_ = a.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = a.node.Shutdown(ctx)
+	cancel()
+	a.wg.Wait()
+	a.peers.Close()
+	a.nacos.Close()
 }
 
 // advertisedHTTP derives the HTTP address peers should use from the bound

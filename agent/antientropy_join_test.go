@@ -1,9 +1,12 @@
-package agent
+package agent_test
 
 import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 )
 
 // TestCluster_healExchangesAtOnce partitions four nodes two and two with
@@ -14,37 +17,37 @@ import (
 // Replication cannot carry these writes (it does not resend what failed
 // while the peers were cut), so only the join exchange can.
 func TestCluster_healExchangesAtOnce(t *testing.T) {
-	tc := newTestCluster(t, 4, func(c *Config) {
+	tc := agenttest.NewCluster(t, 4, func(c *agent.Config) {
 		c.AntiEntropyInterval = time.Hour
 		c.TombstoneTTL = time.Minute
 	})
-	reg := func(n *Agent, ip string) {
+	reg := func(n *agent.Agent, ip string) {
 		t.Helper()
 		if code, body := nacos(t, base(n), http.MethodPost, "instance", vals("serviceName", "heal", "ip", ip, "port", "80", "ephemeral", "false")); code != 200 {
-			t.Fatalf("register %s on %s: %d %s", ip, n.cfg.Name, code, body)
+			t.Fatalf("register %s on %s: %d %s", ip, n.Node().Name(), code, body)
 		}
 	}
-	reg(tc.node("n0"), "10.0.0.1")
-	tc.waitListed("heal", "10.0.0.1")
-	tc.partition([]string{"n0", "n1"}, []string{"n2", "n3"})
-	eventually(t, 10*time.Second, "both sides see the other as gone", func() bool {
-		for _, n := range tc.live() {
-			if n.node.Ring().Len() != 2 {
+	reg(tc.Agent("n0"), "10.0.0.1")
+	waitListed(t, tc, "heal", "10.0.0.1")
+	tc.Partition([]string{"n0", "n1"}, []string{"n2", "n3"})
+	agenttest.Eventually(t, 10*time.Second, "both sides see the other as gone", func() bool {
+		for _, n := range tc.Agents() {
+			if n.Node().Ring().Len() != 2 {
 				return false
 			}
 		}
 		return true
 	})
-	if code, body := nacos(t, base(tc.node("n1")), http.MethodDelete, "instance", vals("serviceName", "heal", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
+	if code, body := nacos(t, base(tc.Agent("n1")), http.MethodDelete, "instance", vals("serviceName", "heal", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
 		t.Fatalf("deregister on side a: %d %s", code, body)
 	}
-	reg(tc.node("n3"), "10.0.0.2")
-	tc.heal()
+	reg(tc.Agent("n3"), "10.0.0.2")
+	tc.Heal()
 	healed := time.Now()
-	tc.waitConverged(10 * time.Second)
+	tc.WaitConverged(10 * time.Second)
 	rejoined := time.Since(healed)
-	for _, n := range tc.live() {
-		eventually(t, 2*time.Second, "both sides' writes on "+n.cfg.Name, func() bool {
+	for _, n := range tc.Agents() {
+		agenttest.Eventually(t, 2*time.Second, "both sides' writes on "+n.Node().Name(), func() bool {
 			l := list(t, base(n), vals("serviceName", "heal"))
 			return len(l.Hosts) == 1 && l.Hosts[0].IP == "10.0.0.2"
 		})

@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"io"
@@ -7,11 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/door/gate"
 )
 
-func withACL(read bool) func(*Config) {
-	return func(c *Config) {
+func withACL(read bool) func(*agent.Config) {
+	return func(c *agent.Config) {
 		c.GossipKey = testSecret
 		c.ACL = gate.ACLConfig{Tokens: []string{"static-token"}, Users: map[string]string{"alice": "pw"}, Read: read, TokenTTL: gate.DefaultTokenTTL}
 	}
@@ -55,7 +56,7 @@ func login(t *testing.T, base, user, pass string) (int, loginReply, string) {
 func TestACL_writesNeedToken(t *testing.T) {
 	n, base := startNode(t, withACL(false))
 	const reg = `{"service":"s","ip":"10.0.0.1","port":80}`
-	before := n.node.Store().Index()
+	before := n.Node().Store().Index()
 	for _, tok := range []string{"", "wrong", "r1.e30.AAAA", "static-token-but-longer"} {
 		code, body, hdr := doAuth(t, http.MethodPost, base+"/v1/instance", "application/json", reg, tok)
 		if code != http.StatusUnauthorized || !strings.Contains(body, "token") || hdr.Get("WWW-Authenticate") == "" {
@@ -70,7 +71,7 @@ func TestACL_writesNeedToken(t *testing.T) {
 	if code != http.StatusUnauthorized {
 		t.Errorf("nacos beat without token: got %d %s, want 401", code, body)
 	}
-	if n.node.Store().Index() != before {
+	if n.Node().Store().Index() != before {
 		t.Fatal("an unauthorized write changed the registry")
 	}
 	// Reads pass without a token unless ACLRead; probes always do.
@@ -95,7 +96,7 @@ func TestACL_writesNeedToken(t *testing.T) {
 	if code, body := do(t, http.MethodDelete, base+"/nacos/v1/ns/instance?serviceName=s&ip=10.0.0.2&port=80&accessToken="+url.QueryEscape(lr.AccessToken), "", ""); code != 200 {
 		t.Fatalf("nacos deregister with accessToken query param: %d %s", code, body)
 	}
-	if got := len(n.node.Store().Snapshot(keyOf("s")).Instances); got != 1 {
+	if got := len(n.Node().Store().Snapshot(keyOf("s")).Instances); got != 1 {
 		t.Fatalf("after authorized writes: %d instances, want 1", got)
 	}
 }
@@ -130,7 +131,7 @@ func TestACL_readNeedsTokenWithACLRead(t *testing.T) {
 // With ACLs on, profiles need a token even to read; /metrics follows the
 // read rule (open unless --acl-read).
 func TestACL_pprofNeedsToken(t *testing.T) {
-	_, base := startNode(t, withACL(false), func(c *Config) { c.Pprof = true })
+	_, base := startNode(t, withACL(false), func(c *agent.Config) { c.Pprof = true })
 	if code, _, _ := doAuth(t, http.MethodGet, base+"/debug/pprof/cmdline", "", "", ""); code != http.StatusUnauthorized {
 		t.Errorf("pprof without a token: %d, want 401", code)
 	}

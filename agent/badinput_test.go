@@ -1,16 +1,18 @@
-package agent
+package agent_test
 
 import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/roster-io/roster/agent"
 )
 
 // TestBadInput_4xxNamingFieldChangesNothing sends every kind of bad input
 // and checks each answers a 4xx naming the field, and that the registry's
 // change index did not move.
 func TestBadInput_4xxNamingFieldChangesNothing(t *testing.T) {
-	n, base := startNode(t, func(c *Config) { c.MaxBodyBytes = 4096 })
+	n, base := startNode(t, func(c *agent.Config) { c.MaxBodyBytes = 4096 })
 	nacos(t, base, http.MethodPost, "instance", vals("serviceName", "svc", "ip", "10.0.0.1", "port", "80"))
 	ok := "serviceName=svc&ip=10.0.0.1&port=80"
 	long := strings.Repeat("x", 600)
@@ -72,7 +74,7 @@ func TestBadInput_4xxNamingFieldChangesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := n.node.Store().Index()
+			before := n.Node().Store().Index()
 			code, body := do(t, tt.method, base+tt.path, tt.ctype, tt.body)
 			if code != tt.code {
 				t.Fatalf("got %d %s, want %d", code, body, tt.code)
@@ -80,7 +82,7 @@ func TestBadInput_4xxNamingFieldChangesNothing(t *testing.T) {
 			if tt.field != "" && !strings.Contains(body, tt.field) {
 				t.Fatalf("body %q does not name the field %q", body, tt.field)
 			}
-			if after := n.node.Store().Index(); after != before {
+			if after := n.Node().Store().Index(); after != before {
 				t.Fatalf("registry changed: index %d -> %d", before, after)
 			}
 		})

@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"fmt"
@@ -8,17 +8,19 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/roster-io/roster/agent"
 )
 
 // benchNode returns a node (not listening) with a 20-instance service.
-func benchNode(b *testing.B) *Agent {
-	cfg := DefaultLocalConfig()
+func benchNode(b *testing.B) *agent.Agent {
+	cfg := agent.DefaultLocalConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := New(cfg)
+	n, err := agent.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	n.node.SetStateForTesting(true, false) // served in-process, never started: alone and synced
+	n.Node().SetStateForTesting(true, false) // served in-process, never started: alone and synced
 	for i := 0; i < 20; i++ {
 		req := httptest.NewRequest(http.MethodPost, "/nacos/v1/ns/instance",
 			strings.NewReader(fmt.Sprintf("serviceName=bench&ip=10.0.0.%d&port=8080&metadata=zone%%3Da", i+1)))

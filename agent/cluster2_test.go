@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"fmt"
@@ -8,21 +8,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/peer"
 )
 
 func TestCluster_gracefulLeaveRehomesFast(t *testing.T) {
-	tc := newTestCluster(t, 3)
-	leaving := tc.node("n2")
+	tc := agenttest.NewCluster(t, 3)
+	leaving := tc.Agent("n2")
 	start := time.Now()
-	tc.stop(leaving)
-	tc.mu.Lock()
-	delete(tc.nodes, "n2")
-	tc.mu.Unlock()
+	tc.Stop(leaving.Node().Name())
 	el := func() time.Duration {
-		eventually(t, time.Second, "peers drop the leaving node from the ring", func() bool {
-			for _, n := range tc.live() {
-				if n.node.Ring().Len() != 2 {
+		agenttest.Eventually(t, time.Second, "peers drop the leaving node from the ring", func() bool {
+			for _, n := range tc.Agents() {
+				if n.Node().Ring().Len() != 2 {
 					return false
 				}
 			}
@@ -35,7 +34,7 @@ func TestCluster_gracefulLeaveRehomesFast(t *testing.T) {
 
 func TestCluster_refusesWritesWhileLeaving(t *testing.T) {
 	n, _ := startNode(t)
-	n.node.SetStateForTesting(true, true)
+	n.Node().SetStateForTesting(true, true)
 	code, body := nacos(t, "http://"+n.Addr(), http.MethodPost, "instance", vals("serviceName", "s", "ip", "10.0.0.1", "port", "1"))
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "shutting down") {
 		t.Fatalf("write while leaving: got %d %s, want 503", code, body)
@@ -52,7 +51,7 @@ func TestCluster_refusesWritesWhileLeaving(t *testing.T) {
 
 func TestCluster_notReadyUntilSynced(t *testing.T) {
 	n, base := startNode(t)
-	n.node.SetStateForTesting(false, false)
+	n.Node().SetStateForTesting(false, false)
 	code, body := do(t, http.MethodGet, base+"/nacos/v1/ns/instance/list?serviceName=s", "", "")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "syncing") {
 		t.Fatalf("read before sync: got %d %s, want 503 with the reason", code, body)
@@ -67,17 +66,17 @@ func TestCluster_notReadyUntilSynced(t *testing.T) {
 }
 
 func TestCluster_restartedNodeSyncsBeforeServing(t *testing.T) {
-	tc := newTestCluster(t, 3)
+	tc := agenttest.NewCluster(t, 3)
 	for i := 0; i < 50; i++ {
-		if code, body := nacos(t, base(tc.node("n0")), http.MethodPost, "instance",
+		if code, body := nacos(t, base(tc.Agent("n0")), http.MethodPost, "instance",
 			vals("serviceName", fmt.Sprintf("s%d", i%5), "ip", fmt.Sprintf("10.0.0.%d", i+1), "port", "80", "ephemeral", "false")); code != 200 {
 			t.Fatalf("register: %d %s", code, body)
 		}
 	}
-	tc.kill("n2")
-	tc.waitConverged(5 * time.Second)
-	n2 := tc.start("n2")
-	eventually(t, 10*time.Second, "restarted n2 ready", n2.Ready)
+	tc.Kill("n2")
+	tc.WaitConverged(5 * time.Second)
+	n2 := tc.Start("n2")
+	agenttest.Eventually(t, 10*time.Second, "restarted n2 ready", n2.Ready)
 	total := 0
 	for i := 0; i < 5; i++ {
 		total += len(list(t, base(n2), vals("serviceName", fmt.Sprintf("s%d", i))).Hosts)
@@ -85,24 +84,22 @@ func TestCluster_restartedNodeSyncsBeforeServing(t *testing.T) {
 	if total != 50 {
 		t.Fatalf("restarted node lists %d instances, want 50", total)
 	}
-	tc.waitConverged(5 * time.Second)
+	tc.WaitConverged(5 * time.Second)
 }
 
 func TestCluster_antiEntropyRepairsMissedDeltas(t *testing.T) {
-	tc := newTestCluster(t, 3)
+	tc := agenttest.NewCluster(t, 3)
 	// n0 cannot send anything to n2: n2 misses n0's deltas and can only
 	// learn of the write by pulling in an anti-entropy exchange.
-	tc.mu.Lock()
-	tc.cut[[2]string{"n0", "n2"}] = true
-	tc.mu.Unlock()
+	tc.Cut("n0", "n2")
 	start := time.Now()
-	if code, body := nacos(t, base(tc.node("n0")), http.MethodPost, "instance", vals("serviceName", "ae", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
+	if code, body := nacos(t, base(tc.Agent("n0")), http.MethodPost, "instance", vals("serviceName", "ae", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	eventually(t, 3*time.Second, "n2 repaired by anti-entropy", func() bool {
-		return len(list(t, base(tc.node("n2")), vals("serviceName", "ae")).Hosts) == 1
+	agenttest.Eventually(t, 3*time.Second, "n2 repaired by anti-entropy", func() bool {
+		return len(list(t, base(tc.Agent("n2")), vals("serviceName", "ae")).Hosts) == 1
 	})
-	t.Logf("repaired after %v (anti-entropy interval %v)", time.Since(start), tc.node("n2").cfg.AntiEntropyInterval)
+	t.Logf("repaired after %v (anti-entropy interval %v)", time.Since(start), agent.DefaultLocalConfig().AntiEntropyInterval)
 }
 
 // TestCluster_partitionHeal splits four nodes two and two for longer than
@@ -113,82 +110,82 @@ func TestCluster_antiEntropyRepairsMissedDeltas(t *testing.T) {
 func TestCluster_partitionHeal(t *testing.T) {
 	// Tombstones must outlive the partition (see docs/design.md: the tombstone TTL
 	// bounds how long a partition may last and still heal cleanly).
-	tc := newTestCluster(t, 4, func(c *Config) { c.TombstoneTTL = time.Minute })
+	tc := agenttest.NewCluster(t, 4, func(c *agent.Config) { c.TombstoneTTL = time.Minute })
 	md := `{"preserved.heart.beat.timeout":"600","preserved.ip.delete.timeout":"1200"}`
-	reg := func(n *Agent, svc, ip string) {
+	reg := func(n *agent.Agent, svc, ip string) {
 		t.Helper()
 		if code, body := nacos(t, base(n), http.MethodPost, "instance", vals("serviceName", svc, "ip", ip, "port", "80", "metadata", md)); code != 200 {
-			t.Fatalf("register %s on %s: %d %s", ip, n.cfg.Name, code, body)
+			t.Fatalf("register %s on %s: %d %s", ip, n.Node().Name(), code, body)
 		}
 	}
-	beat := func(n *Agent, svc, ip string) {
+	beat := func(n *agent.Agent, svc, ip string) {
 		t.Helper()
 		if code, body := nacos(t, base(n), http.MethodPut, "instance/beat", vals("serviceName", svc, "ip", ip, "port", "80")); code != 200 {
-			t.Fatalf("beat %s on %s: %d %s", ip, n.cfg.Name, code, body)
+			t.Fatalf("beat %s on %s: %d %s", ip, n.Node().Name(), code, body)
 		}
 	}
-	healthyOn := func(n *Agent, svc, ip string) bool {
+	healthyOn := func(n *agent.Agent, svc, ip string) bool {
 		_, body := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", svc, "ip", ip, "port", "80"))
 		return strings.Contains(body, `"healthy":true`)
 	}
 	a, b := []string{"n0", "n1"}, []string{"n2", "n3"}
-	reg(tc.node("n2"), "split", "10.0.0.1") // beats on side b throughout
-	reg(tc.node("n0"), "split", "10.0.0.2") // deregistered on side a
-	tc.waitListed("split", "10.0.0.1")
-	tc.waitListed("split", "10.0.0.2")
-	tc.partition(a, b)
+	reg(tc.Agent("n2"), "split", "10.0.0.1") // beats on side b throughout
+	reg(tc.Agent("n0"), "split", "10.0.0.2") // deregistered on side a
+	waitListed(t, tc, "split", "10.0.0.1")
+	waitListed(t, tc, "split", "10.0.0.2")
+	tc.Partition(a, b)
 	start := time.Now()
 	deregistered := false
 	for time.Since(start) < 3500*time.Millisecond {
-		beat(tc.node("n2"), "split", "10.0.0.1")
-		beat(tc.node("n1"), "split", "10.0.0.2")
+		beat(tc.Agent("n2"), "split", "10.0.0.1")
+		beat(tc.Agent("n1"), "split", "10.0.0.2")
 		if deregistered {
-			beat(tc.node("n3"), "split", "10.0.0.3")
+			beat(tc.Agent("n3"), "split", "10.0.0.3")
 		}
 		for _, name := range b {
-			if !healthyOn(tc.node(name), "split", "10.0.0.1") {
+			if !healthyOn(tc.Agent(name), "split", "10.0.0.1") {
 				t.Fatalf("beating instance unhealthy or missing on %s during the partition", name)
 			}
 		}
 		if !deregistered && time.Since(start) > time.Second {
-			if code, body := nacos(t, base(tc.node("n0")), http.MethodDelete, "instance", vals("serviceName", "split", "ip", "10.0.0.2", "port", "80")); code != 200 {
+			if code, body := nacos(t, base(tc.Agent("n0")), http.MethodDelete, "instance", vals("serviceName", "split", "ip", "10.0.0.2", "port", "80")); code != 200 {
 				t.Fatalf("deregister on side a: %d %s", code, body)
 			}
 			deregistered = true
-			reg(tc.node("n3"), "split", "10.0.0.3") // a registration on side b
+			reg(tc.Agent("n3"), "split", "10.0.0.3") // a registration on side b
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	tc.heal()
+	tc.Heal()
 	healed := time.Now()
 	// The sides exchange what they wrote: the far side's expiry of the
 	// beating instance meets the re-assertion of the node that heard its
 	// beats. Within a bound every node lists it healthy, and it stays so.
-	tc.waitConverged(5 * time.Second)
-	for _, n := range tc.live() {
-		eventually(t, 3*time.Second, "beating instance healthy on "+n.cfg.Name+" after healing", func() bool {
-			beat(tc.node("n2"), "split", "10.0.0.1")
-			beat(tc.node("n3"), "split", "10.0.0.3")
+	tc.WaitConverged(5 * time.Second)
+	for _, n := range tc.Agents() {
+		agenttest.Eventually(t, 3*time.Second, "beating instance healthy on "+n.Node().Name()+" after healing", func() bool {
+			beat(tc.Agent("n2"), "split", "10.0.0.1")
+			beat(tc.Agent("n3"), "split", "10.0.0.3")
 			return healthyOn(n, "split", "10.0.0.1")
 		})
 	}
 	t.Logf("beating instance healthy everywhere %v after healing", time.Since(healed))
 	settled := time.Now()
 	for time.Since(settled) < 2*time.Second {
-		beat(tc.node("n2"), "split", "10.0.0.1")
-		beat(tc.node("n3"), "split", "10.0.0.3")
-		for _, n := range tc.live() {
+		beat(tc.Agent("n2"), "split", "10.0.0.1")
+		beat(tc.Agent("n3"), "split", "10.0.0.3")
+		for _, n := range tc.Agents() {
 			if !healthyOn(n, "split", "10.0.0.1") {
-				t.Fatalf("beating instance lost on %s after the cluster settled", n.cfg.Name)
+				t.Fatalf("beating instance lost on %s after the cluster settled", n.Node().Name())
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	tc.waitConverged(5 * time.Second)
-	for _, n := range tc.live() {
-		eventually(t, 3*time.Second, "registry agrees on "+n.cfg.Name, func() bool {
-			beat(tc.node("n2"), "split", "10.0.0.1")
-			beat(tc.node("n3"), "split", "10.0.0.3")
+	tc.WaitConverged(5 * time.Second)
+	for _, n := range tc.Agents() {
+		agenttest.Eventually(t, 3*time.Second, "registry agrees on "+n.Node().Name(), func() bool {
+			beat(tc.Agent("n2"), "split", "10.0.0.1")
+			beat(tc.Agent("n3"), "split", "10.0.0.3")
 			code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "split", "ip", "10.0.0.2", "port", "80"))
 			return healthyOn(n, "split", "10.0.0.1") && healthyOn(n, "split", "10.0.0.3") && code == http.StatusNotFound
 		})
@@ -199,25 +196,25 @@ func TestCluster_partitionHeal(t *testing.T) {
 // takes a service over must not expire its instances by the stale
 // last-beat times it holds (it never saw their beats).
 func TestCluster_newOwnerGivesFreshTimeout(t *testing.T) {
-	tc := newTestCluster(t, 3)
-	owner, other := tc.ownerAndOther("grace")
+	tc := agenttest.NewCluster(t, 3)
+	owner, other := ownerAndOther(tc, "grace")
 	md := `{"preserved.heart.beat.timeout":"600","preserved.ip.delete.timeout":"5000"}`
 	if code, body := nacos(t, base(owner), http.MethodPost, "instance", vals("serviceName", "grace", "ip", "10.0.0.1", "port", "80", "metadata", md)); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	tc.waitListed("grace", "10.0.0.1")
-	beatAndCheck := func(d time.Duration, via func() *Agent) {
+	waitListed(t, tc, "grace", "10.0.0.1")
+	beatAndCheck := func(d time.Duration, via func() *agent.Agent) {
 		end := time.Now().Add(d)
 		for time.Now().Before(end) {
 			if code, body := nacos(t, base(via()), http.MethodPut, "instance/beat", vals("serviceName", "grace", "ip", "10.0.0.1", "port", "80")); code != 200 || !strings.Contains(body, "10200") {
 				t.Fatalf("beat: %d %s", code, body)
 			}
-			for _, n := range tc.live() {
+			for _, n := range tc.Agents() {
 				if !strings.Contains(func() string {
 					_, b := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "grace", "ip", "10.0.0.1", "port", "80"))
 					return b
 				}(), `"healthy":true`) {
-					t.Fatalf("beating instance not healthy on %s", n.cfg.Name)
+					t.Fatalf("beating instance not healthy on %s", n.Node().Name())
 				}
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -225,22 +222,19 @@ func TestCluster_newOwnerGivesFreshTimeout(t *testing.T) {
 	}
 	// Beats reach the owner only, for longer than the timeout: the other
 	// nodes' last-beat times are now stale.
-	beatAndCheck(1500*time.Millisecond, func() *Agent { return other })
+	beatAndCheck(1500*time.Millisecond, func() *agent.Agent { return other })
 	// The owner leaves; a node with stale times takes over.
-	tc.stop(owner)
-	tc.mu.Lock()
-	delete(tc.nodes, owner.cfg.Name)
-	tc.mu.Unlock()
-	beatAndCheck(1500*time.Millisecond, func() *Agent { return other })
+	tc.Stop(owner.Node().Name())
+	beatAndCheck(1500*time.Millisecond, func() *agent.Agent { return other })
 }
 
 // TestInternal_rejectsNonMembers checks a client cannot post to the
 // internal API.
 func TestInternal_rejectsNonMembers(t *testing.T) {
 	n, base := startNode(t)
-	before := n.node.Store().Index()
+	before := n.Node().Store().Index()
 	rec := `{"records":[{"key":{"namespace":"public","group":"g","service":"s"},"instance":{"cluster":"DEFAULT","ip":"10.0.0.1","port":1,"version":{"clock":9999999999999999999,"node":"evil"}}}]}`
-	for _, hdr := range []string{"", "nobody", n.cfg.Name} {
+	for _, hdr := range []string{"", "nobody", n.Node().Name()} {
 		req, _ := http.NewRequest(http.MethodPost, base+"/internal/v1/deltas", strings.NewReader(rec))
 		if hdr != "" {
 			req.Header.Set(peer.NodeHeader, hdr)
@@ -254,7 +248,7 @@ func TestInternal_rejectsNonMembers(t *testing.T) {
 			t.Fatalf("internal request naming %q: got %d, want 403", hdr, resp.StatusCode)
 		}
 	}
-	if n.node.Store().Index() != before {
+	if n.Node().Store().Index() != before {
 		t.Fatal("a rejected internal request changed the registry")
 	}
 }
@@ -263,15 +257,15 @@ func TestInternal_rejectsNonMembers(t *testing.T) {
 // node that does not own their service costs far fewer hand-off requests
 // than beats.
 func TestCluster_beatFloodIsBatched(t *testing.T) {
-	tc := newTestCluster(t, 2)
-	owner, other := tc.ownerAndOther("flood")
+	tc := agenttest.NewCluster(t, 2)
+	owner, other := ownerAndOther(tc, "flood")
 	const instances, rounds = 50, 10
 	for i := 0; i < instances; i++ {
 		if code, body := nacos(t, base(owner), http.MethodPost, "instance", vals("serviceName", "flood", "ip", fmt.Sprintf("10.0.1.%d", i+1), "port", "80")); code != 200 {
 			t.Fatalf("register: %d %s", code, body)
 		}
 	}
-	before := other.node.Stats().HandoffBatches
+	before := other.Node().Stats().HandoffBatches
 	var wg sync.WaitGroup
 	errs := make(chan string, instances)
 	for i := 0; i < instances; i++ {
@@ -292,7 +286,7 @@ func TestCluster_beatFloodIsBatched(t *testing.T) {
 	for e := range errs {
 		t.Fatal(e)
 	}
-	batches := other.node.Stats().HandoffBatches - before
+	batches := other.Node().Stats().HandoffBatches - before
 	t.Logf("%d beats handed off in %d requests", instances*rounds, batches)
 	if batches == 0 || batches > instances*rounds/2 {
 		t.Fatalf("hand-off requests: got %d for %d beats, want at most half as many", batches, instances*rounds)
@@ -304,27 +298,25 @@ func TestCluster_beatFloodIsBatched(t *testing.T) {
 // the tombstone is written and replicated, and the late registration
 // cannot bring the instance back.
 func TestCluster_deregisterBeforeRegistrationArrives(t *testing.T) {
-	tc := newTestCluster(t, 3)
-	tc.mu.Lock()
-	tc.cut[[2]string{"n0", "n2"}] = true // n2 misses n0's deltas for now
-	tc.mu.Unlock()
-	if code, body := nacos(t, base(tc.node("n0")), http.MethodPost, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
+	tc := agenttest.NewCluster(t, 3)
+	tc.Cut("n0", "n2") // n2 misses n0's deltas for now
+	if code, body := nacos(t, base(tc.Agent("n0")), http.MethodPost, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	if code, body := nacos(t, base(tc.node("n2")), http.MethodDelete, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80")); code != 200 {
+	if code, body := nacos(t, base(tc.Agent("n2")), http.MethodDelete, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80")); code != 200 {
 		t.Fatalf("deregister through n2: %d %s", code, body)
 	}
-	tc.heal()
-	for _, n := range tc.live() {
-		eventually(t, 2*time.Second, "deregistration holds on "+n.cfg.Name, func() bool {
+	tc.Heal()
+	for _, n := range tc.Agents() {
+		agenttest.Eventually(t, 2*time.Second, "deregistration holds on "+n.Node().Name(), func() bool {
 			code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80"))
 			return code == http.StatusNotFound
 		})
 	}
 	time.Sleep(600 * time.Millisecond) // a few anti-entropy rounds; nothing may bring it back
-	for _, n := range tc.live() {
+	for _, n := range tc.Agents() {
 		if code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80")); code != http.StatusNotFound {
-			t.Fatalf("deregistered instance came back on %s", n.cfg.Name)
+			t.Fatalf("deregistered instance came back on %s", n.Node().Name())
 		}
 	}
 }
@@ -334,23 +326,23 @@ func TestCluster_deregisterBeforeRegistrationArrives(t *testing.T) {
 // anything until the cluster accepts its new address, and then it must
 // hold every write and see every beat.
 func TestCluster_fastRestartOnNewPorts(t *testing.T) {
-	tc := newTestCluster(t, 3)
+	tc := agenttest.NewCluster(t, 3)
 	md := `{"preserved.heart.beat.timeout":"600","preserved.ip.delete.timeout":"5000"}`
-	tc.kill("n2")
-	n2 := tc.start("n2") // new ports (port 0), same name, at once
+	tc.Kill("n2")
+	n2 := tc.Start("n2") // new ports (port 0), same name, at once
 	for i := 0; i < 40; i++ {
 		svc := fmt.Sprintf("fast-%d", i)
-		if code, body := nacos(t, base(tc.node("n0")), http.MethodPost, "instance", vals("serviceName", svc, "ip", "10.0.0.1", "port", "80", "metadata", md)); code != 200 {
+		if code, body := nacos(t, base(tc.Agent("n0")), http.MethodPost, "instance", vals("serviceName", svc, "ip", "10.0.0.1", "port", "80", "metadata", md)); code != 200 {
 			t.Fatalf("register: %d %s", code, body)
 		}
 	}
-	eventually(t, 15*time.Second, "restarted n2 ready", n2.Ready)
-	tc.waitConverged(10 * time.Second)
+	agenttest.Eventually(t, 15*time.Second, "restarted n2 ready", n2.Ready)
+	tc.WaitConverged(10 * time.Second)
 	end := time.Now().Add(2 * time.Second)
 	for time.Now().Before(end) {
 		for i := 0; i < 40; i++ {
 			svc := fmt.Sprintf("fast-%d", i)
-			if code, body := nacos(t, base(tc.node("n0")), http.MethodPut, "instance/beat", vals("serviceName", svc, "ip", "10.0.0.1", "port", "80")); code != 200 || !strings.Contains(body, "10200") {
+			if code, body := nacos(t, base(tc.Agent("n0")), http.MethodPut, "instance/beat", vals("serviceName", svc, "ip", "10.0.0.1", "port", "80")); code != 200 || !strings.Contains(body, "10200") {
 				t.Fatalf("beat %s: %d %s", svc, code, body)
 			}
 		}

@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"fmt"
@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/store"
 )
 
@@ -18,10 +20,10 @@ import (
 // each write takes to be visible on every other node (p50/p99/max over
 // all node-write pairs). Run: go test -run '^$' -bench ReplicationLag ./node/
 func BenchmarkReplicationLag(b *testing.B) {
-	tc := newBenchCluster(b, 5)
-	writer := tc.node("n0")
-	others := []*Agent{}
-	for _, n := range tc.live() {
+	tc := agenttest.NewCluster(b, 5)
+	writer := tc.Agent("n0")
+	others := []*agent.Agent{}
+	for _, n := range tc.Agents() {
 		if n != writer {
 			others = append(others, n)
 		}
@@ -39,11 +41,11 @@ func BenchmarkReplicationLag(b *testing.B) {
 		for _, n := range others {
 			// Wait on the snapshot that was checked: one taken after the
 			// check may already hold the write and never change again.
-			for snap := n.node.Store().Snapshot(k); len(snap.Instances) == 0; snap = n.node.Store().Snapshot(k) {
+			for snap := n.Node().Store().Snapshot(k); len(snap.Instances) == 0; snap = n.Node().Store().Snapshot(k) {
 				select {
 				case <-snap.Changed():
 				case <-time.After(5*time.Second - time.Since(start)):
-					b.Fatalf("write %d not on %s after 5s", i, n.cfg.Name)
+					b.Fatalf("write %d not on %s after 5s", i, n.Node().Name())
 				}
 			}
 			lags = append(lags, time.Since(start))
@@ -61,11 +63,11 @@ func BenchmarkReplicationLag(b *testing.B) {
 // holds 100,000 instances takes to be ready (pull and merge the registry).
 // Run: go test -run '^$' -bench JoinSync100k -benchtime 1x ./node/
 func BenchmarkJoinSync100k(b *testing.B) {
-	tc := newBenchCluster(b, 1)
-	seed := tc.node("n0")
+	tc := agenttest.NewCluster(b, 1)
+	seed := tc.Agent("n0")
 	for i := 0; i < 100000; i++ {
 		k := keyOf(fmt.Sprintf("svc-%d", i%1000))
-		if _, err := seed.node.Store().Register(k, store.Instance{InstanceKey: store.InstanceKey{Cluster: "DEFAULT",
+		if _, err := seed.Node().Store().Register(k, store.Instance{InstanceKey: store.InstanceKey{Cluster: "DEFAULT",
 			IP: fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255), Port: 8080}, Weight: 1, Healthy: true, Enabled: true,
 			Ephemeral: true, Metadata: map[string]string{"zone": "a", "version": "1.2.3"}}); err != nil {
 			b.Fatal(err)
@@ -74,7 +76,7 @@ func BenchmarkJoinSync100k(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		n := tc.start(fmt.Sprintf("joiner-%d", i))
+		n := tc.Start(fmt.Sprintf("joiner-%d", i))
 		deadline := time.Now().Add(60 * time.Second)
 		for !n.Ready() {
 			if time.Now().After(deadline) {
@@ -83,7 +85,7 @@ func BenchmarkJoinSync100k(b *testing.B) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "ready-s")
-		if got := n.node.Store().Len(); got != 100000 {
+		if got := n.Node().Store().Len(); got != 100000 {
 			b.Fatalf("joiner holds %d instances, want 100000", got)
 		}
 	}
@@ -91,19 +93,9 @@ func BenchmarkJoinSync100k(b *testing.B) {
 
 // productionTimers sets the default anti-entropy (2 s) and reaping (30 s)
 // timers instead of the local config's fast ones.
-func productionTimers(c *Config) {
-	d := DefaultConfig()
+func productionTimers(c *agent.Config) {
+	d := agent.DefaultConfig()
 	c.AntiEntropyInterval, c.ReapInterval, c.TombstoneTTL = d.AntiEntropyInterval, d.ReapInterval, d.TombstoneTTL
-}
-
-// newBenchCluster is newTestCluster for benchmarks (quiet logs).
-func newBenchCluster(b *testing.B, size int, mutate ...func(*Config)) *testCluster {
-	tc := &testCluster{tb: b, nodes: map[string]*Agent{}, cut: map[[2]string]bool{}, gossipNames: map[string]string{}}
-	for i := 0; i < size; i++ {
-		tc.start(fmt.Sprintf("n%d", i), mutate...)
-	}
-	tc.waitConverged(20 * time.Second)
-	return tc
 }
 
 // BenchmarkClusterRegister registers distinct instances through all three
@@ -112,8 +104,8 @@ func newBenchCluster(b *testing.B, size int, mutate ...func(*Config)) *testClust
 // `roster bench register` and the one to profile:
 // go test -run '^$' -bench ClusterRegister -cpuprofile cpu.prof ./node/
 func BenchmarkClusterRegister(b *testing.B) {
-	tc := newBenchCluster(b, 3, productionTimers)
-	nodes := tc.live()
+	tc := agenttest.NewCluster(b, 3, productionTimers)
+	nodes := tc.Agents()
 	var seq atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	cpu0 := cpuTime()
@@ -143,8 +135,8 @@ func BenchmarkClusterRegister(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 	var batches, writes uint64
 	for _, n := range nodes {
-		batches += n.node.Stats().DeltaBatches
-		writes += n.node.Stats().DeltaWrites
+		batches += n.Node().Stats().DeltaBatches
+		writes += n.Node().Stats().DeltaWrites
 	}
 	b.ReportMetric(float64(writes)/float64(max(batches, 1)), "writes/batch")
 }
@@ -167,8 +159,8 @@ func cpuTime() time.Duration {
 // and the client): go test -run '^$' -bench ClusterBeat ./node/
 func BenchmarkClusterBeat(b *testing.B) {
 	const instances = 10000
-	tc := newBenchCluster(b, 3, productionTimers)
-	nodes := tc.live()
+	tc := agenttest.NewCluster(b, 3, productionTimers)
+	nodes := tc.Agents()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	ip := func(i int64) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255) }
 	for i := int64(0); i < instances; i++ {
@@ -180,7 +172,7 @@ func BenchmarkClusterBeat(b *testing.B) {
 	var seq atomic.Int64
 	handed0 := uint64(0)
 	for _, n := range nodes {
-		handed0 += n.node.Stats().HandoffBeats
+		handed0 += n.Node().Stats().HandoffBeats
 	}
 	cpu0 := cpuTime()
 	b.ResetTimer()
@@ -206,7 +198,7 @@ func BenchmarkClusterBeat(b *testing.B) {
 	b.StopTimer()
 	var handed uint64
 	for _, n := range nodes {
-		handed += n.node.Stats().HandoffBeats
+		handed += n.Node().Stats().HandoffBeats
 	}
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "beats/s")

@@ -1,10 +1,11 @@
-package agent
+package agent_test
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/store"
 )
 
@@ -24,8 +25,8 @@ func BenchmarkExpiryLateness100k(b *testing.B) {
 func benchExpiryLateness(b *testing.B, spread time.Duration) {
 	const total, services, timeout = 100000, 100, 2 * time.Second
 	for it := 0; it < b.N; it++ {
-		tc := newBenchCluster(b, 1)
-		n := tc.node("n0")
+		tc := agenttest.NewCluster(b, 1)
+		n := tc.Agent("n0")
 		keys := make([]store.Key, services)
 		for s := range keys {
 			keys[s] = keyOf(fmt.Sprintf("late-%d-%d", it, s))
@@ -36,21 +37,21 @@ func benchExpiryLateness(b *testing.B, spread time.Duration) {
 				time.Sleep(time.Until(due))
 			}
 			ik := store.InstanceKey{Cluster: "DEFAULT", IP: fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255), Port: 80}
-			if _, err := n.node.Store().Register(keys[i%services], store.Instance{InstanceKey: ik, Weight: 1, Healthy: true, Enabled: true,
+			if _, err := n.Node().Store().Register(keys[i%services], store.Instance{InstanceKey: ik, Weight: 1, Healthy: true, Enabled: true,
 				Ephemeral: true, BeatInterval: time.Second, BeatTimeout: timeout, DeleteTimeout: time.Hour}); err != nil {
 				b.Fatal(err)
 			}
 		}
 		until := time.Now().Add(timeout + 30*time.Second)
-		for n.node.Stats().ExpiryLateCount < total && time.Now().Before(until) {
+		for n.Node().Stats().ExpiryLateCount < total && time.Now().Before(until) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		st := n.node.Stats()
+		st := n.Node().Stats()
 		if got := st.ExpiryLateCount; got != total {
 			b.Fatalf("%d of %d instances expired", got, total)
 		}
 		for _, k := range keys {
-			if healthy := n.node.Store().Snapshot(k).Healthy(); healthy != 0 {
+			if healthy := n.Node().Store().Snapshot(k).Healthy(); healthy != 0 {
 				b.Fatalf("%s: %d instances still healthy", k.Service, healthy)
 			}
 		}

@@ -1,10 +1,12 @@
-package agent
+package agent_test
 
 import (
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roster-io/roster/agent/agenttest"
 )
 
 // TestExpiry_doneWhen is the issue's acceptance check on a real clock: an
@@ -71,7 +73,7 @@ func TestExpiry_beatsKeepAliveAndHeal(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	eventually(t, 2*time.Second, "instance turns unhealthy", func() bool {
+	agenttest.Eventually(t, 2*time.Second, "instance turns unhealthy", func() bool {
 		_, body := nacos(t, base, http.MethodGet, "instance", get)
 		return strings.Contains(body, `"healthy":false`)
 	})
@@ -87,8 +89,8 @@ func TestExpiry_persistentNeverExpires(t *testing.T) {
 	md := `{"preserved.heart.beat.timeout":"50","preserved.ip.delete.timeout":"100"}`
 	nacos(t, base, http.MethodPost, "instance", vals("serviceName", "p", "ip", "10.0.0.1", "port", "80", "metadata", md, "ephemeral", "false"))
 	nacos(t, base, http.MethodPost, "instance", vals("serviceName", "p", "ip", "10.0.0.2", "port", "80", "metadata", md))
-	eventually(t, 2*time.Second, "ephemeral instance removed", func() bool {
-		return len(n.node.Store().Snapshot(keyOf("p")).Instances) == 1
+	agenttest.Eventually(t, 2*time.Second, "ephemeral instance removed", func() bool {
+		return len(n.Node().Store().Snapshot(keyOf("p")).Instances) == 1
 	})
 	l := list(t, base, vals("serviceName", "p"))
 	if len(l.Hosts) != 1 || l.Hosts[0].IP != "10.0.0.1" || !l.Hosts[0].Healthy || l.Hosts[0].Ephemeral {

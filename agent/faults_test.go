@@ -1,9 +1,12 @@
-package agent
+package agent_test
 
 import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 )
 
 func TestDebugFaults_offByDefault(t *testing.T) {
@@ -14,10 +17,10 @@ func TestDebugFaults_offByDefault(t *testing.T) {
 }
 
 func TestDebugFaults_partitionAndHeal(t *testing.T) {
-	tc := newTestCluster(t, 2, func(c *Config) { c.DebugFaults = true })
-	n0, n1 := tc.node("n0"), tc.node("n1")
+	tc := agenttest.NewCluster(t, 2, func(c *agent.Config) { c.DebugFaults = true })
+	n0, n1 := tc.Agent("n0"), tc.Agent("n1")
 	for _, p := range []struct {
-		n    *Agent
+		n    *agent.Agent
 		peer string
 	}{{n0, "n1"}, {n1, "n0"}} {
 		code, body := do(t, http.MethodPut, base(p.n)+"/debug/faults", "application/json", `{"block":["`+p.peer+`"]}`)
@@ -25,11 +28,11 @@ func TestDebugFaults_partitionAndHeal(t *testing.T) {
 			t.Fatalf("block: %d %s", code, body)
 		}
 	}
-	eventually(t, 5*time.Second, "each side alone", func() bool { return n0.node.Ring().Len() == 1 && n1.node.Ring().Len() == 1 })
-	for _, n := range []*Agent{n0, n1} {
+	agenttest.Eventually(t, 5*time.Second, "each side alone", func() bool { return n0.Node().Ring().Len() == 1 && n1.Node().Ring().Len() == 1 })
+	for _, n := range []*agent.Agent{n0, n1} {
 		if code, body := do(t, http.MethodPut, base(n)+"/debug/faults", "application/json", `{"block":[]}`); code != 200 || body != `{"block":[]}` {
 			t.Fatalf("heal: %d %s", code, body)
 		}
 	}
-	tc.waitConverged(10 * time.Second)
+	tc.WaitConverged(10 * time.Second)
 }

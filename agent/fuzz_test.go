@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"bytes"
@@ -8,31 +8,33 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/roster-io/roster/agent"
 )
 
 // fuzzNode is a node whose handler is driven in-process, without a socket.
-func fuzzNode(f *testing.F) *Agent {
-	cfg := DefaultLocalConfig()
+func fuzzNode(f *testing.F) *agent.Agent {
+	cfg := agent.DefaultLocalConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.MaxBodyBytes = 64 << 10
-	n, err := New(cfg)
+	n, err := agent.New(cfg)
 	if err != nil {
 		f.Fatal(err)
 	}
-	n.node.SetStateForTesting(true, false) // served in-process, never started: alone and synced
+	n.Node().SetStateForTesting(true, false) // served in-process, never started: alone and synced
 	return n
 }
 
 // serve runs one request through the handler and checks the invariants:
 // no panic, no 5xx, and a 4xx leaves the registry unchanged.
-func serve(t *testing.T, n *Agent, req *http.Request) {
-	before := n.node.Store().Index()
+func serve(t *testing.T, n *agent.Agent, req *http.Request) {
+	before := n.Node().Store().Index()
 	rec := httptest.NewRecorder()
 	n.Handler().ServeHTTP(rec, req)
 	if rec.Code >= 500 {
 		t.Fatalf("%s %s: got %d %s", req.Method, req.URL, rec.Code, rec.Body.String())
 	}
-	if rec.Code >= 400 && n.node.Store().Index() != before {
+	if rec.Code >= 400 && n.Node().Store().Index() != before {
 		t.Fatalf("%s %s answered %d but changed the registry", req.Method, req.URL, rec.Code)
 	}
 }

@@ -1,45 +1,26 @@
-package agent
+package agent_test
 
 import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/api"
 	"github.com/roster-io/roster/store"
 )
 
-// testWriter sends log lines to t.Log.
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// startNode starts a node on a random loopback port and stops it when the
-// test ends.
-func startNode(t testing.TB, mutate ...func(*Config)) (*Agent, string) {
+// startNode starts one agent (agenttest.Start, logging to the test) and
+// fails the test if its shutdown at the end fails.
+func startNode(t testing.TB, mutate ...func(*agent.Config)) (*agent.Agent, string) {
 	t.Helper()
-	cfg := DefaultLocalConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	n, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
+	n := agenttest.Start(t, append([]func(*agent.Config){func(c *agent.Config) { c.Logger = agenttest.Logger(t, c.Name) }}, mutate...)...)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -47,8 +28,7 @@ func startNode(t testing.TB, mutate ...func(*Config)) (*Agent, string) {
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
-	eventually(t, 5*time.Second, "node ready", n.Ready)
-	return n, "http://" + n.Addr()
+	return n, agenttest.URL(n)
 }
 
 // do sends a request and returns status and body.
@@ -91,19 +71,6 @@ func mustJSON(t testing.TB, body string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(body), v); err != nil {
 		t.Fatalf("decode %q: %v", body, err)
-	}
-}
-
-// eventually polls cond every few milliseconds until it holds or the
-// deadline passes.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %v", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -154,10 +121,10 @@ type loginReply struct {
 }
 
 // waitingOf returns the blocking queries a waits on.
-func waitingOf(a *Agent) int64 { _, w := a.gate.InFlight(); return w }
+func waitingOf(a *agent.Agent) int64 { _, w := a.Gate().InFlight(); return w }
 
 // inflightOf returns the client requests holding a MaxConcurrent slot.
-func inflightOf(a *Agent) int64 { c, _ := a.gate.InFlight(); return c }
+func inflightOf(a *agent.Agent) int64 { c, _ := a.Gate().InFlight(); return c }
 
 // nativeListBody is the body of GET /v1/instances.
 type nativeListBody struct {

@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"bytes"
@@ -7,37 +7,39 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/peer"
 )
 
 // testSecret is the cluster secret of the keyed test clusters.
 var testSecret = bytes.Repeat([]byte("s"), 32)
 
-func withSecret(c *Config) { c.GossipKey = testSecret }
+func withSecret(c *agent.Config) { c.GossipKey = testSecret }
 
 // TestInternal_keyedClusterReplicates checks that a cluster whose gossip
 // is encrypted and whose internal traffic is signed syncs, replicates and
 // hands off beats as usual.
 func TestInternal_keyedClusterReplicates(t *testing.T) {
-	tc := newTestCluster(t, 3, withSecret)
-	owner, other := tc.ownerAndOther("keyed")
+	tc := agenttest.NewCluster(t, 3, withSecret)
+	owner, other := ownerAndOther(tc, "keyed")
 	if code, body := nacos(t, base(other), http.MethodPost, "instance", vals("serviceName", "keyed", "ip", "10.0.0.1", "port", "80")); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	tc.waitListed("keyed", "10.0.0.1")
+	waitListed(t, tc, "keyed", "10.0.0.1")
 	code, body := nacos(t, base(other), http.MethodPut, "instance/beat", vals("serviceName", "keyed", "ip", "10.0.0.1", "port", "80"))
 	if code != 200 || !strings.Contains(body, `"code":10200`) {
 		t.Fatalf("beat through a non-owner: %d %s", code, body)
 	}
-	if got := other.node.Stats().HandoffBeats; got == 0 {
-		t.Fatalf("beat was not handed off to the owner %s", owner.cfg.Name)
+	if got := other.Node().Stats().HandoffBeats; got == 0 {
+		t.Fatalf("beat was not handed off to the owner %s", owner.Node().Name())
 	}
 	// A node restarted with empty memory pulls the registry (signed dump).
-	name := other.cfg.Name
-	tc.kill(name)
-	tc.start(name, withSecret)
-	tc.waitConverged(10 * time.Second)
-	tc.waitListed("keyed", "10.0.0.1")
+	name := other.Node().Name()
+	tc.Kill(name)
+	tc.Start(name, withSecret)
+	tc.WaitConverged(10 * time.Second)
+	waitListed(t, tc, "keyed", "10.0.0.1")
 }
 
 // signedDelta is an internal deltas request body that would add an
@@ -49,8 +51,8 @@ const signedDelta = `{"records":[{"key":{"namespace":"public","group":"g","servi
 // them and the registry: unsigned, signed with another key, stale,
 // replayed and with a swapped body. Each gets 401 and changes nothing.
 func TestInternal_forgedRequestsRejected(t *testing.T) {
-	tc := newTestCluster(t, 2, withSecret)
-	n0 := tc.node("n0")
+	tc := agenttest.NewCluster(t, 2, withSecret)
+	n0 := tc.Agent("n0")
 	url := base(n0) + "/internal/v1/deltas"
 	body := func() []byte {
 		return []byte(strings.Replace(signedDelta, "%d", "9000000000000000000", 1))
@@ -70,7 +72,7 @@ func TestInternal_forgedRequestsRejected(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		return req
 	}
-	before := n0.node.Store().Index()
+	before := n0.Node().Store().Index()
 	cases := []struct {
 		name string
 		req  func() *http.Request
@@ -107,7 +109,7 @@ func TestInternal_forgedRequestsRejected(t *testing.T) {
 			t.Errorf("%s: got %d, want 401", c.name, got)
 		}
 	}
-	if n0.node.Store().Index() != before {
+	if n0.Node().Store().Index() != before {
 		t.Fatal("a rejected internal request changed the registry")
 	}
 
@@ -120,14 +122,14 @@ func TestInternal_forgedRequestsRejected(t *testing.T) {
 	if got := send(good); got != http.StatusOK {
 		t.Fatalf("signed request: got %d, want 200", got)
 	}
-	applied := n0.node.Store().Index()
+	applied := n0.Node().Store().Index()
 	if applied == before {
 		t.Fatal("the signed request changed nothing; the test proves nothing")
 	}
 	if got := send(replay); got != http.StatusUnauthorized {
 		t.Fatalf("replayed request: got %d, want 401", got)
 	}
-	if n0.node.Store().Index() != applied {
+	if n0.Node().Store().Index() != applied {
 		t.Fatal("a replayed internal request changed the registry")
 	}
 }
@@ -136,17 +138,17 @@ func TestInternal_forgedRequestsRejected(t *testing.T) {
 // into gossip: a node with another key, pointed at the cluster, stays a
 // cluster of one, and the cluster never counts it.
 func TestCluster_otherGossipKeyCannotJoin(t *testing.T) {
-	tc := newTestCluster(t, 2, withSecret)
-	odd := tc.start("odd", func(c *Config) { c.GossipKey = bytes.Repeat([]byte("o"), 32) })
-	eventually(t, 10*time.Second, "odd node ready on its own", odd.Ready)
+	tc := agenttest.NewCluster(t, 2, withSecret)
+	odd := tc.Start("odd", func(c *agent.Config) { c.GossipKey = bytes.Repeat([]byte("o"), 32) })
+	agenttest.Eventually(t, 10*time.Second, "odd node ready on its own", odd.Ready)
 	// Join attempts repeat every ≤250 ms (local profile); watch for 1 s.
 	end := time.Now().Add(time.Second)
 	for time.Now().Before(end) {
-		if got := len(odd.node.Members()); got != 1 {
+		if got := len(odd.Node().Members()); got != 1 {
 			t.Fatalf("node with another key sees %d members, want 1", got)
 		}
 		for _, name := range []string{"n0", "n1"} {
-			if got := len(tc.node(name).node.Members()); got != 2 {
+			if got := len(tc.Agent(name).Node().Members()); got != 2 {
 				t.Fatalf("%s sees %d members, want 2 (the other key must not join)", name, got)
 			}
 		}

@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"encoding/base64"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/store"
 )
@@ -18,12 +19,12 @@ import (
 // endpoints answer a member's request for partitions outside the ring
 // with 400, a non-member with 403, and a good request with the records.
 func TestInternal_summaryAndPullCheckPartitions(t *testing.T) {
-	tc := newTestCluster(t, 2)
-	n0 := tc.node("n0")
+	tc := agenttest.NewCluster(t, 2)
+	n0 := tc.Agent("n0")
 	if code, body := nacos(t, base(n0), http.MethodPost, "instance", vals("serviceName", "sum", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	part := n0.node.Ring().Partition(store.Key{Namespace: "public", Group: "DEFAULT_GROUP", Service: "sum"}.String())
+	part := n0.Node().Ring().Partition(store.Key{Namespace: "public", Group: "DEFAULT_GROUP", Service: "sum"}.String())
 	post := func(path, from, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, base(n0)+path, strings.NewReader(body))

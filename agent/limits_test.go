@@ -1,6 +1,8 @@
-package agent
+package agent_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -9,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/store"
 )
 
 func TestLimits_instancesPerServiceAndNamespace(t *testing.T) {
-	n, base := startNode(t, func(c *Config) { c.MaxInstancesPerService, c.MaxInstancesPerNamespace = 2, 3 })
+	n, base := startNode(t, func(c *agent.Config) { c.MaxInstancesPerService, c.MaxInstancesPerNamespace = 2, 3 })
 	reg := func(svc, ip string) (int, string) {
 		return nacos(t, base, http.MethodPost, "instance", vals("serviceName", svc, "ip", ip, "port", "80"))
 	}
@@ -22,7 +27,7 @@ func TestLimits_instancesPerServiceAndNamespace(t *testing.T) {
 			t.Fatalf("register %s: %d %s", ip, code, body)
 		}
 	}
-	before := n.node.Store().Index()
+	before := n.Node().Store().Index()
 	code, body := reg("a", "10.0.0.3")
 	if code != http.StatusConflict || !strings.Contains(body, "--max-instances-per-service") {
 		t.Fatalf("third instance of service a: got %d %s, want 409 naming --max-instances-per-service", code, body)
@@ -36,7 +41,7 @@ func TestLimits_instancesPerServiceAndNamespace(t *testing.T) {
 	if code != http.StatusConflict {
 		t.Fatalf("beat re-registering past the limit: got %d %s, want 409", code, body)
 	}
-	if n.node.Store().Index() != before {
+	if n.Node().Store().Index() != before {
 		t.Fatal("a refused registration changed the registry")
 	}
 	// Re-registering a live instance is not a new one.
@@ -46,12 +51,12 @@ func TestLimits_instancesPerServiceAndNamespace(t *testing.T) {
 	if code, body := reg("b", "10.0.0.1"); code != 200 {
 		t.Fatalf("third instance of the namespace: %d %s", code, body)
 	}
-	before = n.node.Store().Index()
+	before = n.Node().Store().Index()
 	code, body = reg("c", "10.0.0.1")
 	if code != http.StatusConflict || !strings.Contains(body, "--max-instances-per-namespace") {
 		t.Fatalf("fourth instance of the namespace: got %d %s, want 409 naming --max-instances-per-namespace", code, body)
 	}
-	if n.node.Store().Index() != before {
+	if n.Node().Store().Index() != before {
 		t.Fatal("a refused registration changed the registry")
 	}
 	// Another namespace has room.
@@ -61,37 +66,47 @@ func TestLimits_instancesPerServiceAndNamespace(t *testing.T) {
 }
 
 func TestLimits_replicatedWritesAreNeverRefused(t *testing.T) {
-	tc := newTestCluster(t, 2, func(c *Config) { c.MaxInstancesPerService = 1 })
-	n0, n1 := tc.node("n0"), tc.node("n1")
+	tc := agenttest.NewCluster(t, 2, func(c *agent.Config) { c.MaxInstancesPerService = 1 })
+	n0, n1 := tc.Agent("n0"), tc.Agent("n1")
 	// Each node accepts one instance of the service: at the limit on each
 	// when alone, both together through replication.
 	if code, body := nacos(t, base(n0), http.MethodPost, "instance", vals("serviceName", "full", "ip", "10.0.0.1", "port", "80")); code != 200 {
 		t.Fatalf("register on n0: %d %s", code, body)
 	}
-	tc.waitListed("full", "10.0.0.1")
+	waitListed(t, tc, "full", "10.0.0.1")
 	if code, _ := nacos(t, base(n1), http.MethodPost, "instance", vals("serviceName", "full", "ip", "10.0.0.2", "port", "80")); code != http.StatusConflict {
 		t.Fatalf("second instance through n1: got %d, want 409", code)
 	}
 	// A record that arrives by replication is applied even past the limit.
-	in, err := n1.node.Store().Register(keyOf("full"), store.Instance{
+	in, err := n1.Node().Store().Register(keyOf("full"), store.Instance{
 		InstanceKey: store.InstanceKey{Cluster: store.DefaultCluster, IP: "10.0.0.3", Port: 80}, Weight: 1, Enabled: true, Healthy: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !n1.peers.Broadcast([]store.Record{{Key: keyOf("full"), Instance: &in}}).First(t.Context(), 5*time.Second) {
-		t.Fatal("replicate: no peer confirmed")
+	// Delivered as n1's transport delivers a delta (loopback, n1's name).
+	body, _ := json.Marshal(map[string]any{"records": []store.Record{{Key: keyOf("full"), Instance: &in}}})
+	req, _ := http.NewRequest(http.MethodPost, base(n0)+"/internal/v1/deltas", bytes.NewReader(body))
+	req.Header.Set(peer.NodeHeader, "n1")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "replicated instance past the limit applied on n0", func() bool {
-		return len(n0.node.Store().Snapshot(keyOf("full")).Instances) == 2
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("delta from n1: %s", resp.Status)
+	}
+	agenttest.Eventually(t, 5*time.Second, "replicated instance past the limit applied on n0", func() bool {
+		return len(n0.Node().Store().Snapshot(keyOf("full")).Instances) == 2
 	})
 }
 
 func TestLimits_metadataBytes(t *testing.T) {
-	n, base := startNode(t, func(c *Config) { c.MaxMetadataBytes = 16 })
+	n, base := startNode(t, func(c *agent.Config) { c.MaxMetadataBytes = 16 })
 	if code, body := nacos(t, base, http.MethodPost, "instance", vals("serviceName", "m", "ip", "10.0.0.1", "port", "80", "metadata", "k=0123456789")); code != 200 {
 		t.Fatalf("12 bytes of metadata: %d %s", code, body)
 	}
-	before := n.node.Store().Index()
+	before := n.Node().Store().Index()
 	big := "k=0123456789abcdefgh" // 21 bytes
 	for _, tc := range []struct {
 		name         string
@@ -111,7 +126,7 @@ func TestLimits_metadataBytes(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, "--max-metadata-bytes") {
 		t.Errorf("native register: got %d %s, want 400", code, body)
 	}
-	if n.node.Store().Index() != before {
+	if n.Node().Store().Index() != before {
 		t.Fatal("refused metadata changed the registry")
 	}
 }
@@ -120,7 +135,7 @@ func TestLimits_metadataBytes(t *testing.T) {
 // is still arriving, and checks that client requests get 429 while
 // probes pass, and that blocking queries waiting do not hold slots.
 func TestLimits_maxConcurrent(t *testing.T) {
-	n, base := startNode(t, func(c *Config) { c.MaxConcurrent = 1 })
+	n, base := startNode(t, func(c *agent.Config) { c.MaxConcurrent = 1 })
 	// Blocking queries first: they wait without a slot.
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -134,7 +149,7 @@ func TestLimits_maxConcurrent(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, 10*time.Second, "3 blocking queries waiting", func() bool { return waitingOf(n) == 3 })
+	agenttest.Eventually(t, 10*time.Second, "3 blocking queries waiting", func() bool { return waitingOf(n) == 3 })
 	if code, body := do(t, http.MethodGet, base+"/v1/instances?service=x", "", ""); code != 200 {
 		t.Fatalf("list while blocking queries wait: got %d %s, want 200", code, body)
 	}
@@ -156,8 +171,8 @@ func TestLimits_maxConcurrent(t *testing.T) {
 	if _, err := pw.Write([]byte("serviceName=s&ip=10.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "slow request holds the slot", func() bool { return inflightOf(n) == 1 })
-	before := n.node.Store().Index()
+	agenttest.Eventually(t, 10*time.Second, "slow request holds the slot", func() bool { return inflightOf(n) == 1 })
+	before := n.Node().Store().Index()
 	code, body := do(t, http.MethodGet, base+"/v1/instances?service=x", "", "")
 	if code != http.StatusTooManyRequests || !strings.Contains(body, "--max-concurrent") {
 		t.Fatalf("list beyond the limit: got %d %s, want 429 naming --max-concurrent", code, body)
@@ -169,7 +184,7 @@ func TestLimits_maxConcurrent(t *testing.T) {
 	if code, _ := do(t, http.MethodGet, base+"/healthz", "", ""); code != 200 {
 		t.Fatalf("probe beyond the limit: got %d, want 200", code)
 	}
-	if n.node.Store().Index() != before {
+	if n.Node().Store().Index() != before {
 		t.Fatal("a refused request changed the registry")
 	}
 	// The slot comes back when the slow request ends.
@@ -180,7 +195,7 @@ func TestLimits_maxConcurrent(t *testing.T) {
 	if got := <-slow; got != 200 {
 		t.Fatalf("slow register: got %d, want 200", got)
 	}
-	eventually(t, 5*time.Second, "slot released", func() bool { return inflightOf(n) == 0 })
+	agenttest.Eventually(t, 5*time.Second, "slot released", func() bool { return inflightOf(n) == 0 })
 	if code, body := do(t, http.MethodGet, base+"/v1/instances?service=x", "", ""); code != 200 {
 		t.Fatalf("list after the slot came back: got %d %s", code, body)
 	}
@@ -189,7 +204,7 @@ func TestLimits_maxConcurrent(t *testing.T) {
 // TestLimits_headerAndIdleTimeouts checks that a client slow to send its
 // headers, and a keep-alive connection left idle, are closed.
 func TestLimits_headerAndIdleTimeouts(t *testing.T) {
-	n, _ := startNode(t, func(c *Config) { c.ReadHeaderTimeout, c.IdleTimeout = 200*time.Millisecond, 300*time.Millisecond })
+	n, _ := startNode(t, func(c *agent.Config) { c.ReadHeaderTimeout, c.IdleTimeout = 200*time.Millisecond, 300*time.Millisecond })
 	closedWithin := func(conn net.Conn, within time.Duration) (time.Duration, []byte) {
 		start := time.Now()
 		conn.SetReadDeadline(start.Add(within))

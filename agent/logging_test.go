@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"bytes"
@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 )
 
 // logLines collects JSON log records; it is safe for concurrent use.
@@ -64,11 +67,11 @@ func TestLogging_noLinePerRequestOneSummaryPerSweep(t *testing.T) {
 	// instance falls due in the same sweep.
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
-	_, u := startNode(t, func(c *Config) {
+	_, u := startNode(t, func(c *agent.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.Now = func() time.Time { return time.Unix(0, clock.Load()) }
 	})
-	eventually(t, 10*time.Second, "start-up logged", func() bool {
+	agenttest.Eventually(t, 10*time.Second, "start-up logged", func() bool {
 		recs := logs.records(t)
 		return count(recs, "node ready") == 1 && count(recs, "partitions moved") == 1
 	})
@@ -103,9 +106,9 @@ func TestLogging_noLinePerRequestOneSummaryPerSweep(t *testing.T) {
 		return total
 	}
 	clock.Add(int64(400 * time.Millisecond)) // past the beat timeout
-	eventually(t, 10*time.Second, "all instances unhealthy", func() bool { return sum("unhealthy") == instances })
+	agenttest.Eventually(t, 10*time.Second, "all instances unhealthy", func() bool { return sum("unhealthy") == instances })
 	clock.Add(int64(400 * time.Millisecond)) // past the delete timeout
-	eventually(t, 10*time.Second, "all instances removed", func() bool { return sum("removed") == instances })
+	agenttest.Eventually(t, 10*time.Second, "all instances removed", func() bool { return sum("removed") == instances })
 	recs := logs.records(t)
 	sweeps, unhealthy := 0, 0
 	for _, r := range recs[startup:] {
@@ -132,13 +135,13 @@ func TestLogging_noLinePerRequestOneSummaryPerSweep(t *testing.T) {
 
 func TestLogging_oneLinePerMembershipChange(t *testing.T) {
 	logs := &logLines{}
-	tc := newTestCluster(t, 3, func(c *Config) {
+	tc := agenttest.NewCluster(t, 3, func(c *agent.Config) {
 		if c.Name == "n0" {
 			c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		}
 	})
-	tc.kill("n2")
-	eventually(t, 10*time.Second, "n0 sees n2 leave", func() bool {
+	tc.Kill("n2")
+	agenttest.Eventually(t, 10*time.Second, "n0 sees n2 leave", func() bool {
 		return count(logs.records(t), "member left") == 1
 	})
 	recs := logs.records(t)

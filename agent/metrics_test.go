@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"io"
@@ -12,6 +12,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 )
 
 // scrape fetches base/metrics and parses it with Prometheus' text parser.
@@ -68,7 +70,7 @@ next:
 // metricAtLeast waits until name{labels} on base is at least want.
 func metricAtLeast(t testing.TB, base string, want float64, name string, labels ...string) {
 	t.Helper()
-	eventually(t, 10*time.Second, name+" reaches its value", func() bool {
+	agenttest.Eventually(t, 10*time.Second, name+" reaches its value", func() bool {
 		got, _ := sample(scrape(t, base), name, labels...)
 		return got >= want
 	})
@@ -77,7 +79,7 @@ func metricAtLeast(t testing.TB, base string, want float64, name string, labels 
 // metricEquals waits until name{labels} on base is want.
 func metricEquals(t testing.TB, base string, want float64, name string, labels ...string) {
 	t.Helper()
-	eventually(t, 10*time.Second, name+" reaches its value", func() bool {
+	agenttest.Eventually(t, 10*time.Second, name+" reaches its value", func() bool {
 		got, ok := sample(scrape(t, base), name, labels...)
 		return ok && got == want
 	})
@@ -153,9 +155,9 @@ func TestMetrics_appearAndMove(t *testing.T) {
 }
 
 func TestMetrics_clusterReplicationAndHandOff(t *testing.T) {
-	tc := newTestCluster(t, 2)
-	owner, other := tc.ownerAndOther("metered")
-	for _, n := range tc.live() {
+	tc := agenttest.NewCluster(t, 2)
+	owner, other := ownerAndOther(tc, "metered")
+	for _, n := range tc.Agents() {
 		metricEquals(t, base(n), 2, "roster_members", "state", "alive")
 	}
 	if code, body := nacos(t, base(other), http.MethodPost, "instance", vals("serviceName", "metered", "ip", "10.0.0.1", "port", "80")); code != 200 {
@@ -188,16 +190,16 @@ func TestMetrics_clusterReplicationAndHandOff(t *testing.T) {
 
 // handlerNode returns a node that is built but not started, served
 // in-process.
-func handlerNode(t *testing.T, mutate func(*Config)) http.Handler {
+func handlerNode(t *testing.T, mutate func(*agent.Config)) http.Handler {
 	t.Helper()
-	cfg := DefaultLocalConfig()
+	cfg := agent.DefaultLocalConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	mutate(&cfg)
-	n, err := New(cfg)
+	n, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.node.SetStateForTesting(true, false)
+	n.Node().SetStateForTesting(true, false)
 	return n.Handler()
 }
 
@@ -211,7 +213,7 @@ func TestPprof_offByDefaultOnWithFlag(t *testing.T) {
 		{"enabled", true, http.StatusOK},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h := handlerNode(t, func(cfg *Config) { cfg.Pprof = c.pprof })
+			h := handlerNode(t, func(cfg *agent.Config) { cfg.Pprof = c.pprof })
 			for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/goroutine?debug=1"} {
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -227,10 +229,10 @@ func TestPprof_offByDefaultOnWithFlag(t *testing.T) {
 }
 
 func TestMetrics_membersByState(t *testing.T) {
-	tc := newTestCluster(t, 3)
-	n0 := tc.node("n0")
+	tc := agenttest.NewCluster(t, 3)
+	n0 := tc.Agent("n0")
 	metricEquals(t, base(n0), 3, "roster_members", "state", "alive")
-	tc.kill("n2")
+	tc.Kill("n2")
 	metricAtLeast(t, base(n0), 1, "roster_members", "state", "gone")
 	fams := scrape(t, base(n0))
 	if v, _ := sample(fams, "roster_members", "state", "alive"); v != 2 {
@@ -244,9 +246,9 @@ func TestMetrics_membersByState(t *testing.T) {
 // TestMetrics_notReadyAnswersKeepTheirRoute checks that requests refused
 // while the node syncs are counted under their route, not as unmatched.
 func TestMetrics_notReadyAnswersKeepTheirRoute(t *testing.T) {
-	cfg := DefaultLocalConfig()
+	cfg := agent.DefaultLocalConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := New(cfg)
+	n, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

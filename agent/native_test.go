@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"context"
@@ -155,7 +155,7 @@ func TestReadyAndHealth(t *testing.T) {
 	if code, _ := do(t, http.MethodGet, base+"/readyz", "", ""); code != 200 {
 		t.Fatalf("readyz: %d", code)
 	}
-	n.node.SetStateForTesting(false, false)
+	n.Node().SetStateForTesting(false, false)
 	if code, _ := do(t, http.MethodGet, base+"/readyz", "", ""); code != http.StatusServiceUnavailable {
 		t.Fatalf("readyz when not ready: %d", code)
 	}

@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"crypto/tls"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/testpki"
 )
@@ -30,14 +32,14 @@ func TestTLS_mutualTLSCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := newTestCluster(t, 3, func(c *Config) {
+	tc := agenttest.NewCluster(t, 3, func(c *agent.Config) {
 		c.GossipKey = testSecret
 		c.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pki.Server},
 			ClientCAs: pki.Pool, ClientAuth: tls.RequireAndVerifyClientCert}
 		c.PeerTLS = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pki.Pool, Certificates: []tls.Certificate{pki.Server}}
 	})
 	client := httpsClient(pki, &pki.Client)
-	owner, other := tc.ownerAndOther("secure")
+	owner, other := ownerAndOther(tc, "secure")
 	resp, err := client.PostForm("https://"+other.Addr()+"/nacos/v1/ns/instance",
 		url.Values{"serviceName": {"secure"}, "ip": {"10.0.0.1"}, "port": {"80"}})
 	if err != nil {
@@ -47,8 +49,8 @@ func TestTLS_mutualTLSCluster(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("register over mutual TLS: %s", resp.Status)
 	}
-	for _, n := range tc.live() {
-		eventually(t, 5*time.Second, "replicated over https to "+n.cfg.Name, func() bool {
+	for _, n := range tc.Agents() {
+		agenttest.Eventually(t, 5*time.Second, "replicated over https to "+n.Node().Name(), func() bool {
 			resp, err := client.Get("https://" + n.Addr() + "/v1/instances?service=secure")
 			if err != nil {
 				return false
@@ -66,8 +68,8 @@ func TestTLS_mutualTLSCluster(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), "10200") || other.node.Stats().HandoffBeats == 0 {
-		t.Fatalf("beat via %s (owner %s): %s %s, handed off %d", other.cfg.Name, owner.cfg.Name, resp.Status, b, other.node.Stats().HandoffBeats)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "10200") || other.Node().Stats().HandoffBeats == 0 {
+		t.Fatalf("beat via %s (owner %s): %s %s, handed off %d", other.Node().Name(), owner.Node().Name(), resp.Status, b, other.Node().Stats().HandoffBeats)
 	}
 
 	// No client certificate, or a CA the client does not trust: refused.

@@ -15,7 +15,7 @@ import (
 // returns their base URLs; the test's cleanup shuts them down.
 func startCluster(t *testing.T, size int) ([]*agent.Agent, []string) {
 	t.Helper()
-	nodes := agenttest.Cluster(t, size)
+	nodes := agenttest.NewCluster(t, size).Agents()
 	var urls []string
 	for _, n := range nodes {
 		urls = append(urls, agenttest.URL(n))

@@ -1,25 +1,27 @@
-// Package agenttest starts roster agents inside the tests of other packages
-// (the CLI, the client library, bench): in-process, on 127.0.0.1 with
-// random ports, short timers and quiet logs, and shut down when the test
-// ends.
+// Package agenttest starts roster agents inside tests: in-process, on
+// 127.0.0.1 with random ports, short timers and quiet logs, and shut down
+// when the test ends. Start runs one agent; a Cluster runs several joined
+// into one cluster, with a network the test can cut between chosen
+// agents (Partition, Heal) and agents it can kill as SIGKILL would.
 package agenttest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/roster-io/roster/agent"
 )
 
-// readyWithin bounds the wait for a started node to serve.
+// readyWithin bounds the wait for a started agent to serve.
 const readyWithin = 10 * time.Second
 
-// Start starts one node with agent.DefaultLocalConfig adjusted by mutate,
-// waits until it is ready and returns it.
+// Start starts one agent with agent.DefaultLocalConfig adjusted by
+// mutate, waits until it is ready and returns it. Its logs are discarded.
 func Start(tb testing.TB, mutate ...func(*agent.Config)) *agent.Agent {
 	tb.Helper()
 	cfg := agent.DefaultLocalConfig()
@@ -27,47 +29,42 @@ func Start(tb testing.TB, mutate ...func(*agent.Config)) *agent.Agent {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	n, err := agent.New(cfg)
+	a := launch(tb, cfg)
+	Eventually(tb, readyWithin, "agent "+cfg.Name+" ready", a.Ready)
+	return a
+}
+
+// launch builds and starts an agent and shuts it down when the test ends.
+func launch(tb testing.TB, cfg agent.Config) *agent.Agent {
+	tb.Helper()
+	a, err := agent.New(cfg)
 	if err != nil {
 		tb.Fatalf("agenttest: %v", err)
 	}
-	if err := n.Start(); err != nil {
-		_ = n.Shutdown(context.Background())
-		tb.Fatalf("agenttest: %v", err)
+	if err := a.Start(); err != nil {
+		_ = a.Shutdown(context.Background())
+		tb.Fatalf("agenttest: start %s: %v", cfg.Name, err)
 	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
-	for deadline := time.Now().Add(readyWithin); !n.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("agenttest: node %s not ready within %v", cfg.Name, readyWithin)
-		}
-	}
-	return n
+	tb.Cleanup(func() { stop(tb, a) })
+	return a
 }
 
-// Cluster starts size nodes named n0, n1, … every one after the first
-// joining it, and returns them once each is ready.
-func Cluster(tb testing.TB, size int, mutate ...func(*agent.Config)) []*agent.Agent {
-	tb.Helper()
-	var nodes []*agent.Agent
-	for i := range size {
-		nodes = append(nodes, Start(tb, append([]func(*agent.Config){func(c *agent.Config) {
-			c.Name = fmt.Sprintf("n%d", i)
-			if i > 0 {
-				c.Join = []string{nodes[0].GossipAddr()}
-			}
-		}}, mutate...)...))
+// stop shuts a down gracefully (idempotent), logging a slow or failed
+// shutdown.
+func stop(tb testing.TB, a *agent.Agent) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := a.Shutdown(ctx)
+	if el := time.Since(start); el > 2*time.Second || err != nil {
+		tb.Logf("agenttest: shutdown of %s took %v: %v", a.Node().Name(), el, err)
 	}
-	return nodes
 }
 
-// URL returns the base URL of n's HTTP API.
-func URL(n *agent.Agent) string { return "http://" + n.Addr() }
+// URL returns the base URL of a's HTTP API.
+func URL(a *agent.Agent) string { return "http://" + a.Addr() }
 
-// Eventually polls cond every 10 ms until it holds, failing the test if it
+// Eventually polls cond every 5 ms until it holds, failing the test if it
 // does not within the deadline.
 func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
 	tb.Helper()
@@ -76,6 +73,26 @@ func Eventually(tb testing.TB, within time.Duration, what string, cond func() bo
 		if time.Now().After(deadline) {
 			tb.Fatalf("%s: not true within %v", what, within)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// Logger returns a logger that writes to the test's log at level (warn,
+// or what ROSTER_TEST_LOG says: debug, info), tagged with the agent's
+// name.
+func Logger(tb testing.TB, name string) *slog.Logger {
+	level := slog.LevelWarn
+	if err := level.UnmarshalText([]byte(os.Getenv("ROSTER_TEST_LOG"))); err != nil {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: level})).With("node", name)
+}
+
+// testWriter sends log lines to the test's log.
+type testWriter struct{ tb testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.tb.Helper()
+	w.tb.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

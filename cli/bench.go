@@ -18,7 +18,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/roster-io/roster/bench"
+	"github.com/roster-io/roster/internal/bench"
 )
 
 // maxBenchDuration caps --duration, so that every run ends.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/roster-io/roster/bench"
+	"github.com/roster-io/roster/internal/bench"
 )
 
 // benchAll runs every mode in turn against one cluster: the figures of the

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// The short chaos suite: `go test ./chaos/` (and so `make test`) builds
+// The short chaos suite: `go test ./internal/chaos/` (and so `make test`) builds
 // roster twice, normally and with -tags chaosbroken, and runs the owner
 // scenario against each on a 3-node cluster with hostile clients. The
 // normal build must pass with zero violations; the broken one (no fresh
@@ -44,9 +44,9 @@ func bins(t *testing.T) (good, broken string) {
 		if err := os.MkdirAll(dir+"/broken", 0o755); err != nil {
 			builds.errB = err
 		}
-		builds.good, builds.errGood = Build(ctx, "..", dir)
+		builds.good, builds.errGood = Build(ctx, "../..", dir)
 		if builds.errB == nil {
-			builds.broken, builds.errB = Build(ctx, "..", dir+"/broken", "chaosbroken")
+			builds.broken, builds.errB = Build(ctx, "../..", dir+"/broken", "chaosbroken")
 		}
 	})
 	return builds.good, builds.broken
@@ -88,7 +88,7 @@ func TestShort_ownerKillPasses(t *testing.T) {
 		t.Error("got no hostile requests, want the hostile clients to have run")
 	}
 	for _, v := range s.Result.Violations {
-		t.Errorf("seed %d (replay: go run ./chaos/cmd/chaos --seed %d --scenario owner --nodes 3 --instances 30 --duration 14s --idle 300): %s",
+		t.Errorf("seed %d (replay: go run ./internal/chaos/cmd/chaos --seed %d --scenario owner --nodes 3 --instances 30 --duration 14s --idle 300): %s",
 			seed, seed, v)
 	}
 }

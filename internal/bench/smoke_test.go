@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-io/roster/bench"
+	"github.com/roster-io/roster/internal/bench"
 	"github.com/roster-io/roster/node/nodetest"
 )
 

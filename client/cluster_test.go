@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/node"
 	"github.com/roster-io/roster/node/nodetest"
 )
@@ -24,7 +25,7 @@ func startCluster(t *testing.T, size int) ([]*node.Node, []string) {
 		t.Fatal(err)
 	}
 	defer closeClient(t, c)
-	nodetest.Eventually(t, 15*time.Second, "every node ready with every member alive", func() bool {
+	await.True(t, 15*time.Second, "every node ready with every member alive", func() bool {
 		for _, u := range urls {
 			one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
 			ms, err := one.Members(t.Context())
@@ -77,7 +78,7 @@ func TestClient_realCluster(t *testing.T) {
 	}
 	for _, u := range urls {
 		one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
-		nodetest.Eventually(t, 2*time.Second, "registered instance on "+u, func() bool {
+		await.True(t, 2*time.Second, "registered instance on "+u, func() bool {
 			l, err := one.List(ctx, Query{Service: orders.Service})
 			return err == nil && len(l) == 1 && l[0].Healthy
 		})
@@ -127,7 +128,7 @@ func TestClient_realCluster(t *testing.T) {
 			t.Fatalf("after WaitGone %s lists %v (%v), want only 8080", u, l, err)
 		}
 	}
-	nodetest.Eventually(t, 5*time.Second, "beats acknowledged", func() bool {
+	await.True(t, 5*time.Second, "beats acknowledged", func() bool {
 		beats, _ := c.Beats(orders)
 		return beats >= 2
 	})

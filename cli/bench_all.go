@@ -73,7 +73,7 @@ func benchAll(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Repo
 	}
 	s.env.Concurrency = conc
 
-	if s.local != nil && len(s.local.Procs()) >= 2 {
+	if s.local != nil && len(s.local.Live()) >= 2 {
 		// Last: it restarts nodes on new ports.
 		r, err := bench.Detect(ctx, s.env, s.local, bench.DetectConfig{Runs: 5, LoadWorkers: 64})
 		return out, step([]*bench.Report{r}, err)

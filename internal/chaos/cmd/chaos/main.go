@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roster-io/roster/internal/agentproc"
 	"github.com/roster-io/roster/internal/chaos"
 )
 
@@ -71,7 +72,7 @@ func main() {
 		if *tags != "" {
 			tagList = strings.Split(*tags, ",")
 		}
-		if path, err = chaos.Build(ctx, root, dir, tagList...); err != nil {
+		if path, err = agentproc.Build(ctx, root, dir, tagList...); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -105,7 +105,7 @@ func runOnce(run, n int, profile gossip.Profile, load int, settle, timeout time.
 	if err := tr.start(run, n, profile); err != nil {
 		return tr.result(), err
 	}
-	if err := waitUntil(timeout, func() bool {
+	if _, err := await.Until(context.Background(), 5*time.Millisecond, timeout, func() bool {
 		for _, nd := range tr.nodes {
 			if nd.g.NumMembers() != n {
 				return false
@@ -131,7 +131,7 @@ func runOnce(run, n int, profile gossip.Profile, load int, settle, timeout time.
 		return tr.result(), err
 	}
 
-	if err := waitUntil(timeout, func() bool {
+	if _, err := await.Until(context.Background(), 5*time.Millisecond, timeout, func() bool {
 		tr.sampleHealth()
 		tr.mu.Lock()
 		defer tr.mu.Unlock()
@@ -244,12 +244,6 @@ func startLoad(k int) (stop func()) {
 		quit.Store(true)
 		wg.Wait()
 	}
-}
-
-// waitUntil asks cond every 5ms until it holds or timeout passes.
-func waitUntil(timeout time.Duration, cond func() bool) error {
-	_, err := await.Until(context.Background(), 5*time.Millisecond, timeout, cond)
-	return err
 }
 
 func median(sorted []time.Duration) time.Duration {

@@ -2,7 +2,7 @@
 # is what CI runs (.ci/run): vet and gofmt, every test with -race, short
 # fuzz runs of the request parsers, the nacos-sdk-go compatibility suite
 # (a nested module, so its dependencies stay out of roster's go.mod), and,
-# inside testrace, the short chaos suite (chaos/run_test.go, ~45 s).
+# inside testrace, the short chaos suite (internal/chaos/run_test.go, ~45 s).
 
 GO       ?= go
 FUZZTIME ?= 5s
@@ -39,7 +39,7 @@ cluster: build
 # hostile clients throughout; the partition through network namespaces
 # when run as root with iproute2, else through --debug-faults) and checks
 # the history against DESIGN.md's invariants; `make chaos SEED=n` replays
-# a run. `make test` runs a short version (go test ./chaos/).
+# a run. `make test` runs a short version (go test ./internal/chaos/).
 # chaos-broken builds roster with -tags chaosbroken (a new owner skips the
 # fresh timeout it owes the instances it takes over) and succeeds only if
 # the suite catches it, printing the violations with their history.
@@ -48,10 +48,10 @@ CHAOSFLAGS ?= --nodes 5 --instances 300 --rolling-instances 1000 --beat 1s --dur
 chaos:
 	@command -v ip >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || apt-get install -y iproute2 >/dev/null 2>&1 || \
 	  echo "chaos: iproute2 not installed; the partition scenario uses --debug-faults"
-	$(GO) run ./chaos/cmd/chaos --seed $(SEED) --scenario all $(CHAOSFLAGS)
+	$(GO) run ./internal/chaos/cmd/chaos --seed $(SEED) --scenario all $(CHAOSFLAGS)
 
 chaos-broken:
-	$(GO) run ./chaos/cmd/chaos --seed $(SEED) --scenario owner --nodes 3 --instances 30 --duration 10s --idle 300 \
+	$(GO) run ./internal/chaos/cmd/chaos --seed $(SEED) --scenario owner --nodes 3 --instances 30 --duration 10s --idle 300 \
 	  --tags chaosbroken --expect-violations
 
 test: vet testrace fuzz compat

@@ -7,6 +7,7 @@ import (
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // TestCluster_healExchangesAtOnce partitions four nodes two and two with
@@ -30,7 +31,7 @@ func TestCluster_healExchangesAtOnce(t *testing.T) {
 	reg(tc.Agent("n0"), "10.0.0.1")
 	waitListed(t, tc, "heal", "10.0.0.1")
 	tc.Partition([]string{"n0", "n1"}, []string{"n2", "n3"})
-	agenttest.Eventually(t, 10*time.Second, "both sides see the other as gone", func() bool {
+	await.True(t, 10*time.Second, "both sides see the other as gone", func() bool {
 		for _, n := range tc.Agents() {
 			if n.Node().Ring().Len() != 2 {
 				return false
@@ -47,7 +48,7 @@ func TestCluster_healExchangesAtOnce(t *testing.T) {
 	tc.WaitConverged(10 * time.Second)
 	rejoined := time.Since(healed)
 	for _, n := range tc.Agents() {
-		agenttest.Eventually(t, 2*time.Second, "both sides' writes on "+n.Node().Name(), func() bool {
+		await.True(t, 2*time.Second, "both sides' writes on "+n.Node().Name(), func() bool {
 			l := list(t, base(n), vals("serviceName", "heal"))
 			return len(l.Hosts) == 1 && l.Hosts[0].IP == "10.0.0.2"
 		})

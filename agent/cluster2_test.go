@@ -10,6 +10,7 @@ import (
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/peer"
 )
 
@@ -19,7 +20,7 @@ func TestCluster_gracefulLeaveRehomesFast(t *testing.T) {
 	start := time.Now()
 	tc.Stop(leaving.Node().Name())
 	el := func() time.Duration {
-		agenttest.Eventually(t, time.Second, "peers drop the leaving node from the ring", func() bool {
+		await.True(t, time.Second, "peers drop the leaving node from the ring", func() bool {
 			for _, n := range tc.Agents() {
 				if n.Node().Ring().Len() != 2 {
 					return false
@@ -76,7 +77,7 @@ func TestCluster_restartedNodeSyncsBeforeServing(t *testing.T) {
 	tc.Kill("n2")
 	tc.WaitConverged(5 * time.Second)
 	n2 := tc.Start("n2")
-	agenttest.Eventually(t, 10*time.Second, "restarted n2 ready", n2.Ready)
+	await.True(t, 10*time.Second, "restarted n2 ready", n2.Ready)
 	total := 0
 	for i := 0; i < 5; i++ {
 		total += len(list(t, base(n2), vals("serviceName", fmt.Sprintf("s%d", i))).Hosts)
@@ -96,7 +97,7 @@ func TestCluster_antiEntropyRepairsMissedDeltas(t *testing.T) {
 	if code, body := nacos(t, base(tc.Agent("n0")), http.MethodPost, "instance", vals("serviceName", "ae", "ip", "10.0.0.1", "port", "80", "ephemeral", "false")); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	agenttest.Eventually(t, 3*time.Second, "n2 repaired by anti-entropy", func() bool {
+	await.True(t, 3*time.Second, "n2 repaired by anti-entropy", func() bool {
 		return len(list(t, base(tc.Agent("n2")), vals("serviceName", "ae")).Hosts) == 1
 	})
 	t.Logf("repaired after %v (anti-entropy interval %v)", time.Since(start), agent.DefaultLocalConfig().AntiEntropyInterval)
@@ -163,7 +164,7 @@ func TestCluster_partitionHeal(t *testing.T) {
 	// beats. Within a bound every node lists it healthy, and it stays so.
 	tc.WaitConverged(5 * time.Second)
 	for _, n := range tc.Agents() {
-		agenttest.Eventually(t, 3*time.Second, "beating instance healthy on "+n.Node().Name()+" after healing", func() bool {
+		await.True(t, 3*time.Second, "beating instance healthy on "+n.Node().Name()+" after healing", func() bool {
 			beat(tc.Agent("n2"), "split", "10.0.0.1")
 			beat(tc.Agent("n3"), "split", "10.0.0.3")
 			return healthyOn(n, "split", "10.0.0.1")
@@ -183,7 +184,7 @@ func TestCluster_partitionHeal(t *testing.T) {
 	}
 	tc.WaitConverged(5 * time.Second)
 	for _, n := range tc.Agents() {
-		agenttest.Eventually(t, 3*time.Second, "registry agrees on "+n.Node().Name(), func() bool {
+		await.True(t, 3*time.Second, "registry agrees on "+n.Node().Name(), func() bool {
 			beat(tc.Agent("n2"), "split", "10.0.0.1")
 			beat(tc.Agent("n3"), "split", "10.0.0.3")
 			code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "split", "ip", "10.0.0.2", "port", "80"))
@@ -308,7 +309,7 @@ func TestCluster_deregisterBeforeRegistrationArrives(t *testing.T) {
 	}
 	tc.Heal()
 	for _, n := range tc.Agents() {
-		agenttest.Eventually(t, 2*time.Second, "deregistration holds on "+n.Node().Name(), func() bool {
+		await.True(t, 2*time.Second, "deregistration holds on "+n.Node().Name(), func() bool {
 			code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "race", "ip", "10.0.0.1", "port", "80"))
 			return code == http.StatusNotFound
 		})
@@ -336,7 +337,7 @@ func TestCluster_fastRestartOnNewPorts(t *testing.T) {
 			t.Fatalf("register: %d %s", code, body)
 		}
 	}
-	agenttest.Eventually(t, 15*time.Second, "restarted n2 ready", n2.Ready)
+	await.True(t, 15*time.Second, "restarted n2 ready", n2.Ready)
 	tc.WaitConverged(10 * time.Second)
 	end := time.Now().Add(2 * time.Second)
 	for time.Now().Before(end) {

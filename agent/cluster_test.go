@@ -9,6 +9,7 @@ import (
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // base returns the HTTP base URL of a node.
@@ -23,7 +24,7 @@ func TestCluster_joinReplicateOwners(t *testing.T) {
 	}
 	start := time.Now()
 	for _, n := range tc.Agents() {
-		agenttest.Eventually(t, time.Second, "instance replicated to "+n.Node().Name(), func() bool {
+		await.True(t, time.Second, "instance replicated to "+n.Node().Name(), func() bool {
 			return len(list(t, base(n), vals("serviceName", "orders")).Hosts) == 1
 		})
 	}
@@ -54,7 +55,7 @@ func TestCluster_joinReplicateOwners(t *testing.T) {
 func waitListed(t testing.TB, tc *agenttest.Cluster, svc, ip string) {
 	t.Helper()
 	for _, n := range tc.Agents() {
-		agenttest.Eventually(t, 2*time.Second, ip+" listed on "+n.Node().Name(), func() bool {
+		await.True(t, 2*time.Second, ip+" listed on "+n.Node().Name(), func() bool {
 			code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", svc, "ip", ip, "port", "80"))
 			return code == http.StatusOK
 		})
@@ -98,7 +99,7 @@ func TestCluster_beatsRoutedToOwnerKeepInstanceAlive(t *testing.T) {
 	}
 	// Beats stop: the owner expires it, and every node follows.
 	for _, n := range tc.Agents() {
-		agenttest.Eventually(t, 3*time.Second, "expiry seen on "+n.Node().Name(), func() bool {
+		await.True(t, 3*time.Second, "expiry seen on "+n.Node().Name(), func() bool {
 			code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", "routed", "ip", "10.0.0.1", "port", "80"))
 			return code == http.StatusNotFound
 		})

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // TestExpiry_doneWhen is the issue's acceptance check on a real clock: an
@@ -73,7 +73,7 @@ func TestExpiry_beatsKeepAliveAndHeal(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	agenttest.Eventually(t, 2*time.Second, "instance turns unhealthy", func() bool {
+	await.True(t, 2*time.Second, "instance turns unhealthy", func() bool {
 		_, body := nacos(t, base, http.MethodGet, "instance", get)
 		return strings.Contains(body, `"healthy":false`)
 	})
@@ -89,7 +89,7 @@ func TestExpiry_persistentNeverExpires(t *testing.T) {
 	md := `{"preserved.heart.beat.timeout":"50","preserved.ip.delete.timeout":"100"}`
 	nacos(t, base, http.MethodPost, "instance", vals("serviceName", "p", "ip", "10.0.0.1", "port", "80", "metadata", md, "ephemeral", "false"))
 	nacos(t, base, http.MethodPost, "instance", vals("serviceName", "p", "ip", "10.0.0.2", "port", "80", "metadata", md))
-	agenttest.Eventually(t, 2*time.Second, "ephemeral instance removed", func() bool {
+	await.True(t, 2*time.Second, "ephemeral instance removed", func() bool {
 		return len(n.Node().Store().Snapshot(keyOf("p")).Instances) == 1
 	})
 	l := list(t, base, vals("serviceName", "p"))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 )
 
 func TestDebugFaults_offByDefault(t *testing.T) {
@@ -28,7 +29,7 @@ func TestDebugFaults_partitionAndHeal(t *testing.T) {
 			t.Fatalf("block: %d %s", code, body)
 		}
 	}
-	agenttest.Eventually(t, 5*time.Second, "each side alone", func() bool { return n0.Node().Ring().Len() == 1 && n1.Node().Ring().Len() == 1 })
+	await.True(t, 5*time.Second, "each side alone", func() bool { return n0.Node().Ring().Len() == 1 && n1.Node().Ring().Len() == 1 })
 	for _, n := range []*agent.Agent{n0, n1} {
 		if code, body := do(t, http.MethodPut, base(n)+"/debug/faults", "application/json", `{"block":[]}`); code != 200 || body != `{"block":[]}` {
 			t.Fatalf("heal: %d %s", code, body)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/peer"
 )
 
@@ -140,7 +141,7 @@ func TestInternal_forgedRequestsRejected(t *testing.T) {
 func TestCluster_otherGossipKeyCannotJoin(t *testing.T) {
 	tc := agenttest.NewCluster(t, 2, withSecret)
 	odd := tc.Start("odd", func(c *agent.Config) { c.GossipKey = bytes.Repeat([]byte("o"), 32) })
-	agenttest.Eventually(t, 10*time.Second, "odd node ready on its own", odd.Ready)
+	await.True(t, 10*time.Second, "odd node ready on its own", odd.Ready)
 	// Join attempts repeat every ≤250 ms (local profile); watch for 1 s.
 	end := time.Now().Add(time.Second)
 	for time.Now().Before(end) {

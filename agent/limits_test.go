@@ -13,6 +13,7 @@ import (
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/store"
 )
@@ -96,7 +97,7 @@ func TestLimits_replicatedWritesAreNeverRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("delta from n1: %s", resp.Status)
 	}
-	agenttest.Eventually(t, 5*time.Second, "replicated instance past the limit applied on n0", func() bool {
+	await.True(t, 5*time.Second, "replicated instance past the limit applied on n0", func() bool {
 		return len(n0.Node().Store().Snapshot(keyOf("full")).Instances) == 2
 	})
 }
@@ -149,7 +150,7 @@ func TestLimits_maxConcurrent(t *testing.T) {
 			}
 		}()
 	}
-	agenttest.Eventually(t, 10*time.Second, "3 blocking queries waiting", func() bool { return waitingOf(n) == 3 })
+	await.True(t, 10*time.Second, "3 blocking queries waiting", func() bool { return waitingOf(n) == 3 })
 	if code, body := do(t, http.MethodGet, base+"/v1/instances?service=x", "", ""); code != 200 {
 		t.Fatalf("list while blocking queries wait: got %d %s, want 200", code, body)
 	}
@@ -171,7 +172,7 @@ func TestLimits_maxConcurrent(t *testing.T) {
 	if _, err := pw.Write([]byte("serviceName=s&ip=10.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
-	agenttest.Eventually(t, 10*time.Second, "slow request holds the slot", func() bool { return inflightOf(n) == 1 })
+	await.True(t, 10*time.Second, "slow request holds the slot", func() bool { return inflightOf(n) == 1 })
 	before := n.Node().Store().Index()
 	code, body := do(t, http.MethodGet, base+"/v1/instances?service=x", "", "")
 	if code != http.StatusTooManyRequests || !strings.Contains(body, "--max-concurrent") {
@@ -195,7 +196,7 @@ func TestLimits_maxConcurrent(t *testing.T) {
 	if got := <-slow; got != 200 {
 		t.Fatalf("slow register: got %d, want 200", got)
 	}
-	agenttest.Eventually(t, 5*time.Second, "slot released", func() bool { return inflightOf(n) == 0 })
+	await.True(t, 5*time.Second, "slot released", func() bool { return inflightOf(n) == 0 })
 	if code, body := do(t, http.MethodGet, base+"/v1/instances?service=x", "", ""); code != 200 {
 		t.Fatalf("list after the slot came back: got %d %s", code, body)
 	}

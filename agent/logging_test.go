@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // logLines collects JSON log records; it is safe for concurrent use.
@@ -71,7 +72,7 @@ func TestLogging_noLinePerRequestOneSummaryPerSweep(t *testing.T) {
 		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.Now = func() time.Time { return time.Unix(0, clock.Load()) }
 	})
-	agenttest.Eventually(t, 10*time.Second, "start-up logged", func() bool {
+	await.True(t, 10*time.Second, "start-up logged", func() bool {
 		recs := logs.records(t)
 		return count(recs, "node ready") == 1 && count(recs, "partitions moved") == 1
 	})
@@ -106,9 +107,9 @@ func TestLogging_noLinePerRequestOneSummaryPerSweep(t *testing.T) {
 		return total
 	}
 	clock.Add(int64(400 * time.Millisecond)) // past the beat timeout
-	agenttest.Eventually(t, 10*time.Second, "all instances unhealthy", func() bool { return sum("unhealthy") == instances })
+	await.True(t, 10*time.Second, "all instances unhealthy", func() bool { return sum("unhealthy") == instances })
 	clock.Add(int64(400 * time.Millisecond)) // past the delete timeout
-	agenttest.Eventually(t, 10*time.Second, "all instances removed", func() bool { return sum("removed") == instances })
+	await.True(t, 10*time.Second, "all instances removed", func() bool { return sum("removed") == instances })
 	recs := logs.records(t)
 	sweeps, unhealthy := 0, 0
 	for _, r := range recs[startup:] {
@@ -141,7 +142,7 @@ func TestLogging_oneLinePerMembershipChange(t *testing.T) {
 		}
 	})
 	tc.Kill("n2")
-	agenttest.Eventually(t, 10*time.Second, "n0 sees n2 leave", func() bool {
+	await.True(t, 10*time.Second, "n0 sees n2 leave", func() bool {
 		return count(logs.records(t), "member left") == 1
 	})
 	recs := logs.records(t)

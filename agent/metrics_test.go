@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // scrape fetches base/metrics and parses it with Prometheus' text parser.
@@ -70,7 +71,7 @@ next:
 // metricAtLeast waits until name{labels} on base is at least want.
 func metricAtLeast(t testing.TB, base string, want float64, name string, labels ...string) {
 	t.Helper()
-	agenttest.Eventually(t, 10*time.Second, name+" reaches its value", func() bool {
+	await.True(t, 10*time.Second, name+" reaches its value", func() bool {
 		got, _ := sample(scrape(t, base), name, labels...)
 		return got >= want
 	})
@@ -79,7 +80,7 @@ func metricAtLeast(t testing.TB, base string, want float64, name string, labels 
 // metricEquals waits until name{labels} on base is want.
 func metricEquals(t testing.TB, base string, want float64, name string, labels ...string) {
 	t.Helper()
-	agenttest.Eventually(t, 10*time.Second, name+" reaches its value", func() bool {
+	await.True(t, 10*time.Second, name+" reaches its value", func() bool {
 		got, ok := sample(scrape(t, base), name, labels...)
 		return ok && got == want
 	})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // A node that becomes ready tells its peers at once: n1 joins n0, and n0
@@ -14,7 +15,7 @@ import (
 func TestCluster_readyHintReachesPeers(t *testing.T) {
 	tc := agenttest.NewCluster(t, 2)
 	n0 := tc.Agent("n0")
-	agenttest.Eventually(t, 5*time.Second, "n1's ready announcement reached n0", func() bool {
+	await.True(t, 5*time.Second, "n1's ready announcement reached n0", func() bool {
 		return n0.Node().Stats().ReadyHints >= 1
 	})
 	// The route refuses a caller that is not a member.

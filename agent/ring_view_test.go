@@ -8,6 +8,7 @@ import (
 
 	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/api"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // TestCluster_ringView: every node's GET /v1/cluster/ring is a valid
@@ -19,7 +20,7 @@ func TestCluster_ringView(t *testing.T) {
 	for _, n := range tc.Agents() {
 		var members api.Members
 		var view api.Ring
-		agenttest.Eventually(t, 5*time.Second, "a stable ring on "+n.Node().Name(), func() bool {
+		await.True(t, 5*time.Second, "a stable ring on "+n.Node().Name(), func() bool {
 			code, body := do(t, http.MethodGet, base(n)+"/v1/cluster/members", "", "")
 			mustJSON(t, body, &members)
 			code2, body2 := do(t, http.MethodGet, base(n)+"/v1/cluster/ring", "", "")

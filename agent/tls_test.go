@@ -12,6 +12,7 @@ import (
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/door/gate"
+	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/internal/testpki"
 )
 
@@ -50,7 +51,7 @@ func TestTLS_mutualTLSCluster(t *testing.T) {
 		t.Fatalf("register over mutual TLS: %s", resp.Status)
 	}
 	for _, n := range tc.Agents() {
-		agenttest.Eventually(t, 5*time.Second, "replicated over https to "+n.Node().Name(), func() bool {
+		await.True(t, 5*time.Second, "replicated over https to "+n.Node().Name(), func() bool {
 			resp, err := client.Get("https://" + n.Addr() + "/v1/instances?service=secure")
 			if err != nil {
 				return false

@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // clearRosterEnv unsets every ROSTER_* variable for the test.
@@ -213,20 +214,14 @@ func startAgent(t *testing.T, args ...string) *runningAgent {
 		t.Fatalf("agent did not start; stderr: %s", a.errOut.String())
 	}
 	// Serving is not ready: wait until the node holds the registry.
-	deadline := time.Now().Add(testDeadline)
-	for {
+	await.Explain(t, testDeadline, "agent ready", func() (bool, string) {
 		resp, err := http.Get("http://" + a.addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+		if err != nil {
+			return false, "stderr: " + a.errOut.String()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent not ready; stderr: %s", a.errOut.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, "stderr: " + a.errOut.String()
+	})
 	return a
 }
 

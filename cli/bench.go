@@ -18,7 +18,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/roster-io/roster/bench"
+	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/internal/bench"
 )
 
 // maxBenchDuration caps --duration, so that every run ends.
@@ -111,30 +112,18 @@ func benchFlags() []cli.Flag {
 // benchSetup is what a mode runs with.
 type benchSetup struct {
 	env   *bench.Env
-	local *bench.LocalCluster // nil without --local
-	floor bench.FloorConfig   // the floor to measure first, if --floor
+	local *agentproc.Cluster // nil without --local
+	floor bench.FloorConfig  // the floor to measure first, if --floor
 }
 
 // benchRun runs one mode; it may set s.floor (and call measureFloor).
 type benchRun func(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error)
 
 func runBench(c *cli.Context, run benchRun) error {
-	if err := noArgs(c); err != nil {
+	if err := checkBenchFlags(c); err != nil {
 		return err
 	}
-	conc, dur, timeout := c.Int("concurrency"), c.Duration("duration"), c.Duration("timeout")
-	switch {
-	case conc < 1 || conc > 4096:
-		return badUsage(c, fmt.Errorf("--concurrency %d is not in 1..4096", conc))
-	case dur <= 0 || dur > maxBenchDuration:
-		return badUsage(c, fmt.Errorf("--duration %v is not in (0, %v]", dur, maxBenchDuration))
-	case timeout <= 0:
-		return badUsage(c, fmt.Errorf("--timeout %v must be positive", timeout))
-	case c.Duration("floor-duration") <= 0 || c.Duration("floor-duration") > time.Minute:
-		return badUsage(c, fmt.Errorf("--floor-duration %v is not in (0, 1m]", c.Duration("floor-duration")))
-	case c.Int("local") < 0 || c.Int("local") > 16:
-		return badUsage(c, fmt.Errorf("--local %d is not in 0..16", c.Int("local")))
-	}
+	conc, dur := c.Int("concurrency"), c.Duration("duration")
 	// A hard cap on the whole run, whatever the mode does.
 	hard := 5*time.Minute + 3*dur + 2*c.Duration("floor-duration") + time.Duration(c.Int("runs"))*time.Minute
 	if c.Command.Name == "all" {
@@ -145,45 +134,15 @@ func runBench(c *cli.Context, run benchRun) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	client := &bench.Client{HTTP: bench.NewHTTPClient(conc, timeout)}
-	s := &benchSetup{env: &bench.Env{Client: client, Concurrency: conc, Duration: dur}}
-	s.floor = bench.FloorConfig{Concurrency: conc, Duration: c.Duration("floor-duration")}
-	if n := c.Int("local"); n > 0 {
-		bin := c.String("binary")
-		if bin == "" {
-			exe, err := os.Executable()
-			if err != nil {
-				return fmt.Errorf("bench: find the roster binary: %w", err)
-			}
-			bin = exe
-		}
-		fmt.Fprintf(c.App.ErrWriter, "bench: starting %d roster agents from %s\n", n, bin)
-		lc, err := bench.StartLocal(ctx, bench.LocalConfig{Binary: bin, Nodes: n, GossipProfile: c.String("gossip-profile")})
-		if err != nil {
-			return err
-		}
-		defer lc.Stop()
-		s.local = lc
-		s.env.PIDs = func() []int {
-			var pids []int
-			for _, p := range lc.Procs() {
-				pids = append(pids, p.PID())
-			}
-			return pids
-		}
-		client.Addrs = lc.Addrs()
-		fmt.Fprintf(c.App.ErrWriter, "bench: cluster up: %v (logs in %s)\n", client.Addrs, lc.LogDir())
-	} else {
-		for _, a := range splitList(c.StringSlice("addrs")) {
-			u, err := parseAddr(a)
-			if err != nil {
-				return badUsage(c, err)
-			}
-			client.Addrs = append(client.Addrs, u.String())
-		}
-		if len(client.Addrs) == 0 {
-			return badUsage(c, errors.New("--addrs is empty"))
-		}
+	s := &benchSetup{
+		env:   &bench.Env{Client: &bench.Client{HTTP: bench.NewHTTPClient(conc, c.Duration("timeout"))}, Concurrency: conc, Duration: dur},
+		floor: bench.FloorConfig{Concurrency: conc, Duration: c.Duration("floor-duration")},
+	}
+	if err := s.target(ctx, c); err != nil {
+		return err
+	}
+	if s.local != nil {
+		defer s.local.Shutdown(syscall.SIGTERM)
 	}
 
 	reports, runErr := run(ctx, c, s)
@@ -201,6 +160,64 @@ func runBench(c *cli.Context, run benchRun) error {
 		runErr = fmt.Errorf("bench: stopped: %w", context.Cause(ctx))
 	}
 	return runErr
+}
+
+// checkBenchFlags checks the flags every mode shares.
+func checkBenchFlags(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	conc, dur, timeout := c.Int("concurrency"), c.Duration("duration"), c.Duration("timeout")
+	switch {
+	case conc < 1 || conc > 4096:
+		return badUsage(c, fmt.Errorf("--concurrency %d is not in 1..4096", conc))
+	case dur <= 0 || dur > maxBenchDuration:
+		return badUsage(c, fmt.Errorf("--duration %v is not in (0, %v]", dur, maxBenchDuration))
+	case timeout <= 0:
+		return badUsage(c, fmt.Errorf("--timeout %v must be positive", timeout))
+	case c.Duration("floor-duration") <= 0 || c.Duration("floor-duration") > time.Minute:
+		return badUsage(c, fmt.Errorf("--floor-duration %v is not in (0, 1m]", c.Duration("floor-duration")))
+	case c.Int("local") < 0 || c.Int("local") > 16:
+		return badUsage(c, fmt.Errorf("--local %d is not in 0..16", c.Int("local")))
+	}
+	return nil
+}
+
+// target points the bench at its nodes: a --local cluster it starts (and
+// the caller stops), or --addrs.
+func (s *benchSetup) target(ctx context.Context, c *cli.Context) error {
+	client := s.env.Client
+	if n := c.Int("local"); n > 0 {
+		bin := c.String("binary")
+		if bin == "" {
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("bench: find the roster binary: %w", err)
+			}
+			bin = exe
+		}
+		fmt.Fprintf(c.App.ErrWriter, "bench: starting %d roster agents from %s\n", n, bin)
+		lc, err := bench.StartLocal(ctx, bench.LocalConfig{Binary: bin, Nodes: n, GossipProfile: c.String("gossip-profile")})
+		if err != nil {
+			return err
+		}
+		s.local = lc
+		s.env.PIDs = lc.PIDs
+		client.Addrs = lc.URLs()
+		fmt.Fprintf(c.App.ErrWriter, "bench: cluster up: %v (logs in %s)\n", client.Addrs, lc.LogDir())
+		return nil
+	}
+	for _, a := range splitList(c.StringSlice("addrs")) {
+		u, err := parseAddr(a)
+		if err != nil {
+			return badUsage(c, err)
+		}
+		client.Addrs = append(client.Addrs, u.String())
+	}
+	if len(client.Addrs) == 0 {
+		return badUsage(c, errors.New("--addrs is empty"))
+	}
+	return nil
 }
 
 // measureFloor measures the floor if --floor is set, records it in the env

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/roster-io/roster/bench"
+	"github.com/roster-io/roster/internal/bench"
 )
 
 // benchAll runs every mode in turn against one cluster: the figures of the
@@ -73,7 +73,7 @@ func benchAll(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Repo
 	}
 	s.env.Concurrency = conc
 
-	if s.local != nil && len(s.local.Procs()) >= 2 {
+	if s.local != nil && len(s.local.Live()) >= 2 {
 		// Last: it restarts nodes on new ports.
 		r, err := bench.Detect(ctx, s.env, s.local, bench.DetectConfig{Runs: 5, LoadWorkers: 64})
 		return out, step([]*bench.Report{r}, err)

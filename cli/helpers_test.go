@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/roster-io/roster/internal/freeport"
 )
 
 // result is what one run of the command line produced.
@@ -84,18 +87,15 @@ func (f *fakeAPI) only(t *testing.T) recordedRequest {
 	return f.reqs[0]
 }
 
-// closedAddr returns a loopback address nothing listens on.
+// closedAddr returns a loopback address nothing listens on (a port
+// internal/freeport found free a moment ago).
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.TCPUDP()
 	if err != nil {
-		t.Fatalf("listen: %v", err)
+		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
-	return addr
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent writers and readers.

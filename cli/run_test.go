@@ -18,6 +18,7 @@ import (
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/client"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // startSoloNode starts a one-node registry (no gossip) on 127.0.0.1.
@@ -155,7 +156,7 @@ func TestSidecar_lifecycle(t *testing.T) {
 		t.Fatalf("listed before ready: %v", l)
 	}
 	st.ready.Store(true)
-	agenttest.Eventually(t, 5*time.Second, "listed once ready", func() bool { return len(st.listed(t)) == 1 })
+	await.True(t, 5*time.Second, "listed once ready", func() bool { return len(st.listed(t)) == 1 })
 	st.sigs <- syscall.SIGTERM
 	if code := st.exitCode(t); code != 128+int(syscall.SIGTERM) {
 		t.Fatalf("exit code: got %d, want %d", code, 128+int(syscall.SIGTERM))
@@ -175,7 +176,7 @@ func TestSidecar_programExits(t *testing.T) {
 	st := newSidecarTest(t, nil)
 	st.ready.Store(true)
 	st.start()
-	agenttest.Eventually(t, 5*time.Second, "listed", func() bool { return len(st.listed(t)) == 1 })
+	await.True(t, 5*time.Second, "listed", func() bool { return len(st.listed(t)) == 1 })
 	st.proc.exit(3)
 	if code := st.exitCode(t); code != 3 {
 		t.Fatalf("exit code: got %d, want 3", code)
@@ -203,7 +204,7 @@ func TestSidecar_killAfterTimeout(t *testing.T) {
 	st.proc.ignoreSignal = true
 	st.ready.Store(true)
 	st.start()
-	agenttest.Eventually(t, 5*time.Second, "listed", func() bool { return len(st.listed(t)) == 1 })
+	await.True(t, 5*time.Second, "listed", func() bool { return len(st.listed(t)) == 1 })
 	st.sigs <- syscall.SIGINT
 	if code := st.exitCode(t); code != 128+int(syscall.SIGKILL) {
 		t.Fatalf("exit code: got %d, want %d", code, 128+int(syscall.SIGKILL))
@@ -229,9 +230,9 @@ func TestSidecar_health(t *testing.T) {
 				l := st.listed(t)
 				return len(l) == 1 && l[0].Enabled
 			}
-			agenttest.Eventually(t, 5*time.Second, "in service", inService)
+			await.True(t, 5*time.Second, "in service", inService)
 			st.health.Store(false)
-			agenttest.Eventually(t, 5*time.Second, "out of service", func() bool {
+			await.True(t, 5*time.Second, "out of service", func() bool {
 				l := st.listed(t)
 				if dereg {
 					return len(l) == 0
@@ -239,7 +240,7 @@ func TestSidecar_health(t *testing.T) {
 				return len(l) == 1 && !l[0].Enabled
 			})
 			st.health.Store(true)
-			agenttest.Eventually(t, 5*time.Second, "back in service", inService)
+			await.True(t, 5*time.Second, "back in service", inService)
 			st.sigs <- syscall.SIGTERM
 			st.exitCode(t)
 		})
@@ -295,7 +296,7 @@ func TestExecProcess_exitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sleepPID int
-	agenttest.Eventually(t, 5*time.Second, "pid file", func() bool {
+	await.True(t, 5*time.Second, "pid file", func() bool {
 		b, err := os.ReadFile(pidFile)
 		sleepPID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 		return err == nil && sleepPID > 0
@@ -309,7 +310,7 @@ func TestExecProcess_exitCodes(t *testing.T) {
 		_ = p.Kill()
 		t.Fatal("sh still running 5s after SIGTERM to its group")
 	}
-	agenttest.Eventually(t, 5*time.Second, "sleep in the group ended", func() bool {
+	await.True(t, 5*time.Second, "sleep in the group ended", func() bool {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", sleepPID))
 		if err != nil {
 			return true // gone

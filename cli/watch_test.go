@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/client"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // TestWatchPrinter: the first list as a table, then one line per added,
@@ -70,12 +70,12 @@ func TestWatch_command(t *testing.T) {
 		done <- execute(ctx, newApp(&out, &errOut, agentHooks{}),
 			[]string{"roster", "watch", "--service", "web", "--json", "--addr", base})
 	}()
-	agenttest.Eventually(t, 5*time.Second, "first line", func() bool { return strings.Count(out.String(), "\n") == 1 })
+	await.True(t, 5*time.Second, "first line", func() bool { return strings.Count(out.String(), "\n") == 1 })
 	r := runCLI(t, "register", "--addr", base, "--service", "web", "--ip", "10.0.0.9", "--port", "80")
 	if r.code != 0 {
 		t.Fatalf("register: %d %s", r.code, r.errOut)
 	}
-	agenttest.Eventually(t, 5*time.Second, "a line for the registration", func() bool {
+	await.True(t, 5*time.Second, "a line for the registration", func() bool {
 		return strings.Count(out.String(), "\n") == 2 && strings.Contains(out.String(), `"ip":"10.0.0.9"`)
 	})
 	cancel()

@@ -9,6 +9,7 @@ import (
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/api"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // startCluster starts n in-process nodes joined into one cluster and
@@ -25,7 +26,7 @@ func startCluster(t *testing.T, size int) ([]*agent.Agent, []string) {
 		t.Fatal(err)
 	}
 	defer closeClient(t, c)
-	agenttest.Eventually(t, 15*time.Second, "every node ready with every member alive", func() bool {
+	await.True(t, 15*time.Second, "every node ready with every member alive", func() bool {
 		for _, u := range urls {
 			one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
 			ms, err := one.Members(t.Context())
@@ -76,7 +77,7 @@ func TestClient_realCluster(t *testing.T) {
 	}
 	for _, u := range urls {
 		one, _ := New(Config{Addrs: []string{u}, Attempts: 1})
-		agenttest.Eventually(t, 2*time.Second, "registered instance on "+u, func() bool {
+		await.True(t, 2*time.Second, "registered instance on "+u, func() bool {
 			l, err := one.List(ctx, Query{Service: orders.Service})
 			return err == nil && len(l) == 1 && l[0].Healthy
 		})
@@ -126,7 +127,7 @@ func TestClient_realCluster(t *testing.T) {
 			t.Fatalf("after WaitGone %s lists %v (%v), want only 8080", u, l, err)
 		}
 	}
-	agenttest.Eventually(t, 5*time.Second, "beats acknowledged", func() bool {
+	await.True(t, 5*time.Second, "beats acknowledged", func() bool {
 		beats, _ := c.Beats(orders)
 		return beats >= 2
 	})

@@ -31,6 +31,12 @@
 // (JSON types, key format, defaults, ring view), and on nothing of the
 // server.
 //
+// Tools that must see what one particular node answers (the roster
+// command's one-shot commands, benchmarks, test harnesses) use a Node
+// instead: one base URL, one attempt per call, no failover and no ring,
+// with the raw answer (Do) or typed reads (List, ListAfter, Members,
+// Owner, Services).
+//
 // If a program is killed with SIGKILL nothing can deregister it: its
 // instance turns unhealthy after its beat timeout (default 15 s) and is
 // removed after its delete timeout (default 30 s).

@@ -23,13 +23,7 @@ import (
 )
 
 // Member is a cluster member as a node reports it.
-type Member struct {
-	Name     string `json:"name"`
-	HTTPAddr string `json:"httpAddr"`
-	State    string `json:"state"` // alive, syncing or leaving
-	Epoch    int64  `json:"epoch"`
-	Self     bool   `json:"self,omitempty"`
-}
+type Member = api.Member
 
 // ringTable is the cluster's ownership table as last read. It is never
 // changed once published. from and version identify the ring it was read

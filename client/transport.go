@@ -138,6 +138,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // sendTo sends one attempt of req to the node at base.
 func (c *Client) sendTo(ctx context.Context, base *url.URL, req request) (answer, error) {
+	return sendOnce(ctx, c.http, c.cfg.Token, c.cfg.RequestTimeout, base, req)
+}
+
+// sendOnce sends one attempt of req to the node at base through hc, with
+// token (if set) as the bearer token, within timeout plus req.wait.
+func sendOnce(ctx context.Context, hc *http.Client, token string, timeout time.Duration, base *url.URL, req request) (answer, error) {
 	u := *base
 	u.Path += req.path
 	u.RawQuery = req.query.Encode()
@@ -149,7 +155,7 @@ func (c *Client) sendTo(ctx context.Context, base *url.URL, req request) (answer
 		}
 		rd = bytes.NewReader(b)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout+req.wait)
+	ctx, cancel := context.WithTimeout(ctx, timeout+req.wait)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, req.method, u.String(), rd)
 	if err != nil {
@@ -159,10 +165,10 @@ func (c *Client) sendTo(ctx context.Context, base *url.URL, req request) (answer
 	if req.body != nil {
 		hr.Header.Set("Content-Type", "application/json")
 	}
-	if c.cfg.Token != "" {
-		hr.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	if token != "" {
+		hr.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := c.http.Do(hr)
+	resp, err := hc.Do(hr)
 	if err != nil {
 		return answer{}, fmt.Errorf("client: %s %s: %w", req.method, base, err)
 	}

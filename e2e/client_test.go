@@ -11,6 +11,7 @@ import (
 	"time"
 
 	rc "github.com/roster-io/roster/client"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // ownerOf asks a node which member owns service, and returns its HTTP
@@ -72,7 +73,7 @@ func TestClient_survivesNodeKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "watcher sees the instance", func() bool {
+	await.True(t, 5*time.Second, "watcher sees the instance", func() bool {
 		select {
 		case l := <-ch:
 			return len(l) == 1

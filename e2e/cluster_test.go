@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roster-io/roster/internal/await"
 )
 
 func vals(kv ...string) url.Values {
@@ -24,17 +27,8 @@ func vals(kv ...string) url.Values {
 // + failure detection + 1 s; a restarted node answers 503 until synced
 // and then lists the whole registry.
 func TestCluster_sigkill(t *testing.T) {
-	a := startAgent(t, "a", nil)
-	b := startAgent(t, "b", []string{a.gossip})
-	c := startAgent(t, "c", []string{a.gossip, b.gossip})
-	agents := []*agent{a, b, c}
-	for _, x := range agents {
-		waitFor(t, 15*time.Second, x.name+" ready with 3 members", func() bool {
-			code, _ := call(http.MethodGet, x.http, "/readyz", nil)
-			_, body := call(http.MethodGet, x.http, "/v1/cluster/members", nil)
-			return code == 200 && strings.Count(body, `"state":"alive"`) == 3
-		})
-	}
+	agents := startCluster3(t)
+	a, b, c := agents[0], agents[1], agents[2]
 	md := `{"preserved.heart.beat.interval":"300","preserved.heart.beat.timeout":"1000","preserved.ip.delete.timeout":"2000"}`
 	for _, ip := range []string{"10.0.0.1", "10.0.0.2"} {
 		if code, body := call(http.MethodPost, a.http, "/nacos/v1/ns/instance", vals("serviceName", "e2e", "ip", ip, "port", "80", "metadata", md)); code != 200 {
@@ -42,7 +36,7 @@ func TestCluster_sigkill(t *testing.T) {
 		}
 	}
 	for _, x := range agents {
-		el := waitFor(t, time.Second, "both instances listed on "+x.name, func() bool {
+		el := await.True(t, time.Second, "both instances listed on "+x.name, func() bool {
 			_, body := call(http.MethodGet, x.http, "/nacos/v1/ns/instance/list", vals("serviceName", "e2e"))
 			return strings.Contains(body, "10.0.0.1") && strings.Contains(body, "10.0.0.2")
 		})
@@ -53,7 +47,8 @@ func TestCluster_sigkill(t *testing.T) {
 	killed := time.Now()
 	survivors := []*agent{b, c}
 	var gone time.Time
-	for time.Since(killed) < 8*time.Second {
+	// Beat and look every 150 ms for 8 s at most, and at least 4 s.
+	_, _ = await.Until(context.Background(), 150*time.Millisecond, 8*time.Second, func() bool {
 		code, body := call(http.MethodPut, b.http, "/nacos/v1/ns/instance/beat", vals("serviceName", "e2e", "ip", "10.0.0.1", "port", "80"))
 		if code != 200 || !strings.Contains(body, `"code":10200`) {
 			t.Fatalf("beat through b after a's death: %d %s", code, body)
@@ -72,11 +67,8 @@ func TestCluster_sigkill(t *testing.T) {
 			gone = time.Now()
 			t.Logf("silent instance gone from both survivors %v after the kill", gone.Sub(killed))
 		}
-		if !gone.IsZero() && time.Since(killed) > 4*time.Second {
-			break
-		}
-		time.Sleep(150 * time.Millisecond)
-	}
+		return !gone.IsZero() && time.Since(killed) > 4*time.Second
+	})
 	// Delete timeout 2 s + failure detection (lan profile, under 3 s) + 1 s.
 	if gone.IsZero() || gone.Sub(killed) > 6*time.Second {
 		t.Fatalf("silent instance not gone within 6 s of the kill (gone at %v)", gone.Sub(killed))
@@ -85,7 +77,7 @@ func TestCluster_sigkill(t *testing.T) {
 	// Restart a under the same name: 503 until synced, then the registry.
 	a2 := startAgent(t, "a", []string{b.gossip})
 	saw503 := false
-	waitFor(t, 15*time.Second, "restarted a ready", func() bool {
+	await.True(t, 15*time.Second, "restarted a ready", func() bool {
 		code, _ := call(http.MethodGet, a2.http, "/nacos/v1/ns/instance/list", vals("serviceName", "e2e"))
 		if code == http.StatusServiceUnavailable {
 			saw503 = true

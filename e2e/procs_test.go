@@ -2,15 +2,10 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,31 +14,15 @@ import (
 	"github.com/roster-io/roster/internal/freeport"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds roster once per test run.
+// binary builds roster once per test run (agentproc.Binary; TestMain
+// removes it).
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "roster-e2e-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "roster")
-		out, err := exec.Command("go", "build", "-o", binPath, "..").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := agentproc.Binary(context.Background(), "..")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
 // freePort returns a loopback port free for TCP and UDP a moment ago.
@@ -84,6 +63,35 @@ func startAgent(t *testing.T, name string, join []string, extra ...string) *agen
 	return &agent{Proc: p, name: name, http: p.HTTP, gossip: p.Gossip}
 }
 
+// startCluster3 starts three agents, a, b and c, each joining the ones
+// before it (agentproc.Cluster), and waits until each answers /readyz and
+// sees all three alive; the test's cleanup stops them by PID and, if the
+// test failed, logs their output.
+func startCluster3(t *testing.T) []*agent {
+	t.Helper()
+	c := agentproc.NewCluster(agentproc.ClusterConfig{Bin: binary(t), Args: []string{"--log-level", "info"}})
+	var agents []*agent
+	t.Cleanup(func() {
+		c.Shutdown(syscall.SIGTERM)
+		if t.Failed() {
+			for _, a := range agents {
+				t.Logf("--- %s output ---\n%s", a.name, a.Output())
+			}
+		}
+	})
+	for _, name := range []string{"a", "b", "c"} {
+		p, err := c.Start(context.Background(), name, "", "")
+		if err != nil {
+			t.Fatalf("start %s: %v", name, err)
+		}
+		agents = append(agents, &agent{Proc: p, name: name, http: p.HTTP, gossip: p.Gossip})
+	}
+	if err := c.WaitReady(context.Background(), 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return agents
+}
+
 // sigkill kills the agent and waits for it to be gone.
 func (a *agent) sigkill(t *testing.T) {
 	t.Helper()
@@ -121,17 +129,4 @@ func call(method, addr, path string, v url.Values) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// waitFor polls cond until it holds or within passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("%s: not true within %v", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(start)
 }

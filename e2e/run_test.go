@@ -17,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // The e2e test binary doubles as the program `roster run` supervises: with
@@ -25,7 +28,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("ROSTER_E2E_TESTSERVER") == "1" {
 		os.Exit(testServer())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	agentproc.RemoveBinaries()
+	os.Exit(code)
 }
 
 // testServer waits TS_DELAY, then serves HTTP on 127.0.0.1:TS_PORT until
@@ -156,24 +161,6 @@ func nativeList(addr, service string) ([]map[string]any, error) {
 	return out.Instances, nil
 }
 
-// startCluster3 starts three joined agents and waits until each sees all
-// three alive.
-func startCluster3(t *testing.T) []*agent {
-	t.Helper()
-	a := startAgent(t, "a", nil)
-	b := startAgent(t, "b", []string{a.gossip})
-	c := startAgent(t, "c", []string{a.gossip, b.gossip})
-	agents := []*agent{a, b, c}
-	for _, x := range agents {
-		waitFor(t, 15*time.Second, x.name+" ready with 3 members", func() bool {
-			code, _ := call(http.MethodGet, x.http, "/readyz", nil)
-			_, body := call(http.MethodGet, x.http, "/v1/cluster/members", nil)
-			return code == 200 && strings.Count(body, `"state":"alive"`) == 3
-		})
-	}
-	return agents
-}
-
 // listedOn reports how many instances of service each agent lists.
 func listedOn(t *testing.T, agents []*agent, service string) []int {
 	t.Helper()
@@ -202,26 +189,22 @@ func TestRun_sidecar(t *testing.T) {
 	// then look at the port: if it is still closed, it was closed while
 	// the nodes answered.
 	checks := 0
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	await.True(t, 20*time.Second, "the program's port open", func() bool {
 		n := listedOn(t, agents, "e2e-run")
 		if s.portOpen() {
-			break
+			return true
 		}
 		if n[0]+n[1]+n[2] != 0 {
 			t.Fatalf("listed %v before the program's port opened", n)
 		}
 		checks++
-		if time.Now().After(deadline) {
-			t.Fatal("the program's port did not open")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
 	if checks < 10 {
 		t.Fatalf("only %d checks before the port opened; the test proves nothing", checks)
 	}
 	opened := time.Now()
-	el := waitFor(t, 10*time.Second, "listed on every node", func() bool {
+	el := await.True(t, 10*time.Second, "listed on every node", func() bool {
 		n := listedOn(t, agents, "e2e-run")
 		return n[0] == 1 && n[1] == 1 && n[2] == 1
 	})
@@ -308,7 +291,7 @@ func TestRun_sigkillExpires(t *testing.T) {
 	const timeout, deleteAfter = 1500 * time.Millisecond, 3000 * time.Millisecond
 	s := startSidecar(t, "e2e-kill", addrs, 0, "-m", "preserved.heart.beat.interval=500",
 		"-m", "preserved.heart.beat.timeout=1500", "-m", "preserved.ip.delete.timeout=3000")
-	waitFor(t, 10*time.Second, "listed on every node", func() bool {
+	await.True(t, 10*time.Second, "listed on every node", func() bool {
 		n := listedOn(t, agents, "e2e-kill")
 		return n[0] == 1 && n[1] == 1 && n[2] == 1
 	})
@@ -321,7 +304,7 @@ func TestRun_sigkillExpires(t *testing.T) {
 	if !s.portOpen() {
 		t.Fatal("the program died with roster run; the test would not show expiry of a live program")
 	}
-	unhealthy := waitFor(t, timeout+2*time.Second, "unhealthy on every node", func() bool {
+	unhealthy := await.True(t, timeout+2*time.Second, "unhealthy on every node", func() bool {
 		for _, x := range agents {
 			l, err := nativeList(x.http, "e2e-kill")
 			if err != nil || (len(l) == 1 && l[0]["healthy"] == true) {
@@ -330,7 +313,7 @@ func TestRun_sigkillExpires(t *testing.T) {
 		}
 		return true
 	})
-	waitFor(t, deleteAfter+2*time.Second, "gone from every node", func() bool {
+	await.True(t, deleteAfter+2*time.Second, "gone from every node", func() bool {
 		n := listedOn(t, agents, "e2e-kill")
 		return n[0]+n[1]+n[2] == 0
 	})

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -14,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/roster-io/roster/internal/await"
+	"github.com/roster-io/roster/internal/freeport"
 )
 
 // testLogger sends logs to t.Log until the test ends; memberlist goroutines
@@ -120,20 +122,14 @@ func names(prefix string, n int) []string {
 	return out
 }
 
-// waitFor polls cond every 10ms until it returns nil or timeout passes.
+// waitFor waits (internal/await) until cond returns nil; the failure
+// quotes cond's last error.
 func waitFor(t testing.TB, timeout time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	await.Explain(t, timeout, "condition", func() (bool, string) {
 		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 }
 
 // memberNames returns the names in ms.
@@ -219,16 +215,16 @@ func (r *recorder) waitEvent(t testing.TB, timeout time.Duration, what string, m
 	return found
 }
 
-// freePort returns a loopback port that was free a moment ago, for a node
-// that must start later on a known address.
+// freePort returns a loopback port that was free for TCP and UDP a moment
+// ago (internal/freeport), for a node that must start later on a known
+// address.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.TCPUDP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func mustAddrPort(t testing.TB, s string) netip.AddrPort {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // readyWithin bounds the wait for a started agent to serve.
@@ -30,7 +31,7 @@ func Start(tb testing.TB, mutate ...func(*agent.Config)) *agent.Agent {
 		m(&cfg)
 	}
 	a := launch(tb, cfg)
-	Eventually(tb, readyWithin, "agent "+cfg.Name+" ready", a.Ready)
+	await.True(tb, readyWithin, "agent "+cfg.Name+" ready", a.Ready)
 	return a
 }
 
@@ -63,19 +64,6 @@ func stop(tb testing.TB, a *agent.Agent) {
 
 // URL returns the base URL of a's HTTP API.
 func URL(a *agent.Agent) string { return "http://" + a.Addr() }
-
-// Eventually polls cond every 5 ms until it holds, failing the test if it
-// does not within the deadline.
-func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not true within %v", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // Logger returns a logger that writes to the test's log at level (warn,
 // or what ROSTER_TEST_LOG says: debug, info), tagged with the agent's

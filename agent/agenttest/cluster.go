@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // Cluster is a set of in-process agents on loopback with fast gossip,
@@ -147,7 +148,7 @@ func (c *Cluster) Agents() []*agent.Agent {
 // agent as a ready member in its ring.
 func (c *Cluster) WaitConverged(within time.Duration) {
 	c.tb.Helper()
-	Eventually(c.tb, within, "cluster converged", func() bool {
+	await.True(c.tb, within, "cluster converged", func() bool {
 		live := c.Agents()
 		for _, a := range live {
 			if !a.Ready() || a.Node().Ring().Len() != len(live) {

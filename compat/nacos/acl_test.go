@@ -19,6 +19,8 @@ import (
 	"github.com/nacos-group/nacos-sdk-go/clients"
 	"github.com/nacos-group/nacos-sdk-go/clients/naming_client"
 	"github.com/nacos-group/nacos-sdk-go/vo"
+
+	"github.com/roster-io/roster/internal/await"
 )
 
 // securedAgent starts an agent of its own with ACLs on (reads too) and
@@ -32,7 +34,7 @@ func securedAgent(t *testing.T) *agent {
 	}
 	t.Cleanup(func() {
 		if err := a.stop(); err != nil {
-			t.Errorf("stop agent: %v\n%s", err, a.out)
+			t.Errorf("stop agent: %v\n%s", err, a.Output())
 		}
 	})
 	return a
@@ -87,7 +89,7 @@ func TestACL_sdkWithCredentials(t *testing.T) {
 	c := newClientAs(t, a, "nacos", "s3cret")
 	register(t, c, vo.RegisterInstanceParam{ServiceName: svc, Ip: "10.1.0.9", Port: 8080, Weight: 1,
 		Enable: true, Healthy: true, Ephemeral: true, Metadata: timings()})
-	waitFor(t, cacheWait, 100*time.Millisecond, "SDK lists its instance through the ACL", func() (bool, string) {
+	await.Explain(t, cacheWait, "SDK lists its instance through the ACL", func() (bool, string) {
 		hosts, err := c.SelectAllInstances(vo.SelectAllInstancesParam{ServiceName: svc})
 		if err != nil {
 			return false, err.Error()

@@ -1,41 +1,41 @@
 package nacos_test
 
-// Test harness: builds and runs one `roster agent` for the whole test binary,
-// and gives tests raw HTTP access to its Nacos v1 API so they can check what
-// the server holds, independently of the client's cache.
+// Test harness: builds and runs one `roster agent` for the whole test binary
+// (through roster's process launcher), and gives tests raw HTTP access to
+// its Nacos v1 API so they can check what the server holds, independently
+// of the client's cache.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nacos-group/nacos-sdk-go/model"
+
+	"github.com/roster-io/roster/client"
+	"github.com/roster-io/roster/internal/agentproc"
 )
 
 const (
-	// startTimeout bounds how long the agent may take to answer /healthz.
+	// startTimeout bounds how long the agent may take to answer /healthz
+	// and /readyz.
 	startTimeout = 10 * time.Second
 	// stopTimeout is how long SIGTERM gets before SIGKILL.
 	stopTimeout = 10 * time.Second
 )
 
 var (
-	// workDir holds the binary, client caches and logs; TestMain removes it.
+	// workDir holds client caches and logs; TestMain removes it.
 	workDir string
 
 	srvOnce sync.Once
@@ -43,34 +43,12 @@ var (
 	srvErr  error
 )
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a child
-// process's stdout/stderr copiers and the reads of the test.
-type syncBuffer struct {
-	// mu guards b.
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// agent is a running `roster agent` child process.
+// agent is a running `roster agent` child process, started by roster's
+// process launcher (internal/agentproc).
 type agent struct {
-	cmd  *exec.Cmd
+	*agentproc.Proc
 	port int
 	base string // http://127.0.0.1:port
-	out  *syncBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, valid after done is closed
 }
 
 // server returns the shared agent, building and starting it on first use.
@@ -83,162 +61,44 @@ func server(t testing.TB) *agent {
 	return srv
 }
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// buildRoster builds the roster binary from the repository root, two levels
-// above this package, unless $ROSTER_BIN names a prebuilt one; once per
-// test binary, however many agents start.
-func buildRoster() (string, error) {
-	buildOnce.Do(func() { builtBin, buildErr = buildRosterOnce() })
-	return builtBin, buildErr
-}
-
-func buildRosterOnce() (string, error) {
-	if bin := os.Getenv("ROSTER_BIN"); bin != "" {
-		return bin, nil
-	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(workDir, "roster")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build in %s: %w\n%s", root, err, out)
-	}
-	return bin, nil
-}
-
-// freePort returns a loopback port that was free for TCP and, when udp is
-// set, also for UDP (memberlist binds both).
-func freePort(udp bool) (int, error) {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if udp {
-			u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-			if err != nil {
-				l.Close()
-				continue
-			}
-			u.Close()
-		}
-		l.Close()
-		return port, nil
-	}
-	return 0, errors.New("no free port found")
-}
-
-// startAgent starts an agent with extra flags, retrying with new ports
-// when one it picked was taken before the agent could bind it (other
-// tests run in parallel).
+// startAgent builds roster from the repository root, two levels above
+// this package (once per test binary, unless $ROSTER_BIN names a prebuilt
+// one), and starts an agent with extra flags on free ports, retrying with
+// new ones when one it picked was taken before the agent could bind it
+// (other tests run in parallel). It returns once the agent is ready.
 func startAgent(extra ...string) (*agent, error) {
-	var err error
-	for range 5 {
-		var a *agent
-		if a, err = startAgentOnce(extra...); err == nil || !strings.Contains(err.Error(), "address already in use") {
-			return a, err
-		}
-	}
-	return nil, err
-}
-
-func startAgentOnce(extra ...string) (*agent, error) {
-	bin, err := buildRoster()
+	bin, err := agentproc.Binary(context.Background(), filepath.Join("..", ".."))
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := freePort(false)
+	p, err := agentproc.Start(context.Background(), agentproc.Spec{Bin: bin, Name: "compat", Args: extra,
+		Ready: true, Within: startTimeout})
 	if err != nil {
 		return nil, err
 	}
-	gossipPort, err := freePort(true)
+	_, port, err := net.SplitHostPort(p.HTTP)
 	if err != nil {
+		p.Stop(syscall.SIGKILL, stopTimeout)
 		return nil, err
 	}
-	a := &agent{
-		port: httpPort,
-		base: "http://127.0.0.1:" + strconv.Itoa(httpPort),
-		out:  &syncBuffer{},
-		done: make(chan struct{}),
-	}
-	a.cmd = exec.Command(bin, append([]string{"agent", "--name", "compat",
-		"--http", "127.0.0.1:" + strconv.Itoa(httpPort),
-		"--gossip", "127.0.0.1:" + strconv.Itoa(gossipPort)}, extra...)...)
-	a.cmd.Stdout = a.out
-	a.cmd.Stderr = a.out
-	if err := a.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	go func() {
-		a.err = a.cmd.Wait()
-		close(a.done)
-	}()
-
-	deadline := time.Now().Add(startTimeout)
-	for {
-		status, _, err := a.get("/healthz", nil)
-		if err == nil && status == http.StatusOK {
-			break
-		}
-		select {
-		case <-a.done:
-			return nil, fmt.Errorf("agent exited before /healthz answered: %v\n%s", a.err, a.out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			a.stop()
-			return nil, fmt.Errorf("agent /healthz not 200 within %v (last status %d, err %v)\n%s",
-				startTimeout, status, err, a.out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	// A single node should be ready at once; tolerate a missing /readyz.
-	for {
-		status, _, err := a.get("/readyz", nil)
-		if err == nil && status != http.StatusServiceUnavailable {
-			return a, nil
-		}
-		if time.Now().After(deadline) {
-			a.stop()
-			return nil, fmt.Errorf("agent /readyz not ready within %v (last status %d, err %v)\n%s",
-				startTimeout, status, err, a.out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	a := &agent{Proc: p, base: p.URL()}
+	a.port, _ = strconv.Atoi(port)
+	return a, nil
 }
 
 // stop ends the agent by its PID: SIGTERM, then SIGKILL after stopTimeout.
+// Anything but a clean exit 0 on SIGTERM is an error.
 func (a *agent) stop() error {
-	select {
-	case <-a.done:
-		return a.err
-	default:
+	if a.Exited() {
+		return a.Wait()
 	}
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return fmt.Errorf("sigterm pid %d: %w", a.cmd.Process.Pid, err)
+	if a.Stop(syscall.SIGTERM, stopTimeout) {
+		return fmt.Errorf("agent pid %d ignored SIGTERM for %v", a.PID(), stopTimeout)
 	}
-	select {
-	case <-a.done:
-		if a.err != nil {
-			return fmt.Errorf("agent pid %d after SIGTERM: %w (want a clean exit 0)", a.cmd.Process.Pid, a.err)
-		}
-		return nil
-	case <-time.After(stopTimeout):
+	if err := a.Wait(); err != nil {
+		return fmt.Errorf("agent pid %d after SIGTERM: %w (want a clean exit 0)", a.PID(), err)
 	}
-	if err := a.cmd.Process.Kill(); err != nil {
-		return fmt.Errorf("sigkill pid %d: %w", a.cmd.Process.Pid, err)
-	}
-	<-a.done
-	return fmt.Errorf("agent pid %d ignored SIGTERM for %v", a.cmd.Process.Pid, stopTimeout)
+	return nil
 }
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
@@ -352,23 +212,6 @@ func findHost(hosts []model.Instance, ip string, port int) (model.Instance, bool
 	return model.Instance{}, false
 }
 
-// waitFor polls cond every interval until it reports true or timeout passes,
-// then fails the test with cond's last description.
-func waitFor(t *testing.T, timeout, interval time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %v; last: %s", what, timeout, last)
-		}
-		time.Sleep(interval)
-	}
-}
-
 // jsonString returns the string field key of a JSON object, or "".
 func jsonString(body, key string) string {
 	var m map[string]any
@@ -380,17 +223,16 @@ func jsonString(body, key string) string {
 }
 
 // serviceIndex returns roster's change index of a service in the default
-// namespace and group (native API, X-Roster-Index).
+// namespace and group (native API, through roster's Go client).
 func (a *agent) serviceIndex(t *testing.T, svc string) uint64 {
 	t.Helper()
-	resp, err := http.Get(a.base + "/v1/instances?service=" + url.QueryEscape(svc))
+	n, err := client.NewNode(client.Config{Addrs: []string{a.base}})
 	if err != nil {
-		t.Fatalf("GET /v1/instances: %v", err)
+		t.Fatal(err)
 	}
-	resp.Body.Close()
-	idx, err := strconv.ParseUint(resp.Header.Get("X-Roster-Index"), 10, 64)
+	l, err := n.List(context.Background(), client.Query{Service: client.Service{Name: svc}})
 	if err != nil {
-		t.Fatalf("X-Roster-Index %q: %v", resp.Header.Get("X-Roster-Index"), err)
+		t.Fatalf("list %s: %v", svc, err)
 	}
-	return idx
+	return l.Index
 }

@@ -32,6 +32,8 @@ import (
 	"github.com/nacos-group/nacos-sdk-go/model"
 	"github.com/nacos-group/nacos-sdk-go/util"
 	"github.com/nacos-group/nacos-sdk-go/vo"
+
+	"github.com/roster-io/roster/internal/await"
 )
 
 const (
@@ -67,7 +69,7 @@ func TestMain(m *testing.M) {
 			code = 1
 		}
 		if code != 0 || os.Getenv("ROSTER_COMPAT_VERBOSE") != "" {
-			fmt.Fprintf(os.Stderr, "---- roster agent output ----\n%s---- end ----\n", srv.out)
+			fmt.Fprintf(os.Stderr, "---- roster agent output ----\n%s---- end ----\n", srv.Output())
 		}
 	}
 	// Clients cannot be closed in v1.1.4 and may still write cache files.
@@ -285,7 +287,7 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("DeregisterInstance: got (%v, %v), want (true, nil)", ok, err)
 		}
-		waitFor(t, 2*time.Second, 50*time.Millisecond, "raw list empty", func() (bool, string) {
+		await.Explain(t, 2*time.Second, "raw list empty", func() (bool, string) {
 			got, desc, err := a.list("", grouped, "")
 			if err != nil {
 				return false, fmt.Sprintf("%s: %v", desc, err)
@@ -293,7 +295,7 @@ func TestLifecycle(t *testing.T) {
 			_, found := findHost(got.Hosts, p.Ip, int(p.Port))
 			return !found, desc
 		})
-		waitFor(t, cacheWait, 200*time.Millisecond, "client SelectAllInstances empty", func() (bool, string) {
+		await.Explain(t, cacheWait, "client SelectAllInstances empty", func() (bool, string) {
 			got, err := c.SelectAllInstances(vo.SelectAllInstancesParam{ServiceName: svc})
 			return err == nil && len(got) == 0, fmt.Sprintf("%d hosts, err %v", len(got), err)
 		})
@@ -351,16 +353,16 @@ func TestUpdateInstance(t *testing.T) {
 	}
 
 	update(true)
-	waitFor(t, 2*time.Second, 50*time.Millisecond, "update visible in raw list", func() (bool, string) {
+	await.Explain(t, 2*time.Second, "update visible in raw list", func() (bool, string) {
 		_, updated, desc := listed()
 		return updated, fmt.Sprintf("want weight 2.5, enabled, metadata %v; %s", meta2, desc)
 	})
-	waitFor(t, 2*time.Second, 50*time.Millisecond, "update visible in raw detail", func() (bool, string) { return detail(true) })
+	await.Explain(t, 2*time.Second, "update visible in raw detail", func() (bool, string) { return detail(true) })
 
 	// enable=false (the client's spelling; Nacos reads "enable" on update)
 	// hides the host from instance/list, as Nacos does, but keeps it.
 	update(false)
-	waitFor(t, 2*time.Second, 50*time.Millisecond, "disabled host left instance/list", func() (bool, string) {
+	await.Explain(t, 2*time.Second, "disabled host left instance/list", func() (bool, string) {
 		found, _, desc := listed()
 		return !found, desc
 	})
@@ -482,7 +484,7 @@ func TestSubscribe(t *testing.T) {
 	p := vo.RegisterInstanceParam{Ip: "10.10.2.1", Port: 7001, Weight: 1, Enable: true, Healthy: true,
 		Ephemeral: true, Metadata: timings(), ServiceName: svc}
 	register(t, c, p)
-	waitFor(t, cacheWait, 100*time.Millisecond, "callback with the instance", func() (bool, string) {
+	await.Explain(t, cacheWait, "callback with the instance", func() (bool, string) {
 		n, last, err := sub.snapshot()
 		for _, s := range last {
 			if s.Ip == p.Ip && s.Port == p.Port && s.Healthy && s.Enable {
@@ -495,7 +497,7 @@ func TestSubscribe(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("DeregisterInstance: got (%v, %v), want (true, nil)", ok, err)
 	}
-	waitFor(t, cacheWait, 100*time.Millisecond, "callback with the empty list", func() (bool, string) {
+	await.Explain(t, cacheWait, "callback with the empty list", func() (bool, string) {
 		n, last, err := sub.snapshot()
 		return len(last) == 0 && err != nil, fmt.Sprintf("%d calls, last %+v, err %v", n, last, err)
 	})
@@ -543,7 +545,7 @@ func TestBeatMetadataSpecialChars(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("raw DELETE ?%s: got %d %s (err %v), want 200", q.Encode(), status, body, err)
 	}
-	waitFor(t, 3*time.Second, 50*time.Millisecond, "beat re-registers the deleted instance", func() (bool, string) {
+	await.Explain(t, 3*time.Second, "beat re-registers the deleted instance", func() (bool, string) {
 		got, desc, err := a.list("", grouped, "")
 		_, found := findHost(got.Hosts, p.Ip, int(p.Port))
 		idx := a.serviceIndex(t, svc)

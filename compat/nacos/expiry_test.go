@@ -8,18 +8,22 @@ package nacos_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nacos-group/nacos-sdk-go/clients"
 	"github.com/nacos-group/nacos-sdk-go/common/constant"
 	"github.com/nacos-group/nacos-sdk-go/vo"
+
+	"github.com/roster-io/roster/internal/await"
 )
 
 // childEnv, when set, makes the test binary run runChild instead of tests.
@@ -193,7 +197,7 @@ func TestExpiry(t *testing.T) {
 		return time.Duration(timeoutMs-beatIntervalMs)*time.Millisecond - 500*time.Millisecond
 	}
 
-	waitFor(t, beatTimeoutMs*time.Millisecond+time.Second, 50*time.Millisecond, "unhealthy after kill", func() (bool, string) {
+	await.Explain(t, beatTimeoutMs*time.Millisecond+time.Second, "unhealthy after kill", func() (bool, string) {
 		got, ok, desc, err := a.instance(tg)
 		if err != nil || !ok {
 			t.Fatalf("instance gone or unreadable before it was seen unhealthy: %s (err %v)", desc, err)
@@ -216,7 +220,7 @@ func TestExpiry(t *testing.T) {
 		}
 	}
 
-	waitFor(t, time.Until(killed.Add(deleteTimeoutMs*time.Millisecond+time.Second)), 50*time.Millisecond, "gone after kill", func() (bool, string) {
+	await.Explain(t, time.Until(killed.Add(deleteTimeoutMs*time.Millisecond+time.Second)), "gone after kill", func() (bool, string) {
 		got, desc, err := a.list("", grouped, "")
 		_, found := findHost(got.Hosts, spec.IP, int(spec.Port))
 		return err == nil && !found, desc
@@ -226,4 +230,24 @@ func TestExpiry(t *testing.T) {
 	} else {
 		t.Logf("gone %v after kill", el.Round(time.Millisecond))
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a child
+// process's output copier and the reads of the test.
+type syncBuffer struct {
+	// mu guards b.
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,8 +1,12 @@
-// Package agentproc starts and stops `roster agent` processes for the
-// tools that run real clusters (bench's --local launcher and the chaos
-// suite): free ports with a retry when another process takes one first, a
-// wait until the agent serves /healthz, an optional network namespace,
-// and stops by PID only (never by name).
+// Package agentproc is roster's one process launcher, for everything that
+// runs real `roster agent` processes (the bench's --local clusters, the
+// chaos suite, the e2e tests and the nacos-sdk-go compatibility suite): it
+// builds roster (Build, Binary), starts one agent on free ports
+// (internal/freeport) with a retry when another process takes one first,
+// waits until it serves /healthz, optionally inside a network namespace,
+// and stops it by PID only (never by name). Cluster runs several agents
+// joined into one cluster: start, kill -9 or restart one, wait until all
+// are ready, stop them all.
 package agentproc
 
 import (
@@ -20,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/internal/freeport"
 )
 
@@ -45,7 +50,10 @@ type Spec struct {
 	// only Log's copy: the output is always drained, so the agent never
 	// blocks on a full pipe.
 	Log io.Writer
-	// Within bounds the wait for /healthz. Default 10s.
+	// Ready also waits until the agent answers /readyz with 200 (a single
+	// node, or one joining a cluster that synced it).
+	Ready bool
+	// Within bounds the wait for /healthz (and /readyz). Default 10s.
 	Within time.Duration
 	// Attempts bounds the retries on a taken port. Default 5.
 	Attempts int
@@ -59,13 +67,14 @@ type Proc struct {
 	cmd    *exec.Cmd
 	out    *tailBuffer
 	done   chan struct{}
+	err    error // cmd.Wait's result; read only after done is closed
 }
 
 // ErrNotServing means the agent did not serve /healthz in time or exited
 // first; the error carries the tail of its output.
 var ErrNotServing = errors.New("agentproc: agent not serving")
 
-var client = &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+var probe = &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // Start runs the agent of spec and returns once it serves /healthz. On
 // error nothing it started is left running.
@@ -95,12 +104,27 @@ func Start(ctx context.Context, spec Spec) (*Proc, error) {
 			return p, nil
 		}
 		lastErr = err
-		picked := spec.HTTP == "" || spec.Gossip == ""
-		if p == nil || !picked || !strings.Contains(p.Output(), "address already in use") {
+		if p == nil || !lostPickedPort(p, spec) {
 			break
 		}
 	}
 	return nil, lastErr
+}
+
+// lostPickedPort reports whether p failed because a port Start picked was
+// taken before the agent bound it; a fixed address that is taken is not
+// retried.
+func lostPickedPort(p *Proc, spec Spec) bool {
+	out := p.Output()
+	if !strings.Contains(out, "address already in use") {
+		return false
+	}
+	for _, fixed := range []string{spec.HTTP, spec.Gossip} {
+		if fixed != "" && strings.Contains(out, fixed) {
+			return false
+		}
+	}
+	return spec.HTTP == "" || spec.Gossip == ""
 }
 
 func freeAddr() (string, error) {
@@ -132,23 +156,23 @@ func launch(ctx context.Context, spec Spec, httpAddr, gossipAddr string) (*Proc,
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("agentproc: start %s: %w", spec.Name, err)
 	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	deadline := time.Now().Add(spec.Within)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if p.healthy() {
-			return p, nil
-		}
-		if p.Exited() {
-			return p, fmt.Errorf("%w: %s exited (%v):\n%s", ErrNotServing, spec.Name, p.cmd.ProcessState, p.Tail(2000))
-		}
-		time.Sleep(20 * time.Millisecond)
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	_, err := await.Until(ctx, 20*time.Millisecond, spec.Within, func() bool {
+		return p.Exited() || (p.serves("/healthz") && (!spec.Ready || p.serves("/readyz")))
+	})
+	switch {
+	case err == nil && !p.Exited():
+		return p, nil
+	case p.Exited():
+		return p, fmt.Errorf("%w: %s exited (%v):\n%s", ErrNotServing, spec.Name, p.cmd.ProcessState, p.Tail(2000))
 	}
 	p.Stop(syscall.SIGKILL, 5*time.Second)
 	return p, fmt.Errorf("%w: %s not serving within %v:\n%s", ErrNotServing, spec.Name, spec.Within, p.Tail(2000))
 }
 
-func (p *Proc) healthy() bool {
-	resp, err := client.Get("http://" + p.HTTP + "/healthz")
+// serves reports whether the agent answers GET path with 200.
+func (p *Proc) serves(path string) bool {
+	resp, err := probe.Get("http://" + p.HTTP + path)
 	if err != nil {
 		return false
 	}
@@ -173,6 +197,13 @@ func (p *Proc) Exited() bool {
 	default:
 		return false
 	}
+}
+
+// Wait waits for the process to exit and returns how it did: nil for exit
+// status 0.
+func (p *Proc) Wait() error {
+	<-p.done
+	return p.err
 }
 
 // State describes how the process exited; "" while it runs.

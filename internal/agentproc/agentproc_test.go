@@ -14,9 +14,9 @@ import (
 )
 
 // The test binary doubles as a fake agent: with AGENTPROC_FAKE set it
-// serves /healthz on its --http address (or, with AGENTPROC_FAKE=exit,
-// prints a line and exits), so the launcher is tested without building
-// roster.
+// serves /healthz, /readyz and /v1/cluster/members (itself alone) on its
+// --http address (or, with AGENTPROC_FAKE=exit, prints a line and exits),
+// so the launcher is tested without building roster.
 func TestMain(m *testing.M) {
 	switch os.Getenv("AGENTPROC_FAKE") {
 	case "":
@@ -25,19 +25,31 @@ func TestMain(m *testing.M) {
 		fmt.Println("fake agent: cannot start")
 		os.Exit(3)
 	}
-	addr := ""
-	for i, a := range os.Args {
-		if a == "--http" && i+1 < len(os.Args) {
-			addr = os.Args[i+1]
+	flag := func(name string) string {
+		for i, a := range os.Args {
+			if a == name && i+1 < len(os.Args) {
+				return os.Args[i+1]
+			}
 		}
+		return ""
 	}
+	addr := flag("--http")
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Println("listen:", err)
 		os.Exit(1)
 	}
 	fmt.Println("fake agent serving", addr)
-	_ = http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	// It lists itself, alone, as an alive member.
+	members := fmt.Sprintf(`{"members":[{"name":%q,"httpAddr":%q,"gossipAddr":%q,"state":"alive"}]}`,
+		flag("--name"), addr, flag("--gossip"))
+	_ = http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/cluster/members" {
+			_, _ = w.Write([]byte(members))
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
 }
 
 func TestStart_servesAndStopsByPID(t *testing.T) {
@@ -46,7 +58,7 @@ func TestStart_servesAndStopsByPID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.PID() <= 0 || p.Exited() || !p.healthy() {
+	if p.PID() <= 0 || p.Exited() || !p.serves("/healthz") {
 		t.Fatalf("got pid %d exited %v, want a running healthy process", p.PID(), p.Exited())
 	}
 	if !strings.Contains(p.Output(), "fake agent serving "+p.HTTP) {

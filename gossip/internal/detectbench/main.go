@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -32,6 +31,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/gossip"
+	"github.com/roster-io/roster/internal/await"
 )
 
 func main() {
@@ -85,26 +85,73 @@ type node struct {
 	done chan struct{} // closed when its event reader returns
 }
 
+// trial is one crash in a fresh cluster.
+type trial struct {
+	logger *slog.Logger
+	victim atomic.Pointer[string]
+	nodes  []*node
+
+	mu     sync.Mutex // guards leaves and res.falsePositives
+	leaves map[string]time.Time
+	res    result // maxHealth belongs to runOnce's goroutine
+}
+
 // runOnce measures one crash in a fresh cluster.
 func runOnce(run, n int, profile gossip.Profile, load int, settle, timeout time.Duration, logger *slog.Logger) (result, error) {
-	var res result
-	var mu sync.Mutex // guards leaves and res.falsePositives
-	leaves := map[string]time.Time{}
-	var victim atomic.Pointer[string]
-
-	var nodes []*node
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for _, nd := range nodes {
-			_ = nd.g.Shutdown(ctx)
-			<-nd.done
-		}
-	}()
-
+	tr := &trial{logger: logger, leaves: map[string]time.Time{}}
+	defer tr.shutdown()
 	stopLoad := startLoad(load)
 	defer stopLoad()
+	if err := tr.start(run, n, profile); err != nil {
+		return tr.result(), err
+	}
+	if _, err := await.Until(context.Background(), 5*time.Millisecond, timeout, func() bool {
+		for _, nd := range tr.nodes {
+			if nd.g.NumMembers() != n {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return tr.result(), fmt.Errorf("cluster did not converge: %w", err)
+	}
+	for end := time.Now().Add(settle); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		tr.sampleHealth()
+	}
 
+	vi := rand.IntN(n)
+	name := "n" + strconv.Itoa(vi)
+	tr.victim.Store(&name)
+	survivors := len(tr.nodes) - 1
+	crashed := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err := tr.nodes[vi].g.Shutdown(ctx) // no Leave: a crash
+	cancel()
+	if err != nil {
+		return tr.result(), err
+	}
+
+	if _, err := await.Until(context.Background(), 5*time.Millisecond, timeout, func() bool {
+		tr.sampleHealth()
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return len(tr.leaves) == survivors
+	}); err != nil {
+		return tr.result(), fmt.Errorf("not every survivor saw %s die: %w", name, err)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.res.first, tr.res.last = timeout, 0
+	for _, at := range tr.leaves {
+		tr.res.first = min(tr.res.first, at.Sub(crashed))
+		tr.res.last = max(tr.res.last, at.Sub(crashed))
+	}
+	return tr.res, nil
+}
+
+// start starts n nodes, each joining the first, each with a reader of its
+// events.
+func (tr *trial) start(run, n int, profile gossip.Profile) error {
 	var seed string
 	for i := range n {
 		cfg := gossip.DefaultConfig()
@@ -113,90 +160,70 @@ func runOnce(run, n int, profile gossip.Profile, load int, settle, timeout time.
 		cfg.Profile = profile
 		cfg.Cluster = fmt.Sprintf("detectbench-%d-%d", os.Getpid(), run)
 		cfg.JoinRetryInterval = 20 * time.Millisecond
-		cfg.Logger = logger
+		cfg.Logger = tr.logger
 		if seed != "" {
 			cfg.Join = []string{seed}
 		}
 		g, err := gossip.New(cfg)
 		if err != nil {
-			return res, err
+			return err
 		}
 		nd := &node{g: g, done: make(chan struct{})}
-		observer := cfg.Name
-		go func() {
-			defer close(nd.done)
-			for ev := range g.Events() {
-				if ev.Type != gossip.EventLeave {
-					continue
-				}
-				mu.Lock()
-				if v := victim.Load(); v != nil && *v == ev.Member.Name {
-					if _, ok := leaves[observer]; !ok {
-						leaves[observer] = time.Now()
-					}
-				} else if ev.Member.Name != observer {
-					res.falsePositives++
-					logger.Warn("false positive", "observer", observer, "member", ev.Member.Name)
-				}
-				mu.Unlock()
-			}
-		}()
-		nodes = append(nodes, nd)
+		go tr.readEvents(nd, cfg.Name)
+		tr.nodes = append(tr.nodes, nd)
 		if err := g.Start(); err != nil {
-			return res, err
+			return err
 		}
 		if seed == "" {
 			seed = g.LocalMember().Addr
 		}
 	}
+	return nil
+}
 
-	if err := waitUntil(timeout, func() bool {
-		for _, nd := range nodes {
-			if nd.g.NumMembers() != n {
-				return false
+// readEvents records when observer saw the victim leave, and counts every
+// other leave (but its own) as a false positive, until nd's events close.
+func (tr *trial) readEvents(nd *node, observer string) {
+	defer close(nd.done)
+	for ev := range nd.g.Events() {
+		if ev.Type != gossip.EventLeave {
+			continue
+		}
+		tr.mu.Lock()
+		if v := tr.victim.Load(); v != nil && *v == ev.Member.Name {
+			if _, ok := tr.leaves[observer]; !ok {
+				tr.leaves[observer] = time.Now()
 			}
+		} else if ev.Member.Name != observer {
+			tr.res.falsePositives++
+			tr.logger.Warn("false positive", "observer", observer, "member", ev.Member.Name)
 		}
-		return true
-	}); err != nil {
-		return res, fmt.Errorf("cluster did not converge: %w", err)
+		tr.mu.Unlock()
 	}
-	sampleHealth := func() {
-		for _, nd := range nodes {
-			res.maxHealth = max(res.maxHealth, nd.g.HealthScore())
-		}
-	}
-	for end := time.Now().Add(settle); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		sampleHealth()
-	}
+}
 
-	vi := rand.IntN(n)
-	name := "n" + strconv.Itoa(vi)
-	victim.Store(&name)
-	survivors := slices.Delete(slices.Clone(nodes), vi, vi+1)
-	crashed := time.Now()
+// sampleHealth records the highest health score of any node.
+func (tr *trial) sampleHealth() {
+	for _, nd := range tr.nodes {
+		tr.res.maxHealth = max(tr.res.maxHealth, nd.g.HealthScore())
+	}
+}
+
+// result returns the result so far.
+func (tr *trial) result() result {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.res
+}
+
+// shutdown stops every node and waits for its event reader.
+func (tr *trial) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	err := nodes[vi].g.Shutdown(ctx) // no Leave: a crash
-	cancel()
-	if err != nil {
-		return res, err
+	defer cancel()
+	for _, nd := range tr.nodes {
+		_ = nd.g.Shutdown(ctx)
+		<-nd.done
 	}
-
-	if err := waitUntil(timeout, func() bool {
-		sampleHealth()
-		mu.Lock()
-		defer mu.Unlock()
-		return len(leaves) == len(survivors)
-	}); err != nil {
-		return res, fmt.Errorf("not every survivor saw %s die: %w", name, err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	res.first, res.last = timeout, 0
-	for _, at := range leaves {
-		res.first = min(res.first, at.Sub(crashed))
-		res.last = max(res.last, at.Sub(crashed))
-	}
-	return res, nil
 }
 
 // startLoad runs k goroutines that spin until the returned func is called,
@@ -217,17 +244,6 @@ func startLoad(k int) (stop func()) {
 		quit.Store(true)
 		wg.Wait()
 	}
-}
-
-func waitUntil(timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return errors.New("timed out")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return nil
 }
 
 func median(sorted []time.Duration) time.Duration {

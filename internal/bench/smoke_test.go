@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/agent/agenttest"
-	"github.com/roster-io/roster/bench"
+	"github.com/roster-io/roster/internal/bench"
 )
 
 // startNode runs a real single node on 127.0.0.1 for the test.

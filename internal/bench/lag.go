@@ -12,10 +12,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/roster-io/roster/client"
 )
 
 // LagConfig configures the lag mode.
@@ -39,20 +40,19 @@ type seenEvent struct {
 // watchService follows service on base with blocking queries and sends an
 // event the first time each instance IP shows up, until ctx ends.
 func watchService(ctx context.Context, c *Client, node int, base, service string, events chan<- seenEvent, errs chan<- error) {
+	nd, err := c.node(base)
+	if err != nil {
+		select {
+		case errs <- err:
+		default:
+		}
+		return
+	}
+	q := client.Query{Service: client.Service{Namespace: Namespace, Name: service}}
 	seen := map[string]bool{}
 	var index uint64
 	for ctx.Err() == nil {
-		q := url.Values{"service": {service}, "namespace": {Namespace}, "wait": {"5s"}}
-		if index > 0 {
-			q.Set("index", strconv.FormatUint(index, 10))
-		}
-		var list struct {
-			Index     uint64 `json:"index"`
-			Instances []struct {
-				IP string `json:"ip"`
-			} `json:"instances"`
-		}
-		h, err := c.GetJSON(ctx, base, "/v1/instances", q, &list)
+		list, err := nd.ListAfter(ctx, q, index, 5*time.Second)
 		at := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -65,11 +65,7 @@ func watchService(ctx context.Context, c *Client, node int, base, service string
 			time.Sleep(50 * time.Millisecond) // a failing node: do not spin
 			continue
 		}
-		if v, err := strconv.ParseUint(h.Get("X-Roster-Index"), 10, 64); err == nil {
-			index = v
-		} else {
-			index = list.Index
-		}
+		index = list.Index
 		for _, in := range list.Instances {
 			if !seen[in.IP] {
 				seen[in.IP] = true

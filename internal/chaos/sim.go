@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/roster-io/roster/internal/agentproc"
 )
 
 // Simulated service instances. Each is one goroutine (cheap: a thousand
@@ -71,7 +73,7 @@ func (s *Sim) Heard() time.Time { return time.Unix(0, s.heard.Load()) }
 
 // Workload owns the simulated instances. It is safe for concurrent use.
 type Workload struct {
-	c        *Cluster
+	c        *agentproc.Cluster
 	h        *History
 	t        Timings
 	metadata string // register form's metadata
@@ -86,7 +88,7 @@ type Workload struct {
 
 // NewWorkload returns an empty workload of instances with timings t,
 // seeded with seed.
-func NewWorkload(c *Cluster, h *History, t Timings, seed uint64) *Workload {
+func NewWorkload(c *agentproc.Cluster, h *History, t Timings, seed uint64) *Workload {
 	t = t.withDefaults()
 	md := t.metadata()
 	js, _ := json.Marshal(md)
@@ -101,9 +103,9 @@ func (w *Workload) intn(n int) int {
 }
 
 // pick returns a live node other than avoid, at random.
-func (w *Workload) pick(avoid string) *Proc {
+func (w *Workload) pick(avoid string) *agentproc.Proc {
 	live := w.c.Live()
-	var cand []*Proc
+	var cand []*agentproc.Proc
 	for _, p := range live {
 		if p.Name != avoid {
 			cand = append(cand, p)

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/roster-io/roster/client"
 )
 
 // Namespace is where the bench registers everything, so that a run against
@@ -33,7 +34,9 @@ func NewHTTPClient(concurrency int, timeout time.Duration) *http.Client {
 	return &http.Client{Transport: tr, Timeout: timeout}
 }
 
-// Client calls roster nodes. It is safe for concurrent use.
+// Client calls roster nodes: the Nacos API (the load the modes generate)
+// directly, the native API through package client (node). It is safe for
+// concurrent use.
 type Client struct {
 	HTTP  *http.Client
 	Addrs []string // base URLs, "http://host:port"
@@ -93,7 +96,8 @@ func (c *Client) Form(ctx context.Context, method, base, path string, v url.Valu
 	return err
 }
 
-// GetJSON GETs base+path?q and decodes the JSON answer into out.
+// GetJSON GETs base+path?q and decodes the JSON answer into out (the
+// Nacos API's lists).
 func (c *Client) GetJSON(ctx context.Context, base, path string, q url.Values, out any) (http.Header, error) {
 	u := base + path
 	if len(q) > 0 {
@@ -109,72 +113,15 @@ func (c *Client) GetJSON(ctx context.Context, base, path string, q url.Values, o
 	return h, nil
 }
 
-// serviceCount is one entry of GET /v1/services.
-type serviceCount struct {
-	Group     string `json:"group"`
-	Service   string `json:"service"`
-	Instances int    `json:"instances"`
-	Healthy   int    `json:"healthy"`
-}
-
-// services returns the services of the bench namespace on the node at base.
-func (c *Client) services(ctx context.Context, base string) ([]serviceCount, error) {
-	var resp struct {
-		Services []serviceCount `json:"services"`
+// node returns a native-API client of the node at base, sharing c's
+// connections; native calls (/v1/...) go through package client, the
+// Nacos API's form posts and lists through Do, Form and GetJSON.
+func (c *Client) node(base string) (*client.Node, error) {
+	n, err := client.NewNode(client.Config{Addrs: []string{base}, HTTPClient: c.HTTP, RequestTimeout: c.HTTP.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	_, err := c.GetJSON(ctx, base, "/v1/services", url.Values{"namespace": {Namespace}}, &resp)
-	return resp.Services, err
-}
-
-// memberInfo is one entry of GET /v1/cluster/members.
-type memberInfo struct {
-	Name     string `json:"name"`
-	HTTPAddr string `json:"httpAddr"`
-	State    string `json:"state"`
-	Self     bool   `json:"self"`
-}
-
-// members returns the members the node at base sees.
-func (c *Client) members(ctx context.Context, base string) ([]memberInfo, error) {
-	var resp struct {
-		Members []memberInfo `json:"members"`
-	}
-	_, err := c.GetJSON(ctx, base, "/v1/cluster/members", nil, &resp)
-	return resp.Members, err
-}
-
-// owner returns the owner of service in the bench namespace as the node at
-// base sees it.
-func (c *Client) owner(ctx context.Context, base, service string) (string, error) {
-	var resp struct {
-		Owner string `json:"owner"`
-	}
-	_, err := c.GetJSON(ctx, base, "/v1/cluster/owner", url.Values{"service": {service}, "namespace": {Namespace}}, &resp)
-	return resp.Owner, err
-}
-
-// errTimeout reports that a wait ran out of time.
-var errTimeout = errors.New("timed out")
-
-// poll calls cond every interval until it reports true, ctx ends or
-// within passes. It returns when cond first held.
-func poll(ctx context.Context, interval, within time.Duration, cond func() bool) (time.Time, error) {
-	deadline := time.Now().Add(within)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if cond() {
-			return time.Now(), nil
-		}
-		if time.Now().After(deadline) {
-			return time.Time{}, errTimeout
-		}
-		select {
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		case <-t.C:
-		}
-	}
+	return n, nil
 }
 
 // instanceIP is a distinct, valid IPv4 address for instance number i.

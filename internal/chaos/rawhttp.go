@@ -1,18 +1,55 @@
 package chaos
 
+// The harness's HTTP. The native API (/v1/...) goes through client.Node,
+// one request to one node (api). Raw requests (do, doSent) are kept for
+// what package client does not speak: the Nacos API the simulated
+// instances use, the hostile clients' deliberately malformed requests,
+// and PUT /debug/faults.
+
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/roster-io/roster/client"
+	"github.com/roster-io/roster/internal/agentproc"
 )
 
 // transport keeps connections per node; many goroutines share it.
 var transport = &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second,
 	DisableCompression: true}
+
+// apis holds one client.Node per node address.
+var apis struct {
+	mu    sync.Mutex // guards nodes
+	nodes map[string]*client.Node
+}
+
+// api returns the native-API client of p: one attempt, within a second,
+// over the shared transport.
+func api(p *agentproc.Proc) (*client.Node, error) {
+	apis.mu.Lock()
+	defer apis.mu.Unlock()
+	if n := apis.nodes[p.HTTP]; n != nil {
+		return n, nil
+	}
+	n, err := client.NewNode(client.Config{Addrs: []string{p.URL()}, HTTPClient: &http.Client{Transport: transport},
+		RequestTimeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("chaos: %w", err)
+	}
+	if apis.nodes == nil {
+		apis.nodes = map[string]*client.Node{}
+	}
+	apis.nodes[p.HTTP] = n
+	return n, nil
+}
 
 // do sends one request to addr and returns status, body and a transport
 // error (status 0). A form body is used for POST/PUT when body is nil and

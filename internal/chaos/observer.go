@@ -2,12 +2,15 @@ package chaos
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/roster-io/roster/client"
+	"github.com/roster-io/roster/internal/agentproc"
 )
 
 // Observe polls every running node's native list of each service every
@@ -17,7 +20,7 @@ import (
 //
 // A poll that lists what the node's previous poll of the service listed
 // shares its map, which keeps a long run's history small.
-func Observe(ctx context.Context, c *Cluster, h *History, services []string, interval time.Duration, ownerEvery int) {
+func Observe(ctx context.Context, c *agentproc.Cluster, h *History, services []string, interval time.Duration, ownerEvery int) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var mu sync.Mutex // guards last
@@ -60,43 +63,55 @@ func Observe(ctx context.Context, c *Cluster, h *History, services []string, int
 	}
 }
 
-func pollList(round int, p *Proc, svc string) Obs {
+// pollList reads p's native list of svc: Status is the HTTP status (0:
+// no answer, -1: an answer that does not decode).
+func pollList(round int, p *agentproc.Proc, svc string) Obs {
 	o := Obs{Round: round, Node: p.Name, Service: svc, Start: time.Now()}
-	code, body, err := do(http.MethodGet, p.HTTP, "/v1/instances", url.Values{"service": {svc}}, nil, time.Second)
-	o.End = time.Now()
-	o.Status = code
-	if err != nil || code != 200 {
+	n, err := api(p)
+	if err != nil {
+		o.End = time.Now()
 		return o
 	}
-	var r struct {
-		Instances []struct {
-			IP      string
-			Port    int
-			Healthy bool
-		}
-	}
-	if json.Unmarshal(body, &r) != nil {
+	l, err := n.List(context.Background(), client.Query{Service: client.Service{Name: svc}})
+	o.End = time.Now()
+	var ae *client.APIError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &ae):
+		o.Status = ae.Status
+		return o
+	case errors.As(err, &ue):
+		return o
+	case err != nil:
 		o.Status = -1
 		return o
 	}
-	o.List = make(map[string]bool, len(r.Instances))
-	for _, in := range r.Instances {
+	o.Status = http.StatusOK
+	o.List = make(map[string]bool, len(l.Instances))
+	for _, in := range l.Instances {
 		o.List[Instance{IP: in.IP, Port: in.Port}.Addr()] = in.Healthy
 	}
 	return o
 }
 
-func pollOwner(round int, p *Proc, svc string) (OwnerObs, bool) {
+// pollOwner asks p who owns svc.
+func pollOwner(round int, p *agentproc.Proc, svc string) (OwnerObs, bool) {
 	o := OwnerObs{Round: round, Node: p.Name, Service: svc, Start: time.Now()}
-	code, body, err := do(http.MethodGet, p.HTTP, "/v1/cluster/owner", url.Values{"service": {svc}}, nil, time.Second)
+	owner, err := ownerAt(p, svc)
 	o.End = time.Now()
-	if err != nil || code != 200 {
+	if err != nil {
 		return o, false
 	}
-	var r struct{ Owner string }
-	if json.Unmarshal(body, &r) != nil {
-		return o, false
-	}
-	o.Owner = r.Owner
+	o.Owner = owner
 	return o, true
+}
+
+// ownerAt asks p who owns svc.
+func ownerAt(p *agentproc.Proc, svc string) (string, error) {
+	n, err := api(p)
+	if err != nil {
+		return "", err
+	}
+	o, err := n.Owner(context.Background(), client.Service{Name: svc})
+	return o.Owner, err
 }

@@ -14,7 +14,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	"github.com/roster-io/roster/client"
+	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // DetectConfig configures the detect mode.
@@ -29,8 +34,8 @@ type DetectConfig struct {
 }
 
 // Detect runs the detect mode against lc.
-func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (*Report, error) {
-	procs := lc.Procs()
+func Detect(ctx context.Context, env *Env, lc *agentproc.Cluster, cfg DetectConfig) (*Report, error) {
+	procs := lc.Live()
 	if len(procs) < 2 {
 		return nil, fmt.Errorf("bench: detect: needs --local 2 or more, not %d", len(procs))
 	}
@@ -61,16 +66,21 @@ func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (
 	r.Params["services"] = strconv.Itoa(cfg.Services)
 	r.Params["poll"] = cfg.Poll.String()
 
+	// The load's targets: every node, the victim included while it is
+	// down, until its restart.
+	var targets atomic.Pointer[[]string]
+	setTargets := func(procs []*agentproc.Proc) {
+		var urls []string
+		for _, p := range procs {
+			urls = append(urls, p.URL())
+		}
+		targets.Store(&urls)
+	}
+	setTargets(procs)
 	if cfg.LoadWorkers > 0 {
 		loadCtx, stopLoad := context.WithCancel(ctx)
 		load := &detectLoad{}
-		load.start(loadCtx, c, cfg.LoadWorkers, prefix, func() []string {
-			var urls []string
-			for _, p := range lc.Procs() {
-				urls = append(urls, p.URL())
-			}
-			return urls
-		})
+		load.start(loadCtx, c, cfg.LoadWorkers, prefix, func() []string { return *targets.Load() })
 		loadStarted := time.Now()
 		defer func() {
 			stopLoad()
@@ -85,22 +95,27 @@ func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (
 	falseDrops := 0 // polls in which a survivor did not list another survivor
 	for run := 0; run < cfg.Runs && ctx.Err() == nil; run++ {
 		v := 1 + run%(len(procs)-1)
-		procs = lc.Procs()
+		procs = lc.Live()
+		setTargets(procs)
 		victim := procs[v]
-		var survivors []string
+		var survivors []*client.Node
 		for i, p := range procs {
 			if i != v {
-				survivors = append(survivors, p.URL())
+				n, err := c.node(p.URL())
+				if err != nil {
+					return finish(r, started), err
+				}
+				survivors = append(survivors, n)
 			}
 		}
 		// The services the victim owns now.
 		var victimOwns []string
 		for _, s := range services {
-			o, err := c.owner(ctx, survivors[0], s)
+			o, err := survivors[0].Owner(ctx, client.Service{Namespace: Namespace, Name: s})
 			if err != nil {
 				return finish(r, started), fmt.Errorf("bench: detect: owner: %w", err)
 			}
-			if o == victim.Name {
+			if o.Owner == victim.Name {
 				victimOwns = append(victimOwns, s)
 			}
 		}
@@ -108,38 +123,29 @@ func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (
 			r.Notef("run %d: %s owned none of the %d services", run+1, victim.Name, len(services))
 		}
 		killed := time.Now()
-		if _, err := lc.Kill(v); err != nil {
+		if err := lc.Kill(victim.Name); err != nil {
 			return finish(r, started), err
 		}
 		droppedAt := make([]time.Time, len(survivors))
 		ownedAt := make([]time.Time, len(survivors))
-		_, err := poll(ctx, cfg.Poll, cfg.Within, func() bool {
+		_, err := await.Until(ctx, cfg.Poll, cfg.Within, func() bool {
 			all := true
 			for i, s := range survivors {
-				ms, err := c.members(ctx, s)
+				ms, err := s.Members(ctx)
 				if err == nil {
 					// A survivor missing from another survivor's view is a
 					// false failure detection.
 					for _, other := range procs {
-						if other != victim && !slices.ContainsFunc(ms, func(m memberInfo) bool { return m.Name == other.Name }) {
+						if other != victim && !slices.ContainsFunc(ms, func(m client.Member) bool { return m.Name == other.Name }) {
 							falseDrops++
 						}
 					}
 				}
-				if droppedAt[i].IsZero() && err == nil && !slices.ContainsFunc(ms, func(m memberInfo) bool { return m.Name == victim.Name }) {
+				if droppedAt[i].IsZero() && err == nil && !slices.ContainsFunc(ms, func(m client.Member) bool { return m.Name == victim.Name }) {
 					droppedAt[i] = time.Now()
 				}
-				if ownedAt[i].IsZero() {
-					moved := true
-					for _, svc := range victimOwns {
-						if o, err := c.owner(ctx, s, svc); err != nil || o == victim.Name || o == "" {
-							moved = false
-							break
-						}
-					}
-					if moved {
-						ownedAt[i] = time.Now()
-					}
+				if ownedAt[i].IsZero() && ownersMoved(ctx, s, victimOwns, victim.Name) {
+					ownedAt[i] = time.Now()
 				}
 				all = all && !droppedAt[i].IsZero() && !ownedAt[i].IsZero()
 			}
@@ -150,7 +156,12 @@ func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (
 		}
 		dropped = append(dropped, latest(droppedAt).Sub(killed))
 		owned = append(owned, latest(append(droppedAt, ownedAt...)).Sub(killed))
-		if err := lc.Restart(ctx, v); err != nil {
+		// Restart on new ports; the load moves to the new process at once.
+		if _, err = lc.Start(ctx, victim.Name, "", ""); err == nil {
+			setTargets(lc.Live())
+			err = lc.WaitReady(ctx, StartWithin)
+		}
+		if err != nil {
 			return finish(r, started), fmt.Errorf("bench: detect: restart %s: %w", victim.Name, err)
 		}
 	}
@@ -162,6 +173,17 @@ func Detect(ctx context.Context, env *Env, lc *LocalCluster, cfg DetectConfig) (
 	r.AddMs("dropped and services re-owned, max", owned.Max())
 	r.Add("survivors missing from a survivor's view (polls)", float64(falseDrops), UnitCount)
 	return finish(r, started), ctx.Err()
+}
+
+// ownersMoved reports whether the node s names an owner other than victim
+// (and not none) for every one of services.
+func ownersMoved(ctx context.Context, s *client.Node, services []string, victim string) bool {
+	for _, svc := range services {
+		if o, err := s.Owner(ctx, client.Service{Namespace: Namespace, Name: svc}); err != nil || o.Owner == victim || o.Owner == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // latest returns the latest of ts.

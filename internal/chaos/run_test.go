@@ -5,26 +5,22 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/roster-io/roster/internal/agentproc"
 )
 
-// The short chaos suite: `go test ./chaos/` (and so `make test`) builds
+// The short chaos suite: `go test ./internal/chaos/` (and so `make test`) builds
 // roster twice, normally and with -tags chaosbroken, and runs the owner
 // scenario against each on a 3-node cluster with hostile clients. The
 // normal build must pass with zero violations; the broken one (no fresh
 // timeout for a new owner) must fail with a readable history excerpt.
 // -short or ROSTER_CHAOS=0 skips them; `make chaos` is the full suite.
 
-var builds struct {
-	once          sync.Once
-	dir           string
-	good, broken  string
-	errGood, errB error
-}
-
-func bins(t *testing.T) (good, broken string) {
+// bin builds roster with tags, once per test binary (agentproc.Binary),
+// or skips the test.
+func bin(t *testing.T, tags ...string) string {
 	t.Helper()
 	if testing.Short() || os.Getenv("ROSTER_CHAOS") == "0" {
 		t.Skip("chaos: skipped (-short or ROSTER_CHAOS=0)")
@@ -32,31 +28,18 @@ func bins(t *testing.T) (good, broken string) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("chaos: no go command to build roster")
 	}
-	builds.once.Do(func() {
-		dir, err := os.MkdirTemp("", "roster-chaos-test-")
-		if err != nil {
-			builds.errGood, builds.errB = err, err
-			return
-		}
-		builds.dir = dir
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if err := os.MkdirAll(dir+"/broken", 0o755); err != nil {
-			builds.errB = err
-		}
-		builds.good, builds.errGood = Build(ctx, "..", dir)
-		if builds.errB == nil {
-			builds.broken, builds.errB = Build(ctx, "..", dir+"/broken", "chaosbroken")
-		}
-	})
-	return builds.good, builds.broken
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	path, err := agentproc.Binary(ctx, "../..", tags...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if builds.dir != "" {
-		os.RemoveAll(builds.dir)
-	}
+	agentproc.RemoveBinaries()
 	os.Exit(code)
 }
 
@@ -66,10 +49,7 @@ func shortConfig(bin string, seed uint64) Config {
 }
 
 func TestShort_ownerKillPasses(t *testing.T) {
-	good, _ := bins(t)
-	if builds.errGood != nil {
-		t.Fatal(builds.errGood)
-	}
+	good := bin(t)
 	seed := uint64(time.Now().UnixNano() % 1_000_000)
 	var log strings.Builder
 	cfg := shortConfig(good, seed)
@@ -88,16 +68,13 @@ func TestShort_ownerKillPasses(t *testing.T) {
 		t.Error("got no hostile requests, want the hostile clients to have run")
 	}
 	for _, v := range s.Result.Violations {
-		t.Errorf("seed %d (replay: go run ./chaos/cmd/chaos --seed %d --scenario owner --nodes 3 --instances 30 --duration 14s --idle 300): %s",
+		t.Errorf("seed %d (replay: go run ./internal/chaos/cmd/chaos --seed %d --scenario owner --nodes 3 --instances 30 --duration 14s --idle 300): %s",
 			seed, seed, v)
 	}
 }
 
 func TestShort_brokenBuildIsCaught(t *testing.T) {
-	_, broken := bins(t)
-	if builds.errB != nil {
-		t.Fatal(builds.errB)
-	}
+	broken := bin(t, "chaosbroken")
 	seed := uint64(time.Now().UnixNano() % 1_000_000)
 	cfg := shortConfig(broken, seed)
 	cfg.Duration = 8 * time.Second // one owner kill mid-expiry is enough

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/roster-io/roster/client"
 )
 
 // BeatConfig configures the beat mode.
@@ -92,7 +94,12 @@ func (u *unhealthyWatch) check(ctx context.Context, c *Client, base, prefix stri
 		u.lastErr = err
 		u.mu.Unlock()
 	}
-	svcs, err := c.services(ctx, base)
+	node, err := c.node(base)
+	if err != nil {
+		fail(err)
+		return
+	}
+	svcs, err := node.Services(ctx, Namespace, "")
 	if err != nil {
 		fail(err)
 		return
@@ -104,14 +111,8 @@ func (u *unhealthyWatch) check(ctx context.Context, c *Client, base, prefix stri
 		if !strings.HasPrefix(s.Service, prefix) || s.Healthy == s.Instances {
 			continue
 		}
-		var list struct {
-			Instances []struct {
-				InstanceID string `json:"instanceId"`
-				Healthy    bool   `json:"healthy"`
-			} `json:"instances"`
-		}
-		q := url.Values{"service": {s.Service}, "group": {s.Group}, "namespace": {Namespace}, "healthyOnly": {"false"}}
-		if _, err := c.GetJSON(ctx, base, "/v1/instances", q, &list); err != nil {
+		list, err := node.List(ctx, client.Query{Service: client.Service{Namespace: Namespace, Group: s.Group, Name: s.Service}})
+		if err != nil {
 			fail(err)
 			continue
 		}

@@ -1,8 +1,8 @@
 // Package chaos breaks a real multi-process roster cluster on purpose and
 // checks, from a recorded history, that the invariants of DESIGN.md hold.
 //
-// A run has three parts, in the manner of Jepsen: a Cluster of `roster
-// agent` processes (started and stopped by PID through internal/agentproc)
+// A run has three parts, in the manner of Jepsen: a cluster of `roster
+// agent` processes (agentproc.Cluster: started and stopped by PID)
 // that the scenario kills, restarts and partitions, on loopback or, for
 // the partition, each in a network namespace of its own (Netns); simulated
 // service instances (goroutines sharing one HTTP transport) that

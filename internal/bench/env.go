@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/roster-io/roster/client"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // Env is what every mode shares: the client, the nodes to drive, the load
@@ -52,7 +55,7 @@ func finish(r *Report, started time.Time) *Report {
 
 // hasPrefixCount sums the instances of bench services whose name starts
 // with prefix.
-func hasPrefixCount(svcs []serviceCount, prefix string) (instances, healthy int) {
+func hasPrefixCount(svcs []client.ServiceCount, prefix string) (instances, healthy int) {
 	for _, s := range svcs {
 		if strings.HasPrefix(s.Service, prefix) {
 			instances += s.Instances
@@ -66,14 +69,22 @@ func hasPrefixCount(svcs []serviceCount, prefix string) (instances, healthy int)
 // services named prefix*, and returns when the last node got there (zero
 // if they never did within `within`).
 func waitAllList(ctx context.Context, c *Client, prefix string, want int, interval, within time.Duration) (time.Time, error) {
-	done := make([]bool, len(c.Addrs))
-	return poll(ctx, interval, within, func() bool {
+	nodes := make([]*client.Node, len(c.Addrs))
+	for i, a := range c.Addrs {
+		n, err := c.node(a)
+		if err != nil {
+			return time.Time{}, err
+		}
+		nodes[i] = n
+	}
+	done := make([]bool, len(nodes))
+	return await.Until(ctx, interval, within, func() bool {
 		all := true
-		for i, a := range c.Addrs {
+		for i, nd := range nodes {
 			if done[i] {
 				continue
 			}
-			svcs, err := c.services(ctx, a)
+			svcs, err := nd.Services(ctx, Namespace, "")
 			if n, _ := hasPrefixCount(svcs, prefix); err == nil && n >= want {
 				done[i] = true
 				continue

@@ -3,7 +3,7 @@
 // non-zero on any violation, printing the part of the history that shows
 // it.
 //
-//	go run ./chaos/cmd/chaos --seed 42 --scenario rolling --nodes 3 --instances 50 --duration 30s
+//	go run ./internal/chaos/cmd/chaos --seed 42 --scenario rolling --nodes 3 --instances 50 --duration 30s
 package main
 
 import (
@@ -18,7 +18,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/roster-io/roster/chaos"
+	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/internal/chaos"
 )
 
 func main() {
@@ -53,7 +54,7 @@ func main() {
 	if *tags != "" {
 		replay += " --tags " + *tags
 	}
-	fmt.Printf("chaos: seed %d (replay: go run ./chaos/cmd/chaos %s)\n", *seed, replay)
+	fmt.Printf("chaos: seed %d (replay: go run ./internal/chaos/cmd/chaos %s)\n", *seed, replay)
 
 	begin := time.Now()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -71,7 +72,7 @@ func main() {
 		if *tags != "" {
 			tagList = strings.Split(*tags, ",")
 		}
-		if path, err = chaos.Build(ctx, root, dir, tagList...); err != nil {
+		if path, err = agentproc.Build(ctx, root, dir, tagList...); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

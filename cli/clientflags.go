@@ -1,20 +1,14 @@
 package cli
 
-// The client commands share the flags and the HTTP helper in this file: each
-// request goes to --addr with a --timeout deadline, a 2xx answer is returned
-// as raw JSON, and anything else becomes an error that carries the server's
-// {"error": ...} message.
+// The one-shot client commands (register, deregister, list, services,
+// members, owner) share the flags in this file; nodeapi.go sends their
+// requests to --addr.
 
 import (
-	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -26,8 +20,6 @@ import (
 const (
 	defaultAddr    = "http://127.0.0.1:8848"
 	defaultTimeout = 5 * time.Second
-	// maxResponseBytes bounds how much of a response the client reads.
-	maxResponseBytes = 64 << 20
 )
 
 // clientFlags are the flags every client command takes.
@@ -127,35 +119,6 @@ func serviceQuery(c *cli.Context, service string) url.Values {
 	return q
 }
 
-// apiClient calls one node's native API.
-type apiClient struct {
-	base    *url.URL
-	http    *http.Client
-	timeout time.Duration
-	token   string
-}
-
-// newAPIClient builds a client from the --addr and --timeout flags.
-func newAPIClient(c *cli.Context) (*apiClient, error) {
-	base, err := parseAddr(c.String("addr"))
-	if err != nil {
-		return nil, badUsage(c, err)
-	}
-	timeout := c.Duration("timeout")
-	if timeout <= 0 {
-		return nil, badUsage(c, fmt.Errorf("--timeout %v must be positive", timeout))
-	}
-	hc := &http.Client{}
-	tc, err := clientTLS(c)
-	if err != nil {
-		return nil, badUsage(c, err)
-	}
-	if tc != nil {
-		hc.Transport = &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}
-	}
-	return &apiClient{base: base, http: hc, timeout: timeout, token: strings.TrimSpace(c.String("token"))}, nil
-}
-
 // clientTLS builds the TLS config of --ca-file, --cert-file and
 // --key-file, or nil when none is set.
 func clientTLS(c *cli.Context) (*tls.Config, error) {
@@ -209,92 +172,4 @@ func parseAddr(addr string) (*url.URL, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
-}
-
-// apiError is a non-2xx answer from the server.
-type apiError struct {
-	status  int
-	message string // the server's "error" field, or the body itself
-}
-
-func (e *apiError) Error() string {
-	return fmt.Sprintf("server answered %d %s: %s", e.status, http.StatusText(e.status), e.message)
-}
-
-// do sends one request and returns the body of a 2xx answer. body, if not
-// nil, is sent as JSON.
-func (a *apiClient) do(ctx context.Context, method, path string, query url.Values, body any) ([]byte, error) {
-	u := *a.base
-	u.Path += path
-	u.RawQuery = query.Encode()
-
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, fmt.Errorf("encode request: %w", err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-
-	resp, err := a.http.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("no answer from roster at %s within %v", a.base, a.timeout)
-		}
-		return nil, fmt.Errorf("cannot reach roster at %s: %w", a.base, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, fmt.Errorf("read answer from %s: %w", a.base, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &apiError{status: resp.StatusCode, message: errorMessage(data)}
-	}
-	return data, nil
-}
-
-// errorMessage extracts the message of an error answer: the "error" field
-// of a JSON body, else the trimmed body, else a placeholder.
-func errorMessage(body []byte) string {
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return e.Error
-	}
-	if s := strings.TrimSpace(string(body)); s != "" {
-		const max = 200
-		if len(s) > max {
-			s = s[:max] + "..."
-		}
-		return s
-	}
-	return "no error message"
-}
-
-// decode unmarshals a response body into v.
-func decode(data []byte, v any) error {
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
-	}
-	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/roster-io/roster/internal/agentproc"
 )
 
 // Hostile clients: malformed requests and oversized bodies (each must get
@@ -51,11 +53,11 @@ func badRequests() []badReq {
 // Hostile runs the hostile clients against c's live nodes until ctx ends,
 // holding up to idle idle connections and 40 slow-header ones. It reports
 // how many hostile requests and connections it made.
-func Hostile(ctx context.Context, c *Cluster, h *History, seed uint64, idle int) int {
+func Hostile(ctx context.Context, c *agentproc.Cluster, h *History, seed uint64, idle int) int {
 	rng := rand.New(rand.NewPCG(seed, 0x4057))
 	var rmu sync.Mutex // guards rng
 	intn := func(n int) int { rmu.Lock(); defer rmu.Unlock(); return rng.IntN(n) }
-	pick := func() *Proc {
+	pick := func() *agentproc.Proc {
 		live := c.Live()
 		if len(live) == 0 {
 			return nil
@@ -199,7 +201,7 @@ func isTimeout(err error) bool {
 
 // checkBadService records a finding for every node that lists an instance
 // of BadService.
-func checkBadService(c *Cluster, h *History) {
+func checkBadService(c *agentproc.Cluster, h *History) {
 	for _, p := range c.Live() {
 		o := pollList(0, p, BadService)
 		if o.Status == 200 && len(o.List) > 0 {

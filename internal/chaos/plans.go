@@ -1,0 +1,183 @@
+package chaos
+
+// The checker's plans: for each instance, from the client operations and
+// the ownership changes of its service, the spans in which it must be
+// listed healthy, the time after which it must be gone, and the expiry
+// deadlines once it fell silent (see checker.go).
+
+import (
+	"slices"
+	"time"
+)
+
+// change is an ownership change of a service: it happened (or its cause,
+// the owner's death, did) at at; the new owner took over by takeover.
+type change struct{ at, takeover time.Time }
+
+// ownerChanges returns, sorted, the ownership changes of service: an owner
+// seen to change, or the death of the owner (taken over at the latest
+// FailureDetection later).
+func (c *checker) ownerChanges(service string) []change {
+	var out []change
+	prev := map[string]string{}
+	var owners []OwnerObs
+	for _, o := range c.s.owners {
+		if o.Service != service {
+			continue
+		}
+		owners = append(owners, o)
+		if p, ok := prev[o.Node]; ok && p != o.Owner {
+			out = append(out, change{o.End, o.End})
+		}
+		prev[o.Node] = o.Owner
+	}
+	for _, e := range c.s.events {
+		if e.Kind != EvKill && e.Kind != EvTerm && e.Kind != EvPartition {
+			continue
+		}
+		if e.Kind == EvPartition {
+			out = append(out, change{e.T, e.T.Add(c.b.FailureDetection)})
+			continue
+		}
+		// Was e.Node the owner just before? Take the latest answers.
+		was := false
+		for _, o := range owners {
+			if o.End.After(e.T) {
+				break
+			}
+			if e.T.Sub(o.End) < 5*time.Second && o.Owner == e.Node {
+				was = true
+			}
+		}
+		if was {
+			out = append(out, change{e.T, c.takeover(e, owners)})
+		}
+	}
+	slices.SortFunc(out, func(a, b change) int { return a.at.Compare(b.at) })
+	return out
+}
+
+// takeover is when the services of e.Node, killed or stopped while it
+// owned them, had an owner again: at the latest FailureDetection after e,
+// unless the survivors were slower to notice, in which case the first
+// poll after e in which another node named another owner (or the killed
+// node's own return, ready, if that came first). Expiry deadlines count
+// from it (DESIGN: "add the failure-detection time"); how late it came is
+// reported as SlowestTakeover, apart from the violations.
+func (c *checker) takeover(e Event, owners []OwnerObs) time.Time {
+	bound := e.T.Add(c.b.FailureDetection)
+	var seen time.Time
+	for _, o := range owners {
+		if o.Start.After(e.T) && o.Node != e.Node && o.Owner != "" && o.Owner != e.Node {
+			seen = o.End
+			break
+		}
+	}
+	for _, r := range c.s.events {
+		if r.Kind == EvReady && r.Node == e.Node && r.T.After(e.T) {
+			if seen.IsZero() || r.T.Before(seen) {
+				seen = r.T
+			}
+			break
+		}
+	}
+	if seen.IsZero() {
+		return bound
+	}
+	c.res.SlowestTakeover = max(c.res.SlowestTakeover, seen.Sub(e.T))
+	return maxTime(bound, seen)
+}
+
+func (c *checker) buildPlans() {
+	by := map[Instance]*plan{}
+	var order []Instance
+	for _, o := range c.s.ops {
+		p := by[o.Inst]
+		if p == nil {
+			p = &plan{inst: o.Inst}
+			by[o.Inst] = p
+			order = append(order, o.Inst)
+		}
+		p.ops = append(p.ops, o)
+	}
+	changes := map[string][]change{}
+	for _, in := range order {
+		p := by[in]
+		var term *Op
+		for i := range p.ops {
+			if k := p.ops[i].Kind; k == OpDeregister || k == OpSilent {
+				term = &p.ops[i]
+				break
+			}
+		}
+		// Spans of continuous beating.
+		var seg []Op
+		flush := func() {
+			if len(seg) == 0 {
+				return
+			}
+			s := span{seg[0].End.Add(c.b.Convergence), seg[len(seg)-1].sentAt().Add(c.b.BeatGap)}
+			if term != nil && term.Start.Before(s.to) {
+				s.to = term.Start
+			}
+			if s.from.Before(s.to) {
+				p.must = append(p.must, s)
+			}
+			seg = nil
+		}
+		for _, o := range p.ops {
+			if term != nil && !o.Start.Before(term.Start) {
+				break
+			}
+			if !o.OK || (o.Kind != OpRegister && o.Kind != OpBeat) {
+				continue
+			}
+			if o.Kind == OpRegister {
+				p.regs = append(p.regs, o)
+			}
+			if len(seg) > 0 && o.End.Sub(seg[len(seg)-1].sentAt()) > c.b.BeatGap {
+				if late := c.lateness(o); late > 0 && o.End.Sub(seg[len(seg)-1].sentAt())-late <= c.b.BeatGap {
+					c.res.HarnessGaps++
+				}
+				flush()
+			}
+			seg = append(seg, o)
+		}
+		flush()
+		if term == nil {
+			continue
+		}
+		if term.Kind == OpDeregister && term.OK {
+			p.absentFrom = term.End.Add(c.b.Convergence)
+			continue
+		}
+		// Silent, or a deregister that was not acknowledged: it expires.
+		p.silent = true
+		for _, o := range p.ops {
+			if o.End.After(p.last) {
+				p.last = o.End
+			}
+		}
+		ch, ok := changes[in.Service]
+		if !ok {
+			ch = c.ownerChanges(in.Service)
+			changes[in.Service] = ch
+		}
+		p.baseU, p.baseA = p.last, p.last
+		// A takeover after the last beat, by a change that came while the
+		// instance was still pending, restarts its clock at the takeover.
+		for _, t := range ch {
+			if t.takeover.After(p.last) && !t.at.After(p.baseU.Add(c.b.BeatTimeout+c.b.Slack)) {
+				p.baseU = maxTime(p.baseU, t.takeover)
+			}
+			if t.takeover.After(p.last) && !t.at.After(p.baseA.Add(c.b.DeleteTimeout+c.b.Slack)) {
+				p.baseA = maxTime(p.baseA, t.takeover)
+			}
+		}
+		p.unhealthy = p.baseU.Add(c.b.BeatTimeout + c.b.Slack)
+		p.absent = p.baseA.Add(c.b.DeleteTimeout + c.b.Slack)
+	}
+	for _, in := range order {
+		c.plans[in.Service] = append(c.plans[in.Service], by[in])
+	}
+}

@@ -58,15 +58,15 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	if a.node, err = node.New(cfg.Config, a.peers); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	a.server = peer.NewServer(a.peers, a.node)
 	gc := gate.Config{ACL: cfg.ACL, Secret: cfg.secret(), MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Now: cfg.Now}
 	if a.gate, err = gate.New(gc, a.node, a.reg); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	if err := a.registerMetrics(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent: metrics: %w", err)
 	}
 	a.nacos = nacosdoor.New(nacosdoor.Config{MaxBodyBytes: cfg.MaxBodyBytes, CacheMillis: cfg.CacheMillis, Logger: cfg.Logger, Now: cfg.Now}, a.node, a.gate)
 	a.nacos.Routes(a.mux)
@@ -189,7 +189,9 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("agent: drain http: %w", err))
 		_ = a.srv.Close()
 	}
-	errs = append(errs, a.node.Shutdown(ctx))
+	if err := a.node.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("agent: %w", err))
+	}
 	a.wg.Wait()
 	a.peers.Close()
 	a.nacos.Close()

@@ -104,10 +104,10 @@ func DefaultLocalConfig() Config {
 // Validate reports the first invalid field.
 func (c *Config) Validate() error {
 	if err := c.Config.Validate(); err != nil {
-		return err
+		return fmt.Errorf("agent: %w", err)
 	}
 	if err := c.ACL.Validate(); err != nil {
-		return err
+		return fmt.Errorf("agent: %w", err)
 	}
 	switch {
 	case c.HTTPAddr == "":

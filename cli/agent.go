@@ -193,9 +193,9 @@ func runAgent(c *cli.Context, hooks agentHooks) error {
 	log := newLogger(c.App.ErrWriter, opts)
 	cfg.Logger = log
 
-	n, err := agent.New(cfg)
+	n, err := agent.New(cfg) // its errors begin with "agent: "
 	if err != nil {
-		return fmt.Errorf("agent: %w", err)
+		return err
 	}
 
 	// Listen for signals before starting, so none is missed.
@@ -213,7 +213,7 @@ func runAgent(c *cli.Context, hooks agentHooks) error {
 
 	if err := n.Start(); err != nil {
 		_ = n.Shutdown(context.Background())
-		return fmt.Errorf("agent: %w", err)
+		return err
 	}
 	log.Info("roster agent running", "name", cfg.Name, "http", n.Addr())
 	if hooks.started != nil {
@@ -222,7 +222,7 @@ func runAgent(c *cli.Context, hooks agentHooks) error {
 
 	sh := signalHandler{signals: sigs, exit: exit, timeout: opts.shutdownTimeout, log: log}
 	if err := sh.wait(c.Context, n.Shutdown); err != nil {
-		return fmt.Errorf("agent: %w", err)
+		return err
 	}
 	log.Info("roster agent stopped")
 	return nil

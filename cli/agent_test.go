@@ -296,7 +296,7 @@ func TestAgent_listenFailure(t *testing.T) {
 	if code != exitFailure {
 		t.Errorf("got exit code %d, want %d", code, exitFailure)
 	}
-	if want := "roster: agent: node: listen " + ln.Addr().String(); !strings.Contains(errOut.String(), want) {
+	if want := "roster: agent: listen " + ln.Addr().String(); !strings.Contains(errOut.String(), want) {
 		t.Errorf("got stderr %q, want it to contain %q", errOut.String(), want)
 	}
 }

@@ -18,14 +18,15 @@ import (
 // address.
 func ownerOf(t *testing.T, addr, service string) string {
 	t.Helper()
-	code, body := call(http.MethodGet, addr, "/v1/cluster/owner", url.Values{"service": {service}})
-	var out struct {
-		OwnerAddr string `json:"ownerAddr"`
+	n, err := rc.NewNode(rc.Config{Addrs: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code != 200 || json.Unmarshal([]byte(body), &out) != nil || out.OwnerAddr == "" {
-		t.Fatalf("owner of %s: %d %s", service, code, body)
+	o, err := n.Owner(t.Context(), rc.Service{Name: service})
+	if err != nil || o.OwnerAddr == "" {
+		t.Fatalf("owner of %s: %+v %v", service, o, err)
 	}
-	return out.OwnerAddr
+	return o.OwnerAddr
 }
 
 // TestClient_survivesNodeKill is the client's acceptance run against three

@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -17,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	rc "github.com/roster-io/roster/client"
 
 	"github.com/roster-io/roster/internal/agentproc"
 	"github.com/roster-io/roster/internal/await"
@@ -147,18 +147,15 @@ func (s *sidecar) portOpen() bool {
 
 // nativeList returns the instances of service on the node at addr, or
 // an error.
-func nativeList(addr, service string) ([]map[string]any, error) {
-	code, body := call(http.MethodGet, addr, "/v1/instances", url.Values{"service": {service}})
-	if code != http.StatusOK {
-		return nil, fmt.Errorf("list on %s: %d %s", addr, code, body)
-	}
-	var out struct {
-		Instances []map[string]any `json:"instances"`
-	}
-	if err := json.Unmarshal([]byte(body), &out); err != nil {
+func nativeList(addr, service string) ([]rc.Instance, error) {
+	n, err := rc.NewNode(rc.Config{Addrs: []string{addr}})
+	if err != nil {
 		return nil, err
 	}
-	return out.Instances, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	l, err := n.List(ctx, rc.Query{Service: rc.Service{Name: service}})
+	return l.Instances, err
 }
 
 // listedOn reports how many instances of service each agent lists.
@@ -307,7 +304,7 @@ func TestRun_sigkillExpires(t *testing.T) {
 	unhealthy := await.True(t, timeout+2*time.Second, "unhealthy on every node", func() bool {
 		for _, x := range agents {
 			l, err := nativeList(x.http, "e2e-kill")
-			if err != nil || (len(l) == 1 && l[0]["healthy"] == true) {
+			if err != nil || (len(l) == 1 && l[0].Healthy) {
 				return false
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/roster-io/roster/door/gate"
@@ -122,8 +123,40 @@ func (c *Config) Validate() error {
 		return errors.New("agent: config: max concurrent must not be negative")
 	case c.ClusterSecret != nil && len(c.ClusterSecret) < 16:
 		return fmt.Errorf("agent: config: cluster secret is %d bytes; want at least 16", len(c.ClusterSecret))
+	case c.ACL.Enabled() && c.GossipAddr != "" && c.secret() == nil:
+		return errors.New("agent: config: ACLs are on in a cluster without a shared secret, so any host could send node-to-node requests around them: " +
+			"set --cluster-secret or --gossip-key on every node (or --gossip \"\" for a node that never clusters)")
 	}
-	return nil
+	return c.checkAdvertise()
+}
+
+// checkAdvertise refuses an HTTP address peers could not dial: a wildcard
+// bind whose host cannot be taken from a specific gossip address either
+// (see advertisedHTTP), with gossip on and no AdvertiseHTTP.
+func (c *Config) checkAdvertise() error {
+	if c.GossipAddr == "" || c.AdvertiseHTTP != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("agent: config: http address %q: %w", c.HTTPAddr, err)
+	}
+	if !wildcard(host) {
+		return nil
+	}
+	for _, a := range []string{c.Advertise, c.GossipAddr} {
+		if h, _, err := net.SplitHostPort(a); err == nil && !wildcard(h) {
+			return nil
+		}
+	}
+	return fmt.Errorf("agent: config: --http %s binds every interface and the gossip address names none, so peers would be told an address they cannot dial: "+
+		"set --advertise-http HOST:PORT (or a specific --gossip or --advertise host)", c.HTTPAddr)
+}
+
+// wildcard reports whether host binds every interface.
+func wildcard(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
 }
 
 // secret is the cluster's shared secret: ClusterSecret, else GossipKey.

@@ -195,3 +195,19 @@ func TestShutdown_releasesWatchers(t *testing.T) {
 		t.Fatal("watcher not released")
 	}
 }
+
+// TestNative_invalidUTF8Refused: a JSON body with bytes that are not UTF-8
+// is refused with 400 naming the body, as the Nacos API refuses such
+// parameters, instead of being stored with U+FFFD in their place.
+func TestNative_invalidUTF8Refused(t *testing.T) {
+	n, base := startNode(t)
+	before := n.Node().Store().Index()
+	body := "{\"service\":\"utf\",\"ip\":\"10.0.0.1\",\"port\":80,\"metadata\":{\"k\":\"a\xffb\"}}"
+	code, resp := do(t, http.MethodPost, base+"/v1/instance", "application/json", body)
+	if code != http.StatusBadRequest || !strings.Contains(resp, "UTF-8") {
+		t.Fatalf("invalid UTF-8 body: got %d %s, want 400 naming UTF-8", code, resp)
+	}
+	if n.Node().Store().Index() != before {
+		t.Fatal("a refused body changed the registry")
+	}
+}

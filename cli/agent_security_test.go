@@ -120,7 +120,7 @@ func TestAgent_badSecurityFlags(t *testing.T) {
 
 // TestClient_token checks the client commands against an agent with ACLs.
 func TestClient_token(t *testing.T) {
-	a := startAgent(t, "--http", "127.0.0.1:0", "--acl-token", "sekret")
+	a := startAgent(t, "--http", "127.0.0.1:0", "--gossip", "", "--acl-token", "sekret")
 	addr := "http://" + a.addr
 	reg := []string{"register", "--addr", addr, "--service", "s", "--ip", "10.0.0.1", "--port", "80"}
 	r := runCLI(t, reg...)

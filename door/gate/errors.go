@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/node"
@@ -106,6 +107,11 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 	}
 	if int64(len(body)) > limit {
 		return param.ErrBodyTooLarge
+	}
+	// encoding/json would store U+FFFD for each invalid byte; the Nacos
+	// door refuses such parameters, and so does this one.
+	if !utf8.Valid(body) {
+		return &param.FieldError{Field: "body", Reason: "not valid UTF-8"}
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadJSON, err)

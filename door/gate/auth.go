@@ -177,16 +177,23 @@ func (s *auth) authorizeAlways(r *http.Request, paramToken string) error {
 	return s.checkToken(tok, s.now())
 }
 
-// Login checks a user's password and returns a login token and its
-// lifetime.
-func (g *Gate) Login(user, pass string) (string, time.Duration, error) {
+// Login checks a user's password, sent from host source, and returns a
+// login token and its lifetime. Failed logins brake further attempts for
+// the user and from the source (brake.go).
+func (g *Gate) Login(source, user, pass string) (string, time.Duration, error) {
 	if user == "" {
 		return "", 0, &param.FieldError{Field: "username", Reason: "missing"}
+	}
+	now := g.cfg.Now()
+	if err := g.brake.check(user, source, now); err != nil {
+		return "", 0, err
 	}
 	want, ok := g.auth.users[user]
 	got := sha256.Sum256([]byte(pass))
 	if !ok || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+		g.brake.fail(user, source, now)
 		return "", 0, fmt.Errorf("%w: unknown user or wrong password", ErrLoginFailed)
 	}
-	return g.auth.issueToken(user, g.cfg.Now()), g.auth.acl.TokenTTL, nil
+	g.brake.succeed(user, source)
+	return g.auth.issueToken(user, now), g.auth.acl.TokenTTL, nil
 }

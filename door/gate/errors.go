@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/roster-io/roster/internal/param"
@@ -68,9 +69,7 @@ func WriteText(w http.ResponseWriter, status int, msg string) {
 // plain-text message.
 func NacosError(w http.ResponseWriter, err error) {
 	status := StatusOf(err)
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-	}
+	setRetryAfter(w, err, status)
 	WriteText(w, status, "caused: "+err.Error()+";")
 }
 
@@ -93,10 +92,20 @@ func WriteJSONBytes(w http.ResponseWriter, status int, b []byte) {
 
 // JSONError answers err as {"error": message} with its status.
 func JSONError(w http.ResponseWriter, err error) {
-	if StatusOf(err) == http.StatusServiceUnavailable {
+	setRetryAfter(w, err, StatusOf(err))
+	WriteJSON(w, StatusOf(err), map[string]string{"error": err.Error()})
+}
+
+// setRetryAfter tells the client when to retry: what a RetryError says,
+// or a second for a 503.
+func setRetryAfter(w http.ResponseWriter, err error, status int) {
+	var re *RetryError
+	switch {
+	case errors.As(err, &re):
+		w.Header().Set("Retry-After", strconv.Itoa(re.RetryAfter()))
+	case status == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
 	}
-	WriteJSON(w, StatusOf(err), map[string]string{"error": err.Error()})
 }
 
 // DecodeJSON reads a JSON body of at most limit bytes into v.

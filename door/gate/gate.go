@@ -42,6 +42,7 @@ type Gate struct {
 	cfg      Config
 	core     *node.Node
 	auth     *auth
+	brake    brake
 	metrics  *httpMetrics
 	inflight atomic.Int64 // client requests counted against MaxConcurrent
 	waiting  atomic.Int64 // blocking queries waiting (never counted)

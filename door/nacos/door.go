@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -122,7 +123,8 @@ func (d *Door) login(w http.ResponseWriter, r *http.Request) {
 		gate.NacosError(w, err)
 		return
 	}
-	tok, ttl, err := d.gate.Login(p.Get("username"), p.Get("password"))
+	source, _, _ := net.SplitHostPort(r.RemoteAddr)
+	tok, ttl, err := d.gate.Login(source, p.Get("username"), p.Get("password"))
 	if err != nil {
 		gate.NacosError(w, err)
 		return

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/gossip"
+	"github.com/roster-io/roster/internal/ratelog"
 	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/ring"
 	"github.com/roster-io/roster/store"
@@ -48,6 +49,7 @@ type Node struct {
 	readyHints readyHints // peers that said they are ready before gossip did
 	lag        lagObserver
 	faults     faults
+	warns      ratelog.Limiter // repeated warnings, logged at most every ratelog.Every
 	ctx        context.Context
 	cancel     context.CancelFunc
 	// waits is cancelled first when the node leaves, so blocking queries

@@ -41,7 +41,7 @@ func (n *Node) runSync() {
 		rand.Shuffle(len(ready), func(i, j int) { ready[i], ready[j] = ready[j], ready[i] })
 		for _, m := range ready {
 			if err := n.pull(m); err != nil {
-				n.log.Warn("sync from peer failed", "peer", m.Name, "err", err)
+				n.warns.Warn(n.log, time.Now(), "sync from peer failed", "peer", m.Name, "err", err)
 				continue
 			}
 			n.markSynced("synced from "+m.Name, start)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roster-io/roster/internal/ratelog"
 	"github.com/roster-io/roster/store"
 )
 
@@ -18,6 +19,7 @@ type Transport struct {
 	cfg   Config
 	c     *client
 	stats Stats
+	warns ratelog.Limiter
 	ctx   context.Context
 	stop  context.CancelFunc
 
@@ -115,7 +117,7 @@ func (t *Transport) Broadcast(recs []store.Record) *Acks {
 		if q.deltas.enqueue(recs, a.done) {
 			a.queued++
 		} else {
-			t.cfg.Logger.Warn("replication queue full; anti-entropy will repair", "peer", q.m.Name)
+			t.warns.Warn(t.cfg.Logger, t.cfg.Now(), "replication queue full; anti-entropy will repair", "peer", q.m.Name)
 		}
 	}
 	return a

@@ -22,7 +22,10 @@
 //   - Heartbeat expiry uses a min-heap of deadlines with lazy invalidation:
 //     a beat only moves the instance's last-beat time, and the heap entry is
 //     re-checked when it comes due, so beats cost O(1) and each instance costs
-//     at most a couple of heap operations per timeout period.
+//     at most a couple of heap operations per timeout period. The beat and
+//     delete deadlines are independent, both counted from the last beat;
+//     deadline arithmetic saturates, and a deadline past the clock's range
+//     is never and gets no heap entry.
 //
 // The store is pure: no sockets, and time comes from Config.Now.
 package store

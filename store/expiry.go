@@ -2,6 +2,7 @@ package store
 
 import (
 	"container/heap"
+	"math"
 	"time"
 )
 
@@ -40,20 +41,43 @@ func (d *deadlines) Pop() any {
 	return x
 }
 
-// dueLocked returns when e's next transition is due.
-func dueLocked(e *entry) time.Time {
-	if e.inst.Healthy {
-		return e.lastBeat.time().Add(e.inst.BeatTimeout)
+// never is the deadline of a transition that never comes: the last time
+// Unix nanoseconds can hold, standing for any time at or past it. It is
+// not put on the heap.
+const never = math.MaxInt64
+
+// deadlineAfter returns the Unix-nanosecond time d after from. It
+// saturates, since a peer's record can carry any duration: a time past the
+// range is never, and one before it is 1 (0 means "none" in entry.queued).
+func deadlineAfter(from stamp, d time.Duration) int64 {
+	return max(addNanos(int64(from), d), 1)
+}
+
+// nextLocked returns when e's next expiry transition is due and whether it
+// removes the instance. The two deadlines count independently from the
+// last beat, as in Nacos: a healthy instance turns unhealthy at its beat
+// timeout, but if its delete timeout comes first (or at the same time) it
+// is removed then without being reported unhealthy first. An unhealthy
+// instance is removed at its delete timeout.
+func nextLocked(e *entry) (at int64, remove bool) {
+	del := deadlineAfter(e.lastBeat, e.inst.DeleteTimeout)
+	if !e.inst.Healthy {
+		return del, true
 	}
-	return e.lastBeat.time().Add(e.inst.DeleteTimeout)
+	beat := deadlineAfter(e.lastBeat, e.inst.BeatTimeout)
+	if del <= beat {
+		return del, true
+	}
+	return beat, false
 }
 
 // scheduleLocked makes sure a heap item exists at or before e's deadline.
 // Beats move the deadline later without touching the heap; the item is
-// re-checked when it comes due.
+// re-checked when it comes due. An instance whose deadline is never gets
+// no item.
 func (s *Store) scheduleLocked(svc *service, e *entry) {
-	at := dueLocked(e).UnixNano()
-	if e.queued != 0 && at >= e.queued {
+	at, _ := nextLocked(e)
+	if at == never || (e.queued != 0 && at >= e.queued) {
 		return
 	}
 	e.queued = at
@@ -85,9 +109,10 @@ func (s *Store) NextDeadline() (time.Time, bool) {
 // sweeper calls again at once.
 const maxSweep = 2000
 
-// Sweep applies the expiry transitions due by now (at most maxSweep): an ephemeral instance
-// without a beat for its timeout becomes unhealthy, and without one for
-// its delete timeout is removed. owns reports whether this node is
+// Sweep applies the expiry transitions due by now (at most maxSweep): an
+// ephemeral instance without a beat for its delete timeout is removed, and
+// one without a beat for its beat timeout, if that is shorter, becomes
+// unhealthy first (see nextLocked). owns reports whether this node is
 // responsible for timing out a service; nil means every service. Services
 // not owned are skipped; their owner times them out, and Refresh re-arms
 // them if ownership comes here.
@@ -107,24 +132,24 @@ func (s *Store) Sweep(owns func(Key) bool) []Transition {
 		if e.inst.Deleted || !e.inst.Ephemeral || (owns != nil && !owns(k)) {
 			continue
 		}
-		if due := dueLocked(e); due.After(now) {
+		at, remove := nextLocked(e)
+		if at > now.UnixNano() {
 			s.scheduleLocked(d.svc, e)
 			continue
 		}
-		due := dueLocked(e)
 		var next Instance
-		if e.inst.Healthy {
+		if remove {
+			next = tombstone(e.inst, s.clock.next())
+		} else {
 			next = e.inst.clone()
 			next.Healthy = false
 			next.Version = s.clock.next()
-		} else {
-			next = tombstone(e.inst, s.clock.next())
 		}
 		next.Expired = true
 		if err := s.applyLocked(k, &next, false); err != nil {
 			continue
 		}
-		out = append(out, Transition{Key: k, Instance: next, Removed: next.Deleted, Deadline: due})
+		out = append(out, Transition{Key: k, Instance: next, Removed: next.Deleted, Deadline: time.Unix(0, at)})
 	}
 	return out
 }

@@ -21,16 +21,24 @@ type expiryModel struct {
 	removed       bool
 }
 
+// removesNext reports whether the model's next transition is its removal:
+// it is unhealthy already, or its delete timeout is not longer than its
+// beat timeout, so it is removed without turning unhealthy first.
+func (m *expiryModel) removesNext() bool {
+	return !m.healthy || m.deleteTimeout <= m.beatTimeout
+}
+
 // due is when the model's next transition is due.
 func (m *expiryModel) due() time.Time {
-	if m.healthy {
-		return m.lastBeat.Add(m.beatTimeout)
+	if m.removesNext() {
+		return m.lastBeat.Add(m.deleteTimeout)
 	}
-	return m.lastBeat.Add(m.deleteTimeout)
+	return m.lastBeat.Add(m.beatTimeout)
 }
 
 // expiryFleet is n instances over many services with staggered
-// registration times and timeouts.
+// registration times and timeouts; about a fifth have a delete timeout
+// no longer than their beat timeout.
 type expiryFleet struct {
 	models []expiryModel
 	byIP   map[string]int
@@ -45,7 +53,7 @@ func newExpiryFleet(rng *rand.Rand, n int, regSpread time.Duration) *expiryFleet
 			key:           Key{Namespace: DefaultNamespace, Group: DefaultGroup, Service: "svc" + strconv.Itoa(i%500)},
 			ik:            ik(ip, 8080),
 			beatTimeout:   bt,
-			deleteTimeout: bt + time.Duration(rng.IntN(10000))*time.Millisecond,
+			deleteTimeout: max(bt+time.Duration(rng.IntN(10000)-2000)*time.Millisecond, 500*time.Millisecond),
 			registerAt:    time.Duration(rng.Int64N(int64(regSpread/time.Millisecond))) * time.Millisecond,
 		}
 		f.byIP[ip] = i
@@ -86,7 +94,7 @@ func TestSweep_manyInstancesOnTime(t *testing.T) {
 	sortByRegistration(pending, f)
 
 	prev := start
-	var removed, unhealthy, heals, beats, sweeps int
+	var removed, unhealthy, direct, heals, beats, sweeps int
 	for removed < n {
 		// Steps are mostly whole milliseconds, so many deadlines fall
 		// exactly on a sweep; some carry a sub-millisecond jitter.
@@ -109,8 +117,8 @@ func TestSweep_manyInstancesOnTime(t *testing.T) {
 			switch {
 			case !m.registered || m.removed:
 				t.Fatalf("transition %+v of an instance that is not live", tr)
-			case tr.Removed == m.healthy:
-				t.Fatalf("%v: got removed=%v, want removed=%v", m.ik, tr.Removed, !m.healthy)
+			case tr.Removed != m.removesNext():
+				t.Fatalf("%v: got removed=%v, want removed=%v", m.ik, tr.Removed, m.removesNext())
 			case !tr.Deadline.Equal(want):
 				t.Fatalf("%v: got deadline %v, want %v", m.ik, tr.Deadline, want)
 			case want.After(now):
@@ -119,6 +127,9 @@ func TestSweep_manyInstancesOnTime(t *testing.T) {
 				t.Fatalf("%v: transition at %v, want in the first sweep at or after %v (previous sweep %v)", m.ik, now, want, prev)
 			}
 			if tr.Removed {
+				if m.healthy {
+					direct++
+				}
 				m.removed = true
 				removed++
 			} else {
@@ -163,13 +174,18 @@ func TestSweep_manyInstancesOnTime(t *testing.T) {
 	if got := s.Len(); got != 0 {
 		t.Errorf("Len after all removed got %d, want 0", got)
 	}
-	if unhealthy != n+heals {
-		t.Errorf("unhealthy transitions got %d, want %d (one per instance plus one per heal)", unhealthy, n+heals)
+	if unhealthy+direct != n+heals {
+		t.Errorf("unhealthy transitions got %d and direct removals %d, want %d together (one per instance plus one per heal)",
+			unhealthy, direct, n+heals)
+	}
+	if direct == 0 {
+		t.Errorf("no instance was removed before turning unhealthy; the test does not exercise a short delete timeout")
 	}
 	if heals == 0 {
 		t.Errorf("no beat healed an instance; the test does not exercise healing")
 	}
-	t.Logf("%d instances, %d sweeps, %d beats, %d heals, %v fake time", n, sweeps, beats, heals, prev.Sub(start))
+	t.Logf("%d instances, %d sweeps, %d beats, %d heals, %d direct removals, %v fake time",
+		n, sweeps, beats, heals, direct, prev.Sub(start))
 }
 
 func sortByRegistration(order []int, f *expiryFleet) {

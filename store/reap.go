@@ -7,7 +7,7 @@ import "time"
 // from a peer is ignored rather than kept for another TTL (which would let
 // anti-entropy pass reaped tombstones back and forth for ever).
 func (s *Store) reapedLocked(v Version) bool {
-	return v.Clock <= s.cfg.Now().Add(-s.cfg.TombstoneTTL).UnixNano()
+	return v.Clock <= addNanos(s.cfg.Now().UnixNano(), -s.cfg.TombstoneTTL)
 }
 
 // grave is a tombstone waiting out the TTL. Tombstones are buried in time

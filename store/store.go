@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,19 @@ type stamp int64
 
 // stampOf returns t as a stamp.
 func stampOf(t time.Time) stamp { return stamp(t.UnixNano()) }
+
+// addNanos returns t+d for a time t in Unix nanoseconds, saturating at
+// the int64 range instead of wrapping around.
+func addNanos(t int64, d time.Duration) int64 {
+	sum := t + int64(d)
+	switch {
+	case d > 0 && sum < t:
+		return math.MaxInt64
+	case d < 0 && sum > t:
+		return math.MinInt64
+	}
+	return sum
+}
 
 // time returns the stamp as a time.
 func (s stamp) time() time.Time { return time.Unix(0, int64(s)) }

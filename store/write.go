@@ -177,10 +177,12 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	now := s.cfg.Now()
 	// What a touch counts the timeouts from: now, or a re-assertion's
 	// Heard, which a re-asserting node sends only while it is less than
-	// a beat timeout old (kept within that, whatever a peer sends).
+	// a beat timeout old (kept within that, whatever a peer sends; the
+	// bound saturates, and a non-positive timeout means now).
 	heard := now
 	if in.Heard != 0 {
-		heard = time.Unix(0, min(max(in.Heard, now.Add(-in.BeatTimeout).UnixNano()), now.UnixNano()))
+		n := now.UnixNano()
+		heard = time.Unix(0, min(max(in.Heard, addNanos(n, -max(in.BeatTimeout, 0))), n))
 	}
 	in.Heard = 0
 	wasLive := e != nil && !e.inst.Deleted

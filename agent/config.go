@@ -74,6 +74,9 @@ type Config struct {
 	// do not count, nor do blocking queries. Zero means no limit. Default
 	// 1024.
 	MaxConcurrent int
+	// MaxWatchers bounds the blocking queries waiting at once; one more
+	// gets 429. Zero means no limit. Default 4096.
+	MaxWatchers int
 }
 
 // DefaultConfig returns a Config with every field set to its default.
@@ -90,6 +93,7 @@ func DefaultConfig() Config {
 		HandoffTimeout:    time.Second,
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
+		MaxWatchers:       4096,
 	}
 }
 
@@ -119,8 +123,8 @@ func (c *Config) Validate() error {
 		return errors.New("agent: config: hand-off timeout must be positive")
 	case c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.IdleTimeout <= 0:
 		return errors.New("agent: config: read header, read and idle timeouts must be positive")
-	case c.MaxConcurrent < 0:
-		return errors.New("agent: config: max concurrent must not be negative")
+	case c.MaxConcurrent < 0 || c.MaxWatchers < 0:
+		return errors.New("agent: config: max concurrent and max watchers must not be negative")
 	case c.ClusterSecret != nil && len(c.ClusterSecret) < 16:
 		return fmt.Errorf("agent: config: cluster secret is %d bytes; want at least 16", len(c.ClusterSecret))
 	case c.ACL.Enabled() && c.GossipAddr != "" && c.secret() == nil:

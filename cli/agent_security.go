@@ -49,6 +49,8 @@ func securityFlags(def agent.Config) []cli.Flag {
 			Usage: "PEM CA `file` that peers' certificates are verified with (default: --tls-client-ca, else the system roots)"},
 		&cli.IntFlag{Name: "max-concurrent", Value: def.MaxConcurrent, EnvVars: envVar("max-concurrent"),
 			Usage: "client requests handled at once before 429 (0: no limit); internal traffic, probes and blocking queries do not count"},
+		&cli.IntFlag{Name: "max-watchers", Value: def.MaxWatchers, EnvVars: envVar("max-watchers"),
+			Usage: "blocking queries waiting at once before 429 (0: no limit)"},
 		&cli.IntFlag{Name: "max-instances-per-service", Value: def.MaxInstancesPerService, EnvVars: envVar("max-instances-per-service"),
 			Usage: "live instances a service may hold before registrations get 409 (0: no limit)"},
 		&cli.IntFlag{Name: "max-instances-per-namespace", Value: def.MaxInstancesPerNamespace, EnvVars: envVar("max-instances-per-namespace"),
@@ -94,13 +96,14 @@ func applySecurity(c *cli.Context, cfg *agent.Config) error {
 	cfg.TLS, cfg.PeerTLS = server, peer
 
 	cfg.MaxConcurrent = c.Int("max-concurrent")
+	cfg.MaxWatchers = c.Int("max-watchers")
 	cfg.MaxInstancesPerService = c.Int("max-instances-per-service")
 	cfg.MaxInstancesPerNamespace = c.Int("max-instances-per-namespace")
 	cfg.MaxMetadataBytes = c.Int("max-metadata-bytes")
 	cfg.ReadHeaderTimeout = c.Duration("header-timeout")
 	cfg.ReadTimeout = c.Duration("read-timeout")
 	cfg.IdleTimeout = c.Duration("idle-timeout")
-	for _, f := range []string{"max-concurrent", "max-instances-per-service", "max-instances-per-namespace"} {
+	for _, f := range []string{"max-concurrent", "max-watchers", "max-instances-per-service", "max-instances-per-namespace"} {
 		if c.Int(f) < 0 {
 			return fmt.Errorf("--%s %d must not be negative", f, c.Int(f))
 		}

@@ -58,7 +58,7 @@ func TestAgent_securityFlags(t *testing.T) {
 		"--acl-token", "t1", "--acl-token", "t2", "--acl-token-file", tokens,
 		"--acl-user", "alice:pw", "--acl-user-file", users, "--acl-read", "--acl-token-ttl", "1h",
 		"--tls-cert", f.ServerCert, "--tls-key", f.ServerKey, "--tls-client-ca", f.CA,
-		"--max-concurrent", "5", "--max-instances-per-service", "6", "--max-instances-per-namespace", "7",
+		"--max-concurrent", "5", "--max-watchers", "9", "--max-instances-per-service", "6", "--max-instances-per-namespace", "7",
 		"--max-metadata-bytes", "100", "--header-timeout", "3s", "--read-timeout", "5s", "--idle-timeout", "4s")
 	if res.code != 0 {
 		t.Fatalf("exit %d: %s", res.code, res.errOut)
@@ -74,8 +74,8 @@ func TestAgent_securityFlags(t *testing.T) {
 	if cfg.TLS == nil || cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert || cfg.PeerTLS == nil {
 		t.Errorf("TLS: got %+v, want mutual TLS", cfg.TLS)
 	}
-	got := []any{cfg.MaxConcurrent, cfg.MaxInstancesPerService, cfg.MaxInstancesPerNamespace, cfg.MaxMetadataBytes, cfg.ReadHeaderTimeout, cfg.ReadTimeout, cfg.IdleTimeout}
-	exp := []any{5, 6, 7, 100, 3 * time.Second, 5 * time.Second, 4 * time.Second}
+	got := []any{cfg.MaxConcurrent, cfg.MaxWatchers, cfg.MaxInstancesPerService, cfg.MaxInstancesPerNamespace, cfg.MaxMetadataBytes, cfg.ReadHeaderTimeout, cfg.ReadTimeout, cfg.IdleTimeout}
+	exp := []any{5, 9, 6, 7, 100, 3 * time.Second, 5 * time.Second, 4 * time.Second}
 	if !reflect.DeepEqual(got, exp) {
 		t.Errorf("limits: got %v, want %v", got, exp)
 	}
@@ -103,6 +103,7 @@ func TestAgent_badSecurityFlags(t *testing.T) {
 		{[]string{"--acl-token-file", "/nonexistent/tokens"}, "--acl-token-file"},
 		{[]string{"--tls-cert", "/nonexistent/cert.pem"}, "--tls-cert"},
 		{[]string{"--max-concurrent", "-1"}, "--max-concurrent -1 must not be negative"},
+		{[]string{"--max-watchers", "-1"}, "--max-watchers -1 must not be negative"},
 		{[]string{"--max-metadata-bytes", "0"}, "--max-metadata-bytes 0 must be in 1..16384"},
 		{[]string{"--max-metadata-bytes", "20000"}, "--max-metadata-bytes 20000"},
 		{[]string{"--header-timeout", "0s"}, "--header-timeout 0s must be positive"},

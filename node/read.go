@@ -31,26 +31,32 @@ func (n *Node) Changed() <-chan struct{} { return n.store.Changed() }
 // WaitChange blocks until service k's change index passes index, wait
 // (plus up to 1/16 jitter, so watchers do not return in lockstep)
 // elapses, ctx ends or the node leaves, and returns the latest snapshot.
-// Changes elsewhere wake a watcher of a service that does not exist yet;
-// it goes back to waiting until the service appears.
+// A watcher of a service that does not exist is woken only when that
+// service appears (store.Watch), not by changes elsewhere.
 func (n *Node) WaitChange(ctx context.Context, k store.Key, index uint64, wait time.Duration) *store.Snapshot {
-	snap := n.store.Snapshot(k)
 	if wait > 0 {
 		wait += rand.N(wait/16 + 1)
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	for !snap.Tracked || snap.Index <= index {
+	for {
+		snap, release := n.store.Watch(k)
+		if snap.Tracked && snap.Index > index {
+			release()
+			return snap
+		}
 		select {
 		case <-snap.Changed():
-			snap = n.store.Snapshot(k)
+			release()
 		case <-timer.C:
+			release()
 			return n.store.Snapshot(k)
 		case <-ctx.Done():
+			release()
 			return snap
 		case <-n.waits.Done():
+			release()
 			return snap
 		}
 	}
-	return snap
 }

@@ -25,6 +25,7 @@ func (s *Store) publishLocked(svc *service, changed InstanceKey, now time.Time) 
 			close(old.changed)
 		}
 	}
+	s.wakeAbsentLocked(svc.key)
 	if len(svc.entries) == 0 && !svc.hasInfo {
 		s.dropLocked(svc)
 	}

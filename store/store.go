@@ -60,12 +60,13 @@ type Store struct {
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 
 	// mu guards clock, every service's records and entries, heap, digests,
-	// byPart, graves, metas and nsLive.
+	// byPart, absent, graves, metas and nsLive.
 	mu      sync.Mutex
 	clock   hlc
 	heap    deadlines
 	digests []uint64                 // per partition: XOR of the hashes of its records
 	byPart  map[int]map[Key]*service // services held, by partition
+	absent  map[Key]*absentWatch     // watched services that do not exist (watch.go)
 	graves  []grave                  // tombstones in burial order
 	metas   metaTable                // distinct metadata maps in use
 	nsLive  map[string]int           // live instances by namespace
@@ -134,7 +135,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Partitions = 1
 	}
 	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions),
-		byPart: map[int]map[Key]*service{}, nsLive: map[string]int{}}
+		byPart: map[int]map[Key]*service{}, nsLive: map[string]int{}, absent: map[Key]*absentWatch{}}
 	s.clock = hlc{node: cfg.Node, now: cfg.Now}
 	ch := make(chan struct{})
 	s.global.Store(&ch)

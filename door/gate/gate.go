@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/node"
 )
 
@@ -30,6 +31,9 @@ type Config struct {
 	// beyond it a request gets 429 at once. Internal and probe requests
 	// do not count, nor do blocking queries. Zero means no limit.
 	MaxConcurrent int
+	// MaxWatchers bounds the blocking queries waiting at once; one more
+	// gets 429 at once. Zero means no limit.
+	MaxWatchers int
 	// Logger receives the gate's logs.
 	Logger *slog.Logger
 	// Now is the clock.
@@ -54,11 +58,11 @@ func New(cfg Config, core *node.Node, reg prometheus.Registerer) (*Gate, error) 
 	if err := cfg.ACL.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.MaxConcurrent < 0 {
-		return nil, errors.New("gate: config: max concurrent must not be negative")
+	if cfg.MaxConcurrent < 0 || cfg.MaxWatchers < 0 {
+		return nil, errors.New("gate: config: max concurrent and max watchers must not be negative")
 	}
 	g := &Gate{cfg: cfg, core: core, auth: newAuth(cfg.ACL, cfg.Secret, cfg.Now), metrics: newHTTPMetrics()}
-	if err := g.metrics.register(reg); err != nil {
+	if err := g.metrics.register(reg, func() float64 { return float64(g.waiting.Load()) }); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -150,13 +154,18 @@ func kindOf(r *http.Request) kind {
 	return kind{counted: true, token: (*Gate).authorizeAny}
 }
 
-// blocking reports whether r is a blocking query.
+// blocking reports whether r is a blocking query: a list with an index
+// that may wait (wait=0 answers at once, like an ordinary list).
 func blocking(r *http.Request) bool {
 	if r.URL.Path != "/v1/instances" || !strings.Contains(r.URL.RawQuery, "index=") {
 		return false
 	}
-	idx := r.URL.Query().Get("index")
-	return idx != "" && idx != "0"
+	q := r.URL.Query()
+	if idx := q.Get("index"); idx == "" || idx == "0" {
+		return false
+	}
+	wait, err := param.Duration("wait", q.Get("wait"), time.Second, 0)
+	return err != nil || wait > 0
 }
 
 func (g *Gate) authorizeAny(r *http.Request) error { return g.Authorize(r, "") }

@@ -18,12 +18,18 @@ func (g *Gate) tooBusy() error {
 	return fmt.Errorf("%w: more than %d client requests in flight on this node (--max-concurrent); retry shortly", ErrTooBusy, g.cfg.MaxConcurrent)
 }
 
-// Waiting counts a blocking query while wait runs. Blocking queries hold
-// no MaxConcurrent slot (see kindOf); the count shows how many wait.
-func (g *Gate) Waiting(wait func()) {
-	g.waiting.Add(1)
+// Waiting runs wait, a blocking query's wait, counted among the watchers.
+// Blocking queries hold no MaxConcurrent slot (see kindOf); beyond
+// MaxWatchers waiting at once it refuses with 429 instead of running wait.
+func (g *Gate) Waiting(wait func()) error {
+	if n := g.waiting.Add(1); g.cfg.MaxWatchers > 0 && n > int64(g.cfg.MaxWatchers) {
+		g.waiting.Add(-1)
+		g.metrics.watchersRefused.Inc()
+		return fmt.Errorf("%w: more than %d blocking queries waiting on this node (--max-watchers); retry shortly", ErrTooBusy, g.cfg.MaxWatchers)
+	}
 	defer g.waiting.Add(-1)
 	wait()
+	return nil
 }
 
 // InFlight returns the client requests holding a slot and the blocking

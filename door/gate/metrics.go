@@ -24,7 +24,9 @@ var httpBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .
 type httpMetrics struct {
 	requests *prometheus.CounterVec   // route, method, code
 	duration *prometheus.HistogramVec // route, method
-	routes   sync.Map                 // ServeMux pattern → *routeMetrics
+	// watchersRefused counts blocking queries refused beyond MaxWatchers.
+	watchersRefused prometheus.Counter
+	routes          sync.Map // ServeMux pattern → *routeMetrics
 }
 
 func newHTTPMetrics() *httpMetrics {
@@ -38,12 +40,21 @@ func newHTTPMetrics() *httpMetrics {
 			Help:    "Time to answer an HTTP request, by route pattern and method (blocking queries included).",
 			Buckets: httpBuckets,
 		}, []string{"route", "method"}),
+		watchersRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roster_blocking_queries_refused_total",
+			Help: "Blocking queries refused with 429 because --max-watchers were already waiting.",
+		}),
 	}
 }
 
-// register adds the series to reg.
-func (m *httpMetrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+// register adds the series to reg; waiting reports the blocking queries
+// waiting now.
+func (m *httpMetrics) register(reg prometheus.Registerer, waiting func() float64) error {
+	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "roster_blocking_queries",
+		Help: "Blocking queries waiting on this node now (limited by --max-watchers).",
+	}, waiting)
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.watchersRefused, gauge} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("gate: metrics: %w", err)
 		}

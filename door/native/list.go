@@ -56,7 +56,10 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := d.core.Snapshot(k)
 	if index > 0 {
-		d.gate.Waiting(func() { snap = d.core.WaitChange(r.Context(), k, index, wait) })
+		if err := d.gate.Waiting(func() { snap = d.core.WaitChange(r.Context(), k, index, wait) }); err != nil {
+			gate.JSONError(w, err)
+			return
+		}
 	}
 	body := snap.Cached("native|"+strconv.FormatBool(healthyOnly)+"|"+cluster, func() []byte {
 		return encodeNativeList(snap, cluster, healthyOnly)

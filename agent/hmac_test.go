@@ -45,7 +45,7 @@ func TestInternal_keyedClusterReplicates(t *testing.T) {
 
 // signedDelta is an internal deltas request body that would add an
 // instance.
-const signedDelta = `{"records":[{"key":{"namespace":"public","group":"g","service":"forged"},"instance":{"cluster":"DEFAULT","ip":"10.9.9.9","port":1,"weight":1,"enabled":true,"ephemeral":false,"version":{"clock":%d,"node":"n1"}}}]}`
+const signedDelta = `{"records":[{"key":{"namespace":"public","group":"g","service":"forged"},"instance":{"cluster":"DEFAULT","ip":"10.9.9.9","port":1,"weight":1,"enabled":true,"ephemeral":false,"beatInterval":5000000000,"beatTimeout":15000000000,"deleteTimeout":30000000000,"version":{"clock":%d,"node":"n1"}}}]}`
 
 // TestInternal_forgedRequestsRejected sends internal requests that name a
 // real member from its own host, so only the signature stands between

@@ -55,6 +55,7 @@ var (
 	descBatchFailures   = desc("roster_replication_batch_failures_total", "Replication requests that failed (anti-entropy repairs what they carried).")
 	descRecordsReceived = desc("roster_replication_records_received_total", "Records received from peers' replication pushes.")
 	descRecordsApplied  = desc("roster_replication_records_applied_total", "Received records that were newer than what this node held and were applied.")
+	descRecordsRefused  = desc("roster_peer_records_refused_total", "Invalid records (and handed-off beats) received from peers; the request or answer holding them was refused whole.")
 
 	descAEEqual    = desc("roster_antientropy_exchanges_total", helpAE, "result", "equal")
 	descAERepaired = desc("roster_antientropy_exchanges_total", helpAE, "result", "repaired")
@@ -81,7 +82,7 @@ func (c *nodeCollector) counters() []statCounter {
 		{descUnhealthy, &s.expiredUnhealthy}, {descRemoved, &s.expiredRemoved},
 		{descRecordsSent, &t.DeltaRecords}, {descBatchesSent, &t.DeltaBatches},
 		{descBatchFailures, &t.DeltaFailures}, {descRecordsReceived, &t.DeltaReceived},
-		{descRecordsApplied, &t.DeltaApplied},
+		{descRecordsApplied, &t.DeltaApplied}, {descRecordsRefused, &t.RecordsRefused},
 		{descAEEqual, &s.aeEqual}, {descAERepaired, &s.aeRepaired}, {descAEFailed, &s.aeFailed},
 		{descAEPartitions, &s.aePartitions}, {descAEDeferred, &s.aeDeferred},
 	}

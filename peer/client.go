@@ -32,17 +32,19 @@ type client struct {
 	// scheme is "https" when the cluster uses TLS, else "http".
 	scheme string
 	now    func() time.Time
+	// stats counts the invalid records in answers (nil: not counted).
+	stats *Stats
 }
 
-// newClient builds the client cfg describes.
-func newClient(cfg Config) *client {
+// newClient builds the client cfg describes, counting into st.
+func newClient(cfg Config, st *Stats) *client {
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
 	}
 	c := &client{self: cfg.Self, hc: &http.Client{Transport: tr, Timeout: cfg.Timeout}, allow: cfg.Allow,
-		scheme: "http", now: cfg.Now}
+		scheme: "http", now: cfg.Now, stats: st}
 	if cfg.Secret != nil {
 		c.key = secret.Derive(cfg.Secret, internalKeyLabel)
 	}
@@ -105,7 +107,7 @@ func (c *client) call(ctx context.Context, peer, addr, method, path string, in, 
 	if err != nil {
 		return fmt.Errorf("peer: read %s from %s: %w", path, peer, err)
 	}
-	if err := decodeBody(b, resp.Header.Get("Content-Type"), out); err != nil {
+	if err := decodeBody(b, resp.Header.Get("Content-Type"), out, c.stats); err != nil {
 		return fmt.Errorf("peer: decode %s from %s: %w", path, peer, err)
 	}
 	return nil

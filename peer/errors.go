@@ -43,9 +43,12 @@ func (e *RemoteError) HTTPStatus() int { return e.Status }
 
 // statusOf maps an error of an internal request to its HTTP status.
 func statusOf(err error) int {
-	var re *RemoteError
+	var (
+		re  *RemoteError
+		bad *RecordError
+	)
 	switch {
-	case errors.Is(err, errBadJSON), errors.Is(err, errBadMsgpack):
+	case errors.Is(err, errBadJSON), errors.Is(err, errBadMsgpack), errors.As(err, &bad):
 		return http.StatusBadRequest
 	case errors.Is(err, errTooLarge):
 		return http.StatusRequestEntityTooLarge

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -129,7 +130,8 @@ func sameHost(a, b string) bool {
 // deltas handles POST /internal/v1/deltas.
 func (s *Server) deltas(w http.ResponseWriter, r *http.Request, from Member) {
 	var req deltasRequest
-	if err := readBody(r, &req, internalMaxBody); err != nil {
+	if err := readBody(r, &req, internalMaxBody, s.stats); err != nil {
+		s.refused(from, err)
 		writeError(w, err)
 		return
 	}
@@ -141,6 +143,15 @@ func (s *Server) deltas(w http.ResponseWriter, r *http.Request, from Member) {
 	applied := s.recv.Merge(req.Records, true)
 	s.stats.DeltaApplied.Add(uint64(applied))
 	writeJSON(w, http.StatusOK, deltasReply{Applied: applied})
+}
+
+// refused logs a request refused for the invalid records or beats it
+// carried: a peer that sends them runs other code or is broken.
+func (s *Server) refused(from Member, err error) {
+	var bad *RecordError
+	if errors.As(err, &bad) {
+		s.cfg.Logger.Warn("refused a peer's request holding invalid records", "from", from.Name, "err", err)
+	}
 }
 
 // beats handles POST /internal/v1/beats: beats handed off to this node as
@@ -157,7 +168,8 @@ func (s *Server) deltas(w http.ResponseWriter, r *http.Request, from Member) {
 // told so handles the beat itself.
 func (s *Server) beats(w http.ResponseWriter, r *http.Request, from Member) {
 	var req beatsRequest
-	if err := readBody(r, &req, internalMaxBody); err != nil {
+	if err := readBody(r, &req, internalMaxBody, s.stats); err != nil {
+		s.refused(from, err)
 		writeError(w, err)
 		return
 	}
@@ -193,7 +205,7 @@ func (s *Server) dump(w http.ResponseWriter, r *http.Request, from Member) {
 // root matches, else this node's digest vector.
 func (s *Server) digest(w http.ResponseWriter, r *http.Request, from Member) {
 	var req digestRequest
-	if err := readBody(r, &req, internalMaxBody); err != nil {
+	if err := readBody(r, &req, internalMaxBody, s.stats); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -245,7 +257,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request, from Member) {
 // partition numbers in *parts that are outside the ring. On a bad request
 // it answers the error and reports false.
 func (s *Server) readPartitions(w http.ResponseWriter, r *http.Request, v any, parts *[]int) bool {
-	if err := readBody(r, v, internalMaxBody); err != nil {
+	if err := readBody(r, v, internalMaxBody, s.stats); err != nil {
 		writeError(w, err)
 		return false
 	}

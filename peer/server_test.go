@@ -37,7 +37,7 @@ func TestServer_staleHandoffRefused(t *testing.T) {
 	s := NewServer(tr, recv)
 	post := func(sent time.Time) BeatAnswer {
 		t.Helper()
-		body, _ := json.Marshal(beatsRequest{Beats: []BeatCall{{}}, Sent: sent.UnixNano()})
+		body, _ := json.Marshal(beatsRequest{Beats: []BeatCall{validBeat()}, Sent: sent.UnixNano()})
 		w := httptest.NewRecorder()
 		s.beats(w, httptest.NewRequest(http.MethodPost, "/internal/v1/beats", bytes.NewReader(body)), Member{Name: "peer"})
 		var r beatsReply

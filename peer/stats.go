@@ -13,4 +13,8 @@ type Stats struct {
 	DeltaReceived  atomic.Uint64 // records received in replication requests
 	DeltaApplied   atomic.Uint64 // of those, newer than what was held
 	ReadyHints     atomic.Uint64 // ready announcements received from peers
+	// RecordsRefused counts the invalid records and handed-off beats
+	// received from peers, in requests and in answers (validate.go); the
+	// body holding them was refused whole.
+	RecordsRefused atomic.Uint64
 }

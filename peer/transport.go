@@ -44,7 +44,9 @@ func New(cfg Config) (*Transport, error) {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Transport{cfg: cfg, c: newClient(cfg), ctx: ctx, stop: stop, queues: map[string]*queues{}}, nil
+	t := &Transport{cfg: cfg, ctx: ctx, stop: stop, queues: map[string]*queues{}}
+	t.c = newClient(cfg, &t.stats)
+	return t, nil
 }
 
 // SetMembers makes the transport's queues match members (every live

@@ -3,12 +3,10 @@ package peer
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"maps"
-	"math"
 	"mime"
 	"net/http"
 	"slices"
@@ -63,29 +61,9 @@ func readRecords(b []byte) ([]store.Record, []byte, error) {
 		if b, err = recs[i].UnmarshalMsg(b); err != nil {
 			return nil, nil, fmt.Errorf("%w: record %d: %v", errBadMsgpack, i, err)
 		}
-		if err := checkWireRecord(&recs[i]); err != nil {
-			return nil, nil, fmt.Errorf("%w: record %d: %v", errBadMsgpack, i, err)
-		}
 	}
 	return recs, b, nil
 }
-
-// checkWireRecord refuses what JSON could never have carried: a record
-// with neither part, or a weight or threshold that is not a finite number
-// (NaN would break every JSON answer listing the service).
-func checkWireRecord(r *store.Record) error {
-	switch {
-	case r.Instance == nil && r.Service == nil:
-		return errors.New("holds neither instance nor service")
-	case r.Instance != nil && !finite(r.Instance.Weight):
-		return errors.New("weight is not a finite number")
-	case r.Service != nil && !finite(r.Service.ProtectThreshold):
-		return errors.New("protect threshold is not a finite number")
-	}
-	return nil
-}
-
-func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // MarshalMsg encodes the request as the array [repair, records].
 func (d *deltasRequest) MarshalMsg(b []byte) ([]byte, error) {
@@ -138,8 +116,11 @@ func encodeBody(v any) ([]byte, string, error) {
 	return b, "application/json", err
 }
 
-// decodeBody decodes body, of media type ctype, into v.
-func decodeBody(body []byte, ctype string, v any) error {
+// decodeBody decodes body, of media type ctype, into v. When v carries
+// records or beats from a peer it then validates them (validate.go),
+// counting the invalid ones in st (when not nil): every request a peer
+// sends and every answer it gives passes here.
+func decodeBody(body []byte, ctype string, v any, st *Stats) error {
 	if u, ok := v.(msgp.Unmarshaler); ok && isMsgpack(ctype) {
 		rest, err := u.UnmarshalMsg(body)
 		if err != nil {
@@ -148,17 +129,15 @@ func decodeBody(body []byte, ctype string, v any) error {
 		if len(rest) != 0 {
 			return fmt.Errorf("%w: %d bytes after the value", errBadMsgpack, len(rest))
 		}
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
+	} else if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("%w: %v", errBadJSON, err)
 	}
-	return nil
+	return checkInbound(v, st)
 }
 
 // readBody reads an internal request body of at most limit bytes and
-// decodes it into v by its Content-Type.
-func readBody(r *http.Request, v any, limit int64) error {
+// decodes it into v by its Content-Type (decodeBody).
+func readBody(r *http.Request, v any, limit int64, st *Stats) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return fmt.Errorf("%w: read body: %v", errBadJSON, err)
@@ -166,7 +145,7 @@ func readBody(r *http.Request, v any, limit int64) error {
 	if int64(len(body)) > limit {
 		return errTooLarge
 	}
-	return decodeBody(body, r.Header.Get("Content-Type"), v)
+	return decodeBody(body, r.Header.Get("Content-Type"), v, st)
 }
 
 // writeBody answers v as MessagePack when the caller accepts it and v can

@@ -40,7 +40,7 @@ func TestWire_recordsRoundTrip(t *testing.T) {
 			t.Fatalf("encode: %v %q", err, ctype)
 		}
 		var out deltasRequest
-		if err := decodeBody(b, ctype, &out); err != nil {
+		if err := decodeBody(b, ctype, &out, nil); err != nil {
 			t.Fatalf("decode %d records: %v", n, err)
 		}
 		if !reflect.DeepEqual(in, out) {
@@ -49,14 +49,15 @@ func TestWire_recordsRoundTrip(t *testing.T) {
 		// The same value sent as JSON decodes to the same records.
 		j, _ := json.Marshal(&in)
 		var viaJSON deltasRequest
-		if err := decodeBody(j, "application/json", &viaJSON); err != nil || !reflect.DeepEqual(viaJSON, in) {
+		if err := decodeBody(j, "application/json", &viaJSON, nil); err != nil || !reflect.DeepEqual(viaJSON, in) {
 			t.Fatalf("json path: %v", err)
 		}
 	}
 }
 
 // TestWire_badBodies checks that malformed or hostile MessagePack is
-// refused with errBadMsgpack (a 400), never a panic or a huge allocation.
+// refused with errBadMsgpack, or a RecordError for a well-formed invalid
+// record (a 400 either way), never a panic or a huge allocation.
 func TestWire_badBodies(t *testing.T) {
 	good, _, _ := encodeBody(&dumpReply{Records: sampleRecords(3)})
 	cases := map[string][]byte{
@@ -85,9 +86,10 @@ func TestWire_badBodies(t *testing.T) {
 	}
 	for name, body := range cases {
 		var out dumpReply
-		err := decodeBody(body, msgpackType, &out)
-		if !errors.Is(err, errBadMsgpack) || statusOf(err) != http.StatusBadRequest {
-			t.Errorf("%s: err %v (status %d), want errBadMsgpack (400)", name, err, statusOf(err))
+		err := decodeBody(body, msgpackType, &out, nil)
+		var bad *RecordError
+		if !errors.Is(err, errBadMsgpack) && !errors.As(err, &bad) || statusOf(err) != http.StatusBadRequest {
+			t.Errorf("%s: err %v (status %d), want errBadMsgpack or a RecordError (400)", name, err, statusOf(err))
 		}
 	}
 }
@@ -108,30 +110,39 @@ func TestWire_negotiation(t *testing.T) {
 			t.Errorf("Accept %q: Content-Type %q, want %q", accept, got, want)
 		}
 		var back dumpReply
-		if err := decodeBody(w.Body.Bytes(), w.Header().Get("Content-Type"), &back); err != nil || !reflect.DeepEqual(back.Records, v.Records) {
+		if err := decodeBody(w.Body.Bytes(), w.Header().Get("Content-Type"), &back, nil); err != nil || !reflect.DeepEqual(back.Records, v.Records) {
 			t.Errorf("Accept %q: decode: %v", accept, err)
 		}
 	}
 }
 
 // FuzzWireRecords feeds arbitrary bytes to the record decoder: it must
-// never panic, and what it accepts must encode and decode again to the
-// same records.
+// never panic, what it accepts must be valid records (validate.go), and
+// they must encode and decode again to the same records.
 func FuzzWireRecords(f *testing.F) {
 	good, _, _ := encodeBody(&deltasRequest{Records: sampleRecords(2)})
 	f.Add(good)
 	f.Add(msgp.AppendArrayHeader(nil, 3))
+	frozen := sampleRecords(2)
+	frozen[1].Instance.BeatTimeout = math.MaxInt64
+	bad, _, _ := encodeBody(&deltasRequest{Records: frozen})
+	f.Add(bad)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var d deltasRequest
-		if err := decodeBody(body, msgpackType, &d); err != nil {
+		if err := decodeBody(body, msgpackType, &d, nil); err != nil {
 			return
+		}
+		for i := range d.Records {
+			if err := CheckRecord(&d.Records[i]); err != nil {
+				t.Fatalf("accepted an invalid record %d: %v", i, err)
+			}
 		}
 		again, _, err := encodeBody(&d)
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}
 		var d2 deltasRequest
-		if err := decodeBody(again, msgpackType, &d2); err != nil || !reflect.DeepEqual(normal(d.Records), normal(d2.Records)) {
+		if err := decodeBody(again, msgpackType, &d2, nil); err != nil || !reflect.DeepEqual(normal(d.Records), normal(d2.Records)) {
 			t.Fatalf("accepted body does not round-trip: %v", err)
 		}
 	})
@@ -173,7 +184,7 @@ func BenchmarkDeltaCodec(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			out, _, _ := encodeBody(req)
 			var d deltasRequest
-			if err := decodeBody(out, msgpackType, &d); err != nil {
+			if err := decodeBody(out, msgpackType, &d, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -48,13 +48,25 @@ func floatIn(field, v string, def, lo, hi float64) (float64, error) {
 		return def, nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || f < lo || f > hi {
+	if err != nil {
 		return 0, invalid(field, "must be between "+fmtFloat(lo)+" and "+fmtFloat(hi))
+	}
+	if err := checkFloat(field, f, lo, hi); err != nil {
+		return 0, err
 	}
 	if f == 0 {
 		f = 0 // no negative zero
 	}
 	return f, nil
+}
+
+// checkFloat refuses f unless it is a number (not NaN) in [lo, hi]; with
+// finite bounds that excludes the infinities too.
+func checkFloat(field string, f, lo, hi float64) error {
+	if math.IsNaN(f) || f < lo || f > hi {
+		return invalid(field, "must be between "+fmtFloat(lo)+" and "+fmtFloat(hi))
+	}
+	return nil
 }
 
 func fmtFloat(f float64) string {

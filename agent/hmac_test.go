@@ -2,7 +2,10 @@ package agent_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/internal/await"
+	"github.com/roster-io/roster/internal/freeport"
 	"github.com/roster-io/roster/peer"
 )
 
@@ -136,17 +140,21 @@ func TestInternal_forgedRequestsRejected(t *testing.T) {
 }
 
 // TestCluster_otherGossipKeyCannotJoin checks the node wires GossipKey
-// into gossip: a node with another key, pointed at the cluster, stays a
-// cluster of one, and the cluster never counts it.
+// into gossip: a node with another key, pointed at the cluster, is refused,
+// and so never turns ready (it would answer reads from an empty registry
+// it never synced), while the cluster never counts it.
 func TestCluster_otherGossipKeyCannotJoin(t *testing.T) {
 	tc := agenttest.NewCluster(t, 2, withSecret)
 	odd := tc.Start("odd", func(c *agent.Config) { c.GossipKey = bytes.Repeat([]byte("o"), 32) })
-	await.True(t, 10*time.Second, "odd node ready on its own", odd.Ready)
-	// Join attempts repeat every ≤250 ms (local profile); watch for 1 s.
-	end := time.Now().Add(time.Second)
+	// Join attempts repeat every ≤250 ms (local profile); watch for 1.5 s,
+	// past the sync grace (300 ms) and the join timeout (1 s).
+	end := time.Now().Add(1500 * time.Millisecond)
 	for time.Now().Before(end) {
-		if got := len(odd.Node().Members()); got != 1 {
-			t.Fatalf("node with another key sees %d members, want 1", got)
+		if odd.Ready() {
+			t.Fatal("a node whose join was refused turned ready")
+		}
+		if got := len(odd.Node().Members()); got > 1 {
+			t.Fatalf("node with another key sees %d members, want itself alone", got)
 		}
 		for _, name := range []string{"n0", "n1"} {
 			if got := len(tc.Agent(name).Node().Members()); got != 2 {
@@ -155,4 +163,65 @@ func TestCluster_otherGossipKeyCannotJoin(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	code, body := do(t, http.MethodGet, base(odd)+"/nacos/v1/ns/instance/list?serviceName=s", "", "")
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("list on the refused node: got %d %s, want 503", code, body)
+	}
+}
+
+// TestCluster_silentSeedsStartANewClusterAfterJoinTimeout: a node whose
+// seeds do not answer at all (nothing listens there) starts a new cluster,
+// but only once JoinTimeout has passed.
+func TestCluster_silentSeedsStartANewClusterAfterJoinTimeout(t *testing.T) {
+	port, err := freeport.TCPUDP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent := fmt.Sprintf("127.0.0.1:%d", port)
+	start := time.Now()
+	n, _ := startNode(t, func(c *agent.Config) { c.Join, c.JoinTimeout = []string{silent}, 700*time.Millisecond })
+	if el := time.Since(start); el < 700*time.Millisecond {
+		t.Fatalf("ready %v after start with silent seeds, want no sooner than the 700ms join timeout", el)
+	}
+	if !n.Ready() {
+		t.Fatal("not ready")
+	}
+}
+
+// TestCluster_coldStartWithEveryoneAsSeeds: a whole cluster started at
+// once, each node naming the others as seeds, comes up: the nodes join
+// each other, none holds the registry, and after the sync grace they all
+// start together.
+func TestCluster_coldStartWithEveryoneAsSeeds(t *testing.T) {
+	var addrs []string
+	for range 3 {
+		port, err := freeport.TCPUDP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", port))
+	}
+	agents := make([]*agent.Agent, 3)
+	for i := range agents { // started back to back; none waits for another
+		c := agent.DefaultLocalConfig()
+		c.Name, c.GossipAddr, c.Logger = fmt.Sprintf("cold%d", i), addrs[i], agenttest.Logger(t, fmt.Sprintf("cold%d", i))
+		c.Join = slices.Concat(addrs[:i], addrs[i+1:])
+		a, err := agent.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+		agents[i] = a
+	}
+	await.True(t, 10*time.Second, "all three in every ring", func() bool {
+		for _, a := range agents {
+			if !a.Ready() || a.Node().Ring().Len() != 3 {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -67,6 +67,8 @@ func agentFlags(def agent.Config) []cli.Flag {
 			Usage: "HTTP `host:port` peers should use for internal traffic (default: the bound --http address)"},
 		&cli.StringSliceFlag{Name: "join", EnvVars: envVar("join"),
 			Usage: "seed gossip `host:port` to join, retried with backoff until one answers; repeatable or comma-separated"},
+		&cli.DurationFlag{Name: "join-timeout", Value: def.JoinTimeout, EnvVars: envVar("join-timeout"),
+			Usage: "how long to wait for a --join seed to answer before starting a new cluster (seeds that refuse this node never let it start)"},
 		&cli.StringFlag{Name: "gossip-profile", Value: def.GossipProfile, EnvVars: envVar("gossip-profile"),
 			Usage: "failure-detection timing: lan (dead in ~2 s), local (loopback tests, ~1 s) or wan"},
 		&cli.BoolFlag{Name: "pprof", EnvVars: envVar("pprof"),
@@ -107,6 +109,7 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 	cfg.DebugFaults = c.Bool("debug-faults")
 	cfg.Pprof = c.Bool("pprof")
 	cfg.Join = splitList(c.StringSlice("join"))
+	cfg.JoinTimeout = c.Duration("join-timeout")
 	cfg.GossipProfile = c.String("gossip-profile")
 	cfg.TombstoneTTL = c.Duration("tombstone-ttl")
 	cfg.MaxBodyBytes = c.Int64("max-body")
@@ -133,6 +136,9 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 	opts.logLevel = level
 	if cfg.HTTPAddr == "" {
 		return bad(errors.New("--http is empty"))
+	}
+	if cfg.JoinTimeout < 0 {
+		return bad(fmt.Errorf("--join-timeout %v must not be negative", cfg.JoinTimeout))
 	}
 	if cfg.TombstoneTTL <= 0 {
 		return bad(fmt.Errorf("--tombstone-ttl %v must be positive", cfg.TombstoneTTL))

@@ -31,6 +31,9 @@ type Gossip struct {
 	failed *failedSet
 	ml     atomic.Pointer[memberlist.Memberlist]
 	joined atomic.Bool
+	// refused is why the seeds refused the last join attempt; nil when
+	// they did not (join.go).
+	refused atomic.Pointer[string]
 
 	// rejoinEvery is the profile's rejoinInterval; set by Start before the
 	// join loop starts.

@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -122,6 +123,7 @@ func (g *Gossip) joinSeeds(ctx context.Context) bool {
 	backoff := g.cfg.JoinRetryInterval
 	for attempt := 1; ; attempt++ {
 		n, err := g.ml.Load().Join(seeds)
+		g.noteRefusal(n, err)
 		if n > 0 {
 			g.joined.Store(true)
 			g.logger.Info("gossip: joined", "contacted", n, "attempt", attempt, "members", g.NumMembers())
@@ -237,4 +239,40 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// refusals are the errors of a join the seeds answered but refused: they
+// hold another gossip key (or none), or another cluster label. Seeds that
+// do not answer at all are silent, not refusing.
+var refusals = []string{
+	"no installed keys could decrypt",
+	"encryption is configured but remote state is not encrypted",
+	"remote state is encrypted and encryption is not configured",
+	"label",
+}
+
+// noteRefusal records why the last join attempt was refused, if it was;
+// a successful join clears it.
+func (g *Gossip) noteRefusal(contacted int, err error) {
+	if contacted > 0 || err == nil {
+		g.refused.Store(nil)
+		return
+	}
+	msg := err.Error()
+	for _, r := range refusals {
+		if strings.Contains(msg, r) {
+			reason := strings.TrimSpace(msg)
+			g.refused.Store(&reason)
+			return
+		}
+	}
+}
+
+// JoinRefused returns why the seeds refused this node's last join attempt
+// (another gossip key, say), or "" if they did not refuse it.
+func (g *Gossip) JoinRefused() string {
+	if r := g.refused.Load(); r != nil {
+		return *r
+	}
+	return ""
 }

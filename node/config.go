@@ -45,9 +45,13 @@ type Config struct {
 	SyncTimeout time.Duration
 	// SyncRetry is the pause between sync attempts. Default 100ms.
 	SyncRetry time.Duration
-	// SyncGrace is how long a starting node waits for a synced peer before
-	// it starts on its own. Default 5s.
+	// SyncGrace is how long a starting node that has joined waits for a
+	// synced peer before it starts on its own. Default 5s.
 	SyncGrace time.Duration
+	// JoinTimeout is how long a node given seeds waits for one of them to
+	// answer before it starts a new cluster on its own. Seeds that refuse
+	// it (another gossip key) never let it start. Default 30s.
+	JoinTimeout time.Duration
 	// AntiEntropyInterval is the mean time between digest exchanges.
 	// Default 2s.
 	AntiEntropyInterval time.Duration
@@ -98,6 +102,7 @@ func DefaultConfig() Config {
 		SyncTimeout:              30 * time.Second,
 		SyncRetry:                100 * time.Millisecond,
 		SyncGrace:                5 * time.Second,
+		JoinTimeout:              30 * time.Second,
 		AntiEntropyInterval:      2 * time.Second,
 		LeaveTimeout:             2 * time.Second,
 		PeerTimeout:              5 * time.Second,
@@ -120,6 +125,7 @@ func DefaultLocalConfig() Config {
 	c.ReapInterval = 200 * time.Millisecond
 	c.MaxWait = 10 * time.Second
 	c.SyncGrace = 300 * time.Millisecond
+	c.JoinTimeout = time.Second
 	c.SyncRetry = 20 * time.Millisecond
 	c.AntiEntropyInterval = 200 * time.Millisecond
 	return c
@@ -138,7 +144,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node: config: max wait %v must be positive", c.MaxWait)
 	case c.ReplicationTimeout <= 0 || c.SyncTimeout <= 0 || c.PeerTimeout <= 0:
 		return errors.New("node: config: replication, peer and sync timeouts must be positive")
-	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.AntiEntropyInterval <= 0 || c.LeaveTimeout <= 0:
+	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.JoinTimeout < 0 || c.AntiEntropyInterval <= 0 || c.LeaveTimeout <= 0:
 		return errors.New("node: config: sync retry, anti-entropy interval and leave timeout must be positive")
 	case c.MaxInstancesPerService < 0 || c.MaxInstancesPerNamespace < 0:
 		return errors.New("node: config: max instances must not be negative")

@@ -47,21 +47,9 @@ func (n *Node) runSync() {
 			n.markSynced("synced from "+m.Name, start)
 			return
 		}
-		joined := n.gossip.Joined() || len(n.cfg.Join) == 0
-		switch {
-		case joined && others == 0 && len(n.cfg.Join) == 0:
-			n.markSynced("no peers: starting a new cluster", start)
+		if why, ok := n.startAlone(len(ready), others, start, &alone); ok {
+			n.markSynced(why, start)
 			return
-		case len(ready) == 0:
-			if alone.IsZero() {
-				alone = time.Now()
-			}
-			if time.Since(alone) >= n.cfg.SyncGrace {
-				n.markSynced("no synced peer appeared: starting on my own", start)
-				return
-			}
-		default:
-			alone = time.Time{}
 		}
 		select {
 		case <-n.ctx.Done():
@@ -69,6 +57,39 @@ func (n *Node) runSync() {
 		case <-time.After(n.cfg.SyncRetry):
 		}
 	}
+}
+
+// startAlone decides whether a node that found no peer to pull from
+// starts on its own, and why. A node not given seeds starts at once when
+// alone. A node given seeds waits until one of them answers: seeds that
+// refuse it (another gossip key) never let it start, and seeds that stay
+// silent let it start a new cluster only after JoinTimeout. Once joined,
+// it starts on its own when no peer is ready for SyncGrace (a whole
+// cluster starting together).
+func (n *Node) startAlone(ready, others int, start time.Time, alone *time.Time) (string, bool) {
+	now := time.Now()
+	switch {
+	case len(n.cfg.Join) == 0 && others == 0:
+		return "no peers: starting a new cluster", true
+	case len(n.cfg.Join) > 0 && !n.gossip.Joined():
+		if reason := n.gossip.JoinRefused(); reason != "" {
+			n.warns.Warn(n.log, now, "the seeds refuse this node (another --gossip-key?); it stays not ready", "reason", reason)
+			return "", false
+		}
+		if now.Sub(start) < n.cfg.JoinTimeout {
+			return "", false
+		}
+		n.log.Warn("no seed answered within the join timeout: starting a new cluster", "seeds", n.cfg.Join,
+			"join_timeout", n.cfg.JoinTimeout)
+		return "seeds silent: starting a new cluster", true
+	case ready == 0:
+		if alone.IsZero() {
+			*alone = now
+		}
+		return "no synced peer appeared: starting on my own", now.Sub(*alone) >= n.cfg.SyncGrace
+	}
+	*alone = time.Time{}
+	return "", false
 }
 
 // pull fetches every record from m and merges it.

@@ -1,9 +1,11 @@
 package node
 
 import (
+	"strconv"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/roster-io/roster/store"
 )
 
 // nodeCollector exports, at scrape time, the node's gauges (registry size,
@@ -64,6 +66,8 @@ var (
 
 	descAEDeferred = desc("roster_antientropy_partitions_deferred_total", "Differing partitions whose every differing record was written within the last anti-entropy interval, left to the replication deltas in flight (repaired by a later round if they do not heal).")
 
+	descCacheEvictions = desc("roster_snapshot_cache_evictions_total", "Encoded list bodies dropped from a service snapshot's cache to make room for another (each snapshot keeps at most "+strconv.Itoa(store.MaxCachedBodies)+").")
+
 	descAEPartitions = desc("roster_antientropy_partitions_repaired_total", "Ring partitions in which anti-entropy found records one side had missed, and exchanged those records.")
 )
 
@@ -85,6 +89,7 @@ func (c *nodeCollector) counters() []statCounter {
 		{descRecordsApplied, &t.DeltaApplied}, {descRecordsRefused, &t.RecordsRefused},
 		{descAEEqual, &s.aeEqual}, {descAERepaired, &s.aeRepaired}, {descAEFailed, &s.aeFailed},
 		{descAEPartitions, &s.aePartitions}, {descAEDeferred, &s.aeDeferred},
+		{descCacheEvictions, &c.n.store.CacheStats().Evictions},
 	}
 }
 

@@ -62,6 +62,7 @@ func (s *Store) materializeLocked(svc *service) {
 		Index:     svc.pendingIndex,
 		Modified:  svc.pendingAt,
 		changed:   make(chan struct{}),
+		stats:     &s.cache,
 	}
 	if snap.Explicit {
 		snap.Info = svc.info

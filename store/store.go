@@ -58,6 +58,7 @@ type Store struct {
 	global   atomic.Pointer[chan struct{}] // closed on every change
 	live     atomic.Int64                  // live instances
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
+	cache    CacheStats                    // of the snapshots' body caches
 
 	// mu guards clock, every service's records and entries, heap, digests,
 	// byPart, absent, graves, metas and nsLive.
@@ -166,6 +167,9 @@ func (s *Store) Snapshot(k Key) *Snapshot {
 	snap.changed = g
 	return snap
 }
+
+// CacheStats returns the counters of the snapshots' body caches.
+func (s *Store) CacheStats() *CacheStats { return &s.cache }
 
 // Stats returns how many services exist and how many live instances
 // there are.

@@ -1,9 +1,12 @@
 package nacos
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/roster-io/roster/door/gate"
@@ -12,9 +15,27 @@ import (
 )
 
 // GET /nacos/v1/ns/instance/list answers from the service's snapshot. The
-// encoded body is cached on the snapshot per (clusters, healthyOnly), so a
-// repeated read is a map lookup and a write of cached bytes; lastRefTime
-// is the snapshot's modification time, which keeps the bytes stable.
+// encoded body is cached on the snapshot, so a repeated read is a map
+// lookup and a write of cached bytes; lastRefTime is the snapshot's
+// modification time, which keeps the bytes stable.
+//
+// The cache key is canonical: it names what the body lists, not how the
+// client spelled its filter. The clusters filter is reduced to the
+// service's own clusters, sorted and without duplicates, so however many
+// spellings clients send, a snapshot holds at most one body per set of its
+// clusters (and the snapshot caps that too, store.MaxCachedBodies). The
+// body echoes clusters as sent, as Nacos does: a request whose spelling is
+// not the canonical one gets the cached body with its own spelling in the
+// clusters field.
+
+// Cache keys of list bodies, by healthyOnly (0 false, 1 true): every
+// cluster, none of them (a filter naming only clusters the service does
+// not have), and the prefix of a set of clusters.
+var (
+	keyAll  = [2]string{"nacos|all|false", "nacos|all|true"}
+	keyNone = [2]string{"nacos|none|false", "nacos|none|true"}
+	keyIn   = [2]string{"nacos|in|false|", "nacos|in|true|"}
+)
 
 // nacosHost is one entry of hosts[].
 type nacosHost struct {
@@ -57,10 +78,6 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request, p param.Values) erro
 		return err
 	}
 	clusters := p.Get("clusters")
-	filter, err := splitClusters(clusters)
-	if err != nil {
-		return err
-	}
 	healthyOnly, err := param.Bool("healthyOnly", p.Get("healthyOnly"), false)
 	if err != nil {
 		return err
@@ -70,15 +87,99 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request, p param.Values) erro
 		return err
 	}
 	snap := d.core.Snapshot(k)
+	body, echo, err := d.cachedList(snap, clusters, healthyOnly)
+	if err != nil {
+		return err
+	}
 	if udpPort > 0 && d.push != nil {
 		d.push.subscribe(k, clusters, healthyOnly, r.RemoteAddr, udpPort, snap.Index, d.cfg.Now())
 	}
-	cacheKey := "nacos|" + strconv.FormatBool(healthyOnly) + "|" + clusters
-	body := snap.Cached(cacheKey, func() []byte {
-		return d.encodeList(snap, clusters, filter, healthyOnly)
-	})
-	gate.WriteJSONBytes(w, http.StatusOK, body)
+	head, value, tail := spliceClusters(body, echo, clusters)
+	if value == nil {
+		gate.WriteJSONBytes(w, http.StatusOK, head)
+		return nil
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(head)
+	_, _ = w.Write(value)
+	_, _ = w.Write(tail)
 	return nil
+}
+
+// cachedList returns the cached list body of snap for the clusters
+// parameter as sent, building it on first use, and the clusters value the
+// body echoes (the canonical spelling; "" for every or no cluster).
+func (d *Door) cachedList(snap *store.Snapshot, clusters string, healthyOnly bool) (body []byte, echo string, err error) {
+	h := 0
+	if healthyOnly {
+		h = 1
+	}
+	key := keyAll[h]
+	var known []string
+	if clusters != "" {
+		names, err := splitClusters(clusters)
+		if err != nil {
+			return nil, "", err
+		}
+		known = knownClusters(snap, names)
+		switch {
+		case names == nil: // names no cluster: every cluster, as in Nacos
+		case len(known) == 0:
+			key = keyNone[h]
+		default:
+			echo = strings.Join(known, ",")
+			key = keyIn[h] + echo
+		}
+	}
+	body = snap.Cached(key, func() []byte {
+		var filter map[string]bool
+		if key != keyAll[h] {
+			filter = make(map[string]bool, len(known))
+			for _, c := range known {
+				filter[c] = true
+			}
+		}
+		return d.encodeList(snap, echo, filter, healthyOnly)
+	})
+	return body, echo, nil
+}
+
+// knownClusters returns those of names (sorted) that snap has instances
+// in. Instances are sorted by cluster, so each is a binary search.
+func knownClusters(snap *store.Snapshot, names []string) []string {
+	var out []string
+	for _, c := range names {
+		i, _ := slices.BinarySearchFunc(snap.Instances, c, func(in *store.Instance, c string) int {
+			return strings.Compare(in.Cluster, c)
+		})
+		if i < len(snap.Instances) && snap.Instances[i].Cluster == c {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// clustersField is what precedes the clusters value in a list body. The
+// fields before it are JSON strings, whose quotes are escaped, so its
+// first occurrence is the field.
+var clustersField = []byte(`,"clusters":`)
+
+// spliceClusters returns body, which echoes echo, as three pieces that
+// echo clusters instead: all of body when the two are the same, else the
+// part before the clusters value, the value as sent, and the rest.
+func spliceClusters(body []byte, echo, clusters string) (head, value, tail []byte) {
+	if clusters == echo {
+		return body, nil, nil
+	}
+	old, _ := json.Marshal(echo)
+	i := bytes.Index(body, clustersField)
+	if i < 0 || !bytes.HasPrefix(body[i+len(clustersField):], old) {
+		return body, nil, nil // not a list body; cannot happen
+	}
+	i += len(clustersField)
+	value, _ = json.Marshal(clusters)
+	return body[:i], value, body[i+len(old):]
 }
 
 // selectHosts applies Nacos' rules to a snapshot: the cluster filter, the
@@ -112,7 +213,8 @@ func selectHosts(snap *store.Snapshot, filter map[string]bool, healthyOnly bool)
 	return hosts, healthy, protected
 }
 
-// encodeNacosList builds the instance/list body for a snapshot.
+// encodeList builds the instance/list body for a snapshot: the instances
+// of the clusters in filter (every cluster if nil), echoing clusters.
 func (d *Door) encodeList(snap *store.Snapshot, clusters string, filter map[string]bool, healthyOnly bool) []byte {
 	k := snap.Key
 	hosts, healthy, protected := selectHosts(snap, filter, healthyOnly)

@@ -1,6 +1,7 @@
 package nacos
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/roster-io/roster/internal/param"
@@ -124,22 +125,21 @@ func nacosPatch(p param.Values) (func(*store.Instance), error) {
 }
 
 // splitClusters parses the clusters parameter of instance/list: a comma
-// separated list, empty for all clusters.
-func splitClusters(s string) (map[string]bool, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	out := map[string]bool{}
-	for _, c := range strings.Split(s, ",") {
-		c = strings.TrimSpace(c)
-		if c == "" {
+// separated list of cluster names. It returns the names sorted and without
+// duplicates, or nil when s names no cluster (empty, blank or only
+// commas), which Nacos reads as every cluster.
+func splitClusters(s string) ([]string, error) {
+	var out []string
+	for c := range strings.SplitSeq(s, ",") {
+		if strings.TrimSpace(c) == "" {
 			continue
 		}
 		name, err := param.Name("clusters", c)
 		if err != nil {
 			return nil, err
 		}
-		out[name] = true
+		out = append(out, name)
 	}
-	return out, nil
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,12 +23,32 @@ import (
 // pushes at a third party — and a subscription lapses when the client
 // stops polling. Pushes are best effort: polling remains the fallback.
 
-// pushSub is one subscription.
-type pushSub struct {
+// Bounds on subscriptions. Every list request with a udpPort may add one,
+// and a client picks the service, the filter and the port freely, so
+// without them one client could fill the node's memory. A request beyond
+// a bound is answered as usual but not subscribed: that client polls.
+const (
+	// maxSubs is how many subscriptions a node holds.
+	maxSubs = 16384
+	// maxSubsPerIP is how many one client IP holds, over all its ports.
+	maxSubsPerIP = 1024
+	// maxSubClusters is the longest clusters parameter a subscription
+	// keeps, in bytes.
+	maxSubClusters = 1024
+)
+
+// subKey identifies a subscription: what the client lists and where it
+// listens.
+type subKey struct {
 	key         store.Key
-	clusters    string
+	clusters    string // as sent: pushes echo it, as the list does
 	healthyOnly bool
 	addr        netip.AddrPort
+}
+
+// pushSub is one subscription.
+type pushSub struct {
+	subKey
 	lastSeen    time.Time
 	pushedIndex uint64
 }
@@ -38,9 +58,11 @@ type pushSub struct {
 type pusher struct {
 	conn *net.UDPConn
 
-	// mu guards subs.
-	mu   sync.Mutex
-	subs map[string]*pushSub
+	// mu guards subs, perIP and refused.
+	mu      sync.Mutex
+	subs    map[subKey]*pushSub
+	perIP   map[netip.Addr]int // subscriptions by client IP
+	refused uint64             // subscriptions not taken for a bound
 }
 
 // pushMessage is what a Nacos client expects on its UDP port.
@@ -51,21 +73,32 @@ type pushMessage struct {
 }
 
 // subscribe records (or refreshes) a subscription from an instance/list
-// request by the client at remote asking for pushes on udpPort.
-func (p *pusher) subscribe(k store.Key, clusters string, healthyOnly bool, remote string, udpPort int, index uint64, now time.Time) {
+// request by the client at remote asking for pushes on udpPort. It
+// reports whether the client is subscribed: a new subscription beyond a
+// bound is not taken.
+func (p *pusher) subscribe(k store.Key, clusters string, healthyOnly bool, remote string, udpPort int, index uint64, now time.Time) bool {
 	ap, err := netip.ParseAddrPort(remote)
 	if err != nil || udpPort <= 0 || udpPort > 65535 {
-		return
+		return false
 	}
-	addr := netip.AddrPortFrom(ap.Addr().Unmap(), uint16(udpPort))
-	id := k.String() + "|" + clusters + "|" + strconv.FormatBool(healthyOnly) + "|" + addr.String()
+	ip := ap.Addr().Unmap()
+	sk := subKey{key: k, clusters: clusters, healthyOnly: healthyOnly, addr: netip.AddrPortFrom(ip, uint16(udpPort))}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s, ok := p.subs[id]; ok {
+	if s, ok := p.subs[sk]; ok {
 		s.lastSeen = now
-		return
+		return true
 	}
-	p.subs[id] = &pushSub{key: k, clusters: clusters, healthyOnly: healthyOnly, addr: addr, lastSeen: now, pushedIndex: index}
+	if len(p.subs) >= maxSubs || p.perIP[ip] >= maxSubsPerIP || len(clusters) > maxSubClusters {
+		p.refused++
+		return false
+	}
+	// Copies, so the subscription does not keep the request's strings.
+	sk.key = store.Key{Namespace: strings.Clone(k.Namespace), Group: strings.Clone(k.Group), Service: strings.Clone(k.Service)}
+	sk.clusters = strings.Clone(clusters)
+	p.subs[sk] = &pushSub{subKey: sk, lastSeen: now, pushedIndex: index}
+	p.perIP[ip]++
+	return true
 }
 
 // due returns the subscriptions whose service changed since their last
@@ -74,9 +107,9 @@ func (p *pusher) due(core *node.Node, now time.Time, ttl time.Duration) []*pushS
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []*pushSub
-	for id, s := range p.subs {
+	for sk, s := range p.subs {
 		if now.Sub(s.lastSeen) > ttl {
-			delete(p.subs, id)
+			p.dropLocked(sk)
 			continue
 		}
 		if idx := core.Snapshot(s.key).Index; idx > s.pushedIndex {
@@ -86,6 +119,17 @@ func (p *pusher) due(core *node.Node, now time.Time, ttl time.Duration) []*pushS
 		}
 	}
 	return out
+}
+
+// dropLocked removes a subscription.
+func (p *pusher) dropLocked(sk subKey) {
+	delete(p.subs, sk)
+	ip := sk.addr.Addr()
+	if p.perIP[ip] <= 1 {
+		delete(p.perIP, ip)
+	} else {
+		p.perIP[ip]--
+	}
 }
 
 // newPusher opens the UDP socket pushes leave from, on the host of the
@@ -99,7 +143,7 @@ func newPusher(httpAddr string) (*pusher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("push socket: %w", err)
 	}
-	return &pusher{conn: conn, subs: map[string]*pushSub{}}, nil
+	return &pusher{conn: conn, subs: map[subKey]*pushSub{}, perIP: map[netip.Addr]int{}}, nil
 }
 
 // runPush sends pushes after changes until the node stops.
@@ -128,14 +172,13 @@ func (d *Door) runPush() {
 // sendPush sends one subscription its service's current list.
 func (d *Door) sendPush(s *pushSub) {
 	snap := d.core.Snapshot(s.key)
-	filter, err := splitClusters(s.clusters)
+	body, echo, err := d.cachedList(snap, s.clusters, s.healthyOnly)
 	if err != nil {
 		return
 	}
-	body := snap.Cached("nacos|"+strconv.FormatBool(s.healthyOnly)+"|"+s.clusters, func() []byte {
-		return d.encodeList(snap, s.clusters, filter, s.healthyOnly)
-	})
-	msg, err := json.Marshal(pushMessage{Type: "dom", Data: string(body), LastRefTime: time.Now().UnixNano()})
+	head, value, tail := spliceClusters(body, echo, s.clusters)
+	data := string(head) + string(value) + string(tail)
+	msg, err := json.Marshal(pushMessage{Type: "dom", Data: data, LastRefTime: time.Now().UnixNano()})
 	if err != nil {
 		return
 	}

@@ -75,6 +75,8 @@ func agentFlags(def agent.Config) []cli.Flag {
 			Usage: "serve net/http/pprof under /debug/pprof/ on the --http port (profiles can reveal internals; off by default)"},
 		&cli.BoolFlag{Name: "debug-faults", EnvVars: envVar("debug-faults"),
 			Usage: "enable PUT /debug/faults (loopback only) to cut traffic to chosen members, for chaos tests; never in production"},
+		&cli.DurationFlag{Name: "max-clock-skew", Value: def.MaxClockSkew, EnvVars: envVar("max-clock-skew"),
+			Usage: "how far ahead of this node's clock a peer's record may be stamped; records further ahead are refused and counted"},
 		&cli.DurationFlag{Name: "tombstone-ttl", Value: def.TombstoneTTL, EnvVars: envVar("tombstone-ttl"),
 			Usage: "how long deletions are remembered so older writes cannot resurrect them"},
 		&cli.Int64Flag{Name: "max-body", Value: def.MaxBodyBytes, EnvVars: envVar("max-body"),
@@ -112,6 +114,7 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 	cfg.JoinTimeout = c.Duration("join-timeout")
 	cfg.GossipProfile = c.String("gossip-profile")
 	cfg.TombstoneTTL = c.Duration("tombstone-ttl")
+	cfg.MaxClockSkew = c.Duration("max-clock-skew")
 	cfg.MaxBodyBytes = c.Int64("max-body")
 
 	opts := agentOptions{shutdownTimeout: c.Duration("shutdown-timeout"), logFormat: c.String("log-format")}
@@ -139,6 +142,9 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 	}
 	if cfg.JoinTimeout < 0 {
 		return bad(fmt.Errorf("--join-timeout %v must not be negative", cfg.JoinTimeout))
+	}
+	if cfg.MaxClockSkew <= 0 {
+		return bad(fmt.Errorf("--max-clock-skew %v must be positive", cfg.MaxClockSkew))
 	}
 	if cfg.TombstoneTTL <= 0 {
 		return bad(fmt.Errorf("--tombstone-ttl %v must be positive", cfg.TombstoneTTL))

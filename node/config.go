@@ -55,6 +55,11 @@ type Config struct {
 	// AntiEntropyInterval is the mean time between digest exchanges.
 	// Default 2s.
 	AntiEntropyInterval time.Duration
+	// MaxClockSkew is how far ahead of this node's clock a peer's record
+	// may be stamped; a record further ahead is refused, counted and
+	// logged, and accepted once it is no longer that far ahead. Nodes'
+	// clocks must agree within it. Default 5s.
+	MaxClockSkew time.Duration
 	// LeaveTimeout bounds how long a graceful leave waits for the
 	// cluster to hear that this node leaves. Default 2s.
 	LeaveTimeout time.Duration
@@ -105,6 +110,7 @@ func DefaultConfig() Config {
 		JoinTimeout:              30 * time.Second,
 		AntiEntropyInterval:      2 * time.Second,
 		LeaveTimeout:             2 * time.Second,
+		MaxClockSkew:             5 * time.Second,
 		PeerTimeout:              5 * time.Second,
 		MaxInstancesPerService:   10000,
 		MaxInstancesPerNamespace: 200000,
@@ -142,6 +148,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node: config: reap interval %v must be positive", c.ReapInterval)
 	case c.MaxWait <= 0:
 		return fmt.Errorf("node: config: max wait %v must be positive", c.MaxWait)
+	case c.MaxClockSkew <= 0:
+		return fmt.Errorf("node: config: max clock skew %v must be positive", c.MaxClockSkew)
 	case c.ReplicationTimeout <= 0 || c.SyncTimeout <= 0 || c.PeerTimeout <= 0:
 		return errors.New("node: config: replication, peer and sync timeouts must be positive")
 	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.JoinTimeout < 0 || c.AntiEntropyInterval <= 0 || c.LeaveTimeout <= 0:

@@ -64,6 +64,8 @@ var (
 	descAEFailed   = desc("roster_antientropy_exchanges_total", helpAE, "result", "failed")
 	descExpiryLate = desc("roster_expiry_lateness_seconds", "How late this node's expiry transitions became visible, from each instance's deadline (last beat + timeout) to the end of the sweep that applied it.")
 
+	descFuture = desc("roster_records_from_the_future_total", "Records from peers refused because they were stamped further ahead of this node's clock than --max-clock-skew.")
+
 	descAEDeferred = desc("roster_antientropy_partitions_deferred_total", "Differing partitions whose every differing record was written within the last anti-entropy interval, left to the replication deltas in flight (repaired by a later round if they do not heal).")
 
 	descCacheEvictions = desc("roster_snapshot_cache_evictions_total", "Encoded list bodies dropped from a service snapshot's cache to make room for another (each snapshot keeps at most "+strconv.Itoa(store.MaxCachedBodies)+").")
@@ -89,6 +91,7 @@ func (c *nodeCollector) counters() []statCounter {
 		{descRecordsApplied, &t.DeltaApplied}, {descRecordsRefused, &t.RecordsRefused},
 		{descAEEqual, &s.aeEqual}, {descAERepaired, &s.aeRepaired}, {descAEFailed, &s.aeFailed},
 		{descAEPartitions, &s.aePartitions}, {descAEDeferred, &s.aeDeferred},
+		{descFuture, &s.futureRefused},
 		{descCacheEvictions, &c.n.store.CacheStats().Evictions},
 	}
 }

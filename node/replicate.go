@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"time"
 
 	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/store"
@@ -36,6 +37,9 @@ func (n *Node) Merge(recs []store.Record, fresh bool) int {
 	var reasserted []store.Record
 	now := n.cfg.Now().UnixNano()
 	for _, r := range recs {
+		if n.fromTheFuture(r, now) {
+			continue
+		}
 		switch {
 		case r.Instance != nil:
 			ok, re := n.store.MergeGuarded(r.Key, *r.Instance, true)
@@ -65,6 +69,31 @@ func (n *Node) Merge(recs []store.Record, fresh bool) int {
 		_ = n.replicate(n.ctx, reasserted, false)
 	}
 	return applied
+}
+
+// fromTheFuture reports whether r's version is stamped further ahead of
+// this node's clock than MaxClockSkew, and if so counts and logs it. Such
+// a record (from a peer whose clock runs ahead, or a forged one) is not
+// merged: the hybrid clock would adopt its time, every later version of
+// this node would look newer than it is, and anti-entropy would take
+// fresh differences for deltas still in flight until the wall clock
+// caught up. It is accepted once it is no longer that far ahead.
+func (n *Node) fromTheFuture(r store.Record, now int64) bool {
+	var v store.Version
+	switch {
+	case r.Instance != nil:
+		v = r.Instance.Version
+	case r.Service != nil:
+		v = r.Service.Version
+	}
+	ahead := time.Duration(v.Clock - now)
+	if ahead <= n.cfg.MaxClockSkew {
+		return false
+	}
+	n.stats.futureRefused.Add(1)
+	n.warns.Warn(n.log, time.Unix(0, now), "refused a record stamped ahead of this node's clock by more than --max-clock-skew",
+		"service", r.Key.String(), "version_node", v.Node, "ahead", ahead.Round(time.Millisecond), "max", n.cfg.MaxClockSkew)
+	return true
 }
 
 // Member returns the live member named name, other than this node

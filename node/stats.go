@@ -14,6 +14,7 @@ type stats struct {
 	aeFailed         atomic.Uint64 // exchanges that failed
 	aePartitions     atomic.Uint64 // partitions found differing and repaired
 	aeDeferred       atomic.Uint64 // differing partitions whose differences were all deltas in flight
+	futureRefused    atomic.Uint64 // records from peers stamped further ahead than MaxClockSkew
 	expiryLate       lateHist      // how late expiry transitions became visible
 }
 
@@ -28,6 +29,7 @@ type Stats struct {
 	DeltaRecords                     uint64
 	DeltaFailures, DeltaReceived     uint64
 	DeltaApplied, ReadyHints         uint64
+	RecordsFromTheFuture             uint64
 	ExpiryLateP50, ExpiryLateP99     int64 // nanoseconds, bucket upper edges
 	ExpiryLateMax                    int64
 	ExpiryLateCount                  uint64
@@ -45,7 +47,8 @@ func (n *Node) Stats() Stats {
 		DeltaBatches: t.DeltaBatches.Load(), DeltaWrites: t.DeltaWrites.Load(), DeltaRecords: t.DeltaRecords.Load(),
 		DeltaFailures: t.DeltaFailures.Load(), DeltaReceived: t.DeltaReceived.Load(),
 		DeltaApplied: t.DeltaApplied.Load(), ReadyHints: t.ReadyHints.Load(),
-		ExpiryLateP50: int64(s.expiryLate.quantile(0.5)), ExpiryLateP99: int64(s.expiryLate.quantile(0.99)),
+		RecordsFromTheFuture: s.futureRefused.Load(),
+		ExpiryLateP50:        int64(s.expiryLate.quantile(0.5)), ExpiryLateP99: int64(s.expiryLate.quantile(0.99)),
 		ExpiryLateMax: int64(s.expiryLate.quantile(1)), ExpiryLateCount: s.expiryLate.count(),
 	}
 }

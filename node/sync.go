@@ -100,7 +100,11 @@ func (n *Node) pull(m Member) error {
 	if err != nil {
 		return err
 	}
+	now := n.cfg.Now().UnixNano()
 	for _, r := range recs {
+		if n.fromTheFuture(r, now) {
+			continue
+		}
 		switch {
 		case r.Instance != nil:
 			n.store.Merge(r.Key, *r.Instance)

@@ -28,7 +28,11 @@ func (n *Node) applyMembership() {
 		}
 	}
 	for _, name := range n.peers.SetMembers(addrs) {
-		if m := members[name]; m.Ready && n.synced.Load() {
+		if !n.synced.Load() {
+			continue
+		}
+		n.kickHint(name)
+		if members[name].Ready {
 			n.kickJoinExchange(name)
 		}
 	}

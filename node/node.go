@@ -45,6 +45,7 @@ type Node struct {
 	closing    atomic.Bool // leaving: refuses client writes
 	resync     chan struct{}
 	aeJoins    chan string // members that joined ready, to exchange with at once
+	hints      chan string // members learnt of after this node became ready, to tell
 	stats      stats
 	readyHints readyHints // peers that said they are ready before gossip did
 	lag        lagObserver
@@ -84,7 +85,7 @@ func New(cfg Config, tr *peer.Transport) (*Node, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	waits, stopWaits := context.WithCancel(ctx)
 	n := &Node{cfg: cfg, log: cfg.Logger, store: st, ring: rg, peers: tr,
-		epoch: time.Now().UnixNano(), resync: make(chan struct{}, 1), aeJoins: make(chan string, 64),
+		epoch: time.Now().UnixNano(), resync: make(chan struct{}, 1), aeJoins: make(chan string, 64), hints: make(chan string, 64),
 		ctx: ctx, cancel: cancel, waits: waits, stopWaits: stopWaits}
 	n.cluster = &cluster{self: cfg.Name, ring: rg, members: map[string]Member{}, owned: map[int]bool{}}
 	n.lag = newLagObserver()
@@ -149,6 +150,7 @@ func (n *Node) Start(httpAddr string) error {
 		n.wg.Go(n.runSync)
 		n.wg.Go(n.runAntiEntropy)
 		n.wg.Go(n.runJoinExchanges)
+		n.wg.Go(n.runHints)
 	}
 	n.log.Info("node started", "name", n.cfg.Name, "http", httpAddr, "gossip", n.GossipAddr())
 	return nil

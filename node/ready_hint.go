@@ -17,8 +17,10 @@ import (
 // tells every peer directly, and a peer counts the hint as the ready flag
 // until gossip catches up, for at most readyHintTTL.
 
-// readyHintTTL bounds how long a hint stands in for gossip.
-const readyHintTTL = 10 * time.Second
+// readyHintTTL bounds how long a hint stands in for gossip: longer than
+// two full state exchanges of the lan profile (push-pull every 15 s), so
+// gossip has caught up before a hint lapses.
+const readyHintTTL = 40 * time.Second
 
 // readyHints are members that said they are ready before gossip did.
 type readyHints struct {
@@ -71,6 +73,63 @@ func (n *Node) announceReady() {
 		})
 	}
 	wg.Wait()
+}
+
+// A member this node learns of after it became ready missed its
+// announcement, and gossip may not tell it either: the ready flag travels
+// as a metadata update, which a member that joins just after it was
+// broadcast only learns at its next full state exchange (push-pull, every
+// 15 s on a LAN). Meanwhile the newcomer leaves this node out of its ring
+// and names other owners than everyone else (seen for 6-10 s in a five-node
+// start). So a ready node also tells each member it learns of later.
+
+// hintTries bounds the attempts at one late ready hint, and hintRetry
+// spaces them: the newcomer refuses it until it knows this node.
+const (
+	hintTries = 5
+	hintRetry = 200 * time.Millisecond
+)
+
+// kickHint queues a ready hint for member name. It never blocks: with the
+// queue full, gossip's next full exchange tells the member.
+func (n *Node) kickHint(name string) {
+	select {
+	case n.hints <- name:
+	default:
+	}
+}
+
+// runHints sends the queued ready hints until the node stops.
+func (n *Node) runHints() {
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case name := <-n.hints:
+			n.hint(name)
+		}
+	}
+}
+
+// hint tells member name that this node is ready, retrying while it
+// refuses (it may not know this node yet).
+func (n *Node) hint(name string) {
+	for try := range hintTries {
+		if try > 0 && !n.sleep(hintRetry) {
+			return
+		}
+		m, ok := n.cluster.member(name)
+		if !ok || m.HTTPAddr == "" {
+			return
+		}
+		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.PeerTimeout)
+		err := n.peers.AnnounceReady(ctx, m.Member)
+		cancel()
+		if err == nil {
+			return
+		}
+		n.log.Debug("late ready hint not delivered", "peer", name, "try", try+1, "err", err)
+	}
 }
 
 // PeerReady records that member m told this node it became ready

@@ -35,11 +35,7 @@ type Client struct {
 // New validates cfg and returns a Client. It starts nothing and contacts no
 // node: the first call does.
 func New(cfg Config) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg = cfg.withDefaults()
-	hc, err := cfg.httpClient()
+	cfg, hc, err := cfg.prepare()
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +46,17 @@ func New(cfg Config) (*Client, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Client{cfg: cfg, log: cfg.Logger, http: hc, addrs: addrs, kick: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, regs: map[InstanceKey]*registration{}}, nil
+}
+
+// prepare validates c and returns it with its defaults filled in, and the
+// HTTP client it asks for.
+func (c Config) prepare() (Config, *http.Client, error) {
+	if err := c.Validate(); err != nil {
+		return c, nil, err
+	}
+	c = c.withDefaults()
+	hc, err := c.httpClient()
+	return c, hc, err
 }
 
 // Close deregisters every instance this client registered, stops its

@@ -33,11 +33,7 @@ func NewNode(cfg Config) (*Node, error) {
 	if len(cfg.Addrs) != 1 {
 		return nil, fmt.Errorf("client: node: config names %d addresses, want exactly one", len(cfg.Addrs))
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg = cfg.withDefaults()
-	hc, err := cfg.httpClient()
+	cfg, hc, err := cfg.prepare()
 	if err != nil {
 		return nil, err
 	}

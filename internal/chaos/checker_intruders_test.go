@@ -50,6 +50,20 @@ var intruderCases = []struct {
 		s.rss("n1", 100, 0, 10000, 30*mb, 2*mb) // +38 MiB, then killed
 		s.rss("n1", 101, 10000, 20000, 20*mb, 2*mb)
 	}, ""},
+	{"growth before a restarted node is ready is not counted", func(s *synth) {
+		s.rss("n1", 100, 0, 10000, 30*mb, 0)
+		s.h.AddEvent(Event{Kind: EvKill, Node: "n1", T: s.at(10000)})
+		s.h.AddEvent(Event{Kind: EvStart, Node: "n1", T: s.at(10500)})
+		s.h.AddEvent(Event{Kind: EvReady, Node: "n1", T: s.at(13000)})
+		s.rss("n1", 101, 11000, 13000, 20*mb, 20*mb) // syncing: +60 MiB
+		s.rss("n1", 101, 13000, 20000, 100*mb, mb)   // then +13 MiB
+	}, ""},
+	{"growth after a restarted node is ready counts", func(s *synth) {
+		s.h.AddEvent(Event{Kind: EvKill, Node: "n1", T: s.at(10000)})
+		s.h.AddEvent(Event{Kind: EvStart, Node: "n1", T: s.at(10500)})
+		s.h.AddEvent(Event{Kind: EvReady, Node: "n1", T: s.at(11000)})
+		s.rss("n1", 101, 11000, 20000, 20*mb, 5*mb)
+	}, "memory"},
 	{"forged records refused and the future one counted pass", func(s *synth) {
 		s.forged(1000, ForgedTiming, 400, 0, 0, false)
 		s.forged(2000, ForgedName, 400, 0, 0, false)
@@ -139,7 +153,7 @@ func TestCheck_intruderCounts(t *testing.T) {
 		t.Fatalf("got %+v and %d violations, want %+v and none", got, len(r.Violations), want)
 	}
 	note := intruderNote(Summary{Intruders: IntruderCounts{Ran: true, Reads: 40, Subscribing: 10}, Result: r})
-	for _, w := range []string{"40 amplifying reads (10 subscribing)", "worst RSS growth 19.0 MiB", "3 forged deltas: 1 refused 4xx, 1 future counted, 1 unanswered", "4 readiness probes"} {
+	for _, w := range []string{"40 amplifying reads (10 subscribing)", "worst RSS growth 19.0 MiB (n1)", "3 forged deltas: 1 refused 4xx, 1 future counted, 1 unanswered", "4 readiness probes"} {
 		if !strings.Contains(note, w) {
 			t.Errorf("note %q lacks %q", note, w)
 		}

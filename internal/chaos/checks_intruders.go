@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The intruders' checks (intruders.go):
 //
 //   - memory: no agent's resident memory grows by more than
-//     Bounds.RSSGrowth from its first reading, whatever the
-//     memory-amplifying reads ask for;
+//     Bounds.RSSGrowth from its first reading once it is ready, whatever
+//     the memory-amplifying reads ask for;
 //   - forged-peer: every forged peer record is refused with a 4xx, except
 //     a valid record stamped an hour ahead, which may be answered 2xx only
 //     if the node counted it in roster_records_from_the_future_total; and
@@ -45,7 +46,8 @@ func (c *checker) checkIntruders() {
 }
 
 // checkMemory holds each agent process (node and PID) to Bounds.RSSGrowth
-// from its first reading to its highest.
+// from its first reading once it was ready (its start-up, the sync of
+// the registry, is not counted) to its highest.
 func (c *checker) checkMemory() {
 	type proc struct {
 		node string
@@ -56,8 +58,10 @@ func (c *checker) checkMemory() {
 	for _, s := range c.s.rss {
 		k := proc{s.Node, s.PID}
 		if _, ok := first[k]; !ok {
-			first[k], peak[k] = s, s
-			order = append(order, k)
+			if !s.T.Before(c.readySince(s.Node, s.T)) {
+				first[k], peak[k] = s, s
+				order = append(order, k)
+			}
 		} else if s.KiB > peak[k].KiB {
 			peak[k] = s
 		}
@@ -75,6 +79,27 @@ func (c *checker) checkMemory() {
 					mib(grew), mib(first[k].KiB<<10), c.rel(first[k].T), mib(peak[k].KiB<<10), c.rel(peak[k].T), mib(c.b.RSSGrowth))})
 		}
 	}
+}
+
+// readySince is when node, running at t, became ready: the first ready
+// event after its last start at or before t (the zero time when the
+// history has no start of it; far in the future when it was not ready).
+func (c *checker) readySince(node string, t time.Time) time.Time {
+	var start, ready time.Time
+	started := false
+	for _, e := range c.s.events {
+		switch {
+		case e.Node != node:
+		case e.Kind == EvStart && !e.T.After(t):
+			start, ready, started = e.T, time.Time{}, true
+		case e.Kind == EvReady && started && ready.IsZero() && !e.T.Before(start):
+			ready = e.T
+		}
+	}
+	if started && ready.IsZero() {
+		return c.s.end.Add(time.Hour)
+	}
+	return ready
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

@@ -49,8 +49,8 @@ func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
 // intruderNote sums up the intruders for the note column.
 func intruderNote(s Summary) string {
 	i, r := s.Intruders, s.Result.Intruders
-	note := fmt.Sprintf("%d amplifying reads (%d subscribing), worst RSS growth %s; %d forged deltas: %d refused 4xx, %d future counted, %d unanswered",
-		i.Reads, i.Subscribing, mib(r.WorstRSSGrowth), r.Forged, r.ForgedRefused, r.FutureCounted, r.ForgedUnanswered)
+	note := fmt.Sprintf("%d amplifying reads (%d subscribing), worst RSS growth %s (%s); %d forged deltas: %d refused 4xx, %d future counted, %d unanswered",
+		i.Reads, i.Subscribing, mib(r.WorstRSSGrowth), r.WorstRSSNode, r.Forged, r.ForgedRefused, r.FutureCounted, r.ForgedUnanswered)
 	if i.Outsider != "" {
 		return note + "; " + i.Outsider
 	}

@@ -55,6 +55,10 @@ type Bounds struct {
 	// Unanswered: a live node failing every poll for longer than this is a
 	// violation. Default 2s.
 	Unanswered time.Duration
+	// RSSGrowth: no agent's resident memory may grow by more than this
+	// many bytes from its first reading (checks_intruders.go); 0: not
+	// checked. Default 64 MiB.
+	RSSGrowth int64
 }
 
 // DefaultBounds returns the bounds of DESIGN.md for the default chaos
@@ -66,7 +70,7 @@ func BoundsFor(t Timings) Bounds {
 	t = t.withDefaults()
 	return Bounds{Convergence: time.Second, BeatTimeout: t.Timeout, DeleteTimeout: t.Delete,
 		Slack: time.Second, FailureDetection: 3 * time.Second, BeatGap: t.Timeout * 4 / 5,
-		Repair: 5 * time.Second, StableAfter: 5 * time.Second, Unanswered: 2 * time.Second}
+		Repair: 5 * time.Second, StableAfter: 5 * time.Second, Unanswered: 2 * time.Second, RSSGrowth: 64 << 20}
 }
 
 // Violation is one broken invariant with the part of the history that
@@ -121,6 +125,8 @@ type Result struct {
 	// an owner that the polls saw (failure detection, which memberlist
 	// slows down on an overloaded machine).
 	SlowestTakeover time.Duration
+	// Intruders sums up the intruders' checks.
+	Intruders IntruderResult
 }
 
 type span struct{ from, to time.Time }
@@ -178,6 +184,7 @@ func Check(h *History, b Bounds) Result {
 	c.checkOwners()
 	c.checkRepair()
 	c.checkAnswers()
+	c.checkIntruders()
 	for _, f := range c.s.findings {
 		c.violate(Violation{Invariant: "bad-input/availability", T: f.T, Node: f.Node, Detail: f.What + ": " + f.Detail})
 	}

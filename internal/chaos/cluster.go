@@ -28,15 +28,9 @@ func SupportsDebugFaults(bin string) bool {
 // finding, a hung graceful stop or an exit the harness did not cause. With
 // logDir set each agent's output, at logLevel, also goes to a file there.
 func newCluster(bin string, h *History, debugFaults bool, net *Netns, logDir, logLevel string) *agentproc.Cluster {
-	if logLevel == "" || logDir == "" {
-		logLevel = "warn"
-	}
 	cfg := agentproc.ClusterConfig{Bin: bin, LogDir: logDir, StopWithin: 10 * time.Second,
-		Args:   []string{"--gossip-profile", "lan", "--log-level", logLevel, "--shutdown-timeout", "5s"},
+		Args:   agentArgs(logLevel, logDir != "", debugFaults),
 		Events: func(e agentproc.Event) { record(h, e) }}
-	if debugFaults {
-		cfg.Args = append(cfg.Args, "--debug-faults")
-	}
 	if net != nil {
 		var seq atomic.Int64
 		cfg.Place = func(name string) (string, string, string, error) {
@@ -49,6 +43,19 @@ func newCluster(bin string, h *History, debugFaults bool, net *Netns, logDir, lo
 		}
 	}
 	return agentproc.NewCluster(cfg)
+}
+
+// agentArgs are the flags every agent of a run gets: logging at
+// logLevel when the output is kept (else warn), and --debug-faults.
+func agentArgs(logLevel string, kept, debugFaults bool) []string {
+	if logLevel == "" || !kept {
+		logLevel = "warn"
+	}
+	args := []string{"--gossip-profile", "lan", "--log-level", logLevel, "--shutdown-timeout", "5s"}
+	if debugFaults {
+		args = append(args, "--debug-faults")
+	}
+	return args
 }
 
 // record puts a cluster event into the history.

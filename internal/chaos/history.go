@@ -135,6 +135,11 @@ type History struct {
 	events   []Event
 	findings []Finding
 	end      time.Time
+	// The intruders' records (history_intruders.go).
+	rss         []RSSSample
+	forged      []ForgedOp
+	forgedPolls []ForgedPoll
+	outsider    []OutsiderObs
 }
 
 // NewHistory returns an empty history.
@@ -170,12 +175,13 @@ type snapshot struct {
 	events   []Event
 	findings []Finding
 	end      time.Time
+	intrusions
 }
 
 func (h *History) snapshot() snapshot {
 	h.mu.Lock()
 	s := snapshot{ops: slices.Clone(h.ops), obs: slices.Clone(h.obs), owners: slices.Clone(h.owners),
-		events: slices.Clone(h.events), findings: slices.Clone(h.findings), end: h.end}
+		events: slices.Clone(h.events), findings: slices.Clone(h.findings), end: h.end, intrusions: h.intrusionsLocked()}
 	h.mu.Unlock()
 	slices.SortStableFunc(s.ops, func(a, b Op) int { return a.Start.Compare(b.Start) })
 	slices.SortStableFunc(s.obs, func(a, b Obs) int { return a.Start.Compare(b.Start) })

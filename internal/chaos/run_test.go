@@ -54,6 +54,7 @@ func TestShort_ownerKillPasses(t *testing.T) {
 	var log strings.Builder
 	cfg := shortConfig(good, seed)
 	cfg.Duration = 14 * time.Second // a kill mid-expiry, then one right after a write
+	cfg.Intruders = true
 	cfg.Log = &log
 	s := Run(context.Background(), "owner", cfg)
 	WriteTable(&log, []Summary{s})
@@ -67,8 +68,12 @@ func TestShort_ownerKillPasses(t *testing.T) {
 	if s.Hostile == 0 {
 		t.Error("got no hostile requests, want the hostile clients to have run")
 	}
+	if i, r := s.Intruders, s.Result.Intruders; i.Reads == 0 || r.RSSProcs == 0 || r.ForgedRefused == 0 || r.OutsiderProbes == 0 || r.MemberPolls == 0 {
+		t.Errorf("intruders: got %d amplifying reads, %d processes' memory read, %d forged records refused, %d outsider probes, %d member lists; want each > 0",
+			i.Reads, r.RSSProcs, r.ForgedRefused, r.OutsiderProbes, r.MemberPolls)
+	}
 	for _, v := range s.Result.Violations {
-		t.Errorf("seed %d (replay: go run ./internal/chaos/cmd/chaos --seed %d --scenario owner --nodes 3 --instances 30 --duration 14s --idle 300): %s",
+		t.Errorf("seed %d (replay: go run ./internal/chaos/cmd/chaos --seed %d --scenario owner --nodes 3 --instances 30 --duration 14s --idle 300 --intruders): %s",
 			seed, seed, v)
 	}
 }

@@ -39,6 +39,10 @@ type Config struct {
 	// Hostile runs the hostile clients during the scenario (the "hostile"
 	// scenario always does).
 	Hostile bool
+	// Intruders runs the intruders (intruders.go) at ShortIntruders'
+	// scale; the hostile scenario always runs them, at FullIntruders'.
+	// Never in network namespaces (the partition scenario with Netns).
+	Intruders bool
 	// IdleConns is how many idle connections the hostile clients hold.
 	// Default 2000.
 	IdleConns int
@@ -63,6 +67,7 @@ type Summary struct {
 	Faults           int
 	Acked, Failed    int
 	Hostile          int
+	Intruders        IntruderCounts
 	Mechanism        string
 	Skipped          string
 	Result           Result
@@ -80,6 +85,7 @@ type run struct {
 	next    int // next node number, for new names
 	mech    string
 	hostile int
+	intr    IntruderCounts
 	logMu   sync.Mutex // serializes writes to cfg.Log
 }
 
@@ -197,10 +203,7 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 	bg.Add(1)
 	streamSeed := r.rng.Uint64() // r.rng belongs to the fault goroutine from here on
 	go func() { defer bg.Done(); r.stream(faultCtx, simCtx, name, streamSeed) }()
-	if name == "hostile" || cfg.Hostile {
-		bg.Add(1)
-		go func() { defer bg.Done(); r.hostile = Hostile(faultCtx, r.c, r.h, seed, cfg.IdleConns) }()
-	}
+	r.startHostile(faultCtx, &bg, seed, net == nil)
 	var err error
 	switch name {
 	case "rolling":
@@ -246,9 +249,27 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 
 	sum.Acked, sum.Failed, sum.Faults = r.h.Counts()
 	sum.Hostile = r.hostile
+	sum.Intruders = r.intr
 	sum.Mechanism = r.mech
 	sum.Result = Check(r.h, b)
 	return sum
+}
+
+// startHostile starts, in bg until ctx ends, the hostile clients (the
+// hostile scenario, or Config.Hostile) and the intruders (the hostile
+// scenario at full scale, or Config.Intruders at the short one; on
+// loopback only).
+func (r *run) startHostile(ctx context.Context, bg *sync.WaitGroup, seed uint64, loopback bool) {
+	if r.name == "hostile" || r.cfg.Hostile {
+		bg.Go(func() { r.hostile = Hostile(ctx, r.c, r.h, seed, r.cfg.IdleConns) })
+	}
+	if (r.name == "hostile" || r.cfg.Intruders) && loopback {
+		sc := ShortIntruders
+		if r.name == "hostile" {
+			sc = FullIntruders
+		}
+		bg.Go(func() { r.intr = r.intruders(ctx, sc, seed) })
+	}
 }
 
 func (r *run) harnessFail(sum Summary, err error) Summary {

@@ -24,6 +24,9 @@ func WriteTable(w io.Writer, sums []Summary) {
 		if s.Hostile > 0 {
 			notes = append(notes, fmt.Sprintf("%d hostile requests/connections", s.Hostile))
 		}
+		if s.Intruders.Ran {
+			notes = append(notes, intruderNote(s))
+		}
 		if s.Result.SlowestTakeover > 0 {
 			notes = append(notes, "slowest takeover "+ms(s.Result.SlowestTakeover))
 		}
@@ -42,3 +45,14 @@ func WriteTable(w io.Writer, sums []Summary) {
 }
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+// intruderNote sums up the intruders for the note column.
+func intruderNote(s Summary) string {
+	i, r := s.Intruders, s.Result.Intruders
+	note := fmt.Sprintf("%d amplifying reads (%d subscribing), worst RSS growth %s (%s); %d forged deltas: %d refused 4xx, %d future counted, %d unanswered",
+		i.Reads, i.Subscribing, mib(r.WorstRSSGrowth), r.WorstRSSNode, r.Forged, r.ForgedRefused, r.FutureCounted, r.ForgedUnanswered)
+	if i.Outsider != "" {
+		return note + "; " + i.Outsider
+	}
+	return note + fmt.Sprintf("; outsider: %d readiness probes, %d member lists", r.OutsiderProbes, r.MemberPolls)
+}

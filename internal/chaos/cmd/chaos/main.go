@@ -31,6 +31,7 @@ func main() {
 	beat := flag.Duration("beat", 500*time.Millisecond, "instances' beat interval (unhealthy after 3x, removed after 6x)")
 	hostile := flag.Bool("hostile", true, "run the hostile clients during every scenario")
 	idle := flag.Int("idle", 2000, "idle connections the hostile clients hold")
+	intruders := flag.Bool("intruders", false, "run the intruders (short scale) in every scenario on loopback; the hostile scenario always runs them")
 	netns := flag.Bool("netns", true, "partition through network namespaces when the machine allows it")
 	tags := flag.String("tags", "", "build roster with these tags (chaosbroken: the deliberately broken build)")
 	logDir := flag.String("logdir", "", "keep every agent's output in this directory (one subdirectory per scenario)")
@@ -49,8 +50,8 @@ func main() {
 		}
 		names = []string{*scenario}
 	}
-	replay := fmt.Sprintf("--seed %d --scenario %s --nodes %d --instances %d --rolling-instances %d --beat %v --duration %v --hostile=%v --idle %d --netns=%v",
-		*seed, *scenario, *nodes, *instances, *rollingInstances, *beat, *duration, *hostile, *idle, *netns)
+	replay := fmt.Sprintf("--seed %d --scenario %s --nodes %d --instances %d --rolling-instances %d --beat %v --duration %v --hostile=%v --idle %d --intruders=%v --netns=%v",
+		*seed, *scenario, *nodes, *instances, *rollingInstances, *beat, *duration, *hostile, *idle, *intruders, *netns)
 	if *tags != "" {
 		replay += " --tags " + *tags
 	}
@@ -89,7 +90,7 @@ func main() {
 		}
 		start := time.Now()
 		s := chaos.Run(ctx, name, chaos.Config{Bin: path, Seed: *seed, Nodes: *nodes, Instances: n,
-			Duration: *duration, Timings: chaos.Timings{Interval: *beat}, Hostile: *hostile, IdleConns: *idle,
+			Duration: *duration, Timings: chaos.Timings{Interval: *beat}, Hostile: *hostile, IdleConns: *idle, Intruders: *intruders,
 			Netns: *netns, LogDir: *logDir, LogLevel: *logLevel, Log: os.Stdout})
 		fmt.Printf("[%s] done in %v: %d violations\n", name, time.Since(start).Round(time.Second), len(s.Result.Violations))
 		sums = append(sums, s)

@@ -2,8 +2,6 @@ package agent_test
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,13 +12,7 @@ import (
 
 // benchNode returns a node (not listening) with a 20-instance service.
 func benchNode(b *testing.B) *agent.Agent {
-	cfg := agent.DefaultLocalConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := agent.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	n.Node().SetStateForTesting(true, false) // served in-process, never started: alone and synced
+	n := inProcess(b, true)
 	for i := 0; i < 20; i++ {
 		req := httptest.NewRequest(http.MethodPost, "/nacos/v1/ns/instance",
 			strings.NewReader(fmt.Sprintf("serviceName=bench&ip=10.0.0.%d&port=8080&metadata=zone%%3Da", i+1)))

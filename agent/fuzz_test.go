@@ -2,8 +2,6 @@ package agent_test
 
 import (
 	"bytes"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,15 +12,7 @@ import (
 
 // fuzzNode is a node whose handler is driven in-process, without a socket.
 func fuzzNode(f *testing.F) *agent.Agent {
-	cfg := agent.DefaultLocalConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg.MaxBodyBytes = 64 << 10
-	n, err := agent.New(cfg)
-	if err != nil {
-		f.Fatal(err)
-	}
-	n.Node().SetStateForTesting(true, false) // served in-process, never started: alone and synced
-	return n
+	return inProcess(f, true, func(c *agent.Config) { c.MaxBodyBytes = 64 << 10 })
 }
 
 // serve runs one request through the handler and checks the invariants:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,6 +30,24 @@ func startNode(t testing.TB, mutate ...func(*agent.Config)) (*agent.Agent, strin
 		}
 	})
 	return n, agenttest.URL(n)
+}
+
+// inProcess builds an agent that is never started, to drive its handler
+// in-process without a socket; synced says whether it holds the registry
+// (alone) or is still syncing.
+func inProcess(tb testing.TB, synced bool, mutate ...func(*agent.Config)) *agent.Agent {
+	tb.Helper()
+	cfg := agent.DefaultLocalConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	n, err := agent.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n.Node().SetStateForTesting(synced, false)
+	return n
 }
 
 // do sends a request and returns status and body.

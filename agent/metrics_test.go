@@ -1,8 +1,6 @@
 package agent_test
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -193,15 +191,7 @@ func TestMetrics_clusterReplicationAndHandOff(t *testing.T) {
 // in-process.
 func handlerNode(t *testing.T, mutate func(*agent.Config)) http.Handler {
 	t.Helper()
-	cfg := agent.DefaultLocalConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	mutate(&cfg)
-	n, err := agent.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Node().SetStateForTesting(true, false)
-	return n.Handler()
+	return inProcess(t, true, mutate).Handler()
 }
 
 func TestPprof_offByDefaultOnWithFlag(t *testing.T) {
@@ -247,13 +237,7 @@ func TestMetrics_membersByState(t *testing.T) {
 // TestMetrics_notReadyAnswersKeepTheirRoute checks that requests refused
 // while the node syncs are counted under their route, not as unmatched.
 func TestMetrics_notReadyAnswersKeepTheirRoute(t *testing.T) {
-	cfg := agent.DefaultLocalConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := agent.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := n.Handler() // never started: not synced
+	h := inProcess(t, false).Handler() // never started: not synced
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/instances?service=x", nil))
 	if rec.Code != http.StatusServiceUnavailable {

@@ -18,6 +18,10 @@ import (
 func (a *Agent) routes() {
 	m := a.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.node.Healthy(); err != nil {
+			gate.WriteText(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
 		gate.WriteText(w, http.StatusOK, "ok")
 	})
 	m.HandleFunc("GET /readyz", a.readyz)

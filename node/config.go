@@ -55,6 +55,14 @@ type Config struct {
 	// AntiEntropyInterval is the mean time between digest exchanges.
 	// Default 2s.
 	AntiEntropyInterval time.Duration
+	// HeardInterval is how often an owner reports to every member which
+	// of its instances have gone quiet, so that whoever takes a partition
+	// over counts their expiry from their last beat. Default 1s.
+	HeardInterval time.Duration
+	// StuckAfter is how long the registry may stay locked, or an expiry
+	// overdue, before /healthz reports the node stuck (watchdog.go).
+	// Default 30s.
+	StuckAfter time.Duration
 	// MaxClockSkew is how far ahead of this node's clock a peer's record
 	// may be stamped; a record further ahead is refused, counted and
 	// logged, and accepted once it is no longer that far ahead. Nodes'
@@ -109,6 +117,8 @@ func DefaultConfig() Config {
 		SyncGrace:                5 * time.Second,
 		JoinTimeout:              30 * time.Second,
 		AntiEntropyInterval:      2 * time.Second,
+		HeardInterval:            time.Second,
+		StuckAfter:               30 * time.Second,
 		LeaveTimeout:             2 * time.Second,
 		MaxClockSkew:             5 * time.Second,
 		PeerTimeout:              5 * time.Second,
@@ -134,6 +144,8 @@ func DefaultLocalConfig() Config {
 	c.JoinTimeout = time.Second
 	c.SyncRetry = 20 * time.Millisecond
 	c.AntiEntropyInterval = 200 * time.Millisecond
+	c.HeardInterval = 200 * time.Millisecond
+	c.StuckAfter = 10 * time.Second
 	return c
 }
 
@@ -148,12 +160,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node: config: reap interval %v must be positive", c.ReapInterval)
 	case c.MaxWait <= 0:
 		return fmt.Errorf("node: config: max wait %v must be positive", c.MaxWait)
+	case c.StuckAfter <= 0:
+		return fmt.Errorf("node: config: stuck-after %v must be positive", c.StuckAfter)
 	case c.MaxClockSkew <= 0:
 		return fmt.Errorf("node: config: max clock skew %v must be positive", c.MaxClockSkew)
 	case c.ReplicationTimeout <= 0 || c.SyncTimeout <= 0 || c.PeerTimeout <= 0:
 		return errors.New("node: config: replication, peer and sync timeouts must be positive")
-	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.JoinTimeout < 0 || c.AntiEntropyInterval <= 0 || c.LeaveTimeout <= 0:
-		return errors.New("node: config: sync retry, anti-entropy interval and leave timeout must be positive")
+	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.JoinTimeout < 0 || c.AntiEntropyInterval <= 0 || c.LeaveTimeout <= 0 || c.HeardInterval <= 0:
+		return errors.New("node: config: sync retry, anti-entropy and heard intervals and leave timeout must be positive")
 	case c.MaxInstancesPerService < 0 || c.MaxInstancesPerNamespace < 0:
 		return errors.New("node: config: max instances must not be negative")
 	case c.MaxMetadataBytes < 1 || c.MaxMetadataBytes > param.MaxMetadataBytes:

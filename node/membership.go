@@ -3,6 +3,7 @@ package node
 import (
 	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/ring"
+	"github.com/roster-io/roster/store"
 )
 
 // applyMembership rebuilds the member view, the ring and the transport's
@@ -10,6 +11,7 @@ import (
 // took over.
 func (n *Node) applyMembership() {
 	members, ringMembers := n.liveMembers()
+	prev := n.partitionOwners()
 	if err := n.ring.Set(ringMembers); err != nil {
 		n.log.Error("ring rebuild failed", "err", err)
 		return
@@ -27,7 +29,8 @@ func (n *Node) applyMembership() {
 			addrs = append(addrs, m.Member)
 		}
 	}
-	for _, name := range n.peers.SetMembers(addrs) {
+	added := n.peers.SetMembers(addrs)
+	for _, name := range added {
 		if !n.synced.Load() {
 			continue
 		}
@@ -36,19 +39,25 @@ func (n *Node) applyMembership() {
 			n.kickJoinExchange(name)
 		}
 	}
-	// Fresh timeouts first, then start sweeping the new partitions.
-	refreshed := 0
+	// Re-arm the expiry of what was taken over first (from the former
+	// owners' last-heard reports, else fresh timeouts), then start
+	// sweeping the new partitions.
+	var took store.Takeover
 	if len(gained) > 0 && takeoverGrace {
-		refreshed = n.store.RefreshPartitions(gained)
+		now := n.cfg.Now()
+		took = n.store.TakeOver(gained, n.heard.hintsFrom(prev, now, n.heardHintTTL()))
 	}
 	owning := make([]bool, n.ring.PartitionCount())
 	for p := range owned {
 		owning[p] = true
 	}
 	n.cluster.owning.Store(&owning)
+	if len(gained) > 0 || lost > 0 || len(added) > 0 {
+		n.kickHeard() // tell whoever takes over next, and newcomers, at once
+	}
 	if len(gained) > 0 || lost > 0 {
 		n.log.Info("partitions moved", "gained", len(gained), "lost", lost, "owned", len(owned),
-			"services", refreshed)
+			"services", took.Services, "quiet", took.Quiet, "heard", took.Heard, "fresh", took.Fresh)
 	}
 }
 

@@ -66,6 +66,8 @@ var (
 
 	descFuture = desc("roster_records_from_the_future_total", "Records from peers refused because they were stamped further ahead of this node's clock than --max-clock-skew.")
 
+	descUnconfirmed = desc("roster_writes_unconfirmed_total", "Client writes no peer confirmed within --replication-timeout: answered 200 with X-Roster-Replicas: 1, kept on this node and spread when a peer is reachable.")
+
 	descAEDeferred = desc("roster_antientropy_partitions_deferred_total", "Differing partitions whose every differing record was written within the last anti-entropy interval, left to the replication deltas in flight (repaired by a later round if they do not heal).")
 
 	descCacheEvictions = desc("roster_snapshot_cache_evictions_total", "Encoded list bodies dropped from a service snapshot's cache to make room for another (each snapshot keeps at most "+strconv.Itoa(store.MaxCachedBodies)+").")
@@ -91,7 +93,7 @@ func (c *nodeCollector) counters() []statCounter {
 		{descRecordsApplied, &t.DeltaApplied}, {descRecordsRefused, &t.RecordsRefused},
 		{descAEEqual, &s.aeEqual}, {descAERepaired, &s.aeRepaired}, {descAEFailed, &s.aeFailed},
 		{descAEPartitions, &s.aePartitions}, {descAEDeferred, &s.aeDeferred},
-		{descFuture, &s.futureRefused},
+		{descFuture, &s.futureRefused}, {descUnconfirmed, &s.writesUnconfirmed},
 		{descCacheEvictions, &c.n.store.CacheStats().Evictions},
 	}
 }

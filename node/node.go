@@ -47,7 +47,10 @@ type Node struct {
 	aeJoins    chan string // members that joined ready, to exchange with at once
 	hints      chan string // members learnt of after this node became ready, to tell
 	stats      stats
-	readyHints readyHints // peers that said they are ready before gossip did
+	readyHints readyHints    // peers that said they are ready before gossip did
+	heard      heardHints    // the last last-heard report of each partition
+	heardKick  chan struct{} // asks runHeard to report now
+	watch      watchdog      // the progress probe's findings (watchdog.go)
 	lag        lagObserver
 	faults     faults
 	warns      ratelog.Limiter // repeated warnings, logged at most every ratelog.Every
@@ -85,7 +88,7 @@ func New(cfg Config, tr *peer.Transport) (*Node, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	waits, stopWaits := context.WithCancel(ctx)
 	n := &Node{cfg: cfg, log: cfg.Logger, store: st, ring: rg, peers: tr,
-		epoch: time.Now().UnixNano(), resync: make(chan struct{}, 1), aeJoins: make(chan string, 64), hints: make(chan string, 64),
+		epoch: time.Now().UnixNano(), resync: make(chan struct{}, 1), heardKick: make(chan struct{}, 1), aeJoins: make(chan string, 64), hints: make(chan string, 64),
 		ctx: ctx, cancel: cancel, waits: waits, stopWaits: stopWaits}
 	n.cluster = &cluster{self: cfg.Name, ring: rg, members: map[string]Member{}, owned: map[int]bool{}}
 	n.lag = newLagObserver()
@@ -142,6 +145,7 @@ func (n *Node) Start(httpAddr string) error {
 		n.gossip = g
 	}
 	n.wg.Go(n.runExpiry)
+	n.wg.Go(n.runWatchdog)
 	n.wg.Go(n.runReaper)
 	if n.gossip == nil {
 		n.synced.Store(true)
@@ -151,6 +155,7 @@ func (n *Node) Start(httpAddr string) error {
 		n.wg.Go(n.runAntiEntropy)
 		n.wg.Go(n.runJoinExchanges)
 		n.wg.Go(n.runHints)
+		n.wg.Go(n.runHeard)
 	}
 	n.log.Info("node started", "name", n.cfg.Name, "http", httpAddr, "gossip", n.GossipAddr())
 	return nil

@@ -10,20 +10,37 @@ import (
 
 // Replication. Every write is pushed at once to every other live member
 // as a versioned delta (the records it wrote) through the transport. A
-// client write is acknowledged only once at least one peer confirmed it,
-// whenever there is a peer, so an acknowledged write lives on two nodes.
-// Deltas that fail are left to anti-entropy.
+// client write is answered once at least one peer confirmed it, whenever
+// there is a peer, so it then lives on two nodes; when none confirms it
+// within ReplicationTimeout it is answered as held by this node alone
+// (replicas.go). Deltas that fail are left to anti-entropy.
 
 // replicate pushes recs to every peer. With wait it returns once one peer
-// confirmed them, or ErrNotReplicated after the replication timeout.
+// confirmed them or, past the replication timeout, once it has recorded
+// that only this node holds them; it fails only if ctx ends first.
 func (n *Node) replicate(ctx context.Context, recs []store.Record, wait bool) error {
-	if len(recs) == 0 || n.peers.Peers() == 0 {
+	if len(recs) == 0 {
+		return nil
+	}
+	if n.peers.Peers() == 0 {
+		noteReplicas(ctx, 1)
 		return nil
 	}
 	acks := n.peers.Broadcast(recs)
-	if wait && !acks.First(ctx, n.cfg.ReplicationTimeout) {
+	if !wait {
+		return nil
+	}
+	if acks.First(ctx, n.cfg.ReplicationTimeout) {
+		noteReplicas(ctx, 2)
+		return nil
+	}
+	if ctx.Err() != nil {
 		return ErrNotReplicated
 	}
+	noteReplicas(ctx, 1)
+	n.stats.writesUnconfirmed.Add(1)
+	n.warns.Warn(n.log, time.Now(), "write not confirmed by any peer in time: it is held here only and spreads when a peer is reachable",
+		"timeout", n.cfg.ReplicationTimeout)
 	return nil
 }
 

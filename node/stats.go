@@ -5,17 +5,18 @@ import "sync/atomic"
 // stats counts what the core does; the metrics collector (metrics.go)
 // exports it at scrape time and Stats returns a copy.
 type stats struct {
-	beatsReceived    atomic.Uint64 // client beats that reached this node
-	handoffFailures  atomic.Uint64 // beats handled here because the owner could not be reached
-	expiredUnhealthy atomic.Uint64 // instances this node marked unhealthy
-	expiredRemoved   atomic.Uint64 // instances this node removed
-	aeEqual          atomic.Uint64 // anti-entropy exchanges that found both sides equal
-	aeRepaired       atomic.Uint64 // exchanges that found differing partitions
-	aeFailed         atomic.Uint64 // exchanges that failed
-	aePartitions     atomic.Uint64 // partitions found differing and repaired
-	aeDeferred       atomic.Uint64 // differing partitions whose differences were all deltas in flight
-	futureRefused    atomic.Uint64 // records from peers stamped further ahead than MaxClockSkew
-	expiryLate       lateHist      // how late expiry transitions became visible
+	beatsReceived     atomic.Uint64 // client beats that reached this node
+	handoffFailures   atomic.Uint64 // beats handled here because the owner could not be reached
+	expiredUnhealthy  atomic.Uint64 // instances this node marked unhealthy
+	expiredRemoved    atomic.Uint64 // instances this node removed
+	aeEqual           atomic.Uint64 // anti-entropy exchanges that found both sides equal
+	aeRepaired        atomic.Uint64 // exchanges that found differing partitions
+	aeFailed          atomic.Uint64 // exchanges that failed
+	aePartitions      atomic.Uint64 // partitions found differing and repaired
+	aeDeferred        atomic.Uint64 // differing partitions whose differences were all deltas in flight
+	futureRefused     atomic.Uint64 // records from peers stamped further ahead than MaxClockSkew
+	writesUnconfirmed atomic.Uint64 // client writes no peer confirmed in time, kept here
+	expiryLate        lateHist      // how late expiry transitions became visible
 }
 
 // Stats is a copy of a node's counters, for tests and tools.
@@ -30,6 +31,7 @@ type Stats struct {
 	DeltaFailures, DeltaReceived     uint64
 	DeltaApplied, ReadyHints         uint64
 	RecordsFromTheFuture             uint64
+	WritesUnconfirmed                uint64
 	ExpiryLateP50, ExpiryLateP99     int64 // nanoseconds, bucket upper edges
 	ExpiryLateMax                    int64
 	ExpiryLateCount                  uint64
@@ -47,8 +49,8 @@ func (n *Node) Stats() Stats {
 		DeltaBatches: t.DeltaBatches.Load(), DeltaWrites: t.DeltaWrites.Load(), DeltaRecords: t.DeltaRecords.Load(),
 		DeltaFailures: t.DeltaFailures.Load(), DeltaReceived: t.DeltaReceived.Load(),
 		DeltaApplied: t.DeltaApplied.Load(), ReadyHints: t.ReadyHints.Load(),
-		RecordsFromTheFuture: s.futureRefused.Load(),
-		ExpiryLateP50:        int64(s.expiryLate.quantile(0.5)), ExpiryLateP99: int64(s.expiryLate.quantile(0.99)),
+		RecordsFromTheFuture: s.futureRefused.Load(), WritesUnconfirmed: s.writesUnconfirmed.Load(),
+		ExpiryLateP50: int64(s.expiryLate.quantile(0.5)), ExpiryLateP99: int64(s.expiryLate.quantile(0.99)),
 		ExpiryLateMax: int64(s.expiryLate.quantile(1)), ExpiryLateCount: s.expiryLate.count(),
 	}
 }

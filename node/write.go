@@ -11,8 +11,9 @@ import (
 
 // The write path. Every front door that changes the registry goes through
 // these methods: they refuse writes while the node syncs or leaves, check
-// the limits, apply the write here and replicate it, acknowledging only
-// once a peer holds it (when there is a peer).
+// the limits, apply the write here and replicate it, answering once a
+// peer holds it, or past ReplicationTimeout as held here alone
+// (replicas.go).
 //
 // Limits: MaxInstancesPerService and MaxInstancesPerNamespace are checked
 // atomically with the write on the node that accepts a client's
@@ -27,8 +28,9 @@ var (
 	ErrShuttingDown = errors.New("node: shutting down")
 	// ErrNotReady refuses client requests until the node has synced.
 	ErrNotReady = errors.New("node: not ready: syncing the registry from peers")
-	// ErrNotReplicated means no peer confirmed a write in time.
-	ErrNotReplicated = errors.New("node: write not confirmed by any peer in time")
+	// ErrNotReplicated means the client's request ended before any peer
+	// confirmed its write; the write stands here and spreads.
+	ErrNotReplicated = errors.New("node: request ended before any peer confirmed the write (it stands on this node and spreads)")
 )
 
 // checkWritable refuses client writes before sync and during shutdown.

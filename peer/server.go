@@ -37,6 +37,9 @@ type Receiver interface {
 	HandleBeat(ctx context.Context, b BeatCall) (time.Duration, bool, error)
 	// PeerReady records that member m became ready.
 	PeerReady(m Member)
+	// HandleHeard records member m's last-heard report on the partitions
+	// it owns.
+	HandleHeard(m Member, parts []Heard)
 	// Store is the registry the dump, digest, summary and pull
 	// endpoints read.
 	Store() *store.Store
@@ -73,6 +76,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /internal/v1/pull", s.internal(s.pull))
 	mux.HandleFunc("POST /internal/v1/summary", s.internal(s.summary))
 	mux.HandleFunc("POST /internal/v1/ready", s.internal(s.ready))
+	mux.HandleFunc("POST /internal/v1/heard", s.internal(s.heard))
 }
 
 // Signed reports whether internal requests must be signed.

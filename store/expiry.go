@@ -62,13 +62,22 @@ func deadlineAfter(from stamp, d time.Duration) int64 {
 func nextLocked(e *entry) (at int64, remove bool) {
 	del := deadlineAfter(e.lastBeat, e.inst.DeleteTimeout)
 	if !e.inst.Healthy {
-		return del, true
+		return notBefore(del, e.floor), true
 	}
 	beat := deadlineAfter(e.lastBeat, e.inst.BeatTimeout)
 	if del <= beat {
-		return del, true
+		return notBefore(del, e.floor), true
 	}
-	return beat, false
+	return notBefore(beat, e.floor), false
+}
+
+// notBefore returns deadline at held back to floor (a takeover's grace,
+// see takeover.go); never stays never.
+func notBefore(at int64, floor stamp) int64 {
+	if at == never {
+		return never
+	}
+	return max(at, int64(floor))
 }
 
 // scheduleLocked makes sure a heap item exists at or before e's deadline.
@@ -154,40 +163,10 @@ func (s *Store) Sweep(owns func(Key) bool) []Transition {
 	return out
 }
 
-// Refresh gives every live ephemeral instance of service k a full fresh
-// timeout from now. A node that takes over a service calls it, so no
-// instance expires because its owner changed.
-func (s *Store) Refresh(k Key) {
+// StallForTesting holds the store's lock for d, as a store that cannot
+// make progress would. Never call it outside tests.
+func (s *Store) StallForTesting(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.services.Load(k)
-	if !ok {
-		return
-	}
-	now := s.cfg.Now()
-	svc := v.(*service)
-	for _, e := range svc.entries {
-		if e.inst.Deleted || !e.inst.Ephemeral {
-			continue
-		}
-		e.lastBeat = stampOf(now)
-		s.scheduleLocked(svc, e)
-	}
-}
-
-// RefreshPartitions calls Refresh for every service in the given
-// partitions and returns how many services it refreshed.
-func (s *Store) RefreshPartitions(partitions []int) int {
-	var keys []Key
-	s.mu.Lock()
-	for _, p := range partitions {
-		for k := range s.byPart[p] {
-			keys = append(keys, k)
-		}
-	}
-	s.mu.Unlock()
-	for _, k := range keys {
-		s.Refresh(k)
-	}
-	return len(keys)
+	time.Sleep(d)
 }

@@ -68,6 +68,7 @@ type Store struct {
 	digests []uint64                 // per partition: XOR of the hashes of its records
 	byPart  map[int]map[Key]*service // services held, by partition
 	absent  map[Key]*absentWatch     // watched services that do not exist (watch.go)
+	takenAt map[int]stamp            // when each partition was last taken over here (takeover.go)
 	graves  []grave                  // tombstones in burial order
 	metas   metaTable                // distinct metadata maps in use
 	nsLive  map[string]int           // live instances by namespace
@@ -120,6 +121,8 @@ type entry struct {
 	inst     *Instance   // immutable once stored; replaced on change
 	lastBeat stamp       // when this node last heard of the instance
 	heard    stamp       // when a client last registered or beat it here
+	floor    stamp       // no expiry transition before this (a takeover's grace); 0 if none
+	inferred bool        // lastBeat is a takeover's lower bound, not a time this node heard it
 	queued   int64       // deadline of its pending heap item (Unix ns); 0 if none
 	buried   stamp       // when a tombstone was applied here
 	meta     *sharedMeta // the interned metadata of inst; nil if none
@@ -136,7 +139,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Partitions = 1
 	}
 	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions),
-		byPart: map[int]map[Key]*service{}, nsLive: map[string]int{}, absent: map[Key]*absentWatch{}}
+		byPart: map[int]map[Key]*service{}, nsLive: map[string]int{}, absent: map[Key]*absentWatch{}, takenAt: map[int]stamp{}}
 	s.clock = hlc{node: cfg.Node, now: cfg.Now}
 	ch := make(chan struct{})
 	s.global.Store(&ch)

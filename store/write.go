@@ -79,6 +79,7 @@ func (s *Store) Beat(k Key, ik InstanceKey) (BeatResult, error) {
 	}
 	e.lastBeat = stampOf(s.cfg.Now())
 	e.heard = e.lastBeat
+	e.floor, e.inferred = 0, false
 	if !e.inst.Ephemeral {
 		return BeatResult{Instance: *e.inst}, nil // persistent: never expires
 	}
@@ -206,6 +207,7 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	e.inst = in
 	if touch {
 		e.lastBeat = max(e.lastBeat, stampOf(heard))
+		e.floor, e.inferred = 0, false
 	}
 	switch {
 	case in.Deleted && wasLive:

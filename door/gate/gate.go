@@ -99,6 +99,12 @@ func (g *Gate) Wrap(mux *http.ServeMux) http.Handler {
 			g.refuse(w, r, node.ErrNotReady)
 			return
 		}
+		if k.gated {
+			tw, tr := trackReplicas(w, r)
+			mux.ServeHTTP(tw, tr)
+			r.Pattern = tr.Pattern // the route label of the metrics
+			return
+		}
 		mux.ServeHTTP(w, r)
 	}))
 }

@@ -55,6 +55,11 @@ type Bounds struct {
 	// Unanswered: a live node failing every poll for longer than this is a
 	// violation. Default 2s.
 	Unanswered time.Duration
+	// FromLastBeat holds a silent instance's removal to its delete
+	// timeout from its last beat plus FailureDetection and Slack, however
+	// often its service changed owner (the crashloop scenario), instead of
+	// restarting its clock at each takeover.
+	FromLastBeat bool
 	// RSSGrowth: no agent's resident memory may grow by more than this
 	// many bytes from its first reading (checks_intruders.go); 0: not
 	// checked. Default 64 MiB.
@@ -125,6 +130,12 @@ type Result struct {
 	// an owner that the polls saw (failure detection, which memberlist
 	// slows down on an overloaded machine).
 	SlowestTakeover time.Duration
+	// Removals counts silent instances seen removed everywhere;
+	// RemovalLatenessP99 and RemovalLatenessMax are, over them, how long
+	// after their delete timeout from the last beat the last node stopped
+	// listing them (an upper bound: polls are ~100 ms apart).
+	Removals                               int
+	RemovalLatenessP99, RemovalLatenessMax time.Duration
 	// Intruders sums up the intruders' checks.
 	Intruders IntruderResult
 }
@@ -393,6 +404,7 @@ func (c *checker) measure() {
 			}
 		}
 	}
+	c.removalLateness(byNS, nodes)
 }
 
 // lateness is how late the harness sent beat o (0 for a retry or one on

@@ -186,6 +186,28 @@ func (r *run) churn(ctx context.Context) error {
 	return nil
 }
 
+// crashloop SIGKILLs a random node every 3 to 5 s and restarts it under
+// the same name at once, so the services it owned move away and back
+// again and again; the checker holds silent instances to their delete
+// timeout from the last beat (Bounds.FromLastBeat), however often their
+// owner changed.
+func (r *run) crashloop(ctx context.Context) error {
+	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
+		if !sleepCtx(ctx, r.between(3*time.Second, 5*time.Second)) {
+			return nil
+		}
+		live := r.c.Live()
+		if len(live) < r.cfg.Nodes {
+			continue
+		}
+		victim := live[r.rng.IntN(len(live))].Name
+		if err := r.killRestart(ctx, []string{victim}, r.between(0, 500*time.Millisecond), false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // partition cuts the cluster into a minority and a majority for longer
 // than failure detection, repeatedly, healing in between.
 func (r *run) partition(ctx context.Context) error {

@@ -176,6 +176,9 @@ func (c *checker) buildPlans() {
 		}
 		p.unhealthy = p.baseU.Add(c.b.BeatTimeout + c.b.Slack)
 		p.absent = p.baseA.Add(c.b.DeleteTimeout + c.b.Slack)
+		if c.b.FromLastBeat {
+			p.absent = p.last.Add(c.b.DeleteTimeout + c.b.FailureDetection + c.b.Slack)
+		}
 	}
 	for _, in := range order {
 		c.plans[in.Service] = append(c.plans[in.Service], by[in])

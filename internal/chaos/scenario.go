@@ -20,7 +20,7 @@ import (
 // every node, heals, lets the cluster settle and checks the history.
 
 // Scenarios lists the scenario names in the order "all" runs them.
-var Scenarios = []string{"rolling", "owner", "client", "churn", "partition", "hostile"}
+var Scenarios = []string{"rolling", "owner", "client", "churn", "crashloop", "partition", "hostile"}
 
 // Config is one run's setup.
 type Config struct {
@@ -114,6 +114,9 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 	}
 	if cfg.Bounds == (Bounds{}) {
 		cfg.Bounds = BoundsFor(cfg.Timings)
+	}
+	if name == "crashloop" {
+		cfg.Bounds.FromLastBeat = true
 	}
 	if cfg.IdleConns <= 0 {
 		cfg.IdleConns = 2000
@@ -214,6 +217,8 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 		<-faultCtx.Done() // the stream silences and deregisters clients
 	case "churn":
 		err = r.churn(faultCtx)
+	case "crashloop":
+		err = r.crashloop(faultCtx)
 	case "partition":
 		err = r.partition(faultCtx)
 	case "hostile":
@@ -308,6 +313,8 @@ func (r *run) stream(ctx, simCtx context.Context, name string, seed uint64) {
 		silentShare = 50
 	case "churn":
 		silentShare = 0
+	case "crashloop":
+		silentShare = 90 // about a tenth of the instances fall silent
 	}
 	rng := rand.New(rand.NewPCG(seed, 2))
 	for i := 0; i < 100000; i++ {

@@ -27,6 +27,10 @@ func WriteTable(w io.Writer, sums []Summary) {
 		if s.Intruders.Ran {
 			notes = append(notes, intruderNote(s))
 		}
+		if s.Result.Removals > 0 {
+			notes = append(notes, fmt.Sprintf("removal lateness from the last beat, past the delete timeout, over %d silent instances: p99 %s, max %s",
+				s.Result.Removals, ms(s.Result.RemovalLatenessP99), ms(s.Result.RemovalLatenessMax)))
+		}
 		if s.Result.SlowestTakeover > 0 {
 			notes = append(notes, "slowest takeover "+ms(s.Result.SlowestTakeover))
 		}

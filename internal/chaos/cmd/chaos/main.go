@@ -27,7 +27,7 @@ func main() {
 	scenario := flag.String("scenario", "all", "all or one of "+strings.Join(chaos.Scenarios, ", "))
 	nodes := flag.Int("nodes", 3, "cluster size")
 	instances := flag.Int("instances", 50, "simulated instances")
-	rollingInstances := flag.Int("rolling-instances", 0, "simulated instances in the rolling scenario (default: --instances)")
+	rollingInstances := flag.Int("rolling-instances", 0, "simulated instances in the rolling and crashloop scenarios (default: --instances)")
 	beat := flag.Duration("beat", 500*time.Millisecond, "instances' beat interval (unhealthy after 3x, removed after 6x)")
 	hostile := flag.Bool("hostile", true, "run the hostile clients during every scenario")
 	idle := flag.Int("idle", 2000, "idle connections the hostile clients hold")
@@ -85,7 +85,7 @@ func main() {
 			break
 		}
 		n := *instances
-		if name == "rolling" && *rollingInstances > 0 {
+		if (name == "rolling" || name == "crashloop") && *rollingInstances > 0 {
 			n = *rollingInstances
 		}
 		start := time.Now()

@@ -1,0 +1,167 @@
+package node
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/roster-io/roster/peer"
+	"github.com/roster-io/roster/store"
+)
+
+// Last-heard reports. Only a service's owner hears its instances' beats.
+// So that the node taking a partition over (after a crash, a join or a
+// leave) can count expiry from the last beat instead of from the
+// takeover, every owner reports to every member, each HeardInterval,
+// which partitions it owns and which of their instances it has not heard
+// for store.QuietAfter, with how long (store/takeover.go). A node keeps,
+// for each partition, the last report of it; at a takeover it uses the
+// report only if it came from the partition's previous owner and is
+// recent (heardHintTTL), and otherwise gives a full fresh timeout.
+
+// heardHintTTL is how old a report may be and still be used at a
+// takeover: long enough to outlive failure detection after its sender's
+// crash, short enough that a report stuck behind a partition is not
+// trusted.
+func (n *Node) heardHintTTL() time.Duration { return max(10*n.cfg.HeardInterval, 5*time.Second) }
+
+// heardHints holds the last report of each partition.
+type heardHints struct {
+	mu    sync.Mutex
+	parts map[int]partHint
+}
+
+// partHint is one partition's last report: who sent it, when it arrived
+// here, and the quiet instances it listed.
+type partHint struct {
+	from  string
+	at    time.Time
+	quiet []store.Quiet
+}
+
+// HandleHeard records member m's report (peer.Receiver).
+func (n *Node) HandleHeard(m peer.Member, parts []peer.Heard) {
+	now := n.cfg.Now()
+	h := &n.heard
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.parts == nil {
+		h.parts = map[int]partHint{}
+	}
+	for _, p := range parts {
+		h.parts[p.Partition] = partHint{from: m.Name, at: now, quiet: p.Quiet}
+	}
+}
+
+// hintsFrom returns, for a takeover at now, partition p's report when it
+// came from prev[p], the owner before the takeover, within ttl.
+func (h *heardHints) hintsFrom(prev []string, now time.Time, ttl time.Duration) func(p int) *store.Hint {
+	return func(p int) *store.Hint {
+		if p >= len(prev) || prev[p] == "" {
+			return nil
+		}
+		h.mu.Lock()
+		ph, ok := h.parts[p]
+		h.mu.Unlock()
+		if !ok || ph.from != prev[p] || now.Sub(ph.at) > ttl {
+			return nil
+		}
+		return &store.Hint{At: ph.at, Quiet: ph.quiet}
+	}
+}
+
+// partitionOwners returns the owner of each partition in the ring as it is.
+func (n *Node) partitionOwners() []string {
+	out := make([]string, n.ring.PartitionCount())
+	for p := range out {
+		if m, ok := n.ring.PartitionOwner(p); ok {
+			out[p] = m.Name
+		}
+	}
+	return out
+}
+
+// runHeard sends this node's report every HeardInterval, and at once
+// when ownership or the members change (kickHeard).
+func (n *Node) runHeard() {
+	t := time.NewTicker(n.cfg.HeardInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		case <-n.heardKick:
+		}
+		n.reportHeard()
+	}
+}
+
+// kickHeard asks runHeard to report now.
+func (n *Node) kickHeard() {
+	select {
+	case n.heardKick <- struct{}{}:
+	default:
+	}
+}
+
+// awaitReports holds a node that has just pulled the registry, before it
+// turns ready and takes partitions over, until it holds a report of every
+// partition from the member that owns it now (so it takes them over from
+// their last-heard times), or for 3 HeardIntervals at most.
+func (n *Node) awaitReports() {
+	limit := time.Now().Add(3 * n.cfg.HeardInterval)
+	for n.ctx.Err() == nil && time.Now().Before(limit) {
+		missing := n.heard.uncovered(n.partitionOwners(), n.cfg.Name)
+		if missing == 0 {
+			return
+		}
+		select {
+		case <-n.ctx.Done():
+		case <-time.After(n.cfg.SyncRetry):
+		}
+	}
+	if missing := n.heard.uncovered(n.partitionOwners(), n.cfg.Name); missing > 0 {
+		n.log.Info("turning ready without a last-heard report of every partition: those get fresh timeouts",
+			"partitions", missing)
+	}
+}
+
+// uncovered counts the partitions owned by a member other than self
+// whose last report did not come from that owner.
+func (h *heardHints) uncovered(owners []string, self string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	missing := 0
+	for p, o := range owners {
+		if o == "" || o == self {
+			continue
+		}
+		if ph, ok := h.parts[p]; !ok || ph.from != o {
+			missing++
+		}
+	}
+	return missing
+}
+
+// reportHeard sends one report of the partitions this node sweeps.
+func (n *Node) reportHeard() {
+	owning := n.cluster.owning.Load()
+	if !n.synced.Load() || owning == nil || n.peers.Peers() == 0 {
+		return
+	}
+	var parts []peer.Heard
+	for p, mine := range *owning {
+		if !mine {
+			continue
+		}
+		if q, ok := n.store.QuietIn(p); ok {
+			parts = append(parts, peer.Heard{Partition: p, Quiet: q})
+		}
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.HeardInterval, 2*time.Second))
+	defer cancel()
+	if failed, err := n.peers.ReportHeard(ctx, len(*owning), parts); failed > 0 {
+		n.log.Debug("last-heard report not delivered", "members", failed, "err", err)
+	}
+}

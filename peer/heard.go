@@ -1,0 +1,162 @@
+package peer
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/roster-io/roster/store"
+)
+
+// Last-heard reports (store/takeover.go): an owner tells every member, a
+// few times a second, which partitions it owns and which of their
+// instances it has not heard for store.QuietAfter, so whichever node takes
+// a partition over next counts expiry from the last beat rather than from
+// the takeover.
+
+// Heard is an owner's report on one partition it owns: its quiet
+// instances, sorted by ID.
+type Heard struct {
+	Partition int
+	Quiet     []store.Quiet
+}
+
+// heardRequest is the body of POST /internal/v1/heard: the partitions
+// the sender owns as a bitmap over the ring's Partitions (bit p of byte
+// p/8), and the quiet instances of those that have any.
+type heardRequest struct {
+	Partitions int         `json:"partitions"`
+	Owned      []byte      `json:"owned"`
+	Quiet      []heardPart `json:"quiet,omitempty"`
+}
+
+// heardPart is one partition's quiet instances: 12 bytes per instance,
+// its ID and how long it has been quiet in milliseconds (little-endian;
+// base64 in JSON), sorted by ID.
+type heardPart struct {
+	Partition int    `json:"p"`
+	Quiet     []byte `json:"quiet"`
+}
+
+// quietEntryBytes is the size of one instance in heardPart.Quiet.
+const quietEntryBytes = 12
+
+// maxQuietAge caps the age a report can claim (the encoding's milliseconds
+// would allow 49 days).
+const maxQuietAge = 24 * time.Hour
+
+// encodeHeard encodes parts for a ring of count partitions.
+func encodeHeard(count int, parts []Heard) *heardRequest {
+	req := &heardRequest{Partitions: count, Owned: make([]byte, (count+7)/8)}
+	for _, h := range parts {
+		req.Owned[h.Partition/8] |= 1 << (h.Partition % 8)
+		if len(h.Quiet) == 0 {
+			continue
+		}
+		b := make([]byte, 0, len(h.Quiet)*quietEntryBytes)
+		for _, q := range h.Quiet {
+			ms := min(q.Age, maxQuietAge).Milliseconds()
+			b = binary.LittleEndian.AppendUint64(b, q.ID)
+			b = binary.LittleEndian.AppendUint32(b, uint32(max(ms, 0)))
+		}
+		req.Quiet = append(req.Quiet, heardPart{Partition: h.Partition, Quiet: b})
+	}
+	return req
+}
+
+// decode checks the request against a ring of count partitions and
+// decodes it, in partition order: the same ring size, every quiet
+// partition owned and named once, whole entries, at most
+// store.MaxQuietPerPartition of them, IDs strictly ascending, ages within
+// maxQuietAge.
+func (r *heardRequest) decode(count int) ([]Heard, error) {
+	if r.Partitions != count || len(r.Owned) != (count+7)/8 {
+		return nil, fmt.Errorf("peer: heard: partitions: a bitmap of %d partitions in %d bytes for a ring of %d", r.Partitions, len(r.Owned), count)
+	}
+	owned := func(p int) bool { return p >= 0 && p < count && r.Owned[p/8]&(1<<(p%8)) != 0 }
+	quiet := make(map[int][]store.Quiet, len(r.Quiet))
+	for i, p := range r.Quiet {
+		if !owned(p.Partition) {
+			return nil, fmt.Errorf("peer: heard: quiet[%d].p: partition %d is not one the report owns", i, p.Partition)
+		}
+		if _, dup := quiet[p.Partition]; dup {
+			return nil, fmt.Errorf("peer: heard: quiet[%d].p: partition %d named twice", i, p.Partition)
+		}
+		q, err := decodeQuiet(p.Quiet)
+		if err != nil {
+			return nil, fmt.Errorf("peer: heard: quiet[%d].quiet: %w", i, err)
+		}
+		quiet[p.Partition] = q
+	}
+	var out []Heard
+	for p := range count {
+		if owned(p) {
+			out = append(out, Heard{Partition: p, Quiet: quiet[p]})
+		}
+	}
+	return out, nil
+}
+
+// decodeQuiet decodes one partition's quiet entries.
+func decodeQuiet(b []byte) ([]store.Quiet, error) {
+	n := len(b) / quietEntryBytes
+	switch {
+	case len(b)%quietEntryBytes != 0:
+		return nil, fmt.Errorf("%d bytes is not whole entries of %d", len(b), quietEntryBytes)
+	case n > store.MaxQuietPerPartition:
+		return nil, fmt.Errorf("%d entries, at most %d", n, store.MaxQuietPerPartition)
+	}
+	out := make([]store.Quiet, n)
+	for j := range out {
+		e := b[j*quietEntryBytes:]
+		out[j] = store.Quiet{ID: binary.LittleEndian.Uint64(e), Age: time.Duration(binary.LittleEndian.Uint32(e[8:])) * time.Millisecond}
+		if j > 0 && out[j].ID <= out[j-1].ID {
+			return nil, fmt.Errorf("entry %d: IDs not strictly ascending", j)
+		}
+		if out[j].Age > maxQuietAge {
+			return nil, fmt.Errorf("entry %d: age %v over %v", j, out[j].Age, maxQuietAge)
+		}
+	}
+	return out, nil
+}
+
+// ReportHeard sends this node's report on a ring of count partitions to
+// every member at once and waits
+// for them (each bounded by ctx); it returns how many members could not
+// be told, and one of the errors.
+func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard) (failed int, err error) {
+	req := encodeHeard(count, parts)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, q := range t.list() {
+		wg.Go(func() {
+			if e := t.c.call(ctx, q.m.Name, q.m.HTTPAddr, http.MethodPost, "/internal/v1/heard", req, nil); e != nil {
+				mu.Lock()
+				failed, err = failed+1, e
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return failed, err
+}
+
+// heard handles POST /internal/v1/heard.
+func (s *Server) heard(w http.ResponseWriter, r *http.Request, from Member) {
+	var req heardRequest
+	if err := readBody(r, &req, internalMaxBody, s.stats); err != nil {
+		writeError(w, err)
+		return
+	}
+	parts, err := req.decode(s.recv.PartitionCount())
+	if err != nil {
+		s.cfg.Logger.Warn("refused a peer's last-heard report", "from", from.Name, "err", err)
+		writeError(w, &RemoteError{Status: http.StatusBadRequest, Msg: err.Error()})
+		return
+	}
+	s.recv.HandleHeard(from, parts)
+	writeJSON(w, http.StatusOK, struct{}{})
+}

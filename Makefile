@@ -2,7 +2,7 @@
 # is what CI runs (.ci/run): vet and gofmt, every test with -race, short
 # fuzz runs of the request parsers, the nacos-sdk-go compatibility suite
 # (a nested module, so its dependencies stay out of roster's go.mod), and,
-# inside testrace, the short chaos suite (internal/chaos/run_test.go, ~45 s).
+# inside testrace, the short chaos suite (internal/chaos/run_test.go, ~75 s).
 
 GO       ?= go
 FUZZTIME ?= 5s
@@ -35,7 +35,7 @@ cluster: build
 	wait
 
 # chaos runs every chaos scenario against real processes (5 nodes; 1,000
-# beating instances in the rolling SIGKILL scenario, 300 in the others;
+# beating instances in the rolling and crashloop scenarios, 300 in the others;
 # hostile clients throughout; the partition through network namespaces
 # when run as root with iproute2, else through --debug-faults) and checks
 # the history against DESIGN.md's invariants; `make chaos SEED=n` replays

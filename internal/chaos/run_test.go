@@ -103,3 +103,26 @@ func TestShort_brokenBuildIsCaught(t *testing.T) {
 	}
 	t.Logf("seed %d: broken build caught, %d violations; first:\n%s", seed, len(s.Result.Violations), text)
 }
+
+// TestShort_crashloopPasses kills and restarts a node every 3 to 5 s while
+// some instances fall silent, and holds their removal to the delete
+// timeout from their last beat, however often their owner changed.
+func TestShort_crashloopPasses(t *testing.T) {
+	good := bin(t)
+	seed := uint64(time.Now().UnixNano() % 1_000_000)
+	var log strings.Builder
+	cfg := shortConfig(good, seed)
+	cfg.Instances = 60
+	cfg.Duration = 12 * time.Second
+	cfg.Log = &log
+	s := Run(context.Background(), "crashloop", cfg)
+	WriteTable(&log, []Summary{s})
+	t.Logf("seed %d:\n%s", seed, log.String())
+	if s.Faults == 0 || s.Result.Removals == 0 {
+		t.Errorf("got %d faults and %d silent instances seen removed; want each > 0", s.Faults, s.Result.Removals)
+	}
+	for _, v := range s.Result.Violations {
+		t.Errorf("seed %d (replay: go run ./internal/chaos/cmd/chaos --seed %d --scenario crashloop --nodes 3 --instances 60 --duration 12s --idle 300): %s",
+			seed, seed, v)
+	}
+}

@@ -1,6 +1,8 @@
 // Package nacos is roster's Nacos 1.x front door: the v1 naming API under
-// /nacos/v1/ns/ (instances, beats, lists, services, operator metrics), the
-// login endpoint, and UDP push of changed lists to subscribed clients.
+// /nacos/v1/ns/ (instances, beats, lists, services, catalog, operator
+// views and switches), the console's namespaces, the core's cluster
+// nodes, the login endpoint, and UDP push of changed lists to subscribed
+// clients.
 // Parameters come from the query string or a form body (nacos-sdk-go sends
 // PUT bodies unescaped; internal/param tolerates that). Errors answer
 // plain text with a 4xx naming the field, as Nacos does.
@@ -26,7 +28,17 @@ type Config struct {
 	MaxBodyBytes int64
 	// CacheMillis is what the list API tells clients to cache for, in
 	// milliseconds: how often nacos-sdk-go re-polls a subscribed service.
+	// It is the initial value of the defaultCacheMillis switch.
 	CacheMillis int64
+	// PushCacheMillis is the cacheMillis told to clients that are pushed
+	// to (the defaultPushCacheMillis switch); 0 means Nacos' 10000.
+	PushCacheMillis int64
+	// PushAckTimeout is how long a push waits for its acknowledgement
+	// before it is sent once more; 0 means Nacos' 10 s.
+	PushAckTimeout time.Duration
+	// PushToClientIP sends pushes to the clientIP parameter of the list
+	// request instead of its source address (clients behind NAT).
+	PushToClientIP bool
 	// Logger receives the door's logs.
 	Logger *slog.Logger
 	// Now is the clock.
@@ -39,6 +51,14 @@ type Door struct {
 	core   *node.Node
 	gate   *gate.Gate
 	push   *pusher // nil until Start
+	// switches are the operator's settable switches.
+	switches *switches
+	// keys caches the list cache keys by cacheMillis (int64 → *listKeys).
+	keys sync.Map
+	// spaces are the namespaces created through the console API.
+	spaces *namespaces
+	// proc samples the process and system figures of operator/metrics.
+	proc *procSampler
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -47,7 +67,14 @@ type Door struct {
 // New builds the door; Start opens its push socket.
 func New(cfg Config, core *node.Node, g *gate.Gate) *Door {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Door{cfg: cfg, core: core, gate: g, ctx: ctx, cancel: cancel}
+	if cfg.PushCacheMillis <= 0 {
+		cfg.PushCacheMillis = minPushCacheMillis
+	}
+	if cfg.PushAckTimeout <= 0 {
+		cfg.PushAckTimeout = 10 * time.Second
+	}
+	return &Door{cfg: cfg, core: core, gate: g, ctx: ctx, cancel: cancel,
+		switches: newSwitches(cfg.CacheMillis, cfg.PushCacheMillis), spaces: newNamespaces(), proc: newProcSampler()}
 }
 
 // Routes registers the door's handlers on mux.
@@ -68,6 +95,7 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+ns+"service", d.handler(d.serviceGet))
 	mux.HandleFunc("GET "+ns+"service/list", d.handler(d.serviceList))
 	mux.HandleFunc("GET "+ns+"operator/metrics", d.handler(d.metrics))
+	d.moreRoutes(mux)
 }
 
 // Start opens the UDP socket pushes leave from, on the host of httpAddr
@@ -79,16 +107,17 @@ func (d *Door) Start(httpAddr string) error {
 	}
 	d.push = p
 	d.wg.Go(d.runPush)
+	d.wg.Go(d.runAcks)
 	return nil
 }
 
 // Close stops pushing and closes the socket.
 func (d *Door) Close() {
 	d.cancel()
-	d.wg.Wait()
 	if d.push != nil {
-		_ = d.push.conn.Close()
+		_ = d.push.conn.Close() // ends runAcks
 	}
+	d.wg.Wait()
 }
 
 // handler adapts a Nacos handler: it reads the parameters, checks the

@@ -47,10 +47,10 @@ type Config struct {
 
 // Door serves the Nacos v1 API in front of a node's core.
 type Door struct {
-	cfg    Config
-	core   *node.Node
-	gate   *gate.Gate
-	push   *pusher // nil until Start
+	cfg  Config
+	core *node.Node
+	gate *gate.Gate
+	push *pusher // nil until Start
 	// switches are the operator's settable switches.
 	switches *switches
 	// keys caches the list cache keys by cacheMillis (int64 → *listKeys).
@@ -58,7 +58,7 @@ type Door struct {
 	// spaces are the namespaces created through the console API.
 	spaces *namespaces
 	// proc samples the process and system figures of operator/metrics.
-	proc *procSampler
+	proc   *procSampler
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -85,7 +85,7 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+ns+"instance", d.handler(d.register))
 	mux.HandleFunc("DELETE "+ns+"instance", d.handler(d.deregister))
 	mux.HandleFunc("PUT "+ns+"instance", d.handler(d.update))
-	mux.HandleFunc("PATCH "+ns+"instance", d.handler(d.update))
+	mux.HandleFunc("PATCH "+ns+"instance", d.handler(d.patch))
 	mux.HandleFunc("GET "+ns+"instance", d.handler(d.get))
 	mux.HandleFunc("GET "+ns+"instance/list", d.handler(d.list))
 	mux.HandleFunc("PUT "+ns+"instance/beat", d.handler(d.beat))

@@ -2,8 +2,8 @@ package nacos
 
 import (
 	"net"
-	"slices"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -181,5 +181,3 @@ func sortSubs(subs []pushSub) {
 		return strings.Compare(a.clusters, b.clusters)
 	})
 }
-
-

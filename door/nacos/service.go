@@ -15,6 +15,9 @@ import (
 // serviceFields reads protectThreshold and metadata; only present fields
 // are applied.
 func serviceFields(p param.Values) (func(*store.ServiceInfo), error) {
+	if err := parseServiceSelector(p.Get("selector")); err != nil {
+		return nil, err
+	}
 	var fns []func(*store.ServiceInfo)
 	if v := p.Get("protectThreshold"); v != "" {
 		t, err := param.Float01("protectThreshold", v, 0)
@@ -95,7 +98,8 @@ func serviceError(k store.Key, err error) error {
 	case errors.Is(err, store.ErrServiceNotFound):
 		return &param.FieldError{Field: "serviceName", Reason: "service " + k.Grouped() + " does not exist"}
 	case errors.Is(err, store.ErrServiceHasInstances):
-		return &param.FieldError{Field: "serviceName", Reason: "service " + k.Grouped() + " has instances"}
+		return &param.FieldError{Field: "serviceName", Reason: "service " + k.Grouped() + " has instances: deregister them first " +
+			"(roster does not delete a service's instances with it, unlike Nacos 1.4: their clients' beats would register them again)"}
 	}
 	return err
 }

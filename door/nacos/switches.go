@@ -58,7 +58,7 @@ var notApplicable = map[string]string{
 	"distroThreshold": "roster places services on a consistent-hash ring, not by Distro's threshold",
 	"clientBeatInterval": "each instance's beat interval comes from its preserved.heart.beat.interval metadata " +
 		"(default 5000 ms), and its timeouts are not derived from a cluster-wide value",
-	"healthCheckEnabled": "roster has no server-side health checks; client beats keep instances healthy",
+	"healthCheckEnabled":           "roster has no server-side health checks; client beats keep instances healthy",
 	"autoChangeHealthCheckEnabled": "roster has no server-side health checks",
 	"distroEnabled":                "roster always replicates ephemeral instances peer to peer",
 	"enableStandalone":             "roster has no standalone mode switch",
@@ -133,40 +133,40 @@ type healthParams struct {
 // switchDomain is the body of GET operator/switches: Nacos 1.4's
 // SwitchDomain, field by field.
 type switchDomain struct {
-	Name                                     string            `json:"name"`
-	Masters                                  []string          `json:"masters"`
-	AdWeightMap                              map[string]int    `json:"adWeightMap"`
-	DefaultPushCacheMillis                   int64             `json:"defaultPushCacheMillis"`
-	ClientBeatInterval                       int64             `json:"clientBeatInterval"`
-	DefaultCacheMillis                       int64             `json:"defaultCacheMillis"`
-	DistroThreshold                          float64           `json:"distroThreshold"`
-	HealthCheckEnabled                       bool              `json:"healthCheckEnabled"`
-	AutoChangeHealthCheckEnabled             bool              `json:"autoChangeHealthCheckEnabled"`
-	DistroEnabled                            bool              `json:"distroEnabled"`
-	EnableStandalone                         bool              `json:"enableStandalone"`
-	PushEnabled                              bool              `json:"pushEnabled"`
-	CheckTimes                               int               `json:"checkTimes"`
-	HTTPHealthParams                         healthParams      `json:"httpHealthParams"`
-	TCPHealthParams                          healthParams      `json:"tcpHealthParams"`
-	MysqlHealthParams                        healthParams      `json:"mysqlHealthParams"`
-	IncrementalList                          []string          `json:"incrementalList"`
-	ServerStatusSynchronizationPeriodMillis  int64             `json:"serverStatusSynchronizationPeriodMillis"`
-	ServiceStatusSynchronizationPeriodMillis int64             `json:"serviceStatusSynchronizationPeriodMillis"`
-	DisableAddIP                             bool              `json:"disableAddIP"`
-	SendBeatOnly                             bool              `json:"sendBeatOnly"`
-	LightBeatEnabled                         bool              `json:"lightBeatEnabled"`
-	LimitedURLMap                            map[string]int    `json:"limitedUrlMap"`
-	DistroServerExpiredMillis                int64             `json:"distroServerExpiredMillis"`
-	PushGoVersion                            string            `json:"pushGoVersion"`
-	PushJavaVersion                          string            `json:"pushJavaVersion"`
-	PushPythonVersion                        string            `json:"pushPythonVersion"`
-	PushCVersion                             string            `json:"pushCVersion"`
-	PushCSharpVersion                        string            `json:"pushCSharpVersion"`
-	EnableAuthentication                     bool              `json:"enableAuthentication"`
-	OverriddenServerStatus                   *string           `json:"overriddenServerStatus"`
-	DefaultInstanceEphemeral                 bool              `json:"defaultInstanceEphemeral"`
-	HealthCheckWhiteList                     []string          `json:"healthCheckWhiteList"`
-	Checksum                                 *string           `json:"checksum"`
+	Name                                     string         `json:"name"`
+	Masters                                  []string       `json:"masters"`
+	AdWeightMap                              map[string]int `json:"adWeightMap"`
+	DefaultPushCacheMillis                   int64          `json:"defaultPushCacheMillis"`
+	ClientBeatInterval                       int64          `json:"clientBeatInterval"`
+	DefaultCacheMillis                       int64          `json:"defaultCacheMillis"`
+	DistroThreshold                          float64        `json:"distroThreshold"`
+	HealthCheckEnabled                       bool           `json:"healthCheckEnabled"`
+	AutoChangeHealthCheckEnabled             bool           `json:"autoChangeHealthCheckEnabled"`
+	DistroEnabled                            bool           `json:"distroEnabled"`
+	EnableStandalone                         bool           `json:"enableStandalone"`
+	PushEnabled                              bool           `json:"pushEnabled"`
+	CheckTimes                               int            `json:"checkTimes"`
+	HTTPHealthParams                         healthParams   `json:"httpHealthParams"`
+	TCPHealthParams                          healthParams   `json:"tcpHealthParams"`
+	MysqlHealthParams                        healthParams   `json:"mysqlHealthParams"`
+	IncrementalList                          []string       `json:"incrementalList"`
+	ServerStatusSynchronizationPeriodMillis  int64          `json:"serverStatusSynchronizationPeriodMillis"`
+	ServiceStatusSynchronizationPeriodMillis int64          `json:"serviceStatusSynchronizationPeriodMillis"`
+	DisableAddIP                             bool           `json:"disableAddIP"`
+	SendBeatOnly                             bool           `json:"sendBeatOnly"`
+	LightBeatEnabled                         bool           `json:"lightBeatEnabled"`
+	LimitedURLMap                            map[string]int `json:"limitedUrlMap"`
+	DistroServerExpiredMillis                int64          `json:"distroServerExpiredMillis"`
+	PushGoVersion                            string         `json:"pushGoVersion"`
+	PushJavaVersion                          string         `json:"pushJavaVersion"`
+	PushPythonVersion                        string         `json:"pushPythonVersion"`
+	PushCVersion                             string         `json:"pushCVersion"`
+	PushCSharpVersion                        string         `json:"pushCSharpVersion"`
+	EnableAuthentication                     bool           `json:"enableAuthentication"`
+	OverriddenServerStatus                   *string        `json:"overriddenServerStatus"`
+	DefaultInstanceEphemeral                 bool           `json:"defaultInstanceEphemeral"`
+	HealthCheckWhiteList                     []string       `json:"healthCheckWhiteList"`
+	Checksum                                 *string        `json:"checksum"`
 }
 
 // switchesGet handles GET operator/switches.

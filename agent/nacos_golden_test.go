@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
 )
 
 // The golden shapes of Nacos 1.4's answers, read from its source

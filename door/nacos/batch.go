@@ -32,6 +32,9 @@ func (d *Door) statuses(w http.ResponseWriter, r *http.Request, p param.Values) 
 	if err != nil {
 		return err
 	}
+	if err := checkNamespace("key", ns); err != nil {
+		return err
+	}
 	group, name, err := param.ServiceName(svc, "")
 	if fe := (*param.FieldError)(nil); errors.As(err, &fe) {
 		return &param.FieldError{Field: "key", Reason: fe.Reason}

@@ -189,7 +189,7 @@ func (f catalogFilter) keeps(snap *store.Snapshot) bool {
 // hasIpCount, paged; {"serviceList":[...],"count":N}, or with
 // withInstances=true the list of services with their instances.
 func (d *Door) catalogServices(w http.ResponseWriter, r *http.Request, p param.Values) error {
-	ns, err := param.OptionalName("namespaceId", p.Get("namespaceId"), store.DefaultNamespace)
+	ns, err := nacosNamespace(p)
 	if err != nil {
 		return err
 	}

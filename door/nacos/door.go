@@ -55,8 +55,6 @@ type Door struct {
 	switches *switches
 	// keys caches the list cache keys by cacheMillis (int64 → *listKeys).
 	keys sync.Map
-	// spaces are the namespaces created through the console API.
-	spaces *namespaces
 	// proc samples the process and system figures of operator/metrics.
 	proc   *procSampler
 	ctx    context.Context
@@ -74,7 +72,7 @@ func New(cfg Config, core *node.Node, g *gate.Gate) *Door {
 		cfg.PushAckTimeout = 10 * time.Second
 	}
 	return &Door{cfg: cfg, core: core, gate: g, ctx: ctx, cancel: cancel,
-		switches: newSwitches(cfg.CacheMillis, cfg.PushCacheMillis), spaces: newNamespaces(), proc: newProcSampler()}
+		switches: newSwitches(cfg.CacheMillis, cfg.PushCacheMillis), proc: newProcSampler()}
 }
 
 // Routes registers the door's handlers on mux.

@@ -15,7 +15,7 @@ import (
 
 // register handles POST instance.
 func (d *Door) register(w http.ResponseWriter, r *http.Request, p param.Values) error {
-	k, in, err := nacosInstance(p, d.switches.get().DefaultInstanceEphemeral)
+	k, in, err := nacosInstance(p, d.switchValues().DefaultInstanceEphemeral)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (d *Door) deregister(w http.ResponseWriter, r *http.Request, p param.Values
 // Updating a missing instance is a 400, as in Nacos. healthy is not taken:
 // health comes from beats.
 func (d *Door) update(w http.ResponseWriter, r *http.Request, p param.Values) error {
-	_, in, err := nacosInstance(p, d.switches.get().DefaultInstanceEphemeral)
+	_, in, err := nacosInstance(p, d.switchValues().DefaultInstanceEphemeral)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request, p param.Values) erro
 		return err
 	}
 	snap := d.core.Snapshot(k)
-	sw := d.switches.get()
+	sw := d.switchValues()
 	cacheMillis := sw.DefaultCacheMillis
 	if udpPort > 0 && d.push != nil && sw.PushEnabled {
 		if d.push.subscribe(d.subscription(r, p, k, clusters, healthyOnly, udpPort), snap.Index, d.cfg.Now()) {

@@ -2,12 +2,12 @@ package nacos
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/param"
@@ -21,9 +21,8 @@ import (
 // shows it), every created namespace and every namespace that holds
 // services, each with its service and instance counts.
 //
-// Created namespaces are held by this node (see docs/nacos-api.md): the
-// namespaces type is the seam through which they are to be replicated and
-// persisted with the rest of the durable state.
+// Created namespaces are replicated records (system.go): a namespace
+// created through any node is seen by every node.
 
 // Namespace limits, as Nacos 1.4's console enforces them.
 const (
@@ -40,62 +39,27 @@ type namespaceInfo struct {
 	ID, Name, Desc string
 }
 
-// namespaces holds the created namespaces. It is safe for concurrent use.
-type namespaces struct {
-	mu   sync.Mutex
-	byID map[string]namespaceInfo
+// createdNamespace returns created namespace id, if it exists.
+func (d *Door) createdNamespace(id string) (namespaceInfo, bool) {
+	if id == "" {
+		return namespaceInfo{}, false
+	}
+	snap := d.core.Snapshot(namespaceKey(id))
+	if !snap.Exists {
+		return namespaceInfo{}, false
+	}
+	return namespaceInfo{ID: id, Name: snap.Info.Metadata[mdName], Desc: snap.Info.Metadata[mdDesc]}, true
 }
 
-func newNamespaces() *namespaces { return &namespaces{byID: map[string]namespaceInfo{}} }
-
-func (n *namespaces) get(id string) (namespaceInfo, bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	ns, ok := n.byID[id]
-	return ns, ok
-}
-
-func (n *namespaces) list() []namespaceInfo {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+// createdNamespaces returns every created namespace, sorted by id.
+func (d *Door) createdNamespaces() []namespaceInfo {
 	var out []namespaceInfo
-	for _, ns := range n.byID {
-		out = append(out, ns)
+	for _, s := range d.core.Services(systemNamespace, namespacesGroup) {
+		if ns, ok := d.createdNamespace(s.Key.Service); ok {
+			out = append(out, ns)
+		}
 	}
 	return out
-}
-
-// create adds ns; false if its id is taken or the table is full.
-func (n *namespaces) create(ns namespaceInfo) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if _, ok := n.byID[ns.ID]; ok {
-		return &param.FieldError{Field: "customNamespaceId", Reason: "namespace " + quote(ns.ID) + " already exists"}
-	}
-	if len(n.byID) >= maxNamespaces {
-		return &param.FieldError{Field: "customNamespaceId", Reason: fmt.Sprintf("there are already %d namespaces, the most a node holds", maxNamespaces)}
-	}
-	n.byID[ns.ID] = ns
-	return nil
-}
-
-// update changes the name and description of a created namespace.
-func (n *namespaces) update(ns namespaceInfo) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if _, ok := n.byID[ns.ID]; !ok {
-		return false
-	}
-	n.byID[ns.ID] = ns
-	return true
-}
-
-func (n *namespaces) remove(id string) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	_, ok := n.byID[id]
-	delete(n.byID, id)
-	return ok
 }
 
 // namespaceView is one namespace in the list (Nacos' Namespace, plus
@@ -154,7 +118,7 @@ func (d *Door) view(id, name string) namespaceView {
 func (d *Door) namespaceGet(w http.ResponseWriter, r *http.Request, p param.Values) error {
 	if p.Get("checkNamespaceIdExist") == "true" {
 		id := strings.TrimSpace(p.Get("customNamespaceId"))
-		_, ok := d.spaces.get(id)
+		_, ok := d.createdNamespace(id)
 		gate.WriteJSON(w, http.StatusOK, id != "" && (ok || len(d.core.Services(id, "")) > 0))
 		return nil
 	}
@@ -163,15 +127,13 @@ func (d *Door) namespaceGet(w http.ResponseWriter, r *http.Request, p param.Valu
 	}
 	out := []namespaceView{d.view("", "public")}
 	seen := map[string]bool{"": true, store.DefaultNamespace: true}
-	created := d.spaces.list()
-	slices.SortFunc(created, func(a, b namespaceInfo) int { return strings.Compare(a.ID, b.ID) })
-	for _, ns := range created {
+	for _, ns := range d.createdNamespaces() {
 		seen[ns.ID] = true
 		out = append(out, d.view(ns.ID, ns.Name))
 	}
 	var implicit []string
 	for _, k := range d.core.Store().AllServices() {
-		if !seen[k.Namespace] {
+		if !seen[k.Namespace] && k.Namespace != systemNamespace {
 			seen[k.Namespace] = true
 			implicit = append(implicit, k.Namespace)
 		}
@@ -191,7 +153,7 @@ func (d *Door) namespaceShow(w http.ResponseWriter, p param.Values) error {
 		gate.WriteJSON(w, http.StatusOK, namespaceAll{Namespace: id, NamespaceShowName: "Public", Quota: namespaceQuota, Type: 0, NamespaceDesc: "Public Namespace"})
 		return nil
 	}
-	ns, ok := d.spaces.get(id)
+	ns, ok := d.createdNamespace(id)
 	if !ok {
 		if len(d.core.Services(id, "")) == 0 {
 			return fmt.Errorf("nacos: namespace %s: %w", quote(id), store.ErrNotFound)
@@ -224,8 +186,9 @@ func (d *Door) namespaceCreate(w http.ResponseWriter, r *http.Request, p param.V
 	if id == "" {
 		id = newUUID()
 	}
-	if len(id) > maxNamespaceID || !namespaceIDPattern.MatchString(id) || id == store.DefaultNamespace {
-		return &param.FieldError{Field: "customNamespaceId", Reason: fmt.Sprintf("must be at most %d letters, digits, '_' or '-', and not %q", maxNamespaceID, store.DefaultNamespace)}
+	if len(id) > maxNamespaceID || !namespaceIDPattern.MatchString(id) || id == store.DefaultNamespace || id == systemNamespace {
+		return &param.FieldError{Field: "customNamespaceId", Reason: fmt.Sprintf("must be at most %d letters, digits, '_' or '-', and not %q or %q",
+			maxNamespaceID, store.DefaultNamespace, systemNamespace)}
 	}
 	name, err := namespaceText("namespaceName", p.Get("namespaceName"), true)
 	if err != nil {
@@ -235,7 +198,14 @@ func (d *Door) namespaceCreate(w http.ResponseWriter, r *http.Request, p param.V
 	if err != nil {
 		return err
 	}
-	if err := d.spaces.create(namespaceInfo{ID: id, Name: name, Desc: desc}); err != nil {
+	if len(d.core.Services(systemNamespace, namespacesGroup)) >= maxNamespaces {
+		return &param.FieldError{Field: "customNamespaceId", Reason: fmt.Sprintf("there are already %d namespaces, the most roster holds", maxNamespaces)}
+	}
+	err = d.core.CreateService(r.Context(), namespaceKey(id), store.ServiceInfo{Metadata: map[string]string{mdName: name, mdDesc: desc}})
+	if errors.Is(err, store.ErrServiceExists) {
+		return &param.FieldError{Field: "customNamespaceId", Reason: "namespace " + quote(id) + " already exists"}
+	}
+	if err != nil {
 		return err
 	}
 	gate.WriteJSON(w, http.StatusOK, true)
@@ -257,8 +227,17 @@ func (d *Door) namespaceUpdate(w http.ResponseWriter, r *http.Request, p param.V
 	if err != nil {
 		return err
 	}
-	if !d.spaces.update(namespaceInfo{ID: id, Name: name, Desc: desc}) {
-		return fmt.Errorf("nacos: namespace %s was not created here: %w", quote(id), store.ErrNotFound)
+	if _, ok := d.createdNamespace(id); !ok {
+		return fmt.Errorf("nacos: namespace %s was never created: %w", quote(id), store.ErrNotFound)
+	}
+	err = d.core.UpdateService(r.Context(), namespaceKey(id), func(info *store.ServiceInfo) {
+		info.Metadata = map[string]string{mdName: name, mdDesc: desc}
+	})
+	if errors.Is(err, store.ErrServiceNotFound) {
+		return fmt.Errorf("nacos: namespace %s was never created: %w", quote(id), store.ErrNotFound)
+	}
+	if err != nil {
+		return err
 	}
 	gate.WriteJSON(w, http.StatusOK, true)
 	return nil
@@ -271,7 +250,11 @@ func (d *Door) namespaceDelete(w http.ResponseWriter, r *http.Request, p param.V
 	if id == "" {
 		return &param.FieldError{Field: "namespaceId", Reason: param.ReasonMissing}
 	}
-	d.spaces.remove(id)
+	if _, ok := d.createdNamespace(id); ok {
+		if err := d.core.DeleteService(r.Context(), namespaceKey(id)); err != nil && !errors.Is(err, store.ErrServiceNotFound) {
+			return err
+		}
+	}
 	gate.WriteJSON(w, http.StatusOK, true)
 	return nil
 }

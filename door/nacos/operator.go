@@ -102,6 +102,7 @@ func (d *Door) pushState(w http.ResponseWriter, r *http.Request, p param.Values)
 // procSampler).
 func (d *Door) metrics(w http.ResponseWriter, r *http.Request, p param.Values) error {
 	services, instances := d.core.Counts()
+	services -= len(d.core.Services(systemNamespace, "")) // the door's own records
 	status := "UP"
 	if !d.core.Ready() {
 		status = "DOWN"
@@ -110,26 +111,29 @@ func (d *Door) metrics(w http.ResponseWriter, r *http.Request, p param.Values) e
 	if d.push != nil {
 		_, subs = d.push.stats()
 	}
-	owned := d.core.ServicesByOwner()[d.core.Name()]
+	owned, ownedInstances := d.responsible()
 	fig := d.proc.sample(d.cfg.Now())
 	gate.WriteJSON(w, http.StatusOK, map[string]any{
 		"status": status, "serviceCount": services, "instanceCount": instances,
-		"responsibleServiceCount": owned, "responsibleInstanceCount": d.responsibleInstances(),
+		"responsibleServiceCount": owned, "responsibleInstanceCount": ownedInstances,
 		"subscribeCount": subs, "raftNotifyTaskCount": 0, "cpu": fig.cpu, "load": fig.load, "mem": fig.mem,
 	})
 	return nil
 }
 
-// responsibleInstances counts the live instances of the services this
-// node owns.
-func (d *Door) responsibleInstances() int {
-	n := 0
+// responsible counts the services this node owns and their live
+// instances.
+func (d *Door) responsible() (services, instances int) {
 	for _, k := range d.core.Store().AllServices() {
+		if k.Namespace == systemNamespace {
+			continue
+		}
 		if m, ok := d.core.Owner(k); ok && m.Self {
-			n += len(d.core.Snapshot(k).Instances)
+			services++
+			instances += len(d.core.Snapshot(k).Instances)
 		}
 	}
-	return n
+	return services, instances
 }
 
 // subscriberJSON is Nacos' Subscriber.

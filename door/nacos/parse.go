@@ -8,9 +8,19 @@ import (
 	"github.com/roster-io/roster/store"
 )
 
+// nacosNamespace reads namespaceId (default public); the door's reserved
+// namespace is refused.
+func nacosNamespace(p param.Values) (string, error) {
+	ns, err := param.OptionalName("namespaceId", p.Get("namespaceId"), store.DefaultNamespace)
+	if err != nil {
+		return "", err
+	}
+	return ns, checkNamespace("namespaceId", ns)
+}
+
 // nacosKey reads namespaceId, serviceName and groupName.
 func nacosKey(p param.Values) (store.Key, error) {
-	ns, err := param.OptionalName("namespaceId", p.Get("namespaceId"), store.DefaultNamespace)
+	ns, err := nacosNamespace(p)
 	if err != nil {
 		return store.Key{}, err
 	}

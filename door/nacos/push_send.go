@@ -46,10 +46,10 @@ func (d *Door) runPush() {
 		}
 		now := d.cfg.Now()
 		d.push.retry(now, d.cfg.PushAckTimeout)
-		if !d.switches.get().PushEnabled {
+		if !d.switchValues().PushEnabled {
 			continue
 		}
-		ttl := max(10*time.Second, 3*time.Duration(d.switches.get().DefaultPushCacheMillis)*time.Millisecond)
+		ttl := max(10*time.Second, 3*time.Duration(d.switchValues().DefaultPushCacheMillis)*time.Millisecond)
 		d.pushRound(d.push.due(func(k store.Key) uint64 { return d.core.Snapshot(k).Index }, now, ttl), now)
 	}
 }
@@ -70,7 +70,7 @@ func (d *Door) pushRound(due []pushSub, now time.Time) {
 		return
 	}
 	ref := d.push.nextRef(now)
-	cacheMillis := d.switches.get().DefaultPushCacheMillis
+	cacheMillis := d.switchValues().DefaultPushCacheMillis
 	msgs := map[pushGroup][]byte{}
 	for _, s := range due {
 		g := pushGroup{s.key, s.clusters, s.healthyOnly}

@@ -48,7 +48,7 @@ func page[T any](items []T, start, end int) []T {
 // names of one group's services (every group's, as group@@service, for
 // groupName=*), filtered by the label selector, paged from pageNo 1.
 func (d *Door) serviceList(w http.ResponseWriter, r *http.Request, p param.Values) error {
-	ns, err := param.OptionalName("namespaceId", p.Get("namespaceId"), store.DefaultNamespace)
+	ns, err := nacosNamespace(p)
 	if err != nil {
 		return err
 	}
@@ -100,6 +100,9 @@ func (d *Door) serviceNames(w http.ResponseWriter, r *http.Request, p param.Valu
 		if ns, err = param.Name("namespaceId", ns); err != nil {
 			return err
 		}
+		if err := checkNamespace("namespaceId", ns); err != nil {
+			return err
+		}
 	}
 	expr := p.Get("expr")
 	if len(expr) > maxExpr {
@@ -118,7 +121,7 @@ func (d *Door) serviceNames(w http.ResponseWriter, r *http.Request, p param.Valu
 		out[ns] = []string{}
 	}
 	for _, k := range d.core.Store().AllServices() {
-		if ns != "" && k.Namespace != ns {
+		if (ns != "" && k.Namespace != ns) || k.Namespace == systemNamespace {
 			continue
 		}
 		if _, ok := out[k.Namespace]; !ok {

@@ -5,17 +5,18 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/param"
+	"github.com/roster-io/roster/store"
 )
 
 // Nacos' naming switches (operator/switches). The four that mean something
-// in roster are held here and settable; every other switch is reported
-// with Nacos 1.4's default and refused on PUT with a 400 saying why.
-// Switches are this node's: PUT changes the node it is sent to (see
-// docs/nacos-api.md).
+// in roster are settable, and a PUT to any node sets them on every node
+// (they are a replicated record, system.go); every other switch is
+// reported with Nacos 1.4's default and refused on PUT with a 400 saying
+// why.
 
 // Switch limits, as Nacos 1.4's SwitchManager enforces them.
 const (
@@ -24,16 +25,7 @@ const (
 	maxCacheMillis     = 3600_000
 )
 
-// switches holds the settable switches. It is safe for concurrent use.
-type switches struct {
-	mu                       sync.Mutex
-	pushEnabled              bool
-	defaultCacheMillis       int64
-	defaultPushCacheMillis   int64
-	defaultInstanceEphemeral bool
-}
-
-// switchValues is a copy of the switches.
+// switchValues are the settable switches.
 type switchValues struct {
 	PushEnabled              bool
 	DefaultCacheMillis       int64
@@ -41,15 +33,54 @@ type switchValues struct {
 	DefaultInstanceEphemeral bool
 }
 
-func newSwitches(cacheMillis, pushCacheMillis int64) *switches {
-	return &switches{pushEnabled: true, defaultCacheMillis: cacheMillis, defaultPushCacheMillis: pushCacheMillis, defaultInstanceEphemeral: true}
+// switches reads the switches from their replicated record (system.go)
+// over the node's configured defaults, parsing the record once per
+// change. It is safe for concurrent use.
+type switches struct {
+	defaults switchValues
+	cached   atomic.Pointer[parsedSwitches]
 }
 
-// get returns the current values.
-func (s *switches) get() switchValues {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return switchValues{s.pushEnabled, s.defaultCacheMillis, s.defaultPushCacheMillis, s.defaultInstanceEphemeral}
+// parsedSwitches are the switches parsed from the record at index.
+type parsedSwitches struct {
+	index uint64
+	v     switchValues
+}
+
+func newSwitches(cacheMillis, pushCacheMillis int64) *switches {
+	return &switches{defaults: switchValues{PushEnabled: true, DefaultCacheMillis: cacheMillis,
+		DefaultPushCacheMillis: pushCacheMillis, DefaultInstanceEphemeral: true}}
+}
+
+// view returns the switches as the record snap holds them.
+func (s *switches) view(snap *store.Snapshot) switchValues {
+	if !snap.Exists {
+		return s.defaults
+	}
+	if c := s.cached.Load(); c != nil && c.index == snap.Index {
+		return c.v
+	}
+	v := s.defaults
+	md := snap.Info.Metadata
+	if b, err := strconv.ParseBool(md["pushEnabled"]); err == nil {
+		v.PushEnabled = b
+	}
+	if b, err := strconv.ParseBool(md["defaultInstanceEphemeral"]); err == nil {
+		v.DefaultInstanceEphemeral = b
+	}
+	if n, err := strconv.ParseInt(md["defaultCacheMillis"], 10, 64); err == nil && n >= minCacheMillis && n <= maxCacheMillis {
+		v.DefaultCacheMillis = n
+	}
+	if n, err := strconv.ParseInt(md["defaultPushCacheMillis"], 10, 64); err == nil && n >= minPushCacheMillis && n <= maxCacheMillis {
+		v.DefaultPushCacheMillis = n
+	}
+	s.cached.Store(&parsedSwitches{snap.Index, v})
+	return v
+}
+
+// switchValues returns the current switches.
+func (d *Door) switchValues() switchValues {
+	return d.switches.view(d.core.Snapshot(switchesKey))
 }
 
 // notApplicable names the Nacos switches roster reports but does not
@@ -82,23 +113,17 @@ var notApplicable = map[string]string{
 	"healthCheckWhiteList":      "roster has no server-side health checks",
 }
 
-// set changes one switch, checking value as Nacos does.
-func (s *switches) set(entry, value string) error {
+// checkSwitch validates a switch and returns its value as stored, or a
+// 400 saying why it cannot be set.
+func checkSwitch(entry, value string) (string, error) {
 	value = strings.TrimSpace(value)
 	switch entry {
 	case "pushEnabled", "defaultInstanceEphemeral":
 		b, err := param.Bool("value", value, false)
 		if err != nil || value == "" {
-			return &param.FieldError{Field: "value", Reason: entry + " must be true or false"}
+			return "", &param.FieldError{Field: "value", Reason: entry + " must be true or false"}
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if entry == "pushEnabled" {
-			s.pushEnabled = b
-		} else {
-			s.defaultInstanceEphemeral = b
-		}
-		return nil
+		return strconv.FormatBool(b), nil
 	case "defaultCacheMillis", "defaultPushCacheMillis":
 		lo := int64(minCacheMillis)
 		if entry == "defaultPushCacheMillis" {
@@ -106,21 +131,14 @@ func (s *switches) set(entry, value string) error {
 		}
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil || n < lo || n > maxCacheMillis {
-			return &param.FieldError{Field: "value", Reason: fmt.Sprintf("%s must be an integer of milliseconds from %d to %d", entry, lo, maxCacheMillis)}
+			return "", &param.FieldError{Field: "value", Reason: fmt.Sprintf("%s must be an integer of milliseconds from %d to %d", entry, lo, maxCacheMillis)}
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if entry == "defaultCacheMillis" {
-			s.defaultCacheMillis = n
-		} else {
-			s.defaultPushCacheMillis = n
-		}
-		return nil
+		return strconv.FormatInt(n, 10), nil
 	}
 	if why, ok := notApplicable[entry]; ok {
-		return &param.FieldError{Field: "entry", Reason: "switch " + entry + " is not applicable in roster: " + why}
+		return "", &param.FieldError{Field: "entry", Reason: "switch " + entry + " is not applicable in roster: " + why}
 	}
-	return &param.FieldError{Field: "entry", Reason: "unknown switch " + quote(entry)}
+	return "", &param.FieldError{Field: "entry", Reason: "unknown switch " + quote(entry)}
 }
 
 // healthParams is one of Nacos' health-check parameter sets.
@@ -171,7 +189,7 @@ type switchDomain struct {
 
 // switchesGet handles GET operator/switches.
 func (d *Door) switchesGet(w http.ResponseWriter, r *http.Request, p param.Values) error {
-	v := d.switches.get()
+	v := d.switchValues()
 	gate.WriteJSON(w, http.StatusOK, switchDomain{
 		Name: "00-00---000-NACOS_SWITCH_DOMAIN-000---00-00", Masters: nil, AdWeightMap: map[string]int{},
 		DefaultPushCacheMillis: v.DefaultPushCacheMillis, ClientBeatInterval: 5000, DefaultCacheMillis: v.DefaultCacheMillis,
@@ -201,7 +219,11 @@ func (d *Door) switchesPut(w http.ResponseWriter, r *http.Request, p param.Value
 	if _, err := param.Bool("debug", p.Get("debug"), false); err != nil {
 		return err
 	}
-	if err := d.switches.set(entry, p.Get("value")); err != nil {
+	value, err := checkSwitch(entry, p.Get("value"))
+	if err != nil {
+		return err
+	}
+	if err := d.putSystem(r.Context(), switchesKey, map[string]string{entry: value}); err != nil {
 		return err
 	}
 	gate.WriteText(w, http.StatusOK, "ok")

@@ -70,7 +70,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agent: metrics: %w", err)
 	}
 	a.nacos = nacosdoor.New(nacosdoor.Config{MaxBodyBytes: cfg.MaxBodyBytes, CacheMillis: cfg.CacheMillis, Logger: cfg.Logger, Now: cfg.Now,
-		PushToClientIP: cfg.PushToClientIP, PushAckTimeout: cfg.PushAckTimeout}, a.node, a.gate)
+		PushToClientIP: cfg.PushToClientIP, PushAckTimeout: cfg.PushAckTimeout, MaxMetadataBytes: cfg.MaxMetadataBytes}, a.node, a.gate)
 	a.nacos.Routes(a.mux)
 	native.New(native.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxWait: cfg.MaxWait}, a.node, a.gate).Routes(a.mux)
 	a.routes()

@@ -130,6 +130,34 @@ func (d *Door) metadataBatchDelete(w http.ResponseWriter, r *http.Request, p par
 	})
 }
 
+// merged returns a copy of md changed by op with given.
+func merged(md, given map[string]string, op func(md, given map[string]string)) map[string]string {
+	out := maps.Clone(md)
+	if out == nil {
+		out = map[string]string{}
+	}
+	op(out, given)
+	return out
+}
+
+// checkBatchMetadata checks an instance's new metadata as a registration
+// would be checked: the parameter rules, the core's size bound and the
+// heartbeat timings.
+func (d *Door) checkBatchMetadata(md map[string]string) error {
+	if err := param.CheckMetadata("metadata", md); err != nil {
+		return err
+	}
+	total := 0
+	for k, v := range md {
+		total += len(k) + len(v)
+	}
+	if total > d.cfg.MaxMetadataBytes {
+		return &param.FieldError{Field: "metadata", Reason: fmt.Sprintf("an instance's metadata would hold %d bytes, over the limit of %d (--max-metadata-bytes)", total, d.cfg.MaxMetadataBytes)}
+	}
+	probe := store.Instance{Metadata: md}
+	return applyTimings(&probe)
+}
+
 // metadataBatch applies op to the metadata of the target instances and
 // answers {"updated":["ip:port:unknown:cluster:ephemeral",...]}, as Nacos
 // does. Instances that do not exist (or vanish meanwhile) are left out.
@@ -150,38 +178,25 @@ func (d *Door) metadataBatch(w http.ResponseWriter, r *http.Request, p param.Val
 	if err != nil {
 		return err
 	}
+	// Check every target's new metadata before writing any, so a bad
+	// request changes nothing.
+	for _, ik := range targets {
+		in, _ := snap.Find(ik)
+		if err := d.checkBatchMetadata(merged(in.Metadata, given, op)); err != nil {
+			return err
+		}
+	}
 	updated := []string{}
 	for _, ik := range targets {
-		in, ok := snap.Find(ik)
-		if !ok {
-			continue
-		}
-		md := maps.Clone(in.Metadata)
-		if md == nil {
-			md = map[string]string{}
-		}
-		op(md, given)
-		probe := store.Instance{Metadata: md}
-		if err := param.CheckMetadata("metadata", md); err != nil {
-			return err
-		}
-		if err := applyTimings(&probe); err != nil {
-			return err
-		}
 		out, err := d.core.Update(r.Context(), k, ik, func(in *store.Instance) {
-			cur := maps.Clone(in.Metadata)
-			if cur == nil {
-				cur = map[string]string{}
-			}
-			op(cur, given)
 			next := *in
-			next.Metadata = cur
+			next.Metadata = merged(in.Metadata, given, op)
 			if applyTimings(&next) == nil { // checked above; a racing write may differ
 				*in = next
 			}
 		})
 		if errors.Is(err, store.ErrNotFound) {
-			continue
+			continue // gone meanwhile
 		}
 		if err != nil {
 			return err

@@ -26,6 +26,10 @@ import (
 type Config struct {
 	// MaxBodyBytes limits request bodies; larger ones get 413.
 	MaxBodyBytes int64
+	// MaxMetadataBytes is the core's bound on one instance's metadata
+	// (node.Config); batch metadata writes check it before writing any.
+	// 0 means param.MaxMetadataBytes.
+	MaxMetadataBytes int
 	// CacheMillis is what the list API tells clients to cache for, in
 	// milliseconds: how often nacos-sdk-go re-polls a subscribed service.
 	// It is the initial value of the defaultCacheMillis switch.
@@ -67,6 +71,9 @@ func New(cfg Config, core *node.Node, g *gate.Gate) *Door {
 	ctx, cancel := context.WithCancel(context.Background())
 	if cfg.PushCacheMillis <= 0 {
 		cfg.PushCacheMillis = minPushCacheMillis
+	}
+	if cfg.MaxMetadataBytes <= 0 {
+		cfg.MaxMetadataBytes = param.MaxMetadataBytes
 	}
 	if cfg.PushAckTimeout <= 0 {
 		cfg.PushAckTimeout = 10 * time.Second

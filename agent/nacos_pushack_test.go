@@ -68,7 +68,7 @@ func readPush(t *testing.T, udp *net.UDPConn, d time.Duration) (int, pushMessage
 // more with the same lastRefTime, and an acknowledged one is not; a
 // client with a small buffer is not sent a list too large for it.
 func TestNacosPush_ackRetryAndSize(t *testing.T) {
-	const ackTimeout = 300 * time.Millisecond
+	const ackTimeout = time.Second
 	_, base := startNode(t, func(c *agent.Config) { c.PushAckTimeout = ackTimeout })
 	const svc = "big-pushed"
 	for i := range 499 {
@@ -122,7 +122,7 @@ func TestNacosPush_ackRetryAndSize(t *testing.T) {
 	if _, err := java.WriteToUDP([]byte(ack), from); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, ok := readPush(t, java, 4*ackTimeout); ok {
+	if _, _, _, ok := readPush(t, java, 3*ackTimeout/2); ok {
 		t.Error("a push was sent again after it was acknowledged and retried")
 	}
 	state := func() map[string]any {

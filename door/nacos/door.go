@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-io/roster/door/gate"
@@ -57,8 +58,8 @@ type Door struct {
 	push *pusher // nil until Start
 	// switches are the operator's settable switches.
 	switches *switches
-	// keys caches the list cache keys by cacheMillis (int64 → *listKeys).
-	keys sync.Map
+	// recentKeys are the list cache keys of the last two cacheMillis values.
+	recentKeys [2]atomic.Pointer[listKeys]
 	// proc samples the process and system figures of operator/metrics.
 	proc   *procSampler
 	ctx    context.Context

@@ -34,22 +34,31 @@ import (
 // set of clusters. cacheMillis is part of the key because the body
 // carries it: clients that are pushed to are told a longer one.
 type listKeys struct {
+	millis        int64
 	all, none, in [2]string
 }
 
-// keysFor returns the cache keys for cacheMillis, made once per value.
+// keysFor returns the cache keys for cacheMillis, made once per value. The
+// two in use (polled and pushed clients) are found without a map lookup.
 func (d *Door) keysFor(cacheMillis int64) *listKeys {
-	if k, ok := d.keys.Load(cacheMillis); ok {
-		return k.(*listKeys)
+	for i := range d.recentKeys {
+		if k := d.recentKeys[i].Load(); k != nil && k.millis == cacheMillis {
+			return k
+		}
 	}
 	p := "nacos|" + strconv.FormatInt(cacheMillis, 10) + "|"
 	k := &listKeys{
-		all:  [2]string{p + "all|false", p + "all|true"},
-		none: [2]string{p + "none|false", p + "none|true"},
-		in:   [2]string{p + "in|false|", p + "in|true|"},
+		millis: cacheMillis,
+		all:    [2]string{p + "all|false", p + "all|true"},
+		none:   [2]string{p + "none|false", p + "none|true"},
+		in:     [2]string{p + "in|false|", p + "in|true|"},
 	}
-	v, _ := d.keys.LoadOrStore(cacheMillis, k)
-	return v.(*listKeys)
+	slot := &d.recentKeys[0]
+	if slot.Load() != nil {
+		slot = &d.recentKeys[1]
+	}
+	slot.Store(k)
+	return k
 }
 
 // nacosHost is one entry of hosts[].

@@ -38,13 +38,16 @@ type switchValues struct {
 // change. It is safe for concurrent use.
 type switches struct {
 	defaults switchValues
-	cached   atomic.Pointer[parsedSwitches]
+	cached   atomic.Pointer[parsedSwitches] // by the record's index
+	latest   atomic.Pointer[parsedSwitches] // by the global index
 }
 
-// parsedSwitches are the switches parsed from the record at index.
+// parsedSwitches are the switches parsed from the record at index, read
+// when the registry's global index was global.
 type parsedSwitches struct {
-	index uint64
-	v     switchValues
+	global uint64
+	index  uint64
+	v      switchValues
 }
 
 func newSwitches(cacheMillis, pushCacheMillis int64) *switches {
@@ -57,7 +60,7 @@ func (s *switches) view(snap *store.Snapshot) switchValues {
 	if !snap.Exists {
 		return s.defaults
 	}
-	if c := s.cached.Load(); c != nil && c.index == snap.Index {
+	if c := s.cached.Load(); c != nil && c.index == snap.Index && c.index != 0 {
 		return c.v
 	}
 	v := s.defaults
@@ -74,13 +77,21 @@ func (s *switches) view(snap *store.Snapshot) switchValues {
 	if n, err := strconv.ParseInt(md["defaultPushCacheMillis"], 10, 64); err == nil && n >= minPushCacheMillis && n <= maxCacheMillis {
 		v.DefaultPushCacheMillis = n
 	}
-	s.cached.Store(&parsedSwitches{snap.Index, v})
+	s.cached.Store(&parsedSwitches{index: snap.Index, v: v})
 	return v
 }
 
-// switchValues returns the current switches.
+// switchValues returns the current switches. While nothing in the
+// registry changes (the global index stays), the last answer stands, so a
+// read costs no snapshot lookup.
 func (d *Door) switchValues() switchValues {
-	return d.switches.view(d.core.Snapshot(switchesKey))
+	global := d.core.Index()
+	if c := d.switches.latest.Load(); c != nil && c.global == global {
+		return c.v
+	}
+	v := d.switches.view(d.core.Snapshot(switchesKey))
+	d.switches.latest.Store(&parsedSwitches{global: global, v: v})
+	return v
 }
 
 // notApplicable names the Nacos switches roster reports but does not

@@ -104,9 +104,9 @@ func TestSwitchesView(t *testing.T) {
 // TestParseListSelector covers the selector forms service/list takes.
 func TestParseListSelector(t *testing.T) {
 	for raw, want := range map[string]*labelFilter{
-		"":                          nil,
-		`{"type":"none"}`:           nil,
-		`{"type":"label"}`:          nil,
+		"":                 nil,
+		`{"type":"none"}`:  nil,
+		`{"type":"label"}`: nil,
 		`{"type":"label","expression":" INSTANCE . metadata . zone = 'a b' "}`: {instance: true, key: "zone", value: "ab"},
 		`{"type":"label","expression":"SERVICE.metadata.tier='gold'"}`:         {key: "tier", value: "gold"},
 	} {

@@ -37,6 +37,11 @@ func TestUnsubscribeAndSubscribers(t *testing.T) {
 		n, last, err := sub.snapshot()
 		return len(last) == 1, fmt.Sprintf("%d calls, last %+v, err %v", n, last, err)
 	})
+	// The SDK acknowledges pushes; roster matches its acks to its pushes.
+	await.Explain(t, cacheWait, "an acknowledged push", func() (bool, string) {
+		code, body, err := a.get("/nacos/v1/ns/operator/push/state", nil)
+		return err == nil && code == 200 && !strings.Contains(body, `"acked":0,`), body
+	})
 	if err := c.Unsubscribe(param); err != nil {
 		t.Fatalf("Unsubscribe: %v", err)
 	}

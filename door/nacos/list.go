@@ -110,13 +110,13 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request, p param.Values) erro
 	if err != nil {
 		return err
 	}
-	if _, err := splitClusters(clusters); err != nil {
-		return err
-	}
 	snap := d.core.Snapshot(k)
 	sw := d.switchValues()
 	cacheMillis := sw.DefaultCacheMillis
 	if udpPort > 0 && d.push != nil && sw.PushEnabled {
+		if _, err := splitClusters(clusters); err != nil { // before it is kept
+			return err
+		}
 		if d.push.subscribe(d.subscription(r, p, k, clusters, healthyOnly, udpPort), snap.Index, d.cfg.Now()) {
 			cacheMillis = sw.DefaultPushCacheMillis // as Nacos tells the clients it pushes to
 		}

@@ -69,7 +69,8 @@ func New(cfg Config) (*Agent, error) {
 	if err := a.registerMetrics(); err != nil {
 		return nil, fmt.Errorf("agent: metrics: %w", err)
 	}
-	a.nacos = nacosdoor.New(nacosdoor.Config{MaxBodyBytes: cfg.MaxBodyBytes, CacheMillis: cfg.CacheMillis, Logger: cfg.Logger, Now: cfg.Now}, a.node, a.gate)
+	a.nacos = nacosdoor.New(nacosdoor.Config{MaxBodyBytes: cfg.MaxBodyBytes, CacheMillis: cfg.CacheMillis, Logger: cfg.Logger, Now: cfg.Now,
+		PushToClientIP: cfg.PushToClientIP, PushAckTimeout: cfg.PushAckTimeout, MaxMetadataBytes: cfg.MaxMetadataBytes}, a.node, a.gate)
 	a.nacos.Routes(a.mux)
 	native.New(native.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxWait: cfg.MaxWait}, a.node, a.gate).Routes(a.mux)
 	a.routes()

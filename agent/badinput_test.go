@@ -54,7 +54,7 @@ func TestBadInput_4xxNamingFieldChangesNothing(t *testing.T) {
 		{"list bad healthyOnly", "GET", "/nacos/v1/ns/instance/list?serviceName=svc&healthyOnly=2", "", "", 400, "healthyOnly"},
 		{"list bad clusters", "GET", "/nacos/v1/ns/instance/list?serviceName=svc&clusters=a%01", "", "", 400, "clusters"},
 		{"service bad threshold", "POST", "/nacos/v1/ns/service", form, "serviceName=s2&protectThreshold=1.5", 400, "protectThreshold"},
-		{"service list bad page", "GET", "/nacos/v1/ns/service/list?pageNo=0&pageSize=10", "", "", 400, "pageNo"},
+		{"service list bad page", "GET", "/nacos/v1/ns/service/list?pageNo=x&pageSize=10", "", "", 400, "pageNo"},
 		{"wrong method", "PATCH", "/nacos/v1/ns/instance/list", "", "", 405, ""},
 		{"unknown path", "GET", "/nacos/v1/ns/nope", "", "", 404, ""},
 		{"native bad json", "POST", "/v1/instance", "application/json", `{"service":`, 400, "json"},

@@ -42,6 +42,13 @@ type Config struct {
 	// milliseconds: how often nacos-sdk-go re-polls a subscribed service.
 	// Default 3000, what Nacos 1.4 answers clients it does not push to.
 	CacheMillis int64
+	// PushToClientIP sends Nacos UDP pushes to the list request's clientIP
+	// parameter instead of its source address, for clients behind NAT.
+	// Default false.
+	PushToClientIP bool
+	// PushAckTimeout is how long a Nacos UDP push waits for its
+	// acknowledgement before it is sent once more. Default 10s, as Nacos.
+	PushAckTimeout time.Duration
 	// HandoffTimeout bounds how long a beat waits for its owner before it
 	// is handled locally. Default 1s.
 	HandoffTimeout time.Duration

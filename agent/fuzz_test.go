@@ -38,15 +38,34 @@ func FuzzNacosAPI(f *testing.F) {
 	f.Add(uint8(2), `serviceName=svc&ip=10.0.0.1&port=80&metadata={"k":"v"}&weight=3`, "")
 	f.Add(uint8(7), "serviceName=s&protectThreshold=0.3&metadata=a=b", "")
 	f.Add(uint8(11), "", "pageNo=1&pageSize=3&groupName=G")
+	f.Add(uint8(11), "", `pageNo=1&pageSize=2147483647&groupName=*&selector={"type":"label","expression":"INSTANCE.metadata.a='b'"}`)
+	f.Add(uint8(13), "", "key=public##DEFAULT_GROUP@@svc")
+	f.Add(uint8(14), `serviceName=svc&instances=[{"ip":"10.0.0.1","port":80}]&metadata={"k":"v"}`, "")
+	f.Add(uint8(15), `serviceName=svc&consistencyType=ephemeral&metadata={"k":""}`, "")
+	f.Add(uint8(16), "", "expr=s.*&responsibleOnly=true")
+	f.Add(uint8(19), "", "serviceName=svc&clusterName=DEFAULT&pageNo=1&pageSize=10")
+	f.Add(uint8(20), "", "serviceName=svc")
+	f.Add(uint8(22), "entry=defaultCacheMillis&value=4000", "")
+	f.Add(uint8(27), "customNamespaceId=ns1&namespaceName=N&namespaceDesc=d", "")
+	f.Add(uint8(28), "namespace=ns1&namespaceShowName=M", "")
 	routes := []struct{ method, path string }{
 		{"POST", "instance"}, {"DELETE", "instance"}, {"PUT", "instance"}, {"PATCH", "instance"},
 		{"GET", "instance"}, {"GET", "instance/list"}, {"PUT", "instance/beat"}, {"POST", "service"},
 		{"DELETE", "service"}, {"PUT", "service"}, {"GET", "service"}, {"GET", "service/list"},
-		{"GET", "operator/metrics"},
+		{"GET", "operator/metrics"}, {"GET", "instance/statuses"}, {"PUT", "instance/metadata/batch"},
+		{"DELETE", "instance/metadata/batch"}, {"GET", "service/names"}, {"GET", "service/subscribers"},
+		{"GET", "catalog/services"}, {"GET", "catalog/instances"}, {"GET", "catalog/service"},
+		{"GET", "operator/switches"}, {"PUT", "operator/switches"}, {"GET", "operator/servers"},
+		{"GET", "operator/push/state"}, {"GET", "/nacos/v1/core/cluster/nodes"}, {"GET", "/nacos/v1/console/namespaces"},
+		{"POST", "/nacos/v1/console/namespaces"}, {"PUT", "/nacos/v1/console/namespaces"}, {"DELETE", "/nacos/v1/console/namespaces"},
 	}
 	f.Fuzz(func(t *testing.T, route uint8, body, query string) {
 		r := routes[int(route)%len(routes)]
-		req := httptest.NewRequest(r.method, "/nacos/v1/ns/"+r.path, strings.NewReader(body))
+		path := r.path
+		if !strings.HasPrefix(path, "/") {
+			path = "/nacos/v1/ns/" + path
+		}
+		req := httptest.NewRequest(r.method, path, strings.NewReader(body))
 		req.URL.RawQuery = query
 		req.Header.Set("Content-Type", form)
 		serve(t, n, req)

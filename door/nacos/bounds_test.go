@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,13 @@ func testSnapshot(clusters []string, perCluster int) *store.Snapshot {
 	return snap
 }
 
+// sreq is the subscription of a client at remote (ip:port) listening on
+// udpPort.
+func sreq(k store.Key, clusters, remote string, udpPort int) subReq {
+	ap := netip.MustParseAddrPort(remote)
+	return subReq{subKey: subKey{key: k, clusters: clusters, addr: netip.AddrPortFrom(ap.Addr(), uint16(udpPort))}}
+}
+
 // rawFilter is how instance/list read clusters before its cache keys were
 // canonical: every name as sent, unknown ones included.
 func rawFilter(s string) map[string]bool {
@@ -53,7 +61,7 @@ func rawFilter(s string) map[string]bool {
 // listAnswer is the body instance/list answers for clusters as sent.
 func listAnswer(t *testing.T, d *Door, snap *store.Snapshot, clusters string, healthyOnly bool) string {
 	t.Helper()
-	body, echo, err := d.cachedList(snap, clusters, healthyOnly)
+	body, echo, err := d.cachedList(snap, clusters, healthyOnly, 3000)
 	if err != nil {
 		t.Fatalf("cachedList(%q): %v", clusters, err)
 	}
@@ -72,7 +80,7 @@ func TestNacosList_canonicalKeysKeepAnswers(t *testing.T) {
 		"DEFAULT,x1", "x1,DEFAULT", "x1", "x1,x2", "DEFAULT,a&b,c2", "c2,a&b,DEFAULT,nope", "c2,,c2"}
 	for _, healthyOnly := range []bool{false, true} {
 		for _, sp := range spellings {
-			want := string(d.encodeList(snap, sp, rawFilter(sp), healthyOnly))
+			want := string(d.encodeList(snap, sp, rawFilter(sp), healthyOnly, 3000))
 			if got := listAnswer(t, d, snap, sp, healthyOnly); got != want {
 				t.Errorf("clusters %q healthyOnly %v:\n got %s\nwant %s", sp, healthyOnly, got, want)
 			}
@@ -84,11 +92,11 @@ func TestNacosList_canonicalKeysKeepAnswers(t *testing.T) {
 	}
 	// A filter that names no cluster at all lists every cluster, as in
 	// Nacos, and still echoes what was sent.
-	want := strings.Replace(string(d.encodeList(snap, "", nil, false)), `"clusters":""`, `"clusters":","`, 1)
+	want := strings.Replace(string(d.encodeList(snap, "", nil, false, 3000)), `"clusters":""`, `"clusters":","`, 1)
 	if got := listAnswer(t, d, snap, ",", false); got != want {
 		t.Errorf(`clusters ",": got %s, want %s`, got, want)
 	}
-	if _, _, err := d.cachedList(snap, "ok,a\x01", false); err == nil || !strings.Contains(err.Error(), "clusters") {
+	if _, _, err := d.cachedList(snap, "ok,a\x01", false, 3000); err == nil || !strings.Contains(err.Error(), "clusters") {
 		t.Errorf("bad name: got %v, want an error naming clusters", err)
 	}
 }
@@ -112,7 +120,7 @@ func TestNacosList_cacheBoundedOverManyFilters(t *testing.T) {
 		}
 		sp := strings.Join(names, ",")
 		if i%1000 == 0 {
-			want := string(d.encodeList(snap, sp, rawFilter(sp), false))
+			want := string(d.encodeList(snap, sp, rawFilter(sp), false, 3000))
 			if got := listAnswer(t, d, snap, sp, false); got != want {
 				t.Fatalf("clusters %q: got %s, want %s", sp, got, want)
 			}
@@ -158,23 +166,23 @@ func TestNacosPush_subscriptionsBounded(t *testing.T) {
 	for i := range 5000 {
 		k2 := k
 		k2.Service = fmt.Sprintf("svc%d", i%7)
-		p.subscribe(k2, fmt.Sprintf("DEFAULT,x%d", i), false, "192.0.2.1:5555", 40000+i%100, 1, now)
+		p.subscribe(sreq(k2, fmt.Sprintf("DEFAULT,x%d", i), "192.0.2.1:5555", 40000+i%100), 1, now)
 	}
 	if n := len(p.subs); n > maxSubsPerIP {
 		t.Fatalf("subscriptions of one client IP: got %d, want at most %d", n, maxSubsPerIP)
 	}
-	if !p.subscribe(store.Key{Namespace: store.DefaultNamespace, Group: store.DefaultGroup, Service: "svc0"},
-		"DEFAULT,x0", false, "192.0.2.1:5555", 40000, 1, now.Add(time.Second)) {
+	if !p.subscribe(sreq(store.Key{Namespace: store.DefaultNamespace, Group: store.DefaultGroup, Service: "svc0"},
+		"DEFAULT,x0", "192.0.2.1:5555", 40000), 1, now.Add(time.Second)) {
 		t.Error("a known subscription at the bound was not refreshed")
 	}
-	if !p.subscribe(k, "DEFAULT", false, "192.0.2.2:5555", 40000, 1, now) {
+	if !p.subscribe(sreq(k, "DEFAULT", "192.0.2.2:5555", 40000), 1, now) {
 		t.Error("another client IP was refused")
 	}
-	if p.subscribe(k, strings.Repeat("c,", maxSubClusters), false, "192.0.2.3:5555", 40000, 1, now) {
+	if p.subscribe(sreq(k, strings.Repeat("c,", maxSubClusters), "192.0.2.3:5555", 40000), 1, now) {
 		t.Error("a clusters parameter over the bound was subscribed")
 	}
 	for i := range maxSubs + 10 { // one subscription from each of many IPs
-		p.subscribe(k, "DEFAULT", false, fmt.Sprintf("10.1.%d.%d:1", i/250, i%250), 40000, 1, now)
+		p.subscribe(sreq(k, "DEFAULT", fmt.Sprintf("10.1.%d.%d:1", i/250, i%250), 40000), 1, now)
 	}
 	if n := len(p.subs); n > maxSubs {
 		t.Fatalf("subscriptions: got %d, want at most %d", n, maxSubs)

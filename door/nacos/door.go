@@ -1,6 +1,8 @@
 // Package nacos is roster's Nacos 1.x front door: the v1 naming API under
-// /nacos/v1/ns/ (instances, beats, lists, services, operator metrics), the
-// login endpoint, and UDP push of changed lists to subscribed clients.
+// /nacos/v1/ns/ (instances, beats, lists, services, catalog, operator
+// views and switches), the console's namespaces, the core's cluster
+// nodes, the login endpoint, and UDP push of changed lists to subscribed
+// clients.
 // Parameters come from the query string or a form body (nacos-sdk-go sends
 // PUT bodies unescaped; internal/param tolerates that). Errors answer
 // plain text with a 4xx naming the field, as Nacos does.
@@ -13,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-io/roster/door/gate"
@@ -24,9 +27,23 @@ import (
 type Config struct {
 	// MaxBodyBytes limits request bodies; larger ones get 413.
 	MaxBodyBytes int64
+	// MaxMetadataBytes is the core's bound on one instance's metadata
+	// (node.Config); batch metadata writes check it before writing any.
+	// 0 means param.MaxMetadataBytes.
+	MaxMetadataBytes int
 	// CacheMillis is what the list API tells clients to cache for, in
 	// milliseconds: how often nacos-sdk-go re-polls a subscribed service.
+	// It is the initial value of the defaultCacheMillis switch.
 	CacheMillis int64
+	// PushCacheMillis is the cacheMillis told to clients that are pushed
+	// to (the defaultPushCacheMillis switch); 0 means Nacos' 10000.
+	PushCacheMillis int64
+	// PushAckTimeout is how long a push waits for its acknowledgement
+	// before it is sent once more; 0 means Nacos' 10 s.
+	PushAckTimeout time.Duration
+	// PushToClientIP sends pushes to the clientIP parameter of the list
+	// request instead of its source address (clients behind NAT).
+	PushToClientIP bool
 	// Logger receives the door's logs.
 	Logger *slog.Logger
 	// Now is the clock.
@@ -35,10 +52,16 @@ type Config struct {
 
 // Door serves the Nacos v1 API in front of a node's core.
 type Door struct {
-	cfg    Config
-	core   *node.Node
-	gate   *gate.Gate
-	push   *pusher // nil until Start
+	cfg  Config
+	core *node.Node
+	gate *gate.Gate
+	push *pusher // nil until Start
+	// switches are the operator's settable switches.
+	switches *switches
+	// recentKeys are the list cache keys of the last two cacheMillis values.
+	recentKeys [2]atomic.Pointer[listKeys]
+	// proc samples the process and system figures of operator/metrics.
+	proc   *procSampler
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -47,7 +70,17 @@ type Door struct {
 // New builds the door; Start opens its push socket.
 func New(cfg Config, core *node.Node, g *gate.Gate) *Door {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Door{cfg: cfg, core: core, gate: g, ctx: ctx, cancel: cancel}
+	if cfg.PushCacheMillis <= 0 {
+		cfg.PushCacheMillis = minPushCacheMillis
+	}
+	if cfg.MaxMetadataBytes <= 0 {
+		cfg.MaxMetadataBytes = param.MaxMetadataBytes
+	}
+	if cfg.PushAckTimeout <= 0 {
+		cfg.PushAckTimeout = 10 * time.Second
+	}
+	return &Door{cfg: cfg, core: core, gate: g, ctx: ctx, cancel: cancel,
+		switches: newSwitches(cfg.CacheMillis, cfg.PushCacheMillis), proc: newProcSampler()}
 }
 
 // Routes registers the door's handlers on mux.
@@ -58,7 +91,7 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+ns+"instance", d.handler(d.register))
 	mux.HandleFunc("DELETE "+ns+"instance", d.handler(d.deregister))
 	mux.HandleFunc("PUT "+ns+"instance", d.handler(d.update))
-	mux.HandleFunc("PATCH "+ns+"instance", d.handler(d.update))
+	mux.HandleFunc("PATCH "+ns+"instance", d.handler(d.patch))
 	mux.HandleFunc("GET "+ns+"instance", d.handler(d.get))
 	mux.HandleFunc("GET "+ns+"instance/list", d.handler(d.list))
 	mux.HandleFunc("PUT "+ns+"instance/beat", d.handler(d.beat))
@@ -68,6 +101,7 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+ns+"service", d.handler(d.serviceGet))
 	mux.HandleFunc("GET "+ns+"service/list", d.handler(d.serviceList))
 	mux.HandleFunc("GET "+ns+"operator/metrics", d.handler(d.metrics))
+	d.moreRoutes(mux)
 }
 
 // Start opens the UDP socket pushes leave from, on the host of httpAddr
@@ -79,16 +113,17 @@ func (d *Door) Start(httpAddr string) error {
 	}
 	d.push = p
 	d.wg.Go(d.runPush)
+	d.wg.Go(d.runAcks)
 	return nil
 }
 
 // Close stops pushing and closes the socket.
 func (d *Door) Close() {
 	d.cancel()
-	d.wg.Wait()
 	if d.push != nil {
-		_ = d.push.conn.Close()
+		_ = d.push.conn.Close() // ends runAcks
 	}
+	d.wg.Wait()
 }
 
 // handler adapts a Nacos handler: it reads the parameters, checks the

@@ -15,7 +15,7 @@ import (
 
 // register handles POST instance.
 func (d *Door) register(w http.ResponseWriter, r *http.Request, p param.Values) error {
-	k, in, err := nacosInstance(p)
+	k, in, err := nacosInstance(p, d.switchValues().DefaultInstanceEphemeral)
 	if err != nil {
 		return err
 	}
@@ -43,10 +43,34 @@ func (d *Door) deregister(w http.ResponseWriter, r *http.Request, p param.Values
 	return nil
 }
 
-// update handles PUT and PATCH instance: the fields present change,
-// the rest keep their values. Updating a missing instance is a 400, as in
-// Nacos.
+// update handles PUT instance as Nacos 1.4 does for its 1.x clients: the
+// instance is replaced by the one described, so weight, enabled and
+// metadata take the values sent or Nacos' defaults (1, true, empty).
+// Updating a missing instance is a 400, as in Nacos. healthy is not taken:
+// health comes from beats.
 func (d *Door) update(w http.ResponseWriter, r *http.Request, p param.Values) error {
+	_, in, err := nacosInstance(p, d.switchValues().DefaultInstanceEphemeral)
+	if err != nil {
+		return err
+	}
+	return d.apply(w, r, p, func(cur *store.Instance) {
+		cur.Weight, cur.Enabled, cur.Metadata = in.Weight, in.Enabled, in.Metadata
+		cur.BeatInterval, cur.BeatTimeout, cur.DeleteTimeout = in.BeatInterval, in.BeatTimeout, in.DeleteTimeout
+	})
+}
+
+// patch handles PATCH instance: only the fields sent change (weight,
+// enabled, metadata), as in Nacos.
+func (d *Door) patch(w http.ResponseWriter, r *http.Request, p param.Values) error {
+	fn, err := nacosPatch(p)
+	if err != nil {
+		return err
+	}
+	return d.apply(w, r, p, fn)
+}
+
+// apply changes an existing instance with fn.
+func (d *Door) apply(w http.ResponseWriter, r *http.Request, p param.Values, fn func(*store.Instance)) error {
 	k, ik, err := nacosInstanceKey(p)
 	if err != nil {
 		return err
@@ -54,11 +78,7 @@ func (d *Door) update(w http.ResponseWriter, r *http.Request, p param.Values) er
 	if _, err := param.Bool("ephemeral", p.Get("ephemeral"), true); err != nil {
 		return err
 	}
-	patch, err := nacosPatch(p)
-	if err != nil {
-		return err
-	}
-	if _, err := d.core.Update(r.Context(), k, ik, patch); err != nil {
+	if _, err := d.core.Update(r.Context(), k, ik, fn); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return &param.FieldError{Field: "ip", Reason: fmt.Sprintf("instance %s:%d not found in cluster %s of %s", ik.IP, ik.Port, ik.Cluster, k.Grouped())}
 		}

@@ -28,14 +28,38 @@ import (
 // not the canonical one gets the cached body with its own spelling in the
 // clusters field.
 
-// Cache keys of list bodies, by healthyOnly (0 false, 1 true): every
-// cluster, none of them (a filter naming only clusters the service does
-// not have), and the prefix of a set of clusters.
-var (
-	keyAll  = [2]string{"nacos|all|false", "nacos|all|true"}
-	keyNone = [2]string{"nacos|none|false", "nacos|none|true"}
-	keyIn   = [2]string{"nacos|in|false|", "nacos|in|true|"}
-)
+// listKeys are the cache keys of list bodies for one cacheMillis, by
+// healthyOnly (0 false, 1 true): every cluster, none of them (a filter
+// naming only clusters the service does not have), and the prefix of a
+// set of clusters. cacheMillis is part of the key because the body
+// carries it: clients that are pushed to are told a longer one.
+type listKeys struct {
+	millis        int64
+	all, none, in [2]string
+}
+
+// keysFor returns the cache keys for cacheMillis, made once per value. The
+// two in use (polled and pushed clients) are found without a map lookup.
+func (d *Door) keysFor(cacheMillis int64) *listKeys {
+	for i := range d.recentKeys {
+		if k := d.recentKeys[i].Load(); k != nil && k.millis == cacheMillis {
+			return k
+		}
+	}
+	p := "nacos|" + strconv.FormatInt(cacheMillis, 10) + "|"
+	k := &listKeys{
+		millis: cacheMillis,
+		all:    [2]string{p + "all|false", p + "all|true"},
+		none:   [2]string{p + "none|false", p + "none|true"},
+		in:     [2]string{p + "in|false|", p + "in|true|"},
+	}
+	slot := &d.recentKeys[0]
+	if slot.Load() != nil {
+		slot = &d.recentKeys[1]
+	}
+	slot.Store(k)
+	return k
+}
 
 // nacosHost is one entry of hosts[].
 type nacosHost struct {
@@ -87,12 +111,19 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request, p param.Values) erro
 		return err
 	}
 	snap := d.core.Snapshot(k)
-	body, echo, err := d.cachedList(snap, clusters, healthyOnly)
+	sw := d.switchValues()
+	cacheMillis := sw.DefaultCacheMillis
+	if udpPort > 0 && d.push != nil && sw.PushEnabled {
+		if _, err := splitClusters(clusters); err != nil { // before it is kept
+			return err
+		}
+		if d.push.subscribe(d.subscription(r, p, k, clusters, healthyOnly, udpPort), snap.Index, d.cfg.Now()) {
+			cacheMillis = sw.DefaultPushCacheMillis // as Nacos tells the clients it pushes to
+		}
+	}
+	body, echo, err := d.cachedList(snap, clusters, healthyOnly, cacheMillis)
 	if err != nil {
 		return err
-	}
-	if udpPort > 0 && d.push != nil {
-		d.push.subscribe(k, clusters, healthyOnly, r.RemoteAddr, udpPort, snap.Index, d.cfg.Now())
 	}
 	head, value, tail := spliceClusters(body, echo, clusters)
 	if value == nil {
@@ -110,12 +141,13 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request, p param.Values) erro
 // cachedList returns the cached list body of snap for the clusters
 // parameter as sent, building it on first use, and the clusters value the
 // body echoes (the canonical spelling; "" for every or no cluster).
-func (d *Door) cachedList(snap *store.Snapshot, clusters string, healthyOnly bool) (body []byte, echo string, err error) {
+func (d *Door) cachedList(snap *store.Snapshot, clusters string, healthyOnly bool, cacheMillis int64) (body []byte, echo string, err error) {
 	h := 0
 	if healthyOnly {
 		h = 1
 	}
-	key := keyAll[h]
+	keys := d.keysFor(cacheMillis)
+	key := keys.all[h]
 	var known []string
 	if clusters != "" {
 		names, err := splitClusters(clusters)
@@ -126,21 +158,21 @@ func (d *Door) cachedList(snap *store.Snapshot, clusters string, healthyOnly boo
 		switch {
 		case names == nil: // names no cluster: every cluster, as in Nacos
 		case len(known) == 0:
-			key = keyNone[h]
+			key = keys.none[h]
 		default:
 			echo = strings.Join(known, ",")
-			key = keyIn[h] + echo
+			key = keys.in[h] + echo
 		}
 	}
 	body = snap.Cached(key, func() []byte {
 		var filter map[string]bool
-		if key != keyAll[h] {
+		if key != keys.all[h] {
 			filter = make(map[string]bool, len(known))
 			for _, c := range known {
 				filter[c] = true
 			}
 		}
-		return d.encodeList(snap, echo, filter, healthyOnly)
+		return d.encodeList(snap, echo, filter, healthyOnly, cacheMillis)
 	})
 	return body, echo, nil
 }
@@ -215,7 +247,7 @@ func selectHosts(snap *store.Snapshot, filter map[string]bool, healthyOnly bool)
 
 // encodeList builds the instance/list body for a snapshot: the instances
 // of the clusters in filter (every cluster if nil), echoing clusters.
-func (d *Door) encodeList(snap *store.Snapshot, clusters string, filter map[string]bool, healthyOnly bool) []byte {
+func (d *Door) encodeList(snap *store.Snapshot, clusters string, filter map[string]bool, healthyOnly bool, cacheMillis int64) []byte {
 	k := snap.Key
 	hosts, healthy, protected := selectHosts(snap, filter, healthyOnly)
 	out := nacosServiceInfo{
@@ -223,7 +255,7 @@ func (d *Door) encodeList(snap *store.Snapshot, clusters string, filter map[stri
 		GroupName:                k.Group,
 		Dom:                      k.Grouped(),
 		Clusters:                 clusters,
-		CacheMillis:              d.cfg.CacheMillis,
+		CacheMillis:              cacheMillis,
 		LastRefTime:              snap.Modified.UnixMilli(),
 		ReachProtectionThreshold: protected,
 		Valid:                    true,

@@ -8,9 +8,19 @@ import (
 	"github.com/roster-io/roster/store"
 )
 
+// nacosNamespace reads namespaceId (default public); the door's reserved
+// namespace is refused.
+func nacosNamespace(p param.Values) (string, error) {
+	ns, err := param.OptionalName("namespaceId", p.Get("namespaceId"), store.DefaultNamespace)
+	if err != nil {
+		return "", err
+	}
+	return ns, checkNamespace("namespaceId", ns)
+}
+
 // nacosKey reads namespaceId, serviceName and groupName.
 func nacosKey(p param.Values) (store.Key, error) {
-	ns, err := param.OptionalName("namespaceId", p.Get("namespaceId"), store.DefaultNamespace)
+	ns, err := nacosNamespace(p)
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -49,8 +59,9 @@ func nacosInstanceKey(p param.Values) (store.Key, store.InstanceKey, error) {
 }
 
 // nacosInstance reads a whole instance for registration, with Nacos'
-// defaults: weight 1, enabled, healthy, ephemeral.
-func nacosInstance(p param.Values) (store.Key, store.Instance, error) {
+// defaults: weight 1, enabled, healthy, and ephemeral unless the
+// defaultInstanceEphemeral switch says otherwise.
+func nacosInstance(p param.Values, ephemeral bool) (store.Key, store.Instance, error) {
 	k, ik, err := nacosInstanceKey(p)
 	if err != nil {
 		return k, store.Instance{}, err
@@ -66,7 +77,7 @@ func nacosInstance(p param.Values) (store.Key, store.Instance, error) {
 	if in.Healthy, err = param.Bool("healthy", p.Get("healthy"), true); err != nil {
 		return k, in, err
 	}
-	if in.Ephemeral, err = param.Bool("ephemeral", p.Get("ephemeral"), true); err != nil {
+	if in.Ephemeral, err = param.Bool("ephemeral", p.Get("ephemeral"), ephemeral); err != nil {
 		return k, in, err
 	}
 	if in.Metadata, err = param.Metadata("metadata", p.Get("metadata")); err != nil {

@@ -1,27 +1,31 @@
 package nacos
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
 )
 
-// UDP push to Nacos clients. A Nacos 1.x client that lists a service with
-// udpPort>0 listens there for pushes; roster then sends the new list as
-// soon as the service changes, instead of leaving the client to notice at
-// its next poll (cacheMillis). The push goes to the IP the list request
-// came from — never to the clientIP parameter, so a client cannot aim
-// pushes at a third party — and a subscription lapses when the client
-// stops polling. Pushes are best effort: polling remains the fallback.
+// UDP push to Nacos clients, as Nacos 1.4's PushService does it. A Nacos
+// 1.x client that lists a service with udpPort>0 listens there for
+// pushes; roster sends the new list as soon as the service changes, and
+// the client acknowledges each push. A push not acknowledged within the
+// ack timeout (10 s, as in Nacos) is sent once more; one still not
+// acknowledged then counts as failed, and the client's next poll heals it.
+//
+// The push goes to the address the list request came from, not to its
+// clientIP parameter, unless the door is configured to trust clientIP
+// (PushToClientIP, for clients behind NAT whose source address is not
+// where they listen): otherwise any caller could aim pushes at a third
+// party. A subscription lapses when the client stops polling. The
+// subscriptions and pending acknowledgements are bounded (below).
 
 // Bounds on subscriptions. Every list request with a udpPort may add one,
 // and a client picks the service, the filter and the port freely, so
@@ -35,6 +39,19 @@ const (
 	// maxSubClusters is the longest clusters parameter a subscription
 	// keeps, in bytes.
 	maxSubClusters = 1024
+	// maxSubText bounds the agent and app a subscription keeps, in bytes.
+	maxSubText = 256
+	// maxPending is how many unacknowledged pushes are tracked; pushes
+	// beyond it are sent without a retry.
+	maxPending = 2 * maxSubs
+)
+
+// Datagram sizes. The Java client reads pushes into a 64 KiB buffer;
+// nacos-sdk-go (and, by default, any other client) into 4024 bytes. A
+// list too large for its client's buffer is not pushed: that client polls.
+const (
+	maxPushJava  = 65507 // the largest UDP payload over IPv4
+	maxPushOther = 4000
 )
 
 // subKey identifies a subscription: what the client lists and where it
@@ -46,76 +63,150 @@ type subKey struct {
 	addr        netip.AddrPort
 }
 
+// subReq is a subscription as a list request asks for it.
+type subReq struct {
+	subKey
+	agent string // User-Agent, as Nacos reports subscribers
+	app   string
+}
+
 // pushSub is one subscription.
 type pushSub struct {
-	subKey
+	subReq
+	maxBytes    int
 	lastSeen    time.Time
 	pushedIndex uint64
 }
 
-// pusher tracks subscriptions and sends pushes. It is safe for concurrent
-// use.
+// ackKey identifies a push awaiting its acknowledgement, as Nacos keys
+// it: the client's address and the push's lastRefTime.
+type ackKey struct {
+	addr netip.AddrPort
+	ref  int64
+}
+
+// pending is a push awaiting its acknowledgement.
+type pending struct {
+	msg     []byte
+	sent    time.Time
+	retried bool
+}
+
+// pushCounts are the push counters (operator/push/state, metrics).
+type pushCounts struct {
+	Total    uint64 // pushes sent (a retry is not another push)
+	Acked    uint64
+	Retried  uint64
+	Failed   uint64 // not acknowledged after the retry, or not sent
+	TooLarge uint64 // lists too large for the client's buffer
+}
+
+// pusher tracks subscriptions and pending pushes and sends pushes. It is
+// safe for concurrent use.
 type pusher struct {
 	conn *net.UDPConn
 
-	// mu guards subs, perIP and refused.
+	// mu guards every field below.
 	mu      sync.Mutex
 	subs    map[subKey]*pushSub
 	perIP   map[netip.Addr]int // subscriptions by client IP
 	refused uint64             // subscriptions not taken for a bound
+	acks    map[ackKey]*pending
+	counts  pushCounts
+	lastRef int64 // the last lastRefTime handed out
 }
 
-// pushMessage is what a Nacos client expects on its UDP port.
-type pushMessage struct {
-	Type        string `json:"type"`
-	Data        string `json:"data"`
-	LastRefTime int64  `json:"lastRefTime"`
+// newPusher opens the UDP socket pushes leave from (and acks arrive at),
+// on the host of the bound HTTP address.
+func newPusher(httpAddr string) (*pusher, error) {
+	host, _, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return nil, fmt.Errorf("push socket: %w", err)
+	}
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(host)})
+	if err != nil {
+		return nil, fmt.Errorf("push socket: %w", err)
+	}
+	return &pusher{conn: conn, subs: map[subKey]*pushSub{}, perIP: map[netip.Addr]int{}, acks: map[ackKey]*pending{}}, nil
 }
 
-// subscribe records (or refreshes) a subscription from an instance/list
-// request by the client at remote asking for pushes on udpPort. It
-// reports whether the client is subscribed: a new subscription beyond a
-// bound is not taken.
-func (p *pusher) subscribe(k store.Key, clusters string, healthyOnly bool, remote string, udpPort int, index uint64, now time.Time) bool {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil || udpPort <= 0 || udpPort > 65535 {
+// subscription builds the subscription a list request asks for: pushes go
+// to the request's source IP (or, with PushToClientIP, to a valid clientIP
+// parameter) at udpPort.
+func (d *Door) subscription(r *http.Request, p param.Values, k store.Key, clusters string, healthyOnly bool, udpPort int) subReq {
+	ip := netip.Addr{}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		ip = ap.Addr().Unmap()
+	}
+	if d.cfg.PushToClientIP {
+		if c, err := netip.ParseAddr(strings.TrimSpace(p.Get("clientIP"))); err == nil && !c.IsUnspecified() {
+			ip = c.Unmap()
+		}
+	}
+	sk := subKey{key: k, clusters: clusters, healthyOnly: healthyOnly}
+	if ip.IsValid() && udpPort > 0 && udpPort <= 65535 {
+		sk.addr = netip.AddrPortFrom(ip, uint16(udpPort))
+	}
+	return subReq{subKey: sk, agent: r.UserAgent(), app: p.Get("app")}
+}
+
+// maxBytesFor returns the largest push a client with this User-Agent reads.
+func maxBytesFor(agent string) int {
+	if strings.HasPrefix(agent, "Nacos-Java-Client") {
+		return maxPushJava
+	}
+	return maxPushOther
+}
+
+// cut returns s cut to n bytes, as its own copy.
+func cut(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.Clone(s)
+}
+
+// subscribe records (or refreshes) a subscription. It reports whether the
+// client is subscribed: a new subscription beyond a bound is not taken.
+func (p *pusher) subscribe(req subReq, index uint64, now time.Time) bool {
+	if !req.addr.IsValid() || req.addr.Port() == 0 {
 		return false
 	}
-	ip := ap.Addr().Unmap()
-	sk := subKey{key: k, clusters: clusters, healthyOnly: healthyOnly, addr: netip.AddrPortFrom(ip, uint16(udpPort))}
+	ip := req.addr.Addr()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s, ok := p.subs[sk]; ok {
+	if s, ok := p.subs[req.subKey]; ok {
 		s.lastSeen = now
 		return true
 	}
-	if len(p.subs) >= maxSubs || p.perIP[ip] >= maxSubsPerIP || len(clusters) > maxSubClusters {
+	if len(p.subs) >= maxSubs || p.perIP[ip] >= maxSubsPerIP || len(req.clusters) > maxSubClusters {
 		p.refused++
 		return false
 	}
 	// Copies, so the subscription does not keep the request's strings.
-	sk.key = store.Key{Namespace: strings.Clone(k.Namespace), Group: strings.Clone(k.Group), Service: strings.Clone(k.Service)}
-	sk.clusters = strings.Clone(clusters)
-	p.subs[sk] = &pushSub{subKey: sk, lastSeen: now, pushedIndex: index}
+	k := req.key
+	req.key = store.Key{Namespace: strings.Clone(k.Namespace), Group: strings.Clone(k.Group), Service: strings.Clone(k.Service)}
+	req.clusters = strings.Clone(req.clusters)
+	req.agent, req.app = cut(req.agent, maxSubText), cut(req.app, maxSubText)
+	p.subs[req.subKey] = &pushSub{subReq: req, maxBytes: maxBytesFor(req.agent), lastSeen: now, pushedIndex: index}
 	p.perIP[ip]++
 	return true
 }
 
 // due returns the subscriptions whose service changed since their last
 // push, marking them pushed, and drops those not renewed within ttl.
-func (p *pusher) due(core *node.Node, now time.Time, ttl time.Duration) []*pushSub {
+func (p *pusher) due(index func(store.Key) uint64, now time.Time, ttl time.Duration) []pushSub {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []*pushSub
+	var out []pushSub
 	for sk, s := range p.subs {
 		if now.Sub(s.lastSeen) > ttl {
 			p.dropLocked(sk)
 			continue
 		}
-		if idx := core.Snapshot(s.key).Index; idx > s.pushedIndex {
+		if idx := index(s.key); idx > s.pushedIndex {
 			s.pushedIndex = idx
-			c := *s
-			out = append(out, &c)
+			out = append(out, *s)
 		}
 	}
 	return out
@@ -132,71 +223,23 @@ func (p *pusher) dropLocked(sk subKey) {
 	}
 }
 
-// newPusher opens the UDP socket pushes leave from, on the host of the
-// bound HTTP address.
-func newPusher(httpAddr string) (*pusher, error) {
-	host, _, err := net.SplitHostPort(httpAddr)
-	if err != nil {
-		return nil, fmt.Errorf("push socket: %w", err)
-	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(host)})
-	if err != nil {
-		return nil, fmt.Errorf("push socket: %w", err)
-	}
-	return &pusher{conn: conn, subs: map[subKey]*pushSub{}, perIP: map[netip.Addr]int{}}, nil
-}
-
-// runPush sends pushes after changes until the node stops.
-func (d *Door) runPush() {
-	ttl := max(10*time.Second, 3*time.Duration(d.cfg.CacheMillis)*time.Millisecond)
-	for {
-		changed := d.core.Changed()
-		select {
-		case <-d.ctx.Done():
-			return
-		case <-changed:
-		case <-time.After(ttl):
-		}
-		// Let a burst of changes settle into one push.
-		select {
-		case <-d.ctx.Done():
-			return
-		case <-time.After(5 * time.Millisecond):
-		}
-		for _, s := range d.push.due(d.core, d.cfg.Now(), ttl) {
-			d.sendPush(s)
+// subscribers returns the subscriptions to service k (every service when
+// k is the zero key).
+func (p *pusher) subscribers(k store.Key) []pushSub {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []pushSub
+	for _, s := range p.subs {
+		if k == (store.Key{}) || s.key == k {
+			out = append(out, *s)
 		}
 	}
+	return out
 }
 
-// sendPush sends one subscription its service's current list.
-func (d *Door) sendPush(s *pushSub) {
-	snap := d.core.Snapshot(s.key)
-	body, echo, err := d.cachedList(snap, s.clusters, s.healthyOnly)
-	if err != nil {
-		return
-	}
-	head, value, tail := spliceClusters(body, echo, s.clusters)
-	data := string(head) + string(value) + string(tail)
-	msg, err := json.Marshal(pushMessage{Type: "dom", Data: data, LastRefTime: time.Now().UnixNano()})
-	if err != nil {
-		return
-	}
-	if len(msg) > 1024 {
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		_, _ = zw.Write(msg)
-		_ = zw.Close()
-		msg = buf.Bytes()
-	}
-	if len(msg) > maxPushBytes {
-		return // too big for the client's receive buffer; it will poll
-	}
-	if _, err := d.push.conn.WriteToUDPAddrPort(msg, s.addr); err != nil {
-		d.cfg.Logger.Debug("push failed", "to", s.addr.String(), "err", err)
-	}
+// stats returns the push counters and how many subscriptions there are.
+func (p *pusher) stats() (pushCounts, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts, len(p.subs)
 }
-
-// maxPushBytes is the largest datagram nacos-sdk-go reads (its buffer is
-// 4024 bytes); larger lists are left to polling.
-const maxPushBytes = 4000

@@ -10,12 +10,14 @@ import (
 	"github.com/roster-io/roster/store"
 )
 
-// Nacos v1 service endpoints: POST/DELETE/PUT/GET service, GET
-// service/list, GET operator/metrics.
+// Nacos v1 service endpoints: POST/DELETE/PUT/GET service.
 
 // serviceFields reads protectThreshold and metadata; only present fields
 // are applied.
 func serviceFields(p param.Values) (func(*store.ServiceInfo), error) {
+	if err := parseServiceSelector(p.Get("selector")); err != nil {
+		return nil, err
+	}
 	var fns []func(*store.ServiceInfo)
 	if v := p.Get("protectThreshold"); v != "" {
 		t, err := param.Float01("protectThreshold", v, 0)
@@ -96,7 +98,8 @@ func serviceError(k store.Key, err error) error {
 	case errors.Is(err, store.ErrServiceNotFound):
 		return &param.FieldError{Field: "serviceName", Reason: "service " + k.Grouped() + " does not exist"}
 	case errors.Is(err, store.ErrServiceHasInstances):
-		return &param.FieldError{Field: "serviceName", Reason: "service " + k.Grouped() + " has instances"}
+		return &param.FieldError{Field: "serviceName", Reason: "service " + k.Grouped() + " has instances: deregister them first " +
+			"(roster does not delete a service's instances with it, unlike Nacos 1.4: their clients' beats would register them again)"}
 	}
 	return err
 }
@@ -142,49 +145,5 @@ func (d *Door) serviceGet(w http.ResponseWriter, r *http.Request, p param.Values
 		}
 	}
 	gate.WriteJSON(w, http.StatusOK, out)
-	return nil
-}
-
-// serviceList handles GET service/list: {"count":N,"doms":[...]},
-// the names of one group's services, paged from pageNo 1.
-func (d *Door) serviceList(w http.ResponseWriter, r *http.Request, p param.Values) error {
-	ns, err := param.OptionalName("namespaceId", p.Get("namespaceId"), store.DefaultNamespace)
-	if err != nil {
-		return err
-	}
-	group, err := param.OptionalName("groupName", p.Get("groupName"), store.DefaultGroup)
-	if err != nil {
-		return err
-	}
-	pageNo, err := param.Int("pageNo", p.Get("pageNo"), 1, 1, 1<<30)
-	if err != nil {
-		return err
-	}
-	pageSize, err := param.Int("pageSize", p.Get("pageSize"), 10, 1, 10000)
-	if err != nil {
-		return err
-	}
-	all := d.core.Services(ns, group)
-	doms := []string{}
-	start := (pageNo - 1) * pageSize
-	for i := start; i < len(all) && i < start+pageSize; i++ {
-		doms = append(doms, all[i].Key.Service)
-	}
-	gate.WriteJSON(w, http.StatusOK, map[string]any{"count": len(all), "doms": doms})
-	return nil
-}
-
-// metrics handles GET operator/metrics; nacos-sdk-go checks status UP.
-func (d *Door) metrics(w http.ResponseWriter, r *http.Request, p param.Values) error {
-	services, instances := d.core.Counts()
-	status := "UP"
-	if !d.core.Ready() {
-		status = "DOWN"
-	}
-	gate.WriteJSON(w, http.StatusOK, map[string]any{
-		"status": status, "serviceCount": services, "instanceCount": instances,
-		"responsibleServiceCount": services, "responsibleInstanceCount": instances,
-		"subscribeCount": 0, "raftNotifyTaskCount": 0, "cpu": 0, "load": 0, "mem": 0,
-	})
 	return nil
 }

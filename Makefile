@@ -10,7 +10,8 @@ BIN      ?= bin/roster
 
 # Fuzz targets as package:Target; go test runs one target per invocation.
 FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/param:FuzzIP \
-        ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords
+        ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords \
+        ./door/dns:FuzzDNSHandler
 
 SEED     ?= $(shell date +%s)
 

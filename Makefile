@@ -1,7 +1,8 @@
 # roster's build. `make run` starts one node on the defaults; `make test`
 # is what CI runs (.ci/run): vet and gofmt, every test with -race, short
-# fuzz runs of the request parsers, the nacos-sdk-go compatibility suite
-# (a nested module, so its dependencies stay out of roster's go.mod), and,
+# fuzz runs of the request parsers, the nacos-sdk-go and Consul client
+# compatibility suites (nested modules, so their dependencies stay out of
+# roster's go.mod), and,
 # inside testrace, the short chaos suite (internal/chaos/run_test.go, ~45 s).
 
 GO       ?= go
@@ -115,6 +116,7 @@ fuzz:
 
 compat:
 	cd compat/nacos && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd compat/consul && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./store/ ./ring/
@@ -125,7 +127,8 @@ bench:
 tidy:
 	$(GO) mod tidy
 	cd compat/nacos && $(GO) mod tidy
-	git diff --exit-code go.mod go.sum compat/nacos/go.mod compat/nacos/go.sum
+	cd compat/consul && $(GO) mod tidy
+	git diff --exit-code go.mod go.sum compat/nacos/go.mod compat/nacos/go.sum compat/consul/go.mod compat/consul/go.sum
 
 clean:
 	rm -rf bin

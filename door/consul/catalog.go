@@ -85,7 +85,7 @@ func (d *Door) serviceSnapshot(w http.ResponseWriter, r *http.Request) (*store.S
 		return nil, q, false
 	}
 	snap := d.core.Snapshot(k)
-	if q.index > 0 {
+	if q.blocking {
 		if err := d.gate.Waiting(func() { snap = d.core.WaitChange(r.Context(), k, q.index, q.wait) }); err != nil {
 			writeError(w, err)
 			return nil, q, false
@@ -182,7 +182,7 @@ func (d *Door) globalQuery(w http.ResponseWriter, r *http.Request) (query, bool)
 		return q, false
 	}
 	index := d.core.Index()
-	if q.index > 0 {
+	if q.blocking {
 		if err := d.gate.Waiting(func() { index = d.core.WaitIndex(r.Context(), q.index, q.wait) }); err != nil {
 			writeError(w, err)
 			return q, false

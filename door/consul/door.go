@@ -121,7 +121,8 @@ func writeError(w http.ResponseWriter, err error) {
 // query is a read's parsed parameters.
 type query struct {
 	namespace, group string // roster's: from partition and ns
-	index            uint64
+	blocking         bool   // an index above 0 was sent
+	index            uint64 // roster's index: the one sent less 1 (see setMeta)
 	wait             time.Duration
 	tags             []string
 	passing          bool
@@ -151,6 +152,9 @@ func (d *Door) parseQuery(r *http.Request) (query, error) {
 		if q.index, err = strconv.ParseUint(s, 10, 64); err != nil {
 			return q, &param.FieldError{Field: "index", Reason: "not a non-negative integer"}
 		}
+		if q.index > 0 {
+			q.blocking, q.index = true, q.index-1
+		}
 	}
 	if q.wait, err = parseWait(v.Get("wait"), d.cfg.MaxWait); err != nil {
 		return q, err
@@ -160,8 +164,13 @@ func (d *Door) parseQuery(r *http.Request) (query, error) {
 	}
 	q.tags = v["tag"]
 	if _, ok := v["passing"]; ok {
-		if q.passing, err = param.Bool("passing", v.Get("passing"), true); err != nil {
-			return q, err
+		// Consul reads the parameter as strconv.ParseBool does, and its
+		// client sends passing=1; a bare "passing" is true.
+		q.passing = true
+		if s := v.Get("passing"); s != "" {
+			if q.passing, err = strconv.ParseBool(s); err != nil {
+				return q, &param.FieldError{Field: "passing", Reason: "not a boolean"}
+			}
 		}
 	}
 	return q, nil
@@ -204,12 +213,14 @@ func parseWait(s string, maxWait time.Duration) (time.Duration, error) {
 	return min(d, maxWait), nil
 }
 
-// setMeta sets Consul's query headers: the index (never 0, which
-// Consul's clients take as "no blocking"), a known leader (this node,
-// once synced: every node answers reads) and no staleness.
+// setMeta sets Consul's query headers: the index, a known leader (this
+// node, once synced: every node answers reads) and no staleness. The
+// index sent is roster's plus 1, so it is never 0 (which Consul's clients
+// take as "do not block"), and a client that sends back the index of a
+// service that does not exist yet (1) waits until it appears.
 func (d *Door) setMeta(w http.ResponseWriter, index uint64) {
 	h := w.Header()
-	h.Set("X-Consul-Index", strconv.FormatUint(max(index, 1), 10))
+	h.Set("X-Consul-Index", strconv.FormatUint(index+1, 10))
 	h.Set("X-Consul-KnownLeader", strconv.FormatBool(d.core.Synced()))
 	h.Set("X-Consul-LastContact", "0")
 }

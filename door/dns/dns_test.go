@@ -7,6 +7,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
+	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
 
 	"github.com/roster-io/roster/store"
@@ -247,5 +248,20 @@ func TestDNS_malformedQueries(t *testing.T) {
 func TestDNS_offByDefault(t *testing.T) {
 	if a := agenttest.Start(t); a.DNS() != nil || a.DNSAddr() != "" {
 		t.Fatalf("default config serves DNS on %q", a.DNSAddr())
+	}
+}
+
+// TestDNS_refusedWithReadACLs checks that an agent whose reads need a
+// token refuses to serve DNS, which cannot carry one.
+func TestDNS_refusedWithReadACLs(t *testing.T) {
+	cfg := agent.DefaultLocalConfig()
+	cfg.DNSAddr, cfg.GossipAddr = "127.0.0.1:0", ""
+	cfg.ACL.Tokens, cfg.ACL.Read = []string{"t"}, true
+	if _, err := agent.New(cfg); err == nil || !strings.Contains(err.Error(), "--acl-read") {
+		t.Fatalf("agent.New with --dns and --acl-read: %v; want an error naming --acl-read", err)
+	}
+	cfg.ACL.Read = false // writes need tokens, reads do not: DNS may serve
+	if _, err := agent.New(cfg); err != nil {
+		t.Fatalf("agent.New with --dns and write-only ACLs: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 // startDNS starts an agent serving DNS on a free loopback port with a 7 s
 // TTL (not the default, so tests see the setting applied).
-func startDNS(t *testing.T) *agent.Agent {
+func startDNS(t testing.TB) *agent.Agent {
 	t.Helper()
 	return agenttest.Start(t, func(c *agent.Config) {
 		c.DNSAddr = "127.0.0.1:0"
@@ -38,7 +38,7 @@ func up(ip string, port int) inst {
 }
 
 // register writes persistent instances of service k through the core.
-func register(t *testing.T, a *agent.Agent, k store.Key, ins ...inst) {
+func register(t testing.TB, a *agent.Agent, k store.Key, ins ...inst) {
 	t.Helper()
 	for _, in := range ins {
 		_, err := a.Node().Register(context.Background(), k, store.Instance{

@@ -93,6 +93,14 @@ func TestCatalogAndHealth(t *testing.T) {
 			t.Errorf("disabled instance: aggregated status %s; want %s", e.Checks.AggregatedStatus(), capi.HealthMaint)
 		}
 	}
+	checks, _, err := c.Health().Checks("web", nil)
+	if err != nil || len(checks) != 5 || checks.AggregatedStatus() != capi.HealthMaint {
+		t.Errorf("Health().Checks(web): %d checks, aggregated %s, %v; want 5, maintenance", len(checks), checks.AggregatedStatus(), err)
+	}
+	state, _, err := c.Health().State(capi.HealthCritical, nil)
+	if err != nil || len(state) != 1 || state[0].CheckID != "_service_maintenance:10.0.0.2#8080#DEFAULT#DEFAULT_GROUP@@web" {
+		t.Errorf("Health().State(critical): %v, %v; want the disabled instance's maintenance check", state, err)
+	}
 	dcs, err := c.Catalog().Datacenters()
 	if err != nil || !slices.Equal(dcs, []string{"dc1"}) {
 		t.Errorf("Catalog().Datacenters: %v, %v", dcs, err)

@@ -161,6 +161,24 @@ func TestConsul_catalogAndHealth(t *testing.T) {
 			t.Errorf("health checks of %s: %q; want %q", ip, status[ip], w)
 		}
 	}
+	var checks []check
+	_, body = get(t, base+"/v1/health/checks/web")
+	if decode(t, body, &checks); len(checks) != 7 {
+		t.Errorf("health/checks/web: %d checks; want 7 (2 for each instance, and the disabled one's maintenance)", len(checks))
+	}
+	checks = nil
+	_, body = get(t, base+"/v1/health/state/critical")
+	if decode(t, body, &checks); len(checks) != 2 {
+		t.Errorf("health/state/critical: %s; want the unhealthy instance's check and the disabled one's maintenance", body)
+	}
+	checks = nil
+	_, body = get(t, base+"/v1/health/state/any?partition=dev&ns=orders")
+	if decode(t, body, &checks); len(checks) != 2 || checks[1].ServiceID != "10.1.0.1#9#DEFAULT#orders@@api" {
+		t.Errorf("health/state/any in dev/orders: %s; want the two checks of api's instance", body)
+	}
+	if resp, _ := get(t, base+"/v1/health/state/sideways"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("health/state/sideways: %d; want 400", resp.StatusCode)
+	}
 	if _, body = get(t, base+"/v1/health/service/nosuch"); body != "[]" {
 		t.Errorf("health of an unknown service: %s; want []", body)
 	}

@@ -66,6 +66,8 @@ func (d *Door) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/catalog/service/{name}", d.catalogService)
 	mux.HandleFunc("GET /v1/catalog/nodes", d.nodes)
 	mux.HandleFunc("GET /v1/health/service/{name}", d.healthService)
+	mux.HandleFunc("GET /v1/health/checks/{name}", d.healthChecks)
+	mux.HandleFunc("GET /v1/health/state/{state}", d.healthState)
 	mux.HandleFunc("GET /v1/agent/self", d.agentSelf)
 	mux.HandleFunc("GET /v1/status/leader", d.leader)
 	mux.HandleFunc("GET /v1/status/peers", d.peers)

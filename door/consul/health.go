@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/roster-io/roster/door/gate"
+	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
 )
 
@@ -119,4 +120,54 @@ func splitAddr(a string) (string, int) {
 		return a, 0
 	}
 	return ap.Addr().String(), int(ap.Port())
+}
+
+// healthChecks handles GET /v1/health/checks/<name>: the checks of every
+// instance of the service (see entry).
+func (d *Door) healthChecks(w http.ResponseWriter, r *http.Request) {
+	snap, _, ok := d.serviceSnapshot(w, r)
+	if !ok {
+		return
+	}
+	body := snap.Cached("consul|checks", func() []byte {
+		out := []healthCheck{}
+		for _, in := range snap.Instances {
+			out = append(out, d.entry(snap, in).Checks...)
+		}
+		b, _ := json.Marshal(out)
+		return b
+	})
+	d.setMeta(w, snap.Index)
+	gate.WriteJSONBytes(w, http.StatusOK, body)
+}
+
+// healthState handles GET /v1/health/state/<state>: the checks in that
+// state (any, passing, warning or critical) of every instance of the
+// group and namespace. Traefik's Consul catalog provider watches
+// /v1/health/state/any to learn of health changes.
+func (d *Door) healthState(w http.ResponseWriter, r *http.Request) {
+	state := r.PathValue("state")
+	switch state {
+	case "any", statusPassing, "warning", statusCritical:
+	default:
+		writeError(w, &param.FieldError{Field: "state", Reason: "must be any, passing, warning or critical"})
+		return
+	}
+	q, ok := d.globalQuery(w, r)
+	if !ok {
+		return
+	}
+	out := []healthCheck{}
+	for _, s := range d.core.Services(q.namespace, q.group) {
+		snap := d.core.Snapshot(s.Key)
+		for _, in := range snap.Instances {
+			for _, c := range d.entry(snap, in).Checks {
+				if state == "any" || c.Status == state {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	d.setMeta(w, q.index)
+	gate.WriteJSON(w, http.StatusOK, out)
 }

@@ -130,23 +130,28 @@ func (d *Door) services(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out := map[string][]string{}
-	for _, s := range d.core.Services(q.namespace, q.group) {
-		tags := []string{}
-		for _, in := range d.core.Snapshot(s.Key).Instances {
-			for _, t := range tagsOf(in) {
-				if !slices.Contains(tags, t) {
-					tags = append(tags, t)
+	key := "services\x00" + q.namespace + "\x00" + q.group + "\x00" + strings.Join(q.tags, "\x00")
+	body := d.lists.get(key, q.index, func() []byte {
+		out := map[string][]string{}
+		for _, s := range d.core.Services(q.namespace, q.group) {
+			tags := []string{}
+			for _, in := range d.core.Snapshot(s.Key).Instances {
+				for _, t := range tagsOf(in) {
+					if !slices.Contains(tags, t) {
+						tags = append(tags, t)
+					}
 				}
 			}
+			slices.Sort(tags)
+			if hasTags(tags, q.tags) {
+				out[s.Key.Service] = tags
+			}
 		}
-		slices.Sort(tags)
-		if hasTags(tags, q.tags) {
-			out[s.Key.Service] = tags
-		}
-	}
+		b, _ := json.Marshal(out)
+		return b
+	})
 	d.setMeta(w, q.index)
-	gate.WriteJSON(w, http.StatusOK, out)
+	gate.WriteJSONBytes(w, http.StatusOK, body)
 }
 
 // nodes handles GET /v1/catalog/nodes: every host with an instance in the
@@ -156,20 +161,24 @@ func (d *Door) nodes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	hosts := map[string]bool{}
-	for _, s := range d.core.Services(q.namespace, "") {
-		for _, in := range d.core.Snapshot(s.Key).Instances {
-			hosts[in.IP] = true
+	body := d.lists.get("nodes\x00"+q.namespace, q.index, func() []byte {
+		hosts := map[string]bool{}
+		for _, s := range d.core.Services(q.namespace, "") {
+			for _, in := range d.core.Snapshot(s.Key).Instances {
+				hosts[in.IP] = true
+			}
 		}
-	}
-	out := make([]catalogNode, 0, len(hosts))
-	for h := range hosts {
-		out = append(out, catalogNode{Node: h, Address: h, Datacenter: d.cfg.Datacenter,
-			TaggedAddresses: map[string]string{"lan": h}, Meta: map[string]string{}, CreateIndex: q.index, ModifyIndex: q.index})
-	}
-	slices.SortFunc(out, func(a, b catalogNode) int { return strings.Compare(a.Node, b.Node) })
+		out := make([]catalogNode, 0, len(hosts))
+		for h := range hosts {
+			out = append(out, catalogNode{Node: h, Address: h, Datacenter: d.cfg.Datacenter,
+				TaggedAddresses: map[string]string{"lan": h}, Meta: map[string]string{}, CreateIndex: q.index, ModifyIndex: q.index})
+		}
+		slices.SortFunc(out, func(a, b catalogNode) int { return strings.Compare(a.Node, b.Node) })
+		b, _ := json.Marshal(out)
+		return b
+	})
 	d.setMeta(w, q.index)
-	gate.WriteJSON(w, http.StatusOK, out)
+	gate.WriteJSONBytes(w, http.StatusOK, body)
 }
 
 // globalQuery answers a whole-registry read's blocking query: it waits

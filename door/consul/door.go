@@ -42,9 +42,10 @@ type Config struct {
 
 // Door serves the Consul-compatible API in front of a node's core.
 type Door struct {
-	cfg  Config
-	core *node.Node
-	gate *gate.Gate
+	cfg   Config
+	core  *node.Node
+	gate  *gate.Gate
+	lists listCache
 }
 
 // New builds the door.

@@ -157,17 +157,21 @@ func (d *Door) healthState(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out := []healthCheck{}
-	for _, s := range d.core.Services(q.namespace, q.group) {
-		snap := d.core.Snapshot(s.Key)
-		for _, in := range snap.Instances {
-			for _, c := range d.entry(snap, in).Checks {
-				if state == "any" || c.Status == state {
-					out = append(out, c)
+	body := d.lists.get("state\x00"+state+"\x00"+q.namespace+"\x00"+q.group, q.index, func() []byte {
+		out := []healthCheck{}
+		for _, s := range d.core.Services(q.namespace, q.group) {
+			snap := d.core.Snapshot(s.Key)
+			for _, in := range snap.Instances {
+				for _, c := range d.entry(snap, in).Checks {
+					if state == "any" || c.Status == state {
+						out = append(out, c)
+					}
 				}
 			}
 		}
-	}
+		b, _ := json.Marshal(out)
+		return b
+	})
 	d.setMeta(w, q.index)
-	gate.WriteJSON(w, http.StatusOK, out)
+	gate.WriteJSONBytes(w, http.StatusOK, body)
 }

@@ -294,7 +294,7 @@ func TestConsul_statusAndAgent(t *testing.T) {
 // TestConsul_gate checks ACL tokens (X-Consul-Token, the token parameter,
 // Bearer) with --acl-read, and the watcher cap.
 func TestConsul_gate(t *testing.T) {
-	_, base := start(t, func(c *agent.Config) {
+	a, base := start(t, func(c *agent.Config) {
 		c.ACL.Tokens, c.ACL.Read, c.GossipAddr, c.MaxWatchers = []string{"s3cret"}, true, "", 1
 	})
 	if resp, _ := get(t, base+"/v1/catalog/services"); resp.StatusCode != http.StatusUnauthorized {
@@ -326,5 +326,17 @@ func TestConsul_gate(t *testing.T) {
 	<-done
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "max-watchers") {
 		t.Errorf("second watcher over --max-watchers 1: %d %q; want 429", resp.StatusCode, body)
+	}
+
+	// The requests are in the node's request metrics, under Consul's routes.
+	_, metrics := get(t, agenttest.URL(a)+"/metrics", "Authorization", "Bearer s3cret")
+	for _, want := range []string{
+		`roster_http_requests_total{code="401",method="GET",route="/v1/catalog/services"}`,
+		`roster_http_requests_total{code="429",method="GET",route="/v1/health/service/{name}"}`,
+		`roster_blocking_queries_refused_total 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }

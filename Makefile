@@ -12,7 +12,7 @@ BIN      ?= bin/roster
 # Fuzz targets as package:Target; go test runs one target per invocation.
 FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/param:FuzzIP \
         ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords \
-        ./door/dns:FuzzDNSHandler
+        ./door/dns:FuzzDNSHandler ./door/consul:FuzzConsulAPI
 
 SEED     ?= $(shell date +%s)
 

@@ -121,14 +121,23 @@ func (s *Server) Start() error {
 	s.udp, s.tcp, s.addr = udp, tcp, pc.LocalAddr().String()
 	s.mu.Unlock()
 	for _, srv := range []*mdns.Server{udp, tcp} {
-		started := make(chan struct{})
+		started, failed := make(chan struct{}), make(chan error, 1)
 		srv.NotifyStartedFunc = func() { close(started) }
 		s.wg.Go(func() {
-			if err := srv.ActivateAndServe(); err != nil {
+			err := srv.ActivateAndServe()
+			if err != nil {
 				s.cfg.Logger.Error("dns server stopped", "err", err)
 			}
+			failed <- err
 		})
-		<-started
+		select {
+		case <-started:
+		case err := <-failed: // it stopped before it started
+			pc.Close()
+			ln.Close()
+			_ = s.Close()
+			return fmt.Errorf("dns: serve: %v", err)
+		}
 	}
 	return nil
 }

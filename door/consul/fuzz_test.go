@@ -21,7 +21,7 @@ func FuzzConsulAPI(f *testing.F) {
 	cfg := agent.DefaultLocalConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.MaxWait = 50 * time.Millisecond // blocking queries end quickly
-	a, err := agent.New(cfg) // never started: driven in process
+	a, err := agent.New(cfg)            // never started: driven in process
 	if err != nil {
 		f.Fatal(err)
 	}

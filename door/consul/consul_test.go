@@ -311,6 +311,13 @@ func TestConsul_gate(t *testing.T) {
 	if resp, _ := get(t, base+"/v1/catalog/services?token=s3cret"); resp.StatusCode != 200 {
 		t.Errorf("token parameter: %d; want 200", resp.StatusCode)
 	}
+	// A write is refused as read-only once the token passes, as a read's.
+	if resp, _ := do(t, http.MethodPut, base+"/v1/agent/service/register"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("write without a token under --acl-read: %d; want 401", resp.StatusCode)
+	}
+	if resp, _ := do(t, http.MethodPut, base+"/v1/agent/service/register", "X-Consul-Token", "s3cret"); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("write with the token: %d; want 405", resp.StatusCode)
+	}
 
 	resp, _ := get(t, base+"/v1/health/service/w?token=s3cret")
 	idx := resp.Header.Get("X-Consul-Index")
@@ -338,5 +345,18 @@ func TestConsul_gate(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// TestConsul_writesWithWriteACLs checks that with ACLs on for writes only,
+// a write without a token gets the read-only 405, not 401: the door
+// changes nothing, so it needs no write token to say so.
+func TestConsul_writesWithWriteACLs(t *testing.T) {
+	_, base := start(t, func(c *agent.Config) { c.ACL.Tokens, c.GossipAddr = []string{"s3cret"}, "" })
+	if resp, body := do(t, http.MethodPut, base+"/v1/kv/x"); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("PUT /v1/kv/x without a token: %d %q; want 405", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, base+"/v1/catalog/services"); resp.StatusCode != 200 {
+		t.Errorf("read without a token (reads need none): %d; want 200", resp.StatusCode)
 	}
 }

@@ -84,7 +84,8 @@ func (d *Door) Handler() http.Handler {
 			}
 			return r.URL.Query().Get("token")
 		},
-		Error: writeError,
+		Error:    writeError,
+		ReadOnly: true,
 	})
 }
 

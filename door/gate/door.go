@@ -25,6 +25,10 @@ type DoorPolicy struct {
 	// Error answers an error the gate refuses r with, in the door's style.
 	// Nil: JSONError.
 	Error func(w http.ResponseWriter, err error)
+	// ReadOnly says the door changes nothing whatever the method, so every
+	// request needs a token only as a read does (with ACLConfig.Read); its
+	// writes then reach the door, which refuses them itself.
+	ReadOnly bool
 }
 
 // WrapDoor puts the gate around mux, a door's own router: each request is
@@ -50,7 +54,7 @@ func (g *Gate) WrapDoor(mux *http.ServeMux, p DoorPolicy) http.Handler {
 		if p.Token != nil {
 			tok = strings.TrimSpace(p.Token(r))
 		}
-		if err := g.Authorize(r, tok); err != nil {
+		if err := g.authorizeDoor(r, tok, p.ReadOnly); err != nil {
 			_, r.Pattern = mux.Handler(r)
 			fail(w, err)
 			return
@@ -63,4 +67,16 @@ func (g *Gate) WrapDoor(mux *http.ServeMux, p DoorPolicy) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	}))
+}
+
+// authorizeDoor checks r's token as Authorize does, or as a read's when
+// the door is read-only.
+func (g *Gate) authorizeDoor(r *http.Request, tok string, readOnly bool) error {
+	if readOnly && g.auth.acl.Enabled() && !g.auth.acl.Read {
+		return nil
+	}
+	if readOnly && g.auth.acl.Enabled() {
+		return g.auth.authorizeAlways(r, tok)
+	}
+	return g.Authorize(r, tok)
 }

@@ -1,8 +1,9 @@
 # roster's build. `make run` starts one node on the defaults; `make test`
 # is what CI runs (.ci/run): vet and gofmt, every test with -race, short
-# fuzz runs of the request parsers, the nacos-sdk-go compatibility suite
-# (a nested module, so its dependencies stay out of roster's go.mod), and,
-# inside testrace, the short chaos suite (internal/chaos/run_test.go, ~75 s).
+# fuzz runs of the request parsers, the nacos-sdk-go and Consul client
+# compatibility suites (nested modules, so their dependencies stay out of
+# roster's go.mod), and, inside testrace, the short chaos suite
+# (internal/chaos/run_test.go, ~75 s).
 
 GO       ?= go
 FUZZTIME ?= 5s
@@ -10,7 +11,8 @@ BIN      ?= bin/roster
 
 # Fuzz targets as package:Target; go test runs one target per invocation.
 FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/param:FuzzIP \
-        ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords
+        ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords \
+        ./door/dns:FuzzDNSHandler ./door/consul:FuzzConsulAPI
 
 SEED     ?= $(shell date +%s)
 
@@ -114,6 +116,7 @@ fuzz:
 
 compat:
 	cd compat/nacos && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd compat/consul && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./store/ ./ring/
@@ -124,7 +127,8 @@ bench:
 tidy:
 	$(GO) mod tidy
 	cd compat/nacos && $(GO) mod tidy
-	git diff --exit-code go.mod go.sum compat/nacos/go.mod compat/nacos/go.sum
+	cd compat/consul && $(GO) mod tidy
+	git diff --exit-code go.mod go.sum compat/nacos/go.mod compat/nacos/go.sum compat/consul/go.mod compat/consul/go.sum
 
 clean:
 	rm -rf bin

@@ -34,12 +34,13 @@ type Agent struct {
 	server *peer.Server
 	gate   *gate.Gate
 	nacos  *nacosdoor.Door
+	doors  doors // on listeners of their own (doors.go)
 	mux    *http.ServeMux
 	srv    *http.Server
 	reg    *prometheus.Registry
 	wg     sync.WaitGroup
 
-	// mu guards ln, started and stopped.
+	// mu guards ln, doors.consulLn, started and stopped.
 	mu      sync.Mutex
 	ln      net.Listener
 	started bool
@@ -68,6 +69,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if err := a.registerMetrics(); err != nil {
 		return nil, fmt.Errorf("agent: metrics: %w", err)
+	}
+	if err := a.buildDoors(); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	a.nacos = nacosdoor.New(nacosdoor.Config{MaxBodyBytes: cfg.MaxBodyBytes, CacheMillis: cfg.CacheMillis, Logger: cfg.Logger, Now: cfg.Now,
 		PushToClientIP: cfg.PushToClientIP, PushAckTimeout: cfg.PushAckTimeout, MaxMetadataBytes: cfg.MaxMetadataBytes}, a.node, a.gate)
@@ -136,9 +140,16 @@ func (a *Agent) Start() error {
 		ln.Close()
 		return fmt.Errorf("agent: %w", err)
 	}
+	if err := a.startDoors(); err != nil {
+		ln.Close()
+		a.nacos.Close()
+		_ = a.stopDoors(context.Background())
+		return fmt.Errorf("agent: %w", err)
+	}
 	if err := a.node.Start(httpAddr); err != nil {
 		ln.Close()
 		a.nacos.Close()
+		_ = a.stopDoors(context.Background())
 		return fmt.Errorf("agent: %w", err)
 	}
 	a.mu.Lock()
@@ -191,6 +202,9 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("agent: drain http: %w", err))
 		_ = a.srv.Close()
 	}
+	if err := a.stopDoors(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("agent: %w", err))
+	}
 	if err := a.node.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("agent: %w", err))
 	}
@@ -208,6 +222,9 @@ func (a *Agent) Kill() {
 	a.stopped = true
 	a.mu.Unlock()
 	_ = a.srv.Close()
+	dead, kill := context.WithCancel(context.Background())
+	kill() // no drain: the doors' connections close at once
+	_ = a.stopDoors(dead)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = a.node.Shutdown(ctx)
 	cancel()

@@ -18,6 +18,9 @@ import (
 // all.
 type Config struct {
 	node.Config
+	// Doors configures the doors on listeners of their own (DNS, the
+	// Consul-compatible API); all off by default.
+	Doors
 
 	// HTTPAddr is the client API listen address (host:port; port 0 picks a
 	// free one). Default "127.0.0.1:8848".
@@ -90,6 +93,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Config:            node.DefaultConfig(),
+		Doors:             DefaultDoors(),
 		HTTPAddr:          "127.0.0.1:8848",
 		MaxBodyBytes:      1 << 20,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -137,6 +141,9 @@ func (c *Config) Validate() error {
 	case c.ACL.Enabled() && c.GossipAddr != "" && c.secret() == nil:
 		return errors.New("agent: config: ACLs are on in a cluster without a shared secret, so any host could send node-to-node requests around them: " +
 			"set --cluster-secret or --gossip-key on every node (or --gossip \"\" for a node that never clusters)")
+	}
+	if err := c.validateDoors(); err != nil {
+		return err
 	}
 	return c.checkAdvertise()
 }

@@ -19,6 +19,10 @@ func (n *Node) Snapshot(k store.Key) *store.Snapshot { return n.store.Snapshot(k
 // empty), sorted.
 func (n *Node) Services(ns, group string) []store.Summary { return n.store.Services(ns, group) }
 
+// AllServices returns the key of every existing service, in no order
+// (the DNS door's case-insensitive lookup and whole-registry views).
+func (n *Node) AllServices() []store.Key { return n.store.AllServices() }
+
 // Index returns the registry's global change index.
 func (n *Node) Index() uint64 { return n.store.Index() }
 
@@ -57,6 +61,33 @@ func (n *Node) WaitChange(ctx context.Context, k store.Key, index uint64, wait t
 		case <-n.waits.Done():
 			release()
 			return snap
+		}
+	}
+}
+
+// WaitIndex blocks until the registry's global change index passes index,
+// wait (plus up to 1/16 jitter) elapses, ctx ends or the node leaves, and
+// returns the index then: the blocking queries of whole-registry views
+// (the Consul API's service and node lists).
+func (n *Node) WaitIndex(ctx context.Context, index uint64, wait time.Duration) uint64 {
+	if wait > 0 {
+		wait += rand.N(wait/16 + 1)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		changed := n.store.Changed()
+		if i := n.store.Index(); i > index {
+			return i
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return n.store.Index()
+		case <-ctx.Done():
+			return n.store.Index()
+		case <-n.waits.Done():
+			return n.store.Index()
 		}
 	}
 }

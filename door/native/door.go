@@ -41,6 +41,7 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /v1/instance/beat", d.beat)
 	mux.HandleFunc("GET /v1/instances", d.list)
 	mux.HandleFunc("GET /v1/services", d.services)
+	mux.HandleFunc("GET /v1/sd/prometheus", d.prometheusSD)
 	mux.HandleFunc("GET /v1/cluster/members", d.members)
 	mux.HandleFunc("GET /v1/cluster/owner", d.owner)
 	mux.HandleFunc("GET /v1/cluster/ring", d.ring)

@@ -303,7 +303,7 @@ func (c *checker) checkObs() {
 					continue
 				}
 				inv := "liveness"
-				if len(p.regs) > 0 && s.from.Sub(p.regs[0].End) <= c.b.Convergence && o.Start.Sub(s.from) < time.Second {
+				if len(p.regs) > 0 && s.from.Sub(p.regs[0].End) <= c.convergenceOf(p.regs[0]) && o.Start.Sub(s.from) < time.Second {
 					inv = "convergence"
 				}
 				switch {

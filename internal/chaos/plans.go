@@ -116,7 +116,7 @@ func (c *checker) buildPlans() {
 			if len(seg) == 0 {
 				return
 			}
-			s := span{seg[0].End.Add(c.b.Convergence), seg[len(seg)-1].sentAt().Add(c.b.BeatGap)}
+			s := span{seg[0].End.Add(c.convergenceOf(seg[0])), seg[len(seg)-1].sentAt().Add(c.b.BeatGap)}
 			if term != nil && term.Start.Before(s.to) {
 				s.to = term.Start
 			}
@@ -183,4 +183,26 @@ func (c *checker) buildPlans() {
 	for _, in := range order {
 		c.plans[in.Service] = append(c.plans[in.Service], by[in])
 	}
+}
+
+// writerKilledWithin is how soon after acknowledging a write the node that
+// took it may die and leave the write to anti-entropy: the write was
+// acknowledged once one peer held it, and the deltas to the others may
+// have died with it.
+const writerKilledWithin = 200 * time.Millisecond
+
+// convergenceOf is how long after its acknowledgement write o must be
+// visible on every live node: Bounds.Convergence, or Bounds.Repair when
+// the node that took it was SIGKILLed right after (design.md: it reached
+// one peer, and anti-entropy spreads it from there).
+func (c *checker) convergenceOf(o Op) time.Duration {
+	if o.Kind != OpRegister {
+		return c.b.Convergence
+	}
+	for _, e := range c.s.events {
+		if e.Kind == EvKill && e.Node == o.Node && !e.T.Before(o.Start) && e.T.Sub(o.End) <= writerKilledWithin {
+			return max(c.b.Convergence, c.b.Repair)
+		}
+	}
+	return c.b.Convergence
 }

@@ -47,8 +47,15 @@ func (n *Node) Beat(ctx context.Context, k store.Key, ik store.InstanceKey, rere
 }
 
 // HandleBeat applies a beat handed off to this node as its owner
-// (peer.Receiver).
+// (peer.Receiver). A node that has not synced refuses it as stale, so the
+// sender handles it: such a node owns nothing and holds nothing yet, and
+// hand-offs reach it only from a sender that still takes it for the
+// incarnation it replaced on the same address; re-registering from the
+// beat there could bring back an instance deregistered meanwhile.
 func (n *Node) HandleBeat(ctx context.Context, b peer.BeatCall) (time.Duration, bool, error) {
+	if !n.synced.Load() {
+		return 0, false, peer.ErrStaleHandoff
+	}
 	return n.beatLocal(ctx, b.Key, b.Instance, b.Register)
 }
 

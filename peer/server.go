@@ -33,7 +33,9 @@ type Receiver interface {
 	// anti-entropy repairs).
 	Merge(recs []store.Record, fresh bool) int
 	// HandleBeat applies a beat handed off to this node as its owner and
-	// returns the beat interval and whether the instance was found.
+	// returns the beat interval and whether the instance was found, or
+	// ErrStaleHandoff when this node must not act on it (the sender then
+	// handles the beat itself).
 	HandleBeat(ctx context.Context, b BeatCall) (time.Duration, bool, error)
 	// PeerReady records that member m became ready.
 	PeerReady(m Member)
@@ -192,7 +194,10 @@ func (s *Server) beats(w http.ResponseWriter, r *http.Request, from Member) {
 	for i, b := range req.Beats {
 		interval, found, err := s.recv.HandleBeat(r.Context(), b)
 		out.Answers[i] = BeatAnswer{Found: found, IntervalMs: interval.Milliseconds()}
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrStaleHandoff):
+			out.Answers[i] = BeatAnswer{Stale: true, Error: err.Error()}
+		case err != nil:
 			out.Answers[i].Error, out.Answers[i].Status = err.Error(), s.cfg.StatusOf(err)
 		}
 	}

@@ -73,6 +73,8 @@ func agentFlags(def agent.Config) []cli.Flag {
 			Usage: "failure-detection timing: lan (dead in ~2 s), local (loopback tests, ~1 s) or wan"},
 		&cli.BoolFlag{Name: "pprof", EnvVars: envVar("pprof"),
 			Usage: "serve net/http/pprof under /debug/pprof/ on the --http port (profiles can reveal internals; off by default)"},
+		&cli.BoolFlag{Name: "ui", Value: true, EnvVars: envVar("ui"),
+			Usage: "serve the web console under /ui/ on the --http port (--ui=false turns it off)"},
 		&cli.BoolFlag{Name: "debug-faults", EnvVars: envVar("debug-faults"),
 			Usage: "enable PUT /debug/faults (loopback only) to cut traffic to chosen members, for chaos tests; never in production"},
 		&cli.DurationFlag{Name: "max-clock-skew", Value: def.MaxClockSkew, EnvVars: envVar("max-clock-skew"),
@@ -110,6 +112,7 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 	cfg.AdvertiseHTTP = c.String("advertise-http")
 	cfg.DebugFaults = c.Bool("debug-faults")
 	cfg.Pprof = c.Bool("pprof")
+	cfg.NoUI = !c.Bool("ui")
 	cfg.Join = splitList(c.StringSlice("join"))
 	cfg.JoinTimeout = c.Duration("join-timeout")
 	cfg.GossipProfile = c.String("gossip-profile")

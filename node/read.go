@@ -60,3 +60,44 @@ func (n *Node) WaitChange(ctx context.Context, k store.Key, index uint64, wait t
 		}
 	}
 }
+
+// LastBeats returns when this node last heard of each live ephemeral
+// instance of service k (store.LastBeats): the last beat, where this node
+// owns k. now is the node's clock, which those times are read on.
+func (n *Node) LastBeats(k store.Key) (beats map[store.InstanceKey]time.Time, now time.Time) {
+	return n.store.LastBeats(k), n.cfg.Now()
+}
+
+// Namespaces returns the namespaces holding services, with their number of
+// services.
+func (n *Node) Namespaces() map[string]int { return n.store.Namespaces() }
+
+// Owns reports whether this node owns service k: times out its instances
+// and receives its beats.
+func (n *Node) Owns(k store.Key) bool { return n.owns(k) }
+
+// WaitIndex blocks until the registry's global index passes index, wait
+// (plus up to 1/16 jitter) elapses, ctx ends or the node leaves, and
+// returns the index then.
+func (n *Node) WaitIndex(ctx context.Context, index uint64, wait time.Duration) uint64 {
+	if wait > 0 {
+		wait += rand.N(wait/16 + 1)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		changed := n.store.Changed()
+		if cur := n.store.Index(); cur > index {
+			return cur
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return n.store.Index()
+		case <-ctx.Done():
+			return n.store.Index()
+		case <-n.waits.Done():
+			return n.store.Index()
+		}
+	}
+}

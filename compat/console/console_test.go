@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/api"
 	"github.com/roster-io/roster/internal/await"
@@ -197,10 +198,9 @@ func TestConsole(t *testing.T) {
 			}
 		}
 		shownOwner := value(t, ctx, "owner", chromedp.Text(chromedp.CSS(`#svc-owner`)))
-		if shownOwner != owner.Owner {
+		if !strings.HasPrefix(shownOwner, owner.Owner) {
 			t.Errorf("service page names owner %q, API %q", shownOwner, owner.Owner)
 		}
-		shot(t, ctx, "console-service.png")
 	})
 
 	t.Run("disable by keyboard", func(t *testing.T) {
@@ -231,6 +231,27 @@ func TestConsole(t *testing.T) {
 		})
 	})
 
+	t.Run("the owner's console shows beat times", func(t *testing.T) {
+		var owner api.Owner
+		call(t, "GET", query(base, "/v1/cluster/owner", "service", "orders"), "", nil, &owner)
+		ownerBase := agenttest.URL(c.Agent(owner.Owner))
+		call(t, "PUT", ownerBase+"/v1/instance/beat", "", api.Instance{Service: "orders", IP: "10.0.0.1", Port: 8080}, nil)
+		run(t, ctx, "open the owner's console", chromedp.Navigate(ownerBase+"/ui/#/service?service=orders"),
+			chromedp.WaitVisible(chromedp.CSS(`#instances tbody tr[data-instance]`)))
+		pageShows(t, ctx, "beat times", instancesJS, func(got []instanceRow) string {
+			if msg := sameRows(got, wantInstances(t, ownerBase, "orders"), instanceKey); msg != "" {
+				return msg
+			}
+			for _, r := range got {
+				if !strings.HasSuffix(r.Beat, " ago") {
+					return fmt.Sprintf("%s: last beat %q on the owner, want a time ago", r.Addr, r.Beat)
+				}
+			}
+			return ""
+		})
+		shot(t, ctx, "console-service.png")
+	})
+
 	t.Run("a bad weight is refused in place", func(t *testing.T) {
 		run(t, ctx, "bad weight", chromedp.Click(chromedp.CSS(`button[aria-label="Weight 10.0.0.1:8080"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#f-weight`)), chromedp.SetValue(chromedp.CSS(`#f-weight`), "20000"),
@@ -259,8 +280,29 @@ func TestConsole(t *testing.T) {
 		pageShows(t, ctx, "members", `[...document.querySelectorAll('#members tbody tr[data-member]')].map(tr => ({
 		  Name: tr.dataset.member, State: tr.querySelector('.state').textContent,
 		  Partitions: tr.querySelector('.partitions').textContent, Services: tr.querySelector('.services').textContent}))`,
-			func(got []memberRow) string { return sameRows(got, want, func(r memberRow) string { return fmt.Sprint(r) }) })
+			func(got []memberRow) string {
+				return sameRows(got, want, func(r memberRow) string { return fmt.Sprint(r) })
+			})
 		shot(t, ctx, "console-cluster.png")
+	})
+
+	t.Run("phone width", func(t *testing.T) {
+		run(t, ctx, "narrow", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateScale(1)),
+			chromedp.Navigate(base+"/ui/#/service?service=orders"),
+			chromedp.WaitVisible(chromedp.CSS(`#instances tbody tr[data-instance]`)))
+		pageShows(t, ctx, "orders at 375 px", instancesJS, func(got []instanceRow) string {
+			return sameRows(got, wantInstances(t, base, "orders"), instanceKey)
+		})
+		width := value(t, ctx, "width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		if width > 375 {
+			t.Errorf("the service page is %d px wide at a 375 px viewport: it scrolls sideways", width)
+		}
+		visible := value(t, ctx, "buttons", chromedp.Evaluate[bool](`(() => { const b = document.querySelector('button[aria-label="Weight 10.0.0.1:8080"]').getBoundingClientRect(); return b.width > 0 && b.right <= 375; })()`))
+		if !visible {
+			t.Error("the Weight button of 10.0.0.1:8080 is not inside the 375 px viewport")
+		}
+		shot(t, ctx, "console-phone.png")
+		run(t, ctx, "wide again", chromedp.EmulateViewport(1280, 800))
 	})
 
 	t.Run("the page's ring hash is the server's", func(t *testing.T) {
@@ -283,4 +325,50 @@ func jsStrings(ss []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return "[" + strings.Join(q, ",") + "]"
+}
+
+// TestConsole_login runs an agent with ACLs on for reads and writes: the
+// console sends the browser to its login form, refuses a wrong password
+// in place, logs in with the right one, keeps the token in the tab's
+// sessionStorage only, and acts with it.
+func TestConsole_login(t *testing.T) {
+	a := agenttest.Start(t, func(c *agent.Config) {
+		c.ACL.Users = map[string]string{"ops": "s3cret-pass"}
+		c.ACL.Tokens = []string{"api-token"}
+		c.ACL.Read = true
+		c.GossipAddr = "" // one node, no cluster: no shared secret needed
+	})
+	base := agenttest.URL(a)
+	register(t, base, "api-token", api.Instance{Service: "orders", IP: "10.0.0.1", Port: 8080})
+
+	ctx := browser(t, 1280, 800)
+	run(t, ctx, "open", chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(chromedp.CSS(`#login-user`)))
+	run(t, ctx, "wrong password", chromedp.SendKeys(chromedp.CSS(`#login-user`), "ops"),
+		chromedp.SendKeys(chromedp.CSS(`#login-pass`), "wrong"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#login-error`)))
+	if msg := value(t, ctx, "error", chromedp.Text(chromedp.CSS(`#login-error`))); !strings.Contains(msg, "wrong password") {
+		t.Errorf("login error %q, want the server's reason", msg)
+	}
+	shot(t, ctx, "console-login.png")
+	run(t, ctx, "right password", js(`document.querySelector("#login-pass").value = ""`),
+		chromedp.SendKeys(chromedp.CSS(`#login-pass`), "s3cret-pass"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#services tbody tr[data-service="orders"]`)))
+	stored := value(t, ctx, "storage", chromedp.Evaluate[[]int](`[sessionStorage.length, localStorage.length, document.cookie.length]`))
+	if !slices.Equal(stored, []int{1, 0, 0}) {
+		t.Errorf("sessionStorage, localStorage and cookie lengths %v, want [1 0 0]: the token lives in the tab only", stored)
+	}
+	run(t, ctx, "disable", chromedp.Click(chromedp.CSS(`tr[data-service="orders"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`button[aria-label="Disable 10.0.0.1:8080"]`)),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Disable 10.0.0.1:8080"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-ok`)), chromedp.Click(chromedp.CSS(`#confirm-ok`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#confirm`)))
+	await.True(t, 5*time.Second, "disabled in the API", func() bool {
+		var in api.Instance
+		call(t, "GET", query(base, "/v1/instance", "service", "orders", "ip", "10.0.0.1", "port", "8080"), "api-token", nil, &in)
+		return !*in.Enabled
+	})
+	run(t, ctx, "log out", chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login-user`)))
+	if n := value(t, ctx, "storage", chromedp.Evaluate[int](`sessionStorage.length`)); n != 0 {
+		t.Errorf("sessionStorage holds %d items after logging out, want 0", n)
+	}
 }

@@ -50,9 +50,17 @@ export function renderService(main, params, signal) {
         el('button', { type: 'button', id: 'edit-threshold', onclick: editThreshold, disabled: !detail,
           'aria-label': `Change the protect threshold of ${key.service}` }, 'Change'),
         pt > 0 && total > 0 && healthy / total <= pt ? el('span', { class: 'warn' }, ' reached: Nacos clients get every instance') : '')),
-      el('div', {}, el('dt', {}, 'Owner node'), el('dd', { id: 'svc-owner' }, ownerText)),
+      el('div', {}, el('dt', {}, 'Owner node'), el('dd', { id: 'svc-owner' }, ownerText, ownerLink())),
       el('div', {}, el('dt', {}, 'Service metadata'), el('dd', {}, md.length ? md.map(([k, v]) => el('code', { class: 'chip' }, `${k}=${v}`)) : 'none')),
       el('div', {}, el('dt', {}, 'Health checks'), el('dd', {}, 'client beats (ephemeral instances); persistent instances are not checked')));
+  }
+
+  // ownerLink points at the owner's own console, which shows beat times,
+  // when this node does not own the service.
+  function ownerLink() {
+    if (!beats || beats.owner || !beats.ownerAddr) return '';
+    const href = `${location.protocol}//${beats.ownerAddr}/ui/` + location.hash;
+    return el('span', {}, ' · ', el('a', { href }, 'open its console for beat times'));
   }
 
   function lastBeat(i) {
@@ -190,7 +198,7 @@ export function renderService(main, params, signal) {
     const before = Date.now();
     const b = await get('/v1/instances/beats', key, signal);
     const byKey = new Map(b.instances.map((x) => [ikey(x), x.lastBeat]));
-    beats = { owner: b.owner, ownerName: b.ownerName, skew: b.now - (before + Date.now()) / 2, byKey };
+    beats = { owner: b.owner, ownerName: b.ownerName, ownerAddr: b.ownerAddr, skew: b.now - (before + Date.now()) / 2, byKey };
   }
 
   if (!key.service) {

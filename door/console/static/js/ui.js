@@ -26,10 +26,9 @@ export function announce(text) {
   setTimeout(() => { live.textContent = text; }, 50);
 }
 
-// ago renders a duration in ms as "850 ms", "12 s", "3 min", "2 h".
+// ago renders a duration in ms as "12 s", "3 min", "2 h".
 export function ago(ms) {
   if (ms < 0) ms = 0;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120000) return `${Math.round(ms / 1000)} s`;
   if (ms < 7200000) return `${Math.round(ms / 60000)} min`;
   return `${Math.round(ms / 3600000)} h`;

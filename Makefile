@@ -1,8 +1,11 @@
 # roster's build. `make run` starts one node on the defaults; `make test`
 # is what CI runs (.ci/run): vet and gofmt, every test with -race, short
 # fuzz runs of the request parsers, the nacos-sdk-go compatibility suite
-# (a nested module, so its dependencies stay out of roster's go.mod), and,
-# inside testrace, the short chaos suite (internal/chaos/run_test.go, ~45 s).
+# (a nested module, so its dependencies stay out of roster's go.mod), the
+# web console's tests in headless Chromium (compat/console, another nested
+# module), and, inside testrace, the short chaos suite
+# (internal/chaos/run_test.go, ~45 s). `make screenshots` regenerates the
+# console's screenshots in docs/img/.
 
 GO       ?= go
 FUZZTIME ?= 5s
@@ -14,7 +17,7 @@ FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/para
 
 SEED     ?= $(shell date +%s)
 
-.PHONY: all build run cluster chaos chaos-broken test vet lint testrace fuzz compat tidy bench clean
+.PHONY: all build run cluster chaos chaos-broken test vet lint testrace fuzz compat tidy bench clean screenshots
 
 all: build
 
@@ -114,6 +117,12 @@ fuzz:
 
 compat:
 	cd compat/nacos && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd compat/console && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+# screenshots: the console's tests also write their screenshots to
+# docs/img/ (tracked; CI never runs this).
+screenshots:
+	cd compat/console && $(GO) test -count=1 -run '^TestConsole' ./... -screenshots $(CURDIR)/docs/img
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./store/ ./ring/
@@ -124,7 +133,8 @@ bench:
 tidy:
 	$(GO) mod tidy
 	cd compat/nacos && $(GO) mod tidy
-	git diff --exit-code go.mod go.sum compat/nacos/go.mod compat/nacos/go.sum
+	cd compat/console && $(GO) mod tidy
+	git diff --exit-code go.mod go.sum compat/nacos/go.mod compat/nacos/go.sum compat/console/go.mod compat/console/go.sum
 
 clean:
 	rm -rf bin

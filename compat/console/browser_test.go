@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,27 +38,68 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// browser starts a headless Chromium with its own profile directory and
-// returns a tab's context. chromedp starts the process and kills it (by
-// its PID) when the test ends.
-func browser(t *testing.T, width, height int) context.Context {
-	t.Helper()
+// chromium is the one browser the tests share, started by the first
+// test that needs it; each test gets a tab of its own. TestMain stops it.
+var chromium struct {
+	once   sync.Once
+	ctx    context.Context // the browser's context; tabs derive from it
+	cancel func()
+	err    error
+}
+
+// TestMain runs the tests and then stops the shared browser.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if chromium.cancel != nil {
+		chromium.cancel()
+	}
+	os.Exit(code)
+}
+
+// startChromium starts the headless browser with its own profile
+// directory. chromedp starts the process and kills it (by its PID) when
+// its context is cancelled.
+func startChromium(path string) {
+	dir, err := os.MkdirTemp("", "roster-console-chromium-")
+	if err != nil {
+		chromium.err = err
+		return
+	}
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.ExecPath(path),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(width, height),
+		chromedp.UserDataDir(dir),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	chromium.ctx = ctx
+	chromium.cancel = func() {
+		cancel()
+		cancelAlloc()
+		_ = os.RemoveAll(dir)
+	}
+	chromium.err = chromedp.Do(ctx) // starts the browser
+}
+
+// browser returns a new tab of the shared browser with a width × height
+// viewport, closed when the test ends.
+func browser(t *testing.T, width, height int) context.Context {
+	t.Helper()
+	path := chromiumPath(t)
+	chromium.once.Do(func() { startChromium(path) })
+	if chromium.err != nil {
+		t.Fatalf("start chromium: %v", chromium.err)
+	}
+	ctx, cancel := chromedp.NewContext(chromium.ctx)
+	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
-		t.Fatalf("start chromium: %v", err)
+		t.Fatalf("open a tab: %v", err)
 	}
 	return ctx
 }

@@ -252,6 +252,52 @@ func TestConsole(t *testing.T) {
 		shot(t, ctx, "console-service.png")
 	})
 
+	t.Run("metadata through the page", func(t *testing.T) {
+		run(t, ctx, "edit metadata", chromedp.Click(chromedp.CSS(`button[aria-label="Metadata 10.0.1.1:8080"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#f-metadata`)),
+			js(`document.querySelector('#f-metadata').value = 'track=canary\nowner=team-a'`),
+			chromedp.Click(chromedp.CSS(`#confirm-ok`)), chromedp.WaitNotVisible(chromedp.CSS(`#confirm`)))
+		var l api.List
+		await.Explain(t, 5*time.Second, "metadata in the API", func() (bool, string) {
+			call(t, "GET", query(base, "/v1/instances", "service", "orders", "cluster", "canary"), "", nil, &l)
+			return len(l.Instances) == 1 && len(l.Instances[0].Metadata) == 2 && l.Instances[0].Metadata["track"] == "canary" &&
+				l.Instances[0].Metadata["owner"] == "team-a", fmt.Sprint(l.Instances)
+		})
+		pageShows(t, ctx, "page shows the metadata", instancesJS, func(got []instanceRow) string {
+			return sameRows(got, wantInstances(t, base, "orders"), instanceKey)
+		})
+	})
+
+	t.Run("protect threshold through the page", func(t *testing.T) {
+		run(t, ctx, "threshold", chromedp.Click(chromedp.CSS(`#edit-threshold`)),
+			chromedp.WaitVisible(chromedp.CSS(`#f-threshold`)), chromedp.SetValue(chromedp.CSS(`#f-threshold`), "0.6"),
+			chromedp.Click(chromedp.CSS(`#confirm-ok`)), chromedp.WaitNotVisible(chromedp.CSS(`#confirm`)))
+		var svc struct{ ProtectThreshold float64 }
+		call(t, "GET", query(base, "/nacos/v1/ns/service", "serviceName", "orders"), "", nil, &svc)
+		if svc.ProtectThreshold != 0.6 {
+			t.Errorf("protect threshold in the API %v, want 0.6", svc.ProtectThreshold)
+		}
+		pageShows(t, ctx, "page shows 0.6", `document.querySelector('#svc-threshold').textContent`, func(got string) string {
+			if got != "0.6" {
+				return "shows " + got
+			}
+			return ""
+		})
+	})
+
+	t.Run("deregister through the page", func(t *testing.T) {
+		run(t, ctx, "deregister", chromedp.Click(chromedp.CSS(`button[aria-label="Deregister 10.0.1.1:8080"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#confirm-ok`)), chromedp.Click(chromedp.CSS(`#confirm-ok`)),
+			chromedp.WaitNotVisible(chromedp.CSS(`#confirm`)))
+		want := wantInstances(t, base, "orders")
+		if len(want) != 3 {
+			t.Errorf("the API lists %d instances after the deregistration, want 3", len(want))
+		}
+		pageShows(t, ctx, "page drops 10.0.1.1", instancesJS, func(got []instanceRow) string {
+			return sameRows(got, want, instanceKey)
+		})
+	})
+
 	t.Run("a bad weight is refused in place", func(t *testing.T) {
 		run(t, ctx, "bad weight", chromedp.Click(chromedp.CSS(`button[aria-label="Weight 10.0.0.1:8080"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#f-weight`)), chromedp.SetValue(chromedp.CSS(`#f-weight`), "20000"),
@@ -370,5 +416,32 @@ func TestConsole_login(t *testing.T) {
 	run(t, ctx, "log out", chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login-user`)))
 	if n := value(t, ctx, "storage", chromedp.Evaluate[int](`sessionStorage.length`)); n != 0 {
 		t.Errorf("sessionStorage holds %d items after logging out, want 0", n)
+	}
+}
+
+// TestConsole_writeNeedsToken runs an agent whose ACLs let reads pass: the
+// pages load without a login, and a change without a token is refused in
+// its dialog, naming the token, and changes nothing.
+func TestConsole_writeNeedsToken(t *testing.T) {
+	a := agenttest.Start(t, func(c *agent.Config) {
+		c.ACL.Tokens = []string{"api-token"}
+		c.GossipAddr = ""
+	})
+	base := agenttest.URL(a)
+	register(t, base, "api-token", api.Instance{Service: "orders", IP: "10.0.0.1", Port: 8080})
+	ctx := browser(t, 1280, 800)
+	run(t, ctx, "try to disable", chromedp.Navigate(base+"/ui/#/service?service=orders"),
+		chromedp.WaitVisible(chromedp.CSS(`button[aria-label="Disable 10.0.0.1:8080"]`)),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Disable 10.0.0.1:8080"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-ok`)), chromedp.Click(chromedp.CSS(`#confirm-ok`)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-error`)))
+	if msg := value(t, ctx, "error", chromedp.Text(chromedp.CSS(`#confirm-error`))); !strings.Contains(msg, "token") || !strings.Contains(msg, "log in") {
+		t.Errorf("dialog error %q, want the node's reason and a pointer to the login", msg)
+	}
+	if in := getInstance(t, base, "orders", "10.0.0.1", 8080); !*in.Enabled {
+		t.Error("the refused change disabled the instance")
+	}
+	if hash := value(t, ctx, "hash", chromedp.Evaluate[string](`location.hash`)); !strings.HasPrefix(hash, "#/service") {
+		t.Errorf("the page moved to %q; a refused change stays where it was made", hash)
 	}
 }

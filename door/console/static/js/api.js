@@ -60,8 +60,12 @@ export async function request(method, path, opts = {}) {
   }
   const text = await res.text();
   if (!res.ok) {
-    const err = new ApiError(res.status, errorText(res.status, text));
-    if (res.status === 401) window.dispatchEvent(new CustomEvent('roster-unauthorized', { detail: err }));
+    let msg = errorText(res.status, text);
+    if (res.status === 401 && method !== 'GET') msg += ' (log in, top right, and try again)';
+    const err = new ApiError(res.status, msg);
+    // A page that cannot read without a token goes to the login form; a
+    // refused change is shown where it was made.
+    if (res.status === 401 && method === 'GET') window.dispatchEvent(new CustomEvent('roster-unauthorized', { detail: err }));
     throw err;
   }
   const ctype = res.headers.get('Content-Type') || '';

@@ -110,8 +110,20 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 	c, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := chromedp.Do(c, actions...); err != nil {
-		t.Fatalf("%s: %v", what, err)
+		t.Fatalf("%s: %v; the page: %s", what, err, pageState(ctx))
 	}
+}
+
+// pageState describes the page for a failure message: its address, the
+// focused element, whether the dialog is open and any error shown.
+func pageState(ctx context.Context) string {
+	s, err := eval[string](ctx, `JSON.stringify({hash: location.hash, focus: document.activeElement && document.activeElement.outerHTML.slice(0, 120),
+	  dialog: document.querySelector('#confirm').open, errors: [...document.querySelectorAll('.error')].map(e => e.textContent).filter(Boolean),
+	  threshold: document.querySelector('#edit-threshold') && document.querySelector('#edit-threshold').outerHTML})`)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	return s
 }
 
 // value runs one browser action that returns a value, with a deadline.

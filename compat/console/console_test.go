@@ -41,9 +41,12 @@ const instancesJS = `[...document.querySelectorAll('#instances tbody tr[data-ins
   Metadata: [...tr.querySelectorAll('.metadata code')].map(c => c.textContent).join(','),
   Beat: tr.querySelector('.beat').textContent}))`
 
-// register registers an instance through the native API.
+// register registers an instance through the native API. Nothing beats
+// for it, so its timeouts are long: it stays healthy however slowly a
+// loaded machine runs the test.
 func register(t *testing.T, base, token string, in api.Instance) {
 	t.Helper()
+	in.BeatTimeoutMs, in.DeleteTimeoutMs = (10 * time.Minute).Milliseconds(), (20 * time.Minute).Milliseconds()
 	call(t, "POST", base+"/v1/instance", token, in, nil)
 }
 
@@ -219,6 +222,18 @@ func TestConsole(t *testing.T) {
 		})
 	})
 
+	t.Run("the focus survives a live update", func(t *testing.T) {
+		run(t, ctx, "focus", chromedp.Focus(chromedp.CSS(`button[aria-label="Weight 10.0.0.1:8080"]`)))
+		register(t, base, "", api.Instance{Service: "orders", Cluster: "canary", IP: "10.0.1.2", Port: 8080})
+		pageShows(t, ctx, "the new instance", instancesJS, func(got []instanceRow) string {
+			return sameRows(got, wantInstances(t, base, "orders"), instanceKey)
+		})
+		if got := value(t, ctx, "focus", chromedp.Evaluate[string](`document.activeElement.getAttribute('aria-label')`)); got != "Weight 10.0.0.1:8080" {
+			t.Errorf("after the live update the focus is on %q, want the same button", got)
+		}
+		call(t, "DELETE", query(base, "/v1/instance", "service", "orders", "cluster", "canary", "ip", "10.0.1.2", "port", "8080"), "", nil, nil)
+	})
+
 	t.Run("weight through the page", func(t *testing.T) {
 		run(t, ctx, "set weight", chromedp.Click(chromedp.CSS(`button[aria-label="Weight 10.0.0.3:8080"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#f-weight`)), chromedp.SetValue(chromedp.CSS(`#f-weight`), "7"),
@@ -236,6 +251,8 @@ func TestConsole(t *testing.T) {
 		call(t, "GET", query(base, "/v1/cluster/owner", "service", "orders"), "", nil, &owner)
 		ownerBase := agenttest.URL(c.Agent(owner.Owner))
 		call(t, "PUT", ownerBase+"/v1/instance/beat", "", api.Instance{Service: "orders", IP: "10.0.0.1", Port: 8080}, nil)
+		// (a beat, so the times differ: the others were last heard at
+		// their registration or update)
 		run(t, ctx, "open the owner's console", chromedp.Navigate(ownerBase+"/ui/#/service?service=orders"),
 			chromedp.WaitVisible(chromedp.CSS(`#instances tbody tr[data-instance]`)))
 		pageShows(t, ctx, "beat times", instancesJS, func(got []instanceRow) string {

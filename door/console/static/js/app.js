@@ -66,7 +66,12 @@ window.addEventListener('hashchange', route);
 showLoginState();
 route();
 
-// The node's name in the header.
-get('/v1/cluster/members').then((m) => {
-  document.getElementById('node').textContent = `node ${m.self}`;
-}).catch(() => {});
+// The node's name in the header (again after a login: with --acl-read
+// the first try needs the token).
+function showNode() {
+  get('/v1/cluster/members').then((m) => {
+    document.getElementById('node').textContent = `node ${m.self}`;
+  }).catch(() => {});
+}
+window.addEventListener('roster-token', showNode);
+showNode();

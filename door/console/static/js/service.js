@@ -7,7 +7,7 @@
 // are read again every 5 s while the page is visible.
 
 import { get, request, watch, sleep } from './api.js';
-import { el, announce, ago, duration, confirmAction, showError } from './ui.js';
+import { el, announce, ago, duration, confirmAction, showError, keepFocus } from './ui.js';
 
 const BEATS_EVERY = 5000;
 
@@ -71,7 +71,7 @@ export function renderService(main, params, signal) {
     }
     const t = beats.byKey.get(ikey(i));
     if (t === undefined) return '';
-    return el('time', { 'data-beat': t }, ago(Date.now() + beats.skew - t) + ' ago');
+    return el('time', { 'data-key': ikey(i) }, ago(Date.now() + beats.skew - t) + ' ago');
   }
 
   function row(i) {
@@ -99,10 +99,21 @@ export function renderService(main, params, signal) {
   }
 
   function draw() {
-    drawInfo();
-    body.replaceChildren(...list.instances.map(row));
-    if (list.instances.length === 0) {
-      body.append(el('tr', {}, el('td', { colspan: 9, class: 'empty' }, 'No instances.')));
+    keepFocus(info, drawInfo);
+    keepFocus(body, () => {
+      body.replaceChildren(...list.instances.map(row));
+      if (list.instances.length === 0) {
+        body.append(el('tr', {}, el('td', { colspan: 9, class: 'empty' }, 'No instances.')));
+      }
+    });
+  }
+
+  // ageBeats rewrites the shown beat times from the latest beat table.
+  function ageBeats() {
+    if (!beats) return;
+    for (const t of body.querySelectorAll('time[data-key]')) {
+      const at = beats.byKey.get(t.dataset.key);
+      if (at !== undefined) t.textContent = ago(Date.now() + beats.skew - at) + ' ago';
     }
   }
 
@@ -225,16 +236,10 @@ export function renderService(main, params, signal) {
       if (signal.aborted || document.hidden || !beats || !beats.owner) continue;
       try {
         await loadBeats();
+        ageBeats();
       } catch (e) { /* the list's watch shows errors */ }
     }
   })();
-  const tick = setInterval(() => {
-    if (!beats) return;
-    for (const t of body.querySelectorAll('time[data-beat]')) {
-      const i = list.instances.find((x) => `${x.ip}:${x.port}` === t.closest('tr').dataset.instance && x.cluster === t.closest('tr').dataset.cluster);
-      const at = i ? beats.byKey.get(ikey(i)) : undefined;
-      if (at !== undefined) t.textContent = ago(Date.now() + beats.skew - at) + ' ago';
-    }
-  }, 1000);
+  const tick = setInterval(ageBeats, 1000);
   signal.addEventListener('abort', () => clearInterval(tick), { once: true });
 }

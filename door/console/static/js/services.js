@@ -5,7 +5,7 @@
 // the ring table (GET /v1/cluster/ring), read again when its version moves.
 
 import { get, watch } from './api.js';
-import { el, announce, showError, ownerOf } from './ui.js';
+import { el, announce, showError, ownerOf, keepFocus } from './ui.js';
 
 const MAX_ROWS = 500;
 
@@ -54,12 +54,17 @@ export function renderServices(main, params, signal) {
     return m ? m.name : (ring && ring.members.length === 0 ? self : '');
   }
 
+  let groupsShown = null;
   function draw() {
     const groups = [...new Set(services.map((s) => s.group))].sort();
     const want = groupSel.value || group;
-    groupSel.replaceChildren(el('option', { value: '' }, 'All groups'),
-      ...groups.map((g) => el('option', { value: g, selected: g === want }, g)));
-    if (want && !groups.includes(want)) groupSel.append(el('option', { value: want, selected: true }, want));
+    // Rebuilt only when the groups change, so an open picker stays open.
+    if (groupsShown !== groups.join('\n')) {
+      groupsShown = groups.join('\n');
+      groupSel.replaceChildren(el('option', { value: '' }, 'All groups'),
+        ...groups.map((g) => el('option', { value: g, selected: g === want }, g)));
+      if (want && !groups.includes(want)) groupSel.append(el('option', { value: want, selected: true }, want));
+    }
     const needle = q.value.trim().toLowerCase();
     const shown = services.filter((s) => (!groupSel.value || s.group === groupSel.value) &&
       (!needle || s.service.toLowerCase().includes(needle)));
@@ -74,11 +79,13 @@ export function renderServices(main, params, signal) {
           el('meter', { min: 0, max: Math.max(s.instances, 1), value: s.healthy, 'aria-hidden': 'true' })),
         el('td', { 'data-label': 'Owner', class: 'owner' }, owner(s)));
     });
-    body.replaceChildren(...rows);
-    if (rows.length === 0) {
-      body.append(el('tr', {}, el('td', { colspan: 4, class: 'empty' },
-        services.length ? 'No service matches.' : `No services in namespace ${ns}.`)));
-    }
+    keepFocus(body, () => {
+      body.replaceChildren(...rows);
+      if (rows.length === 0) {
+        body.append(el('tr', {}, el('td', { colspan: 4, class: 'empty' },
+          services.length ? 'No service matches.' : `No services in namespace ${ns}.`)));
+      }
+    });
     const total = services.reduce((a, s) => a + s.instances, 0);
     const healthy = services.reduce((a, s) => a + s.healthy, 0);
     summary.textContent = `${shown.length} of ${services.length} services · ${healthy} of ${total} instances healthy` +

@@ -19,6 +19,24 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// keepFocus redraws part of a page with draw and, if the focus was on an
+// element inside container, puts it back on the element that replaces it
+// (the same aria-label, link or id), so a live update does not throw a
+// keyboard user back to the top of the page.
+export function keepFocus(container, draw) {
+  const a = document.activeElement;
+  const inside = a && a !== document.body && container.contains(a);
+  const key = inside && (a.getAttribute('aria-label') || a.getAttribute('href') || a.id);
+  draw();
+  if (!key) return;
+  for (const e of container.querySelectorAll('a, button, input, select, textarea')) {
+    if (e.getAttribute('aria-label') === key || e.getAttribute('href') === key || e.id === key) {
+      e.focus({ preventScroll: true });
+      return;
+    }
+  }
+}
+
 // announce tells screen readers what changed.
 export function announce(text) {
   const live = document.getElementById('live');

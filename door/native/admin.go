@@ -114,10 +114,10 @@ func (d *Door) beats(w http.ResponseWriter, r *http.Request) {
 	}
 	out := api.LastBeats{Namespace: k.Namespace, Group: k.Group, Service: k.Service, Node: d.core.Name(),
 		Owner: d.core.Owns(k), Instances: []api.InstanceBeat{}}
-	if m, ok := d.core.Owner(k); ok && d.core.Clustered() {
-		out.OwnerName, out.OwnerAddr = m.Name, m.HTTPAddr
-	} else if !d.core.Clustered() {
+	if !d.core.Clustered() {
 		out.OwnerName = d.core.Name()
+	} else if m, ok := d.core.Owner(k); ok {
+		out.OwnerName, out.OwnerAddr = m.Name, m.HTTPAddr
 	}
 	beats, now := d.core.LastBeats(k)
 	out.Now = now.UnixMilli()

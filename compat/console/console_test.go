@@ -206,6 +206,14 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("the skip link keeps the page", func(t *testing.T) {
+		run(t, ctx, "skip", chromedp.Focus(chromedp.CSS(`.skip`)), chromedp.KeyEvent(kb.Enter))
+		got := value(t, ctx, "focus", chromedp.Evaluate[[]string](`[document.activeElement.id, location.hash]`))
+		if len(got) != 2 || got[0] != "main" || !strings.HasPrefix(got[1], "#/service?") {
+			t.Errorf("after the skip link: focus on %q at %q, want main on the service page", got[0], got[1])
+		}
+	})
+
 	t.Run("disable by keyboard", func(t *testing.T) {
 		run(t, ctx, "open the dialog", chromedp.Focus(chromedp.CSS(`button[aria-label="Disable 10.0.0.2:8080"]`)),
 			chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`#confirm`)))

@@ -62,6 +62,12 @@ window.addEventListener('roster-unauthorized', () => {
   }
 });
 window.addEventListener('hashchange', route);
+// The skip link moves the focus without touching the fragment, which
+// names the page.
+document.querySelector('.skip').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  document.getElementById('main').focus();
+});
 
 showLoginState();
 route();

@@ -310,6 +310,50 @@ func TestConsole(t *testing.T) {
 		})
 	})
 
+	t.Run("service metadata through the page", func(t *testing.T) {
+		run(t, ctx, "edit", chromedp.Click(chromedp.CSS(`#edit-svc-metadata`)),
+			chromedp.WaitVisible(chromedp.CSS(`#f-metadata`)),
+			js(`document.querySelector('#f-metadata').value = 'team=payments, core\ntier=1'`),
+			chromedp.Click(chromedp.CSS(`#confirm-ok`)), chromedp.WaitNotVisible(chromedp.CSS(`#confirm`)))
+		var svc struct{ Metadata map[string]string }
+		call(t, "GET", query(base, "/nacos/v1/ns/service", "serviceName", "orders"), "", nil, &svc)
+		if len(svc.Metadata) != 2 || svc.Metadata["team"] != "payments, core" || svc.Metadata["tier"] != "1" {
+			t.Errorf("service metadata in the API %v, want team=payments, core and tier=1", svc.Metadata)
+		}
+		if got := value(t, ctx, "focus", chromedp.Evaluate[string](`document.activeElement.id`)); got != "edit-svc-metadata" {
+			t.Errorf("after the dialog the focus is on %q, want the button that opened it", got)
+		}
+	})
+
+	t.Run("instance filter", func(t *testing.T) {
+		steps := []struct {
+			filter string
+			want   []string
+		}{
+			{"disabled", []string{"10.0.0.2:8080"}},
+			{"zone=z3", []string{"10.0.0.3:8080"}},
+			{"canary healthy", []string{"10.0.1.1:8080"}},
+			{"10.0.0 enabled", []string{"10.0.0.1:8080", "10.0.0.3:8080"}},
+			{"unhealthy", nil},
+			{"", []string{"10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080", "10.0.1.1:8080"}}, // last: the later steps see every row
+		}
+		for _, step := range steps {
+			filter, want := step.filter, step.want
+			run(t, ctx, "filter "+filter, js(`(f => { f.value = `+strconv.Quote(filter)+`; f.dispatchEvent(new Event('input')); })(document.querySelector('#f-instances'))`))
+			pageShows(t, ctx, "filter "+filter, instancesJS, func(got []instanceRow) string {
+				var addrs []string
+				for _, r := range got {
+					addrs = append(addrs, r.Addr)
+				}
+				sort.Strings(addrs)
+				if !slices.Equal(addrs, want) {
+					return fmt.Sprintf("shows %v, want %v", addrs, want)
+				}
+				return ""
+			})
+		}
+	})
+
 	t.Run("deregister through the page", func(t *testing.T) {
 		run(t, ctx, "deregister", chromedp.Click(chromedp.CSS(`button[aria-label="Deregister 10.0.1.1:8080"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#confirm-ok`)), chromedp.Click(chromedp.CSS(`#confirm-ok`)),

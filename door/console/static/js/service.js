@@ -10,6 +10,7 @@ import { get, request, watch, sleep } from './api.js';
 import { el, announce, ago, duration, confirmAction, showError, keepFocus } from './ui.js';
 
 const BEATS_EVERY = 5000;
+const MAX_ROWS = 1000;
 
 export function renderService(main, params, signal) {
   const key = {
@@ -26,10 +27,22 @@ export function renderService(main, params, signal) {
       .map((h) => el('th', { scope: 'col' }, h)))),
     body);
   const back = '#/services' + (key.namespace !== 'public' ? '?namespace=' + encodeURIComponent(key.namespace) : '');
+  const filter = el('input', { id: 'f-instances', type: 'search', autocomplete: 'off', value: params.get('q') || '',
+    placeholder: 'ip, cluster, key=value, disabled…' });
+  const shown = el('p', { class: 'muted', id: 'instances-summary' });
+  filter.addEventListener('input', () => {
+    const p = new URLSearchParams(params);
+    if (filter.value) p.set('q', filter.value); else p.delete('q');
+    history.replaceState(null, '', '#/service?' + p);
+    draw();
+  });
   main.append(
     el('p', { class: 'crumbs' }, el('a', { href: back }, 'Services'), ` / ${key.namespace} / ${key.group}`),
     el('h1', {}, key.service), err, info,
     el('h2', { id: 'instances-title' }, 'Instances'),
+    el('form', { class: 'filters', role: 'search', 'aria-label': 'Filter instances', onsubmit: (ev) => ev.preventDefault() },
+      el('div', { class: 'grow' }, el('label', { for: 'f-instances' }, 'Filter'), filter)),
+    shown,
     el('div', { class: 'scroll' }, table));
 
   let list = { instances: [] };
@@ -37,12 +50,22 @@ export function renderService(main, params, signal) {
   let beats = null; // {owner, ownerName, skew, byKey}
   const ikey = (i) => `${i.cluster}|${i.ip}|${i.port}`;
 
+  // Redraws only replace what changed: a redraw under the pointer would
+  // swallow a click that has begun (the button pressed is not the one
+  // released), so an unchanged part is left alone.
+  let infoShown = '';
+  let rowsShown = '';
+  const beatsSig = () => beats && [beats.owner, beats.ownerName, beats.ownerAddr];
+
   function drawInfo() {
     const total = list.instances.length;
     const healthy = list.instances.filter((i) => i.healthy && i.enabled).length;
     const pt = detail ? detail.protectThreshold : 0;
     const md = detail ? Object.entries(detail.metadata || {}) : [];
     const ownerText = beats ? (beats.ownerName || '(no owner known)') : '';
+    const sig = JSON.stringify([total, healthy, detail, beatsSig()]);
+    if (sig === infoShown) return;
+    infoShown = sig;
     info.replaceChildren(
       el('div', {}, el('dt', {}, 'Instances'), el('dd', { id: 'svc-counts' }, `${healthy} healthy and enabled of ${total}`)),
       el('div', {}, el('dt', {}, 'Protect threshold'), el('dd', {},
@@ -51,7 +74,10 @@ export function renderService(main, params, signal) {
           'aria-label': `Change the protect threshold of ${key.service}` }, 'Change'),
         pt > 0 && total > 0 && healthy / total <= pt ? el('span', { class: 'warn' }, ' reached: Nacos clients get every instance') : '')),
       el('div', {}, el('dt', {}, 'Owner node'), el('dd', { id: 'svc-owner' }, ownerText, ownerLink())),
-      el('div', {}, el('dt', {}, 'Service metadata'), el('dd', {}, md.length ? md.map(([k, v]) => el('code', { class: 'chip' }, `${k}=${v}`)) : 'none')),
+      el('div', {}, el('dt', {}, 'Service metadata'), el('dd', { id: 'svc-metadata' },
+        md.length ? md.map(([k, v]) => el('code', { class: 'chip' }, `${k}=${v}`)) : 'none', ' ',
+        el('button', { type: 'button', id: 'edit-svc-metadata', onclick: editServiceMetadata, disabled: !detail,
+          'aria-label': `Change the metadata of ${key.service}` }, 'Change'))),
       el('div', {}, el('dt', {}, 'Health checks'), el('dd', {}, 'client beats (ephemeral instances); persistent instances are not checked')));
   }
 
@@ -98,14 +124,31 @@ export function renderService(main, params, signal) {
         act('Deregister', deregister, 'danger')));
   }
 
+  // matches reports whether every word of the filter starts one of
+  // instance i's terms: its address, cluster, key=value pairs and state
+  // (healthy or unhealthy, enabled or disabled, ephemeral or persistent).
+  function matches(i, words) {
+    const terms = [`${i.ip}:${i.port}`, i.cluster, i.healthy ? 'healthy' : 'unhealthy',
+      i.enabled ? 'enabled' : 'disabled', i.ephemeral ? 'ephemeral' : 'persistent',
+      ...Object.entries(i.metadata || {}).map(([k, v]) => `${k}=${v}`)].map((t) => t.toLowerCase());
+    return words.every((w) => terms.some((t) => t.startsWith(w)));
+  }
+
   function draw() {
     keepFocus(info, drawInfo);
+    const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const hits = list.instances.filter((i) => matches(i, words));
+    const sig = JSON.stringify([hits, list.instances.length, beatsSig()]);
+    if (sig === rowsShown) return;
+    rowsShown = sig;
     keepFocus(body, () => {
-      body.replaceChildren(...list.instances.map(row));
-      if (list.instances.length === 0) {
-        body.append(el('tr', {}, el('td', { colspan: 9, class: 'empty' }, 'No instances.')));
+      body.replaceChildren(...hits.slice(0, MAX_ROWS).map(row));
+      if (hits.length === 0) {
+        body.append(el('tr', {}, el('td', { colspan: 9, class: 'empty' }, list.instances.length ? 'No instance matches.' : 'No instances.')));
       }
     });
+    shown.textContent = `${hits.length} of ${list.instances.length} instances` +
+      (hits.length > MAX_ROWS ? ` · showing the first ${MAX_ROWS}; narrow the filter` : '');
   }
 
   // ageBeats rewrites the shown beat times from the latest beat table.
@@ -149,24 +192,47 @@ export function renderService(main, params, signal) {
     });
   }
 
-  function editMetadata(i) {
-    const text = Object.entries(i.metadata || {}).map(([k, v]) => `${k}=${v}`).join('\n');
+  // metadataField is a textarea of key=value lines for md, and parse
+  // reads it back.
+  function metadataField(md) {
     const area = el('textarea', { id: 'f-metadata', name: 'metadata', rows: 6, spellcheck: 'false' });
-    area.value = text;
+    area.value = Object.entries(md || {}).map(([k, v]) => `${k}=${v}`).join('\n');
+    const parse = () => {
+      const out = {};
+      for (const [n, line] of area.value.split('\n').entries()) {
+        if (!line.trim()) continue;
+        const at = line.indexOf('=');
+        if (at <= 0) throw new Error(`metadata line ${n + 1}: "${line}" is not key=value`);
+        out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+      }
+      return out;
+    };
+    return { fields: [el('label', { for: 'f-metadata' }, 'Metadata'), area], parse };
+  }
+
+  function editMetadata(i) {
+    const f = metadataField(i.metadata);
     return confirmAction({
       title: `Metadata of ${i.ip}:${i.port}`,
       text: 'One key=value per line. The lines replace all of the instance\'s metadata.',
-      fields: [el('label', { for: 'f-metadata' }, 'Metadata'), area],
-      ok: 'Save metadata',
-      run: () => {
-        const md = {};
-        for (const [n, line] of area.value.split('\n').entries()) {
-          if (!line.trim()) continue;
-          const at = line.indexOf('=');
-          if (at <= 0) throw new Error(`metadata line ${n + 1}: "${line}" is not key=value`);
-          md[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-        }
-        return patch(i, { metadata: md }, 'metadata saved');
+      fields: f.fields, ok: 'Save metadata',
+      run: () => patch(i, { metadata: f.parse() }, 'metadata saved'),
+    });
+  }
+
+  function editServiceMetadata() {
+    const f = metadataField(detail.metadata);
+    return confirmAction({
+      title: `Metadata of ${key.service}`,
+      text: 'One key=value per line. The lines replace all of the service\'s metadata.',
+      fields: f.fields, ok: 'Save metadata',
+      run: async () => {
+        const md = f.parse();
+        await request('PUT', '/nacos/v1/ns/service', { form: {
+          namespaceId: key.namespace, groupName: key.group, serviceName: key.service, metadata: JSON.stringify(md) } });
+        detail = await loadDetail();
+        drawInfo();
+        announce('service metadata saved');
       },
     });
   }

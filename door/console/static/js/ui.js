@@ -87,7 +87,8 @@ export function confirmAction(opts) {
       cancel.removeEventListener('click', onCancel);
       dlg.removeEventListener('close', onClose);
       if (dlg.open) dlg.close();
-      if (opener && opener.isConnected) opener.focus();
+      const back = opener && (opener.isConnected ? opener : likeOf(opener));
+      if (back) back.focus();
       resolve(result);
     };
     const onSubmit = async (ev) => {
@@ -115,7 +116,15 @@ export function confirmAction(opts) {
   });
 }
 
-// statusLine shows an error (or nothing) in a page's status element.
+// likeOf finds the element that replaced e in a redraw: the one with its
+// id or its aria-label.
+function likeOf(e) {
+  if (e.id) return document.getElementById(e.id);
+  const label = e.getAttribute && e.getAttribute('aria-label');
+  return label ? document.querySelector(`[aria-label="${CSS.escape(label)}"]`) : null;
+}
+
+// showError shows an error (or nothing) in a page's status element.
 export function showError(node, e) {
   node.hidden = !e;
   node.textContent = e ? (e.message || String(e)) : '';

@@ -137,6 +137,13 @@ func TestConsole(t *testing.T) {
 	register(t, base, "", api.Instance{Service: "inventory", IP: "10.0.3.1", Port: 7000})
 	register(t, base, "", api.Instance{Service: "search", IP: "10.0.4.1", Port: 9200, Enabled: ptr(false)})
 	register(t, base, "", api.Instance{Namespace: "staging", Service: "orders", IP: "10.9.0.1", Port: 8080})
+	// An instance that never beats turns unhealthy after its half-second
+	// beat timeout.
+	call(t, "POST", base+"/v1/instance", "", api.Instance{Service: "search", IP: "10.0.4.2", Port: 9200, BeatTimeoutMs: 500,
+		DeleteTimeoutMs: (20 * time.Minute).Milliseconds()}, nil)
+	await.True(t, 10*time.Second, "10.0.4.2 unhealthy", func() bool {
+		return !*getInstance(t, base, "search", "10.0.4.2", 9200).Healthy
+	})
 
 	ctx := browser(t, 1280, 800)
 	run(t, ctx, "open services", chromedp.Navigate(base+"/nacos/"), chromedp.WaitVisible(chromedp.CSS(`#services tbody tr[data-service]`)))
@@ -150,7 +157,18 @@ func TestConsole(t *testing.T) {
 		if !strings.HasSuffix(url, "/ui/") {
 			t.Errorf("/nacos/ led to %s, want the console at /ui/", url)
 		}
+	})
+
+	t.Run("unhealthy first", func(t *testing.T) {
+		run(t, ctx, "sort", js(`(s => { s.value = 'unhealthy'; s.dispatchEvent(new Event('change')); })(document.querySelector('#f-sort'))`))
+		pageShows(t, ctx, "search first", servicesJS, func(got []serviceRow) string {
+			if len(got) == 0 || got[0].Service != "search" || got[0].Healthy != "1" || got[0].Total != "2" {
+				return fmt.Sprintf("rows %v, want search (1 of 2 healthy) first", got)
+			}
+			return ""
+		})
 		shot(t, ctx, "console-services.png")
+		run(t, ctx, "sort by name", js(`(s => { s.value = 'name'; s.dispatchEvent(new Event('change')); })(document.querySelector('#f-sort'))`))
 	})
 
 	t.Run("a registration shows without reload", func(t *testing.T) {

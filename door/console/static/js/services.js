@@ -9,14 +9,24 @@ import { el, announce, showError, ownerOf, keepFocus } from './ui.js';
 
 const MAX_ROWS = 500;
 
+const byName = (a, b) => a.group.localeCompare(b.group) || a.service.localeCompare(b.service);
+const SORTS = {
+  name: { label: 'Group and name', cmp: byName },
+  unhealthy: { label: 'Unhealthy first', cmp: (a, b) => (b.instances - b.healthy) - (a.instances - a.healthy) || byName(a, b) },
+  instances: { label: 'Most instances', cmp: (a, b) => b.instances - a.instances || byName(a, b) },
+};
+
 export function renderServices(main, params, signal) {
   const ns = params.get('namespace') || 'public';
   const group = params.get('group') || '';
   const search = params.get('q') || '';
+  const order = params.get('sort') || 'name';
 
   const nsSel = el('select', { id: 'f-namespace', name: 'namespace' }, el('option', { value: ns }, ns));
   const groupSel = el('select', { id: 'f-group', name: 'group' }, el('option', { value: '' }, 'All groups'));
   const q = el('input', { id: 'f-search', name: 'q', type: 'search', value: search, placeholder: 'name contains…', autocomplete: 'off' });
+  const sortSel = el('select', { id: 'f-sort', name: 'sort' },
+    ...Object.entries(SORTS).map(([v, s]) => el('option', { value: v, selected: v === order }, s.label)));
   const err = el('p', { class: 'error', role: 'alert', hidden: true });
   const summary = el('p', { class: 'muted', id: 'services-summary' });
   const body = el('tbody');
@@ -29,7 +39,8 @@ export function renderServices(main, params, signal) {
   const filters = el('form', { class: 'filters', role: 'search', 'aria-label': 'Filter services' },
     el('div', {}, el('label', { for: 'f-namespace' }, 'Namespace'), nsSel),
     el('div', {}, el('label', { for: 'f-group' }, 'Group'), groupSel),
-    el('div', { class: 'grow' }, el('label', { for: 'f-search' }, 'Search'), q));
+    el('div', { class: 'grow' }, el('label', { for: 'f-search' }, 'Search'), q),
+    el('div', {}, el('label', { for: 'f-sort' }, 'Sort'), sortSel));
   filters.addEventListener('submit', (ev) => ev.preventDefault());
   main.append(el('h1', {}, 'Services'), filters, err, summary, el('div', { class: 'scroll' }, table));
 
@@ -41,6 +52,7 @@ export function renderServices(main, params, signal) {
     if (nsSel.value !== 'public') p.set('namespace', nsSel.value);
     if (groupSel.value) p.set('group', groupSel.value);
     if (q.value) p.set('q', q.value);
+    if (sortSel.value !== 'name') p.set('sort', sortSel.value);
     return '#/services' + (p.toString() ? '?' + p : '');
   };
   // Group and search filter what is loaded; a namespace loads anew.
@@ -48,6 +60,7 @@ export function renderServices(main, params, signal) {
   nsSel.addEventListener('change', () => { location.hash = hashOf(); });
   groupSel.addEventListener('change', () => { setHash(); draw(); });
   q.addEventListener('input', () => { setHash(); draw(); });
+  sortSel.addEventListener('change', () => { setHash(); draw(); });
 
   function owner(s) {
     const m = ownerOf(ring, ns, s.group, s.service);
@@ -68,6 +81,7 @@ export function renderServices(main, params, signal) {
     const needle = q.value.trim().toLowerCase();
     const shown = services.filter((s) => (!groupSel.value || s.group === groupSel.value) &&
       (!needle || s.service.toLowerCase().includes(needle)));
+    shown.sort((SORTS[sortSel.value] || SORTS.name).cmp);
     const rows = shown.slice(0, MAX_ROWS).map((s) => {
       const href = '#/service?' + new URLSearchParams({ namespace: ns, group: s.group, service: s.service });
       const bad = s.healthy < s.instances;

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/agent"
+	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/api"
 	"github.com/roster-io/roster/internal/await"
 )
@@ -152,5 +153,41 @@ func TestNative_servicesBlocking(t *testing.T) {
 	}
 	if code, body := do(t, http.MethodGet, base+"/v1/services?index=x", "", ""); code != http.StatusBadRequest || !strings.Contains(body, "index") {
 		t.Errorf("bad index: %d %s, want 400 naming index", code, body)
+	}
+}
+
+// TestNative_beatsFromTheOwner asks a node that does not own a service for
+// its beat times: it asks the owner, and says so; with the owner cut off
+// it answers its own times and why.
+func TestNative_beatsFromTheOwner(t *testing.T) {
+	c := agenttest.NewCluster(t, 2)
+	base := agenttest.URL(c.Agent("n0"))
+	do(t, http.MethodPost, base+"/v1/instance", jsonType, `{"service":"ob","ip":"10.0.0.1","port":80}`)
+	var o api.Owner
+	_, body := do(t, http.MethodGet, base+"/v1/cluster/owner?service=ob", "", "")
+	mustJSON(t, body, &o)
+	other := map[string]string{"n0": "n1", "n1": "n0"}[o.Owner]
+	ownerBase, otherBase := agenttest.URL(c.Agent(o.Owner)), agenttest.URL(c.Agent(other))
+	await.True(t, 5*time.Second, "ob on both nodes", func() bool {
+		_, b := do(t, http.MethodGet, otherBase+"/v1/instances?service=ob", "", "")
+		return strings.Contains(b, "10.0.0.1")
+	})
+	time.Sleep(20 * time.Millisecond)
+	do(t, http.MethodPut, ownerBase+"/v1/instance/beat", jsonType, `{"service":"ob","ip":"10.0.0.1","port":80}`)
+	var atOwner, atOther api.LastBeats
+	_, body = do(t, http.MethodGet, ownerBase+"/v1/instances/beats?service=ob", "", "")
+	mustJSON(t, body, &atOwner)
+	_, body = do(t, http.MethodGet, otherBase+"/v1/instances/beats?service=ob", "", "")
+	mustJSON(t, body, &atOther)
+	if !atOther.Owner || atOther.From != o.Owner || atOther.Node != other || len(atOther.Instances) != 1 ||
+		atOther.Instances[0].LastBeat != atOwner.Instances[0].LastBeat {
+		t.Errorf("%s's answer %s, want the owner %s's times %+v", other, body, o.Owner, atOwner.Instances)
+	}
+	c.Cut(other, o.Owner)
+	_, body = do(t, http.MethodGet, otherBase+"/v1/instances/beats?service=ob", "", "")
+	var cut api.LastBeats
+	mustJSON(t, body, &cut)
+	if cut.Owner || cut.From != other || cut.OwnerError == "" || len(cut.Instances) != 1 {
+		t.Errorf("with the owner cut off: %s, want %s's own times and the reason", body, other)
 	}
 }

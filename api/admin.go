@@ -10,21 +10,25 @@ type InstanceBeat struct {
 	LastBeat int64 `json:"lastBeat"`
 }
 
-// LastBeats is the answer to GET /v1/instances/beats: when the answering
-// node last heard of each ephemeral instance of a service. Only the
-// service's owner receives its beats (Owner true); another node's times
-// are when it last received the instance's record.
+// LastBeats is the answer to GET /v1/instances/beats: when each ephemeral
+// instance of a service last beat. Only the service's owner receives its
+// beats, so the answering node asks the owner when it is not the owner
+// itself. Owner says whether the times are the owner's; when the owner
+// could not be asked, they are the answering node's (when it last received
+// the instance's record) and OwnerError says why.
 type LastBeats struct {
 	Namespace string `json:"namespace"`
 	Group     string `json:"group"`
 	Service   string `json:"service"`
-	// Node is the answering node; Owner says whether it owns the service.
+	// Node is the answering node; From is the node whose times these are.
 	Node  string `json:"node"`
+	From  string `json:"from"`
 	Owner bool   `json:"owner"`
 	// OwnerName and OwnerAddr name the owner, when known.
-	OwnerName string `json:"ownerName,omitempty"`
-	OwnerAddr string `json:"ownerAddr,omitempty"`
-	// Now is the answering node's clock, in Unix milliseconds.
+	OwnerName  string `json:"ownerName,omitempty"`
+	OwnerAddr  string `json:"ownerAddr,omitempty"`
+	OwnerError string `json:"ownerError,omitempty"`
+	// Now is From's clock when it answered, in Unix milliseconds.
 	Now       int64          `json:"now"`
 	Instances []InstanceBeat `json:"instances"`
 }

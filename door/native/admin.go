@@ -104,7 +104,11 @@ func (d *Door) update(w http.ResponseWriter, r *http.Request) {
 	gate.WriteJSON(w, http.StatusOK, map[string]any{"instance": toJSON(k, &in), "index": d.core.Index()})
 }
 
-// beats handles GET /v1/instances/beats?service=S[&group=&namespace=].
+// ownerAskTimeout bounds asking a service's owner for its beat times.
+const ownerAskTimeout = 2 * time.Second
+
+// beats handles GET /v1/instances/beats?service=S[&group=&namespace=]:
+// the owner's beat times, asked of the owner when this node is not it.
 func (d *Door) beats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	k, err := nativeKey(q.Get("namespace"), q.Get("group"), q.Get("service"))
@@ -113,13 +117,21 @@ func (d *Door) beats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := api.LastBeats{Namespace: k.Namespace, Group: k.Group, Service: k.Service, Node: d.core.Name(),
-		Owner: d.core.Owns(k), Instances: []api.InstanceBeat{}}
+		Instances: []api.InstanceBeat{}}
 	if !d.core.Clustered() {
 		out.OwnerName = d.core.Name()
 	} else if m, ok := d.core.Owner(k); ok {
 		out.OwnerName, out.OwnerAddr = m.Name, m.HTTPAddr
 	}
-	beats, now := d.core.LastBeats(k)
+	ctx, cancel := context.WithTimeout(r.Context(), ownerAskTimeout)
+	defer cancel()
+	beats, now, from, err := d.core.OwnerLastBeats(ctx, k)
+	out.From, out.Owner = from, err == nil
+	if err != nil {
+		out.OwnerError = err.Error()
+		beats, now = d.core.LastBeats(k)
+		out.From = d.core.Name()
+	}
 	out.Now = now.UnixMilli()
 	for ik, t := range beats {
 		out.Instances = append(out.Instances, api.InstanceBeat{Cluster: ik.Cluster, IP: ik.IP, Port: ik.Port, LastBeat: t.UnixMilli()})

@@ -103,7 +103,7 @@ class ServicePage {
   }
 
   // ownerLink points at the owner's own console, which shows beat times,
-  // when this node does not own the service.
+  // when this node could not ask the owner for them.
   ownerLink() {
     const b = this.beats;
     if (!b || b.owner || !b.ownerAddr) return '';
@@ -116,7 +116,8 @@ class ServicePage {
     if (!i.ephemeral) return el('span', { class: 'muted' }, 'no beats');
     if (!b) return '';
     if (!b.owner) {
-      return el('span', { class: 'muted', title: `Beats are tracked by the owner node ${b.ownerName}` }, `on ${b.ownerName || 'owner'}`);
+      const why = b.ownerError ? ` (it could not be asked: ${b.ownerError})` : '';
+      return el('span', { class: 'muted', title: `Beats are tracked by the owner node ${b.ownerName}${why}` }, `on ${b.ownerName || 'owner'}`);
     }
     const t = b.byKey.get(ikey(i));
     if (t === undefined) return '';
@@ -183,7 +184,8 @@ class ServicePage {
     const before = Date.now();
     const b = await get('/v1/instances/beats', this.key, this.signal);
     const byKey = new Map(b.instances.map((x) => [ikey(x), x.lastBeat]));
-    this.beats = { owner: b.owner, ownerName: b.ownerName, ownerAddr: b.ownerAddr, skew: b.now - (before + Date.now()) / 2, byKey };
+    this.beats = { owner: b.owner, ownerName: b.ownerName, ownerAddr: b.ownerAddr, ownerError: b.ownerError,
+      skew: b.now - (before + Date.now()) / 2, byKey };
   }
 
   // follow keeps the page live until its signal aborts.

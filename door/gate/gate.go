@@ -128,9 +128,9 @@ type kind struct {
 //     flood can neither starve the cluster's own traffic nor make the node
 //     look dead.
 //   - Blocking queries (GET /v1/instances or /v1/services with an index)
-//     hold no slot:
-//     they spend nearly all their time waiting and answer from a cached
-//     snapshot, so thousands of watchers cannot starve writes.
+//     hold no slot: they spend nearly all their time waiting and answer
+//     from a cached snapshot or a summary, so thousands of watchers cannot
+//     starve writes.
 //   - The Nacos API checks its token in its door, once it has parsed the
 //     form (the token may be in the body); /debug/faults is loopback-only;
 //     /debug/pprof needs a token even to read.

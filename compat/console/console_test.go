@@ -188,6 +188,7 @@ func TestConsole(t *testing.T) {
 	} {
 		t.Run(step.name, step.run)
 	}
+	noFaults(t, f.ctx)
 	t.Logf("console test took %v", time.Since(start))
 }
 
@@ -198,4 +199,14 @@ func jsStrings(ss []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return "[" + strings.Join(q, ",") + "]"
+}
+
+// noFaults fails the test if the console caught an error of its own (a
+// script error or an unhandled rejection, counted on <body>).
+func noFaults(t *testing.T, ctx context.Context) {
+	t.Helper()
+	got := value(t, ctx, "faults", chromedp.Evaluate[[]string](`[document.body.dataset.errors || '', document.querySelector('#fatal').textContent]`))
+	if got[0] != "" {
+		t.Errorf("the console caught %s errors of its own: %s", got[0], got[1])
+	}
 }

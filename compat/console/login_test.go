@@ -59,6 +59,7 @@ func TestConsole_login(t *testing.T) {
 	if n := value(t, ctx, "storage", chromedp.Evaluate[int](`sessionStorage.length`)); n != 0 {
 		t.Errorf("sessionStorage holds %d items after logging out, want 0", n)
 	}
+	noFaults(t, ctx)
 }
 
 // TestConsole_writeNeedsToken runs an agent whose ACLs let reads pass: the

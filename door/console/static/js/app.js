@@ -61,6 +61,19 @@ window.addEventListener('roster-unauthorized', () => {
     location.hash = '#/login?next=' + encodeURIComponent(hash);
   }
 });
+// A fault of the console itself is shown, not swallowed: reload the page.
+function fatal(msg) {
+  const n = (Number(document.body.dataset.errors) || 0) + 1;
+  document.body.dataset.errors = String(n);
+  const p = document.getElementById('fatal');
+  p.textContent = `The console hit an error (${msg}); reload the page.`;
+  p.hidden = false;
+}
+window.addEventListener('error', (ev) => fatal(ev.message));
+window.addEventListener('unhandledrejection', (ev) => {
+  if (ev.reason && ev.reason.name === 'AbortError') return; // a page left
+  fatal(ev.reason && ev.reason.message ? ev.reason.message : String(ev.reason));
+});
 window.addEventListener('hashchange', route);
 // The skip link moves the focus without touching the fragment, which
 // names the page.

@@ -1,9 +1,11 @@
 # roster's build. `make run` starts one node on the defaults; `make test`
 # is what CI runs (.ci/run): vet and gofmt, every test with -race, short
 # fuzz runs of the request parsers, the nacos-sdk-go and Consul client
-# compatibility suites (nested modules, so their dependencies stay out of
+# compatibility suites and the web console's tests in headless Chromium
+# (nested modules under compat/, so their dependencies stay out of
 # roster's go.mod), and, inside testrace, the short chaos suite
-# (internal/chaos/run_test.go, ~75 s).
+# (internal/chaos/run_test.go, ~75 s). `make screenshots` regenerates the
+# console's screenshots in docs/img/.
 
 GO       ?= go
 FUZZTIME ?= 5s
@@ -16,7 +18,7 @@ FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/para
 
 SEED     ?= $(shell date +%s)
 
-.PHONY: all build run cluster chaos chaos-broken test vet lint testrace fuzz compat tidy bench clean
+.PHONY: all build run cluster chaos chaos-broken test vet lint testrace fuzz compat tidy bench clean screenshots
 
 all: build
 
@@ -117,6 +119,12 @@ fuzz:
 compat:
 	cd compat/nacos && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	cd compat/consul && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd compat/console && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+# screenshots: the console's tests also write their screenshots to
+# docs/img/ (tracked; CI never runs this).
+screenshots:
+	cd compat/console && $(GO) test -count=1 -run '^TestConsole' ./... -screenshots $(CURDIR)/docs/img
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./store/ ./ring/
@@ -128,7 +136,9 @@ tidy:
 	$(GO) mod tidy
 	cd compat/nacos && $(GO) mod tidy
 	cd compat/consul && $(GO) mod tidy
-	git diff --exit-code go.mod go.sum compat/nacos/go.mod compat/nacos/go.sum compat/consul/go.mod compat/consul/go.sum
+	cd compat/console && $(GO) mod tidy
+	git diff --exit-code go.mod go.sum compat/nacos/go.mod compat/nacos/go.sum compat/consul/go.mod compat/consul/go.sum \
+	  compat/console/go.mod compat/console/go.sum
 
 clean:
 	rm -rf bin

@@ -78,6 +78,9 @@ func New(cfg Config) (*Agent, error) {
 	a.nacos.Routes(a.mux)
 	native.New(native.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxWait: cfg.MaxWait}, a.node, a.gate).Routes(a.mux)
 	a.routes()
+	if err := a.routeConsole(); err != nil {
+		return nil, err
+	}
 	a.srv = &http.Server{
 		Handler:           a.gate.Wrap(a.mux),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -61,6 +61,9 @@ type Config struct {
 	// Pprof mounts net/http/pprof's handlers under /debug/pprof/ on the
 	// HTTP port (on this agent's own mux). Default false.
 	Pprof bool
+	// NoUI turns the web console (/ui/, door/console) off. Default false:
+	// the console is served.
+	NoUI bool
 	// ClusterSecret keys the HMAC that authenticates internal requests
 	// (package peer) and the signature of login tokens (package
 	// door/gate). Nil means: use GossipKey. When both are nil, internal

@@ -75,6 +75,8 @@ func agentFlags(def agent.Config) []cli.Flag {
 			Usage: "serve net/http/pprof under /debug/pprof/ on the --http port (profiles can reveal internals; off by default)"},
 		&cli.BoolFlag{Name: "push-to-client-ip", EnvVars: envVar("push-to-client-ip"),
 			Usage: "send Nacos UDP pushes to the list request's clientIP parameter instead of its source address (clients behind NAT; lets a caller aim pushes at any address, so off by default)"},
+		&cli.BoolFlag{Name: "ui", Value: true, EnvVars: envVar("ui"),
+			Usage: "serve the web console under /ui/ on the --http port (--ui=false turns it off)"},
 		&cli.BoolFlag{Name: "debug-faults", EnvVars: envVar("debug-faults"),
 			Usage: "enable PUT /debug/faults (loopback only) to cut traffic to chosen members, for chaos tests; never in production"},
 		&cli.DurationFlag{Name: "max-clock-skew", Value: def.MaxClockSkew, EnvVars: envVar("max-clock-skew"),
@@ -113,6 +115,7 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 	cfg.DebugFaults = c.Bool("debug-faults")
 	cfg.Pprof = c.Bool("pprof")
 	cfg.PushToClientIP = c.Bool("push-to-client-ip")
+	cfg.NoUI = !c.Bool("ui")
 	cfg.Join = splitList(c.StringSlice("join"))
 	cfg.JoinTimeout = c.Duration("join-timeout")
 	cfg.GossipProfile = c.String("gossip-profile")

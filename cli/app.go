@@ -49,6 +49,7 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 			agentCommand(hooks),
 			registerCommand(),
 			deregisterCommand(),
+			instanceCommand(),
 			listCommand(),
 			servicesCommand(),
 			membersCommand(),
@@ -70,6 +71,9 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 	}
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
+		for _, sub := range cmd.Subcommands {
+			sub.OnUsageError = onUsageError
+		}
 	}
 	return app
 }

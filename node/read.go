@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -65,10 +66,48 @@ func (n *Node) WaitChange(ctx context.Context, k store.Key, index uint64, wait t
 	}
 }
 
-// WaitIndex blocks until the registry's global change index passes index,
-// wait (plus up to 1/16 jitter) elapses, ctx ends or the node leaves, and
-// returns the index then: the blocking queries of whole-registry views
-// (the Consul API's service and node lists).
+// LastBeats returns when this node last heard of each live ephemeral
+// instance of service k (store.LastBeats): the last beat, where this node
+// owns k. now is the node's clock, which those times are read on.
+func (n *Node) LastBeats(k store.Key) (beats map[store.InstanceKey]time.Time, now time.Time) {
+	return n.store.LastBeats(k), n.cfg.Now()
+}
+
+// OwnerLastBeats returns the beat times of service k's live ephemeral
+// instances as its owner knows them (LastBeats there), with the owner's
+// clock and name: from this node's store when it owns k, else asked of the
+// owner through the transport, within ctx.
+func (n *Node) OwnerLastBeats(ctx context.Context, k store.Key) (map[store.InstanceKey]time.Time, time.Time, string, error) {
+	if n.owns(k) {
+		beats, now := n.LastBeats(k)
+		return beats, now, n.cfg.Name, nil
+	}
+	o, ok := n.Owner(k)
+	if !ok {
+		return nil, time.Time{}, "", fmt.Errorf("node: last beats of %s: no owner known", k)
+	}
+	m, ok := n.Member(o.Name)
+	if !ok {
+		return nil, time.Time{}, o.Name, fmt.Errorf("node: last beats of %s: owner %s is not a live peer", k, o.Name)
+	}
+	beats, now, err := n.peers.LastBeats(ctx, m, k)
+	if err != nil {
+		return nil, time.Time{}, o.Name, fmt.Errorf("node: last beats of %s from %s: %w", k, o.Name, err)
+	}
+	return beats, now, o.Name, nil
+}
+
+// Namespaces returns the namespaces holding services, with their number of
+// services.
+func (n *Node) Namespaces() map[string]int { return n.store.Namespaces() }
+
+// Owns reports whether this node owns service k: times out its instances
+// and receives its beats.
+func (n *Node) Owns(k store.Key) bool { return n.owns(k) }
+
+// WaitIndex blocks until the registry's global index passes index, wait
+// (plus up to 1/16 jitter) elapses, ctx ends or the node leaves, and
+// returns the index then.
 func (n *Node) WaitIndex(ctx context.Context, index uint64, wait time.Duration) uint64 {
 	if wait > 0 {
 		wait += rand.N(wait/16 + 1)
@@ -77,8 +116,8 @@ func (n *Node) WaitIndex(ctx context.Context, index uint64, wait time.Duration) 
 	defer timer.Stop()
 	for {
 		changed := n.store.Changed()
-		if i := n.store.Index(); i > index {
-			return i
+		if cur := n.store.Index(); cur > index {
+			return cur
 		}
 		select {
 		case <-changed:

@@ -79,6 +79,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /internal/v1/summary", s.internal(s.summary))
 	mux.HandleFunc("POST /internal/v1/ready", s.internal(s.ready))
 	mux.HandleFunc("POST /internal/v1/heard", s.internal(s.heard))
+	mux.HandleFunc("POST /internal/v1/lastbeats", s.internal(s.lastBeats))
 }
 
 // Signed reports whether internal requests must be signed.

@@ -133,12 +133,16 @@ type kind struct {
 //     the transport authenticates itself) pass every check: a client
 //     flood can neither starve the cluster's own traffic nor make the node
 //     look dead.
-//   - Blocking queries (GET /v1/instances with an index) hold no slot:
-//     they spend nearly all their time waiting and answer from a cached
-//     snapshot, so thousands of watchers cannot starve writes.
+//   - Blocking queries (GET /v1/instances or /v1/services with an index)
+//     hold no slot: they spend nearly all their time waiting and answer
+//     from a cached snapshot or a summary, so thousands of watchers cannot
+//     starve writes.
 //   - The Nacos API checks its token in its door, once it has parsed the
 //     form (the token may be in the body); /debug/faults is loopback-only;
 //     /debug/pprof needs a token even to read.
+//   - The console's files (/ui/, and the redirects to it from /, /ui,
+//     /nacos and /nacos/) need no token and are served while the node
+//     syncs; the API calls its pages make pass the checks of their own.
 //   - Client APIs (/nacos/, /v1/ but the cluster views) answer 503 until
 //     the node has synced.
 func kindOf(r *http.Request) kind {
@@ -146,6 +150,8 @@ func kindOf(r *http.Request) kind {
 	switch {
 	case p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/internal/"):
 		return kind{}
+	case consolePath(p):
+		return kind{counted: true}
 	case strings.HasPrefix(p, "/nacos/"):
 		return kind{counted: true, gated: true}
 	case strings.HasPrefix(p, "/debug/faults"):
@@ -160,10 +166,15 @@ func kindOf(r *http.Request) kind {
 	return kind{counted: true, token: (*Gate).authorizeAny}
 }
 
+// consolePath reports whether p is served by the console (door/console).
+func consolePath(p string) bool {
+	return p == "/" || p == "/ui" || p == "/nacos" || p == "/nacos/" || strings.HasPrefix(p, "/ui/")
+}
+
 // blocking reports whether r is a blocking query: a list with an index
 // that may wait (wait=0 answers at once, like an ordinary list).
 func blocking(r *http.Request) bool {
-	if r.URL.Path != "/v1/instances" || !strings.Contains(r.URL.RawQuery, "index=") {
+	if (r.URL.Path != "/v1/instances" && r.URL.Path != "/v1/services") || !strings.Contains(r.URL.RawQuery, "index=") {
 		return false
 	}
 	q := r.URL.Query()

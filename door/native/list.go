@@ -3,6 +3,7 @@ package native
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -41,15 +42,7 @@ func (d *Door) list(w http.ResponseWriter, r *http.Request) {
 		gate.JSONError(w, err)
 		return
 	}
-	index, err := strconv.ParseUint(q.Get("index"), 10, 64)
-	if q.Get("index") == "" {
-		index, err = 0, nil
-	}
-	if err != nil {
-		gate.JSONError(w, &param.FieldError{Field: "index", Reason: "not a non-negative integer"})
-		return
-	}
-	wait, err := param.Duration("wait", q.Get("wait"), defaultWait, d.cfg.MaxWait)
+	index, wait, err := d.blockingParams(q)
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -99,7 +92,14 @@ func (d *Door) services(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	index := d.core.Index()
+	index, wait, err := d.blockingParams(q)
+	if err == nil {
+		index, err = d.waitServices(r.Context(), index, wait)
+	}
+	if err != nil {
+		gate.JSONError(w, err)
+		return
+	}
 	list := d.core.Services(ns, group)
 	out := make([]api.ServiceSummary, 0, len(list))
 	for _, s := range list {
@@ -107,6 +107,19 @@ func (d *Door) services(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set(api.IndexHeader, strconv.FormatUint(index, 10))
 	gate.WriteJSON(w, http.StatusOK, api.Services{Namespace: ns, Index: index, Services: out})
+}
+
+// blockingParams reads the index and wait of a blocking query.
+func (d *Door) blockingParams(q url.Values) (uint64, time.Duration, error) {
+	index, err := strconv.ParseUint(q.Get("index"), 10, 64)
+	if q.Get("index") == "" {
+		index, err = 0, nil
+	}
+	if err != nil {
+		return 0, 0, &param.FieldError{Field: "index", Reason: "not a non-negative integer"}
+	}
+	wait, err := param.Duration("wait", q.Get("wait"), defaultWait, d.cfg.MaxWait)
+	return index, wait, err
 }
 
 // msDuration converts milliseconds to a duration.

@@ -77,6 +77,10 @@ type Config struct {
 	// MaxWatchers bounds the blocking queries waiting at once; one more
 	// gets 429. Zero means no limit. Default 4096.
 	MaxWatchers int
+	// ShedLatency turns on the gate's admission control: while goroutines
+	// wait longer than this for a CPU, a share of client requests is shed
+	// with 429 (see gate.Config). Zero: never shed. Default 50ms.
+	ShedLatency time.Duration
 }
 
 // DefaultConfig returns a Config with every field set to its default.
@@ -94,6 +98,7 @@ func DefaultConfig() Config {
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,
+		ShedLatency:       50 * time.Millisecond,
 	}
 }
 

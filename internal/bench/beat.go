@@ -35,6 +35,9 @@ type BeatConfig struct {
 	// Ramp spreads the registrations; beats are measured after it.
 	// Default: the interval, or 250 µs per instance if longer.
 	Ramp time.Duration
+	// Depth is how many requests the overload mode pipelines on one
+	// connection at most (default 1: one client per connection).
+	Depth int
 }
 
 // beatOp is one scheduled operation of an instance: round 0 registers it,

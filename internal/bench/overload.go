@@ -70,20 +70,19 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 		}
 		hosts[i] = u.Host
 	}
+	// One pipe per client connection, spread over the nodes; each owns the
+	// instances i ≡ c (mod conns) and runs their schedule, so a slow answer
+	// delays its own instances only, as with real clients.
 	pctx, stopPipes := context.WithCancel(ctx)
-	perNode := max(env.Concurrency/len(hosts), 1)
-	pipes := make([][]*pipe, len(hosts))
-	for i, h := range hosts {
-		for range perNode {
-			pipes[i] = append(pipes[i], newPipe(pctx, h))
-		}
+	conns := (max(env.Concurrency, len(hosts)) + len(hosts) - 1) / len(hosts) * len(hosts)
+	pipes := make([]*pipe, conns)
+	for c := range pipes {
+		pipes[c] = newPipe(pctx, hosts[c%len(hosts)], max(cfg.Depth, 1))
 	}
 	defer func() {
 		stopPipes()
-		for _, ps := range pipes {
-			for _, p := range ps {
-				p.wait()
-			}
+		for _, p := range pipes {
+			p.wait()
 		}
 	}()
 
@@ -97,27 +96,24 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	beatFrom := start.Add(cfg.Ramp)
 	end := beatFrom.Add(env.Duration)
 	regSlot := float64(cfg.Ramp) / float64(n)
-	schedulers := 4
-	tallies := make([]*overloadTally, schedulers)
+	tallies := make([]*overloadTally, conns)
+	// state[i] is instance i's: must register, registering (a client
+	// beats only once its registration answered) or registered.
+	state := make([]atomic.Int32, n)
 	var outstanding sync.WaitGroup
 	var cpu atomic.Pointer[cpuMeter]
 	cpuTimer := time.AfterFunc(time.Until(beatFrom), func() { cpu.Store(startCPU(env)) })
 	defer cpuTimer.Stop()
 	var wg sync.WaitGroup
-	for s := range schedulers {
+	for s := range conns {
 		t := &overloadTally{perSecond: map[int64]int{}}
 		tallies[s] = t
 		wg.Go(func() {
 			var q opHeap
-			for i := s; i < n; i += schedulers {
+			for i := s; i < n; i += conns {
 				q = append(q, beatOp{due: start.Add(time.Duration(float64(i) * regSlot)), i: i})
 			}
 			heap.Init(&q)
-			// state[i] is instance i's: must register, registering (a
-			// client beats only once its registration answered) or
-			// registered. Only this scheduler and its callbacks touch
-			// its own entries.
-			state := make([]atomic.Int32, n)
 			for q.Len() > 0 && ctx.Err() == nil {
 				op := heap.Pop(&q).(beatOp)
 				if !op.due.Before(end) {
@@ -136,7 +132,7 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 				heap.Push(&q, beatOp{due: op.due.Add(cfg.Interval), i: op.i, round: op.round + 1})
 				i := op.i
 				svc := prefix + strconv.Itoa(i%cfg.Services)
-				node := i % len(hosts)
+				node := s % len(hosts)
 				measured := !op.due.Before(beatFrom)
 				t0 := time.Now()
 				switch state[i].Load() {
@@ -146,7 +142,7 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 					state[i].Store(registering)
 					raw := formRequest("POST", hosts[node], "/nacos/v1/ns/instance", registerForm(svc, i, false, md).Encode())
 					outstanding.Add(1)
-					err := pipes[node][i%perNode].send(raw, func(a pipeAnswer) {
+					err := pipes[s].send(raw, func(a pipeAnswer) {
 						defer outstanding.Done()
 						t.mu.Lock()
 						defer t.mu.Unlock()
@@ -169,11 +165,13 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 					continue
 				}
 				form := url.Values{"serviceName": {svc}, "namespaceId": {Namespace}, "ip": {instanceIP(i)}, "port": {"8080"}}.Encode()
-				var try func(node, left int)
-				try = func(node, left int) {
-					raw := formRequest("PUT", hosts[node], "/nacos/v1/ns/instance/beat", form)
+				// try sends the beat on connection c; after a 429 the
+				// next connection, which is on the next node.
+				var try func(c, left int)
+				try = func(c, left int) {
+					raw := formRequest("PUT", hosts[c%len(hosts)], "/nacos/v1/ns/instance/beat", form)
 					outstanding.Add(1)
-					err := pipes[node][i%perNode].send(raw, func(a pipeAnswer) {
+					err := pipes[c].send(raw, func(a pipeAnswer) {
 						defer outstanding.Done()
 						t1 := time.Now()
 						t.mu.Lock()
@@ -196,7 +194,7 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 								t.retried++
 								t.mu.Unlock()
 								// Not from the reader: a send may block.
-								go try((node+1)%len(hosts), left-1)
+								go try((c+1)%conns, left-1)
 								return
 							}
 						default:
@@ -211,7 +209,7 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 						outstanding.Done()
 					}
 				}
-				try(node, len(hosts)-1)
+				try(s, len(hosts)-1)
 				if measured { // once the pipe took it
 					t.mu.Lock()
 					t.late = append(t.late, max(time.Since(op.due), 0))
@@ -288,6 +286,7 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 	r.Params["duration"] = env.Duration.String()
 	r.Params["ramp"] = cfg.Ramp.String()
 	r.Params["connections"] = strconv.Itoa(env.Concurrency)
+	r.Params["depth"] = strconv.Itoa(max(cfg.Depth, 1))
 	offered := float64(cfg.Instances) / cfg.Interval.Seconds()
 	r.Add("offered beat rate", offered, "beats/s")
 	window := to.Sub(from).Seconds()

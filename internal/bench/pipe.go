@@ -6,8 +6,12 @@ package bench
 // much more than the cluster takes. A pipe writes every request when it is
 // due, whether or not earlier answers arrived (one write system call for
 // whatever queued meanwhile), and a reader matches the answers in order.
-// Up to maxInFlight requests wait on one connection; beyond that a send
-// blocks, and the generator reports how late it sent.
+// At most depth requests wait for answers on one connection (and depth
+// more to be written); beyond that a send blocks, as a client whose
+// requests are not answered cannot send more, and the generator reports
+// how late it sent. A shallow pipe over many connections behaves like
+// many clients; a deep one over few queues requests in the server's
+// socket buffers, where the server cannot see how long they wait.
 
 import (
 	"bufio"
@@ -38,24 +42,22 @@ type pipeReq struct {
 // pipe is one pipelined HTTP/1.1 connection. A broken connection fails
 // the requests in flight and is dialled again for the next ones.
 type pipe struct {
-	addr     string // host:port
-	in       chan pipeReq
-	inflight chan pipeReq // sent, not answered; its capacity bounds them
-	ctx      context.Context
-	wg       sync.WaitGroup
+	addr  string // host:port
+	in    chan pipeReq
+	depth int // requests in flight at most
+	ctx   context.Context
+	wg    sync.WaitGroup
 }
 
-// maxInFlight bounds the requests waiting for answers on one connection.
-const maxInFlight = 1024
-
-func newPipe(ctx context.Context, addr string) *pipe {
-	p := &pipe{addr: addr, in: make(chan pipeReq, maxInFlight), ctx: ctx}
+func newPipe(ctx context.Context, addr string, depth int) *pipe {
+	depth = max(depth, 1)
+	p := &pipe{addr: addr, in: make(chan pipeReq, depth), depth: depth, ctx: ctx}
 	p.wg.Go(p.run)
 	return p
 }
 
 // send queues raw; done gets its answer (from the pipe's goroutines). It
-// blocks while maxInFlight requests wait for the connection.
+// blocks while the pipe is full.
 func (p *pipe) send(raw []byte, done func(pipeAnswer)) error {
 	select {
 	case p.in <- pipeReq{raw: raw, done: done}:
@@ -106,7 +108,7 @@ func (p *pipe) failOne(err error) {
 
 // serve uses conn until it breaks or ctx ends.
 func (p *pipe) serve(conn net.Conn) {
-	inflight := make(chan pipeReq, maxInFlight)
+	inflight := make(chan pipeReq, p.depth)
 	broken := make(chan struct{})
 	var once sync.Once
 	brk := func() { once.Do(func() { close(broken); conn.Close() }) }
@@ -144,10 +146,20 @@ func (p *pipe) serve(conn net.Conn) {
 		for n := 0; err == nil; n++ {
 			select {
 			case inflight <- r:
-			case <-broken:
-				r.done(pipeAnswer{Err: errors.New("bench: pipe: connection closed")})
-				err = errors.New("bench: pipe: connection closed")
-				continue
+			default:
+				// Full: what is written must leave before answers can
+				// make room.
+				if err = bw.Flush(); err != nil {
+					r.done(pipeAnswer{Err: err})
+					continue
+				}
+				select {
+				case inflight <- r:
+				case <-broken:
+					r.done(pipeAnswer{Err: errors.New("bench: pipe: connection closed")})
+					err = errors.New("bench: pipe: connection closed")
+					continue
+				}
 			}
 			_, err = bw.Write(r.raw)
 			if n >= 255 || len(p.in) == 0 {

@@ -32,7 +32,7 @@ func TestPipe_inOrder(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	p := newPipe(ctx, host)
+	p := newPipe(ctx, host, 8) // shallower than a written batch
 	const total = 2000
 	var mu sync.Mutex
 	got := make([]pipeAnswer, total)

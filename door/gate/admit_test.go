@@ -124,7 +124,7 @@ func TestGate_overloadedAnswers429Quickly(t *testing.T) {
 	}
 	shed, fast := 0, 0
 	for range 40 {
-		sched.add(3, 1000) // the waits stay long
+		sched.add(3, 1000)     // the waits stay long
 		w, took := serve("/x") // counted, not gated: no core needed
 		if w.Code == http.StatusTooManyRequests {
 			shed++

@@ -131,13 +131,13 @@ func TestGate_overloadedAnswers429Quickly(t *testing.T) {
 			if w.Header().Get("Retry-After") != "1" {
 				t.Fatalf("429 without Retry-After: 1: %v", w.Header())
 			}
-			if took < 20*time.Millisecond {
+			if took < 100*time.Millisecond { // half what the handler takes
 				fast++
 			}
 		}
 	}
 	if shed < 20 || fast != shed {
-		t.Fatalf("%d of 40 requests shed, %d of them within 20 ms; want most shed, all at once", shed, fast)
+		t.Fatalf("%d of 40 requests shed, %d of them within 100 ms; want most shed, all at once", shed, fast)
 	}
 	if n := handled.Load(); n > 20 {
 		t.Fatalf("the handler ran %d times of 40", n)

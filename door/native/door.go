@@ -39,6 +39,7 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/instance", d.deregister)
 	mux.HandleFunc("GET /v1/instance", d.get)
 	mux.HandleFunc("PUT /v1/instance/beat", d.beat)
+	mux.HandleFunc("PUT /v1/beats", d.beats)
 	mux.HandleFunc("GET /v1/instances", d.list)
 	mux.HandleFunc("GET /v1/services", d.services)
 	mux.HandleFunc("GET /v1/cluster/members", d.members)

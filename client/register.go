@@ -245,7 +245,7 @@ func (c *Client) beat(r *registration) error {
 		// (beatbatch.go).
 		octx, ocancel := context.WithTimeout(ctx, min(c.cfg.RequestTimeout, r.beatInterval()/2))
 		err = errNoBatch
-		if !c.noBatch.Load() {
+		if !c.noBatch.Load() && !c.cfg.SingleBeats {
 			var iv time.Duration
 			if iv, err = c.batchBeat(octx, owner, r.key); err == nil {
 				ocancel()

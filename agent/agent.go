@@ -63,7 +63,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.server = peer.NewServer(a.peers, a.node)
 	gc := gate.Config{ACL: cfg.ACL, Secret: cfg.secret(), MaxConcurrent: cfg.MaxConcurrent, MaxWatchers: cfg.MaxWatchers,
-		Logger: cfg.Logger, Now: cfg.Now}
+		ShedLatency: cfg.ShedLatency, Logger: cfg.Logger, Now: cfg.Now}
 	if a.gate, err = gate.New(gc, a.node, a.reg); err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}

@@ -90,6 +90,10 @@ type Config struct {
 	// MaxWatchers bounds the blocking queries waiting at once; one more
 	// gets 429. Zero means no limit. Default 4096.
 	MaxWatchers int
+	// ShedLatency turns on the gate's admission control: while goroutines
+	// wait longer than this for a CPU, a share of client requests is shed
+	// with 429 (see gate.Config). Zero: never shed. Default 50ms.
+	ShedLatency time.Duration
 }
 
 // DefaultConfig returns a Config with every field set to its default.
@@ -108,6 +112,7 @@ func DefaultConfig() Config {
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,
+		ShedLatency:       50 * time.Millisecond,
 	}
 }
 
@@ -117,6 +122,10 @@ func DefaultLocalConfig() Config {
 	c := DefaultConfig()
 	c.Config = node.DefaultLocalConfig()
 	c.HTTPAddr = "127.0.0.1:0"
+	// Tests share loaded cores with many agents in one process; their
+	// scheduler delays say nothing about a node's load. Tests of the
+	// admission control turn it on themselves.
+	c.ShedLatency = 0
 	return c
 }
 

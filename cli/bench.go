@@ -64,6 +64,8 @@ func benchCommand() *cli.Command {
 					&cli.IntFlag{Name: "services", Usage: "services to spread them over (default: one per 1000 instances)"},
 					&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "beat interval (timeout 3×, delete 6×)"},
 					&cli.DurationFlag{Name: "ramp", Usage: "spread the registrations over this long before beats are measured (default: the interval, or 250µs per instance if longer)"},
+					&cli.IntFlag{Name: "depth", Value: 2, Usage: "with --overload: requests pipelined on one connection at most"},
+					&cli.BoolFlag{Name: "overload", Usage: "send with the lean generator (HTTP/1.1 pipelined over --concurrency connections), so it can offer more than the cluster takes; 429 answers count as shed and are retried on the next node like a Nacos client; reports goodput"},
 				}, benchBeat),
 			mode("lag", "write on one node, watch the others with blocking queries",
 				"Registers --writes instances one at a time on the first node and times until\nevery other node's blocking query (GET /v1/instances?index=N) returns each.",
@@ -300,8 +302,12 @@ func benchBeat(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Rep
 	s.floor.PostForm = func(i int) url.Values { // the shape of a light beat
 		return url.Values{"serviceName": {"bench-beat-0"}, "namespaceId": {bench.Namespace}, "ip": {"10.0.0.1"}, "port": {"8080"}}
 	}
+	cfg := bench.BeatConfig{Instances: n, Services: c.Int("services"), Interval: iv, Ramp: c.Duration("ramp"), Depth: c.Int("depth")}
 	return withFloor(ctx, c, s, func() (*bench.Report, error) {
-		return bench.Beat(ctx, s.env, bench.BeatConfig{Instances: n, Services: c.Int("services"), Interval: iv, Ramp: c.Duration("ramp")})
+		if c.Bool("overload") {
+			return bench.Overload(ctx, s.env, cfg)
+		}
+		return bench.Beat(ctx, s.env, cfg)
 	})
 }
 

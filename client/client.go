@@ -21,6 +21,8 @@ type Client struct {
 	preferred atomic.Uint32             // index in addrs of the node that answered last
 	table     atomic.Pointer[ringTable] // the cluster's ring as last read; nil if never read
 	kick      chan struct{}             // asks the membership loop to refresh now
+	batches   beatBatches               // beats queued per owner (beatbatch.go)
+	noBatch   atomic.Bool               // a node lacked the batch endpoint: beat singly
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup

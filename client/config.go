@@ -67,6 +67,12 @@ type Config struct {
 	// to any node when the owner is unknown or does not answer.
 	DisableRing bool
 
+	// SingleBeats sends one request per beat. By default the beats of the
+	// instances whose owner the client knows go to it batched in PUT
+	// /v1/beats (one request for every beat that came due while the
+	// previous one was in flight).
+	SingleBeats bool
+
 	// WatchWait is how long one blocking query of Watch and WaitGone waits
 	// for a change before asking again. Default 60s (nodes cap it at their
 	// MaxWait).

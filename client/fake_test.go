@@ -40,6 +40,8 @@ type fakeNode struct {
 	deletes  int
 	rings    int // ring tables served
 	beatLog  []time.Time
+	batches  int  // PUT /v1/beats served
+	noBatch  bool // PUT /v1/beats answers 404, as an older node
 }
 
 func newFakeNet(hosts ...string) *fakeNet {
@@ -189,6 +191,35 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			iv = in.BeatIntervalMs
 		}
 		reply(200, map[string]any{"beatIntervalMs": iv})
+	case "PUT /v1/beats":
+		if n.noBatch {
+			http.NotFound(w, r)
+			return
+		}
+		var req api.BeatsRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			reply(400, map[string]string{"error": "bad body"})
+			return
+		}
+		out := api.BeatsReply{Results: make([]api.BeatResult, len(req.Beats))}
+		n.mu.Lock()
+		n.batches++
+		for i, b := range req.Beats {
+			in, ok := n.insts[instanceKeyOf(b)]
+			if !ok {
+				out.Results[i] = api.BeatResult{Status: 404, Error: "instance not found"}
+				continue
+			}
+			n.beats++
+			n.beatLog = append(n.beatLog, time.Now())
+			iv := n.interval
+			if iv == 0 {
+				iv = in.BeatIntervalMs
+			}
+			out.Results[i] = api.BeatResult{BeatIntervalMs: iv}
+		}
+		n.mu.Unlock()
+		reply(200, out)
 	case "DELETE /v1/instance":
 		port, _ := strconv.Atoi(q.Get("port"))
 		k := InstanceKey{Service: Service{Namespace: q.Get("namespace"), Group: q.Get("group"), Name: q.Get("service")},

@@ -241,8 +241,22 @@ func (c *Client) beat(r *registration) error {
 	var ans answer
 	var err error
 	if owner, ok := c.ownerURL(r.key.Service); ok {
+		// To the owner, batched with the other instances it owns
+		// (beatbatch.go).
 		octx, ocancel := context.WithTimeout(ctx, min(c.cfg.RequestTimeout, r.beatInterval()/2))
-		ans, err = c.sendTo(octx, owner, req)
+		err = errNoBatch
+		if !c.noBatch.Load() && !c.cfg.SingleBeats {
+			var iv time.Duration
+			if iv, err = c.batchBeat(octx, owner, r.key); err == nil {
+				ocancel()
+				r.setInterval(iv)
+				c.countBeat(r)
+				return nil
+			}
+		}
+		if errors.Is(err, errNoBatch) && ctx.Err() == nil {
+			ans, err = c.sendTo(octx, owner, req)
+		}
 		ocancel()
 		if err != nil && !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
 			c.log.Debug("beat to the owner failed; beating through any node", "owner", owner.String(), "err", err)

@@ -61,6 +61,8 @@ func (n *Node) HandleBeat(ctx context.Context, b peer.BeatCall) (time.Duration, 
 
 // beatLocal applies a beat to this node's store.
 func (n *Node) beatLocal(ctx context.Context, k store.Key, ik store.InstanceKey, reregister *store.Instance) (time.Duration, bool, error) {
+	defer n.brake.end(n.brake.begin(n.cfg.Now())) // the beat queue's age (brake.go)
+	n.brake.wait(ctx)
 	res, err := n.store.Beat(k, ik)
 	if err == nil {
 		if res.Changed {

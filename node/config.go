@@ -92,6 +92,11 @@ type Config struct {
 	// service's metadata, in bytes (400 beyond); at most
 	// param.MaxMetadataBytes (16384), the default.
 	MaxMetadataBytes int
+	// ExpiryBrakeLag engages the expiry brake (brake.go) when a beat has
+	// waited longer than this to be applied, or a front door reports
+	// overload; it releases after twice this without either. Zero turns
+	// the brake off. Default 1s.
+	ExpiryBrakeLag time.Duration
 	// Logger receives the node's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now. Tests inject their own.
@@ -125,6 +130,7 @@ func DefaultConfig() Config {
 		MaxInstancesPerService:   10000,
 		MaxInstancesPerNamespace: 200000,
 		MaxMetadataBytes:         param.MaxMetadataBytes,
+		ExpiryBrakeLag:           time.Second,
 		Logger:                   slog.Default(),
 		Now:                      time.Now,
 	}
@@ -168,6 +174,8 @@ func (c *Config) Validate() error {
 		return errors.New("node: config: replication, peer and sync timeouts must be positive")
 	case c.SyncRetry <= 0 || c.SyncGrace < 0 || c.JoinTimeout < 0 || c.AntiEntropyInterval <= 0 || c.LeaveTimeout <= 0 || c.HeardInterval <= 0:
 		return errors.New("node: config: sync retry, anti-entropy and heard intervals and leave timeout must be positive")
+	case c.ExpiryBrakeLag < 0:
+		return fmt.Errorf("node: config: expiry brake lag %v must not be negative", c.ExpiryBrakeLag)
 	case c.MaxInstancesPerService < 0 || c.MaxInstancesPerNamespace < 0:
 		return errors.New("node: config: max instances must not be negative")
 	case c.MaxMetadataBytes < 1 || c.MaxMetadataBytes > param.MaxMetadataBytes:

@@ -23,8 +23,10 @@ func (n *Node) runExpiry() {
 			d = next.Sub(n.cfg.Now())
 		}
 		if d <= 0 {
-			n.sweep()
-			continue
+			if n.sweep() {
+				continue
+			}
+			d = brakePoll // the expiry brake holds them (brake.go)
 		}
 		timer.Reset(d)
 		select {
@@ -43,9 +45,13 @@ func (n *Node) runExpiry() {
 	}
 }
 
-// sweep applies the due transitions. It logs each at debug level and one
-// summary per sweep at info level, so a mass expiry cannot flood the log.
-func (n *Node) sweep() {
+// sweep applies the due transitions, unless the expiry brake holds them
+// (then it reports false). It logs each at debug level and one summary
+// per sweep at info level, so a mass expiry cannot flood the log.
+func (n *Node) sweep() bool {
+	if n.holdExpiries() {
+		return false
+	}
 	now := n.cfg.Now()
 	trans := n.store.Sweep(n.owns)
 	// The transitions are visible from here on: how late each is counts
@@ -81,6 +87,7 @@ func (n *Node) sweep() {
 		n.log.Info("instances expired", "unhealthy", unhealthy, "removed", removed,
 			"late", late.Round(time.Microsecond))
 	}
+	return true
 }
 
 // runReaper drops old tombstones periodically.

@@ -35,5 +35,5 @@ func (l lagObserver) observe(clock, now int64) {
 
 // Collectors returns the core's metrics for the agent's registry.
 func (n *Node) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{n.lag.h, &nodeCollector{n: n}}
+	return []prometheus.Collector{n.lag.h, &nodeCollector{n: n}, brakeCollector{n: n}}
 }

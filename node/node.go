@@ -53,6 +53,7 @@ type Node struct {
 	watch      watchdog      // the progress probe's findings (watchdog.go)
 	lag        lagObserver
 	faults     faults
+	brake      brake           // the expiry brake (brake.go)
 	warns      ratelog.Limiter // repeated warnings, logged at most every ratelog.Every
 	ctx        context.Context
 	cancel     context.CancelFunc

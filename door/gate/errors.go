@@ -59,10 +59,10 @@ func StatusOf(err error) int {
 
 // WriteText answers with a plain-text body, as Nacos does.
 func WriteText(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h := w.Header()
+	h["Content-Type"], h["X-Content-Type-Options"] = textType, nosniff
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(msg))
+	_, _ = io.WriteString(w, msg)
 }
 
 // NacosError answers err the way Nacos 1.x does: status code and a
@@ -83,9 +83,17 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	WriteJSONBytes(w, status, b)
 }
 
+// Header values of answers, shared so that setting them allocates
+// nothing (net/http only reads them).
+var (
+	jsonType = []string{"application/json"}
+	textType = []string{"text/plain; charset=utf-8"}
+	nosniff  = []string{"nosniff"}
+)
+
 // WriteJSONBytes answers already-encoded JSON.
 func WriteJSONBytes(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonType
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

@@ -34,6 +34,11 @@ type Config struct {
 	// MaxWatchers bounds the blocking queries waiting at once; one more
 	// gets 429 at once. Zero means no limit.
 	MaxWatchers int
+	// ShedLatency turns on admission control (admit.go): while goroutines
+	// wait longer than this for a CPU (90th percentile over 50 ms), a
+	// growing share of client requests is shed with 429 and Retry-After.
+	// Zero: never shed.
+	ShedLatency time.Duration
 	// Logger receives the gate's logs.
 	Logger *slog.Logger
 	// Now is the clock.
@@ -48,6 +53,7 @@ type Gate struct {
 	auth     *auth
 	brake    brake
 	metrics  *httpMetrics
+	admit    *admission
 	inflight atomic.Int64 // client requests counted against MaxConcurrent
 	waiting  atomic.Int64 // blocking queries waiting (never counted)
 }
@@ -58,11 +64,14 @@ func New(cfg Config, core *node.Node, reg prometheus.Registerer) (*Gate, error) 
 	if err := cfg.ACL.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.MaxConcurrent < 0 || cfg.MaxWatchers < 0 {
-		return nil, errors.New("gate: config: max concurrent and max watchers must not be negative")
+	if cfg.MaxConcurrent < 0 || cfg.MaxWatchers < 0 || cfg.ShedLatency < 0 {
+		return nil, errors.New("gate: config: max concurrent, max watchers and shed latency must not be negative")
 	}
 	g := &Gate{cfg: cfg, core: core, auth: newAuth(cfg.ACL, cfg.Secret, cfg.Now), metrics: newHTTPMetrics()}
 	if err := g.metrics.register(reg, func() float64 { return float64(g.waiting.Load()) }); err != nil {
+		return nil, err
+	}
+	if err := g.startAdmission(reg); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -78,6 +87,11 @@ func (g *Gate) ACLEnabled() bool { return g.auth.acl.Enabled() }
 func (g *Gate) Wrap(mux *http.ServeMux) http.Handler {
 	return g.metrics.instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k := kindOf(r)
+		if k.counted && !g.admit.admit() {
+			_, r.Pattern = mux.Handler(r)
+			g.refuse(w, r, g.admit.tooBusy())
+			return
+		}
 		if k.counted && g.cfg.MaxConcurrent > 0 {
 			if !g.acquire() {
 				_, r.Pattern = mux.Handler(r) // the route label of the metrics

@@ -192,7 +192,7 @@ func (d *Door) beat(w http.ResponseWriter, r *http.Request, p param.Values) erro
 	} else {
 		reply.ClientBeatInterval = interval.Milliseconds()
 	}
-	gate.WriteJSON(w, http.StatusOK, reply)
+	reply.write(w)
 	return nil
 }
 

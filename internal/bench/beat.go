@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-io/roster/client"
@@ -34,6 +35,9 @@ type BeatConfig struct {
 	// Ramp spreads the registrations; beats are measured after it.
 	// Default: the interval, or 250 µs per instance if longer.
 	Ramp time.Duration
+	// Depth is how many requests the overload mode pipelines on one
+	// connection at most (default 1: one client per connection).
+	Depth int
 }
 
 // beatOp is one scheduled operation of an instance: round 0 registers it,
@@ -166,6 +170,9 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 		lat, late                                Latencies
 	}
 	tallies := make([]tally, c)
+	var cpu atomic.Pointer[cpuMeter]
+	cpuTimer := time.AfterFunc(time.Until(beatFrom), func() { cpu.Store(startCPU(env)) })
+	defer cpuTimer.Stop()
 	var wg sync.WaitGroup
 	for w := range c {
 		wg.Add(1)
@@ -229,6 +236,14 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	}
 	wg.Wait()
 	beatEnd := time.Now()
+	var measured int
+	for _, t := range tallies {
+		measured += t.beats
+	}
+	r := &Report{Mode: "beat", Params: env.params()}
+	if m := cpu.Load(); m != nil {
+		m.report(r, "beat", measured)
+	}
 	// One last look after the run, then stop the watcher.
 	for _, a := range addrs {
 		watch.check(ctx, env.Client, a, prefix)
@@ -249,7 +264,6 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	}
 	lat, late := NewLatencies(lats...), NewLatencies(lates...)
 	window := beatEnd.Sub(beatFrom).Seconds()
-	r := &Report{Mode: "beat", Params: env.params()}
 	r.Params["instances"] = strconv.Itoa(n)
 	r.Params["services"] = strconv.Itoa(cfg.Services)
 	r.Params["interval"] = cfg.Interval.String()

@@ -56,6 +56,7 @@ func Read(ctx context.Context, env *Env, cfg ReadConfig, urls []string) (*Report
 		urls = urls[:1]
 	}
 	load := Load{Workers: env.Concurrency, Duration: env.Duration}
+	cpu := startCPU(env)
 	res := load.Run(ctx, func(ctx context.Context, w, i int) error {
 		_, _, err := env.Client.Do(ctx, http.MethodGet, urls[(w+i)%len(urls)], "", "", false)
 		return err
@@ -65,6 +66,7 @@ func Read(ctx context.Context, env *Env, cfg ReadConfig, urls []string) (*Report
 	r.Params["nodes"] = strconv.Itoa(len(urls))
 	r.Params["duration"] = env.Duration.String()
 	r.AddRate("read rate", res.Rate(), UnitReqPerSec, env.getFloor())
+	cpu.report(r, "read", res.Ops)
 	r.Add("errors", float64(res.Errors), UnitCount)
 	r.AddMs("latency p50", res.Latencies.Percentile(0.50))
 	r.AddMs("latency p99", res.Latencies.Percentile(0.99))

@@ -71,6 +71,7 @@ func Register(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, error
 		rssBefore = rssAll(pids)
 	}
 	load := Load{Workers: env.Concurrency, Ops: cfg.Instances, Duration: env.Duration}
+	cpu := startCPU(env)
 	res := load.Run(ctx, func(ctx context.Context, _, i int) error {
 		svc := prefix + strconv.Itoa(i%cfg.Services)
 		return env.Client.Form(ctx, http.MethodPost, addrs[i%len(addrs)], "/nacos/v1/ns/instance", registerForm(svc, i, false, longLived))
@@ -100,6 +101,9 @@ func Register(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, error
 	} else {
 		r.AddMs("all nodes list all, after last ack", max(all.Sub(res.LastAck), 0))
 	}
+	// Until every node lists them all: the replication the writes caused
+	// counts too.
+	cpu.report(r, "registration", res.Ops)
 	if rssAfter := rssAll(pids); rssBefore != nil && rssAfter != nil {
 		// Every node holds the whole registry: the largest growth of one
 		// agent, per instance registered, is the memory an instance costs.

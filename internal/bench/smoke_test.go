@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -97,5 +98,36 @@ func TestSmoke_lagAndBeat(t *testing.T) {
 	}
 	if got := figure(t, r, "beats that found no instance"); got != 0 {
 		t.Errorf("got %v beats that found nothing, want 0", got)
+	}
+}
+
+// The overload mode's lean generator registers and beats every instance
+// on schedule against a node that is not overloaded, and reports the
+// agent CPU per beat when it knows the agent's process (here: the test's).
+func TestSmoke_overload(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	env := smokeEnv(t)
+	env.Duration = time.Second
+	env.Concurrency = 4
+	env.PIDs = func() []int { return []int{os.Getpid()} }
+	r, err := bench.Overload(ctx, env, bench.BeatConfig{Instances: 100, Services: 5, Interval: 200 * time.Millisecond, Check: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := figure(t, r, "registered"); got != 100 {
+		t.Errorf("got %v registered, want 100; notes %v", got, r.Notes)
+	}
+	// 500 beats/s offered; a loaded machine under -race still answers most.
+	if got := figure(t, r, "goodput (beats answered 200)"); got < 200 {
+		t.Errorf("got goodput %v beats/s, want about 500; notes %v", got, r.Notes)
+	}
+	for _, name := range []string{"instances ever seen unhealthy", "beat errors", "beats that found no instance"} {
+		if got := figure(t, r, name); got != 0 {
+			t.Errorf("got %v %s, want 0; notes %v", got, name, r.Notes)
+		}
+	}
+	if got := figure(t, r, "agent CPU per beat"); got <= 0 {
+		t.Errorf("got agent CPU per beat %v µs, want > 0", got)
 	}
 }

@@ -23,7 +23,7 @@ func Read(r *http.Request, maxBody int64) (Values, error) {
 	if r.URL != nil {
 		ParseInto(v, r.URL.RawQuery)
 	}
-	if r.Body == nil || !hasBody(r.Method) || !isForm(r.Header.Get("Content-Type")) {
+	if r.Body == nil || r.Body == http.NoBody || !hasBody(r.Method) || !isForm(r.Header.Get("Content-Type")) {
 		return v, nil
 	}
 	if maxBody <= 0 {

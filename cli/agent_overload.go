@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/roster-io/roster/agent"
+)
+
+// overloadFlags are the agent's overload flags: admission control in the
+// gate and the expiry brake in the core.
+func overloadFlags(def agent.Config) []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "shed-latency", Value: def.ShedLatency, EnvVars: envVar("shed-latency"),
+			Usage: "shed a growing share of client requests (429, Retry-After: 1) while goroutines wait longer than this for a CPU (90th percentile over 50 ms); 0: never shed"},
+		&cli.DurationFlag{Name: "expiry-brake-lag", Value: def.ExpiryBrakeLag, EnvVars: envVar("expiry-brake-lag"),
+			Usage: "hold expiries while a beat has waited longer than this to be applied or the node sheds requests; 0: never hold"},
+	}
+}
+
+// applyOverload reads the overload flags into cfg.
+func applyOverload(c *cli.Context, cfg *agent.Config) error {
+	cfg.ShedLatency = c.Duration("shed-latency")
+	cfg.ExpiryBrakeLag = c.Duration("expiry-brake-lag")
+	for _, f := range []string{"shed-latency", "expiry-brake-lag"} {
+		if c.Duration(f) < 0 {
+			return fmt.Errorf("--%s %v must not be negative", f, c.Duration(f))
+		}
+	}
+	return nil
+}

@@ -16,12 +16,12 @@ import (
 // services another node owns wait for their hand-off).
 const batchWorkers = 16
 
-// beats handles PUT /v1/beats: up to api.MaxBatchBeats light beats in one
+// batchBeats handles PUT /v1/beats: up to api.MaxBatchBeats light beats in one
 // request, answered one result per beat in order. The client library
 // sends each owner the beats of the instances it owns, so one request
 // replaces one per instance. Every key is checked before any beat is
 // applied: one invalid key refuses the whole batch with a 400 naming it.
-func (d *Door) beats(w http.ResponseWriter, r *http.Request) {
+func (d *Door) batchBeats(w http.ResponseWriter, r *http.Request) {
 	var req api.BeatsRequest
 	if err := gate.DecodeJSON(r, &req, d.cfg.MaxBodyBytes); err != nil {
 		gate.JSONError(w, err)

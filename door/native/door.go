@@ -40,7 +40,7 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/instance", d.get)
 	mux.HandleFunc("PATCH /v1/instance", d.update)
 	mux.HandleFunc("PUT /v1/instance/beat", d.beat)
-	mux.HandleFunc("PUT /v1/beats", d.beats)
+	mux.HandleFunc("PUT /v1/beats", d.batchBeats)
 	mux.HandleFunc("GET /v1/instances", d.list)
 	mux.HandleFunc("GET /v1/instances/beats", d.beats)
 	mux.HandleFunc("GET /v1/services", d.services)

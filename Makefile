@@ -64,7 +64,10 @@ vet:
 lint: vet
 
 # generate regenerates the MessagePack code of store (store/*_gen.go) with
-# msgp at the version go.mod pins (its `tool` line). check-generated, part
+# msgp at the version go.mod pins (its `tool` line), and the protobuf and
+# gRPC code of door/grpcdoor/pb (*.pb.go) with protoc (Debian's
+# protobuf-compiler) and the protoc-gen-go and protoc-gen-go-grpc that
+# go.mod pins. check-generated, part
 # of vet and so of `make test`, regenerates it into the tree and fails if
 # that changed anything: a generated type was edited without `make generate`.
 .PHONY: generate check-generated docs-check
@@ -82,9 +85,9 @@ generate:
 
 check-generated:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && mkdir "$$tmp/old" "$$tmp/new" && \
-	  find . -name '*_gen.go' -not -path './.git/*' | tar -cf - -T - | tar -xf - -C "$$tmp/old" && \
+	  find . \( -name '*_gen.go' -o -name '*.pb.go' \) -not -path './.git/*' | tar -cf - -T - | tar -xf - -C "$$tmp/old" && \
 	  $(GO) generate ./... && \
-	  find . -name '*_gen.go' -not -path './.git/*' | tar -cf - -T - | tar -xf - -C "$$tmp/new" && \
+	  find . \( -name '*_gen.go' -o -name '*.pb.go' \) -not -path './.git/*' | tar -cf - -T - | tar -xf - -C "$$tmp/new" && \
 	  if ! diff -ru "$$tmp/old" "$$tmp/new"; then \
 	    echo "check-generated: the generated code was stale (diff above); \`make generate\` has rewritten it: review and commit it" >&2; \
 	    exit 1; \

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roster-io/roster/door/gate"
+	"github.com/roster-io/roster/door/grpcdoor"
 	nacosdoor "github.com/roster-io/roster/door/nacos"
 	"github.com/roster-io/roster/door/native"
 	"github.com/roster-io/roster/node"
@@ -34,6 +35,7 @@ type Agent struct {
 	server *peer.Server
 	gate   *gate.Gate
 	nacos  *nacosdoor.Door
+	grpc   *grpcdoor.Door // nil when off
 	mux    *http.ServeMux
 	srv    *http.Server
 	reg    *prometheus.Registry
@@ -73,6 +75,9 @@ func New(cfg Config) (*Agent, error) {
 	a.nacos.Routes(a.mux)
 	native.New(native.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxWait: cfg.MaxWait}, a.node, a.gate).Routes(a.mux)
 	a.routes()
+	if err := a.newGRPC(); err != nil {
+		return nil, err
+	}
 	a.srv = &http.Server{
 		Handler:           a.gate.Wrap(a.mux),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -135,9 +140,15 @@ func (a *Agent) Start() error {
 		ln.Close()
 		return fmt.Errorf("agent: %w", err)
 	}
+	if err := a.startGRPC(); err != nil {
+		ln.Close()
+		a.nacos.Close()
+		return err
+	}
 	if err := a.node.Start(httpAddr); err != nil {
 		ln.Close()
 		a.nacos.Close()
+		a.closeGRPC()
 		return fmt.Errorf("agent: %w", err)
 	}
 	a.mu.Lock()
@@ -184,6 +195,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	}
 	a.stopped = true
 	a.mu.Unlock()
+	a.resetGRPC()
 	a.node.Leave(ctx)
 	var errs []error
 	if err := a.srv.Shutdown(ctx); err != nil {
@@ -194,6 +206,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("agent: %w", err))
 	}
 	a.wg.Wait()
+	a.closeGRPC()
 	a.peers.Close()
 	a.nacos.Close()
 	return errors.Join(errs...)
@@ -211,6 +224,7 @@ func (a *Agent) Kill() {
 	_ = a.node.Shutdown(ctx)
 	cancel()
 	a.wg.Wait()
+	a.closeGRPC()
 	a.peers.Close()
 	a.nacos.Close()
 }

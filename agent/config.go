@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/door/gate"
+	"github.com/roster-io/roster/door/grpcdoor"
 	"github.com/roster-io/roster/node"
 )
 
@@ -77,6 +78,12 @@ type Config struct {
 	// MaxWatchers bounds the blocking queries waiting at once; one more
 	// gets 429. Zero means no limit. Default 4096.
 	MaxWatchers int
+	// GRPCAddr is the listen address of the Nacos 2.x gRPC door: "auto"
+	// (the default) is the HTTP host and port + 1000, "off" disables it.
+	GRPCAddr string
+	// GRPC configures the gRPC door; its TLS, metrics, logger and clock
+	// are the agent's. Default grpcdoor.DefaultConfig().
+	GRPC grpcdoor.Config
 }
 
 // DefaultConfig returns a Config with every field set to its default.
@@ -94,6 +101,8 @@ func DefaultConfig() Config {
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,
+		GRPCAddr:          GRPCAuto,
+		GRPC:              grpcdoor.DefaultConfig(),
 	}
 }
 
@@ -130,6 +139,9 @@ func (c *Config) Validate() error {
 	case c.ACL.Enabled() && c.GossipAddr != "" && c.secret() == nil:
 		return errors.New("agent: config: ACLs are on in a cluster without a shared secret, so any host could send node-to-node requests around them: " +
 			"set --cluster-secret or --gossip-key on every node (or --gossip \"\" for a node that never clusters)")
+	}
+	if c.GRPCAddr == "" {
+		return errors.New("agent: config: grpc address is empty: set an address, auto or off")
 	}
 	return c.checkAdvertise()
 }

@@ -64,8 +64,13 @@ func (c *client) setup() {
 	if err := s.Send(raw("ConnectionSetupRequest", map[string]any{"clientVersion": "test", "labels": map[string]string{"source": "sdk"}})); err != nil {
 		c.t.Fatal(err)
 	}
-	// The setup is handled asynchronously; a request answered with 301
-	// means it has not been yet.
+	c.awaitSetup()
+}
+
+// awaitSetup waits until the server has taken the setup, which it handles
+// asynchronously: until then requests get 301.
+func (c *client) awaitSetup() {
+	c.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		typ, body := c.call("HealthCheckRequest", map[string]any{"requestId": "2"})
@@ -75,7 +80,7 @@ func (c *client) setup() {
 		if time.Now().After(deadline) {
 			c.t.Fatalf("setup not taken: %s %v", typ, body)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 
 // fast makes the door's timers short for tests.
 func fast(c *agent.Config) {
-	c.GRPC.SetupTimeout = 300 * time.Millisecond
+	c.GRPC.SetupTimeout = 5 * time.Second
 	c.GRPC.LeaseInterval = 200 * time.Millisecond
 	c.GRPC.AckTimeout = 300 * time.Millisecond
 	c.GRPC.MaxPayloadBytes = 64 << 10
@@ -146,7 +146,7 @@ func TestDoor_oversizePayloadIsRefusedAndConnectionLives(t *testing.T) {
 }
 
 func TestDoor_requestBeforeSetupAndSetupTimeout(t *testing.T) {
-	a := agenttest.Start(t, fast)
+	a := agenttest.Start(t, fast, func(c *agent.Config) { c.GRPC.SetupTimeout = 300 * time.Millisecond })
 	c := dial(t, a)
 	typ, body := c.call("ServerCheckRequest", map[string]any{"requestId": "1"})
 	if typ != "ServerCheckResponse" || body["connectionId"] == "" {

@@ -56,7 +56,9 @@ func TestDoor_closedConnectionGoneOnEveryNode(t *testing.T) {
 		return true
 	})
 	c.cc.Close()
-	el := await.True(t, time.Second, "instance gone from every node", func() bool {
+	// A second locally; the bound is looser for the race detector on a
+	// loaded machine (the compatibility suite holds real processes to 1 s).
+	el := await.True(t, 3*time.Second, "instance gone from every node", func() bool {
 		for _, a := range cl.Agents() {
 			if len(httpHosts(t, a, "bound")) != 0 {
 				return false

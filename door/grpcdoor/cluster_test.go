@@ -3,6 +3,7 @@ package grpcdoor_test
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -155,4 +156,38 @@ func TestDoor_thousandConnectionsOpenedAndDropped(t *testing.T) {
 	})
 	t.Logf("%d connections dropped: all gone after %v", n, el)
 	await.True(t, 5*time.Second, "goroutines back", func() bool { return runtime.NumGoroutine() <= before+20 })
+}
+
+// TestDoor_pushLatency measures, on three in-process nodes, the time from
+// sending a registration to one node to its push reaching a subscriber on
+// each of the others, and logs p50 and p99.
+func TestDoor_pushLatency(t *testing.T) {
+	cl := agenttest.NewCluster(t, 3, fast)
+	subs := []*client{connect(t, cl.Agent("n1")), connect(t, cl.Agent("n2"))}
+	for _, s := range subs {
+		s.call("SubscribeServiceRequest", map[string]any{"requestId": "s", "serviceName": "timed", "subscribe": true})
+	}
+	writer := connect(t, cl.Agent("n0"))
+	var lat []time.Duration
+	const changes = 30
+	for i := range changes {
+		start := time.Now()
+		writer.register("timed", fmt.Sprintf("10.2.0.%d", i+1), 80)
+		for _, s := range subs {
+			for {
+				n := s.recv("NotifySubscriberRequest", 2*time.Second)
+				_ = s.stream.Send(raw("NotifySubscriberResponse", map[string]any{"requestId": n["requestId"], "resultCode": 200}))
+				if len(hosts(n["serviceInfo"])) == i+1 {
+					break
+				}
+			}
+			lat = append(lat, time.Since(start))
+		}
+	}
+	slices.Sort(lat)
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	t.Logf("push latency over %d pushes (from sending a registration to n0 to its list on n1 and n2): p50 %v, p99 %v", len(lat), p50, p99)
+	if p99 > 2*time.Second {
+		t.Fatalf("push p99 %v", p99)
+	}
 }

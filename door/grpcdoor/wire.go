@@ -196,8 +196,8 @@ type resetRequest struct {
 func payload(typ string, v any) *pb.Payload {
 	b, err := json.Marshal(v)
 	if err != nil { // every value here encodes; keep the wire valid anyway
-		typ = "ErrorResponse"
 		b, _ = json.Marshal(errorResponse(codeFail, fmt.Sprintf("grpcdoor: encode %s: %v", typ, err)))
+		typ = "ErrorResponse"
 	}
 	return &pb.Payload{Metadata: &pb.Metadata{Type: typ}, Body: &anypb.Any{Value: b}}
 }

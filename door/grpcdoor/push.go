@@ -2,6 +2,8 @@ package grpcdoor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -37,12 +39,19 @@ type topic struct {
 
 func newHub(d *Door) *hub { return &hub{d: d, topics: map[store.Key]*topic{}} }
 
+// errTooManySubs refuses a subscription beyond MaxSubscriptions.
+var errTooManySubs = errors.New("grpcdoor: too many subscriptions on this connection")
+
 // subscribe adds c's subscription to sub, whose list c was sent at index.
-func (h *hub) subscribe(c *conn, sub subKey, index uint64) {
+func (h *hub) subscribe(c *conn, sub subKey, index uint64) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return
+		return nil
+	}
+	if !c.subs[sub] && len(c.subs) >= h.d.cfg.MaxSubscriptions {
+		c.mu.Unlock()
+		return &tooMany{fmt.Errorf("%w: %d subscriptions, the limit is %d; unsubscribe first", errTooManySubs, len(c.subs), h.d.cfg.MaxSubscriptions)}
 	}
 	c.subs[sub] = true
 	c.mu.Unlock()
@@ -64,7 +73,14 @@ func (h *hub) subscribe(c *conn, sub subKey, index uint64) {
 	if h.d.core.Snapshot(sub.k).Index > index {
 		c.queue(sub)
 	}
+	return nil
 }
+
+// tooMany is an error answered with code 429.
+type tooMany struct{ error }
+
+func (e *tooMany) HTTPStatus() int { return 429 }
+func (e *tooMany) Unwrap() error   { return e.error }
 
 // unsubscribe ends c's subscription to sub.
 func (h *hub) unsubscribe(c *conn, sub subKey) {

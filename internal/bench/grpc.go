@@ -95,7 +95,10 @@ func dialGRPC(ctx context.Context, addr string) (*grpcConn, error) {
 		return nil, err
 	}
 	g := &grpcConn{cc: cc, req: pb.NewRequestClient(cc)}
-	fail := func(err error) (*grpcConn, error) { cc.Close(); return nil, fmt.Errorf("bench: grpc %s: %w", addr, err) }
+	fail := func(err error) (*grpcConn, error) {
+		cc.Close()
+		return nil, fmt.Errorf("bench: grpc %s: %w", addr, err)
+	}
 	if _, _, err := g.call(ctx, "ServerCheckRequest", map[string]any{}); err != nil {
 		return fail(err)
 	}

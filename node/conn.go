@@ -40,8 +40,12 @@ var ErrConnClosed = errors.New("node: connection closed")
 // LeaseTimeouts is how many lease intervals an unrenewed instance lives.
 const LeaseTimeouts = 3
 
-// leaseBeatsInFlight bounds the lease beats in flight at once.
-const leaseBeatsInFlight = 1024
+// leaseBeatsInFlight bounds the lease beats in flight at once, and
+// releaseInFlight one release's deregistrations.
+const (
+	leaseBeatsInFlight = 1024
+	releaseInFlight    = 64
+)
 
 // Leases tracks the instances bound to the client connections this node
 // holds. It is safe for concurrent use.
@@ -151,6 +155,10 @@ func (l *Leases) Release(ctx context.Context, conn string) int {
 	c.held = nil
 	c.mu.Unlock()
 	removed, kept := 0, 0
+	// The deregistrations wait for their replication: run them side by
+	// side, so a connection's many instances go together.
+	sem := make(chan struct{}, releaseInFlight)
+	var wg sync.WaitGroup
 	for hk, in := range held {
 		cur, ok := l.n.store.Snapshot(hk.k).Find(hk.ik)
 		if !ok {
@@ -160,11 +168,16 @@ func (l *Leases) Release(ctx context.Context, conn string) int {
 			kept++
 			continue
 		}
-		if err := l.n.Deregister(ctx, hk.k, hk.ik); err != nil && !errors.Is(err, store.ErrNotFound) {
-			l.n.log.Debug("release of a connection's instance", "conn", conn, "service", hk.k.String(), "err", err)
-		}
 		removed++
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := l.n.Deregister(ctx, hk.k, hk.ik); err != nil && !errors.Is(err, store.ErrNotFound) {
+				l.n.log.Debug("release of a connection's instance", "conn", conn, "service", hk.k.String(), "err", err)
+			}
+		})
 	}
+	wg.Wait()
 	l.mu.Lock()
 	l.stats.Released += uint64(removed)
 	l.stats.Kept += uint64(kept)

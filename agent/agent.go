@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roster-io/roster/door/gate"
+	"github.com/roster-io/roster/door/grpcdoor"
 	nacosdoor "github.com/roster-io/roster/door/nacos"
 	"github.com/roster-io/roster/door/native"
 	"github.com/roster-io/roster/node"
@@ -34,7 +35,8 @@ type Agent struct {
 	server *peer.Server
 	gate   *gate.Gate
 	nacos  *nacosdoor.Door
-	doors  doors // on listeners of their own (doors.go)
+	doors  doors          // on listeners of their own (doors.go)
+	grpc   *grpcdoor.Door // nil when off
 	mux    *http.ServeMux
 	srv    *http.Server
 	reg    *prometheus.Registry
@@ -79,6 +81,9 @@ func New(cfg Config) (*Agent, error) {
 	native.New(native.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxWait: cfg.MaxWait}, a.node, a.gate).Routes(a.mux)
 	a.routes()
 	if err := a.routeConsole(); err != nil {
+		return nil, err
+	}
+	if err := a.newGRPC(); err != nil {
 		return nil, err
 	}
 	a.srv = &http.Server{
@@ -149,10 +154,17 @@ func (a *Agent) Start() error {
 		_ = a.stopDoors(context.Background())
 		return fmt.Errorf("agent: %w", err)
 	}
+	if err := a.startGRPC(); err != nil {
+		ln.Close()
+		a.nacos.Close()
+		_ = a.stopDoors(context.Background())
+		return err
+	}
 	if err := a.node.Start(httpAddr); err != nil {
 		ln.Close()
 		a.nacos.Close()
 		_ = a.stopDoors(context.Background())
+		a.closeGRPC()
 		return fmt.Errorf("agent: %w", err)
 	}
 	a.mu.Lock()
@@ -199,6 +211,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	}
 	a.stopped = true
 	a.mu.Unlock()
+	a.resetGRPC()
 	a.node.Leave(ctx)
 	var errs []error
 	if err := a.srv.Shutdown(ctx); err != nil {
@@ -212,6 +225,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("agent: %w", err))
 	}
 	a.wg.Wait()
+	a.closeGRPC()
 	a.peers.Close()
 	a.nacos.Close()
 	return errors.Join(errs...)
@@ -232,6 +246,7 @@ func (a *Agent) Kill() {
 	_ = a.node.Shutdown(ctx)
 	cancel()
 	a.wg.Wait()
+	a.closeGRPC()
 	a.peers.Close()
 	a.nacos.Close()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/door/gate"
+	"github.com/roster-io/roster/door/grpcdoor"
 	"github.com/roster-io/roster/node"
 )
 
@@ -94,6 +95,12 @@ type Config struct {
 	// wait longer than this for a CPU, a share of client requests is shed
 	// with 429 (see gate.Config). Zero: never shed. Default 50ms.
 	ShedLatency time.Duration
+	// GRPCAddr is the listen address of the Nacos 2.x gRPC door: "auto"
+	// (the default) is the HTTP host and port + 1000, "off" disables it.
+	GRPCAddr string
+	// GRPC configures the gRPC door; its TLS, metrics, logger and clock
+	// are the agent's. Default grpcdoor.DefaultConfig().
+	GRPC grpcdoor.Config
 }
 
 // DefaultConfig returns a Config with every field set to its default.
@@ -113,6 +120,8 @@ func DefaultConfig() Config {
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,
 		ShedLatency:       50 * time.Millisecond,
+		GRPCAddr:          GRPCAuto,
+		GRPC:              grpcdoor.DefaultConfig(),
 	}
 }
 
@@ -156,6 +165,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateDoors(); err != nil {
 		return err
+	}
+	if c.GRPCAddr == "" {
+		return errors.New("agent: config: grpc address is empty: set an address, auto or off")
 	}
 	return c.checkAdvertise()
 }

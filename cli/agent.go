@@ -63,6 +63,8 @@ func agentFlags(def agent.Config) []cli.Flag {
 			Usage: "gossip (memberlist) bind `host:port`; the host must be an IP"},
 		&cli.StringFlag{Name: "advertise", EnvVars: envVar("advertise"),
 			Usage: "gossip `host:port` peers should use, if not --gossip"},
+		&cli.StringFlag{Name: "grpc", Value: def.GRPCAddr, EnvVars: envVar("grpc"),
+			Usage: "Nacos 2.x gRPC `address`: auto (the --http host and port + 1000, as Nacos), host:port, or off"},
 		&cli.StringFlag{Name: "advertise-http", EnvVars: envVar("advertise-http"),
 			Usage: "HTTP `host:port` peers should use for internal traffic (default: the bound --http address)"},
 		&cli.StringSliceFlag{Name: "join", EnvVars: envVar("join"),
@@ -112,6 +114,7 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 	cfg.GossipAddr = c.String("gossip")
 	cfg.Advertise = c.String("advertise")
 	cfg.AdvertiseHTTP = c.String("advertise-http")
+	cfg.GRPCAddr = c.String("grpc")
 	cfg.DebugFaults = c.Bool("debug-faults")
 	cfg.Pprof = c.Bool("pprof")
 	cfg.PushToClientIP = c.Bool("push-to-client-ip")

@@ -84,6 +84,14 @@ func benchCommand() *cli.Command {
 					&cli.IntFlag{Name: "services", Value: 30, Usage: "services registered so the victim owns some"},
 					&cli.IntFlag{Name: "load", Usage: "clients registering, beating and listing on every node throughout (0: none)"},
 				}, benchDetect),
+			mode("grpc", "hold instances bound to Nacos 2.x gRPC connections; compare with HTTP beats",
+				"Opens --connections gRPC connections (each node's HTTP port + 1000) round-robin\nover the nodes and registers --instances over them, holds them for --duration\nwhile measuring the agents' CPU (--local), times pushes to a subscriber on every\nnode, closes the connections and times until no node lists them; then holds as\nmany instances beating over HTTP every --interval for --duration, measuring CPU.",
+				[]cli.Flag{
+					&cli.IntFlag{Name: "instances", Value: 10000, Usage: "instances to hold"},
+					&cli.IntFlag{Name: "connections", Value: 100, Usage: "gRPC connections to hold them over"},
+					&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "beat interval of the HTTP instances compared"},
+					&cli.IntFlag{Name: "pushes", Value: 50, Usage: "probe changes whose pushes are timed"},
+				}, benchGRPC),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

@@ -131,3 +131,27 @@ func TestSmoke_overload(t *testing.T) {
 		t.Errorf("got agent CPU per beat %v µs, want > 0", got)
 	}
 }
+
+// The gRPC mode holds connection-bound instances, times pushes and sees
+// the instances go when the connections close.
+func TestSmoke_grpc(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := agenttest.Start(t)
+	c := &bench.Client{HTTP: bench.NewHTTPClient(8, 5*time.Second), Addrs: []string{agenttest.URL(a)}}
+	env := &bench.Env{Client: c, Concurrency: 8, Duration: 300 * time.Millisecond}
+	r, err := bench.GRPC(ctx, env, bench.GRPCConfig{Instances: 200, Connections: 4, Interval: 200 * time.Millisecond,
+		Pushes: 3, GRPCAddrs: []string{a.GRPCAddr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p99 := figure(t, r, "push p99"); p99 <= 0 {
+		t.Errorf("push p99 %v; notes %v", p99, r.Notes)
+	}
+	figure(t, r, "every node lists none after the connections closed")
+	for _, n := range r.Notes {
+		if n != "agent CPU needs a --local cluster" {
+			t.Errorf("note: %s", n)
+		}
+	}
+}

@@ -1,0 +1,294 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/roster-io/roster/store"
+)
+
+// Connection-bound instances. A Nacos 2.x client registers its ephemeral
+// instances over a long-lived connection and sends no heartbeats: its
+// instances live as long as the connection. The node that holds the
+// connection is the source of that liveness. Leases keeps, per held
+// connection, the instances registered through it and:
+//
+//   - renews them every lease interval: one beat per instance, sent
+//     through the per-owner beat queues of package peer, which batch
+//     whatever is in flight into one request per owner (up to 1,024
+//     beats), so a connection costs no message of its own. The instances
+//     carry a beat timeout and a delete timeout of three intervals, so
+//     the owner times them out as it times out any ephemeral instance;
+//   - deregisters them at once when the connection closes (Release);
+//   - when the holding node dies, nobody renews them: they go at their
+//     owner after three lease intervals (counted from the new owner's
+//     fresh timeout when the owner died with it), while their clients,
+//     which reconnect to another node and register again, keep them
+//     listed.
+//
+// A lease beat carries the instance, so an owner that lost it (a race of
+// a registration and an expiry) registers it again at the next beat. A
+// connection's lock keeps its beats and its deregistrations apart: a
+// deregistration waits for the beats in flight, so no late beat
+// re-registers an instance its client removed.
+
+// ErrConnClosed refuses a registration on a connection already released.
+var ErrConnClosed = errors.New("node: connection closed")
+
+// LeaseTimeouts is how many lease intervals an unrenewed instance lives.
+const LeaseTimeouts = 3
+
+// leaseBeatsInFlight bounds the lease beats in flight at once, and
+// releaseInFlight one release's deregistrations.
+const (
+	leaseBeatsInFlight = 1024
+	releaseInFlight    = 64
+)
+
+// Leases tracks the instances bound to the client connections this node
+// holds. It is safe for concurrent use.
+type Leases struct {
+	n        *Node
+	interval time.Duration
+	mu       sync.Mutex // guards conns and stats
+	conns    map[string]*heldConn
+	stats    LeaseStats
+}
+
+// LeaseStats counts the work of Leases.
+type LeaseStats struct {
+	Beats, BeatFailures, Released, Kept uint64
+}
+
+// heldConn is one connection's instances.
+type heldConn struct {
+	// mu: registrations, deregistrations and the release write-lock it;
+	// lease beats read-lock it while they are in flight.
+	mu     sync.RWMutex
+	closed bool
+	held   map[heldKey]store.Instance // as registered, with its version
+}
+
+type heldKey struct {
+	k  store.Key
+	ik store.InstanceKey
+}
+
+// NewLeases returns the lease table of connections held by n, renewing
+// their instances every interval once Run runs.
+func (n *Node) NewLeases(interval time.Duration) *Leases {
+	return &Leases{n: n, interval: interval, conns: map[string]*heldConn{}}
+}
+
+// Interval returns the lease interval.
+func (l *Leases) Interval() time.Duration { return l.interval }
+
+// Open starts tracking connection conn.
+func (l *Leases) Open(conn string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conns[conn] == nil {
+		l.conns[conn] = &heldConn{held: map[heldKey]store.Instance{}}
+	}
+}
+
+func (l *Leases) get(conn string) *heldConn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conns[conn]
+}
+
+// Register registers in as an instance of service k bound to connection
+// conn: ephemeral, with the lease's timings. A registration whose
+// replication was not confirmed (ErrNotReplicated) is applied here and
+// bound all the same, so the connection's close removes it.
+func (l *Leases) Register(ctx context.Context, conn string, k store.Key, in store.Instance) (store.Instance, error) {
+	c := l.get(conn)
+	if c == nil {
+		return store.Instance{}, ErrConnClosed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return store.Instance{}, ErrConnClosed
+	}
+	in.Ephemeral = true
+	in.BeatInterval = l.interval
+	in.BeatTimeout, in.DeleteTimeout = LeaseTimeouts*l.interval, LeaseTimeouts*l.interval
+	out, err := l.n.Register(ctx, k, in)
+	if err != nil && !errors.Is(err, ErrNotReplicated) {
+		return out, err
+	}
+	c.held[heldKey{k, in.InstanceKey}] = out
+	return out, err
+}
+
+// Deregister removes instance ik of service k, which connection conn
+// registered, once the lease beats in flight for conn are answered.
+func (l *Leases) Deregister(ctx context.Context, conn string, k store.Key, ik store.InstanceKey) error {
+	if c := l.get(conn); c != nil {
+		c.mu.Lock()
+		delete(c.held, heldKey{k, ik})
+		c.mu.Unlock()
+	}
+	return l.n.Deregister(ctx, k, ik)
+}
+
+// Release forgets connection conn and deregisters its instances at once.
+// An instance whose record here is newer than the registration conn made
+// (the client registered it again through another connection, or a node
+// did from a lease beat) is left alone: it is someone else's now, and
+// expires unless renewed. It returns how many instances it removed.
+func (l *Leases) Release(ctx context.Context, conn string) int {
+	l.mu.Lock()
+	c := l.conns[conn]
+	delete(l.conns, conn)
+	l.mu.Unlock()
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	c.closed = true
+	held := c.held
+	c.held = nil
+	c.mu.Unlock()
+	removed, kept := 0, 0
+	// The deregistrations wait for their replication: run them side by
+	// side, so a connection's many instances go together.
+	sem := make(chan struct{}, releaseInFlight)
+	var wg sync.WaitGroup
+	for hk, in := range held {
+		cur, ok := l.n.store.Snapshot(hk.k).Find(hk.ik)
+		if !ok {
+			continue
+		}
+		if in.Version.Less(cur.Version) && !cur.Expired {
+			kept++
+			continue
+		}
+		removed++
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := l.n.Deregister(ctx, hk.k, hk.ik); err != nil && !errors.Is(err, store.ErrNotFound) {
+				l.n.log.Debug("release of a connection's instance", "conn", conn, "service", hk.k.String(), "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	l.mu.Lock()
+	l.stats.Released += uint64(removed)
+	l.stats.Kept += uint64(kept)
+	l.mu.Unlock()
+	return removed
+}
+
+// Held returns how many connections are tracked and how many instances
+// they hold.
+func (l *Leases) Held() (conns, instances int) {
+	l.mu.Lock()
+	list := make([]*heldConn, 0, len(l.conns))
+	for _, c := range l.conns {
+		list = append(list, c)
+	}
+	l.mu.Unlock()
+	for _, c := range list {
+		c.mu.RLock()
+		instances += len(c.held)
+		c.mu.RUnlock()
+	}
+	return len(list), instances
+}
+
+// Stats returns the counters.
+func (l *Leases) Stats() LeaseStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stats
+}
+
+// Run renews the held instances every interval until ctx ends.
+func (l *Leases) Run(ctx context.Context) {
+	t := time.NewTicker(l.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.Renew(ctx)
+		}
+	}
+}
+
+// Renew beats every held instance once and returns when all are
+// answered. Each connection stays read-locked while its beats are in
+// flight.
+func (l *Leases) Renew(ctx context.Context) {
+	l.mu.Lock()
+	list := make([]*heldConn, 0, len(l.conns))
+	for _, c := range l.conns {
+		list = append(list, c)
+	}
+	l.mu.Unlock()
+	sem := make(chan struct{}, leaseBeatsInFlight)
+	var all sync.WaitGroup
+	var beats, failures uint64
+	var cmu sync.Mutex
+	count := func(err error) {
+		cmu.Lock()
+		beats++
+		if err != nil {
+			failures++
+		}
+		cmu.Unlock()
+	}
+	for _, c := range list {
+		c.mu.RLock()
+		var cw sync.WaitGroup
+		for hk, in := range c.held {
+			reg := in
+			if owner, ok := l.n.cluster.ownerOf(hk.k); !ok || owner.Name == l.n.cfg.Name {
+				_, _, err := l.n.Beat(ctx, hk.k, hk.ik, &reg) // local: a store operation
+				count(err)
+				continue
+			}
+			sem <- struct{}{}
+			cw.Add(1)
+			all.Go(func() { // handed off: waits for the owner's batch
+				defer cw.Done()
+				_, _, err := l.n.Beat(ctx, hk.k, hk.ik, &reg)
+				<-sem
+				count(err)
+			})
+		}
+		all.Go(func() {
+			cw.Wait()
+			c.mu.RUnlock()
+		})
+	}
+	all.Wait()
+	l.mu.Lock()
+	l.stats.Beats += beats
+	l.stats.BeatFailures += failures
+	l.mu.Unlock()
+}
+
+// HeldIn returns the instances of service k that connection conn holds.
+func (l *Leases) HeldIn(conn string, k store.Key) []store.InstanceKey {
+	c := l.get(conn)
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []store.InstanceKey
+	for hk := range c.held {
+		if hk.k == k {
+			out = append(out, hk.ik)
+		}
+	}
+	return out
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/roster-io/roster/door/gate"
 	nacosdoor "github.com/roster-io/roster/door/nacos"
 	"github.com/roster-io/roster/door/native"
+	"github.com/roster-io/roster/durable"
 	"github.com/roster-io/roster/node"
 	"github.com/roster-io/roster/peer"
 )
@@ -37,6 +38,7 @@ type Agent struct {
 	mux    *http.ServeMux
 	srv    *http.Server
 	reg    *prometheus.Registry
+	db     *durable.DB // the data directory, or nil in memory (durable.go)
 	wg     sync.WaitGroup
 
 	// mu guards ln, started and stopped.
@@ -68,6 +70,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if err := a.registerMetrics(); err != nil {
 		return nil, fmt.Errorf("agent: metrics: %w", err)
+	}
+	if err := a.openDurable(); err != nil {
+		return nil, err
 	}
 	a.nacos = nacosdoor.New(nacosdoor.Config{MaxBodyBytes: cfg.MaxBodyBytes, CacheMillis: cfg.CacheMillis, Logger: cfg.Logger, Now: cfg.Now}, a.node, a.gate)
 	a.nacos.Routes(a.mux)
@@ -193,6 +198,9 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	if err := a.node.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("agent: %w", err))
 	}
+	if err := a.closeDurable(true); err != nil {
+		errs = append(errs, err)
+	}
 	a.wg.Wait()
 	a.peers.Close()
 	a.nacos.Close()
@@ -210,6 +218,7 @@ func (a *Agent) Kill() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = a.node.Shutdown(ctx)
 	cancel()
+	_ = a.closeDurable(false)
 	a.wg.Wait()
 	a.peers.Close()
 	a.nacos.Close()

@@ -77,6 +77,11 @@ type Config struct {
 	// MaxWatchers bounds the blocking queries waiting at once; one more
 	// gets 429. Zero means no limit. Default 4096.
 	MaxWatchers int
+	// DataDir is the data directory that keeps persistent instances,
+	// services and their tombstones across restarts (package durable).
+	// Empty keeps everything in memory. Default "" (the roster command
+	// defaults it to data/<name>).
+	DataDir string
 }
 
 // DefaultConfig returns a Config with every field set to its default.

@@ -87,7 +87,7 @@ func agentFlags(def agent.Config) []cli.Flag {
 			Usage: "log level: debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: envVar("log-format"),
 			Usage: "log format: text or json"},
-	}, securityFlags(def)...)
+	}, append(securityFlags(def), storageFlags()...)...)
 }
 
 // agentOptions is what the agent flags configure besides the node.
@@ -156,6 +156,9 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 		return bad(fmt.Errorf("--shutdown-timeout %v must be positive", opts.shutdownTimeout))
 	}
 	if err := applySecurity(c, &cfg); err != nil {
+		return bad(err)
+	}
+	if err := applyStorage(c, &cfg); err != nil {
 		return bad(err)
 	}
 	return cfg, opts, nil

@@ -50,6 +50,7 @@ type Node struct {
 	readyHints readyHints // peers that said they are ready before gossip did
 	lag        lagObserver
 	faults     faults
+	durable    Durable         // the durable log, or nil (durable.go)
 	warns      ratelog.Limiter // repeated warnings, logged at most every ratelog.Every
 	ctx        context.Context
 	cancel     context.CancelFunc

@@ -16,12 +16,22 @@ import (
 
 // replicate pushes recs to every peer. With wait it returns once one peer
 // confirmed them, or ErrNotReplicated after the replication timeout.
+// With wait, a record the durable log keeps is also on this node's disk
+// first (durable.go).
 func (n *Node) replicate(ctx context.Context, recs []store.Record, wait bool) error {
-	if len(recs) == 0 || n.peers.Peers() == 0 {
+	if len(recs) == 0 {
 		return nil
 	}
-	acks := n.peers.Broadcast(recs)
-	if wait && !acks.First(ctx, n.cfg.ReplicationTimeout) {
+	var acks *peer.Acks
+	if n.peers.Peers() > 0 {
+		acks = n.peers.Broadcast(recs)
+	}
+	if wait {
+		if err := n.persist(ctx, recs); err != nil {
+			return err
+		}
+	}
+	if acks != nil && wait && !acks.First(ctx, n.cfg.ReplicationTimeout) {
 		return ErrNotReplicated
 	}
 	return nil

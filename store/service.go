@@ -104,6 +104,7 @@ func (s *Store) mergeServiceLocked(k Key, info ServiceInfo) error {
 		s.buryLocked(k, InstanceKey{}, true, now)
 	}
 	s.publishLocked(svc, InstanceKey{}, now)
+	s.journalServiceLocked(k, info)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -114,5 +115,13 @@ func cloneInfo(info ServiceInfo) ServiceInfo {
 		md[k] = v
 	}
 	info.Metadata = md
+	if info.Clusters != nil {
+		cs := make(map[string]ClusterInfo, len(info.Clusters))
+		for name, c := range info.Clusters {
+			c.Metadata = maps.Clone(c.Metadata)
+			cs[name] = c
+		}
+		info.Clusters = cs
+	}
 	return info
 }

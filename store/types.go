@@ -140,7 +140,7 @@ type ServiceInfo struct {
 	Metadata         map[string]string `json:"metadata"`
 	// Clusters holds the settings of the clusters that have any, by
 	// cluster name; a cluster without an entry has the defaults.
-	Clusters map[string]ClusterInfo `json:"clusters,omitempty"`
+	Clusters map[string]ClusterInfo `json:"clusters,omitempty" msg:"Clusters,omitempty"`
 	Version  Version                `json:"version"`
 	Deleted  bool                   `json:"deleted,omitempty"`
 }
@@ -154,7 +154,7 @@ type ClusterInfo struct {
 	CheckPort int `json:"checkPort"`
 	// UseInstancePort checks each instance's own port.
 	UseInstancePort bool              `json:"useInstancePort4Check"`
-	Metadata        map[string]string `json:"metadata,omitempty"`
+	Metadata        map[string]string `json:"metadata,omitempty" msg:"Metadata,omitempty"`
 }
 
 // HealthChecker is a cluster's health check: Type TCP (connect), HTTP

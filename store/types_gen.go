@@ -15,26 +15,41 @@ const (
 // MarshalMsg implements msgp.Marshaler
 func (z *ClusterInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 4
-	// string "HealthChecker"
-	o = append(o, 0x84, 0xad, 0x48, 0x65, 0x61, 0x6c, 0x74, 0x68, 0x43, 0x68, 0x65, 0x63, 0x6b, 0x65, 0x72)
-	o, err = z.HealthChecker.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "HealthChecker")
-		return
+	// check for omitted fields
+	zb0001Len := uint32(4)
+	var zb0001Mask uint8 /* 4 bits */
+	_ = zb0001Mask
+	if z.Metadata == nil {
+		zb0001Len--
+		zb0001Mask |= 0x8
 	}
-	// string "CheckPort"
-	o = append(o, 0xa9, 0x43, 0x68, 0x65, 0x63, 0x6b, 0x50, 0x6f, 0x72, 0x74)
-	o = msgp.AppendInt(o, z.CheckPort)
-	// string "UseInstancePort"
-	o = append(o, 0xaf, 0x55, 0x73, 0x65, 0x49, 0x6e, 0x73, 0x74, 0x61, 0x6e, 0x63, 0x65, 0x50, 0x6f, 0x72, 0x74)
-	o = msgp.AppendBool(o, z.UseInstancePort)
-	// string "Metadata"
-	o = append(o, 0xa8, 0x4d, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61)
-	o = msgp.AppendMapHeader(o, uint32(len(z.Metadata)))
-	for za0001, za0002 := range z.Metadata {
-		o = msgp.AppendString(o, za0001)
-		o = msgp.AppendString(o, za0002)
+	// variable map header, size zb0001Len
+	o = append(o, 0x80|uint8(zb0001Len))
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		// string "HealthChecker"
+		o = append(o, 0xad, 0x48, 0x65, 0x61, 0x6c, 0x74, 0x68, 0x43, 0x68, 0x65, 0x63, 0x6b, 0x65, 0x72)
+		o, err = z.HealthChecker.MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "HealthChecker")
+			return
+		}
+		// string "CheckPort"
+		o = append(o, 0xa9, 0x43, 0x68, 0x65, 0x63, 0x6b, 0x50, 0x6f, 0x72, 0x74)
+		o = msgp.AppendInt(o, z.CheckPort)
+		// string "UseInstancePort"
+		o = append(o, 0xaf, 0x55, 0x73, 0x65, 0x49, 0x6e, 0x73, 0x74, 0x61, 0x6e, 0x63, 0x65, 0x50, 0x6f, 0x72, 0x74)
+		o = msgp.AppendBool(o, z.UseInstancePort)
+		if (zb0001Mask & 0x8) == 0 { // if not omitted
+			// string "Metadata"
+			o = append(o, 0xa8, 0x4d, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61)
+			o = msgp.AppendMapHeader(o, uint32(len(z.Metadata)))
+			for za0001, za0002 := range z.Metadata {
+				o = msgp.AppendString(o, za0001)
+				o = msgp.AppendString(o, za0002)
+			}
+		}
 	}
 	return
 }
@@ -622,38 +637,53 @@ func (z Key) Msgsize() (s int) {
 // MarshalMsg implements msgp.Marshaler
 func (z *ServiceInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 5
-	// string "ProtectThreshold"
-	o = append(o, 0x85, 0xb0, 0x50, 0x72, 0x6f, 0x74, 0x65, 0x63, 0x74, 0x54, 0x68, 0x72, 0x65, 0x73, 0x68, 0x6f, 0x6c, 0x64)
-	o = msgp.AppendFloat64(o, z.ProtectThreshold)
-	// string "Metadata"
-	o = append(o, 0xa8, 0x4d, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61)
-	o = msgp.AppendMapHeader(o, uint32(len(z.Metadata)))
-	for za0001, za0002 := range z.Metadata {
-		o = msgp.AppendString(o, za0001)
-		o = msgp.AppendString(o, za0002)
+	// check for omitted fields
+	zb0001Len := uint32(5)
+	var zb0001Mask uint8 /* 5 bits */
+	_ = zb0001Mask
+	if z.Clusters == nil {
+		zb0001Len--
+		zb0001Mask |= 0x4
 	}
-	// string "Clusters"
-	o = append(o, 0xa8, 0x43, 0x6c, 0x75, 0x73, 0x74, 0x65, 0x72, 0x73)
-	o = msgp.AppendMapHeader(o, uint32(len(z.Clusters)))
-	for za0003, za0004 := range z.Clusters {
-		o = msgp.AppendString(o, za0003)
-		o, err = za0004.MarshalMsg(o)
+	// variable map header, size zb0001Len
+	o = append(o, 0x80|uint8(zb0001Len))
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		// string "ProtectThreshold"
+		o = append(o, 0xb0, 0x50, 0x72, 0x6f, 0x74, 0x65, 0x63, 0x74, 0x54, 0x68, 0x72, 0x65, 0x73, 0x68, 0x6f, 0x6c, 0x64)
+		o = msgp.AppendFloat64(o, z.ProtectThreshold)
+		// string "Metadata"
+		o = append(o, 0xa8, 0x4d, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61)
+		o = msgp.AppendMapHeader(o, uint32(len(z.Metadata)))
+		for za0001, za0002 := range z.Metadata {
+			o = msgp.AppendString(o, za0001)
+			o = msgp.AppendString(o, za0002)
+		}
+		if (zb0001Mask & 0x4) == 0 { // if not omitted
+			// string "Clusters"
+			o = append(o, 0xa8, 0x43, 0x6c, 0x75, 0x73, 0x74, 0x65, 0x72, 0x73)
+			o = msgp.AppendMapHeader(o, uint32(len(z.Clusters)))
+			for za0003, za0004 := range z.Clusters {
+				o = msgp.AppendString(o, za0003)
+				o, err = za0004.MarshalMsg(o)
+				if err != nil {
+					err = msgp.WrapError(err, "Clusters", za0003)
+					return
+				}
+			}
+		}
+		// string "Version"
+		o = append(o, 0xa7, 0x56, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
+		o, err = z.Version.MarshalMsg(o)
 		if err != nil {
-			err = msgp.WrapError(err, "Clusters", za0003)
+			err = msgp.WrapError(err, "Version")
 			return
 		}
+		// string "Deleted"
+		o = append(o, 0xa7, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x64)
+		o = msgp.AppendBool(o, z.Deleted)
 	}
-	// string "Version"
-	o = append(o, 0xa7, 0x56, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
-	o, err = z.Version.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "Version")
-		return
-	}
-	// string "Deleted"
-	o = append(o, 0xa7, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x64)
-	o = msgp.AppendBool(o, z.Deleted)
 	return
 }
 

@@ -22,6 +22,7 @@ import (
 	nacosdoor "github.com/roster-io/roster/door/nacos"
 	"github.com/roster-io/roster/door/native"
 	"github.com/roster-io/roster/durable"
+	"github.com/roster-io/roster/health"
 	"github.com/roster-io/roster/node"
 	"github.com/roster-io/roster/peer"
 )
@@ -39,6 +40,7 @@ type Agent struct {
 	srv    *http.Server
 	reg    *prometheus.Registry
 	db     *durable.DB // the data directory, or nil in memory (durable.go)
+	health *health.Checker
 	wg     sync.WaitGroup
 
 	// mu guards ln, started and stopped.
@@ -72,6 +74,10 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agent: metrics: %w", err)
 	}
 	if err := a.openDurable(); err != nil {
+		return nil, err
+	}
+	if err := a.newHealth(); err != nil {
+		_ = a.closeDurable(false)
 		return nil, err
 	}
 	a.nacos = nacosdoor.New(nacosdoor.Config{MaxBodyBytes: cfg.MaxBodyBytes, CacheMillis: cfg.CacheMillis, Logger: cfg.Logger, Now: cfg.Now}, a.node, a.gate)
@@ -145,6 +151,7 @@ func (a *Agent) Start() error {
 		a.nacos.Close()
 		return fmt.Errorf("agent: %w", err)
 	}
+	a.health.Start()
 	a.mu.Lock()
 	a.ln = ln
 	a.mu.Unlock()
@@ -195,6 +202,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("agent: drain http: %w", err))
 		_ = a.srv.Close()
 	}
+	a.health.Stop()
 	if err := a.node.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("agent: %w", err))
 	}
@@ -215,6 +223,7 @@ func (a *Agent) Kill() {
 	a.stopped = true
 	a.mu.Unlock()
 	_ = a.srv.Close()
+	a.health.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = a.node.Shutdown(ctx)
 	cancel()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/door/gate"
+	"github.com/roster-io/roster/health"
 	"github.com/roster-io/roster/node"
 )
 
@@ -82,6 +83,10 @@ type Config struct {
 	// Empty keeps everything in memory. Default "" (the roster command
 	// defaults it to data/<name>).
 	DataDir string
+	// HealthCheck configures the server-side health checks of persistent
+	// instances (package health); its Logger is the agent's. Default
+	// health.DefaultConfig().
+	HealthCheck health.Config
 }
 
 // DefaultConfig returns a Config with every field set to its default.
@@ -99,6 +104,7 @@ func DefaultConfig() Config {
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,
+		HealthCheck:       health.DefaultConfig(),
 	}
 }
 

@@ -87,7 +87,7 @@ func agentFlags(def agent.Config) []cli.Flag {
 			Usage: "log level: debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: envVar("log-format"),
 			Usage: "log format: text or json"},
-	}, append(securityFlags(def), storageFlags()...)...)
+	}, append(append(securityFlags(def), storageFlags()...), healthFlags(def)...)...)
 }
 
 // agentOptions is what the agent flags configure besides the node.
@@ -159,6 +159,9 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 		return bad(err)
 	}
 	if err := applyStorage(c, &cfg); err != nil {
+		return bad(err)
+	}
+	if err := applyHealth(c, &cfg); err != nil {
 		return bad(err)
 	}
 	return cfg, opts, nil

@@ -58,6 +58,14 @@ func (d *Door) update(w http.ResponseWriter, r *http.Request, p param.Values) er
 	if err != nil {
 		return err
 	}
+	hp, err := d.healthyPatch(k, ik, p) // health.go: a 400 where Nacos would not honour it
+	if err != nil {
+		return err
+	}
+	if hp != nil {
+		rest := patch
+		patch = func(in *store.Instance) { rest(in); hp(in) }
+	}
 	if _, err := d.core.Update(r.Context(), k, ik, patch); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return &param.FieldError{Field: "ip", Reason: fmt.Sprintf("instance %s:%d not found in cluster %s of %s", ik.IP, ik.Port, ik.Cluster, k.Grouped())}

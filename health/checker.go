@@ -35,6 +35,8 @@ import (
 type Core interface {
 	// Owns reports whether this node checks service k.
 	Owns(k store.Key) bool
+	// Ownership changes (==) whenever what Owns answers may have.
+	Ownership() any
 	// Store is the registry, read through snapshots.
 	Store() *store.Store
 	// CheckedHealth writes a verdict that changes an instance's health.
@@ -142,6 +144,9 @@ type Checker struct {
 	targets map[id]*target
 	queue   targetHeap
 	scan    uint64
+	rescans uint64
+	index   uint64      // the store's index at the last scan
+	owner   any         // Ownership() at the last scan
 	denied  map[id]bool // targets outside Allow, logged once
 }
 
@@ -200,10 +205,17 @@ func (c *Checker) schedule() {
 
 // rescan brings the targets in line with the services this node owns:
 // every live persistent instance of a cluster whose checker is TCP or
-// HTTP.
+// HTTP. It skips the scan while neither the registry nor the ownership
+// changed.
 func (c *Checker) rescan() {
-	c.scan++
 	st := c.core.Store()
+	c.rescans++
+	idx, own := st.Index(), c.core.Ownership()
+	if c.scan > 0 && idx == c.index && own == c.owner && c.rescans%10 != 0 {
+		return // nothing changed: skip the scan (a full one every tenth)
+	}
+	c.index, c.owner = idx, own
+	c.scan++
 	now := time.Now()
 	for _, k := range st.AllServices() {
 		if !c.core.Owns(k) {

@@ -25,6 +25,7 @@ type fakeCore struct {
 }
 
 func (f *fakeCore) Owns(store.Key) bool { return f.owned.Load() }
+func (f *fakeCore) Ownership() any      { return f.owned.Load() }
 func (f *fakeCore) Store() *store.Store { return f.st }
 func (f *fakeCore) CheckedHealth(k store.Key, ik store.InstanceKey, healthy bool) (bool, error) {
 	_, err := f.st.Update(k, ik, func(in *store.Instance) { in.Healthy = healthy })

@@ -14,6 +14,13 @@ import (
 // ones. It turns false the moment ownership moves away.
 func (n *Node) Owns(k store.Key) bool { return n.owns(k) }
 
+// Ownership returns a value that changes whenever the set of services
+// this node owns may have changed (compare with ==), so the health
+// checker rescans only then.
+func (n *Node) Ownership() any {
+	return [3]any{n.cluster.owning.Load(), n.synced.Load(), n.gossip != nil && n.gossip.Conflicted()}
+}
+
 // CheckedHealth writes a health checker's verdict on the persistent
 // instance ik of service k, when it changes the instance's health and
 // this node still owns the service. The write is replicated like an

@@ -157,7 +157,7 @@ func relisten(t *testing.T, addr string) net.Listener {
 }
 
 // metric reads an unlabelled series from base's /metrics, -1 if absent.
-func metric(t *testing.T, base, name string) float64 {
+func metric(t testing.TB, base, name string) float64 {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {

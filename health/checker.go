@@ -199,6 +199,7 @@ func (c *Checker) schedule() {
 			c.dispatch(time.Now())
 		case r := <-c.results:
 			c.apply(r)
+			c.dispatch(time.Now()) // a worker is free
 		}
 	}
 }

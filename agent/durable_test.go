@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/durable"
 )
 
@@ -83,5 +85,25 @@ func TestDurable_singleNodeRestartKeepsPersistentState(t *testing.T) {
 			info.Metadata["team"] != "t"+fmt.Sprint(s) {
 			t.Fatalf("%s settings after restart: %d %s", svc, code, body)
 		}
+	}
+}
+
+// TestSnapshot_needsATokenEvenForReads: with ACLs on and reads open, a
+// snapshot (which holds the whole durable registry) still needs a token.
+func TestSnapshot_needsATokenEvenForReads(t *testing.T) {
+	a := agenttest.Start(t, func(c *agent.Config) {
+		c.GossipAddr = ""
+		c.ACL = gate.ACLConfig{Tokens: []string{"snap-token"}, TokenTTL: gate.DefaultTokenTTL}
+	})
+	if code, body := do(t, http.MethodGet, agenttest.URL(a)+"/v1/snapshot", "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("snapshot without a token: %d %s, want 401", code, body)
+	}
+	if code, body := do(t, http.MethodGet, agenttest.URL(a)+"/v1/snapshot?accessToken=snap-token", "", ""); code != http.StatusOK ||
+		!strings.HasPrefix(body, "ROSTER-SNAPSHOT\n") {
+		t.Fatalf("snapshot with the token: %d %.40q", code, body)
+	}
+	if code, body := do(t, http.MethodPost, agenttest.URL(a)+"/v1/snapshot?accessToken=snap-token", "application/json", `{"snapshot":"AAAA"}`); code != http.StatusBadRequest ||
+		!strings.Contains(body, "snapshot") {
+		t.Fatalf("restore of garbage: %d %s, want 400 naming the snapshot", code, body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -282,4 +283,42 @@ func openAndLoad(dir string, clk *fakeClock) error {
 	st, _ := store.New(store.Config{Node: "n1", Now: clk.Now, TombstoneTTL: time.Minute})
 	_, err = db.Load(st)
 	return err
+}
+
+func TestSnapshot_roundTripAndRefusals(t *testing.T) {
+	st := newStore(t, time.Now)
+	for i := range 30 {
+		if _, err := st.Register(svc, inst(fmt.Sprintf("10.6.0.%d", i), 80, i%3 == 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.CreateService(svc, store.ServiceInfo{ProtectThreshold: 0.3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Deregister(svc, store.InstanceKey{Cluster: "DEFAULT", IP: "10.6.0.1", Port: 80}); err != nil {
+		t.Fatal(err)
+	}
+	recs := SnapshotRecords(st.Records())
+	if len(recs) != 20-1+1 { // 20 persistent, one deleted, one service
+		t.Fatalf("%d records in the snapshot, want 20", len(recs))
+	}
+	now := time.Unix(1_700_000_000, 5)
+	b, err := EncodeSnapshot(recs, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, created, err := DecodeSnapshot(b)
+	if err != nil || !created.Equal(now) || !reflect.DeepEqual(back, recs) {
+		t.Fatalf("round trip: %v, created %v", err, created)
+	}
+	for _, cut := range []int{0, 10, snapshotHeader, len(b) / 2, len(b) - 1} {
+		if _, _, err := DecodeSnapshot(b[:cut]); !errors.Is(err, ErrBadSnapshot) {
+			t.Fatalf("snapshot cut to %d bytes: %v, want refused", cut, err)
+		}
+	}
+	flipped := bytes.Clone(b)
+	flipped[len(b)/2] ^= 1
+	if _, _, err := DecodeSnapshot(flipped); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("flipped byte: %v", err)
+	}
 }

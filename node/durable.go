@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/store"
 )
 
@@ -53,4 +54,39 @@ func durableRecords(recs []store.Record) bool {
 		}
 	}
 	return false
+}
+
+// Restore merges records from a snapshot into the registry, as records
+// from a peer merge: a record newer than the one held wins, so a restore
+// never undoes a later write. Each record is validated as strictly as a
+// peer's; one invalid record refuses the whole restore. The records are
+// then replicated, and the call returns once this node's disk and a peer
+// hold them, like a client write. It returns how many records were newer
+// than what the node held.
+func (n *Node) Restore(ctx context.Context, recs []store.Record) (int, error) {
+	if err := n.checkWritable(); err != nil {
+		return 0, err
+	}
+	for i := range recs {
+		if err := peer.CheckRecord(&recs[i]); err != nil {
+			return 0, fmt.Errorf("node: snapshot record %d: %w", i, err)
+		}
+	}
+	applied := 0
+	for _, r := range recs {
+		switch {
+		case r.Instance != nil && n.store.Merge(r.Key, *r.Instance):
+			applied++
+		case r.Service != nil && n.store.MergeService(r.Key, *r.Service):
+			applied++
+		}
+	}
+	for len(recs) > 0 { // in batches a peer's delta queue takes at once
+		batch := recs[:min(len(recs), 256)]
+		recs = recs[len(batch):]
+		if err := n.replicate(ctx, batch, true); err != nil {
+			return applied, err
+		}
+	}
+	return applied, nil
 }

@@ -44,4 +44,6 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/cluster/members", d.members)
 	mux.HandleFunc("GET /v1/cluster/owner", d.owner)
 	mux.HandleFunc("GET /v1/cluster/ring", d.ring)
+	mux.HandleFunc("GET /v1/snapshot", d.snapshotSave)
+	mux.HandleFunc("POST /v1/snapshot", d.snapshotRestore)
 }

@@ -151,7 +151,8 @@ func Open(cfg Config) (db *DB, err error) {
 // corrupt is the error of a damaged data file: what and what to do.
 func corrupt(path, why string) error {
 	return fmt.Errorf("%w: %s: %s. The node does not start on a damaged file. To recover: stop the node, move the "+
-		"data directory %s aside, and start the node again with an empty one: it pulls the registry from its peers", ErrCorrupt, path, why, filepath.Dir(path))
+		"data directory %s aside, and start the node again with an empty one: it pulls the registry from its peers "+
+		"(if no peer holds it, restore a backup with 'roster snapshot restore' once the node runs)", ErrCorrupt, path, why, filepath.Dir(path))
 }
 
 // check verifies the file's identity, writing it into a new file. (Load

@@ -23,8 +23,9 @@ import (
 // registrations and deletions are being acknowledged, and restarts them:
 // every acknowledged registration is listed on every node, no
 // acknowledged deletion has come back, and the services' protect
-// thresholds are intact.
+// thresholds and health checkers are intact.
 func TestDurable_wholeClusterSigkill(t *testing.T) {
+	began := time.Now()
 	c := agentproc.NewCluster(agentproc.ClusterConfig{Bin: binary(t), DataDir: t.TempDir(),
 		Args: []string{"--log-level", "info", "--gossip-profile", "local"}})
 	t.Cleanup(func() {
@@ -39,12 +40,18 @@ func TestDurable_wholeClusterSigkill(t *testing.T) {
 	if err := c.WaitReady(context.Background(), 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("cluster up at %v", time.Since(began).Round(time.Millisecond))
 	const services = 20
 	nodes := c.Live()
 	for s := range services {
 		v := vals("serviceName", fmt.Sprintf("dur-%02d", s), "protectThreshold", fmt.Sprintf("0.%02d", s+1))
 		if code, body := call(http.MethodPost, nodes[s%3].HTTP, "/nacos/v1/ns/service", v); code != 200 {
 			t.Fatalf("create service: %d %s", code, body)
+		}
+		hc := vals("serviceName", fmt.Sprintf("dur-%02d", s), "clusterName", "DEFAULT", "checkPort", "80", "useInstancePort4Check", "true",
+			"healthChecker", `{"type":"NONE"}`)
+		if code, body := call(http.MethodPut, nodes[s%3].HTTP, "/nacos/v1/ns/cluster", hc); code != 200 {
+			t.Fatalf("set the health checker: %d %s", code, body)
 		}
 	}
 
@@ -88,7 +95,9 @@ func TestDurable_wholeClusterSigkill(t *testing.T) {
 		})
 	}
 	time.Sleep(1500 * time.Millisecond) // writes being acknowledged meanwhile
-	c.Shutdown(syscall.SIGKILL)         // every node at once
+	killAt := time.Now()
+	c.Shutdown(syscall.SIGKILL) // every node at once
+	t.Logf("killed within %v", time.Since(killAt).Round(time.Millisecond))
 	close(stop)
 	wg.Wait()
 	t.Logf("acknowledged before the kill: %d registrations, %d deletions", len(added), len(deleted))
@@ -101,9 +110,11 @@ func TestDurable_wholeClusterSigkill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	restarted := time.Now()
 	if err := c.WaitReady(context.Background(), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("restarted cluster ready after %v", time.Since(restarted).Round(time.Millisecond))
 	for _, p := range c.Live() {
 		var missing, back []string
 		el, err := await.Until(context.Background(), 100*time.Millisecond, 10*time.Second, func() bool {
@@ -121,6 +132,7 @@ func TestDurable_wholeClusterSigkill(t *testing.T) {
 			}
 			return len(missing) == 0 && len(back) == 0
 		})
+		t.Logf("%s checked at %v", p.Name, time.Since(began).Round(time.Millisecond))
 		if err != nil {
 			t.Fatalf("%s after the restart: %d acknowledged registrations missing (%v), %d acknowledged deletions back (%v)",
 				p.Name, len(missing), head(missing), len(back), head(back))
@@ -131,7 +143,8 @@ func TestDurable_wholeClusterSigkill(t *testing.T) {
 			var info struct {
 				ProtectThreshold float64 `json:"protectThreshold"`
 			}
-			if err := json.Unmarshal([]byte(body), &info); err != nil || fmt.Sprintf("%.2f", info.ProtectThreshold) != fmt.Sprintf("0.%02d", s+1) {
+			if err := json.Unmarshal([]byte(body), &info); err != nil || fmt.Sprintf("%.2f", info.ProtectThreshold) != fmt.Sprintf("0.%02d", s+1) ||
+				!strings.Contains(body, `"healthChecker":{"type":"NONE"}`) {
 				t.Fatalf("%s: service dur-%02d after the restart: %s", p.Name, s, body)
 			}
 		}

@@ -28,22 +28,22 @@ func TestDurable_wholeClusterSigkill(t *testing.T) {
 	began := time.Now()
 	c := agentproc.NewCluster(agentproc.ClusterConfig{Bin: binary(t), DataDir: t.TempDir(),
 		Args: []string{"--log-level", "info", "--gossip-profile", "local"}})
-	t.Cleanup(func() {
-		c.Shutdown(syscall.SIGTERM)
-	})
+	t.Cleanup(func() { c.Shutdown(syscall.SIGTERM) })
 	names := []string{"a", "b", "c"}
-	for _, n := range names {
-		if _, err := c.Start(context.Background(), n, "", ""); err != nil {
+	startAll := func() {
+		for _, n := range names {
+			if _, err := c.Start(context.Background(), n, "", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.WaitReady(context.Background(), 20*time.Second); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("cluster ready at %v", time.Since(began).Round(time.Millisecond))
 	}
-	if err := c.WaitReady(context.Background(), 15*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("cluster up at %v", time.Since(began).Round(time.Millisecond))
-	const services = 20
+	startAll()
 	nodes := c.Live()
-	for s := range services {
+	for s := range durServices {
 		v := vals("serviceName", fmt.Sprintf("dur-%02d", s), "protectThreshold", fmt.Sprintf("0.%02d", s+1))
 		if code, body := call(http.MethodPost, nodes[s%3].HTTP, "/nacos/v1/ns/service", v); code != 200 {
 			t.Fatalf("create service: %d %s", code, body)
@@ -54,101 +54,114 @@ func TestDurable_wholeClusterSigkill(t *testing.T) {
 			t.Fatalf("set the health checker: %d %s", code, body)
 		}
 	}
-
-	// Writers: register persistent instances and delete every third one
-	// they registered, through all three nodes, until the kill.
-	var mu sync.Mutex
-	// tried: deletions sent, acknowledged or not (an unacknowledged one
-	// may or may not have happened).
-	added, deleted, tried := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 6 {
-		addr := nodes[w%3].HTTP
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				svc, ip := fmt.Sprintf("dur-%02d", i%services), fmt.Sprintf("10.%d.%d.%d", w, i/250, i%250)
-				v := vals("serviceName", svc, "ip", ip, "port", "80", "ephemeral", "false")
-				if code, _ := call(http.MethodPost, addr, "/nacos/v1/ns/instance", v); code == 200 {
-					mu.Lock()
-					added[svc+" "+ip] = true
-					mu.Unlock()
-				}
-				if i%3 == 2 {
-					j := i - 1
-					svc, ip := fmt.Sprintf("dur-%02d", j%services), fmt.Sprintf("10.%d.%d.%d", w, j/250, j%250)
-					mu.Lock()
-					tried[svc+" "+ip] = true
-					mu.Unlock()
-					if code, _ := call(http.MethodDelete, addr, "/nacos/v1/ns/instance", vals("serviceName", svc, "ip", ip, "port", "80", "ephemeral", "false")); code == 200 {
-						mu.Lock()
-						deleted[svc+" "+ip] = true
-						mu.Unlock()
-					}
-				}
-			}
-		})
-	}
+	w := startWriters(nodes)
 	time.Sleep(1500 * time.Millisecond) // writes being acknowledged meanwhile
-	killAt := time.Now()
-	c.Shutdown(syscall.SIGKILL) // every node at once
-	t.Logf("killed within %v", time.Since(killAt).Round(time.Millisecond))
-	close(stop)
-	wg.Wait()
-	t.Logf("acknowledged before the kill: %d registrations, %d deletions", len(added), len(deleted))
-	if len(added) < 100 {
-		t.Fatalf("only %d registrations acknowledged; the test needs a real load", len(added))
+	c.Shutdown(syscall.SIGKILL)         // every node at once
+	w.stop()
+	t.Logf("acknowledged before the kill: %d registrations, %d deletions", len(w.added), len(w.deleted))
+	if len(w.added) < 100 {
+		t.Fatalf("only %d registrations acknowledged; the test needs a real load", len(w.added))
 	}
-
-	for _, n := range names {
-		if _, err := c.Start(context.Background(), n, "", ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	restarted := time.Now()
-	if err := c.WaitReady(context.Background(), 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("restarted cluster ready after %v", time.Since(restarted).Round(time.Millisecond))
+	startAll()
 	for _, p := range c.Live() {
-		var missing, back []string
-		el, err := await.Until(context.Background(), 100*time.Millisecond, 10*time.Second, func() bool {
-			held := listAll(t, p.HTTP, services)
-			missing, back = nil, nil
-			for k := range added {
-				if !tried[k] && !held[k] {
-					missing = append(missing, k)
-				}
-			}
-			for k := range deleted {
-				if held[k] {
-					back = append(back, k)
-				}
-			}
-			return len(missing) == 0 && len(back) == 0
-		})
-		t.Logf("%s checked at %v", p.Name, time.Since(began).Round(time.Millisecond))
-		if err != nil {
-			t.Fatalf("%s after the restart: %d acknowledged registrations missing (%v), %d acknowledged deletions back (%v)",
-				p.Name, len(missing), head(missing), len(back), head(back))
+		w.check(t, p)
+	}
+}
+
+// durServices is how many services the durability test writes to.
+const durServices = 20
+
+// writers register persistent instances and delete every third one they
+// registered, through every node, until stopped; they record what was
+// acknowledged.
+type writers struct {
+	mu      sync.Mutex
+	added   map[string]bool // "service ip" of acknowledged registrations
+	deleted map[string]bool // of acknowledged deletions
+	tried   map[string]bool // of deletions sent, acknowledged or not
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func startWriters(nodes []*agentproc.Proc) *writers {
+	w := &writers{added: map[string]bool{}, deleted: map[string]bool{}, tried: map[string]bool{}, done: make(chan struct{})}
+	for n := range 6 {
+		addr := nodes[n%len(nodes)].HTTP
+		w.wg.Go(func() { w.run(n, addr) })
+	}
+	return w
+}
+
+func (w *writers) run(n int, addr string) {
+	at := func(i int) (string, string) {
+		return fmt.Sprintf("dur-%02d", i%durServices), fmt.Sprintf("10.%d.%d.%d", n, i/250, i%250)
+	}
+	note := func(m map[string]bool, svc, ip string) {
+		w.mu.Lock()
+		m[svc+" "+ip] = true
+		w.mu.Unlock()
+	}
+	for i := 0; ; i++ {
+		select {
+		case <-w.done:
+			return
+		default:
 		}
-		t.Logf("%s holds every acknowledged write (checked until %s)", p.Name, el.Format(time.StampMilli))
-		for s := range services {
-			_, body := call(http.MethodGet, p.HTTP, "/nacos/v1/ns/service", vals("serviceName", fmt.Sprintf("dur-%02d", s)))
-			var info struct {
-				ProtectThreshold float64 `json:"protectThreshold"`
-			}
-			if err := json.Unmarshal([]byte(body), &info); err != nil || fmt.Sprintf("%.2f", info.ProtectThreshold) != fmt.Sprintf("0.%02d", s+1) ||
-				!strings.Contains(body, `"healthChecker":{"type":"NONE"}`) {
-				t.Fatalf("%s: service dur-%02d after the restart: %s", p.Name, s, body)
+		svc, ip := at(i)
+		if code, _ := call(http.MethodPost, addr, "/nacos/v1/ns/instance", vals("serviceName", svc, "ip", ip, "port", "80", "ephemeral", "false")); code == 200 {
+			note(w.added, svc, ip)
+		}
+		if i%3 == 2 {
+			svc, ip := at(i - 1)
+			note(w.tried, svc, ip)
+			if code, _ := call(http.MethodDelete, addr, "/nacos/v1/ns/instance", vals("serviceName", svc, "ip", ip, "port", "80", "ephemeral", "false")); code == 200 {
+				note(w.deleted, svc, ip)
 			}
 		}
 	}
+}
+
+func (w *writers) stop() {
+	close(w.done)
+	w.wg.Wait()
+}
+
+// check waits until p lists every acknowledged registration not since
+// deleted (an unacknowledged deletion may or may not have happened) and
+// no acknowledged deletion, then checks the services' settings.
+func (w *writers) check(t *testing.T, p *agentproc.Proc) {
+	t.Helper()
+	var missing, back []string
+	_, err := await.Until(context.Background(), 100*time.Millisecond, 10*time.Second, func() bool {
+		held := listAll(t, p.HTTP, durServices)
+		missing, back = nil, nil
+		for k := range w.added {
+			if !w.tried[k] && !held[k] {
+				missing = append(missing, k)
+			}
+		}
+		for k := range w.deleted {
+			if held[k] {
+				back = append(back, k)
+			}
+		}
+		return len(missing) == 0 && len(back) == 0
+	})
+	if err != nil {
+		t.Fatalf("%s after the restart: %d acknowledged registrations missing (%v), %d acknowledged deletions back (%v)",
+			p.Name, len(missing), head(missing), len(back), head(back))
+	}
+	for s := range durServices {
+		_, body := call(http.MethodGet, p.HTTP, "/nacos/v1/ns/service", vals("serviceName", fmt.Sprintf("dur-%02d", s)))
+		var info struct {
+			ProtectThreshold float64 `json:"protectThreshold"`
+		}
+		if err := json.Unmarshal([]byte(body), &info); err != nil || fmt.Sprintf("%.2f", info.ProtectThreshold) != fmt.Sprintf("0.%02d", s+1) ||
+			!strings.Contains(body, `"healthChecker":{"type":"NONE"}`) {
+			t.Fatalf("%s: service dur-%02d after the restart: %s", p.Name, s, body)
+		}
+	}
+	t.Logf("%s holds every acknowledged write and setting", p.Name)
 }
 
 // listAll returns "service ip" of every instance listed by addr.

@@ -174,3 +174,39 @@ func metric(t testing.TB, base, name string) float64 {
 	}
 	return -1
 }
+
+// TestHealth_nativeAPI sets a cluster's checker and an instance's health
+// through the native API, with the same rules as the Nacos one.
+func TestHealth_nativeAPI(t *testing.T) {
+	_, base := startNode(t)
+	if code, body := do(t, http.MethodPost, base+"/v1/instance", "application/json",
+		`{"service":"nh","ip":"10.2.0.1","port":9,"ephemeral":false}`); code != 200 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	inst := base + "/v1/instance/health?service=nh&ip=10.2.0.1&port=9"
+	if code, body := do(t, http.MethodPut, inst, "application/json", `{"healthy":false}`); code != 400 || !strings.Contains(body, "still working (TCP)") {
+		t.Fatalf("health of a checked instance: %d %s", code, body)
+	}
+	cl := base + "/v1/service/cluster?service=nh&cluster=DEFAULT"
+	for body, want := range map[string]string{
+		`{"healthChecker":{"type":"SMTP"}}`:                              "healthChecker.type",
+		`{"healthChecker":{"type":"TCP"},"useInstancePort4Check":false}`: "checkPort",
+		`{"healthChecker":{"type":"HTTP","path":"nope"},"checkPort":80}`: "healthChecker.path",
+	} {
+		if code, got := do(t, http.MethodPut, cl, "application/json", body); code != 400 || !strings.Contains(got, want) {
+			t.Fatalf("PUT cluster %s: %d %s, want 400 naming %s", body, code, got, want)
+		}
+	}
+	if code, body := do(t, http.MethodPut, cl, "application/json", `{"healthChecker":{"type":"NONE"},"useInstancePort4Check":true}`); code != 200 {
+		t.Fatalf("PUT cluster NONE: %d %s", code, body)
+	}
+	if code, body := do(t, http.MethodPut, inst, "application/json", `{"healthy":false}`); code != 200 {
+		t.Fatalf("health with NONE: %d %s", code, body)
+	}
+	if _, body := do(t, http.MethodGet, base+"/v1/instance?service=nh&ip=10.2.0.1&port=9", "", ""); !strings.Contains(body, `"healthy":false`) {
+		t.Fatalf("after setting health: %s", body)
+	}
+	if code, body := do(t, http.MethodPut, inst, "application/json", `{}`); code != 400 || !strings.Contains(body, "healthy") {
+		t.Fatalf("health without healthy: %d %s", code, body)
+	}
+}

@@ -1,7 +1,11 @@
 package node
 
 import (
+	"context"
 	"errors"
+	"fmt"
+
+	"github.com/roster-io/roster/internal/param"
 
 	"github.com/roster-io/roster/store"
 )
@@ -49,4 +53,36 @@ func (n *Node) CheckedHealth(k store.Key, ik store.InstanceKey, healthy bool) (b
 	}
 	_ = n.replicate(n.ctx, instanceRecord(k, in), false)
 	return changed, nil
+}
+
+// HealthSettable says whether a client may set the health of instance ik
+// of service k: only a persistent instance whose cluster's checker is
+// NONE, as in Nacos. The error (a param.FieldError on "healthy") says
+// why not; a missing instance is store.ErrNotFound.
+func (n *Node) HealthSettable(k store.Key, ik store.InstanceKey) error {
+	snap := n.store.Snapshot(k)
+	in, ok := snap.Find(ik)
+	if !ok {
+		return fmt.Errorf("node: no instance %s:%d in cluster %s of %s: %w", ik.IP, ik.Port, ik.Cluster, k.Grouped(), store.ErrNotFound)
+	}
+	if in.Ephemeral {
+		return &param.FieldError{Field: "healthy", Reason: "the health of an ephemeral instance follows its heartbeats and cannot be set; " +
+			"stop its beats, or deregister it"}
+	}
+	if t := snap.Info.Cluster(ik.Cluster).HealthChecker.Type; t != store.CheckNone {
+		return &param.FieldError{Field: "healthy", Reason: fmt.Sprintf("health check is still working (%s) for cluster %s of %s: "+
+			"set its healthChecker to {\"type\":\"NONE\"} (PUT /nacos/v1/ns/cluster or PUT /v1/service/cluster) to set health through the API",
+			t, ik.Cluster, k.Grouped())}
+	}
+	return nil
+}
+
+// SetHealth sets the health of instance ik where a client may
+// (HealthSettable): a client write, acknowledged like any other.
+func (n *Node) SetHealth(ctx context.Context, k store.Key, ik store.InstanceKey, healthy bool) error {
+	if err := n.HealthSettable(k, ik); err != nil {
+		return err
+	}
+	_, err := n.Update(ctx, k, ik, func(in *store.Instance) { in.Healthy = healthy })
+	return err
 }

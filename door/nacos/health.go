@@ -134,10 +134,7 @@ func (d *Door) healthUpdate(w http.ResponseWriter, r *http.Request, p param.Valu
 	if err != nil {
 		return err
 	}
-	if err := d.healthSettable(k, ik); err != nil {
-		return err
-	}
-	if _, err := d.core.Update(r.Context(), k, ik, func(in *store.Instance) { in.Healthy = healthy }); err != nil {
+	if err := d.core.SetHealth(r.Context(), k, ik, healthy); err != nil {
 		return err
 	}
 	gate.WriteText(w, http.StatusOK, "ok")
@@ -145,23 +142,12 @@ func (d *Door) healthUpdate(w http.ResponseWriter, r *http.Request, p param.Valu
 }
 
 // healthSettable says whether a client may set the health of instance
-// ik: only a persistent instance whose cluster's checker is NONE, as in
-// Nacos. The error says why not.
+// ik (node.HealthSettable), with 404 for a missing instance.
 func (d *Door) healthSettable(k store.Key, ik store.InstanceKey) error {
-	snap := d.core.Snapshot(k)
-	in, ok := snap.Find(ik)
-	if !ok {
+	if _, ok := d.core.Snapshot(k).Find(ik); !ok {
 		return fmt.Errorf("node: no instance %s:%d in cluster %s of %s: %w", ik.IP, ik.Port, ik.Cluster, k.Grouped(), store.ErrNotFound)
 	}
-	if in.Ephemeral {
-		return &param.FieldError{Field: "healthy", Reason: "the health of an ephemeral instance follows its heartbeats and cannot be set; " +
-			"stop its beats, or deregister it"}
-	}
-	if t := snap.Info.Cluster(ik.Cluster).HealthChecker.Type; t != store.CheckNone {
-		return &param.FieldError{Field: "healthy", Reason: fmt.Sprintf("health check is still working (%s) for cluster %s of %s: "+
-			"set its healthChecker to {\"type\":\"NONE\"} with PUT /nacos/v1/ns/cluster to set health through the API", t, ik.Cluster, k.Grouped())}
-	}
-	return nil
+	return d.core.HealthSettable(k, ik)
 }
 
 // healthyPatch is the healthy parameter of an instance update: nil when

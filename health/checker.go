@@ -18,6 +18,7 @@ package health
 
 import (
 	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,8 +67,9 @@ type Config struct {
 	Allow []netip.Prefix
 	// Logger receives the checker's logs. Default slog.Default().
 	Logger *slog.Logger
-	// Dialer makes the connections of checks. Default a net.Dialer.
-	Dialer func(network, addr string, timeout time.Duration) (net.Conn, error)
+	// Dialer makes the connections of checks; ctx carries the check's
+	// timeout and ends when the checker stops. Default a net.Dialer.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // DefaultConfig returns a Config with every field set.
@@ -137,6 +139,8 @@ type Checker struct {
 	jobs    chan job
 	results chan result
 	stop    chan struct{}
+	ctx     context.Context // ends at Stop, so checks in flight end at once
+	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
 
@@ -159,12 +163,12 @@ func New(cfg Config, core Core) (*Checker, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Dialer == nil {
-		cfg.Dialer = func(network, addr string, timeout time.Duration) (net.Conn, error) {
-			return net.DialTimeout(network, addr, timeout)
-		}
+		cfg.Dialer = (&net.Dialer{}).DialContext
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Checker{cfg: cfg, core: core, log: cfg.Logger, metrics: newMetrics(), jobs: make(chan job, cfg.Workers),
-		results: make(chan result, cfg.Workers), stop: make(chan struct{}), targets: map[id]*target{}, denied: map[id]bool{}}, nil
+		results: make(chan result, cfg.Workers), stop: make(chan struct{}), ctx: ctx, cancel: cancel,
+		targets: map[id]*target{}, denied: map[id]bool{}}, nil
 }
 
 // Start starts the scheduler and the workers.
@@ -177,7 +181,7 @@ func (c *Checker) Start() {
 
 // Stop stops every goroutine and waits for them. Safe to call twice.
 func (c *Checker) Stop() {
-	c.once.Do(func() { close(c.stop) })
+	c.once.Do(func() { close(c.stop); c.cancel() })
 	c.wg.Wait()
 }
 

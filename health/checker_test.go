@@ -1,6 +1,7 @@
 package health
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -58,9 +59,9 @@ func setup(t *testing.T, addr string, ci *store.ClusterInfo, mutate func(*Config
 	dials := &atomic.Int64{}
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Timeout, cfg.Rescan, cfg.Workers = 40*time.Millisecond, 30*time.Millisecond, 20*time.Millisecond, 4
-	cfg.Dialer = func(network, a string, timeout time.Duration) (net.Conn, error) {
+	cfg.Dialer = func(ctx context.Context, network, a string) (net.Conn, error) {
 		dials.Add(1)
-		return net.DialTimeout(network, a, timeout)
+		return (&net.Dialer{}).DialContext(ctx, network, a)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if mutate != nil {
@@ -168,4 +169,28 @@ func TestChecker_noneAndDeniedAddressesAreNotChecked(t *testing.T) {
 		t.Fatalf("checks ran: %d with NONE, %d outside --health-check-allow", dials.Load(), dials2.Load())
 	}
 	await.True(t, time.Second, "denied checks counted", func() bool { var m dto.Metric; _ = c2.metrics.denied.Write(&m); return m.GetCounter().GetValue() > 0 })
+}
+
+// TestChecker_stopEndsChecksInFlight: a check stuck connecting ends the
+// moment the checker stops, not at its timeout.
+func TestChecker_stopEndsChecksInFlight(t *testing.T) {
+	started := make(chan struct{}, 64)
+	_, c, _, _ := setup(t, "127.0.0.1:9", nil, func(cfg *Config) {
+		cfg.Timeout, cfg.Interval = time.Second, time.Second
+		cfg.Dialer = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			started <- struct{}{}
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+	})
+	select {
+	case <-started:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no check started")
+	}
+	begin := time.Now()
+	c.Stop()
+	if el := time.Since(begin); el > 400*time.Millisecond {
+		t.Fatalf("Stop took %v with a check in flight (its timeout is 1 s)", el)
+	}
 }

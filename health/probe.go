@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -37,7 +36,9 @@ func (c *Checker) work() {
 func (c *Checker) probe(client *http.Client, j job) error {
 	switch j.hc.Type {
 	case store.CheckTCP:
-		conn, err := c.cfg.Dialer("tcp", j.addr, c.cfg.Timeout)
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
+		defer cancel()
+		conn, err := c.cfg.Dialer(ctx, "tcp", j.addr)
 		if err != nil {
 			return fmt.Errorf("tcp connect %s: %w", j.addr, err)
 		}
@@ -52,7 +53,7 @@ func (c *Checker) probe(client *http.Client, j job) error {
 // status code. Redirects are not followed: the checker connects only to
 // the instance's own address.
 func (c *Checker) probeHTTP(client *http.Client, j job) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
 	defer cancel()
 	path := j.hc.Path
 	if path == "" {
@@ -84,12 +85,9 @@ func (c *Checker) probeHTTP(client *http.Client, j job) error {
 // httpClient is a worker's client: no keep-alive (each check opens its
 // connection, as a TCP check does), no redirects, no proxy.
 func (c *Checker) httpClient() *http.Client {
-	dial := func(_ context.Context, network, addr string) (net.Conn, error) {
-		return c.cfg.Dialer(network, addr, c.cfg.Timeout)
-	}
 	return &http.Client{
 		Timeout:   c.cfg.Timeout,
-		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10},
+		Transport: &http.Transport{DialContext: c.cfg.Dialer, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return errors.New("redirect not followed")
 		},

@@ -10,7 +10,7 @@ BIN      ?= bin/roster
 
 # Fuzz targets as package:Target; go test runs one target per invocation.
 FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/param:FuzzIP \
-        ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords
+        ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords ./durable:FuzzDecodeSnapshot
 
 SEED     ?= $(shell date +%s)
 

@@ -22,6 +22,8 @@ import (
 	"github.com/roster-io/roster/door/grpcdoor"
 	nacosdoor "github.com/roster-io/roster/door/nacos"
 	"github.com/roster-io/roster/door/native"
+	"github.com/roster-io/roster/durable"
+	"github.com/roster-io/roster/health"
 	"github.com/roster-io/roster/node"
 	"github.com/roster-io/roster/peer"
 )
@@ -40,6 +42,8 @@ type Agent struct {
 	mux    *http.ServeMux
 	srv    *http.Server
 	reg    *prometheus.Registry
+	db     *durable.DB // the data directory, or nil in memory (durable.go)
+	health *health.Checker
 	wg     sync.WaitGroup
 
 	// mu guards ln, doors.consulLn, started and stopped.
@@ -72,7 +76,15 @@ func New(cfg Config) (*Agent, error) {
 	if err := a.registerMetrics(); err != nil {
 		return nil, fmt.Errorf("agent: metrics: %w", err)
 	}
+	if err := a.openDurable(); err != nil {
+		return nil, err
+	}
+	if err := a.newHealth(); err != nil {
+		_ = a.closeDurable(false)
+		return nil, err
+	}
 	if err := a.buildDoors(); err != nil {
+		_ = a.closeDurable(false)
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	a.nacos = nacosdoor.New(nacosdoor.Config{MaxBodyBytes: cfg.MaxBodyBytes, CacheMillis: cfg.CacheMillis, Logger: cfg.Logger, Now: cfg.Now,
@@ -167,6 +179,7 @@ func (a *Agent) Start() error {
 		a.closeGRPC()
 		return fmt.Errorf("agent: %w", err)
 	}
+	a.health.Start()
 	a.mu.Lock()
 	a.ln = ln
 	a.mu.Unlock()
@@ -221,8 +234,12 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	if err := a.stopDoors(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("agent: %w", err))
 	}
+	a.health.Stop()
 	if err := a.node.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("agent: %w", err))
+	}
+	if err := a.closeDurable(true); err != nil {
+		errs = append(errs, err)
 	}
 	a.wg.Wait()
 	a.closeGRPC()
@@ -242,9 +259,11 @@ func (a *Agent) Kill() {
 	dead, kill := context.WithCancel(context.Background())
 	kill() // no drain: the doors' connections close at once
 	_ = a.stopDoors(dead)
+	a.health.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = a.node.Shutdown(ctx)
 	cancel()
+	_ = a.closeDurable(false)
 	a.wg.Wait()
 	a.closeGRPC()
 	a.peers.Close()

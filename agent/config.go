@@ -9,6 +9,7 @@ import (
 
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/door/grpcdoor"
+	"github.com/roster-io/roster/health"
 	"github.com/roster-io/roster/node"
 )
 
@@ -101,6 +102,15 @@ type Config struct {
 	// GRPC configures the gRPC door; its TLS, metrics, logger and clock
 	// are the agent's. Default grpcdoor.DefaultConfig().
 	GRPC grpcdoor.Config
+	// DataDir is the data directory that keeps persistent instances,
+	// services and their tombstones across restarts (package durable).
+	// Empty keeps everything in memory. Default "" (the roster command
+	// defaults it to data/<name>).
+	DataDir string
+	// HealthCheck configures the server-side health checks of persistent
+	// instances (package health); its Logger is the agent's. Default
+	// health.DefaultConfig().
+	HealthCheck health.Config
 }
 
 // DefaultConfig returns a Config with every field set to its default.
@@ -122,6 +132,7 @@ func DefaultConfig() Config {
 		ShedLatency:       50 * time.Millisecond,
 		GRPCAddr:          GRPCAuto,
 		GRPC:              grpcdoor.DefaultConfig(),
+		HealthCheck:       health.DefaultConfig(),
 	}
 }
 

@@ -93,7 +93,7 @@ func agentFlags(def agent.Config) []cli.Flag {
 			Usage: "log level: debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: envVar("log-format"),
 			Usage: "log format: text or json"},
-	}, append(securityFlags(def), append(doorFlags(def), overloadFlags(def)...)...)...)
+	}, append(append(append(securityFlags(def), doorFlags(def)...), overloadFlags(def)...), append(storageFlags(), healthFlags(def)...)...)...)
 }
 
 // agentOptions is what the agent flags configure besides the node.
@@ -171,6 +171,12 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 		return bad(err)
 	}
 	if err := applyOverload(c, &cfg); err != nil {
+		return bad(err)
+	}
+	if err := applyStorage(c, &cfg); err != nil {
+		return bad(err)
+	}
+	if err := applyHealth(c, &cfg); err != nil {
 		return bad(err)
 	}
 	return cfg, opts, nil

@@ -180,6 +180,9 @@ func startAgent(t *testing.T, args ...string) *runningAgent {
 	if !slices.Contains(args, "--gossip") {
 		args = append(args, "--gossip", "127.0.0.1:0") // never the default port
 	}
+	if !slices.Contains(args, "--data-dir") {
+		args = append(args, "--in-memory") // never data/ in the package directory
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &runningAgent{
 		signals: make(chan os.Signal, 2),
@@ -292,7 +295,7 @@ func TestAgent_listenFailure(t *testing.T) {
 	cancel() // if it wrongly started, stop at once
 	var errOut bytes.Buffer
 	app := newApp(io.Discard, &errOut, agentHooks{signals: make(chan os.Signal)})
-	code := execute(ctx, app, []string{"roster", "agent", "--http", ln.Addr().String()})
+	code := execute(ctx, app, []string{"roster", "agent", "--in-memory", "--http", ln.Addr().String()})
 	if code != exitFailure {
 		t.Errorf("got exit code %d, want %d", code, exitFailure)
 	}

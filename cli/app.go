@@ -58,6 +58,7 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 			runCommand(),
 			watchCommand(),
 			keygenCommand(),
+			snapshotCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

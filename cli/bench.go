@@ -50,6 +50,7 @@ func benchCommand() *cli.Command {
 				[]cli.Flag{
 					&cli.IntFlag{Name: "instances", Value: 10000, Usage: "instances to register"},
 					&cli.IntFlag{Name: "services", Value: 100, Usage: "services to spread them over"},
+					&cli.BoolFlag{Name: "persistent", Usage: "register persistent instances (ephemeral=false), each fsynced before its answer; they stay until deleted (use --local)"},
 				}, benchRegister),
 			mode("read", "list a service of --instances instances for --duration",
 				"GET /nacos/v1/ns/instance/list?healthyOnly=true from the first node (or every\nnode with --all-nodes): req/s and latency.",
@@ -280,7 +281,7 @@ func benchRegister(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench
 		return nil, badUsage(c, fmt.Errorf("need 1 ≤ --services (%d) ≤ --instances (%d)", svcs, n))
 	}
 	return withFloor(ctx, c, s, func() (*bench.Report, error) {
-		return bench.Register(ctx, s.env, bench.RegisterConfig{Instances: n, Services: svcs})
+		return bench.Register(ctx, s.env, bench.RegisterConfig{Instances: n, Services: svcs, Persistent: c.Bool("persistent")})
 	})
 }
 

@@ -54,6 +54,7 @@ type Node struct {
 	lag        lagObserver
 	faults     faults
 	brake      brake           // the expiry brake (brake.go)
+	durable    Durable         // the durable log, or nil (durable.go)
 	warns      ratelog.Limiter // repeated warnings, logged at most every ratelog.Every
 	ctx        context.Context
 	cancel     context.CancelFunc

@@ -101,10 +101,6 @@ func (n *Node) OwnerLastBeats(ctx context.Context, k store.Key) (map[store.Insta
 // services.
 func (n *Node) Namespaces() map[string]int { return n.store.Namespaces() }
 
-// Owns reports whether this node owns service k: times out its instances
-// and receives its beats.
-func (n *Node) Owns(k store.Key) bool { return n.owns(k) }
-
 // WaitIndex blocks until the registry's global index passes index, wait
 // (plus up to 1/16 jitter) elapses, ctx ends or the node leaves, and
 // returns the index then.

@@ -17,24 +17,31 @@ import (
 
 // replicate pushes recs to every peer. With wait it returns once one peer
 // confirmed them or, past the replication timeout, once it has recorded
-// that only this node holds them; it fails only if ctx ends first.
+// that only this node holds them; it fails only if ctx ends first, or if
+// a record the durable log keeps could not reach this node's disk first
+// (durable.go).
 func (n *Node) replicate(ctx context.Context, recs []store.Record, wait bool) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	if n.peers.Peers() == 0 {
-		noteReplicas(ctx, 1)
-		return nil
+	var acks *peer.Acks
+	if n.peers.Peers() > 0 {
+		acks = n.peers.Broadcast(recs)
 	}
-	acks := n.peers.Broadcast(recs)
 	if !wait {
 		return nil
 	}
-	if acks.First(ctx, n.cfg.ReplicationTimeout) {
+	if err := n.persist(ctx, recs); err != nil {
+		return err
+	}
+	switch {
+	case acks == nil:
+		noteReplicas(ctx, 1)
+		return nil
+	case acks.First(ctx, n.cfg.ReplicationTimeout):
 		noteReplicas(ctx, 2)
 		return nil
-	}
-	if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		return ErrNotReplicated
 	}
 	noteReplicas(ctx, 1)

@@ -97,6 +97,9 @@ func CheckRecord(r *store.Record) error {
 	if err := param.CheckMetadata("service.metadata", s.Metadata); err != nil {
 		return err
 	}
+	if err := checkClusters("service.clusters.", s.Clusters); err != nil {
+		return err
+	}
 	return checkVersion("service.version.", s.Version)
 }
 
@@ -194,6 +197,22 @@ func checkName(field, v string) error {
 	}
 	if got != v {
 		return &param.FieldError{Field: field, Reason: "has leading or trailing white space"}
+	}
+	return nil
+}
+
+// checkClusters validates a service's cluster settings.
+func checkClusters(field string, cs map[string]store.ClusterInfo) error {
+	for name, c := range cs {
+		if _, err := param.Name(field+"name", name); err != nil {
+			return err
+		}
+		if f, why := c.Check(); f != "" {
+			return &param.FieldError{Field: field + name + "." + f, Reason: why}
+		}
+		if err := param.CheckMetadata(field+name+".metadata", c.Metadata); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -28,7 +28,9 @@ func sampleRecords(n int) []store.Record {
 				Version: store.Version{Clock: int64(1e18) + int64(i), Node: "n1"}, Deleted: i%5 == 0, Expired: i%3 == 0}})
 	}
 	recs = append(recs, store.Record{Key: store.Key{Namespace: "ns", Group: "g", Service: "s"},
-		Service: &store.ServiceInfo{ProtectThreshold: 0.5, Metadata: map[string]string{"k": "v"}, Version: store.Version{Clock: 7, Node: "n2"}, Deleted: true}})
+		Service: &store.ServiceInfo{ProtectThreshold: 0.5, Metadata: map[string]string{"k": "v"}, Version: store.Version{Clock: 7, Node: "n2"}, Deleted: true,
+			Clusters: map[string]store.ClusterInfo{"c1": {HealthChecker: store.HealthChecker{Type: store.CheckHTTP, Path: "/h", Headers: "A:b", ExpectedCode: 204},
+				CheckPort: 8081, Metadata: map[string]string{"m": "1"}}}}})
 	return recs
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -104,6 +105,7 @@ func (s *Store) mergeServiceLocked(k Key, info ServiceInfo) error {
 		s.buryLocked(k, InstanceKey{}, true, now)
 	}
 	s.publishLocked(svc, InstanceKey{}, now)
+	s.journalServiceLocked(k, info)
 	return nil
 }
 
@@ -113,5 +115,13 @@ func cloneInfo(info ServiceInfo) ServiceInfo {
 		md[k] = v
 	}
 	info.Metadata = md
+	if info.Clusters != nil {
+		cs := make(map[string]ClusterInfo, len(info.Clusters))
+		for name, c := range info.Clusters {
+			c.Metadata = maps.Clone(c.Metadata)
+			cs[name] = c
+		}
+		info.Clusters = cs
+	}
 	return info
 }

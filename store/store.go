@@ -61,7 +61,7 @@ type Store struct {
 	cache    CacheStats                    // of the snapshots' body caches
 
 	// mu guards clock, every service's records and entries, heap, digests,
-	// byPart, absent, graves, metas and nsLive.
+	// byPart, absent, graves, metas, nsLive and journal.
 	mu      sync.Mutex
 	clock   hlc
 	heap    deadlines
@@ -72,6 +72,7 @@ type Store struct {
 	graves  []grave                  // tombstones in burial order
 	metas   metaTable                // distinct metadata maps in use
 	nsLive  map[string]int           // live instances by namespace
+	journal Journal                  // told of every applied record (journal.go); nil if none
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,

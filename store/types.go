@@ -131,14 +131,57 @@ func (i Instance) withDefaults() Instance {
 	return i
 }
 
-// ServiceInfo is the service-level record: protect threshold and metadata.
+// ServiceInfo is the service-level record: protect threshold, metadata
+// and the settings of its clusters.
 type ServiceInfo struct {
 	// ProtectThreshold in [0,1]: when the healthy share of the service's
 	// instances is at or below it, queries return every instance.
 	ProtectThreshold float64           `json:"protectThreshold"`
 	Metadata         map[string]string `json:"metadata"`
-	Version          Version           `json:"version"`
-	Deleted          bool              `json:"deleted,omitempty"`
+	// Clusters holds the settings of the clusters that have any, by
+	// cluster name; a cluster without an entry has the defaults.
+	Clusters map[string]ClusterInfo `json:"clusters,omitempty" msg:"Clusters,omitempty"`
+	Version  Version                `json:"version"`
+	Deleted  bool                   `json:"deleted,omitempty"`
+}
+
+// ClusterInfo is the settings of one cluster of a service: how the
+// service's owner checks the health of its persistent instances (package
+// health), as Nacos' PUT /nacos/v1/ns/cluster sets them.
+type ClusterInfo struct {
+	HealthChecker HealthChecker `json:"healthChecker"`
+	// CheckPort is the port checked when UseInstancePort is false.
+	CheckPort int `json:"checkPort"`
+	// UseInstancePort checks each instance's own port.
+	UseInstancePort bool              `json:"useInstancePort4Check"`
+	Metadata        map[string]string `json:"metadata,omitempty" msg:"Metadata,omitempty"`
+}
+
+// HealthChecker is a cluster's health check: Type TCP (connect), HTTP
+// (GET Path with Headers, expecting ExpectedCode) or NONE (health is set
+// through the API).
+type HealthChecker struct {
+	Type string `json:"type"`
+	Path string `json:"path,omitempty"`
+	// Headers are Nacos' "Name:value|Name:value".
+	Headers      string `json:"headers,omitempty"`
+	ExpectedCode int    `json:"expectedResponseCode,omitempty"`
+}
+
+// Health checker types.
+const (
+	CheckTCP  = "TCP"
+	CheckHTTP = "HTTP"
+	CheckNone = "NONE"
+)
+
+// Cluster returns the settings of cluster name: its entry, or the
+// defaults (a TCP check of each instance's port, as in Nacos).
+func (s *ServiceInfo) Cluster(name string) ClusterInfo {
+	if c, ok := s.Clusters[name]; ok {
+		return c
+	}
+	return ClusterInfo{HealthChecker: HealthChecker{Type: CheckTCP}, CheckPort: 80, UseInstancePort: true}
 }
 
 // Summary describes a service in listings.

@@ -13,6 +13,227 @@ const (
 )
 
 // MarshalMsg implements msgp.Marshaler
+func (z *ClusterInfo) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// check for omitted fields
+	zb0001Len := uint32(4)
+	var zb0001Mask uint8 /* 4 bits */
+	_ = zb0001Mask
+	if z.Metadata == nil {
+		zb0001Len--
+		zb0001Mask |= 0x8
+	}
+	// variable map header, size zb0001Len
+	o = append(o, 0x80|uint8(zb0001Len))
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		// string "HealthChecker"
+		o = append(o, 0xad, 0x48, 0x65, 0x61, 0x6c, 0x74, 0x68, 0x43, 0x68, 0x65, 0x63, 0x6b, 0x65, 0x72)
+		o, err = z.HealthChecker.MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "HealthChecker")
+			return
+		}
+		// string "CheckPort"
+		o = append(o, 0xa9, 0x43, 0x68, 0x65, 0x63, 0x6b, 0x50, 0x6f, 0x72, 0x74)
+		o = msgp.AppendInt(o, z.CheckPort)
+		// string "UseInstancePort"
+		o = append(o, 0xaf, 0x55, 0x73, 0x65, 0x49, 0x6e, 0x73, 0x74, 0x61, 0x6e, 0x63, 0x65, 0x50, 0x6f, 0x72, 0x74)
+		o = msgp.AppendBool(o, z.UseInstancePort)
+		if (zb0001Mask & 0x8) == 0 { // if not omitted
+			// string "Metadata"
+			o = append(o, 0xa8, 0x4d, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61)
+			o = msgp.AppendMapHeader(o, uint32(len(z.Metadata)))
+			for za0001, za0002 := range z.Metadata {
+				o = msgp.AppendString(o, za0001)
+				o = msgp.AppendString(o, za0002)
+			}
+		}
+	}
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *ClusterInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > z94b1f360limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "HealthChecker":
+			bts, err = z.HealthChecker.UnmarshalMsg(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "HealthChecker")
+				return
+			}
+		case "CheckPort":
+			z.CheckPort, bts, err = msgp.ReadIntBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "CheckPort")
+				return
+			}
+		case "UseInstancePort":
+			z.UseInstancePort, bts, err = msgp.ReadBoolBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "UseInstancePort")
+				return
+			}
+		case "Metadata":
+			var zb0002 uint32
+			zb0002, bts, err = msgp.ReadMapHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Metadata")
+				return
+			}
+			if zb0002 > z94b1f360limitMaps {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if z.Metadata == nil {
+				z.Metadata = make(map[string]string, zb0002)
+			} else if len(z.Metadata) > 0 {
+				clear(z.Metadata)
+			}
+			for zb0002 > 0 {
+				var za0002 string
+				zb0002--
+				var za0001 string
+				za0001, bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Metadata")
+					return
+				}
+				za0002, bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Metadata", za0001)
+					return
+				}
+				z.Metadata[za0001] = za0002
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z *ClusterInfo) Msgsize() (s int) {
+	s = 1 + 14 + z.HealthChecker.Msgsize() + 10 + msgp.IntSize + 16 + msgp.BoolSize + 9 + msgp.MapHeaderSize
+	if z.Metadata != nil {
+		for za0001, za0002 := range z.Metadata {
+			_ = za0002
+			s += msgp.StringPrefixSize + len(za0001) + msgp.StringPrefixSize + len(za0002)
+		}
+	}
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
+func (z *HealthChecker) MarshalMsg(b []byte) (o []byte, err error) {
+	o = msgp.Require(b, z.Msgsize())
+	// map header, size 4
+	// string "Type"
+	o = append(o, 0x84, 0xa4, 0x54, 0x79, 0x70, 0x65)
+	o = msgp.AppendString(o, z.Type)
+	// string "Path"
+	o = append(o, 0xa4, 0x50, 0x61, 0x74, 0x68)
+	o = msgp.AppendString(o, z.Path)
+	// string "Headers"
+	o = append(o, 0xa7, 0x48, 0x65, 0x61, 0x64, 0x65, 0x72, 0x73)
+	o = msgp.AppendString(o, z.Headers)
+	// string "ExpectedCode"
+	o = append(o, 0xac, 0x45, 0x78, 0x70, 0x65, 0x63, 0x74, 0x65, 0x64, 0x43, 0x6f, 0x64, 0x65)
+	o = msgp.AppendInt(o, z.ExpectedCode)
+	return
+}
+
+// UnmarshalMsg implements msgp.Unmarshaler
+func (z *HealthChecker) UnmarshalMsg(bts []byte) (o []byte, err error) {
+	var field []byte
+	_ = field
+	var zb0001 uint32
+	zb0001, bts, err = msgp.ReadMapHeaderBytes(bts)
+	if err != nil {
+		err = msgp.WrapError(err)
+		return
+	}
+	if zb0001 > z94b1f360limitMaps {
+		err = msgp.ErrLimitExceeded
+		return
+	}
+	for zb0001 > 0 {
+		zb0001--
+		field, bts, err = msgp.ReadMapKeyZC(bts)
+		if err != nil {
+			err = msgp.WrapError(err)
+			return
+		}
+		switch msgp.UnsafeString(field) {
+		case "Type":
+			z.Type, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Type")
+				return
+			}
+		case "Path":
+			z.Path, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Path")
+				return
+			}
+		case "Headers":
+			z.Headers, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Headers")
+				return
+			}
+		case "ExpectedCode":
+			z.ExpectedCode, bts, err = msgp.ReadIntBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "ExpectedCode")
+				return
+			}
+		default:
+			bts, err = msgp.Skip(bts)
+			if err != nil {
+				err = msgp.WrapError(err)
+				return
+			}
+		}
+	}
+	o = bts
+	return
+}
+
+// Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
+func (z *HealthChecker) Msgsize() (s int) {
+	s = 1 + 5 + msgp.StringPrefixSize + len(z.Type) + 5 + msgp.StringPrefixSize + len(z.Path) + 8 + msgp.StringPrefixSize + len(z.Headers) + 13 + msgp.IntSize
+	return
+}
+
+// MarshalMsg implements msgp.Marshaler
 func (z *Instance) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
 	// map header, size 13
@@ -416,27 +637,53 @@ func (z Key) Msgsize() (s int) {
 // MarshalMsg implements msgp.Marshaler
 func (z *ServiceInfo) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 4
-	// string "ProtectThreshold"
-	o = append(o, 0x84, 0xb0, 0x50, 0x72, 0x6f, 0x74, 0x65, 0x63, 0x74, 0x54, 0x68, 0x72, 0x65, 0x73, 0x68, 0x6f, 0x6c, 0x64)
-	o = msgp.AppendFloat64(o, z.ProtectThreshold)
-	// string "Metadata"
-	o = append(o, 0xa8, 0x4d, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61)
-	o = msgp.AppendMapHeader(o, uint32(len(z.Metadata)))
-	for za0001, za0002 := range z.Metadata {
-		o = msgp.AppendString(o, za0001)
-		o = msgp.AppendString(o, za0002)
+	// check for omitted fields
+	zb0001Len := uint32(5)
+	var zb0001Mask uint8 /* 5 bits */
+	_ = zb0001Mask
+	if z.Clusters == nil {
+		zb0001Len--
+		zb0001Mask |= 0x4
 	}
-	// string "Version"
-	o = append(o, 0xa7, 0x56, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
-	o, err = z.Version.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "Version")
-		return
+	// variable map header, size zb0001Len
+	o = append(o, 0x80|uint8(zb0001Len))
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		// string "ProtectThreshold"
+		o = append(o, 0xb0, 0x50, 0x72, 0x6f, 0x74, 0x65, 0x63, 0x74, 0x54, 0x68, 0x72, 0x65, 0x73, 0x68, 0x6f, 0x6c, 0x64)
+		o = msgp.AppendFloat64(o, z.ProtectThreshold)
+		// string "Metadata"
+		o = append(o, 0xa8, 0x4d, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61)
+		o = msgp.AppendMapHeader(o, uint32(len(z.Metadata)))
+		for za0001, za0002 := range z.Metadata {
+			o = msgp.AppendString(o, za0001)
+			o = msgp.AppendString(o, za0002)
+		}
+		if (zb0001Mask & 0x4) == 0 { // if not omitted
+			// string "Clusters"
+			o = append(o, 0xa8, 0x43, 0x6c, 0x75, 0x73, 0x74, 0x65, 0x72, 0x73)
+			o = msgp.AppendMapHeader(o, uint32(len(z.Clusters)))
+			for za0003, za0004 := range z.Clusters {
+				o = msgp.AppendString(o, za0003)
+				o, err = za0004.MarshalMsg(o)
+				if err != nil {
+					err = msgp.WrapError(err, "Clusters", za0003)
+					return
+				}
+			}
+		}
+		// string "Version"
+		o = append(o, 0xa7, 0x56, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
+		o, err = z.Version.MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "Version")
+			return
+		}
+		// string "Deleted"
+		o = append(o, 0xa7, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x64)
+		o = msgp.AppendBool(o, z.Deleted)
 	}
-	// string "Deleted"
-	o = append(o, 0xa7, 0x44, 0x65, 0x6c, 0x65, 0x74, 0x65, 0x64)
-	o = msgp.AppendBool(o, z.Deleted)
 	return
 }
 
@@ -500,6 +747,38 @@ func (z *ServiceInfo) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				}
 				z.Metadata[za0001] = za0002
 			}
+		case "Clusters":
+			var zb0003 uint32
+			zb0003, bts, err = msgp.ReadMapHeaderBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Clusters")
+				return
+			}
+			if zb0003 > z94b1f360limitMaps {
+				err = msgp.ErrLimitExceeded
+				return
+			}
+			if z.Clusters == nil {
+				z.Clusters = make(map[string]ClusterInfo, zb0003)
+			} else if len(z.Clusters) > 0 {
+				clear(z.Clusters)
+			}
+			for zb0003 > 0 {
+				var za0004 ClusterInfo
+				zb0003--
+				var za0003 string
+				za0003, bts, err = msgp.ReadStringBytes(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Clusters")
+					return
+				}
+				bts, err = za0004.UnmarshalMsg(bts)
+				if err != nil {
+					err = msgp.WrapError(err, "Clusters", za0003)
+					return
+				}
+				z.Clusters[za0003] = za0004
+			}
 		case "Version":
 			bts, err = z.Version.UnmarshalMsg(bts)
 			if err != nil {
@@ -531,6 +810,13 @@ func (z *ServiceInfo) Msgsize() (s int) {
 		for za0001, za0002 := range z.Metadata {
 			_ = za0002
 			s += msgp.StringPrefixSize + len(za0001) + msgp.StringPrefixSize + len(za0002)
+		}
+	}
+	s += 9 + msgp.MapHeaderSize
+	if z.Clusters != nil {
+		for za0003, za0004 := range z.Clusters {
+			_ = za0004
+			s += msgp.StringPrefixSize + len(za0003) + za0004.Msgsize()
 		}
 	}
 	s += 8 + z.Version.Msgsize() + 8 + msgp.BoolSize

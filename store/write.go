@@ -187,7 +187,9 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	}
 	in.Heard = 0
 	wasLive := e != nil && !e.inst.Deleted
+	var prev *Instance
 	if e != nil {
+		prev = e.inst
 		s.flipLocked(svc.partition, e.hash)
 	}
 	h := instanceHash(k, in)
@@ -229,5 +231,6 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 		}
 	}
 	s.publishLocked(svc, in.InstanceKey, now)
+	s.journalInstanceLocked(k, prev, in)
 	return nil
 }

@@ -172,6 +172,8 @@ func kindOf(r *http.Request) kind {
 		return kind{counted: true}
 	case strings.HasPrefix(p, "/debug/pprof"):
 		return kind{counted: true, token: (*Gate).authorizeAlways}
+	case p == "/v1/snapshot": // a backup holds everything: a token even for GET
+		return kind{counted: true, token: (*Gate).authorizeAlways, gated: true}
 	case strings.HasPrefix(p, "/v1/cluster/"):
 		return kind{counted: true, token: (*Gate).authorizeAny}
 	case strings.HasPrefix(p, "/v1/"):

@@ -102,6 +102,7 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+ns+"service/list", d.handler(d.serviceList))
 	mux.HandleFunc("GET "+ns+"operator/metrics", d.handler(d.metrics))
 	d.moreRoutes(mux)
+	d.healthRoutes(mux, ns)
 }
 
 // Start opens the UDP socket pushes leave from, on the host of httpAddr

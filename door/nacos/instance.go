@@ -78,6 +78,14 @@ func (d *Door) apply(w http.ResponseWriter, r *http.Request, p param.Values, fn 
 	if _, err := param.Bool("ephemeral", p.Get("ephemeral"), true); err != nil {
 		return err
 	}
+	hp, err := d.healthyPatch(k, ik, p) // health.go: a 400 where Nacos would not honour it
+	if err != nil {
+		return err
+	}
+	if hp != nil {
+		rest := fn
+		fn = func(in *store.Instance) { rest(in); hp(in) }
+	}
 	if _, err := d.core.Update(r.Context(), k, ik, fn); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return &param.FieldError{Field: "ip", Reason: fmt.Sprintf("instance %s:%d not found in cluster %s of %s", ik.IP, ik.Port, ik.Cluster, k.Grouped())}

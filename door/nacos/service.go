@@ -117,9 +117,11 @@ type nacosServiceDetail struct {
 
 // nacosClusterJSON describes a cluster in GET service.
 type nacosClusterJSON struct {
-	Name          string            `json:"name"`
-	HealthChecker map[string]string `json:"healthChecker"`
-	Metadata      map[string]string `json:"metadata"`
+	Name             string            `json:"name"`
+	HealthChecker    map[string]any    `json:"healthChecker"`
+	Metadata         map[string]string `json:"metadata"`
+	DefaultCheckPort int               `json:"defaultCheckPort"`
+	UseIPPort4Check  bool              `json:"useIPPort4Check"`
 }
 
 // serviceGet handles GET service.
@@ -135,14 +137,7 @@ func (d *Door) serviceGet(w http.ResponseWriter, r *http.Request, p param.Values
 	out := nacosServiceDetail{
 		NamespaceID: k.Namespace, GroupName: k.Group, Name: k.Service,
 		ProtectThreshold: snap.Info.ProtectThreshold, Metadata: nonNil(snap.Info.Metadata),
-		Selector: map[string]string{"type": "none"}, Clusters: []nacosClusterJSON{},
-	}
-	seen := map[string]bool{}
-	for _, in := range snap.Instances {
-		if !seen[in.Cluster] {
-			seen[in.Cluster] = true
-			out.Clusters = append(out.Clusters, nacosClusterJSON{Name: in.Cluster, HealthChecker: map[string]string{"type": "NONE"}, Metadata: map[string]string{}})
-		}
+		Selector: map[string]string{"type": "none"}, Clusters: clustersJSON(snap),
 	}
 	gate.WriteJSON(w, http.StatusOK, out)
 	return nil

@@ -49,4 +49,8 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/cluster/members", d.members)
 	mux.HandleFunc("GET /v1/cluster/owner", d.owner)
 	mux.HandleFunc("GET /v1/cluster/ring", d.ring)
+	mux.HandleFunc("PUT /v1/service/cluster", d.clusterUpdate)
+	mux.HandleFunc("PUT /v1/instance/health", d.instanceHealth)
+	mux.HandleFunc("GET /v1/snapshot", d.snapshotSave)
+	mux.HandleFunc("POST /v1/snapshot", d.snapshotRestore)
 }

@@ -42,6 +42,9 @@ type Spec struct {
 	Join []string
 	// Args are further agent flags, such as --gossip-profile.
 	Args []string
+	// DataDir is --data-dir; empty runs the agent --in-memory, so tests
+	// never share state.
+	DataDir string
 	// Netns, when set, runs the agent inside that network namespace
 	// (`ip netns exec`, which execs the agent, so the PID is the agent's).
 	Netns string
@@ -138,6 +141,11 @@ func freeAddr() (string, error) {
 func launch(ctx context.Context, spec Spec, httpAddr, gossipAddr string) (*Proc, error) {
 	p := &Proc{Name: spec.Name, HTTP: httpAddr, Gossip: gossipAddr, out: &tailBuffer{}, done: make(chan struct{})}
 	args := []string{"agent", "--name", spec.Name, "--http", httpAddr, "--gossip", gossipAddr}
+	if spec.DataDir != "" {
+		args = append(args, "--data-dir", spec.DataDir)
+	} else {
+		args = append(args, "--in-memory")
+	}
 	args = append(args, spec.Args...)
 	if len(spec.Join) > 0 {
 		args = append(args, "--join", strings.Join(spec.Join, ","))

@@ -29,6 +29,10 @@ type ClusterConfig struct {
 	Bin string
 	// Args are agent flags every node gets, such as --gossip-profile.
 	Args []string
+	// DataDir, if set, gives each node the data directory DataDir/<name>,
+	// which a restart of the node reuses; empty runs every node
+	// --in-memory.
+	DataDir string
 	// LogDir, if set, also receives each process's output in a file of
 	// its own, <name>-<unix nanoseconds>.log.
 	LogDir string
@@ -135,6 +139,9 @@ func (c *Cluster) Start(ctx context.Context, name, httpAddr, gossipAddr string) 
 		}
 	}
 	spec := Spec{Bin: c.cfg.Bin, Name: name, HTTP: httpAddr, Gossip: gossipAddr, Join: join, Args: c.cfg.Args}
+	if c.cfg.DataDir != "" {
+		spec.DataDir = filepath.Join(c.cfg.DataDir, name)
+	}
 	if c.cfg.Place != nil {
 		ns, h, g, err := c.cfg.Place(name)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/roster-io/roster/internal/agentproc"
@@ -64,7 +65,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*agentproc.Cluster, error
 		}
 		cfg.LogDir = dir
 	}
+	// Each node keeps a data directory next to the logs, as in production.
 	lc, err := agentproc.StartCluster(ctx, agentproc.ClusterConfig{Bin: cfg.Binary, LogDir: cfg.LogDir, StopWithin: cfg.StopWithin,
+		DataDir: filepath.Join(cfg.LogDir, "data"),
 		// No per-namespace instance limit: every mode writes to the one
 		// bench namespace, and `bench all --full` holds 200,000 at once.
 		Args: []string{"--gossip-profile", cfg.GossipProfile, "--log-level", "warn", "--max-instances-per-namespace", "0"}},

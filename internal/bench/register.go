@@ -15,6 +15,9 @@ import (
 type RegisterConfig struct {
 	Instances int // total instances to register
 	Services  int // spread over this many services
+	// Persistent registers persistent instances (fsynced on the node that
+	// takes each before it answers) instead of ephemeral ones.
+	Persistent bool
 	// ConvergeWithin caps the wait for every node to list them all.
 	ConvergeWithin time.Duration
 }
@@ -74,11 +77,12 @@ func Register(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, error
 	cpu := startCPU(env)
 	res := load.Run(ctx, func(ctx context.Context, _, i int) error {
 		svc := prefix + strconv.Itoa(i%cfg.Services)
-		return env.Client.Form(ctx, http.MethodPost, addrs[i%len(addrs)], "/nacos/v1/ns/instance", registerForm(svc, i, false, longLived))
+		return env.Client.Form(ctx, http.MethodPost, addrs[i%len(addrs)], "/nacos/v1/ns/instance", registerForm(svc, i, cfg.Persistent, longLived))
 	})
 	r := &Report{Mode: "register", Params: env.params()}
 	r.Params["instances"] = strconv.Itoa(cfg.Instances)
 	r.Params["services"] = strconv.Itoa(cfg.Services)
+	r.Params["persistent"] = strconv.FormatBool(cfg.Persistent)
 	r.AddRate("register rate", res.Rate(), UnitOpsPerSec, env.postFloor())
 	r.Add("registered", float64(res.Ops), UnitCount)
 	r.Add("errors", float64(res.Errors), UnitCount)

@@ -1,0 +1,394 @@
+// Package health checks the health of persistent instances from the
+// server side, with Nacos' semantics: each cluster of a service has a
+// checker (TCP, the default; HTTP; or NONE, which leaves health to the
+// API), and only the owner of a service (node.Node.Owns) checks its
+// persistent instances, so each instance has exactly one checker in the
+// cluster. An instance turns unhealthy after Failures consecutive failed
+// checks and healthy again after Successes consecutive good ones; each
+// verdict that changes its health is a replicated write.
+//
+// Cost is bounded: one scheduler goroutine keeps the targets in a heap
+// ordered by their next check, and a fixed pool of Workers probes them;
+// there is no goroutine per instance. The scheduler rescans the services
+// it owns every Rescan, so a new owner starts checking within one
+// Rescan plus one Interval, and it checks ownership again before every
+// probe and before writing a verdict, so a node that loses a service
+// stops checking it at once.
+package health
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/roster-io/roster/store"
+)
+
+// Core is what the checker needs of the node.
+type Core interface {
+	// Owns reports whether this node checks service k.
+	Owns(k store.Key) bool
+	// Ownership changes (==) whenever what Owns answers may have.
+	Ownership() any
+	// Store is the registry, read through snapshots.
+	Store() *store.Store
+	// CheckedHealth writes a verdict that changes an instance's health.
+	CheckedHealth(k store.Key, ik store.InstanceKey, healthy bool) (bool, error)
+}
+
+// Config configures a Checker. Every field has a default.
+type Config struct {
+	// Interval is the mean time between two checks of one instance; each
+	// wait is drawn within ±20% of it. Default 5s.
+	Interval time.Duration
+	// Timeout bounds one check. Default 2s.
+	Timeout time.Duration
+	// Failures is how many consecutive failed checks make a healthy
+	// instance unhealthy. Default 3 (Nacos' checkTimes).
+	Failures int
+	// Successes is how many consecutive good checks make an unhealthy
+	// instance healthy. Default 3.
+	Successes int
+	// Workers is the number of checks run at once. Default 32.
+	Workers int
+	// Rescan is how often the owned services are scanned for targets.
+	// Default 1s.
+	Rescan time.Duration
+	// Allow, if not empty, lists the networks checks may connect to; an
+	// instance elsewhere is not checked (and keeps its health).
+	Allow []netip.Prefix
+	// Logger receives the checker's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Dialer makes the connections of checks; ctx carries the check's
+	// timeout and ends when the checker stops. Default a net.Dialer.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// DefaultConfig returns a Config with every field set.
+func DefaultConfig() Config {
+	return Config{Interval: 5 * time.Second, Timeout: 2 * time.Second, Failures: 3, Successes: 3, Workers: 32,
+		Rescan: time.Second}
+}
+
+// Validate reports the first invalid field.
+func (c *Config) Validate() error {
+	switch {
+	case c.Interval < 10*time.Millisecond:
+		return fmt.Errorf("health: config: interval %v must be at least 10ms", c.Interval)
+	case c.Timeout <= 0 || c.Timeout > c.Interval:
+		return fmt.Errorf("health: config: timeout %v must be positive and at most the interval %v", c.Timeout, c.Interval)
+	case c.Failures < 1 || c.Successes < 1:
+		return errors.New("health: config: failures and successes must be at least 1")
+	case c.Workers < 1 || c.Workers > 4096:
+		return fmt.Errorf("health: config: workers %d must be in 1..4096", c.Workers)
+	case c.Rescan <= 0:
+		return errors.New("health: config: rescan must be positive")
+	}
+	return nil
+}
+
+// target is one instance being checked.
+type target struct {
+	key     store.Key
+	ik      store.InstanceKey
+	cluster store.ClusterInfo
+	healthy bool // as last seen or written
+	next    time.Time
+	fails   int
+	oks     int
+	busy    bool // a worker has it
+	seen    uint64
+	index   int // in the heap; -1 when not in it
+}
+
+// id names a target.
+type id struct {
+	k  store.Key
+	ik store.InstanceKey
+}
+
+// job is a check handed to a worker.
+type job struct {
+	t    *target
+	addr string
+	hc   store.HealthChecker
+}
+
+// result is a worker's answer.
+type result struct {
+	t   *target
+	ok  bool
+	err error
+	dur time.Duration
+}
+
+// Checker runs the checks of the services this node owns.
+type Checker struct {
+	cfg     Config
+	core    Core
+	log     *slog.Logger
+	metrics *metrics
+	jobs    chan job
+	results chan result
+	stop    chan struct{}
+	ctx     context.Context // ends at Stop, so checks in flight end at once
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	once    sync.Once
+
+	// The scheduler goroutine alone touches these.
+	targets map[id]*target
+	queue   targetHeap
+	scan    uint64
+	rescans uint64
+	index   uint64      // the store's index at the last scan
+	owner   any         // Ownership() at the last scan
+	denied  map[id]bool // targets outside Allow, logged once
+}
+
+// New validates cfg and returns a checker; Start starts it.
+func New(cfg Config, core Core) (*Checker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Dialer == nil {
+		cfg.Dialer = (&net.Dialer{}).DialContext
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Checker{cfg: cfg, core: core, log: cfg.Logger, metrics: newMetrics(), jobs: make(chan job, cfg.Workers),
+		results: make(chan result, cfg.Workers), stop: make(chan struct{}), ctx: ctx, cancel: cancel,
+		targets: map[id]*target{}, denied: map[id]bool{}}, nil
+}
+
+// Start starts the scheduler and the workers.
+func (c *Checker) Start() {
+	for range c.cfg.Workers {
+		c.wg.Go(c.work)
+	}
+	c.wg.Go(c.schedule)
+}
+
+// Stop stops every goroutine and waits for them. Safe to call twice.
+func (c *Checker) Stop() {
+	c.once.Do(func() { close(c.stop); c.cancel() })
+	c.wg.Wait()
+}
+
+// schedule is the scheduler loop: rescans, dispatches due checks and
+// applies results.
+func (c *Checker) schedule() {
+	tick := time.NewTicker(min(c.cfg.Interval/10, 50*time.Millisecond))
+	defer tick.Stop()
+	rescan := time.NewTicker(c.cfg.Rescan)
+	defer rescan.Stop()
+	c.rescan()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-rescan.C:
+			c.rescan()
+		case <-tick.C:
+			c.dispatch(time.Now())
+		case r := <-c.results:
+			c.apply(r)
+			c.dispatch(time.Now()) // a worker is free
+		}
+	}
+}
+
+// rescan brings the targets in line with the services this node owns:
+// every live persistent instance of a cluster whose checker is TCP or
+// HTTP. It skips the scan while neither the registry nor the ownership
+// changed.
+func (c *Checker) rescan() {
+	st := c.core.Store()
+	c.rescans++
+	idx, own := st.Index(), c.core.Ownership()
+	if c.scan > 0 && idx == c.index && own == c.owner && c.rescans%10 != 0 {
+		return // nothing changed: skip the scan (a full one every tenth)
+	}
+	c.index, c.owner = idx, own
+	c.scan++
+	now := time.Now()
+	for _, k := range st.AllServices() {
+		if !c.core.Owns(k) {
+			continue
+		}
+		snap := st.Snapshot(k)
+		for _, in := range snap.Instances {
+			if in.Ephemeral {
+				continue
+			}
+			ci := snap.Info.Cluster(in.Cluster)
+			if ci.HealthChecker.Type == store.CheckNone {
+				continue
+			}
+			key := id{k, in.InstanceKey}
+			t := c.targets[key]
+			if t == nil {
+				t = &target{key: k, ik: in.InstanceKey, index: -1,
+					next: now.Add(rand.N(c.cfg.Interval) + time.Millisecond)} // spread the first checks
+				c.targets[key] = t
+				heap.Push(&c.queue, t)
+			}
+			if t.cluster.HealthChecker != ci.HealthChecker || t.cluster.CheckPort != ci.CheckPort || t.cluster.UseInstancePort != ci.UseInstancePort {
+				t.fails, t.oks = 0, 0
+			}
+			t.cluster, t.healthy, t.seen = ci, in.Healthy, c.scan
+		}
+	}
+	for key, t := range c.targets {
+		if t.seen != c.scan {
+			c.drop(key, t)
+		}
+	}
+	c.metrics.targets.Set(float64(len(c.targets)))
+}
+
+// drop forgets a target.
+func (c *Checker) drop(key id, t *target) {
+	delete(c.targets, key)
+	delete(c.denied, key)
+	if t.index >= 0 {
+		heap.Remove(&c.queue, t.index)
+	}
+}
+
+// dispatch hands the due checks to the workers, as far as they have room.
+func (c *Checker) dispatch(now time.Time) {
+	for c.queue.Len() > 0 && !c.queue[0].next.After(now) {
+		t := c.queue[0]
+		key := id{t.key, t.ik}
+		if !c.core.Owns(t.key) { // ownership moved: stop at once
+			c.drop(key, t)
+			continue
+		}
+		addr, ok := c.address(key, t)
+		if !ok {
+			heap.Pop(&c.queue)
+			t.next = now.Add(c.jitter())
+			heap.Push(&c.queue, t)
+			continue
+		}
+		select {
+		case c.jobs <- job{t: t, addr: addr, hc: t.cluster.HealthChecker}:
+			heap.Pop(&c.queue)
+			t.busy = true
+		default:
+			c.metrics.deferred.Inc()
+			return // every worker busy: the rest wait for the next tick
+		}
+	}
+}
+
+// address returns where t is checked, and false (logged once) when Allow
+// does not let the checker connect there.
+func (c *Checker) address(key id, t *target) (string, bool) {
+	port := t.ik.Port
+	if !t.cluster.UseInstancePort {
+		port = t.cluster.CheckPort
+	}
+	if len(c.cfg.Allow) > 0 {
+		ip, err := netip.ParseAddr(t.ik.IP)
+		allowed := false
+		for _, p := range c.cfg.Allow {
+			if err == nil && p.Contains(ip.Unmap()) {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			if !c.denied[key] {
+				c.denied[key] = true
+				c.log.Warn("health check not run: the instance's address is outside --health-check-allow",
+					"service", t.key.String(), "ip", t.ik.IP, "port", port)
+			}
+			c.metrics.denied.Inc()
+			return "", false
+		}
+	}
+	return net.JoinHostPort(t.ik.IP, strconv.Itoa(port)), true
+}
+
+// jitter is the wait before a target's next check: Interval ±20%.
+func (c *Checker) jitter() time.Duration {
+	spread := c.cfg.Interval / 5
+	return c.cfg.Interval - spread + rand.N(2*spread+1)
+}
+
+// apply counts a check's result and writes the verdict when a threshold
+// is crossed.
+func (c *Checker) apply(r result) {
+	t := r.t
+	t.busy = false
+	typ := t.cluster.HealthChecker.Type
+	c.metrics.observe(typ, r.ok, r.dur)
+	key := id{t.key, t.ik}
+	if c.targets[key] != t {
+		return // dropped meanwhile
+	}
+	t.next = time.Now().Add(c.jitter())
+	heap.Push(&c.queue, t)
+	if r.ok {
+		t.fails, t.oks = 0, t.oks+1
+	} else {
+		t.oks, t.fails = 0, t.fails+1
+	}
+	switch {
+	case r.ok && !t.healthy && t.oks >= c.cfg.Successes:
+		c.verdict(t, true, nil)
+	case !r.ok && t.healthy && t.fails >= c.cfg.Failures:
+		c.verdict(t, false, r.err)
+	}
+}
+
+// verdict writes a change of health, if this node still owns the service.
+func (c *Checker) verdict(t *target, healthy bool, why error) {
+	wrote, err := c.core.CheckedHealth(t.key, t.ik, healthy)
+	if err != nil {
+		c.log.Warn("health check verdict not written", "service", t.key.String(), "instance", t.ik.IP, "err", err)
+		return
+	}
+	t.healthy = healthy
+	if !wrote {
+		return
+	}
+	c.metrics.changes.WithLabelValues(strconv.FormatBool(healthy)).Inc()
+	c.log.Info("health check changed an instance's health", "service", t.key.String(), "ip", t.ik.IP, "port", t.ik.Port,
+		"cluster", t.ik.Cluster, "healthy", healthy, "type", t.cluster.HealthChecker.Type, "reason", why)
+}
+
+// targetHeap orders targets by their next check.
+type targetHeap []*target
+
+func (h targetHeap) Len() int           { return len(h) }
+func (h targetHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
+func (h targetHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *targetHeap) Push(x any) {
+	t := x.(*target)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *targetHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.index = -1
+	return t
+}

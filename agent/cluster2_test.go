@@ -337,8 +337,16 @@ func TestCluster_fastRestartOnNewPorts(t *testing.T) {
 			t.Fatalf("register: %d %s", code, body)
 		}
 	}
-	await.True(t, 15*time.Second, "restarted n2 ready", n2.Ready)
+	// The instances beat while n2 comes back: their 5 s delete timeout
+	// counts from their last beat, however their owners change meanwhile.
+	keepAlive := func() {
+		for i := 0; i < 40; i++ {
+			nacos(t, base(tc.Agent("n0")), http.MethodPut, "instance/beat", vals("serviceName", fmt.Sprintf("fast-%d", i), "ip", "10.0.0.1", "port", "80"))
+		}
+	}
+	await.True(t, 15*time.Second, "restarted n2 ready", func() bool { keepAlive(); return n2.Ready() })
 	tc.WaitConverged(10 * time.Second)
+	keepAlive()
 	end := time.Now().Add(2 * time.Second)
 	for time.Now().Before(end) {
 		for i := 0; i < 40; i++ {

@@ -25,7 +25,15 @@ func (n *Node) Members() []Member {
 	if n.gossip == nil {
 		return []Member{{Member: peer.Member{Name: n.cfg.Name, HTTPAddr: n.HTTPAddr()}, Ready: n.synced.Load(), Self: true}}
 	}
-	return n.cluster.memberList()
+	ms := n.cluster.memberList()
+	for i := range ms {
+		if ms[i].Self {
+			// This node's own state as it is now, not as of the last
+			// membership event (which follows its readiness a moment later).
+			ms[i].Ready = n.synced.Load()
+		}
+	}
+	return ms
 }
 
 // Owner returns the owner of service k: this node without gossip, the

@@ -59,39 +59,34 @@ func instanceOf(field string, w wireInstance) (store.Instance, error) {
 	return in, nil
 }
 
+// instance handles InstanceRequest: an instance bound to the connection.
 func (d *Door) instance(ctx context.Context, c *conn, body []byte) (any, error) {
-	var req instanceRequest
-	if err := decode(body, "InstanceRequest", &req); err != nil {
-		return nil, err
-	}
-	k, err := serviceKey(req.namingRequest)
-	if err != nil {
-		return nil, err
-	}
-	in, err := instanceOf("instance", req.Instance)
-	if err != nil {
-		return nil, err
-	}
-	switch req.Type {
-	case "registerInstance":
-		_, err = d.leases.Register(ctx, c.id, k, in)
-	case "deregisterInstance":
-		err = d.leases.Deregister(ctx, c.id, k, in.InstanceKey)
-		if errors.Is(err, store.ErrNotFound) {
-			err = nil
-		}
-	default:
-		return nil, &param.FieldError{Field: "type", Reason: "unsupported request type " + quote(req.Type) + "; want registerInstance or deregisterInstance"}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &instanceResponse{response: ok(), Type: req.Type}, nil
+	return d.instanceWrite(body, "InstanceRequest", false,
+		func(k store.Key, in store.Instance) error {
+			_, err := d.leases.Register(ctx, c.id, k, in)
+			return err
+		},
+		func(k store.Key, ik store.InstanceKey) error { return d.leases.Deregister(ctx, c.id, k, ik) })
 }
 
+// persistentInstance handles PersistentInstanceRequest: a persistent
+// instance, not bound to the connection.
 func (d *Door) persistentInstance(ctx context.Context, _ *conn, body []byte) (any, error) {
+	return d.instanceWrite(body, "PersistentInstanceRequest", true,
+		func(k store.Key, in store.Instance) error {
+			_, err := d.core.Register(ctx, k, in)
+			return err
+		},
+		func(k store.Key, ik store.InstanceKey) error { return d.core.Deregister(ctx, k, ik) })
+}
+
+// instanceWrite decodes a register or deregister request of type name and
+// applies it with register or deregister; deregistering an instance that
+// is not there is not an error, as in Nacos.
+func (d *Door) instanceWrite(body []byte, name string, persistent bool,
+	register func(store.Key, store.Instance) error, deregister func(store.Key, store.InstanceKey) error) (any, error) {
 	var req instanceRequest
-	if err := decode(body, "PersistentInstanceRequest", &req); err != nil {
+	if err := decode(body, name, &req); err != nil {
 		return nil, err
 	}
 	k, err := serviceKey(req.namingRequest)
@@ -102,13 +97,14 @@ func (d *Door) persistentInstance(ctx context.Context, _ *conn, body []byte) (an
 	if err != nil {
 		return nil, err
 	}
-	in.Ephemeral = false
+	if persistent {
+		in.Ephemeral = false
+	}
 	switch req.Type {
 	case "registerInstance":
-		_, err = d.core.Register(ctx, k, in)
+		err = register(k, in)
 	case "deregisterInstance":
-		err = d.core.Deregister(ctx, k, in.InstanceKey)
-		if errors.Is(err, store.ErrNotFound) {
+		if err = deregister(k, in.InstanceKey); errors.Is(err, store.ErrNotFound) {
 			err = nil
 		}
 	default:

@@ -9,6 +9,7 @@ import (
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/internal/await"
+	"github.com/roster-io/roster/store"
 )
 
 // TestCluster_silentInstanceExpiresDespiteOwnerMoves kills the owner of a
@@ -17,7 +18,8 @@ import (
 // not from the takeover: it is gone from every survivor by its delete
 // timeout after its last beat, or one beat interval after the last
 // takeover if that is later (a fresh timeout per takeover would keep it a
-// whole delete timeout past the last one). A second instance beating all
+// whole delete timeout past the last one); a takeover's grace is at least
+// store.MinTakeoverGrace (1 s). A second instance beating all
 // along through the survivors stays healthy everywhere.
 func TestCluster_silentInstanceExpiresDespiteOwnerMoves(t *testing.T) {
 	const svc = "moving"
@@ -77,7 +79,7 @@ func TestCluster_silentInstanceExpiresDespiteOwnerMoves(t *testing.T) {
 	second := killOwner()
 
 	limit := lastBeat.Add(deleteTimeout)
-	if t2 := second.Add(beatInterval); t2.After(limit) {
+	if t2 := second.Add(max(beatInterval, store.MinTakeoverGrace)); t2.After(limit) {
 		limit = t2
 	}
 	limit = limit.Add(700 * time.Millisecond) // polling, replication and the sweeper

@@ -16,8 +16,8 @@ import (
 // which partitions it owns and which of their instances it has not heard
 // for store.QuietAfter, with how long (store/takeover.go). A node keeps,
 // for each partition, the last report of it; at a takeover it uses the
-// report only if it came from the partition's previous owner and is
-// recent (heardHintTTL), and otherwise gives a full fresh timeout.
+// report if it is recent (heardHintTTL), and otherwise gives a full fresh
+// timeout.
 
 // heardHintTTL is how old a report may be and still be used at a
 // takeover: long enough to outlive failure detection after its sender's
@@ -53,17 +53,17 @@ func (n *Node) HandleHeard(m peer.Member, parts []peer.Heard) {
 	}
 }
 
-// hintsFrom returns, for a takeover at now, partition p's report when it
-// came from prev[p], the owner before the takeover, within ttl.
-func (h *heardHints) hintsFrom(prev []string, now time.Time, ttl time.Duration) func(p int) *store.Hint {
+// hintsAt returns, for a takeover at now, partition p's last report if it
+// arrived within ttl. It is normally the former owner's; when that owner
+// died before it reported the partition (it had only just taken it over),
+// it is the owner's before, whose report is still true as of when it was
+// made: the grace a takeover gives covers an instance that resumed since.
+func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *store.Hint {
 	return func(p int) *store.Hint {
-		if p >= len(prev) || prev[p] == "" {
-			return nil
-		}
 		h.mu.Lock()
 		ph, ok := h.parts[p]
 		h.mu.Unlock()
-		if !ok || ph.from != prev[p] || now.Sub(ph.at) > ttl {
+		if !ok || now.Sub(ph.at) > ttl {
 			return nil
 		}
 		return &store.Hint{At: ph.at, Quiet: ph.quiet}

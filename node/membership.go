@@ -11,7 +11,6 @@ import (
 // took over.
 func (n *Node) applyMembership() {
 	members, ringMembers := n.liveMembers()
-	prev := n.partitionOwners()
 	if err := n.ring.Set(ringMembers); err != nil {
 		n.log.Error("ring rebuild failed", "err", err)
 		return
@@ -45,7 +44,7 @@ func (n *Node) applyMembership() {
 	var took store.Takeover
 	if len(gained) > 0 && takeoverGrace {
 		now := n.cfg.Now()
-		took = n.store.TakeOver(gained, n.heard.hintsFrom(prev, now, n.heardHintTTL()))
+		took = n.store.TakeOver(gained, n.heard.hintsAt(now, n.heardHintTTL()))
 	}
 	owning := make([]bool, n.ring.PartitionCount())
 	for p := range owned {

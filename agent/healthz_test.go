@@ -10,7 +10,7 @@ import (
 	"github.com/roster-io/roster/internal/await"
 )
 
-// TestHealthz_stuckNodeIsNotHealthy holds the registry's lock for 2 s, as
+// TestHealthz_stuckNodeIsNotHealthy holds the registry's lock for 3 s, as
 // a node that cannot make progress would, and checks that /healthz turns
 // 503 with the reason while it lasts (StuckAfter is 300 ms here) and 200
 // again after.
@@ -20,8 +20,8 @@ func TestHealthz_stuckNodeIsNotHealthy(t *testing.T) {
 		t.Fatalf("healthz before: %d %s", code, body)
 	}
 	done := make(chan struct{})
-	go func() { defer close(done); a.Node().Store().StallForTesting(2 * time.Second) }()
-	await.True(t, 1900*time.Millisecond, "healthz 503 while the registry is stuck", func() bool {
+	go func() { defer close(done); a.Node().Store().StallForTesting(3 * time.Second) }()
+	await.True(t, 2800*time.Millisecond, "healthz 503 while the registry is stuck", func() bool {
 		code, body := do(t, http.MethodGet, base+"/healthz", "", "")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "stuck")
 	})

@@ -7,7 +7,8 @@ package client
 // together in the next (up to api.MaxBatchBeats). Instances registered
 // together beat together, so a client of 1,000 instances sends about one
 // request per owner per interval (a few when they come due at different
-// moments). A batch that fails as a whole fails each of its beats, which
+// moments; a queue's sender lingers 2 ms before its first request to
+// gather them). A batch that fails as a whole fails each of its beats, which
 // then go one per request: to any node when the owner is down, and to the
 // owner when it is an older node without the endpoint (remembered).
 
@@ -95,9 +96,20 @@ func (c *Client) goIfOpen(fn func()) bool {
 	return true
 }
 
+// batchLinger is how long a queue's sender waits before its first
+// request, so the beats that come due at the same moment (instances
+// registered together) leave in one request instead of the first alone.
+const batchLinger = 2 * time.Millisecond
+
 // sendBatches sends q's beats until none are waiting.
 func (c *Client) sendBatches(q *ownerQueue) {
 	b := &c.batches
+	t := time.NewTimer(batchLinger)
+	select {
+	case <-t.C:
+	case <-c.ctx.Done():
+		t.Stop()
+	}
 	for {
 		b.mu.Lock()
 		n := min(len(q.pending), api.MaxBatchBeats)

@@ -25,7 +25,7 @@ func batchRun(t *testing.T, noBatch bool) (beats, batches, posts int) {
 			t.Fatalf("Register: %v", err)
 		}
 	}
-	time.Sleep(3*time.Second + time.Millisecond)
+	time.Sleep(3*time.Second + 10*time.Millisecond) // the third wave leaves after the 2 ms linger
 	synctest.Wait()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -34,7 +34,7 @@ func batchRun(t *testing.T, noBatch bool) (beats, batches, posts int) {
 
 // TestClient_batchesBeatsPerOwner: the beats of the 50 instances a client
 // keeps alive reach their owner in about one request per interval, not
-// 50; a node without the batch endpoint gets every beat one per request,
+// 50 (the sender's linger gathers a wave however goroutines are scheduled); a node without the batch endpoint gets every beat one per request,
 // and no instance is registered again for it.
 func TestClient_batchesBeatsPerOwner(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -42,8 +42,8 @@ func TestClient_batchesBeatsPerOwner(t *testing.T) {
 		if beats != 150 {
 			t.Errorf("beats in 3 s: got %d, want 150 (50 instances, 1 s)", beats)
 		}
-		if batches < 3 || batches > 30 {
-			t.Errorf("batch requests in 3 s: got %d, want at least 5 times fewer than the 150 beats", batches)
+		if batches < 3 || batches > 9 {
+			t.Errorf("batch requests in 3 s: got %d, want about one per wave of 50 beats (3 to 9)", batches)
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {

@@ -215,6 +215,7 @@ func (c *Client) beatLoop(r *registration) {
 		if sleep(r.ctx, wait) != nil {
 			return
 		}
+		due := time.Now()
 		err := c.beat(r)
 		switch {
 		case r.ctx.Err() != nil:
@@ -225,8 +226,10 @@ func (c *Client) beatLoop(r *registration) {
 			c.log.Warn("heartbeat failed; retrying", "instance", r.key.IP+":"+strconv.Itoa(r.key.Port),
 				"service", r.key.Name, "retry in", wait, "err", err)
 		default:
+			// The next beat is due an interval after this one was, however
+			// long this one took, so the cadence does not drift.
 			fails = 0
-			wait = r.beatInterval()
+			wait = max(r.beatInterval()-time.Since(due), 0)
 		}
 	}
 }

@@ -32,7 +32,7 @@ func TestClient_beatsAtServerInterval(t *testing.T) {
 		if in.BeatInterval != 2*time.Second {
 			t.Fatalf("registered interval: got %v, want 2s", in.BeatInterval)
 		}
-		time.Sleep(10*time.Second + time.Millisecond)
+		time.Sleep(10*time.Second + 10*time.Millisecond)
 		synctest.Wait()
 		if beats, _, _ := fn.node("a").counts(); beats != 5 {
 			t.Fatalf("beats after 10s at 2s: got %d, want 5", beats)
@@ -63,7 +63,7 @@ func TestClient_failover(t *testing.T) {
 		if _, err := c.Register(t.Context(), Registration{InstanceKey: orders, BeatInterval: time.Second}); err != nil {
 			t.Fatalf("Register with a down: %v", err)
 		}
-		time.Sleep(3*time.Second + time.Millisecond)
+		time.Sleep(3*time.Second + 10*time.Millisecond)
 		synctest.Wait()
 		if beats, posts, _ := b.counts(); beats != 3 || posts != 1 {
 			t.Fatalf("b: got %d beats %d posts, want 3 and 1", beats, posts)
@@ -113,7 +113,7 @@ func TestClient_reregistersWhenLost(t *testing.T) {
 			t.Fatalf("Register: %v", err)
 		}
 		a.drop()
-		time.Sleep(time.Second + time.Millisecond)
+		time.Sleep(time.Second + 10*time.Millisecond)
 		synctest.Wait()
 		if _, posts, _ := a.counts(); posts != 2 || !a.has(orders) {
 			t.Fatalf("after a lost beat: %d posts, held %v; want 2 posts and the instance back", posts, a.has(orders))
@@ -188,7 +188,7 @@ func TestClient_ringAwareBeats(t *testing.T) {
 				fn.node(h).put(fn.node(entry).insts[orders.normal()]) // replicated
 			}
 		}
-		time.Sleep(4*time.Second + time.Millisecond)
+		time.Sleep(4*time.Second + 10*time.Millisecond)
 		synctest.Wait()
 		for _, h := range hosts {
 			beats, _, _ := fn.node(h).counts()
@@ -233,7 +233,7 @@ func TestClient_learnedMembers(t *testing.T) {
 				fn.node(h).put(fn.node(entry).insts[orders.normal()])
 			}
 		}
-		time.Sleep(time.Second + time.Millisecond)
+		time.Sleep(time.Second + 10*time.Millisecond)
 		synctest.Wait()
 		fn.node(entry).setDown(true)
 		fn.node(owner).setDown(true)

@@ -1,6 +1,9 @@
 package node
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/ring"
 	"github.com/roster-io/roster/store"
@@ -31,8 +34,15 @@ func (n *Node) Members() []Member {
 			// This node's own state as it is now, not as of the last
 			// membership event (which follows its readiness a moment later).
 			ms[i].Ready = n.synced.Load()
+			return ms
 		}
 	}
+	// Before the first membership event this node is in no view yet; it
+	// still lists itself.
+	self := Member{Member: peer.Member{Name: n.cfg.Name, GossipAddr: n.gossip.LocalMember().Addr, HTTPAddr: n.HTTPAddr(), Epoch: n.epoch},
+		Ready: n.synced.Load(), Self: true}
+	ms = append(ms, self)
+	slices.SortFunc(ms, func(a, b Member) int { return cmp.Compare(a.Name, b.Name) })
 	return ms
 }
 

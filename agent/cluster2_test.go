@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,7 +113,9 @@ func TestCluster_partitionHeal(t *testing.T) {
 	// Tombstones must outlive the partition (see docs/design.md: the tombstone TTL
 	// bounds how long a partition may last and still heal cleanly).
 	tc := agenttest.NewCluster(t, 4, func(c *agent.Config) { c.TombstoneTTL = time.Minute })
-	md := `{"preserved.heart.beat.timeout":"600","preserved.ip.delete.timeout":"1200"}`
+	// A beat timeout well above one round of the loop below (eight
+	// requests) on a loaded machine under -race.
+	md := `{"preserved.heart.beat.timeout":"1500","preserved.ip.delete.timeout":"2500"}`
 	reg := func(n *agent.Agent, svc, ip string) {
 		t.Helper()
 		if code, body := nacos(t, base(n), http.MethodPost, "instance", vals("serviceName", svc, "ip", ip, "port", "80", "metadata", md)); code != 200 {
@@ -132,12 +135,20 @@ func TestCluster_partitionHeal(t *testing.T) {
 	a, b := []string{"n0", "n1"}, []string{"n2", "n3"}
 	reg(tc.Agent("n2"), "split", "10.0.0.1") // beats on side b throughout
 	reg(tc.Agent("n0"), "split", "10.0.0.2") // deregistered on side a
+	var sideB atomic.Bool                    // 10.0.0.3 registered on side b
+	beatInBackground(t, 100*time.Millisecond, func() []beatTarget {
+		ts := []beatTarget{{tc.Agent("n2"), "split", "10.0.0.1"}, {tc.Agent("n1"), "split", "10.0.0.2"}}
+		if sideB.Load() {
+			ts = append(ts, beatTarget{tc.Agent("n3"), "split", "10.0.0.3"})
+		}
+		return ts
+	})
 	waitListed(t, tc, "split", "10.0.0.1")
 	waitListed(t, tc, "split", "10.0.0.2")
 	tc.Partition(a, b)
 	start := time.Now()
 	deregistered := false
-	for time.Since(start) < 3500*time.Millisecond {
+	for time.Since(start) < 4500*time.Millisecond {
 		beat(tc.Agent("n2"), "split", "10.0.0.1")
 		beat(tc.Agent("n1"), "split", "10.0.0.2")
 		if deregistered {
@@ -154,6 +165,7 @@ func TestCluster_partitionHeal(t *testing.T) {
 			}
 			deregistered = true
 			reg(tc.Agent("n3"), "split", "10.0.0.3") // a registration on side b
+			sideB.Store(true)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -164,7 +176,7 @@ func TestCluster_partitionHeal(t *testing.T) {
 	// beats. Within a bound every node lists it healthy, and it stays so.
 	tc.WaitConverged(5 * time.Second)
 	for _, n := range tc.Agents() {
-		await.True(t, 3*time.Second, "beating instance healthy on "+n.Node().Name()+" after healing", func() bool {
+		await.True(t, 6*time.Second, "beating instance healthy on "+n.Node().Name()+" after healing", func() bool {
 			beat(tc.Agent("n2"), "split", "10.0.0.1")
 			beat(tc.Agent("n3"), "split", "10.0.0.3")
 			return healthyOn(n, "split", "10.0.0.1")
@@ -328,7 +340,9 @@ func TestCluster_deregisterBeforeRegistrationArrives(t *testing.T) {
 // hold every write and see every beat.
 func TestCluster_fastRestartOnNewPorts(t *testing.T) {
 	tc := agenttest.NewCluster(t, 3)
-	md := `{"preserved.heart.beat.timeout":"600","preserved.ip.delete.timeout":"5000"}`
+	// A beat timeout well above one round of the loop below (80
+	// requests) on a loaded machine under -race.
+	md := `{"preserved.heart.beat.timeout":"2000","preserved.ip.delete.timeout":"5000"}`
 	tc.Kill("n2")
 	n2 := tc.Start("n2") // new ports (port 0), same name, at once
 	for i := 0; i < 40; i++ {
@@ -339,14 +353,15 @@ func TestCluster_fastRestartOnNewPorts(t *testing.T) {
 	}
 	// The instances beat while n2 comes back: their 5 s delete timeout
 	// counts from their last beat, however their owners change meanwhile.
-	keepAlive := func() {
-		for i := 0; i < 40; i++ {
-			nacos(t, base(tc.Agent("n0")), http.MethodPut, "instance/beat", vals("serviceName", fmt.Sprintf("fast-%d", i), "ip", "10.0.0.1", "port", "80"))
+	beatInBackground(t, 100*time.Millisecond, func() []beatTarget {
+		ts := make([]beatTarget, 40)
+		for i := range ts {
+			ts[i] = beatTarget{tc.Agent("n0"), fmt.Sprintf("fast-%d", i), "10.0.0.1"}
 		}
-	}
-	await.True(t, 15*time.Second, "restarted n2 ready", func() bool { keepAlive(); return n2.Ready() })
+		return ts
+	})
+	await.True(t, 15*time.Second, "restarted n2 ready", n2.Ready)
 	tc.WaitConverged(10 * time.Second)
-	keepAlive()
 	end := time.Now().Add(2 * time.Second)
 	for time.Now().Before(end) {
 		for i := 0; i < 40; i++ {

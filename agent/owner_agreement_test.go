@@ -38,6 +38,7 @@ func TestCluster_ownersAgreeOnceReady(t *testing.T) {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	var readyAt time.Time
+	logged := false
 	for time.Now().Before(deadline) {
 		as := tc.Agents()
 		all := len(as) == 5
@@ -58,8 +59,24 @@ func TestCluster_ownersAgreeOnceReady(t *testing.T) {
 				}
 				return
 			}
+			if !logged && time.Since(readyAt) > time.Second {
+				logged = true
+				logViews(t, as) // how they disagree, for a failure's reader
+			}
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	logViews(t, tc.Agents())
 	t.Fatalf("owners never agreed (ready at %v)", readyAt)
+}
+
+// logViews logs how each agent sees the members, for a failure's reader.
+func logViews(t *testing.T, as []*agent.Agent) {
+	for _, a := range as {
+		var view []string
+		for _, m := range a.Node().Members() {
+			view = append(view, fmt.Sprintf("%s(ready=%v)", m.Name, m.Ready))
+		}
+		t.Logf("%s sees %v; ring of %d", a.Node().Name(), view, a.Node().Ring().Len())
+	}
 }

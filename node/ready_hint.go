@@ -57,20 +57,17 @@ func (h *readyHints) ready(name string, epoch int64, gossipReady bool, now time.
 }
 
 // announceReady tells every peer this node is ready, in parallel, and
-// waits for the answers (each bounded by the peer timeout).
+// waits for the answers. A peer that refuses (it does not know this node
+// yet: gossip told this node of it first) is asked again, as a late hint
+// is: otherwise it leaves this node out of its ring until gossip's next
+// full exchange, naming other owners than everyone else for seconds.
 func (n *Node) announceReady() {
 	var wg sync.WaitGroup
 	for _, m := range n.cluster.memberList() {
 		if m.Self || m.HTTPAddr == "" {
 			continue
 		}
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.PeerTimeout)
-			defer cancel()
-			if err := n.peers.AnnounceReady(ctx, m.Member); err != nil {
-				n.log.Debug("ready hint not delivered; gossip will tell", "peer", m.Name, "err", err)
-			}
-		})
+		wg.Go(func() { n.hint(m.Name) })
 	}
 	wg.Wait()
 }
@@ -99,14 +96,28 @@ func (n *Node) kickHint(name string) {
 	}
 }
 
-// runHints sends the queued ready hints until the node stops.
+// maxHintsInFlight bounds the late ready hints sent at once.
+const maxHintsInFlight = 16
+
+// runHints sends the queued ready hints until the node stops, each in a
+// goroutine of its own (up to maxHintsInFlight): one member that keeps
+// refusing must not hold up the hints to the others learnt at once.
 func (n *Node) runHints() {
+	sem := make(chan struct{}, maxHintsInFlight)
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
 		case name := <-n.hints:
-			n.hint(name)
+			select {
+			case <-n.ctx.Done():
+				return
+			case sem <- struct{}{}:
+			}
+			n.wg.Go(func() {
+				defer func() { <-sem }()
+				n.hint(name)
+			})
 		}
 	}
 }

@@ -61,6 +61,19 @@ func (s *blackoutState) note(key string, ok, registered bool) {
 	s.failed++
 }
 
+// held counts the instances known to be registered.
+func (s *blackoutState) held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, present := range s.present {
+		if present {
+			n++
+		}
+	}
+	return n
+}
+
 // runBlackout runs the blackout scenario.
 func runBlackout(ctx context.Context, name string, cfg Config) Summary {
 	sum := Summary{Scenario: name, Seed: cfg.Seed, Nodes: cfg.Nodes, Instances: cfg.Instances}
@@ -122,12 +135,13 @@ func runBlackout(ctx context.Context, name string, cfg Config) Summary {
 			return fail(err)
 		}
 		for _, p := range c.Live() {
+			res.Checked++
 			if v := blackoutCheck(st, p); v != nil {
 				res.Violations = append(res.Violations, *v)
 			}
 		}
 	}
-	sum.Acked, sum.Failed = st.acked, st.failed
+	sum.Acked, sum.Failed, sum.Instances = st.acked, st.failed, st.held()
 	res.Violations = append(res.Violations, findingViolations(h)...)
 	sum.Result = res
 	return sum

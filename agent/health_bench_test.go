@@ -24,7 +24,9 @@ import (
 // (no checks) and to TCP, four windows of each, so that both kinds see
 // the same machine. Run it with -benchtime 1x; it reports the medians
 // over the windows of each kind of the list p50 and p99, the checks run
-// a second, and the process CPU per check (the checker and the listener
+// a second, the registry writes in a TCP window (a check writes only
+// when it changes an instance's health: none here), and the process CPU
+// per check (the checker and the listener
 // it connects to, both in this process).
 func BenchmarkHealthChecks10k(b *testing.B) {
 	for range b.N {
@@ -36,6 +38,7 @@ func BenchmarkHealthChecks10k(b *testing.B) {
 type checkWindow struct {
 	p50, p99 time.Duration
 	checks   float64
+	writes   uint64 // registry writes (store index) in the window
 	cpu      time.Duration
 	elapsed  time.Duration
 }
@@ -77,9 +80,9 @@ func benchChecks(b *testing.B) {
 		for _, checker := range []string{store.CheckNone, store.CheckTCP} {
 			setChecked(b, n, checker, port, false)
 			time.Sleep(1500 * time.Millisecond) // the next rescan (1 s) takes the change
-			c0, cpu0 := checks(), processCPU()
+			c0, cpu0, i0 := checks(), processCPU(), n.Store().Index()
 			w := listFor(b, url, 2*time.Second)
-			w.checks, w.cpu = checks()-c0, processCPU()-cpu0
+			w.checks, w.cpu, w.writes = checks()-c0, processCPU()-cpu0, n.Store().Index()-i0
 			if checker == store.CheckNone {
 				none = append(none, w)
 			} else {
@@ -102,6 +105,7 @@ func benchChecks(b *testing.B) {
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return ms(w.p50) }), "tcp-p50-ms")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return ms(w.p99) }), "tcp-p99-ms")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return w.checks / w.elapsed.Seconds() }), "checks/s")
+	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return float64(w.writes) }), "writes/tcp-window")
 	// CPU per check: the extra CPU a second of a TCP window over the
 	// NONE window before it, per check.
 	var per []float64

@@ -151,7 +151,14 @@ func registerChecked(ctx context.Context, env *Env, cfg ChecksConfig, prefix str
 		v := registerForm(prefix+strconv.Itoa(i%cfg.Services), 0, true, nil)
 		v.Set("ip", "127.0.0.1")
 		v.Set("port", strconv.Itoa(t.port(i/cfg.Services)))
-		return c.Form(ctx, http.MethodPost, c.Addrs[i%len(c.Addrs)], "/nacos/v1/ns/instance", v)
+		var err error
+		for try := range 5 { // a node shedding load (429) is retried, as a client does
+			if err = c.Form(ctx, http.MethodPost, c.Addrs[(i+try)%len(c.Addrs)], "/nacos/v1/ns/instance", v); err == nil {
+				return nil
+			}
+			time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+		}
+		return err
 	})
 	if res.Errors > 0 {
 		return 0, fmt.Errorf("bench: checks: %d of %d registrations failed; first: %w", res.Errors, cfg.Instances, res.FirstErr)

@@ -123,7 +123,8 @@ func runBlackout(ctx context.Context, name string, cfg Config) Summary {
 		for w := range 6 {
 			wg.Go(func() { blackoutWriter(stop, st, live[w%len(live)].HTTP, round, w, cfg.Instances) })
 		}
-		wg.Go(func() { blackoutSettings(stop, st, live, rng.Uint64()) })
+		seed := rng.Uint64()
+		wg.Go(func() { blackoutSettings(stop, st, live, seed) })
 		time.Sleep(time.Duration(2000+rng.IntN(3000)) * time.Millisecond) // writes being acknowledged
 		c.Shutdown(syscall.SIGKILL)                                       // every node at once
 		sum.Faults += len(names)
@@ -134,12 +135,8 @@ func runBlackout(ctx context.Context, name string, cfg Config) Summary {
 		if err := startAll(ctx, c, names); err != nil {
 			return fail(err)
 		}
-		for _, p := range c.Live() {
-			res.Checked++
-			if v := blackoutCheck(st, p); v != nil {
-				res.Violations = append(res.Violations, *v)
-			}
-		}
+		res.Checked += len(c.Live())
+		res.Violations = append(res.Violations, blackoutCheck(st, c.Live())...)
 	}
 	sum.Acked, sum.Failed, sum.Instances = st.acked, st.failed, st.held()
 	res.Violations = append(res.Violations, findingViolations(h)...)
@@ -245,45 +242,115 @@ func blackoutSettings(stop chan struct{}, st *blackoutState, live []*agentproc.P
 	}
 }
 
-// blackoutCheck waits (10 s at most) until p holds every acknowledged
-// write, and returns a violation if it never does.
-func blackoutCheck(st *blackoutState, p *agentproc.Proc) *Violation {
+// blackoutCheck waits (10 s at most) until every node of live holds
+// every acknowledged write and the nodes agree on the instances and on
+// the thresholds whose last write got no answer (it may have reached some nodes' disks and
+// not others', and spreads after the restart), and returns a violation
+// for each node that never does.
+func blackoutCheck(st *blackoutState, live []*agentproc.Proc) []Violation {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	var missing, back, settings []string
+	problems := map[string][]string{}
 	_, err := await.Until(context.Background(), 200*time.Millisecond, 10*time.Second, func() bool {
-		missing, back, settings = nil, nil, nil
-		held, err := blackoutList(p.HTTP)
-		if err != nil {
-			settings = append(settings, err.Error())
-			return false
-		}
-		for k, present := range st.present {
-			switch {
-			case present && !held[k]:
-				missing = append(missing, k)
-			case !present && held[k]:
-				back = append(back, k)
+		clear(problems)
+		seen := map[int]float64{} // pending thresholds, as the first node shows them
+		var first map[string]bool // the first node's instances
+		for _, p := range live {
+			held, err := blackoutList(p.HTTP)
+			if err != nil {
+				problems[p.Name] = []string{err.Error()}
+				continue
+			}
+			problems[p.Name] = blackoutNodeProblems(st, p.HTTP, held, seen)
+			if first == nil {
+				first = held
+			} else if d := differ(first, held); d != "" {
+				problems[p.Name] = append(problems[p.Name], d)
 			}
 		}
-		settings = blackoutSettingsDiffer(st, p.HTTP)
-		return len(missing)+len(back)+len(settings) == 0
+		for _, pr := range problems {
+			if len(pr) > 0 {
+				return false
+			}
+		}
+		return true
 	})
 	if err == nil {
-		// Unanswered threshold updates are now settled one way or the other.
-		for s := range st.pending {
+		for s, th := range blackoutPendingSeen(st, live[0].HTTP) {
+			st.threshold[s] = th // settled the same way on every node
 			delete(st.pending, s)
-			if th, ok := blackoutThreshold(p.HTTP, s); ok {
-				st.threshold[s] = th
-			}
 		}
 		return nil
 	}
-	slices.Sort(missing)
-	slices.Sort(back)
-	return &Violation{Invariant: "durable", T: time.Now(), Node: p.Name,
-		Detail: fmt.Sprintf("after a restart of the whole cluster: %d acknowledged registrations missing %v, %d acknowledged deletions back %v, settings: %v",
-			len(missing), head(missing, 5), len(back), head(back, 5), head(settings, 5))}
+	var out []Violation
+	for node, pr := range problems {
+		if len(pr) > 0 {
+			out = append(out, Violation{Invariant: "durable", T: time.Now(), Node: node,
+				Detail: fmt.Sprintf("after a restart of the whole cluster: %d problems: %v", len(pr), head(pr, 8))})
+		}
+	}
+	return out
+}
+
+// blackoutNodeProblems lists what the node at addr does not hold: an
+// acknowledged registration missing, an acknowledged deletion back, a
+// setting not the acknowledged one, or a pending threshold other than
+// the one the nodes before it showed (recorded in seen).
+func blackoutNodeProblems(st *blackoutState, addr string, held map[string]bool, seen map[int]float64) []string {
+	var out []string
+	for k, present := range st.present {
+		switch {
+		case present && !held[k]:
+			out = append(out, "acknowledged registration missing: "+k)
+		case !present && held[k]:
+			out = append(out, "acknowledged deletion back: "+k)
+		}
+	}
+	slices.Sort(out)
+	out = append(out, blackoutSettingsDiffer(st, addr)...)
+	for s := range st.pending {
+		th, ok := blackoutThreshold(addr, s)
+		if first, was := seen[s]; ok && was && th != first {
+			out = append(out, fmt.Sprintf("%s: protect threshold %v here, %v on another node", blackoutService(s), th, first))
+		} else if ok && !was {
+			seen[s] = th
+		}
+	}
+	return out
+}
+
+// differ says how the instances a node lists differ from the first
+// node's ("" if they do not): instances whose last write got no answer
+// may be on either side after the restart, but the nodes must agree.
+func differ(first, held map[string]bool) string {
+	var more, fewer []string
+	for k := range held {
+		if !first[k] {
+			more = append(more, k)
+		}
+	}
+	for k := range first {
+		if !held[k] {
+			fewer = append(fewer, k)
+		}
+	}
+	if len(more)+len(fewer) == 0 {
+		return ""
+	}
+	slices.Sort(more)
+	slices.Sort(fewer)
+	return fmt.Sprintf("lists %d instances the first node does not %v and not %d it does %v", len(more), head(more, 3), len(fewer), head(fewer, 3))
+}
+
+// blackoutPendingSeen reads the pending thresholds on addr.
+func blackoutPendingSeen(st *blackoutState, addr string) map[int]float64 {
+	out := map[int]float64{}
+	for s := range st.pending {
+		if th, ok := blackoutThreshold(addr, s); ok {
+			out[s] = th
+		}
+	}
+	return out
 }
 
 func head(s []string, n int) []string {

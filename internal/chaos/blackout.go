@@ -61,6 +61,13 @@ func (s *blackoutState) note(key string, ok, registered bool) {
 	s.failed++
 }
 
+// count is the writes acknowledged so far.
+func (s *blackoutState) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acked
+}
+
 // held counts the instances known to be registered.
 func (s *blackoutState) held() int {
 	s.mu.Lock()
@@ -125,7 +132,12 @@ func runBlackout(ctx context.Context, name string, cfg Config) Summary {
 		}
 		seed := rng.Uint64()
 		wg.Go(func() { blackoutSettings(stop, st, live, seed) })
-		time.Sleep(time.Duration(2000+rng.IntN(3000)) * time.Millisecond) // writes being acknowledged
+		// Writes being acknowledged: 2–5 s, and at least 50 acknowledged
+		// in the round however loaded the machine (30 s at most).
+		acked0, phase := st.count(), time.Duration(2000+rng.IntN(3000))*time.Millisecond
+		for t0 := time.Now(); time.Since(t0) < phase || (st.count()-acked0 < 50 && time.Since(t0) < 30*time.Second); {
+			time.Sleep(50 * time.Millisecond)
+		}
 		c.Shutdown(syscall.SIGKILL)                                       // every node at once
 		sum.Faults += len(names)
 		time.Sleep(200 * time.Millisecond) // writers meet the dead nodes

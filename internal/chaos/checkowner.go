@@ -26,11 +26,14 @@ import (
 // them (TCP, every 1 s, 3 failures or successes to flip). A third of the
 // way in, the owner of the first service is SIGKILLed; two thirds in it
 // comes back under the same name (so ownership moves away and back).
-// Every node's list is polled every 200 ms; a poll that shows an
-// instance's health other than the truth, longer than the bound after
-// the port's last flip, is a violation, and so is any instance whose
-// health is stale on any node once the flips stop and the bound has
-// passed.
+// Every node's list and its answer to who owns each service are polled
+// every 200 ms; a poll that shows an instance's health other than the
+// truth, longer than settleBound after the later of the port's last flip
+// and the last change of the service's owner, is a violation (from the
+// owner's SIGKILL until a node names a new one nothing is checked: that
+// is failure detection, reported as the slowest takeover), and so is any
+// instance whose health is stale on any node once the flips stop and the
+// bound has passed.
 
 const (
 	checkInterval  = time.Second
@@ -38,12 +41,73 @@ const (
 	checkThreshold = 3 // the checker's default failures and successes
 )
 
-// checkBound is how long after a port flips every node must show it:
-// failure detection, one rescan (1 s), the checks (interval ±20%,
-// threshold of them, after a first check up to an interval late) and a
-// margin.
-func checkBound(b Bounds) time.Duration {
-	return b.FailureDetection + time.Second + checkInterval*6/5*(checkThreshold+1) + 2*time.Second
+// settleBound is how long a new owner, or the owner after a port
+// flipped, has to show the truth on every node: one rescan (1 s), the
+// checks (interval ±20%, threshold of them, after a first check up to an
+// interval late) and a margin.
+const settleBound = time.Second + checkInterval*6/5*(checkThreshold+1) + 2*time.Second
+
+// checkBound is how long after a port flips every node must show it,
+// failure detection of a killed owner included: what the flips are
+// spaced by.
+func checkBound(b Bounds) time.Duration { return b.FailureDetection + settleBound }
+
+// ownerLog records, by service, when some node's answer to GET
+// /v1/cluster/owner changed.
+type ownerLog struct {
+	mu      sync.Mutex // guards the fields below
+	last    map[[2]string]string
+	changes map[int][]ownerObs
+}
+
+type ownerObs struct {
+	t     time.Time
+	owner string
+}
+
+func (o *ownerLog) poll(p *agentproc.Proc, s int) {
+	_, body, err := do(http.MethodGet, p.HTTP, "/v1/cluster/owner", url.Values{"service": {checkService(s)}}, nil, time.Second)
+	var ow struct {
+		Owner string `json:"owner"`
+	}
+	if err != nil || json.Unmarshal(body, &ow) != nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	k := [2]string{p.Name, checkService(s)}
+	if prev, ok := o.last[k]; !ok || prev != ow.Owner {
+		o.last[k] = ow.Owner
+		o.changes[s] = append(o.changes[s], ownerObs{time.Now(), ow.Owner})
+	}
+}
+
+// since returns the last change for service s at or before t, and the
+// owner then.
+func (o *ownerLog) since(s int, t time.Time) (time.Time, string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var at time.Time
+	owner := ""
+	for _, c := range o.changes[s] {
+		if c.t.After(t) {
+			break
+		}
+		at, owner = c.t, c.owner
+	}
+	return at, owner
+}
+
+// after returns the first change for service s after t.
+func (o *ownerLog) after(s int, t time.Time) (time.Time, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range o.changes[s] {
+		if c.t.After(t) {
+			return c.t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // port is one checked instance's port and its truth.
@@ -168,12 +232,14 @@ func runCheckOwner(ctx context.Context, name string, cfg Config) Summary {
 	bound := checkBound(cfg.Bounds)
 	var polls []healthPoll
 	var pollMu sync.Mutex
+	owners := &ownerLog{last: map[[2]string]string{}, changes: map[int][]ownerObs{}}
 	pollCtx, stopPolls := context.WithCancel(ctx)
 	var bg sync.WaitGroup
 	bg.Go(func() {
 		for pollCtx.Err() == nil {
 			for _, p := range c.Live() {
 				for s := range checkServices {
+					owners.poll(p, s)
 					if hp, ok := pollHealth(p, s); ok {
 						pollMu.Lock()
 						polls = append(polls, hp)
@@ -187,7 +253,8 @@ func runCheckOwner(ctx context.Context, name string, cfg Config) Summary {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 9))
 	start := time.Now()
 	flipCtx, stopFlips := context.WithTimeout(ctx, cfg.Duration)
-	bg.Go(func() { flipPorts(flipCtx, ports, bound, rng.Uint64()) })
+	flipSeed := rng.Uint64()
+	bg.Go(func() { flipPorts(flipCtx, ports, bound, flipSeed) })
 	down, err := killCheckOwner(flipCtx, c, start, cfg.Duration)
 	sum.Faults = down
 	<-flipCtx.Done()
@@ -195,11 +262,11 @@ func runCheckOwner(ctx context.Context, name string, cfg Config) Summary {
 	if err == nil {
 		err = c.WaitReady(ctx, 60*time.Second)
 	}
-	sleepCtx(ctx, bound+2*time.Second) // every node must show the truth by then
+	sleepCtx(ctx, settleBound+2*time.Second) // every node must show the truth by then
 	stopPolls()
 	bg.Wait()
 	sum.Acked = len(ports) + checkServices // the registrations and settings
-	sum.Result = checkHealth(polls, ports, h, bound)
+	sum.Result = checkHealth(polls, ports, h, owners)
 	sum.Result.Violations = append(sum.Result.Violations, findingViolations(h)...)
 	if err != nil {
 		sum.Result.Violations = append(sum.Result.Violations, Violation{Invariant: "harness", T: time.Now(), Detail: err.Error()})
@@ -323,19 +390,24 @@ func killCheckOwner(ctx context.Context, c *agentproc.Cluster, start time.Time, 
 }
 
 // checkHealth holds the polls to the truth: a poll showing a health the
-// port did not have at any moment of the poll is a violation when the
-// port's last flip was more than bound before the poll was sent; so is a
-// checked instance not listed. Polls of a node from its SIGKILL until it
-// is ready again do not count.
-func checkHealth(polls []healthPoll, ports []*port, h *History, bound time.Duration) Result {
+// port did not have at any moment of the poll is a violation when it
+// comes more than settleBound after the later of the port's last flip
+// and the last change of its service's owner; so is a checked instance
+// not listed. A service whose owner was SIGKILLed is not checked until a
+// node names a new owner (failure detection; the slowest is reported),
+// and polls of a node from its SIGKILL until it is ready again do not
+// count.
+func checkHealth(polls []healthPoll, ports []*port, h *History, owners *ownerLog) Result {
 	var res Result
 	down := downSpans(h)
-	worst := map[string]time.Duration{} // by node: the latest a correct health showed
+	orphaned := orphanSpans(h, owners, &res)
+	worst := time.Duration(0)
 	for _, hp := range polls {
-		if down.covers(hp.node, hp.sent) {
+		if down.covers(hp.node, hp.sent) || orphaned.covers(checkService(hp.svc), hp.sent) {
 			continue
 		}
 		res.Checked++
+		changed, _ := owners.since(hp.svc, hp.sent)
 		for i := hp.svc; i < len(ports); i += checkServices {
 			p := ports[i]
 			was, since := p.truth(hp.sent)
@@ -344,25 +416,48 @@ func checkHealth(polls []healthPoll, ports []*port, h *History, bound time.Durat
 			if listed && (shown == was || shown == now) {
 				continue
 			}
-			late := hp.sent.Sub(since)
-			if late > worst[hp.node] {
-				worst[hp.node] = late
+			from := since
+			if changed.After(from) {
+				from = changed
 			}
-			if late <= bound {
+			late := hp.sent.Sub(from)
+			worst = max(worst, late)
+			if late <= settleBound {
 				continue
 			}
-			detail := fmt.Sprintf("port %d shown healthy=%v (listed %v) %.1fs after it became open=%v (bound %v)", p.num, shown, listed,
-				late.Seconds(), was, bound)
+			detail := fmt.Sprintf("port %d shown healthy=%v (listed %v) %.1fs after it became open=%v or its service's owner last changed (bound %v)",
+				p.num, shown, listed, late.Seconds(), was, settleBound)
 			if len(res.Violations) < 10 {
 				res.Violations = append(res.Violations, Violation{Invariant: "check-health", T: hp.sent, Node: hp.node,
 					Inst: checkService(hp.svc) + "/127.0.0.1:" + strconv.Itoa(p.num), Detail: detail, Excerpt: flipsOf(p)})
 			}
 		}
 	}
-	for _, w := range worst {
-		res.WorstConvergence = max(res.WorstConvergence, w)
-	}
+	res.WorstConvergence = worst
 	return res
+}
+
+// orphanSpans are, by service, the stretches from the SIGKILL of its
+// owner until a node names another; the longest is res.SlowestTakeover.
+func orphanSpans(h *History, owners *ownerLog, res *Result) spans {
+	out := spans{}
+	for _, e := range h.snapshot().events {
+		if e.Kind != EvKill {
+			continue
+		}
+		for s := range checkServices {
+			if _, owner := owners.since(s, e.T); owner != e.Node {
+				continue
+			}
+			end, ok := owners.after(s, e.T)
+			if !ok {
+				end = time.Now()
+			}
+			out[checkService(s)] = append(out[checkService(s)], span{e.T, end})
+			res.SlowestTakeover = max(res.SlowestTakeover, end.Sub(e.T))
+		}
+	}
+	return out
 }
 
 // flipsOf is a port's flips, for an excerpt.

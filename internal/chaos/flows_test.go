@@ -22,8 +22,8 @@ func TestShort_blackoutPasses(t *testing.T) {
 	s := Run(context.Background(), "blackout", cfg)
 	WriteTable(&log, []Summary{s})
 	t.Logf("seed %d:\n%s", seed, log.String())
-	if s.Faults < 3 || s.Acked < 100 || s.Result.Checked < 3 {
-		t.Errorf("got %d nodes killed, %d acknowledged writes, %d node checks; want at least 3, 100, 3", s.Faults, s.Acked, s.Result.Checked)
+	if s.Faults < 3 || s.Acked < 50 || s.Result.Checked < 3 {
+		t.Errorf("got %d nodes killed, %d acknowledged writes, %d node checks; want at least 3, 50, 3", s.Faults, s.Acked, s.Result.Checked)
 	}
 	for _, v := range s.Result.Violations {
 		t.Errorf("seed %d (replay: go run ./internal/chaos/cmd/chaos --seed %d --scenario blackout --nodes 3 --instances 100 --duration 5s): %s",

@@ -138,7 +138,7 @@ func runBlackout(ctx context.Context, name string, cfg Config) Summary {
 		for t0 := time.Now(); time.Since(t0) < phase || (st.count()-acked0 < 50 && time.Since(t0) < 30*time.Second); {
 			time.Sleep(50 * time.Millisecond)
 		}
-		c.Shutdown(syscall.SIGKILL)                                       // every node at once
+		c.Shutdown(syscall.SIGKILL) // every node at once
 		sum.Faults += len(names)
 		time.Sleep(200 * time.Millisecond) // writers meet the dead nodes
 		close(stop)

@@ -43,20 +43,27 @@ type checkTargets struct {
 }
 
 // openTargets opens n listeners on 127.0.0.1 that accept and close each
-// connection, and finds k ports nothing listens on (ports just released:
-// another process could take one meanwhile).
+// connection, and finds k ports nothing listens on: privileged ports
+// from 600 up that refuse a connection now (a port just released by a
+// listener of its own could be taken by another process meanwhile, and
+// an ephemeral one often is).
 func openTargets(n, k int) (*checkTargets, error) {
 	t := &checkTargets{}
-	for range n + k {
+	for p := 600; len(t.closed) < k && p < 1024; p++ {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), time.Second); err == nil {
+			c.Close()
+		} else {
+			t.closed = append(t.closed, p)
+		}
+	}
+	if len(t.closed) < k {
+		return nil, fmt.Errorf("bench: checks: found only %d closed ports in 600..1023, want %d", len(t.closed), k)
+	}
+	for range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.close()
 			return nil, fmt.Errorf("bench: checks: listen: %w", err)
-		}
-		if len(t.open) == n {
-			t.closed = append(t.closed, ln.Addr().(*net.TCPAddr).Port)
-			ln.Close()
-			continue
 		}
 		t.open = append(t.open, ln)
 		t.wg.Go(func() {

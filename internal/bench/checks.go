@@ -158,14 +158,7 @@ func registerChecked(ctx context.Context, env *Env, cfg ChecksConfig, prefix str
 		v := registerForm(prefix+strconv.Itoa(i%cfg.Services), 0, true, nil)
 		v.Set("ip", "127.0.0.1")
 		v.Set("port", strconv.Itoa(t.port(i/cfg.Services)))
-		var err error
-		for try := range 5 { // a node shedding load (429) is retried, as a client does
-			if err = c.Form(ctx, http.MethodPost, c.Addrs[(i+try)%len(c.Addrs)], "/nacos/v1/ns/instance", v); err == nil {
-				return nil
-			}
-			time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
-		}
-		return err
+		return retryForm(ctx, c, http.MethodPost, i, "/nacos/v1/ns/instance", v)
 	})
 	if res.Errors > 0 {
 		return 0, fmt.Errorf("bench: checks: %d of %d registrations failed; first: %w", res.Errors, cfg.Instances, res.FirstErr)
@@ -177,6 +170,24 @@ func registerChecked(ctx context.Context, env *Env, cfg ChecksConfig, prefix str
 		}
 	}
 	return healthy, nil
+}
+
+// retryForm sends a form to node i (mod the nodes), and on an error
+// (a node shedding load answers 429) to the next ones, as a client does:
+// five tries at most.
+func retryForm(ctx context.Context, c *Client, method string, i int, path string, v url.Values) error {
+	var err error
+	for try := range 5 {
+		if err = c.Form(ctx, method, c.Addrs[(i+try)%len(c.Addrs)], path, v); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(try+1) * 100 * time.Millisecond):
+		}
+	}
+	return err
 }
 
 // deregisterChecked removes the instances again (best effort).
@@ -225,7 +236,7 @@ func setCheckers(ctx context.Context, env *Env, cfg ChecksConfig, prefix, checke
 	for s := range cfg.Services {
 		v := url.Values{"serviceName": {prefix + strconv.Itoa(s)}, "namespaceId": {Namespace}, "clusterName": {"DEFAULT"},
 			"checkPort": {"0"}, "useInstancePort4Check": {"true"}, "healthChecker": {checker}}
-		if err := c.Form(ctx, http.MethodPut, c.Addrs[s%len(c.Addrs)], "/nacos/v1/ns/cluster", v); err != nil {
+		if err := retryForm(ctx, c, http.MethodPut, s, "/nacos/v1/ns/cluster", v); err != nil {
 			return fmt.Errorf("bench: checks: set checker: %w", err)
 		}
 	}

@@ -217,6 +217,9 @@ func (c *Checker) schedule() {
 			if c.backlog { // due checks wait for a free worker: hand one over
 				c.dispatch(time.Now())
 			}
+			if c.queue.Len() > 0 && c.queue[0] == r.t { // its next check is now the earliest
+				c.arm(wake, time.Now())
+			}
 		}
 	}
 }

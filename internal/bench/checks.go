@@ -139,7 +139,11 @@ func Checks(ctx context.Context, env *Env, cfg ChecksConfig) (*Report, error) {
 	if err := setCheckers(ctx, env, cfg, prefix, `{"type":"NONE"}`); err != nil {
 		return finish(r, started), err
 	}
-	time.Sleep(2 * time.Second) // the owners' next rescan drops the targets
+	select { // the owners' next rescan (every second) drops the targets
+	case <-ctx.Done():
+		return finish(r, started), ctx.Err()
+	case <-time.After(2 * time.Second):
+	}
 	without, err := checkWindow(ctx, env, cfg, urls)
 	if err != nil {
 		return finish(r, started), err

@@ -194,3 +194,27 @@ func TestChecker_stopEndsChecksInFlight(t *testing.T) {
 		t.Fatalf("Stop took %v with a check in flight (its timeout is 1 s)", el)
 	}
 }
+
+// TestChecker_checksEveryIntervalBetweenRescans: a lone target's next
+// check is due an interval after its last, whatever the rescan period
+// (the scheduler's wake-up follows the heap, not the rescans).
+func TestChecker_checksEveryIntervalBetweenRescans(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	_, _, _, dials := setup(t, ln.Addr().String(), nil, func(c *Config) { c.Rescan = time.Hour })
+	// 40 ms interval: about 25 checks a second; a scheduler that waited
+	// for the next rescan would make one.
+	await.True(t, 10*time.Second, "five checks without a rescan", func() bool { return dials.Load() >= 5 })
+}

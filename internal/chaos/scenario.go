@@ -20,7 +20,7 @@ import (
 // every node, heals, lets the cluster settle and checks the history.
 
 // Scenarios lists the scenario names in the order "all" runs them.
-var Scenarios = []string{"rolling", "owner", "client", "churn", "crashloop", "partition", "hostile"}
+var Scenarios = []string{"rolling", "owner", "client", "churn", "crashloop", "partition", "hostile", "blackout", "checkowner"}
 
 // Config is one run's setup.
 type Config struct {
@@ -120,6 +120,9 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 	}
 	if cfg.IdleConns <= 0 {
 		cfg.IdleConns = 2000
+	}
+	if own := ownFlows[name]; own != nil { // scenarios with a flow of their own (flows.go)
+		return own(ctx, name, cfg)
 	}
 	seed := cfg.Seed ^ uint64(len(name))*0x9e3779b97f4a7c15
 	for _, ch := range name {

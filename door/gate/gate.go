@@ -51,6 +51,7 @@ type Gate struct {
 	cfg      Config
 	core     *node.Node
 	auth     *auth
+	acls     aclCache // the compiled users, roles and permissions
 	brake    brake
 	metrics  *httpMetrics
 	admit    *admission
@@ -171,9 +172,9 @@ func kindOf(r *http.Request) kind {
 	case strings.HasPrefix(p, "/debug/faults"):
 		return kind{counted: true}
 	case strings.HasPrefix(p, "/debug/pprof"):
-		return kind{counted: true, token: (*Gate).authorizeAlways}
-	case p == "/v1/snapshot": // a backup holds everything: a token even for GET
-		return kind{counted: true, token: (*Gate).authorizeAlways, gated: true}
+		return kind{counted: true, token: (*Gate).adminOnly}
+	case p == "/v1/snapshot": // a backup holds everything: a global admin even for GET
+		return kind{counted: true, token: (*Gate).adminOnly, gated: true}
 	case strings.HasPrefix(p, "/v1/cluster/"):
 		return kind{counted: true, token: (*Gate).authorizeAny}
 	case strings.HasPrefix(p, "/v1/"):
@@ -203,9 +204,7 @@ func blocking(r *http.Request) bool {
 
 func (g *Gate) authorizeAny(r *http.Request) error { return g.Authorize(r, "") }
 
-func (g *Gate) authorizeAlways(r *http.Request) error {
-	if !g.auth.acl.Enabled() {
-		return nil
-	}
-	return g.auth.authorizeAlways(r, "")
+// adminOnly lets only a global admin through (ACLs on).
+func (g *Gate) adminOnly(r *http.Request) error {
+	return g.CheckAdmin(r, "", r.URL.Path)
 }

@@ -115,6 +115,9 @@ func (d *Door) register(w http.ResponseWriter, r *http.Request) {
 	}
 	k, in, err := nativeInstance(&j)
 	if err == nil {
+		err = d.allow(r, gate.Write, k)
+	}
+	if err == nil {
 		in, err = d.core.Register(r.Context(), k, in)
 	}
 	if err != nil {
@@ -146,6 +149,9 @@ func queryInstanceKey(r *http.Request) (store.Key, store.InstanceKey, error) {
 // 200 with "found": false.
 func (d *Door) deregister(w http.ResponseWriter, r *http.Request) {
 	k, ik, err := queryInstanceKey(r)
+	if err == nil {
+		err = d.allow(r, gate.Write, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -163,6 +169,9 @@ func (d *Door) deregister(w http.ResponseWriter, r *http.Request) {
 // get handles GET /v1/instance.
 func (d *Door) get(w http.ResponseWriter, r *http.Request) {
 	k, ik, err := queryInstanceKey(r)
+	if err == nil {
+		err = d.allow(r, gate.Read, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -189,6 +198,9 @@ func (d *Door) beat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, ik, err := nativeInstanceKey(&b.instanceJSON)
+	if err == nil {
+		err = d.allow(r, gate.Write, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return

@@ -56,7 +56,7 @@ const (
 
 // aclRefresh is the longest a node answers from ACL records compiled
 // before the registry last changed.
-const aclRefresh = 200 * time.Millisecond
+const aclRefresh = 100 * time.Millisecond
 
 // namePattern is what user and role names may hold.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,128}$`)

@@ -28,7 +28,7 @@ func (d *Door) authRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+a+"permissions", d.admin("permissions", d.permAdd))
 	mux.HandleFunc("DELETE "+a+"permissions", d.admin("permissions", d.permDelete))
 	mux.HandleFunc("GET "+a+"permissions", d.admin("permissions", d.permList))
-	mux.HandleFunc("GET "+a+"self", d.authHandler(d.self))
+	mux.HandleFunc("GET "+a+"self", d.self)
 }
 
 // actorHandler is a handler of an ACL route, given who acts.
@@ -223,21 +223,46 @@ func (d *Door) permList(w http.ResponseWriter, _ *http.Request, p param.Values, 
 
 // selfView is the answer of GET /nacos/v1/auth/self (roster's own): who
 // the token is and what it may do, for the console and `roster acl
-// whoami`.
+// whoami`. CanRead and CanWrite answer for the resource the query names
+// (namespaceId, groupName, serviceName, as the naming API reads them).
 type selfView struct {
+	ACLEnabled  bool                  `json:"aclEnabled"`
 	Username    string                `json:"username"`
 	GlobalAdmin bool                  `json:"globalAdmin"`
 	Roles       []string              `json:"roles"`
 	Permissions []gate.PermissionInfo `json:"permissions"`
+	Resource    string                `json:"resource"`
+	CanRead     bool                  `json:"canRead"`
+	CanWrite    bool                  `json:"canWrite"`
 }
 
-func (d *Door) self(w http.ResponseWriter, _ *http.Request, _ param.Values, a gate.Actor) error {
-	v := selfView{Username: a.Name, GlobalAdmin: a.Admin, Roles: append([]string{}, a.Roles...), Permissions: []gate.PermissionInfo{}}
+// self handles GET /nacos/v1/auth/self. With ACLs off everyone may do
+// everything; with them on it needs a valid token.
+func (d *Door) self(w http.ResponseWriter, r *http.Request) {
+	p, err := param.Read(r, d.cfg.MaxBodyBytes)
+	if err != nil {
+		gate.NacosError(w, err)
+		return
+	}
+	res := resourceOf(p)
+	v := selfView{Roles: []string{}, Permissions: []gate.PermissionInfo{}, Resource: res.String()}
+	if !d.gate.ACLEnabled() {
+		v.GlobalAdmin, v.CanRead, v.CanWrite = true, true, true
+		gate.WriteJSON(w, http.StatusOK, v)
+		return
+	}
+	a, err := d.gate.ACLActor(r, p.Get("accessToken"))
+	if err != nil {
+		gate.NacosError(w, err)
+		return
+	}
+	v.ACLEnabled, v.Username, v.GlobalAdmin = true, a.Name, a.Admin
+	v.Roles = append(v.Roles, a.Roles...)
 	for _, role := range a.Roles {
 		v.Permissions = append(v.Permissions, d.gate.Permissions(role)...)
 	}
+	v.CanRead, v.CanWrite = d.gate.Allowed(a.Principal, gate.Read, res), d.gate.Allowed(a.Principal, gate.Write, res)
 	gate.WriteJSON(w, http.StatusOK, v)
-	return nil
 }
 
 // resourceOf is the resource a naming request touches: namespaceId

@@ -151,6 +151,7 @@ func (d *Door) beats(w http.ResponseWriter, r *http.Request) {
 // namespaces handles GET /v1/namespaces.
 func (d *Door) namespaces(w http.ResponseWriter, r *http.Request) {
 	counts := d.core.Namespaces()
+	delete(counts, gate.SystemNamespace) // the cluster's own records
 	if _, ok := counts[store.DefaultNamespace]; !ok {
 		counts[store.DefaultNamespace] = 0
 	}

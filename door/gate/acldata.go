@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-io/roster/internal/param"
@@ -82,9 +83,16 @@ type aclState struct {
 	perms map[string][]permission
 }
 
-// aclCache holds the latest aclState; it is safe for concurrent use.
+// aclCache holds the latest aclState; it is safe for concurrent use. A
+// read that finds the state fresh takes no lock; a rebuild is made by one
+// caller at a time.
 type aclCache struct {
-	mu      sync.Mutex
+	mu  sync.Mutex // serialises rebuilds
+	cur atomic.Pointer[aclBuilt]
+}
+
+// aclBuilt is one compiled state and when it was built.
+type aclBuilt struct {
 	state   *aclState
 	index   uint64    // the registry's global index when state was built
 	builtAt time.Time // when state was built
@@ -104,22 +112,25 @@ type aclCore interface {
 // registry has changed since and the last build is older than
 // aclRefresh (or fresh is set).
 func (c *aclCache) get(core aclCore, now time.Time, fresh bool) *aclState {
+	stale := func(b *aclBuilt, idx uint64) bool {
+		return b == nil || (idx != b.index && (fresh || now.Sub(b.builtAt) >= aclRefresh))
+	}
+	idx := core.Index()
+	if b := c.cur.Load(); !stale(b, idx) {
+		return b.state
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	idx := core.Index()
-	if c.state != nil && (idx == c.index || (!fresh && now.Sub(c.builtAt) < aclRefresh)) {
-		return c.state
+	if b := c.cur.Load(); !stale(b, idx) {
+		return b.state
 	}
-	c.state, c.index, c.builtAt = buildACL(core), idx, now
-	return c.state
+	b := &aclBuilt{state: buildACL(core), index: idx, builtAt: now}
+	c.cur.Store(b)
+	return b.state
 }
 
 // invalidate makes the next get rebuild: after a change made here.
-func (c *aclCache) invalidate() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.state = nil
-}
+func (c *aclCache) invalidate() { c.cur.Store(nil) }
 
 // buildACL compiles the ACL records.
 func buildACL(core aclCore) *aclState {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,15 +49,18 @@ type Config struct {
 // Gate is the shared front of the HTTP doors. It is safe for concurrent
 // use.
 type Gate struct {
-	cfg      Config
-	core     *node.Node
-	auth     *auth
-	acls     aclCache // the compiled users, roles and permissions
-	brake    brake
-	metrics  *httpMetrics
-	admit    *admission
-	inflight atomic.Int64 // client requests counted against MaxConcurrent
-	waiting  atomic.Int64 // blocking queries waiting (never counted)
+	cfg  Config
+	core *node.Node
+	auth *auth
+	acls aclCache // the compiled users, roles and permissions
+	// dummyHash is compared for a login of an unknown user.
+	dummyHash string
+	dummyOnce sync.Once
+	brake     brake
+	metrics   *httpMetrics
+	admit     *admission
+	inflight  atomic.Int64 // client requests counted against MaxConcurrent
+	waiting   atomic.Int64 // blocking queries waiting (never counted)
 }
 
 // New builds the gate of the doors in front of core and registers its

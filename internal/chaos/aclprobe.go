@@ -20,15 +20,15 @@ import (
 )
 
 // The ACL prober, an intruder: a node of its own with ACLs on
-// (--acl-read, login tokens valid 2 s, the Consul API), a read-only user
-// and a user who may write only namespace team-a, and, until the run
-// ends, requests that change things on every HTTP door (Nacos, native,
-// Consul; the console uses the first two) with a missing, expired,
-// forged, foreign (signed with another key), read-only or other-namespace
-// token. Each must be refused, 401 or 403 (405 from the read-only Consul
-// API), and change nothing: the node's registry index is read before and
-// after every attempt, and nothing else writes to that node. The gRPC
-// door's decisions are the same function's (door/grpcdoor's tests).
+// (--acl-read, login tokens valid 2 s, the Consul API and the gRPC door),
+// a read-only user and a user who may write only namespace team-a, and,
+// until the run ends, requests that change things on every door (Nacos
+// and native HTTP, which the console uses too, Consul, gRPC) with a
+// missing, expired, forged, foreign (signed with another key), read-only
+// or other-namespace token. Each must be refused, 401 or 403 (405 from
+// the read-only Consul API, error code 403 on gRPC), and change nothing:
+// the node's registry index is read before and after every attempt, and
+// nothing else writes to that node. DNS carries no token.
 
 // ACL prober names.
 const (
@@ -60,6 +60,7 @@ type aclReq struct {
 	v                  url.Values
 	body               []byte
 	consul             bool
+	grpc               string // an InstanceRequest type: sent on the gRPC door
 }
 
 func aclRequests() []aclReq {
@@ -72,23 +73,25 @@ func aclRequests() []aclReq {
 	}
 	guarded := url.Values{"service": {ACLGuarded}, "ip": {"10.7.0.1"}, "port": {"80"}}
 	return []aclReq{
-		{"nacos register", http.MethodPost, "/nacos/v1/ns/instance", inst("serviceName", ACLService), nil, false},
-		{"nacos deregister", http.MethodDelete, "/nacos/v1/ns/instance", inst(), nil, false},
-		{"nacos update", http.MethodPut, "/nacos/v1/ns/instance", inst("weight", "9"), nil, false},
-		{"nacos service delete", http.MethodDelete, "/nacos/v1/ns/service", url.Values{"serviceName": {ACLGuarded}}, nil, false},
-		{"nacos switches", http.MethodPut, "/nacos/v1/ns/operator/switches", url.Values{"entry": {"pushEnabled"}, "value": {"false"}}, nil, false},
-		{"nacos namespace create", http.MethodPost, "/nacos/v1/console/namespaces", url.Values{"customNamespaceId": {"chaos-ns"}, "namespaceName": {"x"}}, nil, false},
-		{"nacos user create", http.MethodPost, "/nacos/v1/auth/users", url.Values{"username": {"intruder"}, "password": {"x"}}, nil, false},
-		{"nacos permission grant", http.MethodPost, "/nacos/v1/auth/permissions", url.Values{"role": {"readers"}, "resource": {"*:*:*"}, "action": {"rw"}}, nil, false},
-		{"nacos role unbind", http.MethodDelete, "/nacos/v1/auth/roles", url.Values{"role": {"team-a"}}, nil, false},
-		{"native register", http.MethodPost, "/v1/instance", nil, []byte(`{"service":"` + ACLService + `","ip":"10.7.0.2","port":80}`), false},
-		{"native deregister", http.MethodDelete, "/v1/instance", guarded, nil, false},
-		{"native update", http.MethodPatch, "/v1/instance", nil, []byte(`{"service":"` + ACLGuarded + `","ip":"10.7.0.1","port":80,"weight":9}`), false},
-		{"native beats", http.MethodPut, "/v1/beats", nil, []byte(`{"beats":[{"service":"` + ACLGuarded + `","ip":"10.7.0.1","port":80}]}`), false},
-		{"native health", http.MethodPut, "/v1/instance/health", guarded, []byte(`{"healthy":false}`), false},
-		{"native snapshot restore", http.MethodPost, "/v1/snapshot", nil, []byte(`{}`), false},
-		{"consul register", http.MethodPut, "/v1/agent/service/register", nil, []byte(`{"Name":"` + ACLService + `"}`), true},
-		{"consul read", http.MethodGet, "/v1/catalog/services", nil, nil, true},
+		{"nacos register", http.MethodPost, "/nacos/v1/ns/instance", inst("serviceName", ACLService), nil, false, ""},
+		{"nacos deregister", http.MethodDelete, "/nacos/v1/ns/instance", inst(), nil, false, ""},
+		{"nacos update", http.MethodPut, "/nacos/v1/ns/instance", inst("weight", "9"), nil, false, ""},
+		{"nacos service delete", http.MethodDelete, "/nacos/v1/ns/service", url.Values{"serviceName": {ACLGuarded}}, nil, false, ""},
+		{"nacos switches", http.MethodPut, "/nacos/v1/ns/operator/switches", url.Values{"entry": {"pushEnabled"}, "value": {"false"}}, nil, false, ""},
+		{"nacos namespace create", http.MethodPost, "/nacos/v1/console/namespaces", url.Values{"customNamespaceId": {"chaos-ns"}, "namespaceName": {"x"}}, nil, false, ""},
+		{"nacos user create", http.MethodPost, "/nacos/v1/auth/users", url.Values{"username": {"intruder"}, "password": {"x"}}, nil, false, ""},
+		{"nacos permission grant", http.MethodPost, "/nacos/v1/auth/permissions", url.Values{"role": {"readers"}, "resource": {"*:*:*"}, "action": {"rw"}}, nil, false, ""},
+		{"nacos role unbind", http.MethodDelete, "/nacos/v1/auth/roles", url.Values{"role": {"team-a"}}, nil, false, ""},
+		{"native register", http.MethodPost, "/v1/instance", nil, []byte(`{"service":"` + ACLService + `","ip":"10.7.0.2","port":80}`), false, ""},
+		{"native deregister", http.MethodDelete, "/v1/instance", guarded, nil, false, ""},
+		{"native update", http.MethodPatch, "/v1/instance", nil, []byte(`{"service":"` + ACLGuarded + `","ip":"10.7.0.1","port":80,"weight":9}`), false, ""},
+		{"native beats", http.MethodPut, "/v1/beats", nil, []byte(`{"beats":[{"service":"` + ACLGuarded + `","ip":"10.7.0.1","port":80}]}`), false, ""},
+		{"native health", http.MethodPut, "/v1/instance/health", guarded, []byte(`{"healthy":false}`), false, ""},
+		{"native snapshot restore", http.MethodPost, "/v1/snapshot", nil, []byte(`{}`), false, ""},
+		{"consul register", http.MethodPut, "/v1/agent/service/register", nil, []byte(`{"Name":"` + ACLService + `"}`), true, ""},
+		{"consul read", http.MethodGet, "/v1/catalog/services", nil, nil, true, ""},
+		{door: "grpc register", grpc: "registerInstance"},
+		{door: "grpc deregister", grpc: "deregisterInstance"},
 	}
 }
 
@@ -108,15 +111,16 @@ func (t aclTokens) pick(rng *rand.Rand) (kind, tok string) {
 func (r *run) aclProbe(ctx context.Context, seed uint64) string {
 	rng := rand.New(rand.NewPCG(seed, 0xac1))
 	consul, err := freeLoopback()
-	if err != nil {
-		return "ACL prober did not start: " + err.Error()
+	grpcAddr, err2 := freeLoopback()
+	if err != nil || err2 != nil {
+		return fmt.Sprintf("ACL prober did not start: %v %v", err, err2)
 	}
 	secret := make([]byte, 32)
 	for i := range secret {
 		secret[i] = byte(rng.IntN(256))
 	}
 	args := append(agentArgs(r.cfg.LogLevel, false, false), "--acl-token", aclAdminToken, "--acl-read",
-		"--acl-token-ttl", aclTokenTTL.String(), "--cluster-secret", base64.StdEncoding.EncodeToString(secret), "--consul-http", consul)
+		"--acl-token-ttl", aclTokenTTL.String(), "--cluster-secret", base64.StdEncoding.EncodeToString(secret), "--consul-http", consul, "--grpc", grpcAddr)
 	p, err := agentproc.Start(ctx, agentproc.Spec{Bin: r.cfg.Bin, Name: ACLGuardName, Args: args, Ready: true})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -130,6 +134,12 @@ func (r *run) aclProbe(ctx context.Context, seed uint64) string {
 		r.h.AddFinding(Finding{T: time.Now(), Node: ACLGuardName, What: "harness", Detail: "ACL prober setup: " + err.Error()})
 		return "ACL prober setup failed"
 	}
+	g, err := dialACLGRPC(grpcAddr)
+	if err != nil {
+		r.h.AddFinding(Finding{T: time.Now(), Node: ACLGuardName, What: "harness", Detail: "ACL prober gRPC: " + err.Error()})
+		return "ACL prober gRPC setup failed"
+	}
+	defer g.close()
 	r.logf("intruders: %s (ACLs on) ready, pid %d; bad-token attempts begin", ACLGuardName, p.PID())
 	reqs := aclRequests()
 	n, fresh := 0, time.Now()
@@ -146,7 +156,7 @@ func (r *run) aclProbe(ctx context.Context, seed uint64) string {
 		if q.door == "consul read" && kind == "read-only" { // a read it may make
 			kind, tok = "other-namespace", toks.teamA
 		}
-		r.h.AddACL(aclAttempt(p.HTTP, consul, q, kind, tok))
+		r.h.AddACL(aclAttempt(p.HTTP, consul, g, q, kind, tok))
 		n++
 	}
 	if err := aclFinalState(p.HTTP); err != nil {
@@ -156,8 +166,17 @@ func (r *run) aclProbe(ctx context.Context, seed uint64) string {
 }
 
 // aclAttempt sends q with tok and reads the registry index around it.
-func aclAttempt(addr, consul string, q aclReq, kind, tok string) ACLAttempt {
+func aclAttempt(addr, consul string, g *aclGRPC, q aclReq, kind, tok string) ACLAttempt {
 	a := ACLAttempt{T: time.Now(), Door: q.door, Token: kind, IndexBefore: aclIndex(addr)}
+	if q.grpc != "" {
+		service := ACLGuarded
+		if q.grpc == "registerInstance" {
+			service = ACLService
+		}
+		a.Code = g.attempt(q.grpc, service, tok)
+		a.IndexAfter = aclIndex(addr)
+		return a
+	}
 	v := url.Values{}
 	for k, vs := range q.v {
 		v[k] = vs

@@ -123,14 +123,21 @@ func TestACLRoles_readOnlyUserReadsButWritesNothingOnAnyDoor(t *testing.T) {
 		t.Fatalf("the viewer's refused writes changed the registry: index %d -> %d", before, after)
 	}
 
+	if code, body := nacos(t, base, http.MethodPost, "instance", vals("serviceName", "s", "ip", "10.0.0.7", "port", "80", "accessToken", "r1.forged.x")); code != http.StatusUnauthorized {
+		t.Errorf("nacos register with a forged token: %d %s", code, body)
+	}
+
 	// Audit: denied writes are logged with user, source and resource;
 	// no password, token or hash is.
 	out := logs.String()
+	if !strings.Contains(out, `msg="acl: write denied without a valid token"`) || !strings.Contains(out, "not signed by this cluster") {
+		t.Errorf("audit log lacks the write refused for a forged token:\n%s", out)
+	}
 	if !strings.Contains(out, "write denied") || !strings.Contains(out, "user=viewer") || !strings.Contains(out, "source=127.0.0.1") ||
 		!strings.Contains(out, "resource=public:DEFAULT_GROUP:s") || !strings.Contains(out, `msg="acl: user created"`) {
 		t.Errorf("audit log lacks the denied write or the admin change:\n%s", out)
 	}
-	for _, secret := range []string{"viewer-pass", tok, adminToken, "$2a$"} {
+	for _, secret := range []string{"viewer-pass", tok, adminToken, "$2a$", "r1.forged"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("the log holds a secret %.12q", secret)
 		}

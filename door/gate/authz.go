@@ -103,6 +103,14 @@ func (g *Gate) principalOf(tok string) (Principal, error) {
 	return p, nil
 }
 
+// tokenPrincipal resolves tok, which must be present.
+func (g *Gate) tokenPrincipal(tok string) (Principal, error) {
+	if tok == "" {
+		return Principal{}, fmt.Errorf("%w: this node requires a token: send Authorization: Bearer TOKEN or the accessToken parameter", ErrUnauthorized)
+	}
+	return g.principalOf(tok)
+}
+
 // allowed is the decision: may p do act on res?
 func (g *Gate) allowed(p Principal, act Action, res Resource) bool {
 	if p.Admin {
@@ -174,11 +182,11 @@ func (g *Gate) CheckToken(tok, source string, act Action, res Resource) error {
 	if !g.auth.acl.Enabled() || (act == Read && !g.auth.acl.Read && res.Namespace != SystemNamespace) {
 		return nil
 	}
-	if tok == "" {
-		return fmt.Errorf("%w: this node requires a token: send Authorization: Bearer TOKEN or the accessToken parameter", ErrUnauthorized)
-	}
-	p, err := g.principalOf(tok)
+	p, err := g.tokenPrincipal(tok)
 	if err != nil {
+		if act == Write {
+			g.auditUnauthenticated(source, res.String(), err)
+		}
 		return err
 	}
 	if g.allowed(p, act, res) {
@@ -199,12 +207,11 @@ func (g *Gate) CheckAdmin(r *http.Request, paramToken, what string) error {
 	if !g.auth.acl.Enabled() {
 		return nil
 	}
-	tok := tokenOf(r, paramToken)
-	if tok == "" {
-		return fmt.Errorf("%w: this node requires a token: send Authorization: Bearer TOKEN or the accessToken parameter", ErrUnauthorized)
-	}
-	p, err := g.principalOf(tok)
+	p, err := g.tokenPrincipal(tokenOf(r, paramToken))
 	if err != nil {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			g.auditUnauthenticated(sourceOf(r), what, err)
+		}
 		return err
 	}
 	if p.Admin {

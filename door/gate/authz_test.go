@@ -1,6 +1,9 @@
 package gate
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestGlobMatch(t *testing.T) {
 	for _, c := range []struct {
@@ -53,5 +56,24 @@ func TestPermissionMatches(t *testing.T) {
 	}
 	if _, err := parsePermission("bad role", "a:*:*", "r"); err == nil {
 		t.Error("a role name with a space was accepted")
+	}
+}
+
+func TestAuditLimiter(t *testing.T) {
+	var l auditLimiter
+	t0 := time.Unix(1000, 0)
+	if ok, _ := l.allow("10.0.0.1", t0); !ok {
+		t.Fatal("first line of a source refused")
+	}
+	for i := range 5 {
+		if ok, _ := l.allow("10.0.0.1", t0.Add(time.Duration(i)*time.Second)); ok {
+			t.Fatal("a repeat within auditEvery was allowed")
+		}
+	}
+	if ok, _ := l.allow("10.0.0.2", t0); !ok {
+		t.Fatal("another source was limited by the first")
+	}
+	if ok, dropped := l.allow("10.0.0.1", t0.Add(auditEvery)); !ok || dropped != 5 {
+		t.Fatalf("after auditEvery: allowed %v with %d dropped, want true and 5", ok, dropped)
 	}
 }

@@ -53,6 +53,8 @@ type Gate struct {
 	core *node.Node
 	auth *auth
 	acls aclCache // the compiled users, roles and permissions
+	// auditLim limits the audit lines of unauthenticated writes.
+	auditLim auditLimiter
 	// dummyHash is compared for a login of an unknown user.
 	dummyHash string
 	dummyOnce sync.Once
@@ -107,6 +109,9 @@ func (g *Gate) Wrap(mux *http.ServeMux) http.Handler {
 		}
 		if k.token != nil {
 			if err := k.token(g, r); err != nil {
+				if r.Method != http.MethodGet && r.Method != http.MethodHead && errors.Is(err, ErrUnauthorized) {
+					g.auditUnauthenticated(sourceOf(r), r.URL.Path, err)
+				}
 				_, r.Pattern = mux.Handler(r)
 				w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
 				JSONError(w, err)

@@ -133,7 +133,7 @@ func (d *Door) Close() {
 func (d *Door) handler(fn func(w http.ResponseWriter, r *http.Request, p param.Values) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := param.Read(r, d.cfg.MaxBodyBytes)
-		if err == nil {
+		if err == nil && d.gate.ACLEnabled() {
 			act := gate.Write
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				act = gate.Read

@@ -172,8 +172,11 @@ func TestACLRoles_namespaceScopedUserWritesOnlyItsNamespace(t *testing.T) {
 	if code, body := nacos(t, base, http.MethodGet, "instance/list", withToken(vals("namespaceId", "roster-system", "serviceName", "alice"), tok)); code != http.StatusForbidden {
 		t.Errorf("read of the reserved namespace: %d %s", code, body)
 	}
-	if code, body, _ := doAuth(t, http.MethodGet, base+"/v1/services?namespace=roster-system", "", "", tok); code != http.StatusForbidden {
-		t.Errorf("native list of the reserved namespace: %d %s", code, body)
+	if code, body, _ := doAuth(t, http.MethodGet, base+"/v1/services?namespace=roster-system", "", "", tok); code != http.StatusBadRequest || !strings.Contains(body, "reserved") {
+		t.Errorf("native list of the reserved namespace: %d %s, want 400 naming it reserved", code, body)
+	}
+	if code, body, _ := doAuth(t, http.MethodPost, base+"/v1/instance", "application/json", `{"namespace":"roster-system","group":"acl-users","service":"x","ip":"10.0.0.2","port":81}`, adminToken); code != http.StatusBadRequest {
+		t.Errorf("native register in the reserved namespace, even as the admin: %d %s, want 400", code, body)
 	}
 	if after := n.Node().Store().Index(); after != before {
 		t.Fatalf("refused writes changed the registry")

@@ -86,3 +86,15 @@ func TestDoor_aclScopedUser(t *testing.T) {
 		t.Fatalf("forged token: %v", body)
 	}
 }
+
+// TestDoor_reservedNamespaceRefused: the namespace of the cluster's own
+// records (users among them) is refused as a parameter, ACLs off.
+func TestDoor_reservedNamespaceRefused(t *testing.T) {
+	a := agenttest.Start(t, fast, func(c *agent.Config) { c.GossipAddr = "" })
+	c := connect(t, a)
+	req := instanceReq("registerInstance", "x", "10.0.0.1", 1)
+	req["namespace"] = gate.SystemNamespace
+	if _, body := c.call("InstanceRequest", req); body["errorCode"] != 400.0 || !strings.Contains(body["message"].(string), "reserved") {
+		t.Fatalf("register in the reserved namespace: %v", body)
+	}
+}

@@ -28,7 +28,7 @@ func toJSON(k store.Key, in *store.Instance) instanceJSON {
 
 // nativeKey validates the service key fields.
 func nativeKey(namespace, group, service string) (store.Key, error) {
-	ns, err := param.OptionalName("namespace", namespace, store.DefaultNamespace)
+	ns, err := nativeNamespace(namespace)
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -41,6 +41,17 @@ func nativeKey(namespace, group, service string) (store.Key, error) {
 		return store.Key{}, err
 	}
 	return store.Key{Namespace: ns, Group: g, Service: s}, nil
+}
+
+// nativeNamespace validates a namespace parameter (default public). The
+// reserved namespace, which holds the cluster's own records (users among
+// them), is refused as in the Nacos API.
+func nativeNamespace(v string) (string, error) {
+	ns, err := param.OptionalName("namespace", v, store.DefaultNamespace)
+	if err == nil && ns == gate.SystemNamespace {
+		err = &param.FieldError{Field: "namespace", Reason: "namespace " + gate.SystemNamespace + " is reserved"}
+	}
+	return ns, err
 }
 
 // nativeInstanceKey validates the fields naming one instance.

@@ -83,7 +83,7 @@ func encodeNativeList(snap *store.Snapshot, cluster string, healthyOnly bool) []
 // services handles GET /v1/services.
 func (d *Door) services(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	ns, err := param.OptionalName("namespace", q.Get("namespace"), store.DefaultNamespace)
+	ns, err := nativeNamespace(q.Get("namespace"))
 	if err != nil {
 		gate.JSONError(w, err)
 		return

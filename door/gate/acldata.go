@@ -85,15 +85,18 @@ type aclState struct {
 
 // aclCache holds the latest aclState; it is safe for concurrent use. A
 // read that finds the state fresh takes no lock; a rebuild is made by one
-// caller at a time.
+// caller at a time, and while it runs the others answer from the state
+// before it (the user API's own reads, which must see the latest, wait).
 type aclCache struct {
 	mu  sync.Mutex // serialises rebuilds
 	cur atomic.Pointer[aclBuilt]
+	gen atomic.Uint64 // counts changes made through this node
 }
 
 // aclBuilt is one compiled state and when it was built.
 type aclBuilt struct {
 	state   *aclState
+	gen     uint64    // aclCache.gen when the build began
 	index   uint64    // the registry's global index when state was built
 	builtAt time.Time // when state was built
 }
@@ -108,29 +111,36 @@ type aclCore interface {
 	DeleteService(ctx context.Context, k store.Key) error
 }
 
-// get returns the current state, rebuilding it from core when the
-// registry has changed since and the last build is older than
-// aclRefresh (or fresh is set).
+// get returns the current state, rebuilding it from core when a change
+// was made through this node since (invalidate), or the registry has
+// changed and the last build is older than aclRefresh (or fresh is set).
 func (c *aclCache) get(core aclCore, now time.Time, fresh bool) *aclState {
-	stale := func(b *aclBuilt, idx uint64) bool {
-		return b == nil || (idx != b.index && (fresh || now.Sub(b.builtAt) >= aclRefresh))
+	gen, idx := c.gen.Load(), core.Index()
+	stale := func(b *aclBuilt) bool {
+		return b == nil || b.gen != gen || (idx != b.index && (fresh || now.Sub(b.builtAt) >= aclRefresh))
 	}
-	idx := core.Index()
-	if b := c.cur.Load(); !stale(b, idx) {
+	b := c.cur.Load()
+	if !stale(b) {
 		return b.state
 	}
-	c.mu.Lock()
+	if b != nil && b.gen == gen && !fresh {
+		if !c.mu.TryLock() {
+			return b.state // another request is rebuilding: no one waits for it
+		}
+	} else {
+		c.mu.Lock()
+	}
 	defer c.mu.Unlock()
-	if b := c.cur.Load(); !stale(b, idx) {
+	if b := c.cur.Load(); !stale(b) {
 		return b.state
 	}
-	b := &aclBuilt{state: buildACL(core), index: idx, builtAt: now}
-	c.cur.Store(b)
-	return b.state
+	nb := &aclBuilt{state: buildACL(core), gen: gen, index: idx, builtAt: now}
+	c.cur.Store(nb)
+	return nb.state
 }
 
 // invalidate makes the next get rebuild: after a change made here.
-func (c *aclCache) invalidate() { c.cur.Store(nil) }
+func (c *aclCache) invalidate() { c.gen.Add(1) }
 
 // buildACL compiles the ACL records.
 func buildACL(core aclCore) *aclState {

@@ -14,6 +14,7 @@ require (
 	github.com/tinylib/msgp v1.6.5
 	github.com/urfave/cli/v2 v2.27.5
 	go.etcd.io/bbolt v1.4.3
+	golang.org/x/crypto v0.44.0
 	golang.org/x/net v0.47.0
 	google.golang.org/grpc v1.76.0
 	google.golang.org/protobuf v1.36.12

@@ -87,8 +87,8 @@ func TestACL_writesNeedToken(t *testing.T) {
 		t.Fatalf("native register with the static token: %d %s", code, body)
 	}
 	code, lr, body := login(t, base, "alice", "pw")
-	if code != 200 || lr.AccessToken == "" || lr.TokenTTL != 18000 || lr.GlobalAdmin {
-		t.Fatalf("login: got %d %s, want 200 with a token and tokenTtl 18000", code, body)
+	if code != 200 || lr.AccessToken == "" || lr.TokenTTL != 18000 || !lr.GlobalAdmin {
+		t.Fatalf("login: got %d %s, want 200 with a token, tokenTtl 18000 and globalAdmin (an --acl-user is a global admin)", code, body)
 	}
 	if code, body := nacos(t, base, http.MethodPost, "instance", vals("serviceName", "s", "ip", "10.0.0.2", "port", "80", "accessToken", lr.AccessToken)); code != 200 {
 		t.Fatalf("nacos register with accessToken form param: %d %s", code, body)

@@ -30,7 +30,7 @@ func securityFlags(def agent.Config) []cli.Flag {
 		&cli.StringSliceFlag{Name: "acl-token", EnvVars: envVar("acl-token"),
 			Usage: "static client `TOKEN` with full access; repeatable. Any token or user turns ACLs on"},
 		&cli.StringFlag{Name: "acl-token-file", EnvVars: envVar("acl-token-file"),
-			Usage: "`file` of static tokens, one a line (# comments)"},
+			Usage: "`file` of static tokens, one a line as TOKEN (full access) or TOKEN ROLE (the permissions of ROLE; docs/security.md); # comments"},
 		&cli.StringSliceFlag{Name: "acl-user", EnvVars: envVar("acl-user"),
 			Usage: "`NAME:PASSWORD` of a user who may log in (POST /nacos/v1/auth/users/login); repeatable"},
 		&cli.StringFlag{Name: "acl-user-file", EnvVars: envVar("acl-user-file"),
@@ -126,6 +126,9 @@ func applyACL(c *cli.Context, cfg *agent.Config) error {
 		lines, err := readLines(f)
 		if err != nil {
 			return fmt.Errorf("--acl-token-file: %v", err)
+		}
+		if lines, err = scopedTokens(cfg, lines); err != nil {
+			return err
 		}
 		tokens = append(tokens, lines...)
 	}

@@ -42,7 +42,7 @@ func TestAgent_securityFlags(t *testing.T) {
 	clearRosterEnv(t)
 	dir := t.TempDir()
 	tokens, users := filepath.Join(dir, "tokens"), filepath.Join(dir, "users")
-	os.WriteFile(tokens, []byte("# ops\nfile-token\n\n"), 0o600)
+	os.WriteFile(tokens, []byte("# ops\nfile-token\nci-token  deployer\n\n"), 0o600)
 	os.WriteFile(users, []byte("bob:pass:with:colons\n"), 0o600)
 	pki, err := testpki.New()
 	if err != nil {
@@ -63,7 +63,7 @@ func TestAgent_securityFlags(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("exit %d: %s", res.code, res.errOut)
 	}
-	want := gate.ACLConfig{Tokens: []string{"t1", "t2", "file-token"},
+	want := gate.ACLConfig{Tokens: []string{"t1", "t2", "file-token", "ci-token"}, TokenRoles: map[string]string{"ci-token": "deployer"},
 		Users: map[string]string{"alice": "pw", "bob": "pass:with:colons"}, Read: true, TokenTTL: time.Hour}
 	if !reflect.DeepEqual(cfg.ACL, want) {
 		t.Errorf("ACL: got %+v, want %+v", cfg.ACL, want)
@@ -89,6 +89,10 @@ func TestAgent_securityFlags(t *testing.T) {
 }
 
 func TestAgent_badSecurityFlags(t *testing.T) {
+	badTokens := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(badTokens, []byte("tok role extra\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args    []string
 		wantErr string
@@ -101,6 +105,7 @@ func TestAgent_badSecurityFlags(t *testing.T) {
 		{[]string{"--acl-read"}, "--acl-read needs"},
 		{[]string{"--acl-token", "t", "--acl-token-ttl", "0s"}, "--acl-token-ttl 0s must be positive"},
 		{[]string{"--acl-token-file", "/nonexistent/tokens"}, "--acl-token-file"},
+		{[]string{"--acl-token-file", badTokens}, "token 1 of the file has 3 fields"},
 		{[]string{"--tls-cert", "/nonexistent/cert.pem"}, "--tls-cert"},
 		{[]string{"--max-concurrent", "-1"}, "--max-concurrent -1 must not be negative"},
 		{[]string{"--max-watchers", "-1"}, "--max-watchers -1 must not be negative"},

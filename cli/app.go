@@ -59,6 +59,7 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 			watchCommand(),
 			keygenCommand(),
 			snapshotCommand(),
+			aclCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -70,12 +71,14 @@ func newApp(out, errOut io.Writer, hooks agentHooks) *cli.App {
 		// Errors are reported by execute, never by exiting the process.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	for _, cmd := range app.Commands {
-		cmd.OnUsageError = onUsageError
-		for _, sub := range cmd.Subcommands {
-			sub.OnUsageError = onUsageError
+	var setUsage func(cmds []*cli.Command)
+	setUsage = func(cmds []*cli.Command) {
+		for _, cmd := range cmds {
+			cmd.OnUsageError = onUsageError
+			setUsage(cmd.Subcommands)
 		}
 	}
+	setUsage(app.Commands)
 	return app
 }
 

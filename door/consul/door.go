@@ -86,7 +86,36 @@ func (d *Door) Handler() http.Handler {
 		},
 		Error:    writeError,
 		ReadOnly: true,
+		Resource: resourceOf,
 	})
+}
+
+// resourceOf is what r reads, for the gate's permission check: the
+// namespace of its partition, the group of its ns and the service its
+// path names; the status and agent views are cluster-wide.
+func resourceOf(r *http.Request) (gate.Resource, bool) {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/v1/status/") || p == "/v1/agent/self" || p == "/v1/catalog/datacenters" {
+		return gate.Resource{}, false
+	}
+	v := r.URL.Query()
+	res := gate.Resource{Namespace: first(v.Get("partition"), r.Header.Get("X-Consul-Partition")),
+		Group: first(v.Get("ns"), r.Header.Get("X-Consul-Namespace"))}
+	if res.Namespace == "" || res.Namespace == "default" {
+		res.Namespace = store.DefaultNamespace
+	}
+	if res.Group == "" || res.Group == "default" {
+		res.Group = store.DefaultGroup
+	}
+	for _, prefix := range []string{"/v1/catalog/service/", "/v1/health/service/", "/v1/health/checks/"} {
+		if name, ok := strings.CutPrefix(p, prefix); ok {
+			if g, s, found := strings.Cut(name, "@@"); found {
+				res.Group, name = g, s
+			}
+			res.Service = name
+		}
+	}
+	return res, true
 }
 
 // blocking reports whether r is a blocking query: a GET with an index

@@ -38,6 +38,9 @@ func foldKey(k store.Key) string {
 // spelled exactly so if it exists, else the first (in key order) whose
 // name matches without case. ok is false when none exists.
 func (r *resolver) resolve(k store.Key) (*store.Snapshot, bool) {
+	if strings.EqualFold(k.Namespace, reservedNamespace) {
+		return nil, false // cluster records (users among them): no names
+	}
 	if snap := r.core.Snapshot(k); snap.Exists {
 		return snap, true
 	}
@@ -48,6 +51,11 @@ func (r *resolver) resolve(k store.Key) (*store.Snapshot, bool) {
 	}
 	return nil, false
 }
+
+// reservedNamespace holds the cluster's own records (door nacos'
+// namespaces and switches, the gate's users, roles and permissions); DNS
+// answers no name in it.
+const reservedNamespace = "roster-system"
 
 // candidates returns the services whose folded key is fk, rebuilding the
 // index when the registry changed and the last build is foldEvery old.

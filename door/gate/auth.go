@@ -21,8 +21,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/internal/secret"
@@ -34,8 +37,13 @@ const DefaultTokenTTL = 5 * time.Hour
 
 // ACLConfig configures client authentication.
 type ACLConfig struct {
-	// Tokens are static tokens that grant full access. Default none.
+	// Tokens are static tokens that grant full access, unless TokenRoles
+	// scopes them. Default none.
 	Tokens []string
+	// TokenRoles scopes static tokens: a token of Tokens listed here acts
+	// with the permissions of its role instead of full access (the role
+	// GlobalAdminRole keeps full access). Default none.
+	TokenRoles map[string]string
 	// Users maps user names to passwords for the login endpoint. Default
 	// none.
 	Users map[string]string
@@ -44,10 +52,17 @@ type ACLConfig struct {
 	Read bool
 	// TokenTTL is the lifetime of login tokens. Default DefaultTokenTTL.
 	TokenTTL time.Duration
+	// BcryptCost is the bcrypt cost of the passwords of created users.
+	// Default bcrypt.DefaultCost (10).
+	BcryptCost int
 }
 
 // Enabled reports whether any token or user is configured.
 func (a ACLConfig) Enabled() bool { return len(a.Tokens) > 0 || len(a.Users) > 0 }
+
+func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+func constantEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
 // tokenKeyLabel is the HKDF label of the key that signs login tokens.
 const tokenKeyLabel = "roster acl-token v1"
@@ -61,6 +76,17 @@ func (a ACLConfig) Validate() error {
 		if t == "" {
 			return errors.New("gate: config: acl token is empty")
 		}
+	}
+	for t, role := range a.TokenRoles {
+		if !slices.Contains(a.Tokens, t) {
+			return errors.New("gate: config: a scoped acl token is not among the tokens")
+		}
+		if err := checkACLName("role", role); err != nil {
+			return fmt.Errorf("gate: config: acl token role %q: %w", role, err)
+		}
+	}
+	if a.BcryptCost != 0 && (a.BcryptCost < bcrypt.MinCost || a.BcryptCost > bcrypt.MaxCost) {
+		return fmt.Errorf("gate: config: bcrypt cost %d is not in %d-%d", a.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	for u, p := range a.Users {
 		if u == "" || p == "" {
@@ -111,33 +137,17 @@ func (s *auth) issueToken(user string, now time.Time) string {
 }
 
 // checkToken reports whether tok is a static token or a valid, unexpired
-// login token of a configured user.
+// login token of a user of --acl-user (created users are known to the
+// Gate's principalOf only).
 func (s *auth) checkToken(tok string, now time.Time) error {
-	ok := 0
 	for _, t := range s.acl.Tokens {
-		ok |= subtle.ConstantTimeCompare([]byte(t), []byte(tok))
+		if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
+			return nil
+		}
 	}
-	if ok == 1 {
-		return nil
-	}
-	rest, found := strings.CutPrefix(tok, "r1.")
-	p64, s64, found2 := strings.Cut(rest, ".")
-	if !found || !found2 {
-		return fmt.Errorf("%w: invalid token", ErrUnauthorized)
-	}
-	payload, err1 := b64.DecodeString(p64)
-	sig, err2 := b64.DecodeString(s64)
-	m := hmac.New(sha256.New, s.tokenKey)
-	m.Write(payload)
-	if err1 != nil || err2 != nil || !hmac.Equal(sig, m.Sum(nil)) {
-		return fmt.Errorf("%w: invalid token (not signed by this cluster)", ErrUnauthorized)
-	}
-	var c tokenClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return fmt.Errorf("%w: invalid token", ErrUnauthorized)
-	}
-	if now.Unix() >= c.Expires {
-		return fmt.Errorf("%w: token expired; log in again", ErrUnauthorized)
+	c, err := s.verifyToken(tok, now)
+	if err != nil {
+		return err
 	}
 	if _, ok := s.users[c.User]; !ok {
 		return fmt.Errorf("%w: token of unknown user %q", ErrUnauthorized, c.User)
@@ -145,10 +155,36 @@ func (s *auth) checkToken(tok string, now time.Time) error {
 	return nil
 }
 
+// verifyToken checks the signature and expiry of login token tok and
+// returns its claims; whether its user exists is the caller's question.
+func (s *auth) verifyToken(tok string, now time.Time) (tokenClaims, error) {
+	var c tokenClaims
+	rest, found := strings.CutPrefix(tok, "r1.")
+	p64, s64, found2 := strings.Cut(rest, ".")
+	if !found || !found2 {
+		return c, fmt.Errorf("%w: invalid token", ErrUnauthorized)
+	}
+	payload, err1 := b64.DecodeString(p64)
+	sig, err2 := b64.DecodeString(s64)
+	m := hmac.New(sha256.New, s.tokenKey)
+	m.Write(payload)
+	if err1 != nil || err2 != nil || !hmac.Equal(sig, m.Sum(nil)) {
+		return c, fmt.Errorf("%w: invalid token (not signed by this cluster)", ErrUnauthorized)
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return c, fmt.Errorf("%w: invalid token", ErrUnauthorized)
+	}
+	if now.Unix() >= c.Expires {
+		return c, fmt.Errorf("%w: token expired; log in again", ErrUnauthorized)
+	}
+	return c, nil
+}
+
 // Authorize checks the client token of r, which is paramToken (a Nacos
 // accessToken a door parsed from its form) or found in r itself. It
 // returns nil when ACLs are off or the request may pass: reads pass
-// unless ACLConfig.Read.
+// unless ACLConfig.Read. It authenticates only: the door then checks the
+// resource with Check.
 func (g *Gate) Authorize(r *http.Request, paramToken string) error {
 	if !g.auth.acl.Enabled() {
 		return nil
@@ -156,25 +192,17 @@ func (g *Gate) Authorize(r *http.Request, paramToken string) error {
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !g.auth.acl.Read {
 		return nil
 	}
-	return g.auth.authorizeAlways(r, paramToken)
+	return g.authenticate(r, paramToken)
 }
 
-// authorizeAlways checks the token of reads and writes alike (ACLs on).
-func (s *auth) authorizeAlways(r *http.Request, paramToken string) error {
-	tok := paramToken
-	if h := r.Header.Get("Authorization"); tok == "" && h != "" {
-		scheme, v, _ := strings.Cut(h, " ")
-		if strings.EqualFold(scheme, "Bearer") {
-			tok = strings.TrimSpace(v)
-		}
-	}
-	if tok == "" {
-		tok = r.URL.Query().Get("accessToken")
-	}
+// authenticate checks the token of reads and writes alike (ACLs on).
+func (g *Gate) authenticate(r *http.Request, paramToken string) error {
+	tok := tokenOf(r, paramToken)
 	if tok == "" {
 		return fmt.Errorf("%w: this node requires a token: send Authorization: Bearer TOKEN or the accessToken parameter", ErrUnauthorized)
 	}
-	return s.checkToken(tok, s.now())
+	_, err := g.principalOf(tok)
+	return err
 }
 
 // Login checks a user's password, sent from host source, and returns a
@@ -188,9 +216,7 @@ func (g *Gate) Login(source, user, pass string) (string, time.Duration, error) {
 	if err := g.brake.check(user, source, now); err != nil {
 		return "", 0, err
 	}
-	want, ok := g.auth.users[user]
-	got := sha256.Sum256([]byte(pass))
-	if !ok || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+	if !g.passwordOK(user, pass, now) {
 		g.brake.fail(user, source, now)
 		return "", 0, fmt.Errorf("%w: unknown user or wrong password", ErrLoginFailed)
 	}

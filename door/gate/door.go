@@ -29,6 +29,11 @@ type DoorPolicy struct {
 	// request needs a token only as a read does (with ACLConfig.Read); its
 	// writes then reach the door, which refuses them itself.
 	ReadOnly bool
+	// Resource returns what r reads, for the permission check of a
+	// scoped principal (and the reserved namespace's), or false for a
+	// cluster-wide view any valid token may read. Nil: r reads every
+	// namespace.
+	Resource func(r *http.Request) (Resource, bool)
 }
 
 // WrapDoor puts the gate around mux, a door's own router: each request is
@@ -54,7 +59,7 @@ func (g *Gate) WrapDoor(mux *http.ServeMux, p DoorPolicy) http.Handler {
 		if p.Token != nil {
 			tok = strings.TrimSpace(p.Token(r))
 		}
-		if err := g.authorizeDoor(r, tok, p.ReadOnly); err != nil {
+		if err := g.authorizeDoor(r, tok, p); err != nil {
 			_, r.Pattern = mux.Handler(r)
 			fail(w, err)
 			return
@@ -70,13 +75,18 @@ func (g *Gate) WrapDoor(mux *http.ServeMux, p DoorPolicy) http.Handler {
 }
 
 // authorizeDoor checks r's token as Authorize does, or as a read's when
-// the door is read-only.
-func (g *Gate) authorizeDoor(r *http.Request, tok string, readOnly bool) error {
-	if readOnly && g.auth.acl.Enabled() && !g.auth.acl.Read {
-		return nil
+// the door is read-only, and then the principal's permission on the
+// resource the policy names.
+func (g *Gate) authorizeDoor(r *http.Request, tok string, p DoorPolicy) error {
+	if !p.ReadOnly {
+		return g.Authorize(r, tok)
 	}
-	if readOnly && g.auth.acl.Enabled() {
-		return g.auth.authorizeAlways(r, tok)
+	res, scoped := Resource{}, true
+	if p.Resource != nil {
+		res, scoped = p.Resource(r)
 	}
-	return g.Authorize(r, tok)
+	if !scoped {
+		return g.Authorize(r, tok)
+	}
+	return g.Check(r, tok, Read, res)
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,14 +49,20 @@ type Config struct {
 // Gate is the shared front of the HTTP doors. It is safe for concurrent
 // use.
 type Gate struct {
-	cfg      Config
-	core     *node.Node
-	auth     *auth
-	brake    brake
-	metrics  *httpMetrics
-	admit    *admission
-	inflight atomic.Int64 // client requests counted against MaxConcurrent
-	waiting  atomic.Int64 // blocking queries waiting (never counted)
+	cfg  Config
+	core *node.Node
+	auth *auth
+	acls aclCache // the compiled users, roles and permissions
+	// auditLim limits the audit lines of unauthenticated writes.
+	auditLim auditLimiter
+	// dummyHash is compared for a login of an unknown user.
+	dummyHash string
+	dummyOnce sync.Once
+	brake     brake
+	metrics   *httpMetrics
+	admit     *admission
+	inflight  atomic.Int64 // client requests counted against MaxConcurrent
+	waiting   atomic.Int64 // blocking queries waiting (never counted)
 }
 
 // New builds the gate of the doors in front of core and registers its
@@ -102,6 +109,9 @@ func (g *Gate) Wrap(mux *http.ServeMux) http.Handler {
 		}
 		if k.token != nil {
 			if err := k.token(g, r); err != nil {
+				if r.Method != http.MethodGet && r.Method != http.MethodHead && errors.Is(err, ErrUnauthorized) {
+					g.auditUnauthenticated(sourceOf(r), r.URL.Path, err)
+				}
 				_, r.Pattern = mux.Handler(r)
 				w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
 				JSONError(w, err)
@@ -171,9 +181,9 @@ func kindOf(r *http.Request) kind {
 	case strings.HasPrefix(p, "/debug/faults"):
 		return kind{counted: true}
 	case strings.HasPrefix(p, "/debug/pprof"):
-		return kind{counted: true, token: (*Gate).authorizeAlways}
-	case p == "/v1/snapshot": // a backup holds everything: a token even for GET
-		return kind{counted: true, token: (*Gate).authorizeAlways, gated: true}
+		return kind{counted: true, token: (*Gate).adminOnly}
+	case p == "/v1/snapshot": // a backup holds everything: a global admin even for GET
+		return kind{counted: true, token: (*Gate).adminOnly, gated: true}
 	case strings.HasPrefix(p, "/v1/cluster/"):
 		return kind{counted: true, token: (*Gate).authorizeAny}
 	case strings.HasPrefix(p, "/v1/"):
@@ -203,9 +213,7 @@ func blocking(r *http.Request) bool {
 
 func (g *Gate) authorizeAny(r *http.Request) error { return g.Authorize(r, "") }
 
-func (g *Gate) authorizeAlways(r *http.Request) error {
-	if !g.auth.acl.Enabled() {
-		return nil
-	}
-	return g.auth.authorizeAlways(r, "")
+// adminOnly lets only a global admin through (ACLs on).
+func (g *Gate) adminOnly(r *http.Request) error {
+	return g.CheckAdmin(r, "", r.URL.Path)
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/door/grpcdoor/pb"
 	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/store"
 )
 
 // Unary requests (/Request/request). Every request gets a Payload back,
@@ -85,7 +87,7 @@ func (d *Door) request(ctx context.Context, p *pb.Payload) (*pb.Payload, int) {
 		d.metrics.malformed.Inc()
 		return fail(codeInvalidParam, "malformed JSON body of "+typ)
 	}
-	if err := d.gate.AuthorizeToken(header(p, "accessToken"), h.write); err != nil {
+	if err := d.authorize(p, c, h.write, body); err != nil {
 		r := failed(codeNoRight, err.Error())
 		r.RequestID = head.RequestID
 		return payload(h.respTy, r), codeNoRight
@@ -104,6 +106,32 @@ func (d *Door) request(ctx context.Context, p *pb.Payload) (*pb.Payload, int) {
 		return fail(code, err.Error())
 	}
 	return payload(h.respTy, setID(resp, head.RequestID)), codeSuccess
+}
+
+// authorize is the gate's decision on one request: its accessToken
+// header, on the namespace, group and service its body names.
+func (d *Door) authorize(p *pb.Payload, c *conn, write bool, body []byte) error {
+	if !d.gate.ACLEnabled() {
+		return nil // no body to decode for the decision
+	}
+	var nr namingRequest
+	_ = json.Unmarshal(body, &nr) // a bad body is the handler's to report
+	res := gate.Resource{Namespace: strings.TrimSpace(nr.Namespace), Group: strings.TrimSpace(nr.GroupName), Service: strings.TrimSpace(nr.ServiceName)}
+	if res.Namespace == "" {
+		res.Namespace = store.DefaultNamespace
+	}
+	if res.Group == "" && res.Service != "" {
+		res.Group = store.DefaultGroup
+	}
+	act := gate.Read
+	if write {
+		act = gate.Write
+	}
+	host, _, err := net.SplitHostPort(c.remote)
+	if err != nil {
+		host = c.remote
+	}
+	return d.gate.CheckToken(strings.TrimSpace(header(p, "accessToken")), host, act, res)
 }
 
 // header returns the value of header name, whatever its case.

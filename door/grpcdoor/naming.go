@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
 )
@@ -20,6 +21,9 @@ import (
 // serviceKey reads the namespace, group and service of a naming request.
 func serviceKey(r namingRequest) (store.Key, error) {
 	ns, err := param.OptionalName("namespace", r.Namespace, store.DefaultNamespace)
+	if err == nil && ns == gate.SystemNamespace { // the cluster's own records
+		err = &param.FieldError{Field: "namespace", Reason: "namespace " + gate.SystemNamespace + " is reserved"}
+	}
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -209,6 +213,9 @@ func (d *Door) serviceList(_ context.Context, _ *conn, body []byte) (any, error)
 		return nil, err
 	}
 	ns, err := param.OptionalName("namespace", req.Namespace, store.DefaultNamespace)
+	if err == nil && ns == gate.SystemNamespace {
+		err = &param.FieldError{Field: "namespace", Reason: "namespace " + gate.SystemNamespace + " is reserved"}
+	}
 	if err != nil {
 		return nil, err
 	}

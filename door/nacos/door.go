@@ -100,8 +100,9 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT "+ns+"service", d.handler(d.serviceUpdate))
 	mux.HandleFunc("GET "+ns+"service", d.handler(d.serviceGet))
 	mux.HandleFunc("GET "+ns+"service/list", d.handler(d.serviceList))
-	mux.HandleFunc("GET "+ns+"operator/metrics", d.handler(d.metrics))
+	mux.HandleFunc("GET "+ns+"operator/metrics", d.clusterView(d.metrics))
 	d.moreRoutes(mux)
+	d.authRoutes(mux)
 	d.healthRoutes(mux, ns)
 }
 
@@ -132,6 +133,27 @@ func (d *Door) Close() {
 func (d *Door) handler(fn func(w http.ResponseWriter, r *http.Request, p param.Values) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := param.Read(r, d.cfg.MaxBodyBytes)
+		if err == nil && d.gate.ACLEnabled() {
+			act := gate.Write
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				act = gate.Read
+			}
+			err = d.gate.Check(r, p.Get("accessToken"), act, resourceOf(p))
+		}
+		if err == nil {
+			err = fn(w, r, p)
+		}
+		if err != nil {
+			gate.NacosError(w, err)
+		}
+	}
+}
+
+// clusterView adapts the handler of a cluster-wide read (operator views,
+// cluster nodes, the namespace list): any valid token may read it.
+func (d *Door) clusterView(fn func(w http.ResponseWriter, r *http.Request, p param.Values) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := param.Read(r, d.cfg.MaxBodyBytes)
 		if err == nil {
 			err = d.gate.Authorize(r, p.Get("accessToken"))
 		}
@@ -142,6 +164,19 @@ func (d *Door) handler(fn func(w http.ResponseWriter, r *http.Request, p param.V
 			gate.NacosError(w, err)
 		}
 	}
+}
+
+// adminOnly adapts the handler of a cluster-wide setting (switches,
+// namespaces): a global admin's.
+func (d *Door) adminOnly(what string, fn func(w http.ResponseWriter, r *http.Request, p param.Values) error) http.HandlerFunc {
+	return d.admin(what, func(w http.ResponseWriter, r *http.Request, p param.Values, _ gate.Actor) error {
+		if err := fn(w, r, p); err != nil {
+			return err
+		}
+		a, _ := d.gate.PrincipalOf(r, p.Get("accessToken"))
+		d.gate.Audit("admin change", a, r, what)
+		return nil
+	})
 }
 
 // loginReply is the answer of the login endpoint.
@@ -165,5 +200,9 @@ func (d *Door) login(w http.ResponseWriter, r *http.Request) {
 		gate.NacosError(w, err)
 		return
 	}
-	gate.WriteJSON(w, http.StatusOK, loginReply{AccessToken: tok, TokenTTL: int64(ttl / time.Second)})
+	admin := false
+	if pr, err := d.gate.PrincipalOf(r, tok); err == nil {
+		admin = pr.Admin
+	}
+	gate.WriteJSON(w, http.StatusOK, loginReply{AccessToken: tok, TokenTTL: int64(ttl / time.Second), GlobalAdmin: admin})
 }

@@ -23,7 +23,7 @@ func (d *Door) healthRoutes(mux *http.ServeMux, ns string) {
 	mux.HandleFunc("PUT "+ns+"cluster", d.handler(d.clusterUpdate))
 	mux.HandleFunc("PUT "+ns+"health", d.handler(d.healthUpdate))
 	mux.HandleFunc("PUT "+ns+"health/instance", d.handler(d.healthUpdate))
-	mux.HandleFunc("GET "+ns+"health/checkers", d.handler(d.healthCheckers))
+	mux.HandleFunc("GET "+ns+"health/checkers", d.clusterView(d.healthCheckers))
 }
 
 // clusterUpdate handles PUT cluster: clusterName, checkPort,

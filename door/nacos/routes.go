@@ -17,16 +17,16 @@ func (d *Door) moreRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+ns+"catalog/instances", d.handler(d.catalogInstances))
 	mux.HandleFunc("GET "+ns+"catalog/service", d.handler(d.catalogService))
 	for _, op := range []string{"operator/", "ops/"} {
-		mux.HandleFunc("GET "+ns+op+"switches", d.handler(d.switchesGet))
-		mux.HandleFunc("PUT "+ns+op+"switches", d.handler(d.switchesPut))
-		mux.HandleFunc("GET "+ns+op+"servers", d.handler(d.servers))
-		mux.HandleFunc("GET "+ns+op+"push/state", d.handler(d.pushState))
+		mux.HandleFunc("GET "+ns+op+"switches", d.clusterView(d.switchesGet))
+		mux.HandleFunc("PUT "+ns+op+"switches", d.adminOnly("switches", d.switchesPut))
+		mux.HandleFunc("GET "+ns+op+"servers", d.clusterView(d.servers))
+		mux.HandleFunc("GET "+ns+op+"push/state", d.clusterView(d.pushState))
 	}
-	mux.HandleFunc("GET "+ns+"ops/metrics", d.handler(d.metrics))
-	mux.HandleFunc("GET /nacos/v1/core/cluster/nodes", d.handler(d.clusterNodes))
+	mux.HandleFunc("GET "+ns+"ops/metrics", d.clusterView(d.metrics))
+	mux.HandleFunc("GET /nacos/v1/core/cluster/nodes", d.clusterView(d.clusterNodes))
 	const console = "/nacos/v1/console/namespaces"
-	mux.HandleFunc("GET "+console, d.handler(d.namespaceGet))
-	mux.HandleFunc("POST "+console, d.handler(d.namespaceCreate))
-	mux.HandleFunc("PUT "+console, d.handler(d.namespaceUpdate))
-	mux.HandleFunc("DELETE "+console, d.handler(d.namespaceDelete))
+	mux.HandleFunc("GET "+console, d.clusterView(d.namespaceGet))
+	mux.HandleFunc("POST "+console, d.adminOnly("namespaces", d.namespaceCreate))
+	mux.HandleFunc("PUT "+console, d.adminOnly("namespaces", d.namespaceUpdate))
+	mux.HandleFunc("DELETE "+console, d.adminOnly("namespaces", d.namespaceDelete))
 }

@@ -104,6 +104,11 @@ func (d *Door) serviceNames(w http.ResponseWriter, r *http.Request, p param.Valu
 			return err
 		}
 	}
+	if ns == "" { // every namespace: the read must span them all
+		if err := d.gate.Check(r, p.Get("accessToken"), gate.Read, gate.Resource{}); err != nil {
+			return err
+		}
+	}
 	expr := p.Get("expr")
 	if len(expr) > maxExpr {
 		return &param.FieldError{Field: "expr", Reason: "longer than 512 bytes"}

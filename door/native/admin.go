@@ -84,6 +84,9 @@ func (d *Door) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, ik, err := nativeInstanceKey(&j)
+	if err == nil {
+		err = d.allow(r, gate.Write, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -112,6 +115,9 @@ const ownerAskTimeout = 2 * time.Second
 func (d *Door) beats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	k, err := nativeKey(q.Get("namespace"), q.Get("group"), q.Get("service"))
+	if err == nil {
+		err = d.allow(r, gate.Read, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -145,6 +151,7 @@ func (d *Door) beats(w http.ResponseWriter, r *http.Request) {
 // namespaces handles GET /v1/namespaces.
 func (d *Door) namespaces(w http.ResponseWriter, r *http.Request) {
 	counts := d.core.Namespaces()
+	delete(counts, gate.SystemNamespace) // the cluster's own records
 	if _, ok := counts[store.DefaultNamespace]; !ok {
 		counts[store.DefaultNamespace] = 0
 	}

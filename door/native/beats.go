@@ -42,6 +42,10 @@ func (d *Door) batchBeats(w http.ResponseWriter, r *http.Request) {
 			gate.JSONError(w, prefixField("beats["+strconv.Itoa(i)+"].", err))
 			return
 		}
+		if err := d.allow(r, gate.Write, k); err != nil {
+			gate.JSONError(w, err)
+			return
+		}
 		keys[i] = beatKey{k, ik}
 	}
 	out := api.BeatsReply{Results: make([]api.BeatResult, len(keys))}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/store"
 )
 
 // Config configures the door.
@@ -31,6 +32,11 @@ type Door struct {
 // New builds the door.
 func New(cfg Config, core *node.Node, g *gate.Gate) *Door {
 	return &Door{cfg: cfg, core: core, gate: g}
+}
+
+// allow is the authorisation of a request on service k (gate.Check).
+func (d *Door) allow(r *http.Request, act gate.Action, k store.Key) error {
+	return d.gate.Check(r, "", act, gate.Resource{Namespace: k.Namespace, Group: k.Group, Service: k.Service})
 }
 
 // Routes registers the door's handlers on mux.

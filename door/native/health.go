@@ -17,6 +17,9 @@ import (
 func (d *Door) clusterUpdate(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	k, err := nativeKey(q.Get("namespace"), q.Get("group"), q.Get("service"))
+	if err == nil {
+		err = d.allow(r, gate.Write, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -64,6 +67,9 @@ type healthBody struct {
 // [&cluster=&group=&namespace=] with {"healthy": bool}.
 func (d *Door) instanceHealth(w http.ResponseWriter, r *http.Request) {
 	k, ik, err := queryInstanceKey(r)
+	if err == nil {
+		err = d.allow(r, gate.Write, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return

@@ -28,7 +28,7 @@ func toJSON(k store.Key, in *store.Instance) instanceJSON {
 
 // nativeKey validates the service key fields.
 func nativeKey(namespace, group, service string) (store.Key, error) {
-	ns, err := param.OptionalName("namespace", namespace, store.DefaultNamespace)
+	ns, err := nativeNamespace(namespace)
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -41,6 +41,17 @@ func nativeKey(namespace, group, service string) (store.Key, error) {
 		return store.Key{}, err
 	}
 	return store.Key{Namespace: ns, Group: g, Service: s}, nil
+}
+
+// nativeNamespace validates a namespace parameter (default public). The
+// reserved namespace, which holds the cluster's own records (users among
+// them), is refused as in the Nacos API.
+func nativeNamespace(v string) (string, error) {
+	ns, err := param.OptionalName("namespace", v, store.DefaultNamespace)
+	if err == nil && ns == gate.SystemNamespace {
+		err = &param.FieldError{Field: "namespace", Reason: "namespace " + gate.SystemNamespace + " is reserved"}
+	}
+	return ns, err
 }
 
 // nativeInstanceKey validates the fields naming one instance.
@@ -115,6 +126,9 @@ func (d *Door) register(w http.ResponseWriter, r *http.Request) {
 	}
 	k, in, err := nativeInstance(&j)
 	if err == nil {
+		err = d.allow(r, gate.Write, k)
+	}
+	if err == nil {
 		in, err = d.core.Register(r.Context(), k, in)
 	}
 	if err != nil {
@@ -146,6 +160,9 @@ func queryInstanceKey(r *http.Request) (store.Key, store.InstanceKey, error) {
 // 200 with "found": false.
 func (d *Door) deregister(w http.ResponseWriter, r *http.Request) {
 	k, ik, err := queryInstanceKey(r)
+	if err == nil {
+		err = d.allow(r, gate.Write, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -163,6 +180,9 @@ func (d *Door) deregister(w http.ResponseWriter, r *http.Request) {
 // get handles GET /v1/instance.
 func (d *Door) get(w http.ResponseWriter, r *http.Request) {
 	k, ik, err := queryInstanceKey(r)
+	if err == nil {
+		err = d.allow(r, gate.Read, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -189,6 +209,9 @@ func (d *Door) beat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, ik, err := nativeInstanceKey(&b.instanceJSON)
+	if err == nil {
+		err = d.allow(r, gate.Write, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return

@@ -26,6 +26,9 @@ const defaultWait = 30 * time.Second
 func (d *Door) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	k, err := nativeKey(q.Get("namespace"), q.Get("group"), q.Get("service"))
+	if err == nil {
+		err = d.allow(r, gate.Read, k)
+	}
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -80,7 +83,7 @@ func encodeNativeList(snap *store.Snapshot, cluster string, healthyOnly bool) []
 // services handles GET /v1/services.
 func (d *Door) services(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	ns, err := param.OptionalName("namespace", q.Get("namespace"), store.DefaultNamespace)
+	ns, err := nativeNamespace(q.Get("namespace"))
 	if err != nil {
 		gate.JSONError(w, err)
 		return
@@ -93,6 +96,9 @@ func (d *Door) services(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	index, wait, err := d.blockingParams(q)
+	if err == nil {
+		err = d.gate.Check(r, "", gate.Read, gate.Resource{Namespace: ns, Group: group})
+	}
 	if err == nil {
 		index, err = d.waitServices(r.Context(), index, wait)
 	}

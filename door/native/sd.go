@@ -58,8 +58,15 @@ func (d *Door) prometheusSD(w http.ResponseWriter, r *http.Request) {
 		gate.JSONError(w, err)
 		return
 	}
+	if err := d.gate.Check(r, "", gate.Read, gate.Resource{Namespace: f.namespace, Group: f.group, Service: f.service}); err != nil {
+		gate.JSONError(w, err)
+		return
+	}
 	var keys []store.Key
 	for _, k := range d.core.AllServices() {
+		if k.Namespace == gate.SystemNamespace {
+			continue
+		}
 		if (f.namespace == "" || k.Namespace == f.namespace) && (f.group == "" || k.Group == f.group) && (f.service == "" || k.Service == f.service) {
 			keys = append(keys, k)
 		}

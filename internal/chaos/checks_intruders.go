@@ -37,12 +37,17 @@ type IntruderResult struct {
 	// OutsiderProbes counts the outsider's /readyz answers, MemberPolls
 	// the cluster's member lists checked for it.
 	OutsiderProbes, MemberPolls int
+	// ACLAttempts counts the ACL prober's requests with bad tokens,
+	// ACLRefused those answered 401, 403 or 405, ACLChanges those after
+	// which the node's registry had changed (must be 0).
+	ACLAttempts, ACLRefused, ACLChanges int
 }
 
 func (c *checker) checkIntruders() {
 	c.checkMemory()
 	c.checkForged()
 	c.checkOutsider()
+	c.checkACL()
 }
 
 // checkMemory holds each agent process (node and PID) to Bounds.RSSGrowth

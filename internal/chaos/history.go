@@ -140,6 +140,7 @@ type History struct {
 	forged      []ForgedOp
 	forgedPolls []ForgedPoll
 	outsider    []OutsiderObs
+	acl         []ACLAttempt
 }
 
 // NewHistory returns an empty history.

@@ -87,6 +87,13 @@ func (h *History) AddForgedPoll(p ForgedPoll) {
 	h.mu.Unlock()
 }
 
+// AddACL records an attempt of the ACL prober.
+func (h *History) AddACL(a ACLAttempt) {
+	h.mu.Lock()
+	h.acl = append(h.acl, a)
+	h.mu.Unlock()
+}
+
 // AddOutsider records a look at the outsider.
 func (h *History) AddOutsider(o OutsiderObs) {
 	h.mu.Lock()
@@ -100,12 +107,14 @@ type intrusions struct {
 	forged      []ForgedOp
 	forgedPolls []ForgedPoll
 	outsider    []OutsiderObs
+	acl         []ACLAttempt
 }
 
 // intrusionsLocked copies and sorts the intruders' records; h.mu is held.
 func (h *History) intrusionsLocked() intrusions {
 	in := intrusions{rss: slices.Clone(h.rss), forged: slices.Clone(h.forged),
-		forgedPolls: slices.Clone(h.forgedPolls), outsider: slices.Clone(h.outsider)}
+		forgedPolls: slices.Clone(h.forgedPolls), outsider: slices.Clone(h.outsider),
+		acl: slices.Clone(h.acl)}
 	slices.SortStableFunc(in.rss, func(a, b RSSSample) int { return a.T.Compare(b.T) })
 	slices.SortStableFunc(in.forged, func(a, b ForgedOp) int { return a.Start.Compare(b.Start) })
 	slices.SortStableFunc(in.forgedPolls, func(a, b ForgedPoll) int { return a.T.Compare(b.T) })

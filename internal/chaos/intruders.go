@@ -57,6 +57,7 @@ type IntruderCounts struct {
 	Ran                bool
 	Reads, Subscribing int    // amplifying reads, of which subscribing
 	Outsider           string // why the outsider did not run its course ("" if it did)
+	ACL                string // what the ACL prober did
 }
 
 // intruders runs the intruders against r's cluster until ctx ends.
@@ -72,6 +73,7 @@ func (r *run) intruders(ctx context.Context, sc IntruderScale, seed uint64) Intr
 	})
 	wg.Go(func() { forge(ctx, r.c, r.h, sc.ForgeEvery, rand.New(rand.NewPCG(seed, 0xf09))) })
 	wg.Go(func() { counts.Outsider = r.outsider(ctx, seed) })
+	wg.Go(func() { counts.ACL = r.aclProbe(ctx, seed) })
 	wg.Wait()
 	pollForged(r.c, r.h)
 	return counts

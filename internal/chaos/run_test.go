@@ -72,6 +72,9 @@ func TestShort_ownerKillPasses(t *testing.T) {
 		t.Errorf("intruders: got %d amplifying reads, %d processes' memory read, %d forged records refused, %d outsider probes, %d member lists; want each > 0",
 			i.Reads, r.RSSProcs, r.ForgedRefused, r.OutsiderProbes, r.MemberPolls)
 	}
+	if r := s.Result.Intruders; r.ACLRefused == 0 || r.ACLChanges != 0 {
+		t.Errorf("ACL prober: %d bad-token requests, %d refused, %d changes; want some refused and no change (%s)", r.ACLAttempts, r.ACLRefused, r.ACLChanges, s.Intruders.ACL)
+	}
 	for _, v := range s.Result.Violations {
 		t.Errorf("seed %d (replay: go run ./internal/chaos/cmd/chaos --seed %d --scenario owner --nodes 3 --instances 30 --duration 14s --idle 300 --intruders): %s",
 			seed, seed, v)

@@ -55,6 +55,7 @@ func intruderNote(s Summary) string {
 	i, r := s.Intruders, s.Result.Intruders
 	note := fmt.Sprintf("%d amplifying reads (%d subscribing), worst RSS growth %s (%s); %d forged deltas: %d refused 4xx, %d future counted, %d unanswered",
 		i.Reads, i.Subscribing, mib(r.WorstRSSGrowth), r.WorstRSSNode, r.Forged, r.ForgedRefused, r.FutureCounted, r.ForgedUnanswered)
+	note += fmt.Sprintf("; ACL: %d bad-token requests, %d refused, %d changes", r.ACLAttempts, r.ACLRefused, r.ACLChanges)
 	if i.Outsider != "" {
 		return note + "; " + i.Outsider
 	}

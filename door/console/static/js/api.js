@@ -74,6 +74,30 @@ export async function request(method, path, opts = {}) {
 
 export const get = (path, query, signal) => request('GET', path, { query, signal });
 
+// canWrite asks the node whether this tab's token may change service k
+// (GET /nacos/v1/auth/self, the node's own decision): false only for a
+// valid token without the permission (a read-only user sees no actions).
+// Without a token, with an expired one or when the node does not answer,
+// the actions stay: the change itself then asks for a login or reports
+// the error.
+export async function canWrite(k, signal) {
+  const url = new URL('/nacos/v1/auth/self', location.origin);
+  url.searchParams.set('namespaceId', k.namespace);
+  url.searchParams.set('groupName', k.group);
+  url.searchParams.set('serviceName', k.service);
+  const headers = {};
+  const t = token();
+  if (t) headers.Authorization = 'Bearer ' + t;
+  try {
+    const res = await fetch(url, { headers, signal, cache: 'no-store' });
+    if (!res.ok) return true;
+    return !!(await res.json()).canWrite;
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    return true;
+  }
+}
+
 // watch follows a blocking query: it calls fetchAt(index, signal) with the
 // last index seen (0 first), hands each answer to onData, and asks again.
 // One request is outstanding at a time; after an error it backs off

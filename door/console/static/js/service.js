@@ -4,7 +4,7 @@
 // a blocking query on GET /v1/instances; beat times, which change without
 // moving the index, are read again every 5 s while the page is visible.
 
-import { get, watch, sleep } from './api.js';
+import { get, watch, sleep, canWrite } from './api.js';
 import { el, announce, ago, duration, showError, keepFocus } from './ui.js';
 import * as act from './actions.js';
 
@@ -41,6 +41,7 @@ class ServicePage {
     this.list = { instances: [] };
     this.detail = null;
     this.beats = null; // {owner, ownerName, ownerAddr, skew, byKey}
+    this.writable = false; // may this tab's token change the service (actions shown)
     this.infoShown = '';
     this.rowsShown = '';
     this.build(main);
@@ -83,13 +84,13 @@ class ServicePage {
     const { list, detail, beats, key } = this;
     const total = list.instances.length;
     const healthy = list.instances.filter((i) => i.healthy && i.enabled).length;
-    const sig = JSON.stringify([total, healthy, detail, this.beatsSig()]);
+    const sig = JSON.stringify([total, healthy, detail, this.beatsSig(), this.writable]);
     if (sig === this.infoShown) return;
     this.infoShown = sig;
     const pt = detail ? detail.protectThreshold : 0;
     const md = detail ? Object.entries(detail.metadata || {}) : [];
-    const change = (id, label, fn) => el('button', { type: 'button', id, onclick: () => fn(this), disabled: !detail,
-      'aria-label': `Change the ${label} of ${key.service}` }, 'Change');
+    const change = (id, label, fn) => (this.writable ? el('button', { type: 'button', id, onclick: () => fn(this), disabled: !detail,
+      'aria-label': `Change the ${label} of ${key.service}` }, 'Change') : '');
     const fact = (dt, dd) => el('div', {}, el('dt', {}, dt), dd);
     this.info.replaceChildren(
       fact('Instances', el('dd', { id: 'svc-counts' }, `${healthy} healthy and enabled of ${total}`)),
@@ -142,8 +143,8 @@ class ServicePage {
       cell('Metadata', 'metadata', md.length ? chips(md) : el('span', { class: 'muted' }, 'none')),
       cell('Kind', null, kind),
       cell('Last beat', 'beat', this.lastBeat(i)),
-      cell('Actions', 'actions', button(i.enabled ? 'Disable' : 'Enable', act.toggle), button('Weight', act.editWeight),
-        button('Metadata', act.editMetadata), button('Deregister', act.deregister, 'danger')));
+      cell('Actions', 'actions', ...(this.writable ? [button(i.enabled ? 'Disable' : 'Enable', act.toggle), button('Weight', act.editWeight),
+        button('Metadata', act.editMetadata), button('Deregister', act.deregister, 'danger')] : [el('span', { class: 'muted' }, 'read only')])));
   }
 
   draw() {
@@ -153,7 +154,7 @@ class ServicePage {
     const hits = all.filter((i) => matches(i, words));
     this.shown.textContent = `${hits.length} of ${all.length} instances` +
       (hits.length > MAX_ROWS ? ` · showing the first ${MAX_ROWS}; narrow the filter` : '');
-    const sig = JSON.stringify([hits, all.length, this.beatsSig()]);
+    const sig = JSON.stringify([hits, all.length, this.beatsSig(), this.writable]);
     if (sig === this.rowsShown) return;
     this.rowsShown = sig;
     keepFocus(this.body, () => {
@@ -193,7 +194,7 @@ class ServicePage {
     const signal = this.signal;
     watch(async (index, sig) => {
       const l = await get('/v1/instances', { ...this.key, index, wait: '60s' }, sig);
-      [this.detail] = await Promise.all([this.loadDetail(), this.loadBeats()]);
+      [this.detail, , this.writable] = await Promise.all([this.loadDetail(), this.loadBeats(), canWrite(this.key, sig)]);
       return l;
     }, (l) => {
       const changed = this.list.index !== undefined;

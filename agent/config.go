@@ -57,6 +57,10 @@ type Config struct {
 	// HandoffTimeout bounds how long a beat waits for its owner before it
 	// is handled locally. Default 1s.
 	HandoffTimeout time.Duration
+	// PeerStream carries internal requests to each peer over one
+	// persistent connection on its HTTP port instead of one HTTP request
+	// each (peer.Config.Stream). Default true.
+	PeerStream bool
 	// AllowPeer, if set, says whether this node may send to a peer; tests
 	// use it to cut the network between nodes. Default nil (all).
 	AllowPeer func(peer string) bool
@@ -126,6 +130,7 @@ func DefaultConfig() Config {
 		IdleTimeout:       2 * time.Minute,
 		CacheMillis:       3000,
 		HandoffTimeout:    time.Second,
+		PeerStream:        true,
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,

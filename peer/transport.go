@@ -35,6 +35,7 @@ type queues struct {
 	m      Member
 	deltas *batcher[[]store.Record, struct{}]
 	beats  *batcher[BeatCall, BeatAnswer]
+	link   *link // nil without Config.Stream
 }
 
 // New validates cfg and builds a transport; it sends nothing until
@@ -90,12 +91,47 @@ func (t *Transport) newQueues(m Member) *queues {
 	q.beats = newBatcher(t.ctx, 8192, 1024, func(ctx context.Context, batch []BeatCall) ([]BeatAnswer, error) {
 		return t.sendBeats(ctx, m, batch)
 	})
+	if t.cfg.Stream {
+		q.link = newLink(t, m)
+	}
 	return q
 }
 
 func (q *queues) stop() {
 	q.deltas.stop()
 	q.beats.stop()
+	if q.link != nil {
+		q.link.stop()
+	}
+}
+
+// linkOf returns the stream link of member m (at m's address and epoch),
+// or nil.
+func (t *Transport) linkOf(m Member) *link {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	q, ok := t.queues[m.Name]
+	if !ok || q.m.HTTPAddr != m.HTTPAddr || q.m.Epoch != m.Epoch {
+		return nil
+	}
+	return q.link
+}
+
+// allowed reports whether this node may send to peer now.
+func (t *Transport) allowed(peer string) bool { return t.cfg.Allow == nil || t.cfg.Allow(peer) }
+
+// call sends an internal request to m: over m's stream when there is one
+// and it carries the request, else as an HTTP request.
+func (t *Transport) call(ctx context.Context, m Member, method, path string, in, out any) error {
+	if method == http.MethodPost && t.cfg.Stream && t.allowed(m.Name) {
+		if done, err := t.streamCall(ctx, m, path, in, out); done {
+			if err == nil {
+				t.stats.StreamCalls.Add(1)
+			}
+			return err
+		}
+	}
+	return t.c.call(ctx, m.Name, m.HTTPAddr, method, path, in, out)
 }
 
 // list returns every member's queues.
@@ -206,7 +242,7 @@ func (t *Transport) sendDeltas(ctx context.Context, m Member, batch [][]store.Re
 	t.stats.DeltaBatches.Add(1)
 	t.stats.DeltaWrites.Add(uint64(len(batch)))
 	t.stats.DeltaRecords.Add(uint64(len(req.Records)))
-	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
+	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
 		t.stats.DeltaFailures.Add(1)
 		return nil, err
 	}
@@ -219,7 +255,7 @@ func (t *Transport) sendBeats(ctx context.Context, m Member, batch []BeatCall) (
 	t.stats.HandoffBatches.Add(1)
 	t.stats.HandoffBeats.Add(uint64(len(batch)))
 	req := &beatsRequest{Beats: batch, Sent: t.cfg.Now().UnixNano()}
-	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", req, &reply); err != nil {
+	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/beats", req, &reply); err != nil {
 		return nil, err
 	}
 	return reply.Answers, nil

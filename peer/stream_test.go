@@ -295,3 +295,60 @@ func TestStream_hostileFrames(t *testing.T) {
 
 // hmacFor returns an HMAC-SHA256 keyed with key.
 func hmacFor(key []byte) hash.Hash { return hmac.New(sha256.New, key) }
+
+// TestStream_slowPeer: a peer that accepts the stream and then reads
+// nothing cannot make the sender wait or buffer without bound: the write
+// times out, the connection is dropped, every call ends with an error
+// within its timeout, and the queues stay bounded.
+func TestStream_slowPeer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns sync.WaitGroup
+	stop := make(chan struct{})
+	conns.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() {
+				defer c.Close()
+				_, _ = c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + streamProto + "\r\n\r\n"))
+				<-stop // and never read
+			})
+		}
+	})
+	defer func() { close(stop); ln.Close(); conns.Wait() }()
+	cfg := DefaultConfig()
+	cfg.Self, cfg.Stream, cfg.Timeout = "n0", true, 300*time.Millisecond
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	m := Member{Name: "n1", HTTPAddr: ln.Addr().String(), Epoch: 1}
+	tr.SetMembers([]Member{m})
+	await.True(t, 10*time.Second, "the stream to the slow peer is up", func() bool {
+		l := tr.linkOf(m)
+		return l != nil && l.session() != nil
+	})
+	big := sampleRecords(400) // about 100 KB a write: the socket buffers fill fast
+	began := time.Now()
+	var acks []*Acks
+	for range 200 {
+		acks = append(acks, tr.Broadcast(big))
+	}
+	for _, a := range acks {
+		if a.First(context.Background(), 30*time.Second) {
+			t.Fatal("a peer that reads nothing acknowledged a delta")
+		}
+	}
+	if took := time.Since(began); took > 20*time.Second {
+		t.Errorf("the calls took %v to fail", took)
+	}
+	if n := tr.Pending(); n > 8192 {
+		t.Errorf("%d deltas pending, more than the queue holds", n)
+	}
+}

@@ -233,20 +233,47 @@ func (t *Transport) HandOff(ctx context.Context, owner string, call BeatCall) (B
 	}
 }
 
-// sendDeltas sends one batch of deltas to m.
+// sendDeltas sends one batch of deltas to m. With the stream on, a batch
+// whose records would not fit a frame leaves in several requests, one
+// after the other, so a busy peer's batches do not fall back to HTTP.
 func (t *Transport) sendDeltas(ctx context.Context, m Member, batch [][]store.Record) ([]struct{}, error) {
 	var req deltasRequest
+	size := 0
+	t.stats.DeltaWrites.Add(uint64(len(batch)))
 	for _, recs := range batch {
+		for i := range recs {
+			size += recs[i].Msgsize()
+		}
+		if t.cfg.Stream && size > streamDeltaBytes && len(req.Records) > 0 {
+			if err := t.sendDeltaRequest(ctx, m, &req); err != nil {
+				return nil, err
+			}
+			req.Records, size = nil, 0
+			for i := range recs {
+				size += recs[i].Msgsize()
+			}
+		}
 		req.Records = append(req.Records, recs...)
 	}
-	t.stats.DeltaBatches.Add(1)
-	t.stats.DeltaWrites.Add(uint64(len(batch)))
-	t.stats.DeltaRecords.Add(uint64(len(req.Records)))
-	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
-		t.stats.DeltaFailures.Add(1)
+	if err := t.sendDeltaRequest(ctx, m, &req); err != nil {
 		return nil, err
 	}
 	return make([]struct{}, len(batch)), nil
+}
+
+// streamDeltaBytes is the size above which a batch of deltas is split
+// (a part may exceed it by one write).
+const streamDeltaBytes = streamMaxFrame / 4
+
+// sendDeltaRequest sends one deltas request to m.
+func (t *Transport) sendDeltaRequest(ctx context.Context, m Member, req *deltasRequest) error {
+	t.stats.DeltaBatches.Add(1)
+	t.stats.DeltaRecords.Add(uint64(len(req.Records)))
+	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/deltas", req, nil); err != nil {
+		t.stats.DeltaFailures.Add(1)
+		return err
+	}
+	return nil
 }
 
 // sendBeats hands a batch of beats to m.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -97,6 +98,7 @@ type frame struct {
 // own, at most streamHandlers at once, and writes the answers.
 type session struct {
 	conn    net.Conn
+	tcp     *net.TCPConn // conn's TCP connection, when it is one
 	br      *bufio.Reader
 	peer    string
 	timeout time.Duration // bounds each write; a peer not reading fails the connection
@@ -139,6 +141,11 @@ func newSession(conn net.Conn, br *bufio.Reader, peer string, key []byte, client
 	if key != nil {
 		s.wmac, s.rmac = hmac.New(sha256.New, key), hmac.New(sha256.New, key)
 	}
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	s.tcp, _ = raw.(*net.TCPConn)
 	_ = conn.SetDeadline(time.Time{})
 	s.wg.Go(s.readLoop)
 	s.wg.Go(s.writeLoop)
@@ -146,13 +153,19 @@ func newSession(conn net.Conn, br *bufio.Reader, peer string, key []byte, client
 }
 
 // fail ends the session with err (the first error sticks): the
-// connection closes, so the reader and writer return.
+// connection closes, so the reader and writer return. What this side
+// had written and the peer had not acknowledged is discarded (a reset,
+// not a graceful close): requests a partition held back must not be
+// delivered when it heals, after their senders gave up on them.
 func (s *session) fail(err error) {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.err = err
 		s.mu.Unlock()
 		s.cancel()
+		if s.tcp != nil {
+			_ = s.tcp.SetLinger(0)
+		}
 		_ = s.conn.Close()
 	})
 }

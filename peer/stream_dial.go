@@ -257,12 +257,19 @@ func (t *Transport) streamCall(ctx context.Context, m Member, path string, in, o
 	if _, ok := out.(msgp.Unmarshaler); ok {
 		flags |= flagAccept
 	}
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
+	callCtx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
-	r, err := s.roundTrip(ctx, path, flags, body)
+	r, err := s.roundTrip(callCtx, path, flags, body)
 	switch {
 	case errors.Is(err, errStreamDown):
 		return false, nil
+	case err != nil && ctx.Err() == nil:
+		// No answer within the timeout: the connection is dropped, as an
+		// HTTP client drops a request's, so what it still holds is not
+		// delivered long after (a partition that heals), and the next
+		// requests go over a new connection or HTTP.
+		s.fail(fmt.Errorf("peer: stream to %s: no answer to %s within %v", m.Name, path, t.cfg.Timeout))
+		return true, fmt.Errorf("peer: POST %s to %s (stream): %w", path, m.Name, err)
 	case err != nil:
 		return true, fmt.Errorf("peer: POST %s to %s (stream): %w", path, m.Name, err)
 	case r.status == statusUseHTTP:

@@ -73,7 +73,7 @@ type streamPair struct {
 
 // newStreamPair starts a pair; secret signs, useTLS serves https, and
 // old makes the server one that does not know the stream.
-func newStreamPair(t *testing.T, secret []byte, useTLS, old bool) *streamPair {
+func newStreamPair(t testing.TB, secret []byte, useTLS, old bool) *streamPair {
 	t.Helper()
 	st, err := store.New(store.Config{Node: "n1", Now: time.Now, TombstoneTTL: time.Minute, Partitions: 4093,
 		Partition: func(k store.Key) int { return len(k.Service) % 4093 }})
@@ -153,7 +153,7 @@ func (p *streamPair) exercise(t *testing.T) {
 }
 
 // waitStream waits until the sender's stream to n1 is up.
-func (p *streamPair) waitStream(t *testing.T) {
+func (p *streamPair) waitStream(t testing.TB) {
 	t.Helper()
 	await.True(t, 10*time.Second, "the stream to n1 is up", func() bool {
 		l := p.tr.linkOf(p.m)

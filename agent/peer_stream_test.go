@@ -70,11 +70,14 @@ func TestPeerStream_mixedCluster(t *testing.T) {
 				if !ok || owner.Name == a.Node().Name() {
 					continue
 				}
-				before := a.Node().Stats().HandoffBeats
-				code, body := do(http.MethodPut, a.Addr(), "/nacos/v1/ns/instance/beat?serviceName="+svc+"&ip="+ip+"&port=80")
-				if code != 200 || !strings.Contains(body, "10200") || a.Node().Stats().HandoffBeats == before {
-					t.Fatalf("round %d: beat %s via %s (owner %s): %d %s, not handed off (%+v)", round, svc, a.Node().Name(), owner.Name, code, body, a.Node().Stats())
-				}
+				// Under load a hand-off may time out (1 s) and be handled
+				// locally; one of a few tries reaches the owner.
+				await.True(t, 10*time.Second, fmt.Sprintf("round %d: a beat of %s via %s handed off to %s", round, svc, a.Node().Name(), owner.Name), func() bool {
+					before := a.Node().Stats()
+					code, body := do(http.MethodPut, a.Addr(), "/nacos/v1/ns/instance/beat?serviceName="+svc+"&ip="+ip+"&port=80")
+					after := a.Node().Stats()
+					return code == 200 && strings.Contains(body, "10200") && after.HandoffBeats > before.HandoffBeats && after.HandoffFailures == before.HandoffFailures
+				})
 			}
 		}
 	}

@@ -352,3 +352,40 @@ func TestStream_slowPeer(t *testing.T) {
 		t.Errorf("%d deltas pending, more than the queue holds", n)
 	}
 }
+
+// TestStream_manyCallersAtOnce: hand-offs and deltas from many
+// goroutines at once, over a signed TLS stream, are all answered, none
+// waits anywhere near its timeout, and all of them went over the stream.
+func TestStream_manyCallersAtOnce(t *testing.T) {
+	p := newStreamPair(t, []byte("k"), true, false)
+	p.waitStream(t)
+	var wg sync.WaitGroup
+	var slow, failed atomic.Int64
+	for g := range 32 {
+		wg.Go(func() {
+			for i := range 50 {
+				began := time.Now()
+				var ok bool
+				if (g+i)%2 == 0 {
+					a, err := p.tr.HandOff(context.Background(), "n1", validBeat())
+					ok = err == nil && a.Found
+				} else {
+					ok = p.tr.Broadcast(sampleRecords(2)).First(context.Background(), 5*time.Second)
+				}
+				if !ok {
+					failed.Add(1)
+				}
+				if time.Since(began) > 900*time.Millisecond {
+					slow.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 0 || slow.Load() != 0 {
+		t.Errorf("%d of 1600 calls failed, %d took over 900 ms", failed.Load(), slow.Load())
+	}
+	if n := p.httpReqs.Load(); n != 0 {
+		t.Errorf("%d HTTP requests, want all on the stream", n)
+	}
+}

@@ -82,8 +82,7 @@ func (in *accepted) add(sess *session) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.closed {
-		sess.fail(errStreamDown)
-		in.wg.Go(sess.close)
+		sess.close() // its goroutines hold no lock of ours
 		return
 	}
 	if in.set == nil {

@@ -389,3 +389,21 @@ func TestStream_manyCallersAtOnce(t *testing.T) {
 		t.Errorf("%d HTTP requests, want all on the stream", n)
 	}
 }
+
+// FuzzStreamFrame: no frame a peer sends makes the parser panic, and
+// what it accepts stays within the frame it came in.
+func FuzzStreamFrame(f *testing.F) {
+	f.Add([]byte{frameRequest, 0, 0, 0, 1, flagMsgpack, 3, '/', 'x', 'y', 1, 2})
+	f.Add([]byte{frameReply, 0, 0, 0, 1, 0, 200, 0, '{', '}'})
+	f.Add([]byte{framePing, 0, 0, 0, 0})
+	f.Add([]byte{frameRequest, 0, 0, 0, 1, 0, 255})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr, err := parseFrame(b)
+		if err != nil {
+			return
+		}
+		if len(fr.body)+len(fr.path) > len(b) {
+			t.Fatalf("parsed %d bytes of body and path from %d", len(fr.body)+len(fr.path), len(b))
+		}
+	})
+}

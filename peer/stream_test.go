@@ -299,7 +299,9 @@ func hmacFor(key []byte) hash.Hash { return hmac.New(sha256.New, key) }
 // TestStream_slowPeer: a peer that accepts the stream and then reads
 // nothing cannot make the sender wait or buffer without bound: the write
 // times out, the connection is dropped, every call ends with an error
-// within its timeout, and the queues stay bounded.
+// within its timeout, and the queues stay bounded. The peer answers the
+// HTTP requests that follow with 101 too, whose body (the connection)
+// no timeout bounds: the sender must not read it.
 func TestStream_slowPeer(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

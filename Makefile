@@ -13,7 +13,7 @@ BIN      ?= bin/roster
 
 # Fuzz targets as package:Target; go test runs one target per invocation.
 FUZZ := ./internal/param:FuzzParse ./internal/param:FuzzMetadata ./internal/param:FuzzIP \
-        ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords ./durable:FuzzDecodeSnapshot \
+        ./agent:FuzzNacosAPI ./agent:FuzzNativeAPI ./peer:FuzzWireRecords ./peer:FuzzStreamFrame ./durable:FuzzDecodeSnapshot \
         ./door/dns:FuzzDNSHandler ./door/consul:FuzzConsulAPI
 
 SEED     ?= $(shell date +%s)

@@ -116,6 +116,7 @@ func (a *Agent) peerConfig() peer.Config {
 	pc := peer.DefaultConfig()
 	pc.Self, pc.Timeout, pc.HandoffTimeout = c.Name, c.PeerTimeout, c.HandoffTimeout
 	pc.Secret, pc.TLS, pc.PeerTLS = c.secret(), c.TLS != nil, c.PeerTLS
+	pc.Stream = c.PeerStream
 	pc.StatusOf, pc.Logger, pc.Now = gate.StatusOf, c.Logger, c.Now
 	if c.AllowPeer != nil || c.DebugFaults {
 		pc.Allow = func(name string) bool {
@@ -231,6 +232,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("agent: drain http: %w", err))
 		_ = a.srv.Close()
 	}
+	a.server.Close() // the peer streams the HTTP server handed over
 	if err := a.stopDoors(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("agent: %w", err))
 	}
@@ -256,6 +258,7 @@ func (a *Agent) Kill() {
 	a.stopped = true
 	a.mu.Unlock()
 	_ = a.srv.Close()
+	a.server.Close()
 	dead, kill := context.WithCancel(context.Background())
 	kill() // no drain: the doors' connections close at once
 	_ = a.stopDoors(dead)

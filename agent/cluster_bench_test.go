@@ -103,8 +103,25 @@ func productionTimers(c *agent.Config) {
 // only once a peer holds it. It is the in-process counterpart of
 // `roster bench register` and the one to profile:
 // go test -run '^$' -bench ClusterRegister -cpuprofile cpu.prof ./node/
+//
+// Each runs with the peer stream off (http) and on (stream).
 func BenchmarkClusterRegister(b *testing.B) {
-	tc := agenttest.NewCluster(b, 3, productionTimers)
+	for _, mode := range peerModes {
+		b.Run(mode.name, func(b *testing.B) { benchClusterRegister(b, mode.mutate) })
+	}
+}
+
+// peerModes are the transports the cluster benchmarks compare.
+var peerModes = []struct {
+	name   string
+	mutate func(*agent.Config)
+}{
+	{"http", func(c *agent.Config) { productionTimers(c); c.PeerStream = false }},
+	{"stream", func(c *agent.Config) { productionTimers(c); c.PeerStream = true }},
+}
+
+func benchClusterRegister(b *testing.B, mutate func(*agent.Config)) {
+	tc := agenttest.NewCluster(b, 3, mutate)
 	nodes := tc.Agents()
 	var seq atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
@@ -158,8 +175,14 @@ func cpuTime() time.Duration {
 // off. It reports the CPU each beat costs the whole process (three nodes
 // and the client): go test -run '^$' -bench ClusterBeat ./node/
 func BenchmarkClusterBeat(b *testing.B) {
+	for _, mode := range peerModes {
+		b.Run(mode.name, func(b *testing.B) { benchClusterBeat(b, mode.mutate) })
+	}
+}
+
+func benchClusterBeat(b *testing.B, mutate func(*agent.Config)) {
 	const instances = 10000
-	tc := agenttest.NewCluster(b, 3, productionTimers)
+	tc := agenttest.NewCluster(b, 3, mutate)
 	nodes := tc.Agents()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	ip := func(i int64) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255) }

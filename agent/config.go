@@ -57,6 +57,11 @@ type Config struct {
 	// HandoffTimeout bounds how long a beat waits for its owner before it
 	// is handled locally. Default 1s.
 	HandoffTimeout time.Duration
+	// PeerStream carries internal requests to each peer over one
+	// persistent connection on its HTTP port instead of one HTTP request
+	// each (peer.Config.Stream). Default false until the full chaos suite
+	// passes with it on a machine that is not overloaded.
+	PeerStream bool
 	// AllowPeer, if set, says whether this node may send to a peer; tests
 	// use it to cut the network between nodes. Default nil (all).
 	AllowPeer func(peer string) bool

@@ -16,6 +16,8 @@ func overloadFlags(def agent.Config) []cli.Flag {
 			Usage: "shed a growing share of client requests (429, Retry-After: 1) while goroutines wait longer than this for a CPU (90th percentile over 50 ms); 0: never shed"},
 		&cli.DurationFlag{Name: "expiry-brake-lag", Value: def.ExpiryBrakeLag, EnvVars: envVar("expiry-brake-lag"),
 			Usage: "hold expiries while a beat has waited longer than this to be applied or the node sheds requests; 0: never hold"},
+		&cli.BoolFlag{Name: "peer-stream", Value: def.PeerStream, EnvVars: envVar("peer-stream"),
+			Usage: "send internal traffic to each peer over one persistent connection on its HTTP port instead of one HTTP request each"},
 	}
 }
 
@@ -23,6 +25,7 @@ func overloadFlags(def agent.Config) []cli.Flag {
 func applyOverload(c *cli.Context, cfg *agent.Config) error {
 	cfg.ShedLatency = c.Duration("shed-latency")
 	cfg.ExpiryBrakeLag = c.Duration("expiry-brake-lag")
+	cfg.PeerStream = c.Bool("peer-stream")
 	for _, f := range []string{"shed-latency", "expiry-brake-lag"} {
 		if c.Duration(f) < 0 {
 			return fmt.Errorf("--%s %v must not be negative", f, c.Duration(f))

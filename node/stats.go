@@ -32,6 +32,7 @@ type Stats struct {
 	DeltaApplied, ReadyHints         uint64
 	RecordsFromTheFuture             uint64
 	WritesUnconfirmed                uint64
+	StreamConnects, StreamCalls      uint64
 	ExpiryLateP50, ExpiryLateP99     int64 // nanoseconds, bucket upper edges
 	ExpiryLateMax                    int64
 	ExpiryLateCount                  uint64
@@ -50,6 +51,7 @@ func (n *Node) Stats() Stats {
 		DeltaFailures: t.DeltaFailures.Load(), DeltaReceived: t.DeltaReceived.Load(),
 		DeltaApplied: t.DeltaApplied.Load(), ReadyHints: t.ReadyHints.Load(),
 		RecordsFromTheFuture: s.futureRefused.Load(), WritesUnconfirmed: s.writesUnconfirmed.Load(),
+		StreamConnects: t.StreamConnects.Load(), StreamCalls: t.StreamCalls.Load(),
 		ExpiryLateP50: int64(s.expiryLate.quantile(0.5)), ExpiryLateP99: int64(s.expiryLate.quantile(0.99)),
 		ExpiryLateMax: int64(s.expiryLate.quantile(1)), ExpiryLateCount: s.expiryLate.count(),
 	}

@@ -95,6 +95,11 @@ func (c *client) call(ctx context.Context, peer, addr, method, path string, in, 
 		return fmt.Errorf("peer: %s %s to %s: %w", method, path, peer, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// The body of a 101 is the connection itself, which no timeout
+		// bounds: reading it would wait as long as the peer likes.
+		return fmt.Errorf("peer: %s %s to %s: unexpected %s", method, path, peer, resp.Status)
+	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("peer: %s %s to %s: %s: %s", method, path, peer, resp.Status, bytes.TrimSpace(msg))

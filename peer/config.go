@@ -26,6 +26,11 @@ type Config struct {
 	// roots, no client certificate). Default false.
 	TLS     bool
 	PeerTLS *tls.Config
+	// Stream sends internal requests to each peer over one persistent
+	// connection (stream.go) instead of one HTTP request each; a peer that
+	// does not accept it, and a request too large for a frame, still go
+	// over HTTP. Default false.
+	Stream bool
 	// Allow, if set, says whether this node may send to a peer; tests and
 	// fault injection use it to cut the network. Default nil (all).
 	Allow func(peer string) bool

@@ -57,12 +57,17 @@ type Server struct {
 	stats  *Stats
 	key    []byte // nil: requests are not signed
 	nonces *nonceCache
+	// streamRoutes are the handlers the stream carries, by path; written
+	// only by Routes, before serving.
+	streamRoutes map[string]handlerFunc
+	streams      accepted
 }
 
 // NewServer builds the endpoints of a node whose core is recv, counting
 // into t's stats.
 func NewServer(t *Transport, recv Receiver) *Server {
-	s := &Server{cfg: t.cfg, recv: recv, stats: &t.stats, nonces: newNonceCache()}
+	s := &Server{cfg: t.cfg, recv: recv, stats: &t.stats, nonces: newNonceCache(),
+		streamRoutes: map[string]handlerFunc{}}
 	if t.cfg.Secret != nil {
 		s.key = secret.Derive(t.cfg.Secret, internalKeyLabel)
 	}
@@ -70,16 +75,19 @@ func NewServer(t *Transport, recv Receiver) *Server {
 }
 
 // Routes registers the endpoints (paths under /internal/v1/) on mux.
+// Every POST endpoint registered with route is also carried by the stream
+// (stream_serve.go).
 func (s *Server) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /internal/v1/deltas", s.internal(s.deltas))
-	mux.HandleFunc("POST /internal/v1/beats", s.internal(s.beats))
-	mux.HandleFunc("GET /internal/v1/dump", s.internal(s.dump))
-	mux.HandleFunc("POST /internal/v1/digest", s.internal(s.digest))
-	mux.HandleFunc("POST /internal/v1/pull", s.internal(s.pull))
-	mux.HandleFunc("POST /internal/v1/summary", s.internal(s.summary))
-	mux.HandleFunc("POST /internal/v1/ready", s.internal(s.ready))
-	mux.HandleFunc("POST /internal/v1/heard", s.internal(s.heard))
-	mux.HandleFunc("POST /internal/v1/lastbeats", s.internal(s.lastBeats))
+	s.route(mux, "POST /internal/v1/deltas", s.deltas)
+	s.route(mux, "POST /internal/v1/beats", s.beats)
+	s.route(mux, "GET /internal/v1/dump", s.dump)
+	s.route(mux, "POST /internal/v1/digest", s.digest)
+	s.route(mux, "POST /internal/v1/pull", s.pull)
+	s.route(mux, "POST /internal/v1/summary", s.summary)
+	s.route(mux, "POST /internal/v1/ready", s.ready)
+	s.route(mux, "POST /internal/v1/heard", s.heard)
+	s.route(mux, "POST /internal/v1/lastbeats", s.lastBeats)
+	mux.HandleFunc("POST "+streamPath, s.internal(s.acceptStream))
 }
 
 // Signed reports whether internal requests must be signed.
@@ -87,7 +95,7 @@ func (s *Server) Signed() bool { return s.key != nil }
 
 // internal adapts an internal handler with the signature and membership
 // checks.
-func (s *Server) internal(fn func(w http.ResponseWriter, r *http.Request, from Member)) http.HandlerFunc {
+func (s *Server) internal(fn handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.key != nil {
 			if err := s.verifyInternal(r); err != nil {
@@ -106,23 +114,7 @@ func (s *Server) internal(fn func(w http.ResponseWriter, r *http.Request, from M
 
 // checkPeer verifies an internal request comes from a member.
 func (s *Server) checkPeer(r *http.Request) (Member, error) {
-	m, ok := s.recv.Member(r.Header.Get(NodeHeader))
-	if !ok {
-		return Member{}, errForbidden
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return Member{}, errForbidden
-	}
-	mhost, _, err := net.SplitHostPort(m.HTTPAddr)
-	if err != nil {
-		return Member{}, errForbidden
-	}
-	gossipHost, _, _ := net.SplitHostPort(m.GossipAddr)
-	if !sameHost(host, mhost) && !sameHost(host, gossipHost) {
-		return Member{}, errForbidden
-	}
-	return m, nil
+	return s.member(r.Header.Get(NodeHeader), r.RemoteAddr)
 }
 
 // sameHost compares two host strings as IPs when both parse.

@@ -17,4 +17,8 @@ type Stats struct {
 	// received from peers, in requests and in answers (validate.go); the
 	// body holding them was refused whole.
 	RecordsRefused atomic.Uint64
+	// StreamConnects counts the peer streams this node opened;
+	// StreamCalls the requests answered over them.
+	StreamConnects atomic.Uint64
+	StreamCalls    atomic.Uint64
 }

@@ -35,6 +35,7 @@ type queues struct {
 	m      Member
 	deltas *batcher[[]store.Record, struct{}]
 	beats  *batcher[BeatCall, BeatAnswer]
+	link   *link // nil without Config.Stream
 }
 
 // New validates cfg and builds a transport; it sends nothing until
@@ -90,12 +91,47 @@ func (t *Transport) newQueues(m Member) *queues {
 	q.beats = newBatcher(t.ctx, 8192, 1024, func(ctx context.Context, batch []BeatCall) ([]BeatAnswer, error) {
 		return t.sendBeats(ctx, m, batch)
 	})
+	if t.cfg.Stream {
+		q.link = newLink(t, m)
+	}
 	return q
 }
 
 func (q *queues) stop() {
 	q.deltas.stop()
 	q.beats.stop()
+	if q.link != nil {
+		q.link.stop()
+	}
+}
+
+// linkOf returns the stream link of member m (at m's address and epoch),
+// or nil.
+func (t *Transport) linkOf(m Member) *link {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	q, ok := t.queues[m.Name]
+	if !ok || q.m.HTTPAddr != m.HTTPAddr || q.m.Epoch != m.Epoch {
+		return nil
+	}
+	return q.link
+}
+
+// allowed reports whether this node may send to peer now.
+func (t *Transport) allowed(peer string) bool { return t.cfg.Allow == nil || t.cfg.Allow(peer) }
+
+// call sends an internal request to m: over m's stream when there is one
+// and it carries the request, else as an HTTP request.
+func (t *Transport) call(ctx context.Context, m Member, method, path string, in, out any) error {
+	if method == http.MethodPost && t.cfg.Stream && t.allowed(m.Name) {
+		if done, err := t.streamCall(ctx, m, path, in, out); done {
+			if err == nil {
+				t.stats.StreamCalls.Add(1)
+			}
+			return err
+		}
+	}
+	return t.c.call(ctx, m.Name, m.HTTPAddr, method, path, in, out)
 }
 
 // list returns every member's queues.
@@ -197,20 +233,47 @@ func (t *Transport) HandOff(ctx context.Context, owner string, call BeatCall) (B
 	}
 }
 
-// sendDeltas sends one batch of deltas to m.
+// sendDeltas sends one batch of deltas to m. With the stream on, a batch
+// whose records would not fit a frame leaves in several requests, one
+// after the other, so a busy peer's batches do not fall back to HTTP.
 func (t *Transport) sendDeltas(ctx context.Context, m Member, batch [][]store.Record) ([]struct{}, error) {
 	var req deltasRequest
+	size := 0
+	t.stats.DeltaWrites.Add(uint64(len(batch)))
 	for _, recs := range batch {
+		for i := range recs {
+			size += recs[i].Msgsize()
+		}
+		if t.cfg.Stream && size > streamDeltaBytes && len(req.Records) > 0 {
+			if err := t.sendDeltaRequest(ctx, m, &req); err != nil {
+				return nil, err
+			}
+			req.Records, size = nil, 0
+			for i := range recs {
+				size += recs[i].Msgsize()
+			}
+		}
 		req.Records = append(req.Records, recs...)
 	}
-	t.stats.DeltaBatches.Add(1)
-	t.stats.DeltaWrites.Add(uint64(len(batch)))
-	t.stats.DeltaRecords.Add(uint64(len(req.Records)))
-	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
-		t.stats.DeltaFailures.Add(1)
+	if err := t.sendDeltaRequest(ctx, m, &req); err != nil {
 		return nil, err
 	}
 	return make([]struct{}, len(batch)), nil
+}
+
+// streamDeltaBytes is the size above which a batch of deltas is split
+// (a part may exceed it by one write).
+const streamDeltaBytes = streamMaxFrame / 4
+
+// sendDeltaRequest sends one deltas request to m.
+func (t *Transport) sendDeltaRequest(ctx context.Context, m Member, req *deltasRequest) error {
+	t.stats.DeltaBatches.Add(1)
+	t.stats.DeltaRecords.Add(uint64(len(req.Records)))
+	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/deltas", req, nil); err != nil {
+		t.stats.DeltaFailures.Add(1)
+		return err
+	}
+	return nil
 }
 
 // sendBeats hands a batch of beats to m.
@@ -219,7 +282,7 @@ func (t *Transport) sendBeats(ctx context.Context, m Member, batch []BeatCall) (
 	t.stats.HandoffBatches.Add(1)
 	t.stats.HandoffBeats.Add(uint64(len(batch)))
 	req := &beatsRequest{Beats: batch, Sent: t.cfg.Now().UnixNano()}
-	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", req, &reply); err != nil {
+	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/beats", req, &reply); err != nil {
 		return nil, err
 	}
 	return reply.Answers, nil

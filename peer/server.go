@@ -80,6 +80,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /internal/v1/ready", s.internal(s.ready))
 	mux.HandleFunc("POST /internal/v1/heard", s.internal(s.heard))
 	mux.HandleFunc("POST /internal/v1/lastbeats", s.internal(s.lastBeats))
+	mux.HandleFunc("POST /internal/v1/leases", s.internal(s.leases))
 }
 
 // Signed reports whether internal requests must be signed.

@@ -2,7 +2,9 @@ package grpcdoor_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +45,19 @@ func TestDoor_oneLeasePerConnectionPerOwner(t *testing.T) {
 		in, ok := a.Node().Store().Current(heldKey("svc0"), store.InstanceKey{Cluster: "DEFAULT", IP: "10.1.0.1", Port: 80})
 		if !ok || in.Holder != "n0" || in.Conn != c.connID {
 			t.Fatalf("agent %d holds %+v, want it bound to n0 and %s", i, in, c.connID)
+		}
+	}
+	var members struct {
+		Members []struct {
+			Name                       string
+			Connections, ConnInstances int
+		}
+	}
+	getJSON(t, agenttest.URL(cl.Agent("n1"))+"/v1/cluster/members", &members)
+	for _, m := range members.Members {
+		want := map[bool][2]int{true: {1, services * per}, false: {0, 0}}[m.Name == "n0"]
+		if m.Connections != want[0] || m.ConnInstances != want[1] {
+			t.Fatalf("n1's /v1/cluster/members: %s holds %d connections %d instances, want %v", m.Name, m.Connections, m.ConnInstances, want)
 		}
 	}
 	l := holder.GRPC().Leases()
@@ -88,7 +103,10 @@ func TestDoor_deadHoldersInstancesGoAfterTheGraceNotTheLease(t *testing.T) {
 // records: every re-registered instance stays, on every node; the others
 // go.
 func TestDoor_reRegistrationRacingTheDeadHoldersExpiryWins(t *testing.T) {
-	cl := agenttest.NewCluster(t, 3, fast)
+	// A lease of 3 s: renewals keep up on a loaded machine, and the dead
+	// holder's instances go at the grace, well before.
+	steady := func(c *agent.Config) { fast(c); c.GRPC.LeaseInterval = time.Second }
+	cl := agenttest.NewCluster(t, 3, steady)
 	old := connect(t, cl.Agent("n2"))
 	const n = 24
 	for i := range n {
@@ -141,11 +159,25 @@ func TestDoor_reRegistrationRacingTheDeadHoldersExpiryWins(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// And they stay: outlive the old leases and a few renewals.
-	time.Sleep(5 * 200 * time.Millisecond)
-	for _, name := range []string{"n0", "n1"} {
-		if !want(cl.Agent(name)) {
-			t.Fatalf("%s: the re-registered instances did not stay (%d listed)", name, cl.Agent(name).Node().Store().Len())
+	// And they stay, through two renewals.
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		for _, name := range []string{"n0", "n1"} {
+			if !want(cl.Agent(name)) {
+				t.Fatalf("%s: the re-registered instances did not stay (%d listed)", name, cl.Agent(name).Node().Store().Len())
+			}
 		}
+	}
+}
+
+// getJSON decodes the JSON answer of GET url into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 }

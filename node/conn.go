@@ -73,8 +73,29 @@ type heldConn struct {
 	mu     sync.RWMutex
 	closed bool
 	held   map[heldKey]store.Instance // as registered, with its version
+	svcs   map[store.Key]int          // how many of held each service has
 }
 
+// hold records in as held under hk.
+func (c *heldConn) hold(hk heldKey, in store.Instance) {
+	if _, ok := c.held[hk]; !ok {
+		c.svcs[hk.k]++
+	}
+	c.held[hk] = in
+}
+
+// drop forgets hk.
+func (c *heldConn) drop(hk heldKey) {
+	if _, ok := c.held[hk]; !ok {
+		return
+	}
+	delete(c.held, hk)
+	if c.svcs[hk.k]--; c.svcs[hk.k] <= 0 {
+		delete(c.svcs, hk.k)
+	}
+}
+
+// heldKey names one held instance.
 type heldKey struct {
 	k  store.Key
 	ik store.InstanceKey
@@ -94,7 +115,7 @@ func (l *Leases) Open(conn string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.conns[conn] == nil {
-		l.conns[conn] = &heldConn{held: map[heldKey]store.Instance{}}
+		l.conns[conn] = &heldConn{held: map[heldKey]store.Instance{}, svcs: map[store.Key]int{}}
 	}
 }
 
@@ -126,7 +147,7 @@ func (l *Leases) Register(ctx context.Context, conn string, k store.Key, in stor
 	if err != nil && !errors.Is(err, ErrNotReplicated) {
 		return out, err
 	}
-	c.held[heldKey{k, in.InstanceKey}] = out
+	c.hold(heldKey{k, in.InstanceKey}, out)
 	return out, err
 }
 
@@ -135,7 +156,7 @@ func (l *Leases) Register(ctx context.Context, conn string, k store.Key, in stor
 func (l *Leases) Deregister(ctx context.Context, conn string, k store.Key, ik store.InstanceKey) error {
 	if c := l.get(conn); c != nil {
 		c.mu.Lock()
-		delete(c.held, heldKey{k, ik})
+		c.drop(heldKey{k, ik})
 		c.mu.Unlock()
 	}
 	return l.n.Deregister(ctx, k, ik)

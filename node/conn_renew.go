@@ -86,36 +86,37 @@ func (l *Leases) Renew(ctx context.Context) {
 
 // check looks at connection conn's instances under its lock: each still
 // listed here, or deleted while bound to conn and so registered again
-// (see the top of conn.go). It returns the owners of their services (this
-// node among them when it owns one, or when no ring is formed) and how
-// many instances it registered again.
+// (see the top of conn.go). When the store's binding index holds as many
+// live instances bound to conn as conn holds, all are listed and none is
+// looked at. It returns the owners of their services (this node among
+// them when it owns one, or when no ring is formed) and how many
+// instances it registered again.
 func (l *Leases) check(ctx context.Context, conn string, c *heldConn) (owners []peer.Member, rereg uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, 0
 	}
-	self := peer.Member{Name: l.n.cfg.Name}
-	seen := map[store.Key]bool{}
-	names := map[string]bool{}
-	for hk, in := range c.held {
-		if !l.listed(conn, hk) {
+	if l.n.store.BoundConn(l.n.cfg.Name, conn) != len(c.held) {
+		for hk, in := range c.held {
+			if l.listed(conn, hk) {
+				continue
+			}
 			reg := in
 			reg.Version = store.Version{}
 			out, err := l.n.Register(ctx, hk.k, reg)
 			if err != nil && !errors.Is(err, ErrNotReplicated) {
 				l.n.log.Debug("re-registration of a connection's instance failed", "conn", conn, "service", hk.k.String(), "err", err)
-			} else {
-				c.held[hk] = out
-				rereg++
+				continue
 			}
+			c.held[hk] = out
+			rereg++
 		}
-		if seen[hk.k] {
-			continue
-		}
-		seen[hk.k] = true
-		m := self
-		if owner, ok := l.n.cluster.ownerOf(hk.k); ok {
+	}
+	names := map[string]bool{}
+	for k := range c.svcs {
+		m := peer.Member{Name: l.n.cfg.Name}
+		if owner, ok := l.n.cluster.ownerOf(k); ok {
 			m = owner.Member
 		}
 		if !names[m.Name] {

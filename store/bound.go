@@ -132,6 +132,14 @@ func (s *Store) BoundTo(holder string) (conns, instances int) {
 	return conns, instances
 }
 
+// BoundConn returns how many live instances are bound to connection conn
+// of holder here.
+func (s *Store) BoundConn(holder, conn string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.bound[holder][conn])
+}
+
 // Current returns the record held for instance ik of service k, live or
 // a tombstone.
 func (s *Store) Current(k Key, ik InstanceKey) (Instance, bool) {

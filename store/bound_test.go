@@ -21,6 +21,9 @@ func TestRenewBound_oneLeasePerConnectionKeepsAllItsInstances(t *testing.T) {
 		mustRegister(t, s, svcA, leased("10.0.0."+itoa(i), "h1", "c1"))
 	}
 	mustRegister(t, s, svcB, leased("10.0.1.1", "h1", "c2")) // another connection, never renewed
+	if n := s.BoundConn("h1", "c1"); n != 50 {
+		t.Fatalf("BoundConn got %d, want 50", n)
+	}
 	if conns, n := s.BoundTo("h1"); conns != 2 || n != 51 {
 		t.Fatalf("BoundTo got %d conns %d instances, want 2 and 51", conns, n)
 	}

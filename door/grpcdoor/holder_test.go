@@ -27,10 +27,16 @@ func TestDoor_oneLeasePerConnectionPerOwner(t *testing.T) {
 	cl := agenttest.NewCluster(t, 3, slow)
 	holder := cl.Agent("n0")
 	c := connect(t, holder)
-	const services, per = 24, 10
+	const services, per = 12, 20
 	for s := range services {
+		var ins []map[string]any
 		for i := range per {
-			c.register(fmt.Sprint("svc", s), fmt.Sprintf("10.1.%d.%d", s, i+1), 80)
+			ins = append(ins, map[string]any{"ip": fmt.Sprintf("10.1.%d.%d", s, i+1), "port": 80, "healthy": true, "enabled": true, "ephemeral": true})
+		}
+		typ, body := c.call("BatchInstanceRequest", map[string]any{"requestId": "b", "namespace": "public",
+			"serviceName": fmt.Sprint("svc", s), "groupName": "DEFAULT_GROUP", "type": "batchRegisterInstance", "instances": ins})
+		if typ != "BatchInstanceResponse" || body["success"] != true {
+			t.Fatalf("batch: got %s %v", typ, body)
 		}
 	}
 	await.True(t, 10*time.Second, "every instance on every node", func() bool {

@@ -163,10 +163,12 @@ func (l *Leases) Deregister(ctx context.Context, conn string, k store.Key, ik st
 }
 
 // Release forgets connection conn and deregisters its instances at once.
-// An instance whose record here is newer than the registration conn made
-// (the client registered it again through another connection, or a node
-// did from a renewal check) is left alone: it is someone else's now, and
-// expires unless renewed. It returns how many instances it removed.
+// An instance whose record here is bound to another connection and newer
+// than the registration conn made (the client registered it again
+// through another connection) is left alone: it is someone else's now.
+// A record still bound to conn is removed whatever its version (a node
+// may have re-versioned it, see store.MergeGuarded). It returns how many
+// instances it removed.
 func (l *Leases) Release(ctx context.Context, conn string) int {
 	l.mu.Lock()
 	c := l.conns[conn]
@@ -190,7 +192,8 @@ func (l *Leases) Release(ctx context.Context, conn string) int {
 		if !ok {
 			continue
 		}
-		if in.Version.Less(cur.Version) && !cur.Expired {
+		mine := cur.Holder == l.n.cfg.Name && cur.Conn == conn // re-versioned elsewhere, still this connection's
+		if !mine && in.Version.Less(cur.Version) && !cur.Expired {
 			kept++
 			continue
 		}

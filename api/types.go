@@ -56,7 +56,15 @@ type Member struct {
 	Epoch      int64  `json:"epoch"`
 	Partitions int    `json:"partitions"`
 	Services   int    `json:"services"`
-	Self       bool   `json:"self,omitempty"`
+	// Connections and ConnInstances: the Nacos 2.x client connections
+	// the member holds that have instances registered through them, and
+	// those instances, as the registry records them (every instance
+	// bound to a connection names its holder). A connection that only
+	// subscribes is not counted here; the member's own
+	// roster_grpc_connections metric counts every connection.
+	Connections   int  `json:"connections"`
+	ConnInstances int  `json:"connInstances"`
+	Self          bool `json:"self,omitempty"`
 }
 
 // Members is the answer to GET /v1/cluster/members: the members as the

@@ -13,26 +13,31 @@ import (
 // instances over a long-lived connection and sends no heartbeats: its
 // instances live as long as the connection. The node that holds the
 // connection is the source of that liveness. Leases keeps, per held
-// connection, the instances registered through it and:
+// connection, the instances registered through it, each bound in its
+// record to this node and the connection (store.Instance.Holder, Conn),
+// and:
 //
-//   - renews them every lease interval: one beat per instance, sent
-//     through the per-owner beat queues of package peer, which batch
-//     whatever is in flight into one request per owner (up to 1,024
-//     beats), so a connection costs no message of its own. The instances
-//     carry a beat timeout and a delete timeout of three intervals, so
-//     the owner times them out as it times out any ephemeral instance;
+//   - renews them every lease interval with one signal per connection,
+//     not per instance: it tells each owner of their services, in one
+//     request per owner (peer.Transport.RenewLeases), the ids of the
+//     live connections holding instances there, and the owner renews
+//     every instance bound to them (leases.go, store.RenewBound). The
+//     instances carry a beat timeout and a delete timeout of three
+//     intervals, so an owner that hears no renewal times them out as it
+//     times out any ephemeral instance;
 //   - deregisters them at once when the connection closes (Release);
-//   - when the holding node dies, nobody renews them: they go at their
-//     owner after three lease intervals (counted from the new owner's
-//     fresh timeout when the owner died with it), while their clients,
-//     which reconnect to another node and register again, keep them
-//     listed.
+//   - when the holding node dies, nobody renews them: every node brings
+//     their expiry forward to HolderGrace after gossip finds the holder
+//     gone (leases.go), while their clients, which reconnect to another
+//     node and register again, bind them to their new connections;
+//   - checks at each renewal that its instances are still listed here
+//     (every node holds the whole registry): one deleted while bound to
+//     its live connection (an expiry that judged it dead, a deletion over
+//     HTTP) is registered again. A deletion bound to another connection
+//     (the client moved and deregistered there) is left alone.
 //
-// A lease beat carries the instance, so an owner that lost it (a race of
-// a registration and an expiry) registers it again at the next beat. A
-// connection's lock keeps its beats and its deregistrations apart: a
-// deregistration waits for the beats in flight, so no late beat
-// re-registers an instance its client removed.
+// A connection's lock keeps its renewal check and its deregistrations
+// apart, so no renewal re-registers an instance its client removed.
 
 // ErrConnClosed refuses a registration on a connection already released.
 var ErrConnClosed = errors.New("node: connection closed")
@@ -40,12 +45,8 @@ var ErrConnClosed = errors.New("node: connection closed")
 // LeaseTimeouts is how many lease intervals an unrenewed instance lives.
 const LeaseTimeouts = 3
 
-// leaseBeatsInFlight bounds the lease beats in flight at once, and
-// releaseInFlight one release's deregistrations.
-const (
-	leaseBeatsInFlight = 1024
-	releaseInFlight    = 64
-)
+// releaseInFlight bounds one release's deregistrations in flight.
+const releaseInFlight = 64
 
 // Leases tracks the instances bound to the client connections this node
 // holds. It is safe for concurrent use.
@@ -57,20 +58,44 @@ type Leases struct {
 	stats    LeaseStats
 }
 
-// LeaseStats counts the work of Leases.
+// LeaseStats counts the work of Leases: lease requests sent to owners
+// and failed, instances the owners reported renewed, instances
+// registered again by the renewal check, instances released with their
+// connection and kept (registered again elsewhere).
 type LeaseStats struct {
-	Beats, BeatFailures, Released, Kept uint64
+	Renewals, RenewFailures, Renewed, Reregistered, Released, Kept uint64
 }
 
 // heldConn is one connection's instances.
 type heldConn struct {
-	// mu: registrations, deregistrations and the release write-lock it;
-	// lease beats read-lock it while they are in flight.
+	// mu: registrations, deregistrations, the release and the renewal
+	// check write-lock it; Held read-locks it.
 	mu     sync.RWMutex
 	closed bool
 	held   map[heldKey]store.Instance // as registered, with its version
+	svcs   map[store.Key]int          // how many of held each service has
 }
 
+// hold records in as held under hk.
+func (c *heldConn) hold(hk heldKey, in store.Instance) {
+	if _, ok := c.held[hk]; !ok {
+		c.svcs[hk.k]++
+	}
+	c.held[hk] = in
+}
+
+// drop forgets hk.
+func (c *heldConn) drop(hk heldKey) {
+	if _, ok := c.held[hk]; !ok {
+		return
+	}
+	delete(c.held, hk)
+	if c.svcs[hk.k]--; c.svcs[hk.k] <= 0 {
+		delete(c.svcs, hk.k)
+	}
+}
+
+// heldKey names one held instance.
 type heldKey struct {
 	k  store.Key
 	ik store.InstanceKey
@@ -90,7 +115,7 @@ func (l *Leases) Open(conn string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.conns[conn] == nil {
-		l.conns[conn] = &heldConn{held: map[heldKey]store.Instance{}}
+		l.conns[conn] = &heldConn{held: map[heldKey]store.Instance{}, svcs: map[store.Key]int{}}
 	}
 }
 
@@ -115,32 +140,35 @@ func (l *Leases) Register(ctx context.Context, conn string, k store.Key, in stor
 		return store.Instance{}, ErrConnClosed
 	}
 	in.Ephemeral = true
+	in.Holder, in.Conn = l.n.cfg.Name, conn
 	in.BeatInterval = l.interval
 	in.BeatTimeout, in.DeleteTimeout = LeaseTimeouts*l.interval, LeaseTimeouts*l.interval
 	out, err := l.n.Register(ctx, k, in)
 	if err != nil && !errors.Is(err, ErrNotReplicated) {
 		return out, err
 	}
-	c.held[heldKey{k, in.InstanceKey}] = out
+	c.hold(heldKey{k, in.InstanceKey}, out)
 	return out, err
 }
 
 // Deregister removes instance ik of service k, which connection conn
-// registered, once the lease beats in flight for conn are answered.
+// registered.
 func (l *Leases) Deregister(ctx context.Context, conn string, k store.Key, ik store.InstanceKey) error {
 	if c := l.get(conn); c != nil {
 		c.mu.Lock()
-		delete(c.held, heldKey{k, ik})
+		c.drop(heldKey{k, ik})
 		c.mu.Unlock()
 	}
 	return l.n.Deregister(ctx, k, ik)
 }
 
 // Release forgets connection conn and deregisters its instances at once.
-// An instance whose record here is newer than the registration conn made
-// (the client registered it again through another connection, or a node
-// did from a lease beat) is left alone: it is someone else's now, and
-// expires unless renewed. It returns how many instances it removed.
+// An instance whose record here is bound to another connection and newer
+// than the registration conn made (the client registered it again
+// through another connection) is left alone: it is someone else's now.
+// A record still bound to conn is removed whatever its version (a node
+// may have re-versioned it, see store.MergeGuarded). It returns how many
+// instances it removed.
 func (l *Leases) Release(ctx context.Context, conn string) int {
 	l.mu.Lock()
 	c := l.conns[conn]
@@ -164,7 +192,8 @@ func (l *Leases) Release(ctx context.Context, conn string) int {
 		if !ok {
 			continue
 		}
-		if in.Version.Less(cur.Version) && !cur.Expired {
+		mine := cur.Holder == l.n.cfg.Name && cur.Conn == conn // re-versioned elsewhere, still this connection's
+		if !mine && in.Version.Less(cur.Version) && !cur.Expired {
 			kept++
 			continue
 		}
@@ -207,73 +236,6 @@ func (l *Leases) Stats() LeaseStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.stats
-}
-
-// Run renews the held instances every interval until ctx ends.
-func (l *Leases) Run(ctx context.Context) {
-	t := time.NewTicker(l.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			l.Renew(ctx)
-		}
-	}
-}
-
-// Renew beats every held instance once and returns when all are
-// answered. Each connection stays read-locked while its beats are in
-// flight.
-func (l *Leases) Renew(ctx context.Context) {
-	l.mu.Lock()
-	list := make([]*heldConn, 0, len(l.conns))
-	for _, c := range l.conns {
-		list = append(list, c)
-	}
-	l.mu.Unlock()
-	sem := make(chan struct{}, leaseBeatsInFlight)
-	var all sync.WaitGroup
-	var beats, failures uint64
-	var cmu sync.Mutex
-	count := func(err error) {
-		cmu.Lock()
-		beats++
-		if err != nil {
-			failures++
-		}
-		cmu.Unlock()
-	}
-	for _, c := range list {
-		c.mu.RLock()
-		var cw sync.WaitGroup
-		for hk, in := range c.held {
-			reg := in
-			if owner, ok := l.n.cluster.ownerOf(hk.k); !ok || owner.Name == l.n.cfg.Name {
-				_, _, err := l.n.Beat(ctx, hk.k, hk.ik, &reg) // local: a store operation
-				count(err)
-				continue
-			}
-			sem <- struct{}{}
-			cw.Add(1)
-			all.Go(func() { // handed off: waits for the owner's batch
-				defer cw.Done()
-				_, _, err := l.n.Beat(ctx, hk.k, hk.ik, &reg)
-				<-sem
-				count(err)
-			})
-		}
-		all.Go(func() {
-			cw.Wait()
-			c.mu.RUnlock()
-		})
-	}
-	all.Wait()
-	l.mu.Lock()
-	l.stats.Beats += beats
-	l.stats.BeatFailures += failures
-	l.mu.Unlock()
 }
 
 // HeldIn returns the instances of service k that connection conn holds.

@@ -21,6 +21,7 @@ func (n *Node) applyMembership() {
 			owned[p] = true
 		}
 	}
+	prev := n.cluster.memberNames()
 	gained, lost := n.swapView(members, owned)
 	addrs := make([]peer.Member, 0, len(members))
 	for _, m := range members {
@@ -51,6 +52,9 @@ func (n *Node) applyMembership() {
 		owning[p] = true
 	}
 	n.cluster.owning.Store(&owning)
+	// After owning is published: a deadline brought forward is swept as
+	// this node's at once.
+	n.expireGoneHolders(prev, members, len(gained) > 0)
 	if len(gained) > 0 || lost > 0 || len(added) > 0 {
 		n.kickHeard() // tell whoever takes over next, and newcomers, at once
 	}

@@ -64,6 +64,8 @@ type Node struct {
 	stopWaits context.CancelFunc
 	wg        sync.WaitGroup
 
+	goneHolders goneHolders // members gone, whose connections' instances expire (leases.go)
+
 	// mu guards httpAddr, started, left and stopped.
 	mu       sync.Mutex
 	httpAddr string

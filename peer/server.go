@@ -87,6 +87,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.route(mux, "POST /internal/v1/ready", s.ready)
 	s.route(mux, "POST /internal/v1/heard", s.heard)
 	s.route(mux, "POST /internal/v1/lastbeats", s.lastBeats)
+	s.route(mux, "POST /internal/v1/leases", s.leases)
 	mux.HandleFunc("POST "+streamPath, s.internal(s.acceptStream))
 }
 

@@ -61,18 +61,19 @@ type Store struct {
 	cache    CacheStats                    // of the snapshots' body caches
 
 	// mu guards clock, every service's records and entries, heap, digests,
-	// byPart, absent, graves, metas, nsLive and journal.
+	// byPart, absent, graves, metas, nsLive, bound and journal.
 	mu      sync.Mutex
 	clock   hlc
 	heap    deadlines
-	digests []uint64                 // per partition: XOR of the hashes of its records
-	byPart  map[int]map[Key]*service // services held, by partition
-	absent  map[Key]*absentWatch     // watched services that do not exist (watch.go)
-	takenAt map[int]stamp            // when each partition was last taken over here (takeover.go)
-	graves  []grave                  // tombstones in burial order
-	metas   metaTable                // distinct metadata maps in use
-	nsLive  map[string]int           // live instances by namespace
-	journal Journal                  // told of every applied record (journal.go); nil if none
+	digests []uint64                       // per partition: XOR of the hashes of its records
+	byPart  map[int]map[Key]*service       // services held, by partition
+	absent  map[Key]*absentWatch           // watched services that do not exist (watch.go)
+	takenAt map[int]stamp                  // when each partition was last taken over here (takeover.go)
+	graves  []grave                        // tombstones in burial order
+	metas   metaTable                      // distinct metadata maps in use
+	nsLive  map[string]int                 // live instances by namespace
+	journal Journal                        // told of every applied record (journal.go); nil if none
+	bound   map[string]map[string]boundSet // live connection-bound entries by holder and conn (bound.go)
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,

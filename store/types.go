@@ -97,6 +97,15 @@ type Instance struct {
 	// from then, not from the record's arrival, so a re-assertion cannot
 	// stretch an expiry by up to a whole timeout. It is never stored.
 	Heard int64 `json:"heard,omitempty"`
+	// Holder and Conn bind a connection-bound instance (a Nacos 2.x
+	// client's, registered over gRPC) to the node holding its client's
+	// connection and that connection's id. The holder renews such
+	// instances with one lease per connection (RenewBound); an expiry
+	// decision about one names the binding it judged, so it deletes only
+	// a record still bound to that connection (see MergeGuarded). Empty
+	// for an instance that beats.
+	Holder string `json:"holder,omitempty"`
+	Conn   string `json:"conn,omitempty"`
 }
 
 // ID returns Nacos' instance id, ip#port#cluster#group@@service

@@ -236,9 +236,9 @@ func (z *HealthChecker) Msgsize() (s int) {
 // MarshalMsg implements msgp.Marshaler
 func (z *Instance) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 13
+	// map header, size 15
 	// string "InstanceKey"
-	o = append(o, 0x8d, 0xab, 0x49, 0x6e, 0x73, 0x74, 0x61, 0x6e, 0x63, 0x65, 0x4b, 0x65, 0x79)
+	o = append(o, 0x8f, 0xab, 0x49, 0x6e, 0x73, 0x74, 0x61, 0x6e, 0x63, 0x65, 0x4b, 0x65, 0x79)
 	// map header, size 3
 	// string "Cluster"
 	o = append(o, 0x83, 0xa7, 0x43, 0x6c, 0x75, 0x73, 0x74, 0x65, 0x72)
@@ -293,6 +293,12 @@ func (z *Instance) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "Heard"
 	o = append(o, 0xa5, 0x48, 0x65, 0x61, 0x72, 0x64)
 	o = msgp.AppendInt64(o, z.Heard)
+	// string "Holder"
+	o = append(o, 0xa6, 0x48, 0x6f, 0x6c, 0x64, 0x65, 0x72)
+	o = msgp.AppendString(o, z.Holder)
+	// string "Conn"
+	o = append(o, 0xa4, 0x43, 0x6f, 0x6e, 0x6e)
+	o = msgp.AppendString(o, z.Conn)
 	return
 }
 
@@ -461,6 +467,18 @@ func (z *Instance) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Heard")
 				return
 			}
+		case "Holder":
+			z.Holder, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Holder")
+				return
+			}
+		case "Conn":
+			z.Conn, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Conn")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -482,7 +500,7 @@ func (z *Instance) Msgsize() (s int) {
 			s += msgp.StringPrefixSize + len(za0001) + msgp.StringPrefixSize + len(za0002)
 		}
 	}
-	s += 13 + msgp.DurationSize + 12 + msgp.DurationSize + 14 + msgp.DurationSize + 8 + z.Version.Msgsize() + 8 + msgp.BoolSize + 8 + msgp.BoolSize + 6 + msgp.Int64Size
+	s += 13 + msgp.DurationSize + 12 + msgp.DurationSize + 14 + msgp.DurationSize + 8 + z.Version.Msgsize() + 8 + msgp.BoolSize + 8 + msgp.BoolSize + 6 + msgp.Int64Size + 7 + msgp.StringPrefixSize + len(z.Holder) + 5 + msgp.StringPrefixSize + len(z.Conn)
 	return
 }
 

@@ -120,6 +120,9 @@ func (s *Store) MergeGuarded(k Key, in Instance, guard bool) (applied bool, reas
 	in = in.clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if applied, re, done := s.mergeBoundLocked(k, &in); done {
+		return applied, re
+	}
 	if guard && in.Expired {
 		if _, e := s.lookupLocked(k, in.InstanceKey); e != nil && !e.inst.Deleted && e.inst.Healthy &&
 			e.inst.Version.Less(in.Version) && e.heard != 0 && s.cfg.Now().Sub(e.heard.time()) < e.inst.BeatTimeout {
@@ -207,6 +210,7 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	s.metas.release(e.meta)
 	e.meta = sm
 	e.inst = in
+	s.bindLocked(svc, e, prev, in)
 	if touch {
 		e.lastBeat = max(e.lastBeat, stampOf(heard))
 		e.floor, e.inferred = 0, false

@@ -100,7 +100,9 @@ func (c *client) call(typ string, v any) (string, map[string]any) {
 	if c.token != "" {
 		p.Metadata.Headers = map[string]string{"accessToken": c.token}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Generous: a registration waits up to 2 s for its replication, and
+	// CI machines run loaded.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	out, err := c.req.Request(ctx, p)
 	if err != nil {

@@ -65,6 +65,9 @@ func (m *metrics) register(reg prometheus.Registerer, d *Door) error {
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "roster_grpc_" + name, Help: help}, f)
 	}
+	counter := func(name, help string, f func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_grpc_" + name, Help: help}, func() float64 { return float64(f()) })
+	}
 	cs := []prometheus.Collector{m.requests, m.duration, m.opened, m.closed, m.refused, m.setups, m.setupTimeouts,
 		m.detectFailures, m.pushes, m.acks, m.pushRetries, m.unknown, m.malformed,
 		gauge("connections", "Client connections set up on this node.", func() float64 { return float64(d.Connections()) }),
@@ -72,6 +75,10 @@ func (m *metrics) register(reg prometheus.Registerer, d *Door) error {
 			_, n := d.leases.Held()
 			return float64(n)
 		}),
+		counter("lease_requests_total", "Connection lease requests sent to owners.", func() uint64 { return d.leases.Stats().Renewals }),
+		counter("lease_failures_total", "Connection lease requests that failed.", func() uint64 { return d.leases.Stats().RenewFailures }),
+		counter("lease_renewed_total", "Instances the owners renewed on this node's connection leases.", func() uint64 { return d.leases.Stats().Renewed }),
+		counter("lease_reregistered_total", "Instances of live connections registered again after a deletion.", func() uint64 { return d.leases.Stats().Reregistered }),
 		gauge("subscribed_services", "Services with gRPC subscribers on this node.", func() float64 { return float64(d.hub.len()) }),
 	}
 	for _, c := range cs {

@@ -61,8 +61,8 @@ func TestDoor_leaseKeepsInstanceWithoutBeats(t *testing.T) {
 	if h := httpHosts(t, a, "kept"); len(h) != 1 {
 		t.Fatalf("instance of an open connection: got %v", h)
 	}
-	if s := a.GRPC().Leases().Stats(); s.Beats == 0 {
-		t.Fatalf("no lease beats: %+v", s)
+	if s := a.GRPC().Leases().Stats(); s.Renewed == 0 {
+		t.Fatalf("no lease renewals: %+v", s)
 	}
 }
 

@@ -24,8 +24,10 @@ func (d *Door) members(w http.ResponseWriter, r *http.Request) {
 		if m.Self {
 			state = d.core.State()
 		}
+		conns, bound := d.core.Store().BoundTo(m.Name)
 		out.Members = append(out.Members, api.Member{Name: m.Name, HTTPAddr: m.HTTPAddr, GossipAddr: m.GossipAddr, State: state,
-			Epoch: m.Epoch, Partitions: d.core.OwnedPartitions(m.Name), Services: services[m.Name], Self: m.Self})
+			Epoch: m.Epoch, Partitions: d.core.OwnedPartitions(m.Name), Services: services[m.Name],
+			Connections: conns, ConnInstances: bound, Self: m.Self})
 	}
 	gate.WriteJSON(w, http.StatusOK, out)
 }

@@ -88,6 +88,31 @@ func (g *grpcConn) call(ctx context.Context, typ string, v any) (string, map[str
 	return out.GetMetadata().GetType(), body, nil
 }
 
+// answer replies to what the server sends on the connection's stream
+// (ClientDetectionRequest above all, which a connection silent for 20 s
+// gets and must answer or be closed), as a real client does, until the
+// stream ends.
+func (g *grpcConn) answer() {
+	for {
+		p, err := g.stream.Recv()
+		if err != nil {
+			return
+		}
+		typ := p.GetMetadata().GetType()
+		if !strings.HasSuffix(typ, "Request") {
+			continue
+		}
+		var r struct {
+			RequestID string `json:"requestId"`
+		}
+		_ = json.Unmarshal(p.GetBody().GetValue(), &r)
+		resp := strings.TrimSuffix(typ, "Request") + "Response"
+		if err := g.stream.Send(gpayload(resp, map[string]any{"requestId": r.RequestID, "resultCode": 200, "success": true})); err != nil {
+			return
+		}
+	}
+}
+
 // dialGRPC opens and sets up a connection to addr.
 func dialGRPC(ctx context.Context, addr string) (*grpcConn, error) {
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -252,6 +277,7 @@ func grpcConnRegister(ctx context.Context, env *Env, cfg GRPCConfig, prefix stri
 		return err
 	}
 	conns[ci] = g
+	go g.answer()
 	for i := ci; i < cfg.Instances; i += cfg.Connections {
 		typ, body, err := g.call(ctx, "InstanceRequest", map[string]any{"serviceName": prefix + "s" + strconv.Itoa(i/1000),
 			"namespace": Namespace, "type": "registerInstance", "instance": map[string]any{"ip": instanceIP(i), "port": 8080}})
@@ -373,19 +399,24 @@ func httpHold(ctx context.Context, env *Env, cfg GRPCConfig, prefix string) (flo
 	var first error
 	hctx, stop := context.WithCancel(ctx)
 	defer stop()
-	start := time.Now()
+	var registered sync.WaitGroup
+	failed := 0
 	for w := range c {
+		registered.Add(1)
 		wg.Go(func() {
 			for i := w; i < cfg.Instances && hctx.Err() == nil; i += c {
 				svc := prefix + strconv.Itoa(i/1000)
 				if err := env.Client.Form(hctx, http.MethodPost, addrs[i%len(addrs)], "/nacos/v1/ns/instance", registerForm(svc, i, false, md)); err != nil {
 					mu.Lock()
 					first = cmpOrErr(first, err)
+					failed++
 					mu.Unlock()
 				}
 			}
+			registered.Done()
 			// Then each of this worker's instances beats every interval,
-			// spread evenly over it.
+			// spread evenly over it, from the end of its registrations.
+			start := time.Now()
 			mine := (cfg.Instances - w + c - 1) / c
 			if mine <= 0 {
 				return
@@ -401,10 +432,14 @@ func httpHold(ctx context.Context, env *Env, cfg GRPCConfig, prefix string) (flo
 			}
 		})
 	}
-	// Measure once the registrations are done and beats run.
-	sleepCtx(ctx, 2*cfg.Interval)
+	// Measure once the registrations are done and a round of beats ran.
+	registered.Wait()
+	sleepCtx(ctx, cfg.Interval)
 	cpu := agentCPU(ctx, env, env.Duration)
 	stop()
 	wg.Wait()
+	if first != nil {
+		first = fmt.Errorf("%d of %d registrations failed, the first: %w", failed, cfg.Instances, first)
+	}
 	return cpu, first
 }

@@ -39,7 +39,7 @@ type client struct {
 // newClient builds the client cfg describes, counting into st.
 func newClient(cfg Config, st *Stats) *client {
 	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         countingDialer(&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}, st),
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
 	}
@@ -115,3 +115,32 @@ func (c *client) call(ctx context.Context, peer, addr, method, path string, in, 
 
 // close drops idle connections.
 func (c *client) close() { c.hc.CloseIdleConnections() }
+
+// countingDialer dials with d and counts the connections' bytes into st.
+func countingDialer(d *net.Dialer, st *Stats) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil || st == nil {
+			return c, err
+		}
+		return &countedConn{Conn: c, st: st}, nil
+	}
+}
+
+// countedConn counts a connection's bytes both ways.
+type countedConn struct {
+	net.Conn
+	st *Stats
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.st.BytesReceived.Add(uint64(n))
+	return n, err
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.st.BytesSent.Add(uint64(n))
+	return n, err
+}

@@ -17,4 +17,10 @@ type Stats struct {
 	// received from peers, in requests and in answers (validate.go); the
 	// body holding them was refused whole.
 	RecordsRefused atomic.Uint64
+	// BytesSent and BytesReceived count the bytes written to and read
+	// from the connections this node opened to peers (requests and their
+	// answers, HTTP framing and TLS included). Each internal connection
+	// is counted once, by the node that dialed it.
+	BytesSent     atomic.Uint64
+	BytesReceived atomic.Uint64
 }

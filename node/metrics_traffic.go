@@ -1,6 +1,10 @@
 package node
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roster-io/roster/peer"
+)
 
 // Traffic metrics: the bytes this node's gossip and peer connections
 // carry, and memberlist's suspicions. The scale bench reads them to
@@ -19,12 +23,30 @@ var (
 	descRefutations    = desc("roster_gossip_refutations_total", "Suspicions of this node it refuted: each was a false suspicion by another member.")
 	descPeerSent       = desc("roster_peer_bytes_total", helpPeerBytes, "direction", "sent")
 	descPeerReceived   = desc("roster_peer_bytes_total", helpPeerBytes, "direction", "received")
+
+	descPeerRequests = kindDescs("roster_peer_requests_total", "Internal requests this node sent to peers, by kind "+
+		"(deltas, beats: handed-off beats, heard: last-heard reports, antientropy, sync: start-up dumps and other queries).")
+	descPeerBodyBytes = kindDescs("roster_peer_body_bytes_total", "Bytes of the bodies of the internal requests this node sent "+
+		"and of their answers (no HTTP framing), by kind as in roster_peer_requests_total.")
 )
+
+// kindDescs returns one description of name for each peer.Kind.
+func kindDescs(name, help string) []*prometheus.Desc {
+	out := make([]*prometheus.Desc, peer.NumKinds)
+	for k := range peer.NumKinds {
+		out[k] = desc(name, help, "kind", k.String())
+	}
+	return out
+}
 
 // describeTraffic sends the traffic metrics' descriptions.
 func describeTraffic(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descGossipSent, descGossipReceived, descSuspicions, descRefutations, descPeerSent, descPeerReceived} {
 		ch <- d
+	}
+	for k := range peer.NumKinds {
+		ch <- descPeerRequests[k]
+		ch <- descPeerBodyBytes[k]
 	}
 }
 
@@ -48,4 +70,8 @@ func (c *nodeCollector) collectTraffic(ch chan<- prometheus.Metric) {
 	st := c.n.peers.Stats()
 	counter(descPeerSent, st.BytesSent.Load())
 	counter(descPeerReceived, st.BytesReceived.Load())
+	for k := range peer.NumKinds {
+		counter(descPeerRequests[k], st.Requests[k].Load())
+		counter(descPeerBodyBytes[k], st.BodyBytes[k].Load())
+	}
 }

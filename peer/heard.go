@@ -133,7 +133,7 @@ func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard) (
 	var wg sync.WaitGroup
 	for _, q := range t.list() {
 		wg.Go(func() {
-			if e := t.c.call(ctx, q.m.Name, q.m.HTTPAddr, http.MethodPost, "/internal/v1/heard", req, nil); e != nil {
+			if e := t.c.call(ctx, KindHeard, q.m.Name, q.m.HTTPAddr, http.MethodPost, "/internal/v1/heard", req, nil); e != nil {
 				mu.Lock()
 				failed, err = failed+1, e
 				mu.Unlock()

@@ -23,4 +23,27 @@ type Stats struct {
 	// is counted once, by the node that dialed it.
 	BytesSent     atomic.Uint64
 	BytesReceived atomic.Uint64
+	// Requests and BodyBytes count the internal requests this node sent
+	// and the bytes of their bodies and of their answers' bodies (HTTP
+	// framing not included), by Kind.
+	Requests  [NumKinds]atomic.Uint64
+	BodyBytes [NumKinds]atomic.Uint64
+}
+
+// Kind classes internal requests for Stats.
+type Kind int
+
+// The kinds of internal requests.
+const (
+	KindDeltas      Kind = iota // replicated writes
+	KindBeats                   // handed-off beats
+	KindHeard                   // last-heard reports
+	KindAntiEntropy             // digests, summaries, pulls and repairs
+	KindSync                    // start-up dumps, ready announcements, beat-time queries
+	NumKinds
+)
+
+// String names the kind, as the metrics label it.
+func (k Kind) String() string {
+	return [...]string{"deltas", "beats", "heard", "antientropy", "sync"}[k]
 }

@@ -28,7 +28,7 @@ func TestClient_countsBytes(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	in := &summaryRequest{Partitions: make([]int, 500)}
 	for range 2 {
-		if err := tr.c.call(context.Background(), "b", addr, http.MethodPost, "/internal/v1/summary", in, nil); err != nil {
+		if err := tr.c.call(context.Background(), KindAntiEntropy, "b", addr, http.MethodPost, "/internal/v1/summary", in, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -42,5 +42,15 @@ func TestClient_countsBytes(t *testing.T) {
 	}
 	if got := st.BytesReceived.Load(); got < 2*uint64(len(answer)) || got > 2*uint64(len(answer))+2000 {
 		t.Errorf("received %d bytes, want two answers of %d plus headers", got, len(answer))
+	}
+	// The bodies alone, by kind.
+	if got, want := st.BodyBytes[KindAntiEntropy].Load(), 2*uint64(len(body)+len(answer)); got != want {
+		t.Errorf("anti-entropy body bytes %d, want %d", got, want)
+	}
+	if got := st.Requests[KindAntiEntropy].Load(); got != 2 {
+		t.Errorf("anti-entropy requests %d, want 2", got)
+	}
+	if got := st.Requests[KindHeard].Load() + st.BodyBytes[KindDeltas].Load(); got != 0 {
+		t.Errorf("other kinds counted %d, want 0", got)
 	}
 }

@@ -206,7 +206,7 @@ func (t *Transport) sendDeltas(ctx context.Context, m Member, batch [][]store.Re
 	t.stats.DeltaBatches.Add(1)
 	t.stats.DeltaWrites.Add(uint64(len(batch)))
 	t.stats.DeltaRecords.Add(uint64(len(req.Records)))
-	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
+	if err := t.c.call(ctx, KindDeltas, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/deltas", &req, nil); err != nil {
 		t.stats.DeltaFailures.Add(1)
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (t *Transport) sendBeats(ctx context.Context, m Member, batch []BeatCall) (
 	t.stats.HandoffBatches.Add(1)
 	t.stats.HandoffBeats.Add(uint64(len(batch)))
 	req := &beatsRequest{Beats: batch, Sent: t.cfg.Now().UnixNano()}
-	if err := t.c.call(ctx, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", req, &reply); err != nil {
+	if err := t.c.call(ctx, KindBeats, m.Name, m.HTTPAddr, http.MethodPost, "/internal/v1/beats", req, &reply); err != nil {
 		return nil, err
 	}
 	return reply.Answers, nil

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/peer"
 )
 
 // ScaleConfig configures one scale run.
@@ -71,10 +72,14 @@ type ScaleResult struct {
 	IdleBytesPerNodePerS       float64 `json:"idle_bytes_per_node_per_s"`
 	IdleGossipBytesPerNodePerS float64 `json:"idle_gossip_bytes_per_node_per_s"`
 	IdlePeerBytesPerNodePerS   float64 `json:"idle_peer_bytes_per_node_per_s"`
+	IdleHeardBytesPerNodePerS  float64 `json:"idle_heard_bytes_per_node_per_s"`
 	AntiEntropyBytesPerExch    float64 `json:"antientropy_bytes_per_exchange"`
 	LoadBytesPerNodePerS       float64 `json:"load_bytes_per_node_per_s"`
 	LoadGossipBytesPerNodePerS float64 `json:"load_gossip_bytes_per_node_per_s"`
 	LoadPeerBytesPerNodePerS   float64 `json:"load_peer_bytes_per_node_per_s"`
+	LoadDeltaBytesPerNodePerS  float64 `json:"load_delta_bytes_per_node_per_s"`
+	LoadBeatBytesPerNodePerS   float64 `json:"load_beat_bytes_per_node_per_s"`
+	LoadHeardBytesPerNodePerS  float64 `json:"load_heard_bytes_per_node_per_s"`
 	CPUPerNode                 float64 `json:"cpu_per_node"`
 	LoadCPUPerNode             float64 `json:"load_cpu_per_node"`
 	LoadOpsPerS                float64 `json:"load_ops_per_s"`
@@ -148,8 +153,12 @@ func Scale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 	}
 	lc := agentproc.NewCluster(agentproc.ClusterConfig{Bin: cfg.Binary, LogDir: cfg.LogDir, StopWithin: 5 * time.Second,
 		MaxSeeds: cfg.Seeds,
+		// No shedding: on a machine running N agents on two shared
+		// cores, goroutines wait for a CPU far past the default
+		// --shed-latency, and a shed scrape or write would measure the
+		// machine, not the cluster.
 		Args: append([]string{"--gossip-profile", cfg.GossipProfile, "--log-level", "warn",
-			"--max-instances-per-namespace", "0"}, cfg.AgentArgs...)})
+			"--max-instances-per-namespace", "0", "--shed-latency", "0"}, cfg.AgentArgs...)})
 	defer lc.Shutdown(syscall.SIGTERM)
 	hc := NewHTTPClient(64, 10*time.Second)
 	defer hc.CloseIdleConnections()
@@ -227,12 +236,13 @@ func (s *scaleRun) idle(ctx context.Context) error {
 	s.r.IdleGossipBytesPerNodePerS = w.gossipPerNode()
 	s.r.IdlePeerBytesPerNodePerS = w.peerPerNode()
 	s.r.CPUPerNode = w.cpuPerNode()
-	if w.sum.aeExchanges > 0 {
-		// Idle and in sync, the peer traffic is the anti-entropy digests.
-		s.r.AntiEntropyBytesPerExch = (w.sum.peerSent + w.sum.peerRecv) / w.sum.aeExchanges
+	if ex := w.sum.v[cAEExchanges]; ex > 0 {
+		// Idle, the nodes are in sync: each exchange compares digests.
+		s.r.AntiEntropyBytesPerExch = w.kindBytes(peer.KindAntiEntropy) / ex
 	}
-	s.r.FalseSuspicions += w.sum.suspicions
-	s.r.Refutations += w.sum.refutes
+	s.r.IdleHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
+	s.r.FalseSuspicions += w.sum.v[cSuspicions]
+	s.r.Refutations += w.sum.v[cRefutes]
 	s.r.RSSPerNodeMB, err = meanRSSMB(procs)
 	return err
 }
@@ -242,7 +252,7 @@ func (s *scaleRun) idle(ctx context.Context) error {
 func (s *scaleRun) load(ctx context.Context) error {
 	procs := s.lc.Live()
 	shape := loadShape{urls: urls(procs), prefix: "bench-scale-" + runID() + "-", instances: s.cfg.Instances,
-		interval: s.cfg.Interval, writeRate: s.cfg.WriteRate, workers: 64}
+		interval: s.cfg.Interval, writeRate: s.cfg.WriteRate, workers: 192}
 	if failed := registerBeating(ctx, s.c, shape); failed > 0 {
 		return fmt.Errorf("%d of %d registrations failed", failed, shape.instances)
 	}
@@ -264,8 +274,11 @@ func (s *scaleRun) load(ctx context.Context) error {
 	s.r.LoadGossipBytesPerNodePerS = w.gossipPerNode()
 	s.r.LoadPeerBytesPerNodePerS = w.peerPerNode()
 	s.r.LoadCPUPerNode = w.cpuPerNode()
-	s.r.FalseSuspicions += w.sum.suspicions
-	s.r.Refutations += w.sum.refutes
+	s.r.LoadHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
+	s.r.LoadDeltaBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindDeltas))
+	s.r.LoadBeatBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindBeats))
+	s.r.FalseSuspicions += w.sum.v[cSuspicions]
+	s.r.Refutations += w.sum.v[cRefutes]
 	s.r.LoadRSSPerNodeMB, err = meanRSSMB(procs)
 	l.stop()
 	s.r.LoadFailed, s.r.LoadSkipped = l.failed.Load(), l.skipped.Load()

@@ -16,45 +16,67 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/peer"
+)
+
+// The counters the scale mode reads, as indexes of nodeCounters.v.
+const (
+	cGossipSent = iota
+	cGossipRecv
+	cPeerSent
+	cPeerRecv
+	cSuspicions
+	cRefutes
+	cAEExchanges
+	cReq                                 // + peer.Kind: requests sent, by kind
+	cBody    = cReq + int(peer.NumKinds) // + peer.Kind: body bytes, by kind
+	nCounter = cBody + int(peer.NumKinds)
 )
 
 // nodeCounters are one agent's counters at one moment.
 type nodeCounters struct {
-	gossipSent, gossipRecv float64
-	peerSent, peerRecv     float64
-	suspicions, refutes    float64
-	aeExchanges            float64
-	cpu                    time.Duration
+	v   [nCounter]float64
+	cpu time.Duration
 }
 
 // sub returns c - o.
 func (c nodeCounters) sub(o nodeCounters) nodeCounters {
-	return nodeCounters{gossipSent: c.gossipSent - o.gossipSent, gossipRecv: c.gossipRecv - o.gossipRecv,
-		peerSent: c.peerSent - o.peerSent, peerRecv: c.peerRecv - o.peerRecv,
-		suspicions: c.suspicions - o.suspicions, refutes: c.refutes - o.refutes,
-		aeExchanges: c.aeExchanges - o.aeExchanges, cpu: c.cpu - o.cpu}
+	for i := range c.v {
+		c.v[i] -= o.v[i]
+	}
+	c.cpu -= o.cpu
+	return c
 }
 
 // add returns c + o.
 func (c nodeCounters) add(o nodeCounters) nodeCounters {
-	return nodeCounters{gossipSent: c.gossipSent + o.gossipSent, gossipRecv: c.gossipRecv + o.gossipRecv,
-		peerSent: c.peerSent + o.peerSent, peerRecv: c.peerRecv + o.peerRecv,
-		suspicions: c.suspicions + o.suspicions, refutes: c.refutes + o.refutes,
-		aeExchanges: c.aeExchanges + o.aeExchanges, cpu: c.cpu + o.cpu}
+	for i := range c.v {
+		c.v[i] += o.v[i]
+	}
+	c.cpu += o.cpu
+	return c
 }
 
-// metricKeys maps the /metrics series the scale mode reads to a setter.
-var metricKeys = map[string]func(c *nodeCounters, v float64){
-	`roster_gossip_bytes_total{direction="sent"}`:           func(c *nodeCounters, v float64) { c.gossipSent = v },
-	`roster_gossip_bytes_total{direction="received"}`:       func(c *nodeCounters, v float64) { c.gossipRecv = v },
-	`roster_peer_bytes_total{direction="sent"}`:             func(c *nodeCounters, v float64) { c.peerSent = v },
-	`roster_peer_bytes_total{direction="received"}`:         func(c *nodeCounters, v float64) { c.peerRecv = v },
-	`roster_gossip_suspicions_total`:                        func(c *nodeCounters, v float64) { c.suspicions = v },
-	`roster_gossip_refutations_total`:                       func(c *nodeCounters, v float64) { c.refutes = v },
-	`roster_antientropy_exchanges_total{result="equal"}`:    func(c *nodeCounters, v float64) { c.aeExchanges += v },
-	`roster_antientropy_exchanges_total{result="repaired"}`: func(c *nodeCounters, v float64) { c.aeExchanges += v },
-	`roster_antientropy_exchanges_total{result="failed"}`:   func(c *nodeCounters, v float64) { c.aeExchanges += v },
-}
+// metricKeys maps the /metrics series the scale mode reads to the index
+// of their counter; the anti-entropy results all add to one.
+var metricKeys = func() map[string]int {
+	m := map[string]int{
+		`roster_gossip_bytes_total{direction="sent"}`:           cGossipSent,
+		`roster_gossip_bytes_total{direction="received"}`:       cGossipRecv,
+		`roster_peer_bytes_total{direction="sent"}`:             cPeerSent,
+		`roster_peer_bytes_total{direction="received"}`:         cPeerRecv,
+		`roster_gossip_suspicions_total`:                        cSuspicions,
+		`roster_gossip_refutations_total`:                       cRefutes,
+		`roster_antientropy_exchanges_total{result="equal"}`:    cAEExchanges,
+		`roster_antientropy_exchanges_total{result="repaired"}`: cAEExchanges,
+		`roster_antientropy_exchanges_total{result="failed"}`:   cAEExchanges,
+	}
+	for k := range peer.NumKinds {
+		m[`roster_peer_requests_total{kind="`+k.String()+`"}`] = cReq + int(k)
+		m[`roster_peer_body_bytes_total{kind="`+k.String()+`"}`] = cBody + int(k)
+	}
+	return m
+}()
 
 // parseCounters reads the series of metricKeys from a Prometheus text
 // page; it fails if a byte counter is missing (an agent without them).
@@ -72,7 +94,7 @@ func parseCounters(r io.Reader) (nodeCounters, error) {
 		if i < 0 {
 			continue
 		}
-		set, ok := metricKeys[line[:i]]
+		idx, ok := metricKeys[line[:i]]
 		if !ok {
 			continue
 		}
@@ -80,13 +102,13 @@ func parseCounters(r io.Reader) (nodeCounters, error) {
 		if err != nil {
 			return c, fmt.Errorf("bench: scale: metric %q: %w", line, err)
 		}
-		set(&c, v)
+		c.v[idx] += v
 		seen++
 	}
 	if err := sc.Err(); err != nil {
 		return c, fmt.Errorf("bench: scale: read metrics: %w", err)
 	}
-	if seen < 6 {
+	if seen < len(metricKeys) {
 		return c, fmt.Errorf("bench: scale: the agent's /metrics lacks the gossip and peer byte counters (%d of %d series)", seen, len(metricKeys))
 	}
 	return c, nil
@@ -127,7 +149,12 @@ func scrapeAll(ctx context.Context, hc *http.Client, procs []*agentproc.Proc) ([
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i], errs[i] = scrape(ctx, hc, p)
+			for try := 0; try < 3; try++ { // a node busy for a moment
+				if out[i], errs[i] = scrape(ctx, hc, p); errs[i] == nil || ctx.Err() != nil {
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
 		})
 	}
 	wg.Wait()
@@ -173,13 +200,30 @@ func measure(ctx context.Context, hc *http.Client, procs []*agentproc.Proc, d ti
 // gossip packets and streams, and both directions of the peer connections
 // it dialed (each counted once, by the dialer); what it receives is the
 // same on average over the cluster.
-func (w window) gossipPerNode() float64 { return w.sum.gossipSent / float64(w.nodes) / w.seconds }
+func (w window) perNodeRate(bytes float64) float64 { return bytes / float64(w.nodes) / w.seconds }
+func (w window) gossipPerNode() float64            { return w.perNodeRate(w.sum.v[cGossipSent]) }
 func (w window) peerPerNode() float64 {
-	return (w.sum.peerSent + w.sum.peerRecv) / float64(w.nodes) / w.seconds
+	return w.perNodeRate(w.sum.v[cPeerSent] + w.sum.v[cPeerRecv])
 }
 func (w window) bytesPerNode() float64 { return w.gossipPerNode() + w.peerPerNode() }
 func (w window) cpuPerNode() float64 {
 	return w.sum.cpu.Seconds() / float64(w.nodes) / w.seconds
+}
+
+// kindBytes is the wire bytes of the peer requests of kind k: their
+// bodies plus their share of the HTTP framing (the connections' bytes
+// beyond all bodies, split evenly over the requests).
+func (w window) kindBytes(k peer.Kind) float64 {
+	var reqs, bodies float64
+	for j := range peer.NumKinds {
+		reqs += w.sum.v[cReq+int(j)]
+		bodies += w.sum.v[cBody+int(j)]
+	}
+	framing := 0.0
+	if reqs > 0 {
+		framing = max(w.sum.v[cPeerSent]+w.sum.v[cPeerRecv]-bodies, 0) / reqs
+	}
+	return w.sum.v[cBody+int(k)] + w.sum.v[cReq+int(k)]*framing
 }
 
 // meanRSSMB is the mean resident memory of procs in MiB.

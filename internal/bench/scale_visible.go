@@ -92,8 +92,8 @@ func (s *scaleRun) countSuspicions(ctx context.Context, procs []*agentproc.Proc,
 	}
 	for i := range after {
 		d := after[i].sub(before[i])
-		s.r.FalseSuspicions += d.suspicions
-		s.r.Refutations += d.refutes
+		s.r.FalseSuspicions += d.v[cSuspicions]
+		s.r.Refutations += d.v[cRefutes]
 	}
 	return nil
 }

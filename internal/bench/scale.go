@@ -80,6 +80,11 @@ type ScaleResult struct {
 	LoadDeltaBytesPerNodePerS  float64 `json:"load_delta_bytes_per_node_per_s"`
 	LoadBeatBytesPerNodePerS   float64 `json:"load_beat_bytes_per_node_per_s"`
 	LoadHeardBytesPerNodePerS  float64 `json:"load_heard_bytes_per_node_per_s"`
+	LoadRecordsSentPerS        float64 `json:"load_records_sent_per_s"`
+	BytesPerRecordSent         float64 `json:"bytes_per_record_sent"`
+	LoadBeatsPerS              float64 `json:"load_beats_per_s"`
+	HandedOffShare             float64 `json:"handed_off_share"`
+	BytesPerHandedOffBeat      float64 `json:"bytes_per_handed_off_beat"`
 	CPUPerNode                 float64 `json:"cpu_per_node"`
 	LoadCPUPerNode             float64 `json:"load_cpu_per_node"`
 	LoadOpsPerS                float64 `json:"load_ops_per_s"`
@@ -277,6 +282,17 @@ func (s *scaleRun) load(ctx context.Context) error {
 	s.r.LoadHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
 	s.r.LoadDeltaBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindDeltas))
 	s.r.LoadBeatBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindBeats))
+	s.r.LoadRecordsSentPerS = w.sum.v[cRecordsSent] / w.seconds
+	s.r.LoadBeatsPerS = w.sum.v[cBeatsIn] / w.seconds
+	if rec := w.sum.v[cRecordsSent]; rec > 0 {
+		s.r.BytesPerRecordSent = w.kindBytes(peer.KindDeltas) / rec
+	}
+	if beats := w.sum.v[cBeatsIn]; beats > 0 {
+		s.r.HandedOffShare = w.sum.v[cHandedOff] / beats
+	}
+	if h := w.sum.v[cHandedOff]; h > 0 {
+		s.r.BytesPerHandedOffBeat = w.kindBytes(peer.KindBeats) / h
+	}
 	s.r.FalseSuspicions += w.sum.v[cSuspicions]
 	s.r.Refutations += w.sum.v[cRefutes]
 	s.r.LoadRSSPerNodeMB, err = meanRSSMB(procs)

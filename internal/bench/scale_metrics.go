@@ -28,9 +28,12 @@ const (
 	cSuspicions
 	cRefutes
 	cAEExchanges
-	cReq                                 // + peer.Kind: requests sent, by kind
-	cBody    = cReq + int(peer.NumKinds) // + peer.Kind: body bytes, by kind
-	nCounter = cBody + int(peer.NumKinds)
+	cRecordsSent                             // replication records pushed to peers
+	cBeatsIn                                 // client beats received
+	cHandedOff                               // of those, handed on to the owner
+	cReq                                     // + peer.Kind: requests sent, by kind
+	cBody        = cReq + int(peer.NumKinds) // + peer.Kind: body bytes, by kind
+	nCounter     = cBody + int(peer.NumKinds)
 )
 
 // nodeCounters are one agent's counters at one moment.
@@ -70,6 +73,9 @@ var metricKeys = func() map[string]int {
 		`roster_antientropy_exchanges_total{result="equal"}`:    cAEExchanges,
 		`roster_antientropy_exchanges_total{result="repaired"}`: cAEExchanges,
 		`roster_antientropy_exchanges_total{result="failed"}`:   cAEExchanges,
+		`roster_replication_records_sent_total`:                 cRecordsSent,
+		`roster_beats_received_total`:                           cBeatsIn,
+		`roster_beats_handed_off_total`:                         cHandedOff,
 	}
 	for k := range peer.NumKinds {
 		m[`roster_peer_requests_total{kind="`+k.String()+`"}`] = cReq + int(k)

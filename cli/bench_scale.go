@@ -134,11 +134,13 @@ func runBenchScale(c *cli.Context) error {
 		cfg.Nodes = n
 		cfg.LogDir = ""
 		r, err := bench.Scale(ctx, cfg)
+		if r != nil {
+			results = append(results, r) // with its error, what it measured
+		}
 		if err != nil {
 			runErr = err
 			break
 		}
-		results = append(results, r)
 	}
 	writeScaleTable(c.App.Writer, results)
 	if path := c.String("json"); path != "" && len(results) > 0 {

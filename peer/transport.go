@@ -23,9 +23,12 @@ type Transport struct {
 	ctx   context.Context
 	stop  context.CancelFunc
 
-	// mu guards queues.
+	// mu guards queues and heardSent.
 	mu     sync.Mutex
 	queues map[string]*queues
+	// heardSent is the last last-heard report each member acknowledged
+	// (heard.go).
+	heardSent map[string]heardMark
 }
 
 // queues are the outbound queues of one member. They are immutable once
@@ -66,6 +69,7 @@ func (t *Transport) SetMembers(members []Member) (added []string) {
 		if m, ok := want[name]; !ok || m.HTTPAddr != q.m.HTTPAddr || m.Epoch != q.m.Epoch {
 			stopped = append(stopped, q)
 			delete(t.queues, name)
+			delete(t.heardSent, name)
 		}
 	}
 	for name, m := range want {

@@ -46,6 +46,9 @@ type ClusterConfig struct {
 	// Events, if set, is told of every start, readiness, signal, hung
 	// stop and unexpected exit.
 	Events func(Event)
+	// StartWithin bounds a node's start until it serves /healthz (Spec's
+	// Within). Default 10s.
+	StartWithin time.Duration
 	// MaxSeeds, if > 0, makes a node join only the first MaxSeeds running
 	// nodes (by name), as a production cluster lists a few seeds; 0 joins
 	// every running node.
@@ -142,7 +145,7 @@ func (c *Cluster) Start(ctx context.Context, name, httpAddr, gossipAddr string) 
 			join = append(join, p.Gossip)
 		}
 	}
-	spec := Spec{Bin: c.cfg.Bin, Name: name, HTTP: httpAddr, Gossip: gossipAddr, Join: join, Args: c.cfg.Args}
+	spec := Spec{Bin: c.cfg.Bin, Name: name, HTTP: httpAddr, Gossip: gossipAddr, Join: join, Args: c.cfg.Args, Within: c.cfg.StartWithin}
 	if c.cfg.DataDir != "" {
 		spec.DataDir = filepath.Join(c.cfg.DataDir, name)
 	}

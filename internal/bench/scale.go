@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -101,6 +103,8 @@ type ScaleResult struct {
 	RSSPerNodeMB       float64 `json:"rss_per_node_mb"`
 	LoadRSSPerNodeMB   float64 `json:"load_rss_per_node_mb"`
 	Load1              string  `json:"loadavg,omitempty"`
+	// Error is why the run stopped early; the figures before it stand.
+	Error string `json:"error,omitempty"`
 }
 
 func (c *ScaleConfig) defaults() error {
@@ -157,7 +161,7 @@ func Scale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 		return nil, err
 	}
 	lc := agentproc.NewCluster(agentproc.ClusterConfig{Bin: cfg.Binary, LogDir: cfg.LogDir, StopWithin: 5 * time.Second,
-		MaxSeeds: cfg.Seeds,
+		MaxSeeds: cfg.Seeds, StartWithin: time.Minute,
 		// No shedding: on a machine running N agents on two shared
 		// cores, goroutines wait for a CPU far past the default
 		// --shed-latency, and a shed scrape or write would measure the
@@ -171,6 +175,9 @@ func Scale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 		r: &ScaleResult{Nodes: cfg.Nodes, GossipProfile: cfg.GossipProfile}}
 	err := s.run(ctx)
 	s.r.Load1 = loadAvg()
+	if err != nil {
+		s.r.Error = err.Error()
+	}
 	return s.r, err
 }
 
@@ -203,11 +210,33 @@ func (s *scaleRun) run(ctx context.Context) error {
 // start starts the nodes one after another and times, from the last
 // start, until every node lists all of them and until all are ready.
 func (s *scaleRun) start(ctx context.Context) error {
+	// The seeds one after another, then the rest a few at a time (each
+	// joins only the seeds).
 	width := len(strconv.Itoa(s.cfg.Nodes + 1))
-	for i := 1; i <= s.cfg.Nodes; i++ {
-		if _, err := s.lc.Start(ctx, fmt.Sprintf("scale%0*d", width, i), "", ""); err != nil {
+	name := func(i int) string { return fmt.Sprintf("scale%0*d", width, i) }
+	for i := 1; i <= min(s.cfg.Seeds, s.cfg.Nodes); i++ {
+		if _, err := s.lc.Start(ctx, name(i), "", ""); err != nil {
 			return err
 		}
+	}
+	next := atomic.Int64{}
+	next.Store(int64(s.cfg.Seeds))
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := int(next.Add(1)); i <= s.cfg.Nodes && ctx.Err() == nil; i = int(next.Add(1)) {
+				if _, err := s.lc.Start(ctx, name(i), "", ""); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
 	}
 	last := time.Now()
 	procs := s.lc.Live()
@@ -315,7 +344,7 @@ func (s *scaleRun) join(ctx context.Context) error {
 		return err
 	}
 	procs = s.lc.Live()
-	after, at, err := waitRingsAgree(ctx, s.hc, procs, names(procs), 60*time.Second)
+	after, at, err := waitRingsAgree(ctx, s.hc, procs, names(procs), s.settleWithin())
 	if err != nil {
 		return err
 	}
@@ -338,7 +367,7 @@ func (s *scaleRun) leave(ctx context.Context) error {
 		return err
 	}
 	procs = s.lc.Live()
-	after, at, err := waitRingsAgree(ctx, s.hc, procs, names(procs), 60*time.Second)
+	after, at, err := waitRingsAgree(ctx, s.hc, procs, names(procs), s.settleWithin())
 	if err != nil {
 		return err
 	}
@@ -366,6 +395,13 @@ func (s *scaleRun) detect(ctx context.Context) error {
 	}
 	s.r.DetectMs = toMs(at.Sub(t0))
 	return nil
+}
+
+// settleWithin bounds the wait for the rings to agree after a join or a
+// leave: the newcomer first pulls the registry from a peer, which takes
+// long on a machine where N agents share the cores.
+func (s *scaleRun) settleWithin() time.Duration {
+	return 2*time.Minute + time.Duration(s.cfg.Nodes)*time.Second
 }
 
 func urls(procs []*agentproc.Proc) []string {

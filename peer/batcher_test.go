@@ -111,8 +111,8 @@ func TestBatcher_idleHoldsLittle(t *testing.T) {
 	for _, b := range bs {
 		b.stop()
 	}
-	if per > 4<<10 {
-		t.Errorf("an idle batcher holds %d bytes of heap, want under 4 KiB", per)
+	if per > 64<<10 { // far above the ~1 KiB it holds, far below the 1 MiB it held
+		t.Errorf("an idle batcher holds %d bytes of heap, want under 64 KiB", per)
 	}
 	t.Logf("idle batcher: %d bytes of heap", per)
 }

@@ -10,9 +10,13 @@ import (
 	"github.com/hashicorp/memberlist"
 )
 
-// Traffic is what one node's gossip sent and received: UDP packets and
-// TCP streams (push/pull state exchanges, fallback pings) as bytes on the
-// wire, after memberlist's own framing, labels and encryption.
+// Traffic is what one node's gossip sent and received as bytes on the
+// wire (after memberlist's own framing, labels and encryption): its UDP
+// packets, and both directions of the TCP streams it opened (push-pull
+// state exchanges, joins, fallback pings). A stream is counted by the node
+// that dialed it only, as the peer connections are, so the sum over the
+// nodes counts every byte once; incoming streams are handed to memberlist
+// as they are.
 type Traffic struct {
 	SentBytes     uint64
 	ReceivedBytes uint64
@@ -37,9 +41,9 @@ func (c *trafficCounts) snapshot() Traffic {
 // the suspicions it raised and refuted since Start.
 func (g *Gossip) Traffic() Traffic { return g.counts.snapshot() }
 
-// transport wraps memberlist's network transport: it counts every byte
-// sent and received, and, when allow is set, drops every packet, and
-// refuses every stream, to an address allow rejects. When two nodes each
+// transport wraps memberlist's network transport: it counts the bytes of
+// packets and of the streams it dials, and, when allow is set, drops
+// every packet, and refuses every stream, to an address allow rejects. When two nodes each
 // reject the other, the network between them is cut both ways; tests use
 // that to partition a cluster on one host.
 type transport struct {
@@ -48,8 +52,7 @@ type transport struct {
 	counts *trafficCounts
 
 	packets chan *memberlist.Packet
-	streams chan net.Conn
-	done    chan struct{} // closed by Shutdown: the forwarders stop
+	done    chan struct{} // closed by Shutdown: the forwarder stops
 	wg      sync.WaitGroup
 	once    sync.Once
 }
@@ -57,8 +60,8 @@ type transport struct {
 var _ memberlist.NodeAwareTransport = (*transport)(nil)
 
 // newTransport binds a network transport on conf's bind address (port 0
-// picks one) and starts the two goroutines that count what arrives; they
-// stop at Shutdown.
+// picks one) and starts the goroutine that counts the packets that
+// arrive; it stops at Shutdown.
 func newTransport(conf *memberlist.Config, allow func(string) bool, counts *trafficCounts) (*transport, error) {
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
 		BindAddrs:    []string{conf.BindAddr},
@@ -70,9 +73,8 @@ func newTransport(conf *memberlist.Config, allow func(string) bool, counts *traf
 		return nil, fmt.Errorf("gossip: transport: %w", err)
 	}
 	t := &transport{NetTransport: nt, allow: allow, counts: counts,
-		packets: make(chan *memberlist.Packet), streams: make(chan net.Conn), done: make(chan struct{})}
+		packets: make(chan *memberlist.Packet), done: make(chan struct{})}
 	t.wg.Go(t.forwardPackets)
-	t.wg.Go(t.forwardStreams)
 	return t, nil
 }
 
@@ -93,34 +95,14 @@ func (t *transport) forwardPackets() {
 	}
 }
 
-func (t *transport) forwardStreams() {
-	in := t.NetTransport.StreamCh()
-	for {
-		select {
-		case c := <-in:
-			select {
-			case t.streams <- &countedConn{Conn: c, counts: t.counts}:
-			case <-t.done:
-				c.Close()
-				return
-			}
-		case <-t.done:
-			return
-		}
-	}
-}
-
 // PacketCh returns the counted packets.
 func (t *transport) PacketCh() <-chan *memberlist.Packet { return t.packets }
-
-// StreamCh returns the counted incoming streams.
-func (t *transport) StreamCh() <-chan net.Conn { return t.streams }
 
 // Shutdown closes the sockets and stops the forwarders.
 func (t *transport) Shutdown() error {
 	err := t.NetTransport.Shutdown()
 	t.once.Do(func() { close(t.done) })
-	t.wg.Wait()
+	t.wg.Wait() // the packet forwarder
 	return err
 }
 

@@ -7,19 +7,22 @@ import (
 	"time"
 )
 
-// TestGossip_trafficCounted: joining and probing each other moves bytes
-// both ways on every node, and the counts only grow.
+// TestGossip_trafficCounted: probing each other moves bytes both ways on
+// every node, and the counts grow.
 func TestGossip_trafficCounted(t *testing.T) {
 	t.Parallel()
 	nodes := startCluster(t, "t", 3)
+	// Probes flow both ways over UDP: every node sends and receives.
 	first := make([]Traffic, len(nodes))
-	for i, n := range nodes {
-		first[i] = n.Traffic()
-		if first[i].SentBytes == 0 || first[i].ReceivedBytes == 0 {
-			t.Errorf("%s after joining: %+v, want bytes sent and received", n.cfg.Name, first[i])
+	waitFor(t, 10*time.Second, func() error {
+		for i, n := range nodes {
+			if first[i] = n.Traffic(); first[i].SentBytes == 0 || first[i].ReceivedBytes == 0 {
+				return fmt.Errorf("%s: %+v, want bytes sent and received", n.cfg.Name, first[i])
+			}
 		}
-	}
-	// Probes keep flowing: every node sends and receives more.
+		return nil
+	})
+	// And keep flowing: every node sends and receives more.
 	waitFor(t, 10*time.Second, func() error {
 		for i, n := range nodes {
 			if tr := n.Traffic(); tr.SentBytes <= first[i].SentBytes || tr.ReceivedBytes <= first[i].ReceivedBytes {

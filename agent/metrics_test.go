@@ -180,6 +180,12 @@ func TestMetrics_clusterReplicationAndHandOff(t *testing.T) {
 			t.Errorf("%s on the peer: got %v, want >= 1", name, v)
 		}
 	}
+	// The writer dialed the owner to replicate and hand off: its peer
+	// and gossip bytes move both ways.
+	for _, dir := range []string{"sent", "received"} {
+		metricAtLeast(t, base(other), 1, "roster_peer_bytes_total", "direction", dir)
+		metricAtLeast(t, base(owner), 1, "roster_gossip_bytes_total", "direction", dir)
+	}
 	metricEquals(t, base(owner), 1, "roster_services_owned")
 	metricEquals(t, base(other), 0, "roster_services_owned")
 	// Anti-entropy runs every ~200 ms in tests; equal registries give

@@ -36,7 +36,7 @@ func benchCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "bench",
-		Usage: "measure a cluster: floor, register, read, beat, lag, detect, grpc, checks, all",
+		Usage: "measure a cluster: floor, register, read, beat, lag, detect, grpc, checks, all, scale",
 		Description: "Drives a running cluster (--addrs) or one it starts itself (--local N) and prints\n" +
 			"a table; --json FILE writes the same figures as JSON. Throughputs are also given\n" +
 			"as a ratio to a bare net/http server (the floor) driven by the same generator in\n" +
@@ -94,6 +94,7 @@ func benchCommand() *cli.Command {
 					&cli.IntFlag{Name: "pushes", Value: 50, Usage: "probe changes whose pushes are timed"},
 				}, benchGRPC),
 			benchChecksMode(mode),
+			benchScaleCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

@@ -22,6 +22,8 @@ func TestBench_usage(t *testing.T) {
 		{"duration capped", []string{"bench", "read", "--duration", "11m"}, exitUsage, "--duration 11m0s"},
 		{"bad concurrency", []string{"bench", "register", "--concurrency", "0"}, exitUsage, "--concurrency 0"},
 		{"services over instances", []string{"bench", "register", "--instances", "5", "--services", "6", "--floor=false"}, exitUsage, "--services (6)"},
+		{"scale size out of range", []string{"bench", "scale", "--local", "3,1"}, exitUsage, `--local "3,1"`},
+		{"scale idle window capped", []string{"bench", "scale", "--local", "3", "--idle", "11m"}, exitUsage, "--idle 11m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,7 @@ type Gossip struct {
 	view   *view
 	self   *selfWatch
 	failed *failedSet
+	counts trafficCounts // gossip bytes, suspicions raised and refuted
 	ml     atomic.Pointer[memberlist.Memberlist]
 	joined atomic.Bool
 	// refused is why the seeds refused the last join attempt; nil when
@@ -111,6 +112,7 @@ func (g *Gossip) Start() error {
 
 	ml, err := memberlist.Create(conf)
 	if err != nil {
+		_ = conf.Transport.Shutdown() // ours: memberlist leaves it open
 		cancel()
 		g.wg.Wait()
 		g.closed = true
@@ -173,21 +175,21 @@ func (g *Gossip) memberlistConfig() (*memberlist.Config, error) {
 	conf.Events = &eventDelegate{view: g.view, failed: g.failed, logger: g.logger}
 	conf.Conflict = &conflictDelegate{self: g.self}
 	conf.Merge = &mergeDelegate{self: g.self}
-	conf.Logger = newMemberlistLogger(g.logger)
+	conf.Logger = newMemberlistLogger(g.logger, &g.counts)
 	conf.LogOutput = nil
-	if g.cfg.AllowAddr != nil {
-		ft, err := newFilterTransport(conf, g.cfg.AllowAddr)
-		if err != nil {
-			return nil, err
-		}
-		if conf.BindPort == 0 {
-			conf.BindPort = ft.GetAutoBindPort()
-			if g.cfg.AdvertiseAddr == "" {
-				conf.AdvertisePort = conf.BindPort
-			}
-		}
-		conf.Transport = ft
+	// Always our own transport, so that the traffic is counted; AllowAddr,
+	// when set, also filters it.
+	ft, err := newTransport(conf, g.cfg.AllowAddr, &g.counts)
+	if err != nil {
+		return nil, err
 	}
+	if conf.BindPort == 0 {
+		conf.BindPort = ft.GetAutoBindPort()
+		if g.cfg.AdvertiseAddr == "" {
+			conf.AdvertisePort = conf.BindPort
+		}
+	}
+	conf.Transport = ft
 	return conf, nil
 }
 

@@ -17,14 +17,30 @@ var _ io.Writer = (*logWriter)(nil)
 // higher levels itself.
 type logWriter struct {
 	logger *slog.Logger
+	counts *trafficCounts // suspicions raised and refuted
 }
 
 // newMemberlistLogger returns a *log.Logger for memberlist.Config.Logger.
-func newMemberlistLogger(logger *slog.Logger) *log.Logger {
-	return log.New(&logWriter{logger: logger}, "", 0)
+func newMemberlistLogger(logger *slog.Logger, counts *trafficCounts) *log.Logger {
+	return log.New(&logWriter{logger: logger, counts: counts}, "", 0)
 }
 
+// memberlist reports a suspicion it raises and one it refutes only in
+// these log lines (its go-metrics counters are process-wide).
+var (
+	suspectLine = []byte("has failed, no acks received")
+	refuteLine  = []byte("Refuting a suspect message")
+)
+
 func (w *logWriter) Write(p []byte) (int, error) {
+	if w.counts != nil {
+		switch {
+		case bytes.Contains(p, suspectLine):
+			w.counts.suspicions.Add(1)
+		case bytes.Contains(p, refuteLine):
+			w.counts.refutations.Add(1)
+		}
+	}
 	if !w.logger.Enabled(context.Background(), slog.LevelDebug) {
 		return len(p), nil
 	}

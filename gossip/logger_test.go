@@ -24,7 +24,7 @@ func TestLogWriter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: tt.level}))
-			newMemberlistLogger(logger).Print(tt.line)
+			newMemberlistLogger(logger, nil).Print(tt.line)
 			got := buf.String()
 			if tt.want == nil && got != "" {
 				t.Errorf("got %q, want no output", got)

@@ -12,7 +12,8 @@ import (
 // Last-heard reports. Only a service's owner hears its instances' beats.
 // So that the node taking a partition over (after a crash, a join or a
 // leave) can count expiry from the last beat instead of from the
-// takeover, every owner reports to every member, each HeardInterval,
+// takeover, every owner reports to every member, each HeardInterval
+// (to a member only when the report changed, or every heardRefresh),
 // which partitions it owns and which of their instances it has not heard
 // for store.QuietAfter, with how long (store/takeover.go). A node keeps,
 // for each partition, the last report of it; at a takeover it uses the
@@ -24,6 +25,15 @@ import (
 // crash, short enough that a report stuck behind a partition is not
 // trusted.
 func (n *Node) heardHintTTL() time.Duration { return max(10*n.cfg.HeardInterval, 5*time.Second) }
+
+// heardRefresh is how often a member is sent a report that has not
+// changed since it was last told (peer.Transport.ReportHeard): a third of
+// heardHintTTL, so that a member's copy, plus the time to detect its
+// sender's crash, stays within the TTL. An unchanged report means no
+// instance went quiet meanwhile, so the copy is as good as a fresh one;
+// sending it to every member every HeardInterval made each node send N-1
+// requests a second.
+func (n *Node) heardRefresh() time.Duration { return n.heardHintTTL() / 3 }
 
 // heardHints holds the last report of each partition.
 type heardHints struct {
@@ -161,7 +171,7 @@ func (n *Node) reportHeard() {
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.HeardInterval, 2*time.Second))
 	defer cancel()
-	if failed, err := n.peers.ReportHeard(ctx, len(*owning), parts); failed > 0 {
+	if failed, err := n.peers.ReportHeard(ctx, len(*owning), parts, n.heardRefresh()); failed > 0 {
 		n.log.Debug("last-heard report not delivered", "members", failed, "err", err)
 	}
 }

@@ -111,6 +111,7 @@ func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, ct := range c.counters() {
 		ch <- ct.d
 	}
+	describeTraffic(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -168,6 +169,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, ct := range c.counters() {
 		ch <- prometheus.MustNewConstMetric(ct.d, prometheus.CounterValue, float64(ct.v.Load()))
 	}
+	c.collectTraffic(ch)
 	buckets, count, sum := n.stats.expiryLate.promBuckets()
 	ch <- prometheus.MustNewConstHistogram(descExpiryLate, count, sum, buckets)
 }

@@ -9,14 +9,25 @@ import (
 // in flight: items that arrive meanwhile queue up and leave together in the
 // next request, so an idle peer gets each item at once and a busy one gets
 // few large requests (batching by load, not by a fixed delay).
+//
+// The queue is a slice that grows with what waits, up to its cap, rather
+// than a channel of the cap's size: every member has two batchers, and a
+// channel of 8192 calls would hold about 1 MiB per member from its first
+// moment, in use or not.
 type batcher[T, R any] struct {
-	in   chan batchCall[T, R]
+	wake chan struct{} // one slot: the queue went from empty to not
 	send func(ctx context.Context, items []T) ([]R, error)
 	max  int
+	cap  int
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// mu guards q and stopped.
+	mu      sync.Mutex
+	q       []batchCall[T, R]
+	stopped bool
 }
 
 // batchCall is one queued item and where its result goes.
@@ -31,11 +42,11 @@ type batchResult[R any] struct {
 	err error
 }
 
-// newBatcher starts a batcher with a queue of size queue and batches of at
-// most max items. Stop it with stop.
+// newBatcher starts a batcher with a queue of at most queue items and
+// batches of at most max items. Stop it with stop.
 func newBatcher[T, R any](parent context.Context, queue, max int, send func(context.Context, []T) ([]R, error)) *batcher[T, R] {
 	ctx, cancel := context.WithCancel(parent)
-	b := &batcher[T, R]{in: make(chan batchCall[T, R], queue), send: send, max: max, ctx: ctx, cancel: cancel}
+	b := &batcher[T, R]{wake: make(chan struct{}, 1), send: send, max: max, cap: queue, ctx: ctx, cancel: cancel}
 	b.wg.Go(b.run)
 	return b
 }
@@ -46,64 +57,86 @@ func (b *batcher[T, R]) enqueue(item T, done chan<- batchResult[R]) bool {
 	if b.ctx.Err() != nil {
 		return false
 	}
-	select {
-	case b.in <- batchCall[T, R]{item: item, done: done}:
-		return true
-	default:
+	b.mu.Lock()
+	if b.stopped || len(b.q) >= b.cap {
+		b.mu.Unlock()
 		return false
 	}
+	b.q = append(b.q, batchCall[T, R]{item: item, done: done})
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+	return true
 }
 
 // pending returns how many items wait to be sent.
-func (b *batcher[T, R]) pending() int { return len(b.in) }
+func (b *batcher[T, R]) pending() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.q)
+}
 
 // stop ends the batcher; queued items fail with the context's error.
 func (b *batcher[T, R]) stop() {
 	b.cancel()
 	b.wg.Wait()
-	for {
-		select {
-		case c := <-b.in:
-			reply(c.done, batchResult[R]{err: context.Canceled})
-		default:
-			return
-		}
+	b.mu.Lock()
+	b.stopped = true
+	left := b.q
+	b.q = nil
+	b.mu.Unlock()
+	for _, c := range left {
+		reply(c.done, batchResult[R]{err: context.Canceled})
 	}
 }
 
+// take moves up to max queued calls into calls. An emptied queue drops
+// its backing array, so an idle peer holds no memory for it.
+func (b *batcher[T, R]) take(calls []batchCall[T, R]) []batchCall[T, R] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := min(len(b.q), b.max)
+	calls = append(calls, b.q[:n]...)
+	clear(b.q[:n]) // drop the references the sent calls hold
+	b.q = b.q[n:]
+	if len(b.q) == 0 {
+		b.q = nil
+	}
+	return calls
+}
+
 func (b *batcher[T, R]) run() {
-	calls := make([]batchCall[T, R], 0, b.max)
-	items := make([]T, 0, b.max)
+	var calls []batchCall[T, R]
+	var items []T
 	for {
-		calls, items = calls[:0], items[:0]
 		select {
 		case <-b.ctx.Done():
 			return
-		case c := <-b.in:
-			calls = append(calls, c)
+		case <-b.wake:
 		}
-	drain:
-		for len(calls) < b.max {
-			select {
-			case c := <-b.in:
-				calls = append(calls, c)
-			default:
-				break drain
+		for b.ctx.Err() == nil {
+			calls, items = b.take(calls[:0]), items[:0]
+			if len(calls) == 0 {
+				break
 			}
-		}
-		for _, c := range calls {
-			items = append(items, c.item)
-		}
-		res, err := b.send(b.ctx, items)
-		if err == nil && len(res) != len(calls) {
-			err = errBatchReply
-		}
-		for i, c := range calls {
-			r := batchResult[R]{err: err}
-			if err == nil {
-				r.val = res[i]
+			for _, c := range calls {
+				items = append(items, c.item)
 			}
-			reply(c.done, r)
+			res, err := b.send(b.ctx, items)
+			if err == nil && len(res) != len(calls) {
+				err = errBatchReply
+			}
+			for i, c := range calls {
+				r := batchResult[R]{err: err}
+				if err == nil {
+					r.val = res[i]
+				}
+				reply(c.done, r)
+			}
+			clear(items) // drop the references the sent batch holds
+			clear(calls)
 		}
 	}
 }

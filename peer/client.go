@@ -39,7 +39,7 @@ type client struct {
 // newClient builds the client cfg describes, counting into st.
 func newClient(cfg Config, st *Stats) *client {
 	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         countingDialer(&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}, st),
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
 	}
@@ -60,7 +60,8 @@ func newClient(cfg Config, st *Stats) *client {
 
 // call sends in to peer at addr and decodes the answer into out. Bodies
 // are MessagePack where the type can be (see wire.go), JSON otherwise.
-func (c *client) call(ctx context.Context, peer, addr, method, path string, in, out any) error {
+// The request and its bodies' bytes count under kind.
+func (c *client) call(ctx context.Context, kind Kind, peer, addr, method, path string, in, out any) error {
 	if c.allow != nil && !c.allow(peer) {
 		return fmt.Errorf("peer: %s %s: peer %s unreachable (cut)", method, path, peer)
 	}
@@ -84,6 +85,10 @@ func (c *client) call(ctx context.Context, peer, addr, method, path string, in, 
 	if c.key != nil {
 		signRequest(req, c.key, c.self, raw, c.now())
 	}
+	if c.stats != nil {
+		c.stats.Requests[kind].Add(1)
+		c.stats.BodyBytes[kind].Add(uint64(len(raw)))
+	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
@@ -105,10 +110,12 @@ func (c *client) call(ctx context.Context, peer, addr, method, path string, in, 
 		return fmt.Errorf("peer: %s %s to %s: %s: %s", method, path, peer, resp.Status, bytes.TrimSpace(msg))
 	}
 	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
+		n, _ := io.Copy(io.Discard, resp.Body)
+		c.countAnswer(kind, int(n))
 		return nil
 	}
 	b, err := io.ReadAll(resp.Body)
+	c.countAnswer(kind, len(b))
 	if err != nil {
 		return fmt.Errorf("peer: read %s from %s: %w", path, peer, err)
 	}
@@ -118,5 +125,41 @@ func (c *client) call(ctx context.Context, peer, addr, method, path string, in, 
 	return nil
 }
 
+// countAnswer counts n bytes of an answer's body under kind.
+func (c *client) countAnswer(kind Kind, n int) {
+	if c.stats != nil {
+		c.stats.BodyBytes[kind].Add(uint64(n))
+	}
+}
+
 // close drops idle connections.
 func (c *client) close() { c.hc.CloseIdleConnections() }
+
+// countingDialer dials with d and counts the connections' bytes into st.
+func countingDialer(d *net.Dialer, st *Stats) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil || st == nil {
+			return c, err
+		}
+		return &countedConn{Conn: c, st: st}, nil
+	}
+}
+
+// countedConn counts a connection's bytes both ways.
+type countedConn struct {
+	net.Conn
+	st *Stats
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.st.BytesReceived.Add(uint64(n))
+	return n, err
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.st.BytesSent.Add(uint64(n))
+	return n, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"sync"
 	"time"
@@ -124,16 +125,29 @@ func decodeQuiet(b []byte) ([]store.Quiet, error) {
 }
 
 // ReportHeard sends this node's report on a ring of count partitions to
-// every member at once and waits
-// for them (each bounded by ctx); it returns how many members could not
-// be told, and one of the errors.
-func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard) (failed int, err error) {
+// the members at once and waits for them (each bounded by ctx); it
+// returns how many members could not be told, and one of the errors.
+//
+// A member that was last told the same report within refresh is skipped:
+// same owned partitions and the same quiet instances (their ages aside,
+// which count from the report's arrival, so an older report still gives
+// the same last-heard times). An instance going quiet, a partition won or
+// lost, or a new member makes the report go out at once; otherwise each
+// member hears it every refresh, which keeps its copy valid. A report is
+// sent to every member every time when refresh is 0.
+func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard, refresh time.Duration) (failed int, err error) {
 	req := encodeHeard(count, parts)
+	key, now := req.key(), t.cfg.Now()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, q := range t.list() {
+		if refresh > 0 && !t.heardDue(q.m, key, now, refresh) {
+			continue
+		}
 		wg.Go(func() {
-			if e := t.call(ctx, q.m, http.MethodPost, "/internal/v1/heard", req, nil); e != nil {
+			e := t.call(ctx, KindHeard, q.m, http.MethodPost, "/internal/v1/heard", req, nil)
+			t.heardDelivered(q.m, key, now, e == nil)
+			if e != nil {
 				mu.Lock()
 				failed, err = failed+1, e
 				mu.Unlock()
@@ -142,6 +156,53 @@ func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard) (
 	}
 	wg.Wait()
 	return failed, err
+}
+
+// heardMark is the last report a member acknowledged.
+type heardMark struct {
+	key   uint64
+	epoch int64
+	at    time.Time
+}
+
+// heardDue reports whether m must be sent the report of key now.
+func (t *Transport) heardDue(m Member, key uint64, now time.Time, refresh time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	last, ok := t.heardSent[m.Name]
+	return !ok || last.key != key || last.epoch != m.Epoch || now.Sub(last.at) >= refresh
+}
+
+// heardDelivered records that m acknowledged the report of key sent at
+// now, or forgets what m had when it did not.
+func (t *Transport) heardDelivered(m Member, key uint64, now time.Time, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !ok {
+		delete(t.heardSent, m.Name)
+		return
+	}
+	if t.heardSent == nil {
+		t.heardSent = map[string]heardMark{}
+	}
+	t.heardSent[m.Name] = heardMark{key: key, epoch: m.Epoch, at: now}
+}
+
+// key fingerprints the report without the quiet instances' ages.
+func (r *heardRequest) key() uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(r.Partitions))
+	h.Write(b[:])
+	h.Write(r.Owned)
+	for _, p := range r.Quiet {
+		binary.LittleEndian.PutUint64(b[:], uint64(p.Partition))
+		h.Write(b[:])
+		for i := 0; i+quietEntryBytes <= len(p.Quiet); i += quietEntryBytes {
+			h.Write(p.Quiet[i : i+8]) // the instance ID, not its age
+		}
+	}
+	return h.Sum64()
 }
 
 // heard handles POST /internal/v1/heard.

@@ -38,7 +38,7 @@ type lastBeatsReply struct {
 // service k, and its clock reading then.
 func (t *Transport) LastBeats(ctx context.Context, m Member, k store.Key) (map[store.InstanceKey]time.Time, time.Time, error) {
 	var reply lastBeatsReply
-	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/lastbeats", &lastBeatsRequest{Key: k}, &reply); err != nil {
+	if err := t.call(ctx, KindSync, m, http.MethodPost, "/internal/v1/lastbeats", &lastBeatsRequest{Key: k}, &reply); err != nil {
 		return nil, time.Time{}, err
 	}
 	out := make(map[store.InstanceKey]time.Time, len(reply.Beats))

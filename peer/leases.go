@@ -82,7 +82,7 @@ func (t *Transport) RenewLeases(ctx context.Context, m Member, conns []string) (
 	renewed := 0
 	for chunk := range slices.Chunk(conns, MaxLeaseConns) {
 		var reply leasesReply
-		if err := t.call(ctx, m, http.MethodPost, "/internal/v1/leases", &leasesRequest{Conns: chunk}, &reply); err != nil {
+		if err := t.call(ctx, KindLeases, m, http.MethodPost, "/internal/v1/leases", &leasesRequest{Conns: chunk}, &reply); err != nil {
 			return renewed, err
 		}
 		renewed += reply.Renewed

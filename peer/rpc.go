@@ -14,7 +14,7 @@ import (
 // Dump fetches every record m holds.
 func (t *Transport) Dump(ctx context.Context, m Member) ([]store.Record, error) {
 	var d dumpReply
-	if err := t.call(ctx, m, http.MethodGet, "/internal/v1/dump", nil, &d); err != nil {
+	if err := t.call(ctx, KindSync, m, http.MethodGet, "/internal/v1/dump", nil, &d); err != nil {
 		return nil, err
 	}
 	return d.Records, nil
@@ -24,7 +24,7 @@ func (t *Transport) Dump(ctx context.Context, m Member) ([]store.Record, error) 
 // mine, else m's vector.
 func (t *Transport) Digests(ctx context.Context, m Member, mine []uint64) (theirs []uint64, equal bool, err error) {
 	var reply digestReply
-	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/digest",
+	if err := t.call(ctx, KindAntiEntropy, m, http.MethodPost, "/internal/v1/digest",
 		&digestRequest{Root: DigestRoot(mine)}, &reply); err != nil {
 		return nil, false, err
 	}
@@ -37,7 +37,7 @@ func (t *Transport) Digests(ctx context.Context, m Member, mine []uint64) (their
 // Summaries fetches m's record summaries of the partitions, in order.
 func (t *Transport) Summaries(ctx context.Context, m Member, parts []int) ([][]store.SummaryEntry, error) {
 	var sums summaryReply
-	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/summary", &summaryRequest{Partitions: parts}, &sums); err != nil {
+	if err := t.call(ctx, KindAntiEntropy, m, http.MethodPost, "/internal/v1/summary", &summaryRequest{Partitions: parts}, &sums); err != nil {
 		return nil, err
 	}
 	if len(sums.Summaries) != len(parts) {
@@ -57,7 +57,7 @@ func (t *Transport) Summaries(ctx context.Context, m Member, parts []int) ([][]s
 // Pull fetches m's records of the partitions whose IDs are in ids.
 func (t *Transport) Pull(ctx context.Context, m Member, parts []int, ids map[uint64]bool) ([]store.Record, error) {
 	var got deltasRequest
-	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/pull",
+	if err := t.call(ctx, KindAntiEntropy, m, http.MethodPost, "/internal/v1/pull",
 		&pullRequest{Partitions: parts, IDs: encodeIDs(ids)}, &got); err != nil {
 		return nil, err
 	}
@@ -66,10 +66,10 @@ func (t *Transport) Pull(ctx context.Context, m Member, parts []int, ids map[uin
 
 // Repair pushes records m missed, outside the replication counters.
 func (t *Transport) Repair(ctx context.Context, m Member, recs []store.Record) error {
-	return t.call(ctx, m, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: recs, Repair: true}, nil)
+	return t.call(ctx, KindAntiEntropy, m, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: recs, Repair: true}, nil)
 }
 
 // AnnounceReady tells m this node became ready.
 func (t *Transport) AnnounceReady(ctx context.Context, m Member) error {
-	return t.call(ctx, m, http.MethodPost, "/internal/v1/ready", nil, nil)
+	return t.call(ctx, KindSync, m, http.MethodPost, "/internal/v1/ready", nil, nil)
 }

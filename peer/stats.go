@@ -21,4 +21,35 @@ type Stats struct {
 	// StreamCalls the requests answered over them.
 	StreamConnects atomic.Uint64
 	StreamCalls    atomic.Uint64
+	// BytesSent and BytesReceived count the bytes written to and read
+	// from the connections this node opened to peers (requests and their
+	// answers, HTTP framing and TLS included). Each internal connection
+	// is counted once, by the node that dialed it.
+	BytesSent     atomic.Uint64
+	BytesReceived atomic.Uint64
+	// Requests and BodyBytes count the internal requests this node sent
+	// and the bytes of their bodies and of their answers' bodies (HTTP
+	// framing not included), by Kind. Requests sent over a peer stream
+	// count in Requests, not in BodyBytes.
+	Requests  [NumKinds]atomic.Uint64
+	BodyBytes [NumKinds]atomic.Uint64
+}
+
+// Kind classes internal requests for Stats.
+type Kind int
+
+// The kinds of internal requests.
+const (
+	KindDeltas      Kind = iota // replicated writes
+	KindBeats                   // handed-off beats
+	KindHeard                   // last-heard reports
+	KindAntiEntropy             // digests, summaries, pulls and repairs
+	KindSync                    // start-up dumps, ready announcements, beat-time queries
+	KindLeases                  // connection leases
+	NumKinds
+)
+
+// String names the kind, as the metrics label it.
+func (k Kind) String() string {
+	return [...]string{"deltas", "beats", "heard", "antientropy", "sync", "leases"}[k]
 }

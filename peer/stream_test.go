@@ -139,7 +139,7 @@ func (p *streamPair) exercise(t *testing.T) {
 	if _, _, err := p.tr.Digests(ctx, p.m, []uint64{1, 2}); err != nil {
 		t.Fatalf("digests: %v", err)
 	}
-	if failed, err := p.tr.ReportHeard(ctx, 4093, []Heard{{Partition: 7}}); failed != 0 {
+	if failed, err := p.tr.ReportHeard(ctx, 4093, []Heard{{Partition: 7}}, 0); failed != 0 {
 		t.Fatalf("heard: %v", err)
 	}
 	if err := p.tr.Repair(ctx, p.m, sampleRecords(2)); err != nil {

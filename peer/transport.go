@@ -23,9 +23,12 @@ type Transport struct {
 	ctx   context.Context
 	stop  context.CancelFunc
 
-	// mu guards queues.
+	// mu guards queues and heardSent.
 	mu     sync.Mutex
 	queues map[string]*queues
+	// heardSent is the last last-heard report each member acknowledged
+	// (heard.go).
+	heardSent map[string]heardMark
 }
 
 // queues are the outbound queues of one member. They are immutable once
@@ -67,6 +70,7 @@ func (t *Transport) SetMembers(members []Member) (added []string) {
 		if m, ok := want[name]; !ok || m.HTTPAddr != q.m.HTTPAddr || m.Epoch != q.m.Epoch {
 			stopped = append(stopped, q)
 			delete(t.queues, name)
+			delete(t.heardSent, name)
 		}
 	}
 	for name, m := range want {
@@ -122,16 +126,17 @@ func (t *Transport) allowed(peer string) bool { return t.cfg.Allow == nil || t.c
 
 // call sends an internal request to m: over m's stream when there is one
 // and it carries the request, else as an HTTP request.
-func (t *Transport) call(ctx context.Context, m Member, method, path string, in, out any) error {
+func (t *Transport) call(ctx context.Context, kind Kind, m Member, method, path string, in, out any) error {
 	if method == http.MethodPost && t.cfg.Stream && t.allowed(m.Name) {
 		if done, err := t.streamCall(ctx, m, path, in, out); done {
+			t.stats.Requests[kind].Add(1)
 			if err == nil {
 				t.stats.StreamCalls.Add(1)
 			}
 			return err
 		}
 	}
-	return t.c.call(ctx, m.Name, m.HTTPAddr, method, path, in, out)
+	return t.c.call(ctx, kind, m.Name, m.HTTPAddr, method, path, in, out)
 }
 
 // list returns every member's queues.
@@ -255,6 +260,7 @@ func (t *Transport) sendDeltas(ctx context.Context, m Member, batch [][]store.Re
 		}
 		req.Records = append(req.Records, recs...)
 	}
+	t.stats.DeltaWrites.Add(uint64(len(batch)))
 	if err := t.sendDeltaRequest(ctx, m, &req); err != nil {
 		return nil, err
 	}
@@ -269,7 +275,7 @@ const streamDeltaBytes = streamMaxFrame / 4
 func (t *Transport) sendDeltaRequest(ctx context.Context, m Member, req *deltasRequest) error {
 	t.stats.DeltaBatches.Add(1)
 	t.stats.DeltaRecords.Add(uint64(len(req.Records)))
-	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/deltas", req, nil); err != nil {
+	if err := t.call(ctx, KindDeltas, m, http.MethodPost, "/internal/v1/deltas", req, nil); err != nil {
 		t.stats.DeltaFailures.Add(1)
 		return err
 	}
@@ -282,7 +288,7 @@ func (t *Transport) sendBeats(ctx context.Context, m Member, batch []BeatCall) (
 	t.stats.HandoffBatches.Add(1)
 	t.stats.HandoffBeats.Add(uint64(len(batch)))
 	req := &beatsRequest{Beats: batch, Sent: t.cfg.Now().UnixNano()}
-	if err := t.call(ctx, m, http.MethodPost, "/internal/v1/beats", req, &reply); err != nil {
+	if err := t.call(ctx, KindBeats, m, http.MethodPost, "/internal/v1/beats", req, &reply); err != nil {
 		return nil, err
 	}
 	return reply.Answers, nil

@@ -46,6 +46,13 @@ type ClusterConfig struct {
 	// Events, if set, is told of every start, readiness, signal, hung
 	// stop and unexpected exit.
 	Events func(Event)
+	// StartWithin bounds a node's start until it serves /healthz (Spec's
+	// Within). Default 10s.
+	StartWithin time.Duration
+	// MaxSeeds, if > 0, makes a node join only the first MaxSeeds running
+	// nodes (by name), as a production cluster lists a few seeds; 0 joins
+	// every running node.
+	MaxSeeds int
 }
 
 // EventKind says what happened to a node.
@@ -134,11 +141,11 @@ func StartCluster(ctx context.Context, cfg ClusterConfig, prefix string, n int, 
 func (c *Cluster) Start(ctx context.Context, name, httpAddr, gossipAddr string) (*Proc, error) {
 	var join []string
 	for _, p := range c.Live() {
-		if p.Name != name {
+		if p.Name != name && (c.cfg.MaxSeeds <= 0 || len(join) < c.cfg.MaxSeeds) {
 			join = append(join, p.Gossip)
 		}
 	}
-	spec := Spec{Bin: c.cfg.Bin, Name: name, HTTP: httpAddr, Gossip: gossipAddr, Join: join, Args: c.cfg.Args}
+	spec := Spec{Bin: c.cfg.Bin, Name: name, HTTP: httpAddr, Gossip: gossipAddr, Join: join, Args: c.cfg.Args, Within: c.cfg.StartWithin}
 	if c.cfg.DataDir != "" {
 		spec.DataDir = filepath.Join(c.cfg.DataDir, name)
 	}

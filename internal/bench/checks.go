@@ -247,8 +247,8 @@ func setCheckers(ctx context.Context, env *Env, cfg ChecksConfig, prefix, checke
 	return nil
 }
 
-// window is what one measured window saw.
-type window struct {
+// checksWindow is what one measured window saw.
+type checksWindow struct {
 	reads   Result
 	cpu     time.Duration // the agents' CPU over the window (0: unknown)
 	cpuOK   bool
@@ -258,8 +258,8 @@ type window struct {
 
 // checkWindow lists urls at cfg.ReadRate for env.Duration, measuring the
 // agents' CPU and the checks run meanwhile.
-func checkWindow(ctx context.Context, env *Env, cfg ChecksConfig, urls []string) (window, error) {
-	var w window
+func checkWindow(ctx context.Context, env *Env, cfg ChecksConfig, urls []string) (checksWindow, error) {
+	var w checksWindow
 	checks0, err := scrapeChecks(ctx, env.Client)
 	if err != nil {
 		return w, err
@@ -359,7 +359,7 @@ func scrapeChecks(ctx context.Context, c *Client) (float64, error) {
 }
 
 // reportChecks adds the figures of both windows.
-func reportChecks(r *Report, with, without window) {
+func reportChecks(r *Report, with, without checksWindow) {
 	r.Add("checks rate", with.checks/with.elapsed.Seconds(), "checks/s")
 	if with.cpuOK && without.cpuOK && with.checks > 0 {
 		extra := with.cpu.Seconds()/with.elapsed.Seconds() - without.cpu.Seconds()/without.elapsed.Seconds()
@@ -372,7 +372,7 @@ func reportChecks(r *Report, with, without window) {
 	}
 	for _, p := range []struct {
 		name string
-		w    window
+		w    checksWindow
 	}{{"with checks", with}, {"without checks", without}} {
 		r.AddMs("read p50, "+p.name, p.w.reads.Latencies.Percentile(0.50))
 		r.AddMs("read p99, "+p.name, p.w.reads.Latencies.Percentile(0.99))

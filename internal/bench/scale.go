@@ -1,0 +1,425 @@
+package bench
+
+// The scale mode starts N agents on loopback and measures what each node
+// costs as the cluster grows: how long until every node sees every member
+// and until all are ready; a write's time until it is visible on every
+// node; the bytes each node sends (gossip and peer traffic apart) and its
+// CPU, idle and under a steady load of beats and writes; its resident
+// memory; the share of partitions that move on one join and on one leave
+// and how long the rings take to agree; how long the survivors take to
+// drop a SIGKILLed node; and the suspicions raised while every node was
+// alive. Every process is started through internal/agentproc and stopped
+// by PID when the run ends, however it ends.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/peer"
+)
+
+// ScaleConfig configures one scale run.
+type ScaleConfig struct {
+	Binary string
+	Nodes  int
+	// GossipProfile is the agents' --gossip-profile. Default "lan".
+	GossipProfile string
+	// Idle and Load are the measured windows. Defaults 20s and 20s.
+	Idle, Load time.Duration
+	// Instances beat every Interval during the load; WriteRate writes per
+	// second go with them. Defaults 10,000, 5s and 500.
+	Instances int
+	Interval  time.Duration
+	WriteRate int
+	// Writes is how many writes are timed until visible everywhere.
+	// Default 200.
+	Writes int
+	// Seeds is how many nodes each new node joins (the first ones).
+	// Default 3.
+	Seeds int
+	// AgentArgs are further agent flags (such as --pprof).
+	AgentArgs []string
+	// LogDir keeps one log file per agent. Default: a new temporary
+	// directory.
+	LogDir string
+	// Progress, if set, is told what the run is doing.
+	Progress func(format string, args ...any)
+	// Hold, if set, is called with the cluster once it is up and idle,
+	// before anything is measured under load (for a heap profile).
+	Hold func(ctx context.Context, procs []*agentproc.Proc)
+}
+
+// ScaleResult is one run's figures; the JSON keys are the documented ones.
+type ScaleResult struct {
+	Nodes              int     `json:"nodes"`
+	GossipProfile      string  `json:"gossip_profile"`
+	MembersConvergedMs float64 `json:"members_converged_ms"`
+	ReadyMs            float64 `json:"ready_ms"`
+	WriteVisibleP50Ms  float64 `json:"write_visible_p50_ms"`
+	WriteVisibleP99Ms  float64 `json:"write_visible_p99_ms"`
+	WriteVisibleMaxMs  float64 `json:"write_visible_max_ms"`
+	WritesNotVisible   int     `json:"writes_not_visible"`
+
+	IdleBytesPerNodePerS       float64 `json:"idle_bytes_per_node_per_s"`
+	IdleGossipBytesPerNodePerS float64 `json:"idle_gossip_bytes_per_node_per_s"`
+	IdlePeerBytesPerNodePerS   float64 `json:"idle_peer_bytes_per_node_per_s"`
+	IdleHeardBytesPerNodePerS  float64 `json:"idle_heard_bytes_per_node_per_s"`
+	AntiEntropyBytesPerExch    float64 `json:"antientropy_bytes_per_exchange"`
+	LoadBytesPerNodePerS       float64 `json:"load_bytes_per_node_per_s"`
+	LoadGossipBytesPerNodePerS float64 `json:"load_gossip_bytes_per_node_per_s"`
+	LoadPeerBytesPerNodePerS   float64 `json:"load_peer_bytes_per_node_per_s"`
+	LoadDeltaBytesPerNodePerS  float64 `json:"load_delta_bytes_per_node_per_s"`
+	LoadBeatBytesPerNodePerS   float64 `json:"load_beat_bytes_per_node_per_s"`
+	LoadHeardBytesPerNodePerS  float64 `json:"load_heard_bytes_per_node_per_s"`
+	LoadRecordsSentPerS        float64 `json:"load_records_sent_per_s"`
+	BytesPerRecordSent         float64 `json:"bytes_per_record_sent"`
+	LoadBeatsPerS              float64 `json:"load_beats_per_s"`
+	HandedOffShare             float64 `json:"handed_off_share"`
+	BytesPerHandedOffBeat      float64 `json:"bytes_per_handed_off_beat"`
+	CPUPerNode                 float64 `json:"cpu_per_node"`
+	LoadCPUPerNode             float64 `json:"load_cpu_per_node"`
+	LoadOpsPerS                float64 `json:"load_ops_per_s"`
+	LoadFailed                 uint64  `json:"load_failed"`
+	LoadSkipped                uint64  `json:"load_skipped"`
+
+	MovedFractionJoin  float64 `json:"moved_fraction_join"`
+	JoinSettledMs      float64 `json:"join_settled_ms"`
+	MovedFractionLeave float64 `json:"moved_fraction_leave"`
+	LeaveSettledMs     float64 `json:"leave_settled_ms"`
+	DetectMs           float64 `json:"detect_ms"`
+	FalseSuspicions    float64 `json:"false_suspicions"`
+	Refutations        float64 `json:"refutations"`
+	RSSPerNodeMB       float64 `json:"rss_per_node_mb"`
+	LoadRSSPerNodeMB   float64 `json:"load_rss_per_node_mb"`
+	Load1              string  `json:"loadavg,omitempty"`
+	// Error is why the run stopped early; the figures before it stand.
+	Error string `json:"error,omitempty"`
+}
+
+func (c *ScaleConfig) defaults() error {
+	if c.Nodes < 2 {
+		return fmt.Errorf("bench: scale: need at least 2 nodes, not %d", c.Nodes)
+	}
+	if c.Binary == "" {
+		return errors.New("bench: scale: no roster binary")
+	}
+	c.GossipProfile = cmpOrString(c.GossipProfile, "lan")
+	c.Idle = cmpOrDur(c.Idle, 20*time.Second)
+	c.Load = cmpOrDur(c.Load, 20*time.Second)
+	c.Interval = cmpOrDur(c.Interval, 5*time.Second)
+	if c.Instances < 0 || c.WriteRate < 0 {
+		return errors.New("bench: scale: instances and write rate must not be negative")
+	}
+	if c.Writes <= 0 {
+		c.Writes = 200
+	}
+	if c.Seeds <= 0 {
+		c.Seeds = 3
+	}
+	if c.Progress == nil {
+		c.Progress = func(string, ...any) {}
+	}
+	if c.LogDir == "" {
+		dir, err := os.MkdirTemp("", "roster-scale-")
+		if err != nil {
+			return fmt.Errorf("bench: scale: %w", err)
+		}
+		c.LogDir = dir
+	}
+	return nil
+}
+
+func cmpOrString(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func cmpOrDur(a, b time.Duration) time.Duration {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+// Scale runs the scale mode once for cfg.Nodes nodes. Every process it
+// started is stopped before it returns.
+func Scale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	lc := agentproc.NewCluster(agentproc.ClusterConfig{Bin: cfg.Binary, LogDir: cfg.LogDir, StopWithin: 5 * time.Second,
+		MaxSeeds: cfg.Seeds, StartWithin: time.Minute,
+		// No shedding: on a machine running N agents on two shared
+		// cores, goroutines wait for a CPU far past the default
+		// --shed-latency, and a shed scrape or write would measure the
+		// machine, not the cluster.
+		Args: append([]string{"--gossip-profile", cfg.GossipProfile, "--log-level", "warn",
+			"--max-instances-per-namespace", "0", "--shed-latency", "0"}, cfg.AgentArgs...)})
+	defer lc.Shutdown(syscall.SIGTERM)
+	hc := NewHTTPClient(64, 10*time.Second)
+	defer hc.CloseIdleConnections()
+	s := &scaleRun{cfg: cfg, lc: lc, hc: hc, c: &Client{HTTP: hc},
+		r: &ScaleResult{Nodes: cfg.Nodes, GossipProfile: cfg.GossipProfile}}
+	err := s.run(ctx)
+	s.r.Load1 = loadAvg()
+	if err != nil {
+		s.r.Error = err.Error()
+	}
+	return s.r, err
+}
+
+// scaleRun is one run in progress.
+type scaleRun struct {
+	cfg ScaleConfig
+	lc  *agentproc.Cluster
+	hc  *http.Client
+	c   *Client
+	r   *ScaleResult
+}
+
+func (s *scaleRun) run(ctx context.Context) error {
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"start", s.start}, {"idle", s.idle}, {"writes", s.visibility}, {"load", s.load},
+		{"join", s.join}, {"leave", s.leave}, {"detect", s.detect},
+	}
+	for _, st := range steps {
+		s.cfg.Progress("scale %d: %s", s.cfg.Nodes, st.name)
+		if err := st.fn(ctx); err != nil {
+			return fmt.Errorf("bench: scale %d: %s: %w (logs in %s)", s.cfg.Nodes, st.name, err, s.cfg.LogDir)
+		}
+	}
+	return nil
+}
+
+// start starts the nodes one after another and times, from the last
+// start, until every node lists all of them and until all are ready.
+func (s *scaleRun) start(ctx context.Context) error {
+	// The seeds one after another, then the rest a few at a time (each
+	// joins only the seeds).
+	width := len(strconv.Itoa(s.cfg.Nodes + 1))
+	name := func(i int) string { return fmt.Sprintf("scale%0*d", width, i) }
+	for i := 1; i <= min(s.cfg.Seeds, s.cfg.Nodes); i++ {
+		if _, err := s.lc.Start(ctx, name(i), "", ""); err != nil {
+			return err
+		}
+	}
+	next := atomic.Int64{}
+	next.Store(int64(s.cfg.Seeds))
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := int(next.Add(1)); i <= s.cfg.Nodes && ctx.Err() == nil; i = int(next.Add(1)) {
+				if _, err := s.lc.Start(ctx, name(i), "", ""); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	last := time.Now()
+	procs := s.lc.Live()
+	within := 60*time.Second + time.Duration(s.cfg.Nodes)*time.Second
+	at, err := pollEach(ctx, procs, within, func(ctx context.Context, p *agentproc.Proc) bool {
+		return len(memberNames(ctx, s.hc, p)) == len(procs)
+	})
+	if err != nil {
+		return fmt.Errorf("members: %w", err)
+	}
+	s.r.MembersConvergedMs = toMs(at.Sub(last))
+	if err := s.lc.WaitReady(ctx, within); err != nil {
+		return err
+	}
+	s.r.ReadyMs = toMs(time.Since(last))
+	if s.cfg.Hold != nil {
+		s.cfg.Hold(ctx, procs)
+	}
+	return nil
+}
+
+// idle measures the idle cluster: bytes, CPU, memory, suspicions, and
+// the bytes of an anti-entropy exchange between nodes in sync.
+func (s *scaleRun) idle(ctx context.Context) error {
+	procs := s.lc.Live()
+	w, err := measure(ctx, s.hc, procs, s.cfg.Idle)
+	if err != nil {
+		return err
+	}
+	s.r.IdleBytesPerNodePerS = w.bytesPerNode()
+	s.r.IdleGossipBytesPerNodePerS = w.gossipPerNode()
+	s.r.IdlePeerBytesPerNodePerS = w.peerPerNode()
+	s.r.CPUPerNode = w.cpuPerNode()
+	if ex := w.sum.v[cAEExchanges]; ex > 0 {
+		// Idle, the nodes are in sync: each exchange compares digests.
+		s.r.AntiEntropyBytesPerExch = w.kindBytes(peer.KindAntiEntropy) / ex
+	}
+	s.r.IdleHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
+	s.r.FalseSuspicions += w.sum.v[cSuspicions]
+	s.r.Refutations += w.sum.v[cRefutes]
+	s.r.RSSPerNodeMB, err = meanRSSMB(procs)
+	return err
+}
+
+// load registers the beating instances, then measures a window of beats
+// and writes.
+func (s *scaleRun) load(ctx context.Context) error {
+	procs := s.lc.Live()
+	shape := loadShape{urls: urls(procs), prefix: "bench-scale-" + runID() + "-", instances: s.cfg.Instances,
+		interval: s.cfg.Interval, writeRate: s.cfg.WriteRate, workers: 192}
+	if failed := registerBeating(ctx, s.c, shape); failed > 0 {
+		return fmt.Errorf("%d of %d registrations failed", failed, shape.instances)
+	}
+	l := startScaleLoad(ctx, s.c, shape)
+	defer l.stop()
+	// One beat round before measuring: every instance has beaten once.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(s.cfg.Interval):
+	}
+	ok0 := l.ok.Load()
+	w, err := measure(ctx, s.hc, procs, s.cfg.Load)
+	if err != nil {
+		return err
+	}
+	s.r.LoadOpsPerS = float64(l.ok.Load()-ok0) / w.seconds
+	s.r.LoadBytesPerNodePerS = w.bytesPerNode()
+	s.r.LoadGossipBytesPerNodePerS = w.gossipPerNode()
+	s.r.LoadPeerBytesPerNodePerS = w.peerPerNode()
+	s.r.LoadCPUPerNode = w.cpuPerNode()
+	s.r.LoadHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
+	s.r.LoadDeltaBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindDeltas))
+	s.r.LoadBeatBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindBeats))
+	s.r.LoadRecordsSentPerS = w.sum.v[cRecordsSent] / w.seconds
+	s.r.LoadBeatsPerS = w.sum.v[cBeatsIn] / w.seconds
+	if rec := w.sum.v[cRecordsSent]; rec > 0 {
+		s.r.BytesPerRecordSent = w.kindBytes(peer.KindDeltas) / rec
+	}
+	if beats := w.sum.v[cBeatsIn]; beats > 0 {
+		s.r.HandedOffShare = w.sum.v[cHandedOff] / beats
+	}
+	if h := w.sum.v[cHandedOff]; h > 0 {
+		s.r.BytesPerHandedOffBeat = w.kindBytes(peer.KindBeats) / h
+	}
+	s.r.FalseSuspicions += w.sum.v[cSuspicions]
+	s.r.Refutations += w.sum.v[cRefutes]
+	s.r.LoadRSSPerNodeMB, err = meanRSSMB(procs)
+	l.stop()
+	s.r.LoadFailed, s.r.LoadSkipped = l.failed.Load(), l.skipped.Load()
+	return err
+}
+
+// join starts one more node and measures the partitions that moved and
+// how long until every ring, the newcomer's too, agrees.
+func (s *scaleRun) join(ctx context.Context) error {
+	procs := s.lc.Live()
+	before, _, err := waitRingsAgree(ctx, s.hc, procs, names(procs), 30*time.Second)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	name := fmt.Sprintf("scale%0*d", len(strconv.Itoa(s.cfg.Nodes+1)), s.cfg.Nodes+1)
+	if _, err := s.lc.Start(ctx, name, "", ""); err != nil {
+		return err
+	}
+	procs = s.lc.Live()
+	after, at, err := waitRingsAgree(ctx, s.hc, procs, names(procs), s.settleWithin())
+	if err != nil {
+		return err
+	}
+	s.r.MovedFractionJoin = movedFraction(before, after)
+	s.r.JoinSettledMs = toMs(at.Sub(t0))
+	return nil
+}
+
+// leave stops one node gracefully (SIGTERM: it leaves the gossip) and
+// measures the same.
+func (s *scaleRun) leave(ctx context.Context) error {
+	procs := s.lc.Live()
+	before, _, err := waitRingsAgree(ctx, s.hc, procs, names(procs), 30*time.Second)
+	if err != nil {
+		return err
+	}
+	victim := procs[len(procs)/2]
+	t0 := time.Now()
+	if err := s.lc.Stop(victim.Name, syscall.SIGTERM); err != nil {
+		return err
+	}
+	procs = s.lc.Live()
+	after, at, err := waitRingsAgree(ctx, s.hc, procs, names(procs), s.settleWithin())
+	if err != nil {
+		return err
+	}
+	s.r.MovedFractionLeave = movedFraction(before, after)
+	s.r.LeaveSettledMs = toMs(at.Sub(t0))
+	return nil
+}
+
+// detect SIGKILLs one node by PID and times until every survivor has
+// dropped it from its member list.
+func (s *scaleRun) detect(ctx context.Context) error {
+	procs := s.lc.Live()
+	victim := procs[1]
+	survivors := slices.DeleteFunc(slices.Clone(procs), func(p *agentproc.Proc) bool { return p == victim })
+	t0 := time.Now()
+	if err := s.lc.Kill(victim.Name); err != nil {
+		return err
+	}
+	at, err := pollEach(ctx, survivors, 60*time.Second, func(ctx context.Context, p *agentproc.Proc) bool {
+		ns := memberNames(ctx, s.hc, p)
+		return ns != nil && !slices.Contains(ns, victim.Name)
+	})
+	if err != nil {
+		return err
+	}
+	s.r.DetectMs = toMs(at.Sub(t0))
+	return nil
+}
+
+// settleWithin bounds the wait for the rings to agree after a join or a
+// leave: the newcomer first pulls the registry from a peer, which takes
+// long on a machine where N agents share the cores.
+func (s *scaleRun) settleWithin() time.Duration {
+	return 2*time.Minute + time.Duration(s.cfg.Nodes)*time.Second
+}
+
+func urls(procs []*agentproc.Proc) []string {
+	out := make([]string, len(procs))
+	for i, p := range procs {
+		out[i] = p.URL()
+	}
+	return out
+}
+
+func toMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// loadAvg is /proc/loadavg's first three fields, "" if unreadable.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(len(f), 3)], " ")
+}

@@ -1,0 +1,142 @@
+package bench
+
+// The scale mode's steady load: instances that beat every interval (each
+// on the node it was registered on, spread over every node) and a fixed
+// rate of writes (re-registrations that change an instance's weight, so
+// that each is a real change every node must replicate). Both run on an
+// open-loop schedule in ticks: an operation that finds every worker busy
+// is counted as skipped, not queued, so the offered rate never drifts.
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// scaleLoad is a running load.
+type scaleLoad struct {
+	ok, failed, skipped atomic.Uint64
+	cancel              context.CancelFunc
+	wg                  sync.WaitGroup
+}
+
+// loadTick is the load's scheduling step.
+const loadTick = 50 * time.Millisecond
+
+// loadShape is what startScaleLoad holds up.
+type loadShape struct {
+	urls      []string
+	prefix    string
+	instances int           // beating instances, registered first
+	interval  time.Duration // their beat interval
+	writeRate int           // writes per second
+	workers   int
+}
+
+// beatService names the service of beating instance i (1,000 a service).
+func (s loadShape) beatService(i int) string { return s.prefix + "b" + strconv.Itoa(i/1000) }
+
+// registerBeating registers the beating instances with `workers`
+// concurrent clients; they need no beat for two minutes, so a slow
+// machine cannot expire them mid-run.
+func registerBeating(ctx context.Context, c *Client, s loadShape) (failed int) {
+	md := beatMetadata(s.interval, 2*time.Minute, 3*time.Minute)
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	for range s.workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= s.instances {
+					return
+				}
+				if err := c.Form(ctx, http.MethodPost, s.urls[i%len(s.urls)], "/nacos/v1/ns/instance", registerForm(s.beatService(i), i, false, md)); err != nil {
+					errs.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return int(errs.Load())
+}
+
+// startScaleLoad starts beating the registered instances and writing at
+// s.writeRate until stop.
+func startScaleLoad(ctx context.Context, c *Client, s loadShape) *scaleLoad {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &scaleLoad{cancel: cancel}
+	jobs := make(chan func(context.Context) error, s.workers)
+	for range s.workers {
+		l.wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case job := <-jobs:
+					if err := job(ctx); err == nil {
+						l.ok.Add(1)
+					} else if ctx.Err() == nil {
+						l.failed.Add(1)
+					}
+				}
+			}
+		})
+	}
+	l.wg.Go(func() { l.schedule(ctx, c, s, jobs) })
+	return l
+}
+
+// schedule hands out each tick's beats and writes.
+func (l *scaleLoad) schedule(ctx context.Context, c *Client, s loadShape, jobs chan<- func(context.Context) error) {
+	ticks := max(int(s.interval/loadTick), 1)
+	perTick := (s.instances + ticks - 1) / ticks
+	writesPerTick := float64(s.writeRate) * loadTick.Seconds()
+	var owed float64
+	beatAt, write := 0, 0
+	t := time.NewTicker(loadTick)
+	defer t.Stop()
+	offer := func(job func(context.Context) error) {
+		select {
+		case jobs <- job:
+		default:
+			l.skipped.Add(1)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for k := 0; k < perTick && s.instances > 0; k++ {
+			i := beatAt % s.instances
+			beatAt++
+			v := url.Values{"serviceName": {s.beatService(i)}, "namespaceId": {Namespace}, "ip": {instanceIP(i)}, "port": {"8080"}}
+			base := s.urls[i%len(s.urls)]
+			offer(func(ctx context.Context) error {
+				_, _, err := c.Do(ctx, http.MethodPut, base+"/nacos/v1/ns/instance/beat", "application/x-www-form-urlencoded", v.Encode(), false)
+				return err
+			})
+		}
+		for owed += writesPerTick; owed >= 1; owed-- {
+			w := write
+			write++
+			v := registerForm(s.prefix+"w"+strconv.Itoa(w%100), w%1000, false, longLived)
+			v.Set("weight", strconv.Itoa(1+(w/1000)%9)) // each pass over the 1,000 changes every weight
+			base := s.urls[w%len(s.urls)]
+			offer(func(ctx context.Context) error {
+				return c.Form(ctx, http.MethodPost, base, "/nacos/v1/ns/instance", v)
+			})
+		}
+	}
+}
+
+// stop ends the load and waits for its goroutines.
+func (l *scaleLoad) stop() {
+	l.cancel()
+	l.wg.Wait()
+}

@@ -71,6 +71,17 @@ type unhealthyWatch struct {
 	lastErr error
 }
 
+// report adds what the watch saw to r.
+func (u *unhealthyWatch) report(r *Report) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r.Add("instances ever seen unhealthy", float64(len(u.seen)), UnitCount)
+	r.Add("health polls", float64(u.polls), UnitCount)
+	if u.errs > 0 {
+		r.Notef("%d health polls failed; last: %v", u.errs, u.lastErr)
+	}
+}
+
 func (u *unhealthyWatch) run(ctx context.Context, c *Client, prefix string, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -284,13 +295,7 @@ func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	r.Add("beats that found no instance", float64(sum.notFound), UnitCount)
 	r.Add("registered", float64(sum.regs), UnitCount)
 	r.Add("register errors", float64(sum.regErrs), UnitCount)
-	watch.mu.Lock()
-	r.Add("instances ever seen unhealthy", float64(len(watch.seen)), UnitCount)
-	r.Add("health polls", float64(watch.polls), UnitCount)
-	if watch.errs > 0 {
-		r.Notef("%d health polls failed; last: %v", watch.errs, watch.lastErr)
-	}
-	watch.mu.Unlock()
+	watch.report(r)
 	if sum.firstErr != nil {
 		r.Notef("first error: %v", sum.firstErr)
 	}

@@ -320,13 +320,7 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 	r.Add("registered", float64(sum.regs), UnitCount)
 	r.Add("registrations shed", float64(sum.regShed), UnitCount)
 	r.Add("register errors", float64(sum.regErrs), UnitCount)
-	watch.mu.Lock()
-	r.Add("instances ever seen unhealthy", float64(len(watch.seen)), UnitCount)
-	r.Add("health polls", float64(watch.polls), UnitCount)
-	if watch.errs > 0 {
-		r.Notef("%d health polls failed; last: %v", watch.errs, watch.lastErr)
-	}
-	watch.mu.Unlock()
+	watch.report(r)
 	if sum.firstErr != nil {
 		r.Notef("first error: %v", sum.firstErr)
 	}

@@ -63,12 +63,7 @@ var _ memberlist.NodeAwareTransport = (*transport)(nil)
 // picks one) and starts the goroutine that counts the packets that
 // arrive; it stops at Shutdown.
 func newTransport(conf *memberlist.Config, allow func(string) bool, counts *trafficCounts) (*transport, error) {
-	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
-		BindAddrs:    []string{conf.BindAddr},
-		BindPort:     conf.BindPort,
-		Logger:       conf.Logger,
-		MetricLabels: conf.MetricLabels,
-	})
+	nt, err := bindNetTransport(conf)
 	if err != nil {
 		return nil, fmt.Errorf("gossip: transport: %w", err)
 	}
@@ -76,6 +71,35 @@ func newTransport(conf *memberlist.Config, allow func(string) bool, counts *traf
 		packets: make(chan *memberlist.Packet), done: make(chan struct{})}
 	t.wg.Go(t.forwardPackets)
 	return t, nil
+}
+
+// autoBindTries bounds the attempts at a port picked by the system: the
+// TCP port it picks may be taken for UDP by another process, as memberlist
+// itself retries when it makes its own transport.
+const autoBindTries = 10
+
+// bindNetTransport makes memberlist's network transport on conf's bind
+// address; with port 0 it tries again when the picked port cannot be
+// bound for both TCP and UDP.
+func bindNetTransport(conf *memberlist.Config) (*memberlist.NetTransport, error) {
+	tries := 1
+	if conf.BindPort == 0 {
+		tries = autoBindTries
+	}
+	var err error
+	for range tries {
+		var nt *memberlist.NetTransport
+		nt, err = memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs:    []string{conf.BindAddr},
+			BindPort:     conf.BindPort,
+			Logger:       conf.Logger,
+			MetricLabels: conf.MetricLabels,
+		})
+		if err == nil {
+			return nt, nil
+		}
+	}
+	return nil, err
 }
 
 func (t *transport) forwardPackets() {

@@ -247,6 +247,21 @@ func (g *Gossip) LocalMember() Member { return g.view.local() }
 // to join.
 func (g *Gossip) Joined() bool { return g.joined.Load() }
 
+// Introduce exchanges full state with the member at gossip address addr
+// (a push-pull, as a join does), so that it learns of this node, and of
+// every member this node knows, now rather than when epidemic gossip or
+// its next periodic exchange reaches it.
+func (g *Gossip) Introduce(addr string) error {
+	ml := g.ml.Load()
+	if ml == nil {
+		return fmt.Errorf("gossip: introduce to %s: not started", addr)
+	}
+	if _, err := ml.Join([]string{addr}); err != nil {
+		return fmt.Errorf("gossip: introduce to %s: %w", addr, err)
+	}
+	return nil
+}
+
 // Conflicted reports whether peers still know this node's name at another
 // address (an earlier run of it, restarted on new ports before the peers
 // declared the old one dead). Until they accept the new address they send

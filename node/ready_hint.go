@@ -140,6 +140,24 @@ func (n *Node) hint(name string) {
 			return
 		}
 		n.log.Debug("late ready hint not delivered", "peer", name, "try", try+1, "err", err)
+		if try == 0 {
+			n.introduce(m.Member)
+		}
+	}
+}
+
+// introduce makes member m learn of this node by a direct gossip state
+// exchange. A member refuses a ready hint from a node it does not know,
+// and epidemic gossip can miss it: an alive message is retransmitted a few
+// times to random members, and a dropped datagram or an unlucky draw
+// leaves the member ignorant until its next periodic full exchange (seen
+// for 6 s in a five-node start under -race, with every node ready).
+func (n *Node) introduce(m peer.Member) {
+	if n.gossip == nil || m.GossipAddr == "" {
+		return
+	}
+	if err := n.gossip.Introduce(m.GossipAddr); err != nil {
+		n.log.Debug("gossip introduction failed", "peer", m.Name, "err", err)
 	}
 }
 

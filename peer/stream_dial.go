@@ -28,8 +28,8 @@ const (
 )
 
 // Reconnection: the first retry after streamBackoffMin, doubling up to
-// streamBackoffMax, each with jitter; a peer that answers the upgrade
-// with anything but 101 (a node that does not speak the stream) is asked
+// streamBackoffMax, each with jitter; a peer that answers the upgrade in
+// a way that says it does not speak the stream (errNoStream) is asked
 // again after streamRetryOld. Meanwhile its traffic goes over HTTP.
 const (
 	streamBackoffMin = 100 * time.Millisecond
@@ -37,9 +37,22 @@ const (
 	streamRetryOld   = time.Minute
 )
 
-// errNoStream means the peer answered the upgrade with an HTTP status: it
-// does not speak the stream (an older build), or refused this node.
+// errNoStream means the peer answered the upgrade in a way that says it
+// does not speak the stream: an older build (404, 405), or something
+// between the nodes that drops the upgrade (400, 501, a 101 to another
+// protocol). A refusal that may pass (401, 403: the peer does not know
+// this node yet; 429, 5xx) is retried with the usual backoff instead.
 var errNoStream = errors.New("peer: peer does not accept the stream")
+
+// notSpoken reports whether status, answering the upgrade, means the peer
+// does not speak the stream.
+func notSpoken(status int) bool {
+	switch status {
+	case http.StatusSwitchingProtocols, http.StatusBadRequest, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return true
+	}
+	return false
+}
 
 // link keeps one outbound stream to one member up: it dials, and when
 // the connection ends dials again after a backoff. Calls use the current
@@ -173,8 +186,15 @@ func (t *Transport) upgrade(ctx context.Context, conn net.Conn, m Member) (net.C
 		return nil, nil, nil, fmt.Errorf("peer: stream to %s: %w", m.Name, err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols || !strings.EqualFold(resp.Header.Get("Upgrade"), streamProto) {
+	switch {
+	case resp.StatusCode == http.StatusSwitchingProtocols && strings.EqualFold(resp.Header.Get("Upgrade"), streamProto):
+	case notSpoken(resp.StatusCode):
 		return nil, nil, nil, fmt.Errorf("%w: %s answered %s", errNoStream, m.Name, resp.Status)
+	default:
+		// Refused for now (not yet a member in the peer's view, a
+		// signature from a skewed clock, an overloaded peer): the link
+		// retries with its usual backoff.
+		return nil, nil, nil, fmt.Errorf("peer: stream to %s: %s answered %s", m.Name, streamPath, resp.Status)
 	}
 	var key []byte
 	if t.c.key != nil {

@@ -69,6 +69,9 @@ type streamPair struct {
 	http     *httptest.Server
 	m        Member
 	httpReqs atomic.Int64
+	// refuse, while positive, is how many more upgrades the server
+	// answers 403, as a node that does not know the sender yet does.
+	refuse atomic.Int64
 }
 
 // newStreamPair starts a pair; secret signs, useTLS serves https, and
@@ -94,6 +97,10 @@ func newStreamPair(t testing.TB, secret []byte, useTLS, old bool) *streamPair {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == streamPath && old {
 			http.NotFound(w, r)
+			return
+		}
+		if r.URL.Path == streamPath && p.refuse.Add(-1) >= 0 {
+			http.Error(w, "peer: not a member", http.StatusForbidden)
 			return
 		}
 		if r.URL.Path != streamPath {

@@ -145,6 +145,9 @@ func newSession(conn net.Conn, br *bufio.Reader, peer string, key []byte, client
 	if tc, ok := conn.(*tls.Conn); ok {
 		raw = tc.NetConn()
 	}
+	if cc, ok := raw.(*countedConn); ok {
+		raw = cc.Conn
+	}
 	s.tcp, _ = raw.(*net.TCPConn)
 	_ = conn.SetDeadline(time.Time{})
 	s.wg.Go(s.readLoop)

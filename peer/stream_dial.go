@@ -129,7 +129,7 @@ func (l *link) run() {
 func (t *Transport) dialStream(ctx context.Context, m Member) (*session, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
-	conn, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(ctx, "tcp", m.HTTPAddr)
+	conn, err := countingDialer(&net.Dialer{KeepAlive: 30 * time.Second}, &t.stats)(ctx, "tcp", m.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("peer: stream to %s: %w", m.Name, err)
 	}

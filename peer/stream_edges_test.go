@@ -51,3 +51,36 @@ func TestStream_handOffToADeadPeerFailsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestStream_bytesCounted: the stream's connection counts in the peer
+// byte counters (roster_peer_bytes_total) as the HTTP client's do, both
+// ways, and still ends with a reset when it fails.
+func TestStream_bytesCounted(t *testing.T) {
+	p := newStreamPair(t, []byte("k"), false, false)
+	p.waitStream(t)
+	sent, recv := p.tr.Stats().BytesSent.Load(), p.tr.Stats().BytesReceived.Load()
+	body := sampleRecords(50)
+	enc, _, err := encodeBody(&deltasRequest{Records: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := len(enc)
+	if !p.tr.Broadcast(body).First(context.Background(), 5*time.Second) {
+		t.Fatal("deltas not acknowledged")
+	}
+	if n := p.httpReqs.Load(); n != 0 {
+		t.Fatalf("%d HTTP requests; want everything on the stream", n)
+	}
+	// The writer counts a write once it returns, which may be after the
+	// answer arrived.
+	await.True(t, 5*time.Second, "the records counted sent", func() bool {
+		return p.tr.Stats().BytesSent.Load()-sent >= uint64(size)
+	})
+	if d := p.tr.Stats().BytesReceived.Load() - recv; d == 0 {
+		t.Error("no bytes counted received for the answer")
+	}
+	s := p.tr.linkOf(p.m).session()
+	if s == nil || s.tcp == nil {
+		t.Fatal("the session lost its TCP connection behind the counter (no reset on failure)")
+	}
+}

@@ -59,8 +59,8 @@ type Config struct {
 	HandoffTimeout time.Duration
 	// PeerStream carries internal requests to each peer over one
 	// persistent connection on its HTTP port instead of one HTTP request
-	// each (peer.Config.Stream). Default false until the full chaos suite
-	// passes with it on a machine that is not overloaded.
+	// each (peer.Config.Stream); a peer that does not accept the stream
+	// still gets HTTP requests. Default true.
 	PeerStream bool
 	// AllowPeer, if set, says whether this node may send to a peer; tests
 	// use it to cut the network between nodes. Default nil (all).
@@ -131,6 +131,7 @@ func DefaultConfig() Config {
 		IdleTimeout:       2 * time.Minute,
 		CacheMillis:       3000,
 		HandoffTimeout:    time.Second,
+		PeerStream:        true,
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,

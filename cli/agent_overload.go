@@ -17,7 +17,7 @@ func overloadFlags(def agent.Config) []cli.Flag {
 		&cli.DurationFlag{Name: "expiry-brake-lag", Value: def.ExpiryBrakeLag, EnvVars: envVar("expiry-brake-lag"),
 			Usage: "hold expiries while a beat has waited longer than this to be applied or the node sheds requests; 0: never hold"},
 		&cli.BoolFlag{Name: "peer-stream", Value: def.PeerStream, EnvVars: envVar("peer-stream"),
-			Usage: "send internal traffic to each peer over one persistent connection on its HTTP port instead of one HTTP request each"},
+			Usage: "send internal traffic to each peer over one persistent connection on its HTTP port instead of one HTTP request each (--peer-stream=false: HTTP requests only)"},
 	}
 }
 

@@ -138,6 +138,10 @@ type Result struct {
 	RemovalLatenessP99, RemovalLatenessMax time.Duration
 	// Intruders sums up the intruders' checks.
 	Intruders IntruderResult
+	// BrakeHolds counts the nodes' expiry-brake holds (brakes.go), and
+	// BrakeMoved the silent instances whose expiry deadlines a hold of
+	// their owner's moved.
+	BrakeHolds, BrakeMoved int
 }
 
 type span struct{ from, to time.Time }
@@ -159,6 +163,9 @@ type plan struct {
 	absent     time.Time
 	baseU      time.Time
 	baseA      time.Time
+	// nominal is absent before an expiry-brake hold moved it (zero: not
+	// moved); the repair check settles by it (brakes.go).
+	nominal time.Time
 }
 
 type checker struct {
@@ -189,6 +196,7 @@ func Check(h *History, b Bounds) Result {
 	for _, o := range c.s.ops {
 		c.res.WorstBeatLateness = max(c.res.WorstBeatLateness, c.lateness(o))
 	}
+	c.res.BrakeHolds = c.brakeHolds()
 	c.buildPlans()
 	c.checkObs()
 	c.measure()

@@ -14,7 +14,7 @@ import (
 // stable reports whether membership was stable over [a, b].
 func (c *checker) stable(a, b time.Time) bool {
 	for _, e := range c.s.events {
-		if e.Kind != EvStall && overlaps(a.Add(-c.b.StableAfter), b, e.T, e.T) {
+		if e.Kind.lifecycle() && overlaps(a.Add(-c.b.StableAfter), b, e.T, e.T) {
 			return false
 		}
 	}
@@ -78,7 +78,7 @@ func maxTime(a, b time.Time) time.Time {
 func (c *checker) settle() time.Time {
 	var quiet time.Time
 	for _, e := range c.s.events {
-		if e.Kind != EvStall {
+		if e.Kind.lifecycle() {
 			quiet = maxTime(quiet, e.T)
 		}
 	}
@@ -90,7 +90,10 @@ func (c *checker) settle() time.Time {
 	t := quiet.Add(c.b.Repair)
 	for _, ps := range c.plans {
 		for _, p := range ps {
-			if p.silent {
+			switch {
+			case !p.nominal.IsZero(): // moved by an expiry brake: inBrakeWindow
+				t = maxTime(t, p.nominal)
+			case p.silent:
 				t = maxTime(t, p.absent)
 			}
 		}
@@ -124,7 +127,7 @@ func (c *checker) checkRepair() {
 	for _, k := range keys {
 		g := groups[k]
 		for _, o := range g[1:] {
-			if !maps.Equal(o.List, g[0].List) {
+			if !c.sameList(k.service, g[0], o) {
 				c.violate(Violation{Invariant: "repair", T: o.Start, Node: o.Node, Inst: k.service,
 					Detail: fmt.Sprintf("after settling (%s) nodes differ: %s lists %s, %s lists %s",
 						c.rel(settle), g[0].Node, fmtList(g[0].List), o.Node, fmtList(o.List))})
@@ -132,6 +135,24 @@ func (c *checker) checkRepair() {
 			}
 		}
 	}
+}
+
+// sameList reports whether polls a and b of service list the same
+// instances, leaving out those inside an expiry-brake window.
+func (c *checker) sameList(service string, a, b Obs) bool {
+	if maps.Equal(a.List, b.List) {
+		return true
+	}
+	strip := func(o Obs) map[string]bool {
+		m := maps.Clone(o.List)
+		for addr := range m {
+			if c.inBrakeWindow(service, addr, o.Start) {
+				delete(m, addr)
+			}
+		}
+		return m
+	}
+	return maps.Equal(strip(a), strip(b))
 }
 
 func fmtList(m map[string]bool) string {

@@ -100,11 +100,18 @@ const (
 	EvHeal
 	// EvStall is the harness itself going without CPU from Since to T.
 	EvStall
+	// EvBrake is a node's expiry brake holding its expiries, at most from
+	// Since to T (brakes.go).
+	EvBrake
 )
 
 func (k EventKind) String() string {
-	return [...]string{"start", "ready", "SIGKILL", "SIGTERM", "partition", "heal", "harness-stall"}[k]
+	return [...]string{"start", "ready", "SIGKILL", "SIGTERM", "partition", "heal", "harness-stall", "expiry-brake"}[k]
 }
+
+// lifecycle reports whether k changes the cluster (membership or the
+// network), as opposed to a measurement of the harness or a node.
+func (k EventKind) lifecycle() bool { return k != EvStall && k != EvBrake }
 
 // Event is one cluster event at time T (a stall lasts from Since to T).
 type Event struct {

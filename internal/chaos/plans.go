@@ -179,6 +179,7 @@ func (c *checker) buildPlans() {
 		if c.b.FromLastBeat {
 			p.absent = p.last.Add(c.b.DeleteTimeout + c.b.FailureDetection + c.b.Slack)
 		}
+		c.braked(p, in.Service)
 	}
 	for _, in := range order {
 		c.plans[in.Service] = append(c.plans[in.Service], by[in])

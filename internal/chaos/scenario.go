@@ -196,9 +196,10 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 	}
 	obsCtx, stopObs := context.WithCancel(context.Background())
 	var obsWG sync.WaitGroup
-	obsWG.Add(2)
+	obsWG.Add(3)
 	go func() { defer obsWG.Done(); Observe(obsCtx, r.c, r.h, r.svcs, 100*time.Millisecond, 3) }()
 	go func() { defer obsWG.Done(); Pace(obsCtx, r.h) }()
+	go func() { defer obsWG.Done(); WatchBrakes(obsCtx, r.c, r.h) }()
 	simCtx, stopSims := context.WithCancel(context.Background())
 	r.w = NewWorkload(r.c, r.h, cfg.Timings, seed)
 	r.spawnInitial(simCtx)

@@ -42,10 +42,12 @@ type heardHints struct {
 }
 
 // partHint is one partition's last report: who sent it, when it arrived
-// here, and the quiet instances it listed.
+// here, how long past that its sender vouches for it (peer.Heard.Holds),
+// and the quiet instances it listed.
 type partHint struct {
 	from  string
 	at    time.Time
+	holds time.Duration
 	quiet []store.Quiet
 }
 
@@ -58,8 +60,18 @@ func (n *Node) HandleHeard(m peer.Member, parts []peer.Heard) {
 	if h.parts == nil {
 		h.parts = map[int]partHint{}
 	}
+	listed := make(map[int]bool, len(parts))
 	for _, p := range parts {
-		h.parts[p.Partition] = partHint{from: m.Name, at: now, quiet: p.Quiet}
+		h.parts[p.Partition] = partHint{from: m.Name, at: now, holds: p.Holds, quiet: p.Quiet}
+		listed[p.Partition] = true
+	}
+	// A partition m no longer owns: its last report of it held only
+	// until now, when m stopped hearing its beats.
+	for p, ph := range h.parts {
+		if ph.from == m.Name && !listed[p] && ph.at.Add(ph.holds).After(now) {
+			ph.holds = now.Sub(ph.at)
+			h.parts[p] = ph
+		}
 	}
 }
 
@@ -68,6 +80,13 @@ func (n *Node) HandleHeard(m peer.Member, parts []peer.Heard) {
 // died before it reported the partition (it had only just taken it over),
 // it is the owner's before, whose report is still true as of when it was
 // made: the grace a takeover gives covers an instance that resumed since.
+//
+// The report is taken to hold until its sender's refresh after its
+// arrival (at most now, and only while its sender still owned the
+// partition): the sender would have sent a changed report by then.
+// Counting its unlisted instances' last-heard bound from the arrival
+// alone would make them up to one refresh older than they are, and expire
+// a silent one up to that much before its delete timeout.
 func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *store.Hint {
 	return func(p int) *store.Hint {
 		h.mu.Lock()
@@ -76,7 +95,13 @@ func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *stor
 		if !ok || now.Sub(ph.at) > ttl {
 			return nil
 		}
-		return &store.Hint{At: ph.at, Quiet: ph.quiet}
+		// Unchanged reports come only every refresh: the copy held until
+		// then unless a changed one came, and no later than now.
+		until := ph.at.Add(min(ph.holds, ttl))
+		if until.After(now) {
+			until = now
+		}
+		return &store.Hint{At: ph.at, Until: until, Quiet: ph.quiet}
 	}
 }
 

@@ -1,0 +1,103 @@
+package node
+
+import (
+	"testing"
+	"time"
+
+	"github.com/roster-io/roster/peer"
+	"github.com/roster-io/roster/store"
+)
+
+// takeoverCase is a silent instance's takeover after its owner's last
+// report: the report arrives at t0 without listing the instance, which
+// beats until lastBeat and falls silent; the owner's own state is last
+// known at ownerGone (its crash, or the report that drops the partition);
+// the takeover comes at takeover.
+type takeoverCase struct {
+	holds               time.Duration // the refresh the report promises
+	lastBeat, ownerGone time.Duration
+	dropAt              time.Duration // when the owner reports no longer owning it (0: never)
+	takeover            time.Duration
+}
+
+// removedAfterTakeover runs c through HandleHeard, hintsAt and the store's
+// TakeOver and sweeps, on an injected clock, and returns when the
+// instance was removed, from t0 (-1: not within a minute).
+func removedAfterTakeover(t *testing.T, c takeoverCase) time.Duration {
+	t.Helper()
+	t0 := time.Unix(1_700_000_000, 0)
+	now := t0.Add(-20 * time.Second)
+	clock := func() time.Time { return now }
+	s, err := store.New(store.Config{Node: "taker", Now: clock, TombstoneTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := store.Key{Namespace: store.DefaultNamespace, Group: store.DefaultGroup, Service: "svc"}
+	in := store.Instance{InstanceKey: store.InstanceKey{Cluster: store.DefaultCluster, IP: "10.0.0.1", Port: 80},
+		Weight: 1, Healthy: true, Enabled: true, Ephemeral: true,
+		BeatInterval: 5 * time.Second, BeatTimeout: 15 * time.Second, DeleteTimeout: 30 * time.Second}
+	if _, err := s.Register(svc, in); err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{cfg: Config{Now: clock}}
+	owner := peer.Member{Name: "owner", Epoch: 1}
+	now = t0
+	n.HandleHeard(owner, []peer.Heard{{Partition: 0, Holds: c.holds}})
+	if c.dropAt > 0 {
+		now = t0.Add(c.dropAt)
+		n.HandleHeard(owner, []peer.Heard{{Partition: 1, Holds: c.holds}})
+	}
+	now = t0.Add(c.takeover)
+	s.TakeOver([]int{0}, n.heard.hintsAt(now, 10*time.Second))
+	for ; now.Before(t0.Add(time.Minute)); now = now.Add(50 * time.Millisecond) {
+		for _, tr := range s.Sweep(func(store.Key) bool { return true }) {
+			if tr.Removed {
+				return now.Sub(t0)
+			}
+		}
+	}
+	return -1
+}
+
+// TestTakeOver_unchangedReportHoldsUntilRefresh: an owner re-sends an
+// unchanged last-heard report only every refresh, so the copy a member
+// holds may have arrived up to a refresh before the owner's crash. The
+// instance it did not list was heard within 1.5 beat intervals
+// (store.QuietAfter) of the owner's last state, not only of the copy's
+// arrival, and must not be removed before its delete timeout from that
+// bound; nor later than the copy's promise (arrival + refresh) allows.
+func TestTakeOver_unchangedReportHoldsUntilRefresh(t *testing.T) {
+	const quietAfter, deleteTimeout = 7500 * time.Millisecond, 30 * time.Second
+	const refresh = 3333 * time.Millisecond
+	cases := []struct {
+		name string
+		c    takeoverCase
+		// the owner's state last known at:
+		heldAt time.Duration
+	}{
+		{"owner crashed just before its refresh", takeoverCase{holds: refresh, lastBeat: 3200 * time.Millisecond,
+			ownerGone: 3300 * time.Millisecond, takeover: 5300 * time.Millisecond}, refresh},
+		{"takeover within the refresh (owner left)", takeoverCase{holds: refresh, lastBeat: 1900 * time.Millisecond,
+			ownerGone: 2 * time.Second, takeover: 2 * time.Second}, 2 * time.Second},
+		{"owner dropped the partition before its refresh", takeoverCase{holds: refresh, lastBeat: 900 * time.Millisecond,
+			ownerGone: time.Second, dropAt: time.Second, takeover: 6 * time.Second}, time.Second},
+		{"a report promising no refresh holds as of its arrival", takeoverCase{lastBeat: -100 * time.Millisecond,
+			takeover: 4 * time.Second}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := removedAfterTakeover(t, tc.c)
+			// The instance was unlisted in the owner's last state, so its last
+			// beat was within quietAfter of it (it beat at lastBeat).
+			earliest := tc.c.ownerGone - quietAfter + deleteTimeout
+			if tc.c.ownerGone == 0 {
+				earliest = tc.c.lastBeat - quietAfter + deleteTimeout
+			}
+			latest := tc.heldAt - quietAfter + deleteTimeout + 100*time.Millisecond
+			if got < 0 || got < earliest || got > latest {
+				t.Fatalf("removed %v after the report (-1: never), want between %v (delete timeout from the owner's last state) and %v",
+					got, earliest, latest)
+			}
+		})
+	}
+}

@@ -17,6 +17,7 @@ type takeoverCase struct {
 	holds               time.Duration // the refresh the report promises
 	lastBeat, ownerGone time.Duration
 	dropAt              time.Duration // when the owner reports no longer owning it (0: never)
+	departs             time.Duration // when this node sees the owner leave the cluster (0: not before the takeover)
 	takeover            time.Duration
 }
 
@@ -47,6 +48,10 @@ func removedAfterTakeover(t *testing.T, c takeoverCase) time.Duration {
 		now = t0.Add(c.dropAt)
 		n.HandleHeard(owner, []peer.Heard{{Partition: 1, Holds: c.holds}})
 	}
+	if c.departs > 0 {
+		now = t0.Add(c.departs)
+		n.heard.departed(map[string]Member{}, now, time.Minute)
+	}
 	now = t0.Add(c.takeover)
 	s.TakeOver([]int{0}, n.heard.hintsAt(now, 10*time.Second))
 	for ; now.Before(t0.Add(time.Minute)); now = now.Add(50 * time.Millisecond) {
@@ -65,7 +70,8 @@ func removedAfterTakeover(t *testing.T, c takeoverCase) time.Duration {
 // instance it did not list was heard within 1.5 beat intervals
 // (store.QuietAfter) of the owner's last state, not only of the copy's
 // arrival, and must not be removed before its delete timeout from that
-// bound; nor later than the copy's promise (arrival + refresh) allows.
+// bound; nor later than the copy's promise (arrival + refresh) or its
+// sender's departure from the cluster allows.
 func TestTakeOver_unchangedReportHoldsUntilRefresh(t *testing.T) {
 	const quietAfter, deleteTimeout = 7500 * time.Millisecond, 30 * time.Second
 	const refresh = 3333 * time.Millisecond
@@ -81,6 +87,12 @@ func TestTakeOver_unchangedReportHoldsUntilRefresh(t *testing.T) {
 			ownerGone: 2 * time.Second, takeover: 2 * time.Second}, 2 * time.Second},
 		{"owner dropped the partition before its refresh", takeoverCase{holds: refresh, lastBeat: 900 * time.Millisecond,
 			ownerGone: time.Second, dropAt: time.Second, takeover: 6 * time.Second}, time.Second},
+		{"long refresh: held until the owner left the cluster (its crash found 2s later)", takeoverCase{holds: 30 * time.Second,
+			lastBeat: 3200 * time.Millisecond, ownerGone: 3300 * time.Millisecond, departs: 5300 * time.Millisecond,
+			takeover: 5300 * time.Millisecond}, 5300 * time.Millisecond},
+		{"long refresh: the partition passed through another owner that died too", takeoverCase{holds: 30 * time.Second,
+			lastBeat: 1900 * time.Millisecond, ownerGone: 2 * time.Second, departs: 2 * time.Second,
+			takeover: 6 * time.Second}, 2 * time.Second},
 		{"a report promising no refresh holds as of its arrival", takeoverCase{lastBeat: -100 * time.Millisecond,
 			takeover: 4 * time.Second}, 0},
 	}
@@ -99,5 +111,36 @@ func TestTakeOver_unchangedReportHoldsUntilRefresh(t *testing.T) {
 					got, earliest, latest)
 			}
 		})
+	}
+}
+
+// TestHeardHints_departed: a sender that leaves caps its reports at its
+// departure; one that comes back is no longer taken as gone; a departure
+// older than the TTL is forgotten with the sender's partition list.
+func TestHeardHints_departed(t *testing.T) {
+	var h heardHints
+	t0 := time.Unix(1_700_000_000, 0)
+	h.record("b", []peer.Heard{{Partition: 3, Holds: time.Minute}}, t0)
+	live := map[string]Member{"b": {}}
+	until := func(at time.Time) time.Time { return h.hintsAt(at, 2*time.Minute)(3).Until }
+	h.departed(live, t0.Add(time.Second), time.Minute)
+	if got := until(t0.Add(5 * time.Second)); !got.Equal(t0.Add(5 * time.Second)) {
+		t.Fatalf("live sender: report held until %v, want the takeover (5s)", got.Sub(t0))
+	}
+	h.departed(map[string]Member{}, t0.Add(2*time.Second), time.Minute)
+	h.departed(map[string]Member{}, t0.Add(3*time.Second), time.Minute) // still gone: the first departure counts
+	if got := until(t0.Add(5 * time.Second)); !got.Equal(t0.Add(2 * time.Second)) {
+		t.Fatalf("departed sender: report held until %v, want its departure (2s)", got.Sub(t0))
+	}
+	h.departed(live, t0.Add(4*time.Second), time.Minute)
+	if got := until(t0.Add(5 * time.Second)); !got.Equal(t0.Add(5 * time.Second)) {
+		t.Fatalf("sender back: report held until %v, want the takeover (5s)", got.Sub(t0))
+	}
+	h.departed(map[string]Member{}, t0.Add(6*time.Second), time.Minute)
+	h.departed(map[string]Member{}, t0.Add(67*time.Second), time.Minute)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.gone) != 0 || len(h.owned) != 0 {
+		t.Fatalf("a departure older than the TTL kept: gone %v, owned %v", h.gone, h.owned)
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/roster-io/roster/store"
 )
 
-// Last-heard reports (store/takeover.go): an owner tells every member, a
-// few times a second, which partitions it owns and which of their
+// Last-heard reports (store/takeover.go): an owner tells every member,
+// when it changes and every refresh otherwise, which partitions it owns and which of their
 // instances it has not heard for store.QuietAfter, so whichever node takes
 // a partition over next counts expiry from the last beat rather than from
 // the takeover.

@@ -9,8 +9,8 @@ import (
 // beats, so a node that takes a service over does not know when they were
 // last heard. Giving every instance a full fresh timeout from the takeover
 // is safe but compounds under churn: a silent instance whose service
-// changes owner every few seconds is never removed. So owners report, a
-// few times a second, which of their instances have gone quiet and since
+// changes owner every few seconds is never removed. So owners report,
+// when it changes, which of their instances have gone quiet and since
 // when (Quiet), and the node that takes a partition over counts from that
 // report (TakeOver):
 //

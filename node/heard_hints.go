@@ -1,0 +1,139 @@
+package node
+
+import (
+	"sync"
+	"time"
+
+	"github.com/roster-io/roster/peer"
+	"github.com/roster-io/roster/store"
+)
+
+// heardHints holds the last report of each partition, and when each
+// member that sent reports left the cluster.
+type heardHints struct {
+	mu    sync.Mutex
+	parts map[int]partHint
+	owned map[string][]int     // the partitions of each member's last report
+	gone  map[string]time.Time // members that left, since when (departed)
+}
+
+// partHint is one partition's last report: who sent it, when it arrived
+// here, how long past that its sender vouches for it (peer.Heard.Holds),
+// and the quiet instances it listed.
+type partHint struct {
+	from  string
+	at    time.Time
+	holds time.Duration
+	quiet []store.Quiet
+}
+
+// HandleHeard records member m's report (peer.Receiver).
+func (n *Node) HandleHeard(m peer.Member, parts []peer.Heard) {
+	n.heard.record(m.Name, parts, n.cfg.Now())
+}
+
+// record keeps from's report of parts, arrived at now. A partition its
+// previous report listed and this one does not, from no longer owns: its
+// last report of it held only until now, when from stopped hearing its
+// beats.
+func (h *heardHints) record(from string, parts []peer.Heard, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.parts == nil {
+		h.parts, h.owned = map[int]partHint{}, map[string][]int{}
+	}
+	listed := make([]int, 0, len(parts))
+	for _, p := range parts {
+		h.parts[p.Partition] = partHint{from: from, at: now, holds: p.Holds, quiet: p.Quiet}
+		listed = append(listed, p.Partition)
+	}
+	for _, p := range h.owned[from] {
+		ph, ok := h.parts[p]
+		if ok && ph.from == from && ph.at.Before(now) && ph.at.Add(ph.holds).After(now) {
+			ph.holds = now.Sub(ph.at)
+			h.parts[p] = ph
+		}
+	}
+	h.owned[from] = listed
+}
+
+// departed records, at a membership change at now, which members are
+// live: one that is not left the cluster now (if it had not already), and
+// its reports held no later than that; one that is has not left. Records
+// older than ttl are dropped, their reports being too old to use.
+func (h *heardHints) departed(live map[string]Member, now time.Time, ttl time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gone == nil {
+		h.gone = map[string]time.Time{}
+	}
+	for name := range h.owned {
+		_, ok := live[name]
+		_, known := h.gone[name]
+		switch {
+		case ok:
+			delete(h.gone, name)
+		case !known:
+			h.gone[name] = now
+		}
+	}
+	for name, at := range h.gone {
+		if now.Sub(at) > ttl {
+			delete(h.gone, name)
+			delete(h.owned, name)
+		}
+	}
+}
+
+// hintsAt returns, for a takeover at now, partition p's last report if it
+// arrived within ttl. It is normally the former owner's; when that owner
+// died before it reported the partition (it had only just taken it over),
+// it is the owner's before, whose report is still true as of when it was
+// made: the grace a takeover gives covers an instance that resumed since.
+//
+// A changed report comes at once, so the copy is taken to hold until its
+// sender left the cluster (or until now, if it has not), or stopped owning
+// the partition, and at most its refresh past its arrival. Counting its
+// unlisted instances' last-heard bound from the arrival alone would make
+// them up to one refresh older than they are, and expire a silent one up
+// to that much before its delete timeout; counting to the sender's
+// departure makes them at most one failure detection younger.
+func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *store.Hint {
+	return func(p int) *store.Hint {
+		h.mu.Lock()
+		ph, ok := h.parts[p]
+		gone, left := h.gone[ph.from]
+		h.mu.Unlock()
+		if !ok || now.Sub(ph.at) > ttl {
+			return nil
+		}
+		until := ph.at.Add(min(ph.holds, ttl))
+		if until.After(now) {
+			until = now
+		}
+		if left && gone.Before(until) {
+			until = gone
+			if until.Before(ph.at) {
+				until = ph.at
+			}
+		}
+		return &store.Hint{At: ph.at, Until: until, Quiet: ph.quiet}
+	}
+}
+
+// uncovered counts the partitions owned by a member other than self
+// whose last report did not come from that owner.
+func (h *heardHints) uncovered(owners []string, self string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	missing := 0
+	for p, o := range owners {
+		if o == "" || o == self {
+			continue
+		}
+		if ph, ok := h.parts[p]; !ok || ph.from != o {
+			missing++
+		}
+	}
+	return missing
+}

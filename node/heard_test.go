@@ -43,10 +43,10 @@ func removedAfterTakeover(t *testing.T, c takeoverCase) time.Duration {
 	n := &Node{cfg: Config{Now: clock}}
 	owner := peer.Member{Name: "owner", Epoch: 1}
 	now = t0
-	n.HandleHeard(owner, []peer.Heard{{Partition: 0, Holds: c.holds}})
+	n.HandleHeard(owner, 1, []peer.Heard{{Partition: 0, Holds: c.holds}})
 	if c.dropAt > 0 {
 		now = t0.Add(c.dropAt)
-		n.HandleHeard(owner, []peer.Heard{{Partition: 1, Holds: c.holds}})
+		n.HandleHeard(owner, 2, []peer.Heard{{Partition: 1, Holds: c.holds}})
 	}
 	if c.departs > 0 {
 		now = t0.Add(c.departs)
@@ -120,7 +120,7 @@ func TestTakeOver_unchangedReportHoldsUntilRefresh(t *testing.T) {
 func TestHeardHints_departed(t *testing.T) {
 	var h heardHints
 	t0 := time.Unix(1_700_000_000, 0)
-	h.record("b", []peer.Heard{{Partition: 3, Holds: time.Minute}}, t0)
+	h.record("b", 1, []peer.Heard{{Partition: 3, Holds: time.Minute}}, t0)
 	live := map[string]Member{"b": {}}
 	until := func(at time.Time) time.Time { return h.hintsAt(at, 2*time.Minute)(3).Until }
 	h.departed(live, t0.Add(time.Second), time.Minute)
@@ -142,5 +142,31 @@ func TestHeardHints_departed(t *testing.T) {
 	defer h.mu.Unlock()
 	if len(h.gone) != 0 || len(h.owned) != 0 {
 		t.Fatalf("a departure older than the TTL kept: gone %v, owned %v", h.gone, h.owned)
+	}
+}
+
+// TestHeardHints_renewal: a renewal of the report held confirms it (the
+// TTL and the refresh count from the renewal; the quiet ages still from
+// the report's arrival); a renewal of another report is refused.
+func TestHeardHints_renewal(t *testing.T) {
+	var h heardHints
+	t0 := time.Unix(1_700_000_000, 0)
+	quiet := []store.Quiet{{ID: 9, Age: 4 * time.Second}}
+	h.record("b", 7, []peer.Heard{{Partition: 3, Holds: 30 * time.Second, Quiet: quiet}}, t0)
+	if h.renew("b", 8, 30*time.Second, t0.Add(25*time.Second)) || h.renew("c", 7, 30*time.Second, t0.Add(25*time.Second)) {
+		t.Fatal("a renewal of a report not held was accepted")
+	}
+	if !h.renew("b", 7, 30*time.Second, t0.Add(25*time.Second)) {
+		t.Fatal("a renewal of the report held was refused")
+	}
+	hint := h.hintsAt(t0.Add(70*time.Second), time.Minute)(3)
+	if hint == nil {
+		t.Fatal("a report renewed 45s before the takeover dropped by a 60s TTL")
+	}
+	if !hint.At.Equal(t0) || !hint.Until.Equal(t0.Add(55*time.Second)) || len(hint.Quiet) != 1 {
+		t.Fatalf("hint %+v: want its ages from the report (0s) and held until the renewal's refresh (55s)", hint)
+	}
+	if h.hintsAt(t0.Add(86*time.Second), time.Minute)(3) != nil {
+		t.Fatal("a report last confirmed 61s before the takeover used with a 60s TTL")
 	}
 }

@@ -40,6 +40,9 @@ type heardRequest struct {
 	Owned      []byte      `json:"owned"`
 	Quiet      []heardPart `json:"quiet,omitempty"`
 	RefreshMS  int64       `json:"refresh_ms,omitempty"`
+	// Same, instead of Owned and Quiet, renews the report the member
+	// last acknowledged: its key in 16 hex digits (heard_renew.go).
+	Same string `json:"same,omitempty"`
 }
 
 // heardPart is one partition's quiet instances: 12 bytes per instance,
@@ -158,12 +161,17 @@ func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard, r
 	key, now := req.key(), t.cfg.Now()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	renew := &heardRequest{Partitions: count, RefreshMS: req.RefreshMS, Same: fmt.Sprintf("%016x", key)}
 	for _, q := range t.list() {
-		if refresh > 0 && !t.heardDue(q.m, key, now, refresh) {
+		due := heardFull
+		if refresh > 0 {
+			due = t.heardDue(q.m, key, now, refresh)
+		}
+		if due == heardNone {
 			continue
 		}
 		wg.Go(func() {
-			e := t.call(ctx, KindHeard, q.m, http.MethodPost, "/internal/v1/heard", req, nil)
+			e := t.sendHeard(ctx, q.m, due, req, renew)
 			t.heardDelivered(q.m, key, now, e == nil)
 			if e != nil {
 				mu.Lock()
@@ -183,12 +191,20 @@ type heardMark struct {
 	at    time.Time
 }
 
-// heardDue reports whether m must be sent the report of key now.
-func (t *Transport) heardDue(m Member, key uint64, now time.Time, refresh time.Duration) bool {
+// heardDue reports what m must be sent now of the report of key: nothing,
+// the whole report (m does not hold it), or a renewal (m holds it, and it
+// is refresh old).
+func (t *Transport) heardDue(m Member, key uint64, now time.Time, refresh time.Duration) heardSend {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	last, ok := t.heardSent[m.Name]
-	return !ok || last.key != key || last.epoch != m.Epoch || now.Sub(last.at) >= refresh
+	switch {
+	case !ok || last.key != key || last.epoch != m.Epoch:
+		return heardFull
+	case now.Sub(last.at) >= refresh:
+		return heardRenew
+	}
+	return heardNone
 }
 
 // heardDelivered records that m acknowledged the report of key sent at
@@ -230,12 +246,16 @@ func (s *Server) heard(w http.ResponseWriter, r *http.Request, from Member) {
 		writeError(w, err)
 		return
 	}
+	if req.Same != "" {
+		s.renewHeard(w, &req, from)
+		return
+	}
 	parts, err := req.decode(s.recv.PartitionCount())
 	if err != nil {
 		s.cfg.Logger.Warn("refused a peer's last-heard report", "from", from.Name, "err", err)
 		writeError(w, &RemoteError{Status: http.StatusBadRequest, Msg: err.Error()})
 		return
 	}
-	s.recv.HandleHeard(from, parts)
+	s.recv.HandleHeard(from, req.key(), parts)
 	writeJSON(w, http.StatusOK, struct{}{})
 }

@@ -61,11 +61,21 @@ func TestHeard_invalidReportsRefused(t *testing.T) {
 		{"age too large", heardRequest{Partitions: 4, Owned: owns(1), Quiet: []heardPart{{Partition: 1, Quiet: entry(5, uint32(maxQuietAge.Milliseconds()+1))}}}, "over"},
 		{"negative refresh", heardRequest{Partitions: 4, Owned: owns(1), RefreshMS: -1}, "refresh_ms"},
 		{"refresh too long", heardRequest{Partitions: 4, Owned: owns(1), RefreshMS: maxHeardRefresh.Milliseconds() + 1}, "refresh_ms"},
+		{"renewal with a bitmap", heardRequest{Partitions: 4, Owned: owns(1), Same: "0123456789abcdef"}, "same"},
+		{"renewal key not hex", heardRequest{Partitions: 4, Same: "0123456789abcdeg"}, "same"},
+		{"renewal key short", heardRequest{Partitions: 4, Same: "abc"}, "same"},
+		{"renewal of another ring size", heardRequest{Partitions: 8, Same: "0123456789abcdef"}, "partitions"},
+		{"renewal refresh too long", heardRequest{Partitions: 4, Same: "0123456789abcdef", RefreshMS: maxHeardRefresh.Milliseconds() + 1}, "refresh_ms"},
 		{"too many entries", heardRequest{Partitions: 4, Owned: owns(1), Quiet: []heardPart{{Partition: 1, Quiet: make([]byte, (store.MaxQuietPerPartition+1)*quietEntryBytes)}}}, "at most"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := c.req.decode(4)
+			var err error
+			if c.req.Same != "" {
+				_, err = c.req.decodeSame(4)
+			} else {
+				_, err = c.req.decode(4)
+			}
 			if err == nil || !strings.Contains(err.Error(), c.field) {
 				t.Fatalf("decode got %v, want an error naming %q", err, c.field)
 			}

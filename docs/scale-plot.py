@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Draws docs/img/scale.svg from docs/scale.json (the output of
-`roster bench scale --local 3,10,30,100 --json docs/scale.json`);
-with --table, prints the Markdown table of docs/scale.md instead.
+`roster bench scale --local 3,10,30,100 --json docs/scale.json`, one or
+more runs concatenated); with --table, prints the Markdown table of
+docs/scale.md instead. --profile NAME keeps the results of one gossip
+profile (default: shared).
 
 Four panels against the number of nodes (log scale): bytes each node sends
 per second (idle: gossip and peer traffic; under load), CPU per node, RSS
@@ -108,12 +110,18 @@ def table(rows):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--table"]
+    argv, profile = sys.argv[1:], "shared"
+    if "--profile" in argv:
+        i = argv.index("--profile")
+        profile = argv[i + 1]
+        del argv[i:i + 2]
+    args = [a for a in argv if a != "--table"]
     src = args[0] if args else os.path.join(HERE, "scale.json")
     dst = args[1] if len(args) > 1 else os.path.join(HERE, "img", "scale.svg")
     with open(src) as f:
         # A size whose run stopped early has no complete figures.
-        rows = sorted((r for r in json.load(f) if not r.get("error")), key=lambda r: r["nodes"])
+        rows = sorted((r for r in json.load(f) if not r.get("error") and r.get("gossip_profile") == profile),
+                      key=lambda r: r["nodes"])
     if "--table" in sys.argv:
         table(rows)
         return

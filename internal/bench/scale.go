@@ -92,6 +92,10 @@ type ScaleResult struct {
 	LoadOpsPerS                float64 `json:"load_ops_per_s"`
 	LoadFailed                 uint64  `json:"load_failed"`
 	LoadSkipped                uint64  `json:"load_skipped"`
+	// LoadRegisterRetries counts the registrations of the beating
+	// instances tried again after a failure (a timeout on a saturated
+	// machine).
+	LoadRegisterRetries int `json:"load_register_retries"`
 
 	MovedFractionJoin  float64 `json:"moved_fraction_join"`
 	JoinSettledMs      float64 `json:"join_settled_ms"`
@@ -287,8 +291,10 @@ func (s *scaleRun) load(ctx context.Context) error {
 	procs := s.lc.Live()
 	shape := loadShape{urls: urls(procs), prefix: "bench-scale-" + runID() + "-", instances: s.cfg.Instances,
 		interval: s.cfg.Interval, writeRate: s.cfg.WriteRate, workers: 192}
-	if failed := registerBeating(ctx, s.c, shape); failed > 0 {
-		return fmt.Errorf("%d of %d registrations failed", failed, shape.instances)
+	failed, retried, err := registerBeating(ctx, s.c, shape)
+	s.r.LoadRegisterRetries = retried
+	if failed > 0 {
+		return fmt.Errorf("%d of %d registrations failed three times (last: %w)", failed, shape.instances, err)
 	}
 	l := startScaleLoad(ctx, s.c, shape)
 	defer l.stop()

@@ -26,8 +26,13 @@ import (
 // and at most one refresh past its arrival. The refresh only bounds how
 // long a copy is trusted when its sender's changes have not been getting
 // through; sending an unchanged report every HeardInterval made each node
-// send N-1 requests a second, and every few seconds (N-1)/3.
-func (n *Node) heardRefresh() time.Duration { return max(30*n.cfg.HeardInterval, 30*time.Second) }
+// send N-1 requests a second, and every few seconds (N-1)/3. It is 30 s,
+// or a second per member in clusters of more than 30, so that an idle node
+// renews at most one copy a second whatever N is (10 minutes at most, the
+// longest a report may promise).
+func (n *Node) heardRefresh() time.Duration {
+	return min(max(30*n.cfg.HeardInterval, 30*time.Second, time.Duration(n.peers.Peers())*time.Second), 10*time.Minute)
+}
 
 // heardHintTTL is how old a report may be and still be used at a
 // takeover: past a refresh plus failure detection, its sender should have

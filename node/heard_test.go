@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -168,5 +169,31 @@ func TestHeardHints_renewal(t *testing.T) {
 	}
 	if h.hintsAt(t0.Add(86*time.Second), time.Minute)(3) != nil {
 		t.Fatal("a report last confirmed 61s before the takeover used with a 60s TTL")
+	}
+}
+
+// TestHeardRefresh: 30 s, or a second per member above 30 members, so an
+// idle node renews about one copy a second at most; the TTL is twice it.
+func TestHeardRefresh(t *testing.T) {
+	cfg := peer.DefaultConfig()
+	cfg.Self = "self"
+	tr, err := peer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	n := &Node{cfg: Config{HeardInterval: time.Second}, peers: tr}
+	for _, c := range []struct {
+		members int
+		want    time.Duration
+	}{{0, 30 * time.Second}, {10, 30 * time.Second}, {99, 99 * time.Second}, {700, 10 * time.Minute}} {
+		ms := make([]peer.Member, c.members)
+		for i := range ms {
+			ms[i] = peer.Member{Name: fmt.Sprintf("m%d", i), HTTPAddr: fmt.Sprintf("127.0.0.1:%d", 10000+i), Epoch: 1}
+		}
+		tr.SetMembers(ms)
+		if got := n.heardRefresh(); got != c.want || n.heardHintTTL() != 2*c.want {
+			t.Errorf("%d members: refresh %v, TTL %v; want %v and twice it", c.members, got, n.heardHintTTL(), c.want)
+		}
 	}
 }

@@ -60,8 +60,9 @@ const quietEntryBytes = 12
 // would allow 49 days).
 const maxQuietAge = 24 * time.Hour
 
-// maxHeardRefresh caps the refresh a report may promise.
-const maxHeardRefresh = time.Minute
+// maxHeardRefresh caps the refresh a report may promise (a second per
+// member of a 600-node cluster).
+const maxHeardRefresh = 10 * time.Minute
 
 // encodeHeard encodes parts for a ring of count partitions, re-sent
 // unchanged every refresh.

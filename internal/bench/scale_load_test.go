@@ -44,3 +44,13 @@ func TestRegisterBeating_retries(t *testing.T) {
 		t.Fatalf("tries per instance %v", tries)
 	}
 }
+
+func TestListedCounts(t *testing.T) {
+	var seen sync.Map
+	seen.Store("b", 97)
+	seen.Store("a", 100)
+	seen.Store("c", -1)
+	if got, want := listedCounts(&seen, 100), "members listed: b: 97, c: no answer"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

@@ -201,7 +201,7 @@ func localConfig() *memberlist.Config {
 //	spread        ~GossipInterval ≈ 0.1s
 //	total                         ≈ 10s (≈ 6s at 10 nodes)
 func sharedConfig() *memberlist.Config {
-	c := memberlist.DefaultLANConfig()        // probe 1s, suspicion ×4 (×6 unconfirmed), gossip 200ms to 3, push-pull 30s
+	c := memberlist.DefaultLANConfig()        // probe 1s, suspicion ×4 (×6 unconfirmed), gossip to 3, push-pull 30s
 	c.ProbeTimeout = 400 * time.Millisecond   // stock 500ms; 2·ProbeTimeout below ProbeInterval, as in lan
 	c.GossipInterval = 100 * time.Millisecond // as lan: news (a join, a node turning ready) spreads twice as fast; nothing is sent when there is none
 	c.DeadNodeReclaimTime = 5 * time.Second   // stock never

@@ -119,9 +119,19 @@ def main():
     src = args[0] if args else os.path.join(HERE, "scale.json")
     dst = args[1] if len(args) > 1 else os.path.join(HERE, "img", "scale.svg")
     with open(src) as f:
-        # A size whose run stopped early has no complete figures.
-        rows = sorted((r for r in json.load(f) if not r.get("error") and r.get("gossip_profile") == profile),
-                      key=lambda r: r["nodes"])
+        rows = sorted((r for r in json.load(f) if r.get("gossip_profile") == profile), key=lambda r: r["nodes"])
+    for r in rows:
+        # A size whose run stopped early (error) has only the figures of
+        # the phases before; the rest are zero, shown as missing. A start
+        # that did not converge has no convergence figure.
+        if r.get("error"):
+            for k, v in list(r.items()):
+                if v == 0 and k not in ("false_suspicions", "refutations", "writes_not_visible", "load_failed",
+                                          "idle_heard_bytes_per_node_per_s"):
+                    r[k] = None
+        if r.get("members_not_converged"):
+            r["members_converged_ms"] = None
+    rows = [r for r in rows if r.get("ready_ms")]  # no figures at all without a start
     if "--table" in sys.argv:
         table(rows)
         return

@@ -72,7 +72,7 @@ func agentFlags(def agent.Config) []cli.Flag {
 		&cli.DurationFlag{Name: "join-timeout", Value: def.JoinTimeout, EnvVars: envVar("join-timeout"),
 			Usage: "how long to wait for a --join seed to answer before starting a new cluster (seeds that refuse this node never let it start)"},
 		&cli.StringFlag{Name: "gossip-profile", Value: def.GossipProfile, EnvVars: envVar("gossip-profile"),
-			Usage: "failure-detection timing: lan (dead in ~2 s), local (loopback tests, ~1 s) or wan"},
+			Usage: "failure-detection timing: lan (dead in ~2 s), local (loopback tests, ~1 s), wan, or shared (many nodes on few cores, ~5-10 s)"},
 		&cli.BoolFlag{Name: "pprof", EnvVars: envVar("pprof"),
 			Usage: "serve net/http/pprof under /debug/pprof/ on the --http port (profiles can reveal internals; off by default)"},
 		&cli.BoolFlag{Name: "push-to-client-ip", EnvVars: envVar("push-to-client-ip"),
@@ -132,9 +132,9 @@ func agentConfig(c *cli.Context) (agent.Config, agentOptions, error) {
 	}
 
 	switch cfg.GossipProfile {
-	case "lan", "local", "wan":
+	case "lan", "local", "wan", "shared":
 	default:
-		return bad(fmt.Errorf("--gossip-profile %q is not lan, local or wan", cfg.GossipProfile))
+		return bad(fmt.Errorf("--gossip-profile %q is not lan, local, wan or shared", cfg.GossipProfile))
 	}
 	switch opts.logFormat {
 	case "text", "json":

@@ -130,7 +130,7 @@ func TestAgent_badFlags(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{name: "gossip profile", args: []string{"--gossip-profile", "moon"}, wantErr: `--gossip-profile "moon" is not lan, local or wan`},
+		{name: "gossip profile", args: []string{"--gossip-profile", "moon"}, wantErr: `--gossip-profile "moon" is not lan, local, wan or shared`},
 		{name: "gossip profile from env", env: map[string]string{"ROSTER_GOSSIP_PROFILE": "LAN"}, wantErr: `--gossip-profile "LAN"`},
 		{name: "log level", args: []string{"--log-level", "trace"}, wantErr: `--log-level "trace"`},
 		{name: "log format", args: []string{"--log-format", "xml"}, wantErr: `--log-format "xml"`},

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Draws docs/img/scale.svg from docs/scale.json (the output of
-`roster bench scale --local 3,10,30,100 --json docs/scale.json`);
-with --table, prints the Markdown table of docs/scale.md instead.
+`roster bench scale --local 3,10,30,100 --json docs/scale.json`, one or
+more runs concatenated); with --table, prints the Markdown table of
+docs/scale.md instead. --profile NAME keeps the results of one gossip
+profile (default: shared).
 
 Four panels against the number of nodes (log scale): bytes each node sends
 per second (idle: gossip and peer traffic; under load), CPU per node, RSS
@@ -108,12 +110,28 @@ def table(rows):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--table"]
+    argv, profile = sys.argv[1:], "shared"
+    if "--profile" in argv:
+        i = argv.index("--profile")
+        profile = argv[i + 1]
+        del argv[i:i + 2]
+    args = [a for a in argv if a != "--table"]
     src = args[0] if args else os.path.join(HERE, "scale.json")
     dst = args[1] if len(args) > 1 else os.path.join(HERE, "img", "scale.svg")
     with open(src) as f:
-        # A size whose run stopped early has no complete figures.
-        rows = sorted((r for r in json.load(f) if not r.get("error")), key=lambda r: r["nodes"])
+        rows = sorted((r for r in json.load(f) if r.get("gossip_profile") == profile), key=lambda r: r["nodes"])
+    for r in rows:
+        # A size whose run stopped early (error) has only the figures of
+        # the phases before; the rest are zero, shown as missing. A start
+        # that did not converge has no convergence figure.
+        if r.get("error"):
+            for k, v in list(r.items()):
+                if v == 0 and k not in ("false_suspicions", "refutations", "writes_not_visible", "load_failed",
+                                          "idle_heard_bytes_per_node_per_s"):
+                    r[k] = None
+        if r.get("members_not_converged"):
+            r["members_converged_ms"] = None
+    rows = [r for r in rows if r.get("ready_ms")]  # no figures at all without a start
     if "--table" in sys.argv:
         table(rows)
         return

@@ -45,7 +45,8 @@ type Config struct {
 	SecretKey []byte
 
 	// Profile chooses memberlist's failure-detection and gossip timers:
-	// ProfileLAN, ProfileLocal or ProfileWAN. See profile.go. Default:
+	// ProfileLAN, ProfileLocal, ProfileWAN or ProfileShared. See
+	// profile.go. Default:
 	// ProfileLAN.
 	Profile Profile
 

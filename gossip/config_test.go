@@ -109,6 +109,8 @@ func TestProfile_detectionBudget(t *testing.T) {
 		{ProfileLAN, 3, 2 * time.Second},
 		{ProfileLAN, 5, 2 * time.Second},
 		{ProfileLocal, 3, 1200 * time.Millisecond},
+		{ProfileShared, 10, 7 * time.Second},
+		{ProfileShared, 100, 11 * time.Second},
 	}
 	for _, tt := range tests {
 		got := detectEstimate(tt.profile, tt.n)
@@ -119,7 +121,7 @@ func TestProfile_detectionBudget(t *testing.T) {
 }
 
 func TestProfile_lifeguardOn(t *testing.T) {
-	for _, p := range []Profile{ProfileLAN, ProfileLocal, ProfileWAN} {
+	for _, p := range []Profile{ProfileLAN, ProfileLocal, ProfileWAN, ProfileShared} {
 		c, err := p.memberlistConfig()
 		if err != nil {
 			t.Fatal(err)

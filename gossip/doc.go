@@ -50,6 +50,7 @@
 //
 // Config.Profile picks memberlist's timers: "lan" (tuned so a crashed node is
 // declared dead by every survivor in about two seconds), "local" (loopback,
-// for tests and single-host clusters) and "wan" (memberlist's WAN defaults).
+// for tests and single-host clusters), "wan" (memberlist's WAN defaults) and
+// "shared" (memberlist's LAN defaults, for many nodes sharing few cores).
 // profile.go documents each choice and its arithmetic.
 package gossip

@@ -24,7 +24,7 @@ type Config struct {
 	Advertise string
 	// Join lists seed gossip addresses. Empty means a new cluster.
 	Join []string
-	// GossipProfile is lan, local or wan. Default "lan".
+	// GossipProfile is lan, local, wan or shared. Default "lan".
 	GossipProfile string
 	// GossipKey encrypts gossip with AES-GCM (memberlist's keyring): 16,
 	// 24 or 32 bytes. Nodes with another key cannot join. Default nil
@@ -186,9 +186,9 @@ func (c *Config) Validate() error {
 		return errors.New("node: config: logger and clock must be set")
 	}
 	switch c.GossipProfile {
-	case "lan", "local", "wan":
+	case "lan", "local", "wan", "shared":
 	default:
-		return fmt.Errorf("node: config: gossip profile %q is not lan, local or wan", c.GossipProfile)
+		return fmt.Errorf("node: config: gossip profile %q is not lan, local, wan or shared", c.GossipProfile)
 	}
 	return nil
 }

@@ -2,11 +2,9 @@ package node
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/roster-io/roster/peer"
-	"github.com/roster-io/roster/store"
 )
 
 // Last-heard reports. Only a service's owner hears its instances' beats.
@@ -20,65 +18,27 @@ import (
 // report if it is recent (heardHintTTL), and otherwise gives a full fresh
 // timeout.
 
-// heardHintTTL is how old a report may be and still be used at a
-// takeover: long enough to outlive failure detection after its sender's
-// crash, short enough that a report stuck behind a partition is not
-// trusted.
-func (n *Node) heardHintTTL() time.Duration { return max(10*n.cfg.HeardInterval, 5*time.Second) }
-
 // heardRefresh is how often a member is sent a report that has not
-// changed since it was last told (peer.Transport.ReportHeard): a third of
-// heardHintTTL, so that a member's copy, plus the time to detect its
-// sender's crash, stays within the TTL. An unchanged report means no
-// instance went quiet meanwhile, so the copy is as good as a fresh one;
-// sending it to every member every HeardInterval made each node send N-1
-// requests a second.
-func (n *Node) heardRefresh() time.Duration { return n.heardHintTTL() / 3 }
-
-// heardHints holds the last report of each partition.
-type heardHints struct {
-	mu    sync.Mutex
-	parts map[int]partHint
+// changed since it was last told (peer.Transport.ReportHeard). A changed
+// report goes out at once and is re-sent until delivered, so while its
+// sender lives a member's copy is the sender's report; a member takes its
+// copy to hold until the sender left the cluster (heardHints.departed),
+// and at most one refresh past its arrival. The refresh only bounds how
+// long a copy is trusted when its sender's changes have not been getting
+// through; sending an unchanged report every HeardInterval made each node
+// send N-1 requests a second, and every few seconds (N-1)/3. It is 30 s,
+// or a second per member in clusters of more than 30, so that an idle node
+// renews at most one copy a second whatever N is (10 minutes at most, the
+// longest a report may promise).
+func (n *Node) heardRefresh() time.Duration {
+	return min(max(30*n.cfg.HeardInterval, 30*time.Second, time.Duration(n.peers.Peers())*time.Second), 10*time.Minute)
 }
 
-// partHint is one partition's last report: who sent it, when it arrived
-// here, and the quiet instances it listed.
-type partHint struct {
-	from  string
-	at    time.Time
-	quiet []store.Quiet
-}
-
-// HandleHeard records member m's report (peer.Receiver).
-func (n *Node) HandleHeard(m peer.Member, parts []peer.Heard) {
-	now := n.cfg.Now()
-	h := &n.heard
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.parts == nil {
-		h.parts = map[int]partHint{}
-	}
-	for _, p := range parts {
-		h.parts[p.Partition] = partHint{from: m.Name, at: now, quiet: p.Quiet}
-	}
-}
-
-// hintsAt returns, for a takeover at now, partition p's last report if it
-// arrived within ttl. It is normally the former owner's; when that owner
-// died before it reported the partition (it had only just taken it over),
-// it is the owner's before, whose report is still true as of when it was
-// made: the grace a takeover gives covers an instance that resumed since.
-func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *store.Hint {
-	return func(p int) *store.Hint {
-		h.mu.Lock()
-		ph, ok := h.parts[p]
-		h.mu.Unlock()
-		if !ok || now.Sub(ph.at) > ttl {
-			return nil
-		}
-		return &store.Hint{At: ph.at, Quiet: ph.quiet}
-	}
-}
+// heardHintTTL is how old a report may be and still be used at a
+// takeover: past a refresh plus failure detection, its sender should have
+// renewed it; an older copy is from a sender whose reports stopped
+// getting through, and is not trusted.
+func (n *Node) heardHintTTL() time.Duration { return 2 * n.heardRefresh() }
 
 // partitionOwners returns the owner of each partition in the ring as it is.
 func (n *Node) partitionOwners() []string {
@@ -135,23 +95,6 @@ func (n *Node) awaitReports() {
 		n.log.Info("turning ready without a last-heard report of every partition: those get fresh timeouts",
 			"partitions", missing)
 	}
-}
-
-// uncovered counts the partitions owned by a member other than self
-// whose last report did not come from that owner.
-func (h *heardHints) uncovered(owners []string, self string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	missing := 0
-	for p, o := range owners {
-		if o == "" || o == self {
-			continue
-		}
-		if ph, ok := h.parts[p]; !ok || ph.from != o {
-			missing++
-		}
-	}
-	return missing
 }
 
 // reportHeard sends one report of the partitions this node sweeps.

@@ -43,8 +43,9 @@ func (n *Node) applyMembership() {
 	// owners' last-heard reports, else fresh timeouts), then start
 	// sweeping the new partitions.
 	var took store.Takeover
+	now := n.cfg.Now()
+	n.heard.departed(members, now, n.heardHintTTL())
 	if len(gained) > 0 && takeoverGrace {
-		now := n.cfg.Now()
 		took = n.store.TakeOver(gained, n.heard.hintsAt(now, n.heardHintTTL()))
 	}
 	owning := make([]bool, n.ring.PartitionCount())

@@ -42,10 +42,13 @@ func (r storeReceiver) Merge(recs []store.Record, fresh bool) int { return 0 }
 func (r storeReceiver) HandleBeat(context.Context, BeatCall) (time.Duration, bool, error) {
 	return 0, false, nil
 }
-func (r storeReceiver) PeerReady(Member)            {}
-func (r storeReceiver) HandleHeard(Member, []Heard) {}
-func (r storeReceiver) Store() *store.Store         { return r.st }
-func (r storeReceiver) PartitionCount() int         { return 4093 }
+func (r storeReceiver) PeerReady(Member)                    {}
+func (r storeReceiver) HandleHeard(Member, uint64, []Heard) {}
+func (r storeReceiver) RenewHeard(Member, uint64, time.Duration) bool {
+	return false
+}
+func (r storeReceiver) Store() *store.Store { return r.st }
+func (r storeReceiver) PartitionCount() int { return 4093 }
 
 // BenchmarkAntiEntropyInSync measures the bytes on the wire (HTTP headers
 // included, both directions) of one anti-entropy exchange between two

@@ -107,7 +107,7 @@ func (c *client) call(ctx context.Context, kind Kind, peer, addr, method, path s
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("peer: %s %s to %s: %s: %s", method, path, peer, resp.Status, bytes.TrimSpace(msg))
+		return &answerError{status: resp.StatusCode, msg: fmt.Sprintf("peer: %s %s to %s: %s: %s", method, path, peer, resp.Status, bytes.TrimSpace(msg))}
 	}
 	if out == nil {
 		n, _ := io.Copy(io.Discard, resp.Body)

@@ -41,6 +41,25 @@ func (e *RemoteError) Error() string { return e.Msg }
 // HTTPStatus returns the status the peer answered.
 func (e *RemoteError) HTTPStatus() int { return e.Status }
 
+// answerError is a peer's answer other than 200 to an internal request,
+// over HTTP or a stream.
+type answerError struct {
+	status int
+	msg    string
+}
+
+func (e *answerError) Error() string { return e.msg }
+
+// answerStatus returns the status a peer answered err with, 0 if err is
+// not a peer's answer.
+func answerStatus(err error) int {
+	var a *answerError
+	if errors.As(err, &a) {
+		return a.status
+	}
+	return 0
+}
+
 // statusOf maps an error of an internal request to its HTTP status.
 func statusOf(err error) int {
 	var (

@@ -12,8 +12,8 @@ import (
 	"github.com/roster-io/roster/store"
 )
 
-// Last-heard reports (store/takeover.go): an owner tells every member, a
-// few times a second, which partitions it owns and which of their
+// Last-heard reports (store/takeover.go): an owner tells every member,
+// when it changes and every refresh otherwise, which partitions it owns and which of their
 // instances it has not heard for store.QuietAfter, so whichever node takes
 // a partition over next counts expiry from the last beat rather than from
 // the takeover.
@@ -23,15 +23,26 @@ import (
 type Heard struct {
 	Partition int
 	Quiet     []store.Quiet
+	// Holds is set on a received report: how long past its arrival its
+	// sender vouches for it, since it sends the report again, unchanged,
+	// at least that often and a changed one at once (0: as of its arrival
+	// only). A sender's own Heard leaves it 0 (ReportHeard's refresh).
+	Holds time.Duration
 }
 
 // heardRequest is the body of POST /internal/v1/heard: the partitions
 // the sender owns as a bitmap over the ring's Partitions (bit p of byte
-// p/8), and the quiet instances of those that have any.
+// p/8), the quiet instances of those that have any, and how often at
+// least the sender re-sends the report while it stays the same
+// (RefreshMS; 0 or absent: no promise).
 type heardRequest struct {
 	Partitions int         `json:"partitions"`
 	Owned      []byte      `json:"owned"`
 	Quiet      []heardPart `json:"quiet,omitempty"`
+	RefreshMS  int64       `json:"refresh_ms,omitempty"`
+	// Same, instead of Owned and Quiet, renews the report the member
+	// last acknowledged: its key in 16 hex digits (heard_renew.go).
+	Same string `json:"same,omitempty"`
 }
 
 // heardPart is one partition's quiet instances: 12 bytes per instance,
@@ -49,9 +60,14 @@ const quietEntryBytes = 12
 // would allow 49 days).
 const maxQuietAge = 24 * time.Hour
 
-// encodeHeard encodes parts for a ring of count partitions.
-func encodeHeard(count int, parts []Heard) *heardRequest {
-	req := &heardRequest{Partitions: count, Owned: make([]byte, (count+7)/8)}
+// maxHeardRefresh caps the refresh a report may promise (a second per
+// member of a 600-node cluster).
+const maxHeardRefresh = 10 * time.Minute
+
+// encodeHeard encodes parts for a ring of count partitions, re-sent
+// unchanged every refresh.
+func encodeHeard(count int, parts []Heard, refresh time.Duration) *heardRequest {
+	req := &heardRequest{Partitions: count, Owned: make([]byte, (count+7)/8), RefreshMS: min(refresh, maxHeardRefresh).Milliseconds()}
 	for _, h := range parts {
 		req.Owned[h.Partition/8] |= 1 << (h.Partition % 8)
 		if len(h.Quiet) == 0 {
@@ -72,11 +88,15 @@ func encodeHeard(count int, parts []Heard) *heardRequest {
 // decodes it, in partition order: the same ring size, every quiet
 // partition owned and named once, whole entries, at most
 // store.MaxQuietPerPartition of them, IDs strictly ascending, ages within
-// maxQuietAge.
+// maxQuietAge, a refresh within maxHeardRefresh.
 func (r *heardRequest) decode(count int) ([]Heard, error) {
 	if r.Partitions != count || len(r.Owned) != (count+7)/8 {
 		return nil, fmt.Errorf("peer: heard: partitions: a bitmap of %d partitions in %d bytes for a ring of %d", r.Partitions, len(r.Owned), count)
 	}
+	if r.RefreshMS < 0 || r.RefreshMS > maxHeardRefresh.Milliseconds() {
+		return nil, fmt.Errorf("peer: heard: refresh_ms: %d, want 0 to %d", r.RefreshMS, maxHeardRefresh.Milliseconds())
+	}
+	holds := time.Duration(r.RefreshMS) * time.Millisecond
 	owned := func(p int) bool { return p >= 0 && p < count && r.Owned[p/8]&(1<<(p%8)) != 0 }
 	quiet := make(map[int][]store.Quiet, len(r.Quiet))
 	for i, p := range r.Quiet {
@@ -95,7 +115,7 @@ func (r *heardRequest) decode(count int) ([]Heard, error) {
 	var out []Heard
 	for p := range count {
 		if owned(p) {
-			out = append(out, Heard{Partition: p, Quiet: quiet[p]})
+			out = append(out, Heard{Partition: p, Quiet: quiet[p], Holds: holds})
 		}
 	}
 	return out, nil
@@ -133,19 +153,26 @@ func decodeQuiet(b []byte) ([]store.Quiet, error) {
 // which count from the report's arrival, so an older report still gives
 // the same last-heard times). An instance going quiet, a partition won or
 // lost, or a new member makes the report go out at once; otherwise each
-// member hears it every refresh, which keeps its copy valid. A report is
-// sent to every member every time when refresh is 0.
+// member hears it every refresh, which keeps its copy valid. The report
+// carries refresh, so the member takes its copy to hold until refresh
+// after its arrival (Heard.Holds): that no instance went quiet meanwhile.
+// A report is sent to every member every time when refresh is 0.
 func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard, refresh time.Duration) (failed int, err error) {
-	req := encodeHeard(count, parts)
+	req := encodeHeard(count, parts, refresh)
 	key, now := req.key(), t.cfg.Now()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	renew := &heardRequest{Partitions: count, RefreshMS: req.RefreshMS, Same: fmt.Sprintf("%016x", key)}
 	for _, q := range t.list() {
-		if refresh > 0 && !t.heardDue(q.m, key, now, refresh) {
+		due := heardFull
+		if refresh > 0 {
+			due = t.heardDue(q.m, key, now, refresh)
+		}
+		if due == heardNone {
 			continue
 		}
 		wg.Go(func() {
-			e := t.call(ctx, KindHeard, q.m, http.MethodPost, "/internal/v1/heard", req, nil)
+			e := t.sendHeard(ctx, q.m, due, req, renew)
 			t.heardDelivered(q.m, key, now, e == nil)
 			if e != nil {
 				mu.Lock()
@@ -165,12 +192,20 @@ type heardMark struct {
 	at    time.Time
 }
 
-// heardDue reports whether m must be sent the report of key now.
-func (t *Transport) heardDue(m Member, key uint64, now time.Time, refresh time.Duration) bool {
+// heardDue reports what m must be sent now of the report of key: nothing,
+// the whole report (m does not hold it), or a renewal (m holds it, and it
+// is refresh old).
+func (t *Transport) heardDue(m Member, key uint64, now time.Time, refresh time.Duration) heardSend {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	last, ok := t.heardSent[m.Name]
-	return !ok || last.key != key || last.epoch != m.Epoch || now.Sub(last.at) >= refresh
+	switch {
+	case !ok || last.key != key || last.epoch != m.Epoch:
+		return heardFull
+	case now.Sub(last.at) >= refresh:
+		return heardRenew
+	}
+	return heardNone
 }
 
 // heardDelivered records that m acknowledged the report of key sent at
@@ -212,12 +247,16 @@ func (s *Server) heard(w http.ResponseWriter, r *http.Request, from Member) {
 		writeError(w, err)
 		return
 	}
+	if req.Same != "" {
+		s.renewHeard(w, &req, from)
+		return
+	}
 	parts, err := req.decode(s.recv.PartitionCount())
 	if err != nil {
 		s.cfg.Logger.Warn("refused a peer's last-heard report", "from", from.Name, "err", err)
 		writeError(w, &RemoteError{Status: http.StatusBadRequest, Msg: err.Error()})
 		return
 	}
-	s.recv.HandleHeard(from, parts)
+	s.recv.HandleHeard(from, req.key(), parts)
 	writeJSON(w, http.StatusOK, struct{}{})
 }

@@ -14,9 +14,17 @@ func TestHeard_roundTrip(t *testing.T) {
 		{Partition: 3, Quiet: []store.Quiet{{ID: 1, Age: 1500 * time.Millisecond}, {ID: 9, Age: 48 * time.Hour}}},
 		{Partition: 0},
 	}
-	got, err := encodeHeard(4, in).decode(4)
+	got, err := encodeHeard(4, in, 3300*time.Millisecond).decode(4)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, h := range got {
+		if h.Holds != 3300*time.Millisecond {
+			t.Fatalf("partition %d holds %v past its arrival, want the sender's refresh 3.3s", h.Partition, h.Holds)
+		}
+	}
+	if old, err := (&heardRequest{Partitions: 4, Owned: []byte{1}}).decode(4); err != nil || old[0].Holds != 0 {
+		t.Fatalf("a report without refresh_ms decoded %+v, %v; want it to hold only as of its arrival", old, err)
 	}
 	if len(got) != 2 || got[0].Partition != 0 || len(got[0].Quiet) != 0 || got[1].Partition != 3 || len(got[1].Quiet) != 2 {
 		t.Fatalf("decoded %+v", got)
@@ -51,11 +59,23 @@ func TestHeard_invalidReportsRefused(t *testing.T) {
 		{"partial entry", heardRequest{Partitions: 4, Owned: owns(1), Quiet: []heardPart{{Partition: 1, Quiet: make([]byte, 13)}}}, "quiet[0].quiet"},
 		{"ids not ascending", heardRequest{Partitions: 4, Owned: owns(1), Quiet: []heardPart{{Partition: 1, Quiet: append(entry(5, 1), entry(5, 1)...)}}}, "not strictly ascending"},
 		{"age too large", heardRequest{Partitions: 4, Owned: owns(1), Quiet: []heardPart{{Partition: 1, Quiet: entry(5, uint32(maxQuietAge.Milliseconds()+1))}}}, "over"},
+		{"negative refresh", heardRequest{Partitions: 4, Owned: owns(1), RefreshMS: -1}, "refresh_ms"},
+		{"refresh too long", heardRequest{Partitions: 4, Owned: owns(1), RefreshMS: maxHeardRefresh.Milliseconds() + 1}, "refresh_ms"},
+		{"renewal with a bitmap", heardRequest{Partitions: 4, Owned: owns(1), Same: "0123456789abcdef"}, "same"},
+		{"renewal key not hex", heardRequest{Partitions: 4, Same: "0123456789abcdeg"}, "same"},
+		{"renewal key short", heardRequest{Partitions: 4, Same: "abc"}, "same"},
+		{"renewal of another ring size", heardRequest{Partitions: 8, Same: "0123456789abcdef"}, "partitions"},
+		{"renewal refresh too long", heardRequest{Partitions: 4, Same: "0123456789abcdef", RefreshMS: maxHeardRefresh.Milliseconds() + 1}, "refresh_ms"},
 		{"too many entries", heardRequest{Partitions: 4, Owned: owns(1), Quiet: []heardPart{{Partition: 1, Quiet: make([]byte, (store.MaxQuietPerPartition+1)*quietEntryBytes)}}}, "at most"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := c.req.decode(4)
+			var err error
+			if c.req.Same != "" {
+				_, err = c.req.decodeSame(4)
+			} else {
+				_, err = c.req.decode(4)
+			}
 			if err == nil || !strings.Contains(err.Error(), c.field) {
 				t.Fatalf("decode got %v, want an error naming %q", err, c.field)
 			}

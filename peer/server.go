@@ -40,8 +40,12 @@ type Receiver interface {
 	// PeerReady records that member m became ready.
 	PeerReady(m Member)
 	// HandleHeard records member m's last-heard report on the partitions
-	// it owns.
-	HandleHeard(m Member, parts []Heard)
+	// it owns; key fingerprints it (without the quiet ages).
+	HandleHeard(m Member, key uint64, parts []Heard)
+	// RenewHeard records that m's last report, of key, still stands, for
+	// holds more; false when the last report held of m is not that one
+	// (m then sends it whole).
+	RenewHeard(m Member, key uint64, holds time.Duration) bool
 	// Store is the registry the dump, digest, summary and pull
 	// endpoints read.
 	Store() *store.Store

@@ -295,7 +295,7 @@ func (t *Transport) streamCall(ctx context.Context, m Member, path string, in, o
 	case r.status == statusUseHTTP:
 		return false, nil
 	case r.status != http.StatusOK:
-		return true, fmt.Errorf("peer: POST %s to %s: %d %s: %s", path, m.Name, r.status, http.StatusText(int(r.status)), strings.TrimSpace(string(r.body[:min(len(r.body), 512)])))
+		return true, &answerError{status: int(r.status), msg: fmt.Sprintf("peer: POST %s to %s: %d %s: %s", path, m.Name, r.status, http.StatusText(int(r.status)), strings.TrimSpace(string(r.body[:min(len(r.body), 512)])))}
 	case out == nil:
 		return true, nil
 	}

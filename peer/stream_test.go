@@ -27,10 +27,12 @@ import (
 // member is "n0" on loopback.
 type streamReceiver struct {
 	storeReceiver
-	mu     sync.Mutex
-	merged int
-	beats  int
-	heard  int
+	mu       sync.Mutex
+	merged   int
+	beats    int
+	heard    int
+	heardKey uint64 // the key of the last report
+	renewed  int
 }
 
 func (r *streamReceiver) Merge(recs []store.Record, fresh bool) int {
@@ -47,10 +49,21 @@ func (r *streamReceiver) HandleBeat(context.Context, BeatCall) (time.Duration, b
 	return 5 * time.Second, true, nil
 }
 
-func (r *streamReceiver) HandleHeard(Member, []Heard) {
+func (r *streamReceiver) HandleHeard(_ Member, key uint64, _ []Heard) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.heard++
+	r.heardKey = key
+}
+
+func (r *streamReceiver) RenewHeard(_ Member, key uint64, _ time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if key != r.heardKey {
+		return false
+	}
+	r.renewed++
+	return true
 }
 
 func (r *streamReceiver) counts() (merged, beats, heard int) {

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/buraksezer/consistent"
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -90,43 +89,6 @@ func (r *Ring) Set(members []Member) error {
 	}
 	r.state.Store(next)
 	return nil
-}
-
-// place builds a fresh consistent.Consistent from members, which must be
-// sorted by name, and returns the owner index of every partition.
-//
-// A valid Config keeps the library from panicking except when a custom Hasher
-// collides on replica keys (a member whose points are all taken by others
-// cannot hold partitions, and the rest may run out of room). That depends on
-// library internals we cannot check beforehand, so place recovers as a last
-// resort and turns the panic into an error.
-func (r *Ring) place(members []Member) (owners []int32, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			owners, err = nil, fmt.Errorf("%w: %d members: %v", ErrPlacement, len(members), v)
-		}
-	}()
-	cm := make([]consistent.Member, len(members))
-	index := make(map[string]int32, len(members))
-	for i, m := range members {
-		cm[i] = m
-		index[m.Name] = int32(i)
-	}
-	c := consistent.New(cm, consistent.Config{
-		Hasher:            hasher(r.cfg.Hasher),
-		PartitionCount:    r.cfg.PartitionCount,
-		ReplicationFactor: r.cfg.ReplicationFactor,
-		Load:              r.cfg.Load,
-	})
-	owners = make([]int32, r.cfg.PartitionCount)
-	for p := range owners {
-		o := c.GetPartitionOwner(p)
-		if o == nil {
-			return nil, fmt.Errorf("%w: %d members: partition %d has no owner", ErrPlacement, len(members), p)
-		}
-		owners[p] = index[o.String()]
-	}
-	return owners, nil
 }
 
 // sameNames reports whether a and b, both sorted, hold the same names.

@@ -9,8 +9,8 @@ import (
 // beats, so a node that takes a service over does not know when they were
 // last heard. Giving every instance a full fresh timeout from the takeover
 // is safe but compounds under churn: a silent instance whose service
-// changes owner every few seconds is never removed. So owners report, a
-// few times a second, which of their instances have gone quiet and since
+// changes owner every few seconds is never removed. So owners report,
+// when it changes, which of their instances have gone quiet and since
 // when (Quiet), and the node that takes a partition over counts from that
 // report (TakeOver):
 //
@@ -20,7 +20,8 @@ import (
 //     MinTakeoverGrace), in case it resumed beating after the report and
 //     its beats are still finding their way to the new owner;
 //   - an instance the report does not list was heard within QuietAfter of
-//     At; its delete deadline counts from At - QuietAfter, and neither
+//     the last time the report is known to have held (Hint.Until, else
+//     At); its delete deadline counts from that time - QuietAfter, and neither
 //     transition comes before a full beat timeout (at least
 //     MinTakeoverGrace) from the takeover, as with a fresh timeout;
 //   - without a report (or for a persistent instance) nothing is known:
@@ -97,10 +98,24 @@ func (s *Store) QuietIn(p int) ([]Quiet, bool) {
 
 // Hint is what a partition's former owner last reported of it: the quiet
 // instances, sorted by ID, as of At (this node's clock, when the report
-// arrived).
+// arrived), their ages counting from At. Until, when after At, is how
+// long the report is known to have held since: its sender re-sends an
+// unchanged report at least that often and a changed one at once, so
+// the instances it does not list were heard within QuietAfter of Until,
+// not only of At (a copy received a while ago, unchanged since, would
+// otherwise make them look older than they are).
 type Hint struct {
 	At    time.Time
+	Until time.Time
 	Quiet []Quiet
+}
+
+// heldAt returns the latest time the report is known to have held.
+func (h *Hint) heldAt() time.Time {
+	if h.Until.After(h.At) {
+		return h.Until
+	}
+	return h.At
 }
 
 // age returns how long the report says instance id had been quiet.
@@ -176,7 +191,7 @@ func (s *Store) takeOverLocked(svc *service, h *Hint, now time.Time, t *Takeover
 			} else {
 				t.Heard++
 				grace := max(e.inst.BeatTimeout, MinTakeoverGrace)
-				from, floor = stampOf(h.At.Add(-QuietAfter(e.inst))), stampOf(now.Add(grace))
+				from, floor = stampOf(h.heldAt().Add(-QuietAfter(e.inst))), stampOf(now.Add(grace))
 				inferred = from > e.heard
 			}
 			// Direct evidence: a registration or beat this node handled.

@@ -42,10 +42,14 @@ func (s loadShape) beatService(i int) string { return s.prefix + "b" + strconv.I
 
 // registerBeating registers the beating instances with `workers`
 // concurrent clients; they need no beat for two minutes, so a slow
-// machine cannot expire them mid-run.
-func registerBeating(ctx context.Context, c *Client, s loadShape) (failed int) {
+// machine cannot expire them mid-run. A registration that fails (a
+// timeout on a saturated machine) is tried again, up to three times in
+// all, on the next node: registering is idempotent. It returns how many
+// failed every time, how many were retried, and the last error.
+func registerBeating(ctx context.Context, c *Client, s loadShape) (failed, retried int, last error) {
 	md := beatMetadata(s.interval, 2*time.Minute, 3*time.Minute)
-	var next, errs atomic.Int64
+	var next, errs, retries atomic.Int64
+	var lastErr atomic.Value
 	var wg sync.WaitGroup
 	for range s.workers {
 		wg.Go(func() {
@@ -54,14 +58,26 @@ func registerBeating(ctx context.Context, c *Client, s loadShape) (failed int) {
 				if i >= s.instances {
 					return
 				}
-				if err := c.Form(ctx, http.MethodPost, s.urls[i%len(s.urls)], "/nacos/v1/ns/instance", registerForm(s.beatService(i), i, false, md)); err != nil {
+				var err error
+				for try := range 3 {
+					if try > 0 {
+						retries.Add(1)
+					}
+					url := s.urls[(i+try)%len(s.urls)]
+					if err = c.Form(ctx, http.MethodPost, url, "/nacos/v1/ns/instance", registerForm(s.beatService(i), i, false, md)); err == nil || ctx.Err() != nil {
+						break
+					}
+				}
+				if err != nil {
 					errs.Add(1)
+					lastErr.Store(err)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	return int(errs.Load())
+	last, _ = lastErr.Load().(error)
+	return int(errs.Load()), int(retries.Load()), last
 }
 
 // startScaleLoad starts beating the registered instances and writing at

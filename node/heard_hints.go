@@ -1,0 +1,169 @@
+package node
+
+import (
+	"sync"
+	"time"
+
+	"github.com/roster-io/roster/peer"
+	"github.com/roster-io/roster/store"
+)
+
+// heardHints holds the last report of each partition, and when each
+// member that sent reports left the cluster.
+type heardHints struct {
+	mu    sync.Mutex
+	parts map[int]partHint
+	owned map[string]senderReport // each member's last report
+	gone  map[string]time.Time    // members that left, since when (departed)
+}
+
+// senderReport is a member's last report: its key and partitions.
+type senderReport struct {
+	key   uint64
+	parts []int
+}
+
+// partHint is one partition's last report: who sent it, when it arrived
+// here (its quiet ages count from then), when its sender last confirmed
+// it (the report or a renewal), how long past that the sender vouches for
+// it (peer.Heard.Holds), and the quiet instances it listed.
+type partHint struct {
+	from     string
+	at, seen time.Time
+	holds    time.Duration
+	quiet    []store.Quiet
+}
+
+// HandleHeard records member m's report (peer.Receiver).
+func (n *Node) HandleHeard(m peer.Member, key uint64, parts []peer.Heard) {
+	n.heard.record(m.Name, key, parts, n.cfg.Now())
+}
+
+// RenewHeard records that m's report of key still stands (peer.Receiver).
+func (n *Node) RenewHeard(m peer.Member, key uint64, holds time.Duration) bool {
+	return n.heard.renew(m.Name, key, holds, n.cfg.Now())
+}
+
+// record keeps from's report of parts, arrived at now. A partition its
+// previous report listed and this one does not, from no longer owns: its
+// last report of it held only until now, when from stopped hearing its
+// beats.
+func (h *heardHints) record(from string, key uint64, parts []peer.Heard, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.parts == nil {
+		h.parts, h.owned = map[int]partHint{}, map[string]senderReport{}
+	}
+	listed := make([]int, 0, len(parts))
+	for _, p := range parts {
+		h.parts[p.Partition] = partHint{from: from, at: now, seen: now, holds: p.Holds, quiet: p.Quiet}
+		listed = append(listed, p.Partition)
+	}
+	for _, p := range h.owned[from].parts {
+		ph, ok := h.parts[p]
+		if ok && ph.from == from && ph.seen.Before(now) && ph.seen.Add(ph.holds).After(now) {
+			ph.holds = now.Sub(ph.seen)
+			h.parts[p] = ph
+		}
+	}
+	h.owned[from] = senderReport{key: key, parts: listed}
+}
+
+// renew confirms from's last report of key at now, for holds more; false
+// when its last report held here is another.
+func (h *heardHints) renew(from string, key uint64, holds time.Duration, now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r, ok := h.owned[from]
+	if !ok || r.key != key {
+		return false
+	}
+	for _, p := range r.parts {
+		if ph := h.parts[p]; ph.from == from {
+			ph.seen, ph.holds = now, holds
+			h.parts[p] = ph
+		}
+	}
+	return true
+}
+
+// departed records, at a membership change at now, which members are
+// live: one that is not left the cluster now (if it had not already), and
+// its reports held no later than that; one that is has not left. Records
+// older than ttl are dropped, their reports being too old to use.
+func (h *heardHints) departed(live map[string]Member, now time.Time, ttl time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gone == nil {
+		h.gone = map[string]time.Time{}
+	}
+	for name := range h.owned {
+		_, ok := live[name]
+		_, known := h.gone[name]
+		switch {
+		case ok:
+			delete(h.gone, name)
+		case !known:
+			h.gone[name] = now
+		}
+	}
+	for name, at := range h.gone {
+		if now.Sub(at) > ttl {
+			delete(h.gone, name)
+			delete(h.owned, name)
+		}
+	}
+}
+
+// hintsAt returns, for a takeover at now, partition p's last report if its
+// sender confirmed it within ttl. It is normally the former owner's; when that owner
+// died before it reported the partition (it had only just taken it over),
+// it is the owner's before, whose report is still true as of when it was
+// made: the grace a takeover gives covers an instance that resumed since.
+//
+// A changed report comes at once, so the copy is taken to hold until its
+// sender left the cluster (or until now, if it has not), or stopped owning
+// the partition, and at most its refresh past its last confirmation. Counting its
+// unlisted instances' last-heard bound from the arrival alone would make
+// them up to one refresh older than they are, and expire a silent one up
+// to that much before its delete timeout; counting to the sender's
+// departure makes them at most one failure detection younger.
+func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *store.Hint {
+	return func(p int) *store.Hint {
+		h.mu.Lock()
+		ph, ok := h.parts[p]
+		gone, left := h.gone[ph.from]
+		h.mu.Unlock()
+		if !ok || now.Sub(ph.seen) > ttl {
+			return nil
+		}
+		until := ph.seen.Add(min(ph.holds, ttl))
+		if until.After(now) {
+			until = now
+		}
+		if left && gone.Before(until) {
+			until = gone
+			if until.Before(ph.seen) {
+				until = ph.seen
+			}
+		}
+		return &store.Hint{At: ph.at, Until: until, Quiet: ph.quiet}
+	}
+}
+
+// uncovered counts the partitions owned by a member other than self
+// whose last report did not come from that owner.
+func (h *heardHints) uncovered(owners []string, self string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	missing := 0
+	for p, o := range owners {
+		if o == "" || o == self {
+			continue
+		}
+		if ph, ok := h.parts[p]; !ok || ph.from != o {
+			missing++
+		}
+	}
+	return missing
+}

@@ -1,0 +1,76 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Renewals. A member that holds an owner's report gets, every refresh
+// while the report stays the same, a renewal instead of the whole report
+// again: its key and the refresh, a few dozen bytes instead of the bitmap
+// of the ring's partitions (512 bytes for 4,093) and the quiet lists. A
+// member that does not hold that report (it restarted, or the report it
+// holds is another) answers 409, and the owner sends the whole report at
+// once.
+
+// heardSend is what ReportHeard sends a member.
+type heardSend int
+
+const (
+	heardNone  heardSend = iota // the member's copy is current
+	heardFull                   // the whole report
+	heardRenew                  // a renewal of the copy it holds
+)
+
+// sendHeard sends m the report (req) or its renewal, and the whole report
+// when m refuses the renewal.
+func (t *Transport) sendHeard(ctx context.Context, m Member, due heardSend, req, renew *heardRequest) error {
+	if due == heardRenew {
+		err := t.call(ctx, KindHeard, m, http.MethodPost, "/internal/v1/heard", renew, nil)
+		if answerStatus(err) != http.StatusConflict {
+			return err
+		}
+	}
+	return t.call(ctx, KindHeard, m, http.MethodPost, "/internal/v1/heard", req, nil)
+}
+
+// renewHeard handles a renewal: 409 when this node's last report from the
+// sender is not the one renewed.
+func (s *Server) renewHeard(w http.ResponseWriter, req *heardRequest, from Member) {
+	key, err := req.decodeSame(s.recv.PartitionCount())
+	if err != nil {
+		s.cfg.Logger.Warn("refused a peer's last-heard renewal", "from", from.Name, "err", err)
+		writeError(w, &RemoteError{Status: http.StatusBadRequest, Msg: err.Error()})
+		return
+	}
+	if !s.recv.RenewHeard(from, key, time.Duration(req.RefreshMS)*time.Millisecond) {
+		writeError(w, &RemoteError{Status: http.StatusConflict, Msg: fmt.Sprintf("peer: heard: same: the last report held from %s is not %s; send it whole", from.Name, req.Same)})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// decodeSame checks a renewal against a ring of count partitions: the same
+// ring size, no bitmap or quiet lists, a key of 16 hex digits, a refresh
+// within maxHeardRefresh.
+func (r *heardRequest) decodeSame(count int) (uint64, error) {
+	switch {
+	case r.Partitions != count:
+		return 0, fmt.Errorf("peer: heard: partitions: %d for a ring of %d", r.Partitions, count)
+	case len(r.Owned) != 0 || len(r.Quiet) != 0:
+		return 0, errors.New("peer: heard: same: a renewal carries no owned bitmap or quiet lists")
+	case r.RefreshMS < 0 || r.RefreshMS > maxHeardRefresh.Milliseconds():
+		return 0, fmt.Errorf("peer: heard: refresh_ms: %d, want 0 to %d", r.RefreshMS, maxHeardRefresh.Milliseconds())
+	case len(r.Same) != 16:
+		return 0, fmt.Errorf("peer: heard: same: %q is not 16 hex digits", r.Same)
+	}
+	key, err := strconv.ParseUint(r.Same, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("peer: heard: same: %q is not 16 hex digits", r.Same)
+	}
+	return key, nil
+}

@@ -31,7 +31,9 @@ const (
 func (t *Transport) sendHeard(ctx context.Context, m Member, due heardSend, req, renew *heardRequest) error {
 	if due == heardRenew {
 		err := t.call(ctx, KindHeard, m, http.MethodPost, "/internal/v1/heard", renew, nil)
-		if answerStatus(err) != http.StatusConflict {
+		// 409: the member holds another copy; 400: an older build that
+		// reads a renewal as a malformed report.
+		if st := answerStatus(err); st != http.StatusConflict && st != http.StatusBadRequest {
 			return err
 		}
 	}

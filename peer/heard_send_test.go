@@ -20,7 +20,8 @@ import (
 // or one whose quiet ages alone grew, is not sent again sooner.
 func TestReportHeard_sendsChangesAndRefreshes(t *testing.T) {
 	var hits, renewals atomic.Int64
-	var fail, refuseRenewal atomic.Bool
+	var fail atomic.Bool
+	var refuseRenewal atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		var req heardRequest
@@ -32,8 +33,8 @@ func TestReportHeard_sendsChangesAndRefreshes(t *testing.T) {
 			if len(req.Owned) != 0 || req.RefreshMS != 3000 {
 				t.Errorf("renewal %+v: want no bitmap and the refresh", req)
 			}
-			if refuseRenewal.Load() {
-				http.Error(w, `{"error":"not held"}`, http.StatusConflict)
+			if code := int(refuseRenewal.Load()); code != 0 {
+				http.Error(w, `{"error":"not held"}`, code)
 				return
 			}
 		}
@@ -66,20 +67,21 @@ func TestReportHeard_sendsChangesAndRefreshes(t *testing.T) {
 		parts     []Heard
 		refresh   time.Duration
 		fail      bool
-		refuse    bool // the member answers a renewal 409
+		refuse    int32 // the member answers a renewal with this status
 		wantHits  int64
 		wantRenew int64
 	}{
-		{"first report to a member", 0, quiet(time.Second), refresh, false, false, 1, 0},
-		{"unchanged within refresh", time.Second, quiet(time.Second), refresh, false, false, 0, 0},
-		{"only the quiet age grew", time.Second, quiet(3 * time.Second), refresh, false, false, 0, 0},
-		{"unchanged at refresh: renewed", time.Second, quiet(4 * time.Second), refresh, false, false, 1, 1},
-		{"renewal refused: sent whole at once", refresh, quiet(7 * time.Second), refresh, false, true, 2, 1},
-		{"a partition lost", 100 * time.Millisecond, []Heard{{Partition: 1, Quiet: []store.Quiet{{ID: 7}}}}, refresh, false, false, 1, 0},
-		{"another instance quiet", 100 * time.Millisecond, []Heard{{Partition: 1, Quiet: []store.Quiet{{ID: 7}, {ID: 8}}}}, refresh, false, false, 1, 0},
-		{"a failed delivery", 100 * time.Millisecond, quiet(0), refresh, true, false, 1, 0},
-		{"is sent again at once", 100 * time.Millisecond, quiet(0), refresh, false, false, 1, 0},
-		{"refresh 0 sends every time", 0, quiet(0), 0, false, false, 1, 0},
+		{"first report to a member", 0, quiet(time.Second), refresh, false, 0, 1, 0},
+		{"unchanged within refresh", time.Second, quiet(time.Second), refresh, false, 0, 0, 0},
+		{"only the quiet age grew", time.Second, quiet(3 * time.Second), refresh, false, 0, 0, 0},
+		{"unchanged at refresh: renewed", time.Second, quiet(4 * time.Second), refresh, false, 0, 1, 1},
+		{"renewal refused: sent whole at once", refresh, quiet(7 * time.Second), refresh, false, 409, 2, 1},
+		{"renewal refused by an older build (400): sent whole", refresh, quiet(10 * time.Second), refresh, false, 400, 2, 1},
+		{"a partition lost", 100 * time.Millisecond, []Heard{{Partition: 1, Quiet: []store.Quiet{{ID: 7}}}}, refresh, false, 0, 1, 0},
+		{"another instance quiet", 100 * time.Millisecond, []Heard{{Partition: 1, Quiet: []store.Quiet{{ID: 7}, {ID: 8}}}}, refresh, false, 0, 1, 0},
+		{"a failed delivery", 100 * time.Millisecond, quiet(0), refresh, true, 0, 1, 0},
+		{"is sent again at once", 100 * time.Millisecond, quiet(0), refresh, false, 0, 1, 0},
+		{"refresh 0 sends every time", 0, quiet(0), 0, false, 0, 1, 0},
 	}
 	for _, s := range steps {
 		now = now.Add(s.advance)

@@ -60,9 +60,11 @@ type Leases struct {
 // LeaseStats counts the work of Leases: lease requests sent to owners
 // and failed, instances the owners reported renewed, instances
 // registered again by the renewal check, instances released with their
-// connection and kept (registered again elsewhere).
+// connection and kept (registered again elsewhere), and connections
+// bound to this node that it did not hold and closed (closeStale).
 type LeaseStats struct {
 	Renewals, RenewFailures, Renewed, Reregistered, Released, Kept uint64
+	StaleClosed                                                    uint64
 }
 
 // heldConn is one connection's instances.

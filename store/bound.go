@@ -205,6 +205,18 @@ func (s *Store) BoundTo(holder string) (conns, instances int) {
 	return conns, instances
 }
 
+// BoundConns returns the ids of the connections of holder that hold live
+// instances here.
+func (s *Store) BoundConns(holder string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.bound[holder]))
+	for c := range s.bound[holder] {
+		out = append(out, c)
+	}
+	return out
+}
+
 // BoundConn returns how many live instances are bound to connection conn
 // of holder here.
 func (s *Store) BoundConn(holder, conn string) int {

@@ -100,3 +100,49 @@ func TestDoor_massCloseGoneOnEveryNode(t *testing.T) {
 		t.Fatalf("the holder sent %d records and %d closes to its 2 peers, want one close per connection and peer", records, closes)
 	}
 }
+
+// A holder started again under the same name faster than failure
+// detection notices (a service manager restarting it on the same
+// addresses) is not seen gone, so nobody brings its earlier connections'
+// instances forward: the new incarnation closes the connections bound to
+// it that it does not hold once it has synced, and at each renewal. Here
+// the earlier incarnation's records are planted on every node, and the
+// holder's renewal must take them off every node, long before their
+// lease (a minute) lapses.
+func TestDoor_holderClosesConnectionsItDoesNotHold(t *testing.T) {
+	slow := func(c *agent.Config) { fast(c); c.GRPC.LeaseInterval = 20 * time.Second }
+	cl := agenttest.NewCluster(t, 3, slow)
+	live := connect(t, cl.Agent("n2"))
+	live.register("reborn", "10.5.0.9", 80)
+	k := heldKey("reborn")
+	var recs []store.Record
+	for i := range 3 {
+		in := store.Instance{InstanceKey: store.InstanceKey{Cluster: "DEFAULT", IP: fmt.Sprintf("10.5.0.%d", i+1), Port: 80},
+			Weight: 1, Healthy: true, Enabled: true, Ephemeral: true, Holder: "n2", Conn: "1700000000000_10.0.0.9_5000",
+			BeatInterval: 20 * time.Second, BeatTimeout: time.Minute, DeleteTimeout: time.Minute,
+			Version: store.Version{Clock: time.Now().UnixNano(), Node: "n2"}}
+		recs = append(recs, store.Record{Key: k, Instance: &in})
+	}
+	for _, a := range cl.Agents() {
+		a.Node().Merge(recs, false)
+	}
+	listed := func(want int) func() (bool, string) {
+		return func() (bool, string) {
+			ok, saw := true, ""
+			for _, a := range cl.Agents() {
+				n := len(httpHosts(t, a, "reborn"))
+				ok = ok && n == want
+				saw += fmt.Sprintf(" %s lists %d;", a.Node().Name(), n)
+			}
+			return ok, saw
+		}
+	}
+	await.Explain(t, 10*time.Second, "the earlier incarnation's instances and the live one on every node", listed(4))
+	l := cl.Agent("n2").GRPC().Leases()
+	l.Renew(context.Background())
+	el := await.Explain(t, 10*time.Second, "only the live connection's instance left on every node", listed(1))
+	if s := l.Stats(); s.StaleClosed != 1 {
+		t.Fatalf("stale connections closed: %d, want 1", s.StaleClosed)
+	}
+	t.Logf("the earlier incarnation's instances gone from every node %v after the renewal", el)
+}

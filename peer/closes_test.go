@@ -1,12 +1,18 @@
 package peer
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/roster-io/roster/store"
 )
 
 // closeRecorder is a Receiver that takes connection closes.
@@ -82,5 +88,45 @@ func TestCloses_nodeWithoutClosesAnswers404(t *testing.T) {
 	w := postCloses(t, storeReceiver{}, `{"closes":[]}`)
 	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "closed") {
 		t.Fatalf("got %d %s, want 404 naming closed", w.Code, w.Body)
+	}
+}
+
+// A member's queue sends the records of writes and the closes between
+// them in order; a peer that does not know the closes endpoint (an older
+// version) refuses only the closes and still gets the records after them.
+func TestCloses_sentInOrderAndAnOldPeerStillGetsTheRecords(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		if r.URL.Path == "/internal/v1/closed" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, `{"applied":1}`)
+	}))
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.Self = "a"
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	rec := func() []store.Record {
+		in := store.Instance{InstanceKey: store.InstanceKey{Cluster: "DEFAULT", IP: "10.0.0.1", Port: 80}, Version: store.Version{Clock: 1, Node: "a"}}
+		return []store.Record{{Key: store.Key{Namespace: "public", Group: "DEFAULT_GROUP", Service: "s"}, Instance: &in}}
+	}
+	batch := []outDelta{{recs: rec()}, {closes: []ConnClose{{Conn: "c1", Version: store.Version{Clock: 2, Node: "a"}}}}, {recs: rec()}}
+	m := Member{Name: "b", HTTPAddr: strings.TrimPrefix(srv.URL, "http://")}
+	if _, err := tr.sendDeltas(context.Background(), m, batch); err != nil {
+		t.Fatalf("batch failed: %v", err)
+	}
+	want := []string{"/internal/v1/deltas", "/internal/v1/closed", "/internal/v1/deltas"}
+	if !slices.Equal(paths, want) {
+		t.Fatalf("requests %v, want %v", paths, want)
 	}
 }

@@ -267,6 +267,8 @@ type outDelta struct {
 // sendDeltas sends one batch of deltas to m, in order: the records of
 // consecutive writes in one request, and the closes between them in
 // requests of their own, each sent once the one before it was answered.
+// A batch fails with its records; closes that fail are logged and left
+// to the lease and anti-entropy.
 // With the stream on, records that would not fit a frame leave in several
 // requests, one after the other, so a busy peer's batches do not fall
 // back to HTTP.
@@ -286,8 +288,10 @@ func (t *Transport) sendDeltas(ctx context.Context, m Member, batch []outDelta) 
 			if err := flush(); err != nil {
 				return nil, err
 			}
+			// A peer that refuses the closes (an older version without
+			// the endpoint) still gets the records after them.
 			if err := t.sendCloses(ctx, m, d.closes); err != nil {
-				return nil, err
+				t.warns.Warn(t.cfg.Logger, t.cfg.Now(), "connection closes not delivered: left to the lease and anti-entropy", "peer", m.Name, "err", err)
 			}
 			continue
 		}

@@ -117,6 +117,9 @@ func (a *Agent) peerConfig() peer.Config {
 	pc.Self, pc.Timeout, pc.HandoffTimeout = c.Name, c.PeerTimeout, c.HandoffTimeout
 	pc.Secret, pc.TLS, pc.PeerTLS = c.secret(), c.TLS != nil, c.PeerTLS
 	pc.Stream = c.PeerStream
+	if c.PeerQueue > 0 {
+		pc.DeltaQueue = c.PeerQueue
+	}
 	pc.StatusOf, pc.Logger, pc.Now = gate.StatusOf, c.Logger, c.Now
 	if c.AllowPeer != nil || c.DebugFaults {
 		pc.Allow = func(name string) bool {

@@ -62,6 +62,9 @@ type Config struct {
 	// each (peer.Config.Stream); a peer that does not accept the stream
 	// still gets HTTP requests. Default true.
 	PeerStream bool
+	// PeerQueue bounds the writes waiting for each peer
+	// (peer.Config.DeltaQueue); zero means the transport's default, 8192.
+	PeerQueue int
 	// AllowPeer, if set, says whether this node may send to a peer; tests
 	// use it to cut the network between nodes. Default nil (all).
 	AllowPeer func(peer string) bool

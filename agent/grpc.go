@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/roster-io/roster/door/grpcdoor"
+	nacosdoor "github.com/roster-io/roster/door/nacos"
+	"github.com/roster-io/roster/store"
 )
 
 // The Nacos 2.x gRPC door (package door/grpcdoor) on its own port: by
@@ -29,6 +31,14 @@ func (a *Agent) newGRPC() error {
 		return fmt.Errorf("agent: %w", err)
 	}
 	a.grpc = d
+	a.nacos.SetSubscribers(func(k store.Key) []nacosdoor.Subscriber {
+		subs := d.Subscribers(k)
+		out := make([]nacosdoor.Subscriber, len(subs))
+		for i, s := range subs {
+			out[i] = nacosdoor.Subscriber{Addr: s.IP, Agent: s.Agent, App: s.App, IP: s.IP, Cluster: s.Clusters}
+		}
+		return out
+	})
 	return nil
 }
 

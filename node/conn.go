@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roster-io/roster/peer"
 	"github.com/roster-io/roster/store"
 )
 
@@ -25,7 +26,8 @@ import (
 //     instances carry a beat timeout and a delete timeout of three
 //     intervals, so an owner that hears no renewal times them out as it
 //     times out any ephemeral instance;
-//   - deregisters them at once when the connection closes (Release);
+//   - deletes them at once when the connection closes (Release), here
+//     and on every other node with one message per connection;
 //   - when the holding node dies, nobody renews them: every node brings
 //     their expiry forward to HolderGrace after gossip finds the holder
 //     gone (leases.go), while their clients, which reconnect to another
@@ -45,9 +47,6 @@ var ErrConnClosed = errors.New("node: connection closed")
 // LeaseTimeouts is how many lease intervals an unrenewed instance lives.
 const LeaseTimeouts = 3
 
-// releaseInFlight bounds one release's deregistrations in flight.
-const releaseInFlight = 64
-
 // Leases tracks the instances bound to the client connections this node
 // holds. It is safe for concurrent use.
 type Leases struct {
@@ -61,9 +60,11 @@ type Leases struct {
 // LeaseStats counts the work of Leases: lease requests sent to owners
 // and failed, instances the owners reported renewed, instances
 // registered again by the renewal check, instances released with their
-// connection and kept (registered again elsewhere).
+// connection and kept (registered again elsewhere), and connections
+// bound to this node that it did not hold and closed (closeStale).
 type LeaseStats struct {
 	Renewals, RenewFailures, Renewed, Reregistered, Released, Kept uint64
+	StaleClosed                                                    uint64
 }
 
 // heldConn is one connection's instances.
@@ -162,13 +163,13 @@ func (l *Leases) Deregister(ctx context.Context, conn string, k store.Key, ik st
 	return l.n.Deregister(ctx, k, ik)
 }
 
-// Release forgets connection conn and deregisters its instances at once.
-// An instance whose record here is bound to another connection and newer
-// than the registration conn made (the client registered it again
-// through another connection) is left alone: it is someone else's now.
-// A record still bound to conn is removed whatever its version (a node
-// may have re-versioned it, see store.MergeGuarded). It returns how many
-// instances it removed.
+// Release forgets connection conn and deletes its instances at once, on
+// this node and, through one small message per connection, on every
+// other (store.CloseConn, peer.Transport.BroadcastClose): each node
+// deletes the records bound to conn, whatever their version (a node may
+// have re-versioned one, see store.MergeGuarded). An instance registered
+// again through another connection (the client moved) is bound to that
+// one and left alone. It returns how many instances it removed here.
 func (l *Leases) Release(ctx context.Context, conn string) int {
 	l.mu.Lock()
 	c := l.conns[conn]
@@ -182,31 +183,16 @@ func (l *Leases) Release(ctx context.Context, conn string) int {
 	held := c.held
 	c.held = nil
 	c.mu.Unlock()
-	removed, kept := 0, 0
-	// The deregistrations wait for their replication: run them side by
-	// side, so a connection's many instances go together.
-	sem := make(chan struct{}, releaseInFlight)
-	var wg sync.WaitGroup
-	for hk, in := range held {
-		cur, ok := l.n.store.Snapshot(hk.k).Find(hk.ik)
-		if !ok {
-			continue
-		}
-		mine := cur.Holder == l.n.cfg.Name && cur.Conn == conn // re-versioned elsewhere, still this connection's
-		if !mine && in.Version.Less(cur.Version) && !cur.Expired {
-			kept++
-			continue
-		}
-		removed++
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := l.n.Deregister(ctx, hk.k, hk.ik); err != nil && !errors.Is(err, store.ErrNotFound) {
-				l.n.log.Debug("release of a connection's instance", "conn", conn, "service", hk.k.String(), "err", err)
-			}
-		})
+	v, removed := l.n.store.CloseConn(l.n.cfg.Name, conn, store.Version{})
+	if l.n.peers.Peers() > 0 {
+		l.n.peers.BroadcastClose(ctx, peer.ConnClose{Conn: conn, Version: v})
 	}
-	wg.Wait()
+	kept := 0
+	for hk := range held {
+		if _, ok := l.n.store.Snapshot(hk.k).Find(hk.ik); ok {
+			kept++ // still live: bound to another connection now
+		}
+	}
 	l.mu.Lock()
 	l.stats.Released += uint64(removed)
 	l.stats.Kept += uint64(kept)

@@ -10,8 +10,18 @@ import (
 	"github.com/roster-io/roster/store"
 )
 
-// Run renews the held connections every interval until ctx ends.
+// Run renews the held connections every interval until ctx ends. Once
+// the node has synced, it first closes the connections of an earlier
+// incarnation (closeStale).
 func (l *Leases) Run(ctx context.Context) {
+	for !l.n.Synced() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(syncPoll):
+		}
+	}
+	l.closeStale(ctx)
 	t := time.NewTicker(l.interval)
 	defer t.Stop()
 	for {
@@ -24,11 +34,17 @@ func (l *Leases) Run(ctx context.Context) {
 	}
 }
 
+// syncPoll is how often Run looks whether the node has synced.
+const syncPoll = 50 * time.Millisecond
+
 // Renew checks every held connection's instances and tells each owner
 // which held connections hold instances of its services, one request per
 // owner (its own services renewed here), and returns when all are
 // answered or an interval has passed.
 func (l *Leases) Renew(ctx context.Context) {
+	if l.n.Synced() {
+		l.closeStale(ctx)
+	}
 	l.mu.Lock()
 	ids := make([]string, 0, len(l.conns))
 	list := make([]*heldConn, 0, len(l.conns))
@@ -82,6 +98,43 @@ func (l *Leases) Renew(ctx context.Context) {
 	l.stats.Renewed += renewed
 	l.stats.Reregistered += rereg
 	l.mu.Unlock()
+}
+
+// closeStale closes, as Release closes a connection, the connections
+// the registry binds to this node that it does not hold: those of an
+// earlier incarnation of this node (one restarted faster than failure
+// detection, so no peer saw it gone and brought their expiry forward),
+// and stragglers of connections already released (a registration that
+// reached this node after the close). Connection ids carry their opening
+// time, so a new incarnation never reuses an old one's. A connection
+// opened meanwhile is in the table before it binds anything, so it is
+// never taken for stale. It returns how many it closed.
+func (l *Leases) closeStale(ctx context.Context) int {
+	ids := l.n.store.BoundConns(l.n.cfg.Name)
+	l.mu.Lock()
+	stale := ids[:0]
+	for _, id := range ids {
+		if l.conns[id] == nil {
+			stale = append(stale, id)
+		}
+	}
+	l.mu.Unlock()
+	deleted := 0
+	for _, id := range stale {
+		v, n := l.n.store.CloseConn(l.n.cfg.Name, id, store.Version{})
+		deleted += n
+		if l.n.peers.Peers() > 0 {
+			l.n.peers.BroadcastClose(ctx, peer.ConnClose{Conn: id, Version: v})
+		}
+	}
+	if len(stale) > 0 {
+		l.n.log.Info("closed connections bound to this node that it does not hold (an earlier incarnation's)",
+			"conns", len(stale), "instances", deleted)
+		l.mu.Lock()
+		l.stats.StaleClosed += uint64(len(stale))
+		l.mu.Unlock()
+	}
+	return len(stale)
 }
 
 // check looks at connection conn's instances under its lock: each still

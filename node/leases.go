@@ -38,6 +38,29 @@ func (n *Node) HandleLeases(holder peer.Member, conns []string) int {
 	return renewed
 }
 
+var _ peer.CloseReceiver = (*Node)(nil)
+
+// CloseConns deletes the instances bound to the connections of holder
+// that closed (peer.CloseReceiver), as holder did when they closed
+// (store.CloseConn), and returns how many it deleted. A close stamped
+// further ahead of this node's clock than MaxClockSkew is refused, as a
+// record would be.
+func (n *Node) CloseConns(holder peer.Member, closes []peer.ConnClose) int {
+	now := n.cfg.Now().UnixNano()
+	deleted := 0
+	for _, c := range closes {
+		if time.Duration(c.Version.Clock-now) > n.cfg.MaxClockSkew {
+			n.stats.futureRefused.Add(1)
+			n.warns.Warn(n.log, time.Unix(0, now), "refused a connection close stamped ahead of this node's clock by more than --max-clock-skew",
+				"holder", holder.Name, "conn", c.Conn)
+			continue
+		}
+		_, d := n.store.CloseConn(holder.Name, c.Conn, c.Version)
+		deleted += d
+	}
+	return deleted
+}
+
 // goneHolders remembers the members that left, and when.
 type goneHolders struct {
 	mu   sync.Mutex // guards gone

@@ -24,12 +24,21 @@ func (n *Node) replicate(ctx context.Context, recs []store.Record, wait bool) er
 	if len(recs) == 0 {
 		return nil
 	}
+	if !wait {
+		if n.peers.Peers() > 0 {
+			n.peers.Broadcast(recs)
+		}
+		return nil
+	}
+	// A client's write waits for room in a full queue, up to the
+	// replication timeout, rather than leaving the peer to anti-entropy:
+	// writers slow down to what the slowest peer takes.
+	start := time.Now()
 	var acks *peer.Acks
 	if n.peers.Peers() > 0 {
-		acks = n.peers.Broadcast(recs)
-	}
-	if !wait {
-		return nil
+		wctx, cancel := context.WithTimeout(ctx, n.cfg.ReplicationTimeout)
+		acks = n.peers.BroadcastWait(wctx, recs)
+		cancel()
 	}
 	if err := n.persist(ctx, recs); err != nil {
 		return err
@@ -38,7 +47,7 @@ func (n *Node) replicate(ctx context.Context, recs []store.Record, wait bool) er
 	case acks == nil:
 		noteReplicas(ctx, 1)
 		return nil
-	case acks.First(ctx, n.cfg.ReplicationTimeout):
+	case acks.First(ctx, max(n.cfg.ReplicationTimeout-time.Since(start), time.Millisecond)):
 		noteReplicas(ctx, 2)
 		return nil
 	case ctx.Err() != nil:

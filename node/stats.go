@@ -30,6 +30,7 @@ type Stats struct {
 	DeltaRecords                     uint64
 	DeltaFailures, DeltaReceived     uint64
 	DeltaApplied, ReadyHints         uint64
+	ClosesSent                       uint64
 	RecordsFromTheFuture             uint64
 	WritesUnconfirmed                uint64
 	StreamConnects, StreamCalls      uint64
@@ -49,7 +50,7 @@ func (n *Node) Stats() Stats {
 		HandoffBatches: t.HandoffBatches.Load(), HandoffBeats: t.HandoffBeats.Load(),
 		DeltaBatches: t.DeltaBatches.Load(), DeltaWrites: t.DeltaWrites.Load(), DeltaRecords: t.DeltaRecords.Load(),
 		DeltaFailures: t.DeltaFailures.Load(), DeltaReceived: t.DeltaReceived.Load(),
-		DeltaApplied: t.DeltaApplied.Load(), ReadyHints: t.ReadyHints.Load(),
+		DeltaApplied: t.DeltaApplied.Load(), ReadyHints: t.ReadyHints.Load(), ClosesSent: t.ClosesSent.Load(),
 		RecordsFromTheFuture: s.futureRefused.Load(), WritesUnconfirmed: s.writesUnconfirmed.Load(),
 		StreamConnects: t.StreamConnects.Load(), StreamCalls: t.StreamCalls.Load(),
 		ExpiryLateP50: int64(s.expiryLate.quantile(0.5)), ExpiryLateP99: int64(s.expiryLate.quantile(0.99)),

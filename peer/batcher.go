@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // batcher sends items to one peer in batches. It holds at most one request
@@ -23,10 +24,14 @@ type batcher[T, R any] struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// failing is set while the last request failed: callers do not wait
+	// for room behind a peer that is unreachable (enqueueWait).
+	failing atomic.Bool
 
-	// mu guards q and stopped.
+	// mu guards q, room and stopped.
 	mu      sync.Mutex
 	q       []batchCall[T, R]
+	room    chan struct{} // closed when take frees slots; nil while nobody waits
 	stopped bool
 }
 
@@ -54,13 +59,70 @@ func newBatcher[T, R any](parent context.Context, queue, max int, send func(cont
 // enqueue queues item; it reports false when the queue is full or the
 // batcher stopped, in which case done gets nothing.
 func (b *batcher[T, R]) enqueue(item T, done chan<- batchResult[R]) bool {
+	ok, _ := b.offer(item, done, nil)
+	return ok
+}
+
+// enqueueWait queues item like enqueue, but while the queue is full it
+// waits for room until ctx ends: back-pressure on the caller rather than
+// a dropped item. It does not wait while the peer's last request failed
+// (an unreachable peer is left to anti-entropy, not waited for).
+func (b *batcher[T, R]) enqueueWait(ctx context.Context, item T, done chan<- batchResult[R]) bool {
+	return b.offerWait(ctx, item, done, nil)
+}
+
+// enqueueOrMerge queues item, which wants no result, or folds it into
+// the last queued item when that one wants no result either and merge
+// takes it (merge reports whether it did). Merging only into the tail
+// keeps the items' order. While the queue is full and the tail does not
+// take item, it waits for room until ctx ends. It reports false when
+// item was neither merged nor queued.
+func (b *batcher[T, R]) enqueueOrMerge(ctx context.Context, item T, merge func(tail *T) bool) bool {
+	return b.offerWait(ctx, item, nil, merge)
+}
+
+// offerWait retries offer, waiting for room between tries, until it
+// succeeds or ctx or the batcher ends.
+func (b *batcher[T, R]) offerWait(ctx context.Context, item T, done chan<- batchResult[R], merge func(tail *T) bool) bool {
+	for {
+		ok, room := b.offer(item, done, merge)
+		if ok || room == nil || b.failing.Load() {
+			return ok
+		}
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return false
+		case <-b.ctx.Done():
+			return false
+		}
+	}
+}
+
+// offer merges item into the tail (with merge, when done is nil and the
+// tail wants no result either) or queues it. When the queue is full it
+// returns a channel closed once there is room; when the batcher stopped,
+// neither.
+func (b *batcher[T, R]) offer(item T, done chan<- batchResult[R], merge func(tail *T) bool) (bool, <-chan struct{}) {
 	if b.ctx.Err() != nil {
-		return false
+		return false, nil
 	}
 	b.mu.Lock()
-	if b.stopped || len(b.q) >= b.cap {
+	if b.stopped {
 		b.mu.Unlock()
-		return false
+		return false, nil
+	}
+	if last := len(b.q) - 1; merge != nil && done == nil && last >= 0 && b.q[last].done == nil && merge(&b.q[last].item) {
+		b.mu.Unlock()
+		return true, nil // the tail was queued with a wake-up already
+	}
+	if len(b.q) >= b.cap {
+		if b.room == nil {
+			b.room = make(chan struct{})
+		}
+		room := b.room
+		b.mu.Unlock()
+		return false, room
 	}
 	b.q = append(b.q, batchCall[T, R]{item: item, done: done})
 	b.mu.Unlock()
@@ -68,7 +130,7 @@ func (b *batcher[T, R]) enqueue(item T, done chan<- batchResult[R]) bool {
 	case b.wake <- struct{}{}:
 	default: // a wake-up is already pending
 	}
-	return true
+	return true, nil
 }
 
 // pending returns how many items wait to be sent.
@@ -99,6 +161,10 @@ func (b *batcher[T, R]) take(calls []batchCall[T, R]) []batchCall[T, R] {
 	defer b.mu.Unlock()
 	n := min(len(b.q), b.max)
 	calls = append(calls, b.q[:n]...)
+	if n > 0 && b.room != nil {
+		close(b.room)
+		b.room = nil
+	}
 	clear(b.q[:n]) // drop the references the sent calls hold
 	b.q = b.q[n:]
 	if len(b.q) == 0 {
@@ -128,6 +194,7 @@ func (b *batcher[T, R]) run() {
 			if err == nil && len(res) != len(calls) {
 				err = errBatchReply
 			}
+			b.failing.Store(err != nil)
 			for i, c := range calls {
 				r := batchResult[R]{err: err}
 				if err == nil {

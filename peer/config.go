@@ -37,6 +37,10 @@ type Config struct {
 	// StatusOf maps the error of a handed-off beat to the HTTP status the
 	// sender answers its client with. Default: 500 for every error.
 	StatusOf func(error) int
+	// DeltaQueue bounds the writes waiting in each member's delta queue;
+	// past it a write is left to anti-entropy for that member. Default
+	// 8192.
+	DeltaQueue int
 	// Logger receives the transport's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -49,7 +53,7 @@ const HandoffSkew = time.Second
 
 // DefaultConfig returns a Config with every field set to its default.
 func DefaultConfig() Config {
-	return Config{Timeout: 5 * time.Second, HandoffTimeout: time.Second, Logger: slog.Default(), Now: time.Now,
+	return Config{Timeout: 5 * time.Second, HandoffTimeout: time.Second, DeltaQueue: 8192, Logger: slog.Default(), Now: time.Now,
 		StatusOf: func(error) int { return 500 }}
 }
 
@@ -60,6 +64,8 @@ func (c *Config) Validate() error {
 		return errors.New("peer: config: self is empty")
 	case c.Timeout <= 0 || c.HandoffTimeout <= 0:
 		return errors.New("peer: config: timeouts must be positive")
+	case c.DeltaQueue <= 0:
+		return errors.New("peer: config: delta queue must be positive")
 	case c.Logger == nil || c.Now == nil || c.StatusOf == nil:
 		return errors.New("peer: config: logger, clock and status mapping must be set")
 	}

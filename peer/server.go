@@ -92,6 +92,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.route(mux, "POST /internal/v1/heard", s.heard)
 	s.route(mux, "POST /internal/v1/lastbeats", s.lastBeats)
 	s.route(mux, "POST /internal/v1/leases", s.leases)
+	s.route(mux, "POST /internal/v1/closed", s.closed)
 	mux.HandleFunc("POST "+streamPath, s.internal(s.acceptStream))
 }
 

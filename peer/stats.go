@@ -12,6 +12,7 @@ type Stats struct {
 	DeltaFailures  atomic.Uint64 // replication requests that failed
 	DeltaReceived  atomic.Uint64 // records received in replication requests
 	DeltaApplied   atomic.Uint64 // of those, newer than what was held
+	ClosesSent     atomic.Uint64 // connection closes sent (closes.go)
 	ReadyHints     atomic.Uint64 // ready announcements received from peers
 	// RecordsRefused counts the invalid records and handed-off beats
 	// received from peers, in requests and in answers (validate.go); the

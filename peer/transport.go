@@ -36,7 +36,7 @@ type Transport struct {
 // ones.
 type queues struct {
 	m      Member
-	deltas *batcher[[]store.Record, struct{}]
+	deltas *batcher[outDelta, struct{}]
 	beats  *batcher[BeatCall, BeatAnswer]
 	link   *link // nil without Config.Stream
 }
@@ -89,7 +89,7 @@ func (t *Transport) SetMembers(members []Member) (added []string) {
 // newQueues starts the outbound queues of member m.
 func (t *Transport) newQueues(m Member) *queues {
 	q := &queues{m: m}
-	q.deltas = newBatcher(t.ctx, 8192, 512, func(ctx context.Context, batch [][]store.Record) ([]struct{}, error) {
+	q.deltas = newBatcher(t.ctx, t.cfg.DeltaQueue, 512, func(ctx context.Context, batch []outDelta) ([]struct{}, error) {
 		return t.sendDeltas(ctx, m, batch)
 	})
 	q.beats = newBatcher(t.ctx, 8192, 1024, func(ctx context.Context, batch []BeatCall) ([]BeatAnswer, error) {
@@ -154,14 +154,33 @@ func (t *Transport) list() []*queues {
 // acknowledgements. Members whose queue is full are left out and logged:
 // anti-entropy repairs them.
 func (t *Transport) Broadcast(recs []store.Record) *Acks {
+	return t.broadcast(context.Background(), false, recs)
+}
+
+// BroadcastWait is Broadcast with back-pressure: a member whose queue is
+// full is waited for, until there is room or ctx ends (only then is it
+// left out).
+func (t *Transport) BroadcastWait(ctx context.Context, recs []store.Record) *Acks {
+	return t.broadcast(ctx, true, recs)
+}
+
+func (t *Transport) broadcast(ctx context.Context, wait bool, recs []store.Record) *Acks {
 	qs := t.list()
 	a := &Acks{done: make(chan batchResult[struct{}], len(qs))}
+	var full []*queues
 	for _, q := range qs {
-		if q.deltas.enqueue(recs, a.done) {
+		if q.deltas.enqueue(outDelta{recs: recs}, a.done) {
 			a.queued++
 		} else {
-			t.warns.Warn(t.cfg.Logger, t.cfg.Now(), "replication queue full; anti-entropy will repair", "peer", q.m.Name)
+			full = append(full, q)
 		}
+	}
+	for _, q := range full {
+		if wait && q.deltas.enqueueWait(ctx, outDelta{recs: recs}, a.done) {
+			a.queued++
+			continue
+		}
+		t.warns.Warn(t.cfg.Logger, t.cfg.Now(), "replication queue full; anti-entropy will repair", "peer", q.m.Name)
 	}
 	return a
 }
@@ -238,30 +257,60 @@ func (t *Transport) HandOff(ctx context.Context, owner string, call BeatCall) (B
 	}
 }
 
-// sendDeltas sends one batch of deltas to m. With the stream on, a batch
-// whose records would not fit a frame leaves in several requests, one
-// after the other, so a busy peer's batches do not fall back to HTTP.
-func (t *Transport) sendDeltas(ctx context.Context, m Member, batch [][]store.Record) ([]struct{}, error) {
+// outDelta is one item of a member's delta queue: the records of one
+// write, or connection closes (closes.go).
+type outDelta struct {
+	recs   []store.Record
+	closes []ConnClose
+}
+
+// sendDeltas sends one batch of deltas to m, in order: the records of
+// consecutive writes in one request, and the closes between them in
+// requests of their own, each sent once the one before it was answered.
+// A batch fails with its records; closes that fail are logged and left
+// to the lease and anti-entropy.
+// With the stream on, records that would not fit a frame leave in several
+// requests, one after the other, so a busy peer's batches do not fall
+// back to HTTP.
+func (t *Transport) sendDeltas(ctx context.Context, m Member, batch []outDelta) ([]struct{}, error) {
 	var req deltasRequest
 	size := 0
-	t.stats.DeltaWrites.Add(uint64(len(batch)))
-	for _, recs := range batch {
+	flush := func() error {
+		if len(req.Records) == 0 {
+			return nil
+		}
+		err := t.sendDeltaRequest(ctx, m, &req)
+		req.Records, size = nil, 0
+		return err
+	}
+	for _, d := range batch {
+		if len(d.closes) > 0 {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			// A peer that refuses the closes (an older version without
+			// the endpoint) still gets the records after them.
+			if err := t.sendCloses(ctx, m, d.closes); err != nil {
+				t.warns.Warn(t.cfg.Logger, t.cfg.Now(), "connection closes not delivered: left to the lease and anti-entropy", "peer", m.Name, "err", err)
+			}
+			continue
+		}
+		t.stats.DeltaWrites.Add(1)
+		recs := d.recs
 		for i := range recs {
 			size += recs[i].Msgsize()
 		}
 		if t.cfg.Stream && size > streamDeltaBytes && len(req.Records) > 0 {
-			if err := t.sendDeltaRequest(ctx, m, &req); err != nil {
+			if err := flush(); err != nil {
 				return nil, err
 			}
-			req.Records, size = nil, 0
 			for i := range recs {
 				size += recs[i].Msgsize()
 			}
 		}
 		req.Records = append(req.Records, recs...)
 	}
-	t.stats.DeltaWrites.Add(uint64(len(batch)))
-	if err := t.sendDeltaRequest(ctx, m, &req); err != nil {
+	if err := flush(); err != nil {
 		return nil, err
 	}
 	return make([]struct{}, len(batch)), nil

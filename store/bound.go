@@ -66,13 +66,32 @@ func (s *Store) bindLocked(svc *service, e *entry, prev, in *Instance) {
 // live instance bound to one of them counts as heard now. An instance
 // that expiry marked unhealthy is made healthy again with a new version;
 // those records are returned, to be replicated. renewed counts the
-// instances.
+// instances. It releases the lock every maxRenewHold instances or so, so
+// a large renewal does not hold up writes.
 func (s *Store) RenewBound(holder string, conns []string) (renewed int, revived []Record) {
+	for len(conns) > 0 {
+		var n int
+		n, revived, conns = s.renewSome(holder, conns, revived)
+		renewed += n
+	}
+	return renewed, revived
+}
+
+// maxRenewHold is about how many instances one lock hold of RenewBound
+// renews (whole connections: it may exceed it by one connection's).
+const maxRenewHold = 2048
+
+// renewSome renews the first connections of conns, up to about
+// maxRenewHold instances, appends the revived records to revived, and
+// returns the connections left.
+func (s *Store) renewSome(holder string, conns []string, revived []Record) (int, []Record, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := stampOf(s.cfg.Now())
-	for _, c := range conns {
-		for e, svc := range s.bound[holder][c] {
+	renewed := 0
+	i := 0
+	for ; i < len(conns) && renewed < maxRenewHold; i++ {
+		for e, svc := range s.bound[holder][conns[i]] {
 			renewed++
 			e.lastBeat, e.heard = now, now
 			e.floor, e.inferred = 0, false
@@ -88,7 +107,7 @@ func (s *Store) RenewBound(holder string, conns []string) (renewed int, revived 
 			}
 		}
 	}
-	return renewed, revived
+	return renewed, revived, conns[i:]
 }
 
 // ExpireHolder brings the expiry of every live instance bound to a
@@ -120,6 +139,60 @@ func (s *Store) ExpireHolder(holder string, grace time.Duration) int {
 	return moved
 }
 
+// CloseConn deletes every live instance bound to connection conn of
+// holder: the holder's decision, at version v, that the connection
+// closed. With the zero version it stamps one now (the holder does; the
+// other nodes apply the version it sent). Each instance gets a tombstone
+// marked Expired, a decision about its binding, so MergeGuarded lets it
+// delete only a record still bound to conn; the tombstone's version is
+// v, or for a record re-versioned after v by another node the clock tick
+// after the record's, under holder's name. Every node that applies the
+// same close to the same record so writes the same tombstone, and the
+// replicas agree without repairs. It returns the version and how many
+// instances it deleted.
+func (s *Store) CloseConn(holder, conn string, v Version) (Version, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v.IsZero() {
+		v = s.clock.next()
+	} else {
+		s.clock.observe(v)
+	}
+	set := s.bound[holder][conn]
+	if len(set) == 0 {
+		return v, 0
+	}
+	type bound struct {
+		svc *service
+		e   *entry
+	}
+	list := make([]bound, 0, len(set)) // applyLocked edits the set
+	for e, svc := range set {
+		list = append(list, bound{svc, e})
+	}
+	deleted := 0
+	for _, b := range list {
+		tv := v
+		if !b.e.inst.Version.Less(v) {
+			tv = Version{Clock: b.e.inst.Version.Clock + 1, Node: holder}
+		}
+		t := tombstone(b.e.inst, tv)
+		t.Expired = true
+		if s.applyLocked(b.svc.key, &t, false) == nil {
+			deleted++
+		}
+	}
+	return v, deleted
+}
+
+// closedByHolder reports whether in is the tombstone its holder wrote
+// when the connection it is bound to closed (CloseConn, or the holder's
+// own expiry): the holder's word on its own connection, which no
+// evidence elsewhere outweighs.
+func closedByHolder(in *Instance) bool {
+	return in.Deleted && in.Expired && in.Conn != "" && in.Version.Node == in.Holder
+}
+
 // BoundTo returns how many connections of holder hold live instances
 // here, and how many instances they hold.
 func (s *Store) BoundTo(holder string) (conns, instances int) {
@@ -130,6 +203,18 @@ func (s *Store) BoundTo(holder string) (conns, instances int) {
 		instances += len(set)
 	}
 	return conns, instances
+}
+
+// BoundConns returns the ids of the connections of holder that hold live
+// instances here.
+func (s *Store) BoundConns(holder string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.bound[holder]))
+	for c := range s.bound[holder] {
+		out = append(out, c)
+	}
+	return out
 }
 
 // BoundConn returns how many live instances are bound to connection conn

@@ -118,7 +118,15 @@ func (s *Store) NextDeadline() (time.Time, bool) {
 // sweeper calls again at once.
 const maxSweep = 2000
 
-// Sweep applies the expiry transitions due by now (at most maxSweep): an
+// maxSweepPops bounds the heap items one Sweep looks at, transitions or
+// not. Instances renewed together (a connection lease renews all of a
+// connection's instances at once) come due together and are mostly put
+// back for later: without a bound, one Sweep would re-schedule tens of
+// thousands of them under the lock and hold up every write meanwhile.
+const maxSweepPops = 4096
+
+// Sweep applies the expiry transitions due by now (at most maxSweep, of
+// at most maxSweepPops items looked at; the rest stay due): an
 // ephemeral instance without a beat for its delete timeout is removed, and
 // one without a beat for its beat timeout, if that is shorter, becomes
 // unhealthy first (see nextLocked). owns reports whether this node is
@@ -130,7 +138,7 @@ func (s *Store) Sweep(owns func(Key) bool) []Transition {
 	defer s.mu.Unlock()
 	now := s.cfg.Now()
 	var out []Transition
-	for len(s.heap) > 0 && s.heap[0].at <= now.UnixNano() && len(out) < maxSweep {
+	for pops := 0; len(s.heap) > 0 && s.heap[0].at <= now.UnixNano() && len(out) < maxSweep && pops < maxSweepPops; pops++ {
 		d := heap.Pop(&s.heap).(deadline)
 		e := d.e
 		if e.queued != d.at || d.svc.entries[e.inst.InstanceKey] != e {

@@ -123,7 +123,7 @@ func (s *Store) MergeGuarded(k Key, in Instance, guard bool) (applied bool, reas
 	if applied, re, done := s.mergeBoundLocked(k, &in); done {
 		return applied, re
 	}
-	if guard && in.Expired {
+	if guard && in.Expired && !closedByHolder(&in) {
 		if _, e := s.lookupLocked(k, in.InstanceKey); e != nil && !e.inst.Deleted && e.inst.Healthy &&
 			e.inst.Version.Less(in.Version) && e.heard != 0 && s.cfg.Now().Sub(e.heard.time()) < e.inst.BeatTimeout {
 			s.clock.observe(in.Version)

@@ -38,6 +38,7 @@ type conn struct {
 	streaming  bool
 	closed     bool
 	version    string
+	app        string // the "app" header of its requests, as Nacos reports subscribers
 	labels     map[string]string
 	lastActive time.Time
 	lastRef    int64

@@ -69,6 +69,9 @@ func (d *Door) request(ctx context.Context, p *pb.Payload) (*pb.Payload, int) {
 		return fail(codeFail, "grpcdoor: request without a connection")
 	}
 	c.touch()
+	if app := header(p, "app"); app != "" {
+		c.setApp(app)
+	}
 	if !d.core.Synced() {
 		return fail(codeServerStatus, "server is starting: "+node.ErrNotReady.Error()+"; try later")
 	}

@@ -79,6 +79,8 @@ func (m *metrics) register(reg prometheus.Registerer, d *Door) error {
 		counter("lease_failures_total", "Connection lease requests that failed.", func() uint64 { return d.leases.Stats().RenewFailures }),
 		counter("lease_renewed_total", "Instances the owners renewed on this node's connection leases.", func() uint64 { return d.leases.Stats().Renewed }),
 		counter("lease_reregistered_total", "Instances of live connections registered again after a deletion.", func() uint64 { return d.leases.Stats().Reregistered }),
+		counter("released_instances_total", "Instances deleted because the connection holding them closed.", func() uint64 { return d.leases.Stats().Released }),
+		counter("stale_connections_closed_total", "Connections bound to this node in the registry that it did not hold (an earlier incarnation's), closed.", func() uint64 { return d.leases.Stats().StaleClosed }),
 		gauge("subscribed_services", "Services with gRPC subscribers on this node.", func() float64 { return float64(d.hub.len()) }),
 	}
 	for _, c := range cs {

@@ -2,6 +2,10 @@ package grpcdoor_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,4 +179,53 @@ func TestDoor_requestBeforeSetupAndSetupTimeout(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("stream without setup still open after 5s (setup timeout 300ms)")
 	}
+}
+
+// gRPC subscribers are listed by Nacos v1's service/subscribers, with
+// the fields Nacos 2.x gives them, and leave the list when they
+// unsubscribe or their connection closes.
+func TestDoor_subscribersListedOverHTTP(t *testing.T) {
+	a := agenttest.Start(t, fast)
+	c := connect(t, a)
+	p := raw("SubscribeServiceRequest", map[string]any{"requestId": "s", "namespace": "public",
+		"serviceName": "watched", "groupName": "DEFAULT_GROUP", "subscribe": true, "clusters": "DEFAULT"})
+	p.Metadata.Headers = map[string]string{"app": "orders-app"}
+	if out, err := c.req.Request(context.Background(), p); err != nil || out.GetMetadata().GetType() != "SubscribeServiceResponse" {
+		t.Fatalf("subscribe: %v %v", out, err)
+	}
+	other := connect(t, a)
+	other.call("SubscribeServiceRequest", map[string]any{"requestId": "s", "serviceName": "watched", "subscribe": true})
+	list := func() map[string]any {
+		resp, err := http.Get(agenttest.URL(a) + "/nacos/v1/ns/service/subscribers?serviceName=watched")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("subscribers: %d %v", resp.StatusCode, err)
+		}
+		return body
+	}
+	body := list()
+	subs, _ := body["subscribers"].([]any)
+	if body["count"] != 2.0 || len(subs) != 2 {
+		t.Fatalf("subscribers: got %v, want 2", body)
+	}
+	var apps []string
+	for _, s := range subs {
+		m := s.(map[string]any)
+		if m["ip"] != "127.0.0.1" || m["addrStr"] != "127.0.0.1" || m["agent"] != "test" || m["port"] != 0.0 ||
+			m["namespaceId"] != "public" || m["serviceName"] != "DEFAULT_GROUP@@watched" {
+			t.Fatalf("subscriber: got %v", m)
+		}
+		apps = append(apps, fmt.Sprint(m["app"], "/", m["cluster"]))
+	}
+	slices.Sort(apps)
+	if apps[0] != "orders-app/DEFAULT" || apps[1] != "unknown/" {
+		t.Fatalf("subscribers' app/cluster: got %v", apps)
+	}
+	other.call("SubscribeServiceRequest", map[string]any{"requestId": "u", "serviceName": "watched", "subscribe": false})
+	c.cc.Close()
+	await.True(t, 5*time.Second, "subscribers gone", func() bool { return list()["count"] == 0.0 })
 }

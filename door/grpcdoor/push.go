@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -145,6 +146,61 @@ func (h *hub) watch(ctx context.Context, k store.Key, index uint64) {
 		}
 		h.mu.Unlock()
 	}
+}
+
+// Subscriber is one subscription a gRPC client holds on this node, with
+// what Nacos 2.x lists of it in service/subscribers: the client's IP (the
+// connection's source address), its version (ConnectionSetupRequest's
+// clientVersion), its application (the "app" header of its requests,
+// "unknown" without one) and the clusters it asked for.
+type Subscriber struct {
+	IP, Agent, App, Clusters string
+}
+
+// Subscribers returns the subscriptions to service k held on this node,
+// one per connection and clusters string.
+func (d *Door) Subscribers(k store.Key) []Subscriber {
+	h := d.hub
+	h.mu.Lock()
+	t := h.topics[k]
+	type sub struct {
+		c        *conn
+		clusters string
+	}
+	var subs []sub
+	if t != nil {
+		for c, clusters := range t.subs {
+			for cl := range clusters {
+				subs = append(subs, sub{c, cl})
+			}
+		}
+	}
+	h.mu.Unlock()
+	out := make([]Subscriber, 0, len(subs))
+	for _, s := range subs {
+		ip, _, err := net.SplitHostPort(s.c.remote)
+		if err != nil {
+			ip = s.c.remote
+		}
+		s.c.mu.Lock()
+		agent, app := s.c.version, s.c.app
+		s.c.mu.Unlock()
+		if app == "" {
+			app = "unknown"
+		}
+		out = append(out, Subscriber{IP: ip, Agent: agent, App: app, Clusters: s.clusters})
+	}
+	return out
+}
+
+// setApp records the application name c's requests carry.
+func (c *conn) setApp(app string) {
+	if len(app) > 128 {
+		app = app[:128]
+	}
+	c.mu.Lock()
+	c.app = app
+	c.mu.Unlock()
 }
 
 // stop waits for the topics' watchers, which end with the door's context.

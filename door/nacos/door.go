@@ -21,6 +21,7 @@ import (
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/store"
 )
 
 // Config configures the door.
@@ -56,6 +57,9 @@ type Door struct {
 	core *node.Node
 	gate *gate.Gate
 	push *pusher // nil until Start
+	// moreSubs lists the subscriptions other doors hold (SetSubscribers);
+	// set before serving.
+	moreSubs func(k store.Key) []Subscriber
 	// switches are the operator's settable switches.
 	switches *switches
 	// recentKeys are the list cache keys of the last two cacheMillis values.

@@ -1,6 +1,7 @@
 package nacos
 
 import (
+	"cmp"
 	"net"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/store"
 )
 
 // Operator views: servers and cluster nodes (Nacos' Member), push state,
@@ -144,11 +146,32 @@ type subscriberJSON struct {
 	IP          string `json:"ip"`
 	NamespaceID string `json:"namespaceId"`
 	ServiceName string `json:"serviceName"`
+	// Port and Cluster are Nacos 2.x's, set for gRPC subscribers only:
+	// the UDP subscribers keep Nacos 1.4's shape.
+	Port    *int    `json:"port,omitempty"`
+	Cluster *string `json:"cluster,omitempty"`
 }
 
-// subscribers handles GET service/subscribers: this node's UDP push
-// subscribers of a service, paged (pageNo from 1, pageSize default 1000),
-// {"subscribers":[...],"count":N}. aggregation is accepted; subscribers
+// Subscriber is a subscription held by another door of this node (a
+// Nacos 2.x client's over gRPC), as service/subscribers lists it: Addr is
+// addrStr (the client's IP for a gRPC client, with no port), Agent the
+// client's version, App its application name, Port 0 for a connection
+// that is not pushed to over UDP, Cluster the clusters it asked for.
+type Subscriber struct {
+	Addr, Agent, App, IP string
+	Port                 int
+	Cluster              string
+}
+
+// SetSubscribers adds the subscriptions another door holds to
+// service/subscribers: subs returns those to service k. Call it before
+// the door serves.
+func (d *Door) SetSubscribers(subs func(k store.Key) []Subscriber) { d.moreSubs = subs }
+
+// subscribers handles GET service/subscribers: this node's subscribers of
+// a service, UDP push subscribers and those of SetSubscribers (gRPC),
+// paged (pageNo from 1, pageSize default 1000), {"subscribers":[...],
+// "count":N}, ordered by address. aggregation is accepted; subscribers
 // held by other nodes are not gathered (docs/nacos-api.md).
 func (d *Door) subscribers(w http.ResponseWriter, r *http.Request, p param.Values) error {
 	k, err := nacosKey(p)
@@ -167,12 +190,26 @@ func (d *Door) subscribers(w http.ResponseWriter, r *http.Request, p param.Value
 		subs = d.push.subscribers(k)
 	}
 	sortSubs(subs)
-	out := []subscriberJSON{}
-	for _, s := range page(subs, start, end) {
-		out = append(out, subscriberJSON{AddrStr: s.addr.String(), Agent: s.agent, App: s.app,
+	all := make([]subscriberJSON, 0, len(subs))
+	for _, s := range subs {
+		all = append(all, subscriberJSON{AddrStr: s.addr.String(), Agent: s.agent, App: s.app,
 			IP: s.addr.Addr().String(), NamespaceID: k.Namespace, ServiceName: k.Grouped()})
 	}
-	gate.WriteJSON(w, http.StatusOK, map[string]any{"subscribers": out, "count": len(subs)})
+	if d.moreSubs != nil {
+		more := d.moreSubs(k)
+		slices.SortFunc(more, func(a, b Subscriber) int {
+			return cmp.Or(strings.Compare(a.Addr, b.Addr), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Agent, b.Agent))
+		})
+		for _, s := range more {
+			all = append(all, subscriberJSON{AddrStr: s.Addr, Agent: s.Agent, App: s.App, IP: s.IP,
+				NamespaceID: k.Namespace, ServiceName: k.Grouped(), Port: &s.Port, Cluster: &s.Cluster})
+		}
+	}
+	out := page(all, start, end)
+	if out == nil {
+		out = []subscriberJSON{}
+	}
+	gate.WriteJSON(w, http.StatusOK, map[string]any{"subscribers": out, "count": len(all)})
 	return nil
 }
 

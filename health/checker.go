@@ -67,9 +67,10 @@ type Config struct {
 	Allow []netip.Prefix
 	// Logger receives the checker's logs. Default slog.Default().
 	Logger *slog.Logger
-	// Dialer makes the connections of checks; ctx carries the check's
-	// timeout and ends when the checker stops. Default a net.Dialer
-	// without keep-alive.
+	// Dialer, if set, makes the connections of checks in place of the
+	// built-in TCP check (tcpCheck) and the HTTP checks' own dialer; ctx
+	// carries the check's timeout and ends when the checker stops. Tests
+	// set it.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
@@ -108,6 +109,12 @@ type target struct {
 	busy    bool // a worker has it
 	seen    uint64
 	index   int // in the heap; -1 when not in it
+	// Where it is checked, set when the target or its cluster's
+	// settings change (locate): addr as host:port, ap when the host is
+	// an IP address, and whether Allow lets the checker connect there.
+	addr    string
+	ap      netip.AddrPort
+	allowed bool
 }
 
 // id names a target.
@@ -120,6 +127,7 @@ type id struct {
 type job struct {
 	t    *target
 	addr string
+	ap   netip.AddrPort
 	hc   store.HealthChecker
 }
 
@@ -163,12 +171,6 @@ func New(cfg Config, core Core) (*Checker, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.Dialer == nil {
-		// No keep-alive: a check's connection is closed at once, and
-		// setting up keep-alive probes (four setsockopt calls) was a
-		// tenth of a TCP check's CPU.
-		cfg.Dialer = (&net.Dialer{KeepAlive: -1}).DialContext
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Checker{cfg: cfg, core: core, log: cfg.Logger, metrics: newMetrics(), jobs: make(chan job, cfg.Workers),
@@ -280,10 +282,14 @@ func (c *Checker) rescan() {
 				c.targets[key] = t
 				heap.Push(&c.queue, t)
 			}
-			if t.cluster.HealthChecker != ci.HealthChecker || t.cluster.CheckPort != ci.CheckPort || t.cluster.UseInstancePort != ci.UseInstancePort {
+			changed := t.cluster.HealthChecker != ci.HealthChecker || t.cluster.CheckPort != ci.CheckPort || t.cluster.UseInstancePort != ci.UseInstancePort
+			if changed {
 				t.fails, t.oks = 0, 0
 			}
 			t.cluster, t.healthy, t.seen = ci, in.Healthy, c.scan
+			if changed || t.addr == "" {
+				c.locate(key, t)
+			}
 		}
 	}
 	for key, t := range c.targets {
@@ -313,15 +319,15 @@ func (c *Checker) dispatch(now time.Time) {
 			c.drop(key, t)
 			continue
 		}
-		addr, ok := c.address(key, t)
-		if !ok {
+		if !t.allowed {
+			c.metrics.denied.Inc()
 			heap.Pop(&c.queue)
 			t.next = now.Add(c.jitter())
 			heap.Push(&c.queue, t)
 			continue
 		}
 		select {
-		case c.jobs <- job{t: t, addr: addr, hc: t.cluster.HealthChecker}:
+		case c.jobs <- job{t: t, addr: t.addr, ap: t.ap, hc: t.cluster.HealthChecker}:
 			heap.Pop(&c.queue)
 			t.busy = true
 		default:
@@ -330,35 +336,6 @@ func (c *Checker) dispatch(now time.Time) {
 			return // every worker busy: the rest wait for a result
 		}
 	}
-}
-
-// address returns where t is checked, and false (logged once) when Allow
-// does not let the checker connect there.
-func (c *Checker) address(key id, t *target) (string, bool) {
-	port := t.ik.Port
-	if !t.cluster.UseInstancePort {
-		port = t.cluster.CheckPort
-	}
-	if len(c.cfg.Allow) > 0 {
-		ip, err := netip.ParseAddr(t.ik.IP)
-		allowed := false
-		for _, p := range c.cfg.Allow {
-			if err == nil && p.Contains(ip.Unmap()) {
-				allowed = true
-				break
-			}
-		}
-		if !allowed {
-			if !c.denied[key] {
-				c.denied[key] = true
-				c.log.Warn("health check not run: the instance's address is outside --health-check-allow",
-					"service", t.key.String(), "ip", t.ik.IP, "port", port)
-			}
-			c.metrics.denied.Inc()
-			return "", false
-		}
-	}
-	return net.JoinHostPort(t.ik.IP, strconv.Itoa(port)), true
 }
 
 // jitter is the wait before a target's next check: Interval ±20%.

@@ -1,0 +1,173 @@
+//go:build linux
+
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/roster-io/roster/internal/await"
+)
+
+func addrPort(t *testing.T, a net.Addr) netip.AddrPort {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ap
+}
+
+// TestTCPCheck_acceptedThenReset: a check succeeds once the target's
+// kernel accepted the connection, and closes it with a reset: the
+// service sees ECONNRESET, not a FIN, and no TIME_WAIT socket is left
+// towards its port. A closed port fails the check with the refusal.
+func TestTCPCheck_acceptedThenReset(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := addrPort(t, ln.Addr())
+	for range 20 {
+		if err := tcpCheck(context.Background(), ap, time.Now().Add(5*time.Second)); err != nil {
+			t.Fatalf("check of an open port: %v", err)
+		}
+	}
+	c, err := ln.Accept() // the first check's connection, queued by the kernel
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the service read %v from a check's connection, want a reset (ECONNRESET)", err)
+	}
+	c.Close()
+	if n := timeWait(int(ap.Port())); n != 0 {
+		t.Fatalf("%v TIME_WAIT sockets towards the port after 20 checks", n)
+	}
+	ln.Close()
+	err = tcpCheck(context.Background(), ap, time.Now().Add(5*time.Second))
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("check of a closed port: %v, want connection refused", err)
+	}
+}
+
+// fullListener is a listening socket with a backlog of 0 whose one
+// queue place is taken: the kernel drops further SYNs, so a connection
+// to it stays in its handshake.
+func fullListener(t *testing.T) netip.AddrPort {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*syscall.SockaddrInet4).Port))
+	// Fill the queue: connections that complete stay open; the first
+	// that does not shows it is full.
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", ap.String(), 300*time.Millisecond)
+		if err != nil {
+			break
+		}
+		t.Cleanup(func() { c.Close() })
+		if i > 8 {
+			t.Skip("the kernel keeps accepting connections into a backlog of 0")
+		}
+	}
+	return ap
+}
+
+// TestTCPCheck_pendingHandshakeEndsAtDeadlineOrStop: a handshake that
+// does not complete fails the check at its deadline, and ends at once
+// when the checker stops (ctx).
+func TestTCPCheck_pendingHandshakeEndsAtDeadlineOrStop(t *testing.T) {
+	ap := fullListener(t)
+	begin := time.Now()
+	err := tcpCheck(context.Background(), ap, time.Now().Add(300*time.Millisecond))
+	el := time.Since(begin)
+	if err == nil || el < 250*time.Millisecond || el > 3*time.Second {
+		t.Fatalf("check of a target that never completes the handshake: %v after %v, want a timeout after 300 ms", err, el)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	begin = time.Now()
+	go func() { done <- tcpCheck(ctx, ap, time.Now().Add(time.Minute)) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("check ended by its context: %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("check still running %v after its context ended", time.Since(begin))
+	}
+}
+
+// TestChecker_hostnameTargetIsChecked: an instance registered by
+// hostname is checked through the resolver, and turns unhealthy when its
+// port closes.
+func TestChecker_hostnameTargetIsChecked(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	core, _, ik, checks := setup(t, net.JoinHostPort("localhost", port), nil, nil)
+	await.True(t, 5*time.Second, "checks run", func() bool { return checks.Load() >= 3 })
+	if !healthy(core, ik) {
+		t.Fatal("an instance on localhost whose port is open turned unhealthy")
+	}
+	ln.Close()
+	await.True(t, 5*time.Second, "unhealthy after the port closed", func() bool { return !healthy(core, ik) })
+}
+
+// synSent is the number of this machine's IPv4 sockets in SYN_SENT
+// towards port.
+func synSent(port int) int {
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return -1
+	}
+	n, want := 0, fmt.Sprintf(":%04X", port)
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[3] == "02" && strings.HasSuffix(f[2], want) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestChecker_slowHandshakeFailsAtTimeoutAndStopClosesIt: a target whose
+// handshake does not end within the check's timeout turns unhealthy (the
+// scheduler's second look hands it to a worker, which waits until the
+// timeout), and Stop leaves no connection of the checker behind.
+func TestChecker_slowHandshakeFailsAtTimeoutAndStopClosesIt(t *testing.T) {
+	ap := fullListener(t)
+	core, c, ik, checks := setup(t, ap.String(), nil, func(cfg *Config) { cfg.Interval, cfg.Timeout = 100*time.Millisecond, 50*time.Millisecond })
+	await.True(t, 10*time.Second, "unhealthy after failed checks", func() bool { return !healthy(core, ik) })
+	if n := checks.Load(); n < 3 {
+		t.Fatalf("unhealthy after %d checks, want 3", n)
+	}
+	c.Stop()
+	await.True(t, 5*time.Second, "no check connection left after Stop", func() bool { return synSent(int(ap.Port())) == 0 })
+}

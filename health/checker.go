@@ -8,8 +8,11 @@
 // verdict that changes its health is a replicated write.
 //
 // Cost is bounded: one scheduler goroutine keeps the targets in a heap
-// ordered by their next check, and a fixed pool of Workers probes them;
-// there is no goroutine per instance. The scheduler rescans the services
+// ordered by their next check; it makes TCP checks itself with
+// non-blocking system calls, and hands a handshake that does not end at
+// once to one poller goroutine (poller_linux.go); a fixed pool of
+// Workers runs HTTP checks. There is no goroutine per instance or per
+// check. The scheduler rescans the services
 // it owns every Rescan, so a new owner starts checking within one
 // Rescan plus one Interval, and it checks ownership again before every
 // probe and before writing a verdict, so a node that loses a service
@@ -57,7 +60,8 @@ type Config struct {
 	// Successes is how many consecutive good checks make an unhealthy
 	// instance healthy. Default 3.
 	Successes int
-	// Workers is the number of checks run at once. Default 32.
+	// Workers is the number of HTTP checks (and, off Linux, TCP checks)
+	// run at once. Default 32.
 	Workers int
 	// Rescan is how often the owned services are scanned for targets.
 	// Default 1s.
@@ -162,6 +166,7 @@ type Checker struct {
 	owner   any         // Ownership() at the last scan
 	denied  map[id]bool // targets outside Allow, logged once
 	backlog bool        // the last dispatch left due checks for want of a worker
+	poller  *poller     // TCP handshakes that did not end at once (nil: workers make TCP checks)
 }
 
 // New validates cfg and returns a checker; Start starts it.
@@ -173,9 +178,18 @@ func New(cfg Config, core Core) (*Checker, error) {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Checker{cfg: cfg, core: core, log: cfg.Logger, metrics: newMetrics(), jobs: make(chan job, cfg.Workers),
+	c := &Checker{cfg: cfg, core: core, log: cfg.Logger, metrics: newMetrics(), jobs: make(chan job, cfg.Workers),
 		results: make(chan result, cfg.Workers), stop: make(chan struct{}), ctx: ctx, cancel: cancel,
-		targets: map[id]*target{}, denied: map[id]bool{}}, nil
+		targets: map[id]*target{}, denied: map[id]bool{}}
+	if cfg.Dialer == nil {
+		p, err := newPoller(c.results, c.stop)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		c.poller = p
+	}
+	return c, nil
 }
 
 // Start starts the scheduler and the workers.
@@ -183,12 +197,21 @@ func (c *Checker) Start() {
 	for range c.cfg.Workers {
 		c.wg.Go(c.work)
 	}
+	if c.poller != nil {
+		c.wg.Go(c.poller.run)
+	}
 	c.wg.Go(c.schedule)
 }
 
 // Stop stops every goroutine and waits for them. Safe to call twice.
 func (c *Checker) Stop() {
-	c.once.Do(func() { close(c.stop); c.cancel() })
+	c.once.Do(func() {
+		close(c.stop)
+		c.cancel()
+		if c.poller != nil {
+			c.poller.wake()
+		}
+	})
 	c.wg.Wait()
 }
 
@@ -326,6 +349,16 @@ func (c *Checker) dispatch(now time.Time) {
 			heap.Push(&c.queue, t)
 			continue
 		}
+		if c.inlineTCP(t) {
+			if c.poller.pending() >= maxPending {
+				c.metrics.deferred.Inc()
+				c.backlog = true
+				return // the rest wait for a handshake to end
+			}
+			heap.Pop(&c.queue)
+			c.connectTCP(t, now)
+			continue
+		}
 		select {
 		case c.jobs <- job{t: t, addr: t.addr, ap: t.ap, hc: t.cluster.HealthChecker}:
 			heap.Pop(&c.queue)
@@ -336,6 +369,13 @@ func (c *Checker) dispatch(now time.Time) {
 			return // every worker busy: the rest wait for a result
 		}
 	}
+}
+
+// inlineTCP reports whether the scheduler makes t's check itself
+// (poller_linux.go): a TCP check of an IP address, with the built-in
+// connection.
+func (c *Checker) inlineTCP(t *target) bool {
+	return c.poller != nil && t.cluster.HealthChecker.Type == store.CheckTCP && t.ap.IsValid()
 }
 
 // jitter is the wait before a target's next check: Interval ±20%.

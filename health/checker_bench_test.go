@@ -22,18 +22,21 @@ import (
 // workers, metrics and the connection, not the target), the heap
 // allocations per check, and the checks a second. Run it with
 // -benchtime 1x; each iteration measures a 3 s window after a warm-up.
-// The variants: the connection through the net package closed with a
-// FIN (as before tcpCheck), and tcpCheck with 32 and 4 workers.
+// The variants: each check in a worker, its connection through the net
+// package closed with a FIN (as before tcpCheck) or through tcpCheck;
+// and the checker as it is, the scheduler connecting itself
+// (poller_linux.go).
 func BenchmarkChecker(b *testing.B) {
 	tp := startTarget(b)
 	for _, bc := range []struct {
-		name    string
-		workers int
-		dialer  func(ctx context.Context, network, addr string) (net.Conn, error)
+		name      string
+		workers   int
+		dialer    func(ctx context.Context, network, addr string) (net.Conn, error)
+		workerTCP bool // tcpCheck in the workers, no poller
 	}{
-		{"net", 32, (&net.Dialer{KeepAlive: -1}).DialContext},
-		{"tcpCheck,workers=32", 32, nil},
-		{"tcpCheck,workers=4", 4, nil},
+		{"net", 32, (&net.Dialer{KeepAlive: -1}).DialContext, false},
+		{"workers", 32, nil, true},
+		{"scheduler", 32, nil, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			st, err := store.New(store.DefaultConfig())
@@ -62,6 +65,10 @@ func BenchmarkChecker(b *testing.B) {
 			c, err := New(cfg, core)
 			if err != nil {
 				b.Fatal(err)
+			}
+			if bc.workerTCP {
+				c.poller.close()
+				c.poller = nil
 			}
 			c.Start()
 			defer c.Stop()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/internal/await"
+	"github.com/roster-io/roster/store"
 )
 
 func addrPort(t *testing.T, a net.Addr) netip.AddrPort {
@@ -64,6 +65,12 @@ func TestTCPCheck_acceptedThenReset(t *testing.T) {
 // queue place is taken: the kernel drops further SYNs, so a connection
 // to it stays in its handshake.
 func fullListener(t *testing.T) netip.AddrPort {
+	ap, _ := fullListenerFD(t)
+	return ap
+}
+
+// fullListenerFD is fullListener, with its listening socket.
+func fullListenerFD(t *testing.T) (netip.AddrPort, int) {
 	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -93,7 +100,7 @@ func fullListener(t *testing.T) netip.AddrPort {
 			t.Skip("the kernel keeps accepting connections into a backlog of 0")
 		}
 	}
-	return ap
+	return ap, fd
 }
 
 // TestTCPCheck_pendingHandshakeEndsAtDeadlineOrStop: a handshake that
@@ -170,4 +177,86 @@ func TestChecker_slowHandshakeFailsAtTimeoutAndStopClosesIt(t *testing.T) {
 	}
 	c.Stop()
 	await.True(t, 5*time.Second, "no check connection left after Stop", func() bool { return synSent(int(ap.Port())) == 0 })
+}
+
+// TestPoller_handshakeThatEndsLaterIsOK: a connection still in its
+// handshake waits in the poller, and is a good check once the target
+// completes the handshake (here when the target accepts the connection
+// that filled its queue, and the kernel answers the client's SYN
+// retransmission, about a second later).
+func TestPoller_handshakeThatEndsLaterIsOK(t *testing.T) {
+	ap, lfd := fullListenerFD(t)
+	results, stop := make(chan result, 1), make(chan struct{})
+	p, err := newPoller(results, stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := make(chan struct{})
+	go func() { defer close(running); p.run() }()
+	defer func() { close(stop); p.wake(); <-running }()
+	conn, done, err := startConn(ap, true)
+	if !done {
+		done, err = conn.ended()
+	}
+	if done {
+		t.Fatalf("the handshake with a full queue ended at once: %v", err)
+	}
+	tg := &target{}
+	if err := p.add(&pendingConn{t: tg, addr: ap.String(), conn: conn, start: time.Now(), deadline: time.Now().Add(20 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if nfd, _, err := syscall.Accept(lfd); err != nil { // frees the queue's place
+		t.Fatal(err)
+	} else {
+		defer syscall.Close(nfd)
+	}
+	select {
+	case r := <-results:
+		if !r.ok || r.t != tg {
+			t.Fatalf("result %+v, want ok for the target", r)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no result within 15 s of the queue's place freeing")
+	}
+	if n := p.pending(); n != 0 {
+		t.Fatalf("%d connections still pending", n)
+	}
+}
+
+// TestChecker_silentTargetsDoNotHoldUpOthers: targets whose handshake
+// never ends wait in the poller, not in a worker, so with far more of
+// them than workers the other targets are still checked on time: an
+// instance whose port closes turns unhealthy within failures ×
+// interval plus slack. (With a worker per waiting check, 2 workers and a
+// 500 ms timeout would check 4 targets a second, and the closed port's
+// instance would wait some 10 s for each check.)
+func TestChecker_silentTargetsDoNotHoldUpOthers(t *testing.T) {
+	silent := fullListener(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, _, ik, checks := setup(t, ln.Addr().String(), nil, func(cfg *Config) {
+		cfg.Workers, cfg.Interval, cfg.Timeout = 2, 500*time.Millisecond, 500*time.Millisecond
+	})
+	for i := range 40 {
+		in := store.Instance{InstanceKey: store.InstanceKey{Cluster: "SILENT", IP: "127.0.0.1", Port: 1 + i}, Weight: 1, Healthy: true, Enabled: true}
+		if _, err := core.st.Register(svc, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ci := store.ClusterInfo{HealthChecker: store.HealthChecker{Type: store.CheckTCP}, CheckPort: int(silent.Port())}
+	if _, err := core.st.UpdateService(svc, func(s *store.ServiceInfo) {
+		s.Clusters = map[string]store.ClusterInfo{"SILENT": ci, "DEFAULT": {HealthChecker: store.HealthChecker{Type: store.CheckTCP}, UseInstancePort: true}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	await.True(t, 10*time.Second, "the silent targets checked", func() bool { return checks.Load() >= 100 })
+	if !healthy(core, ik) {
+		t.Fatal("the instance whose port is open turned unhealthy")
+	}
+	ln.Close()
+	closed := time.Now()
+	await.True(t, 6*time.Second, "unhealthy after its port closed, among 40 silent targets", func() bool { return !healthy(core, ik) })
+	t.Logf("unhealthy %v after the port closed", time.Since(closed).Round(time.Millisecond))
 }

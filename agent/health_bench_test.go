@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
@@ -22,12 +24,15 @@ import (
 // request latency. One node holds them; list requests run back to back
 // once a millisecond in windows of 2 s, alternately with every checked cluster set to NONE
 // (no checks) and to TCP, four windows of each, so that both kinds see
-// the same machine. Run it with -benchtime 1x; it reports the medians
-// over the windows of each kind of the list p50 and p99, the checks run
-// a second, the registry writes in a TCP window (a check writes only
-// when it changes an instance's health: none here), and the process CPU
-// per check (the checker and the listener
-// it connects to, both in this process).
+// the same machine. A third window in each round is the floor: no
+// checks, and a goroutine burning the extra CPU the round's TCP window
+// took, so that what the checks cost the lists beyond their CPU shows.
+// Run it with -benchtime 1x; it reports the medians over the windows of
+// each kind of the list p50 and p99, the extra cores of the TCP and burn
+// windows over the NONE ones, the checks run a second, the registry
+// writes in a TCP window (a check writes only when it changes an
+// instance's health: none here), and the process CPU per check (the
+// checker and the listener it connects to, both in this process).
 func BenchmarkHealthChecks10k(b *testing.B) {
 	for range b.N {
 		benchChecks(b)
@@ -75,20 +80,31 @@ func benchChecks(b *testing.B) {
 			max(metric(b, agenttest.URL(a), `roster_health_checks_total{result="fail",type="TCP"}`), 0)
 	}
 	b.ResetTimer()
-	var none, tcp []checkWindow
+	var none, tcp, burn []checkWindow
+	measure := func() checkWindow {
+		c0, cpu0, i0 := checks(), processCPU(), n.Store().Index()
+		w := listFor(b, url, 2*time.Second)
+		w.checks, w.cpu, w.writes = checks()-c0, processCPU()-cpu0, n.Store().Index()-i0
+		return w
+	}
 	for range 4 {
 		for _, checker := range []string{store.CheckNone, store.CheckTCP} {
 			setChecked(b, n, checker, port, false)
 			time.Sleep(1500 * time.Millisecond) // the next rescan (1 s) takes the change
-			c0, cpu0, i0 := checks(), processCPU(), n.Store().Index()
-			w := listFor(b, url, 2*time.Second)
-			w.checks, w.cpu, w.writes = checks()-c0, processCPU()-cpu0, n.Store().Index()-i0
 			if checker == store.CheckNone {
-				none = append(none, w)
+				none = append(none, measure())
 			} else {
-				tcp = append(tcp, w)
+				tcp = append(tcp, measure())
 			}
 		}
+		// The floor: no checks, and a goroutine burning the CPU the
+		// checks of this round took, in slices as fine as theirs.
+		setChecked(b, n, store.CheckNone, port, false)
+		time.Sleep(1500 * time.Millisecond)
+		nw, tw := none[len(none)-1], tcp[len(tcp)-1]
+		stop := burnCPU(tw.cpu.Seconds()/tw.elapsed.Seconds() - nw.cpu.Seconds()/nw.elapsed.Seconds())
+		burn = append(burn, measure())
+		stop()
 	}
 	b.StopTimer()
 	med := func(ws []checkWindow, f func(checkWindow) float64) float64 {
@@ -104,6 +120,13 @@ func benchChecks(b *testing.B) {
 	b.ReportMetric(med(none, func(w checkWindow) float64 { return ms(w.p99) }), "none-p99-ms")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return ms(w.p50) }), "tcp-p50-ms")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return ms(w.p99) }), "tcp-p99-ms")
+	b.ReportMetric(med(burn, func(w checkWindow) float64 { return ms(w.p50) }), "burn-p50-ms")
+	b.ReportMetric(med(burn, func(w checkWindow) float64 { return ms(w.p99) }), "burn-p99-ms")
+	cores := func(ws []checkWindow) float64 {
+		return med(ws, func(w checkWindow) float64 { return w.cpu.Seconds() / w.elapsed.Seconds() })
+	}
+	b.ReportMetric(cores(tcp)-cores(none), "tcp-extra-cores")
+	b.ReportMetric(cores(burn)-cores(none), "burn-extra-cores")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return w.checks / w.elapsed.Seconds() }), "checks/s")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return float64(w.writes) }), "writes/tcp-window")
 	// CPU per check: the extra CPU a second of a TCP window over the
@@ -140,6 +163,41 @@ func setChecked(b *testing.B, n *node.Node, checker string, port int, register b
 			b.Fatal(err)
 		}
 	}
+}
+
+// burnCPU spins on one goroutine for cores of CPU (a fraction of one
+// core), a slice of CPU time every 500 µs, until the returned func is
+// called. The slices are measured in the thread's CPU time, so that a
+// burner descheduled by the machine's other work still burns its share.
+func burnCPU(cores float64) (stop func()) {
+	slice := time.Duration(max(0, min(cores, 0.9)) * float64(500*time.Microsecond))
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tick := time.NewTicker(500 * time.Microsecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			for t0 := threadCPU(); threadCPU()-t0 < slice; {
+			}
+		}
+	}()
+	return func() { close(done); <-ended }
+}
+
+// threadCPU is the CPU time the calling thread has used.
+func threadCPU() time.Duration {
+	var ts syscall.Timespec
+	const clockThreadCPUTimeID = 3
+	_, _, _ = syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0)
+	return time.Duration(ts.Nano())
 }
 
 // listFor lists url once a millisecond for d (a fixed load, so that the

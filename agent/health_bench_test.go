@@ -6,15 +6,14 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/bench"
 	"github.com/roster-io/roster/node"
 	"github.com/roster-io/roster/store"
 )
@@ -102,7 +101,7 @@ func benchChecks(b *testing.B) {
 		setChecked(b, n, store.CheckNone, port, false)
 		time.Sleep(1500 * time.Millisecond)
 		nw, tw := none[len(none)-1], tcp[len(tcp)-1]
-		stop := burnCPU(tw.cpu.Seconds()/tw.elapsed.Seconds() - nw.cpu.Seconds()/nw.elapsed.Seconds())
+		stop := bench.BurnCPU(tw.cpu.Seconds()/tw.elapsed.Seconds() - nw.cpu.Seconds()/nw.elapsed.Seconds())
 		burn = append(burn, measure())
 		stop()
 	}
@@ -163,41 +162,6 @@ func setChecked(b *testing.B, n *node.Node, checker string, port int, register b
 			b.Fatal(err)
 		}
 	}
-}
-
-// burnCPU spins on one goroutine for cores of CPU (a fraction of one
-// core), a slice of CPU time every 500 µs, until the returned func is
-// called. The slices are measured in the thread's CPU time, so that a
-// burner descheduled by the machine's other work still burns its share.
-func burnCPU(cores float64) (stop func()) {
-	slice := time.Duration(max(0, min(cores, 0.9)) * float64(500*time.Microsecond))
-	done := make(chan struct{})
-	ended := make(chan struct{})
-	go func() {
-		defer close(ended)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		tick := time.NewTicker(500 * time.Microsecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			for t0 := threadCPU(); threadCPU()-t0 < slice; {
-			}
-		}
-	}()
-	return func() { close(done); <-ended }
-}
-
-// threadCPU is the CPU time the calling thread has used.
-func threadCPU() time.Duration {
-	var ts syscall.Timespec
-	const clockThreadCPUTimeID = 3
-	_, _, _ = syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0)
-	return time.Duration(ts.Nano())
 }
 
 // listFor lists url once a millisecond for d (a fixed load, so that the

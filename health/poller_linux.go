@@ -48,6 +48,8 @@ type poller struct {
 	mu    sync.Mutex
 	conns map[int32]*pendingConn // by socket
 	queue []*pendingConn         // in order of deadline (all checks have the same timeout)
+	idle  bool                   // run waits without a deadline: add must wake it
+	added uint64                 // connections ever added
 }
 
 func newPoller(out chan<- result, stop <-chan struct{}) (*poller, error) {
@@ -84,9 +86,11 @@ func (p *poller) add(pc *pendingConn) error {
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, pc.conn.fd, &ev); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
-	if len(p.conns) == 0 {
-		p.wake() // it may wait without a deadline
+	if p.idle {
+		p.idle = false
+		p.wake()
 	}
+	p.added++
 	p.conns[int32(pc.conn.fd)] = pc
 	p.queue = append(p.queue, pc)
 	return nil
@@ -173,7 +177,8 @@ func (p *poller) collect(events []syscall.EpollEvent, now time.Time, done []resu
 }
 
 // timeout is the wait until the earliest deadline, in milliseconds
-// (rounded up), or -1 (no deadline) when nothing waits.
+// (rounded up), or -1 (no deadline, and add wakes the wait) when nothing
+// waits.
 func (p *poller) timeout() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -182,7 +187,15 @@ func (p *poller) timeout() int {
 			return max(0, int((time.Until(pc.deadline)+time.Millisecond-1)/time.Millisecond))
 		}
 	}
+	p.idle = true
 	return -1
+}
+
+// total is the number of connections ever added.
+func (p *poller) total() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.added
 }
 
 // close closes every connection and the poller, as run returns.

@@ -2,37 +2,43 @@ package bench
 
 import (
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 )
 
-// burnCPU spins on one goroutine for cores of CPU (at most 0.9 of one
-// core), a slice of CPU time every 500 µs, until the returned func is
-// called: a floor that costs the machine what a measured activity costs,
-// in slices as fine as its own. The slices are measured in the thread's
-// CPU time, so that a burner descheduled by other work still burns its
-// share.
-func burnCPU(cores float64) (stop func()) {
-	slice := time.Duration(max(0, min(cores, 0.9)) * float64(500*time.Microsecond))
+// BurnCPU burns cores of CPU (at most 0.9 in all) until the returned
+// func is called: a floor that costs the machine what a measured activity
+// costs, in slices as fine as its own. Four goroutines, each on a thread
+// of its own, wake every 500 µs and spin until their thread has used its
+// share of the time since they started (at most 1 ms at once), so that
+// burners descheduled by other work catch up, and four threads get the
+// share of a busy machine's cores that a process of several threads does.
+func BurnCPU(cores float64) (stop func()) {
+	const threads = 4
+	share := max(0, min(cores, 0.9)) / threads
 	done := make(chan struct{})
-	ended := make(chan struct{})
-	go func() {
-		defer close(ended)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		tick := time.NewTicker(500 * time.Microsecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			start, cpu0 := time.Now(), threadCPU()
+			tick := time.NewTicker(500 * time.Microsecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+				}
+				owed := time.Duration(share*float64(time.Since(start))) - (threadCPU() - cpu0)
+				for t0 := threadCPU(); threadCPU()-t0 < min(owed, time.Millisecond); {
+				}
 			}
-			for t0 := threadCPU(); threadCPU()-t0 < slice; {
-			}
-		}
-	}()
-	return func() { close(done); <-ended }
+		})
+	}
+	return func() { close(done); wg.Wait() }
 }
 
 // selfCPU is the user plus system CPU this process has used.

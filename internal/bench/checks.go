@@ -20,7 +20,7 @@ import (
 // closed ones unhealthy, then lists a small service at a fixed rate for
 // one window with the checks running, one with every checked cluster
 // set to NONE, and a floor: NONE again, with this process burning the
-// CPU the checks cost the agents (burnCPU). It reports the agents' CPU
+// CPU the checks cost the agents (BurnCPU). It reports the agents' CPU
 // per check, the targets' (this process's listeners), and the list
 // latency of the three windows: what the checks cost the reads beyond
 // what any activity of their CPU would is the difference between the
@@ -154,7 +154,7 @@ func Checks(ctx context.Context, env *Env, cfg ChecksConfig) (*Report, error) {
 	}
 	var burn checksWindow
 	if with.cpuOK && without.cpuOK {
-		stop := burnCPU(with.cores() - without.cores())
+		stop := BurnCPU(with.cores() - without.cores())
 		burn, err = checkWindow(ctx, env, cfg, urls)
 		stop()
 		if err != nil {

@@ -30,6 +30,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-io/roster/store"
@@ -135,12 +136,16 @@ type job struct {
 	hc   store.HealthChecker
 }
 
-// result is a worker's answer.
+// result is a check's answer.
 type result struct {
 	t   *target
 	ok  bool
 	err error
 	dur time.Duration
+	// local: the check could not be made for want of a resource of this
+	// node (file descriptors, local ports); it says nothing of the
+	// target and counts toward no verdict.
+	local bool
 }
 
 // Checker runs the checks of the services this node owns.
@@ -156,6 +161,7 @@ type Checker struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
+	started atomic.Bool
 
 	// The scheduler goroutine alone touches these.
 	targets map[id]*target
@@ -194,6 +200,7 @@ func New(cfg Config, core Core) (*Checker, error) {
 
 // Start starts the scheduler and the workers.
 func (c *Checker) Start() {
+	c.started.Store(true)
 	for range c.cfg.Workers {
 		c.wg.Go(c.work)
 	}
@@ -210,6 +217,9 @@ func (c *Checker) Stop() {
 		c.cancel()
 		if c.poller != nil {
 			c.poller.wake()
+			if !c.started.Load() {
+				c.poller.close() // its run, which closes it, never ran
+			}
 		}
 	})
 	c.wg.Wait()
@@ -350,7 +360,7 @@ func (c *Checker) dispatch(now time.Time) {
 			continue
 		}
 		if c.inlineTCP(t) {
-			if c.poller.pending() >= maxPending {
+			if c.poller.full() {
 				c.metrics.deferred.Inc()
 				c.backlog = true
 				return // the rest wait for a handshake to end
@@ -390,13 +400,20 @@ func (c *Checker) apply(r result) {
 	t := r.t
 	t.busy = false
 	typ := t.cluster.HealthChecker.Type
-	c.metrics.observe(typ, r.ok, r.dur)
+	if r.local {
+		c.metrics.skipped.Inc()
+	} else {
+		c.metrics.observe(typ, r.ok, r.dur)
+	}
 	key := id{t.key, t.ik}
 	if c.targets[key] != t {
 		return // dropped meanwhile
 	}
 	t.next = time.Now().Add(c.jitter())
 	heap.Push(&c.queue, t)
+	if r.local {
+		return
+	}
 	if r.ok {
 		t.fails, t.oks = 0, t.oks+1
 	} else {

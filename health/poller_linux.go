@@ -22,8 +22,9 @@ import (
 // timeout would check only 16 silent targets a second, and a few dozen
 // instances on a powered-off host would hold up every other check.
 
-// maxPending bounds the connections waiting in the poller; beyond it due
-// TCP checks wait (counted as deferred).
+// maxPending bounds the connections waiting in the poller (and a
+// quarter of the process's file descriptor limit bounds it further);
+// beyond it due TCP checks wait (counted as deferred).
 const maxPending = 4096
 
 // pendingConn is a TCP check whose handshake runs.
@@ -42,6 +43,7 @@ type poller struct {
 	epfd  int
 	wakeR int // a pipe whose write end wakes the wait (add to an empty poller, Stop)
 	wakeW int
+	max   int // connections it holds at most
 	out   chan<- result
 	stop  <-chan struct{}
 
@@ -62,7 +64,11 @@ func newPoller(out chan<- result, stop <-chan struct{}) (*poller, error) {
 		syscall.Close(epfd)
 		return nil, fmt.Errorf("health: poller: %w", os.NewSyscallError("pipe2", err))
 	}
-	p := &poller{epfd: epfd, wakeR: fds[0], wakeW: fds[1], out: out, stop: stop, conns: map[int32]*pendingConn{}}
+	p := &poller{epfd: epfd, wakeR: fds[0], wakeW: fds[1], out: out, stop: stop, conns: map[int32]*pendingConn{}, max: maxPending}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
+		p.max = int(min(max(lim.Cur/4, 16), maxPending))
+	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p.wakeR)}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.wakeR, &ev); err != nil {
 		p.close()
@@ -71,11 +77,11 @@ func newPoller(out chan<- result, stop <-chan struct{}) (*poller, error) {
 	return p, nil
 }
 
-// pending is the number of connections waiting.
-func (p *poller) pending() int {
+// full reports whether the poller holds as many connections as it may.
+func (p *poller) full() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.conns)
+	return len(p.conns) >= p.max
 }
 
 // add hands pc's connection to the poller.
@@ -227,7 +233,18 @@ func (c *Checker) connectTCP(t *target, now time.Time) {
 		}
 		conn.close()
 	}
-	c.apply(result{t: t, ok: err == nil, err: wrapTCP(t.addr, err), dur: time.Since(now)})
+	c.apply(result{t: t, ok: err == nil, err: wrapTCP(t.addr, err), dur: time.Since(now), local: localError(err)})
+}
+
+// localError reports whether err is this node's want of a resource (a
+// socket, a local port, memory) rather than an answer of the target.
+func localError(err error) bool {
+	var se *os.SyscallError
+	if errors.As(err, &se) && (se.Syscall == "socket" || se.Syscall == "setsockopt" || se.Syscall == "epoll_ctl") {
+		return true
+	}
+	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 func wrapTCP(addr string, err error) error {

@@ -11,7 +11,7 @@ const maxPending = 0
 type poller struct{}
 
 func newPoller(chan<- result, <-chan struct{}) (*poller, error) { return nil, nil }
-func (*poller) pending() int                                    { return 0 }
+func (*poller) full() bool                                      { return false }
 func (*poller) wake()                                           {}
 func (*poller) run()                                            {}
 func (*poller) close()                                          {}

@@ -3,6 +3,7 @@
 package health
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/store"
@@ -218,7 +221,10 @@ func TestPoller_handshakeThatEndsLaterIsOK(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("no result within 15 s of the queue's place freeing")
 	}
-	if n := p.pending(); n != 0 {
+	p.mu.Lock()
+	n := len(p.conns)
+	p.mu.Unlock()
+	if n != 0 {
 		t.Fatalf("%d connections still pending", n)
 	}
 }
@@ -259,4 +265,64 @@ func TestChecker_silentTargetsDoNotHoldUpOthers(t *testing.T) {
 	closed := time.Now()
 	await.True(t, 6*time.Second, "unhealthy after its port closed, among 40 silent targets", func() bool { return !healthy(core, ik) })
 	t.Logf("unhealthy %v after the port closed", time.Since(closed).Round(time.Millisecond))
+}
+
+// TestChecker_localErrorsCountTowardNoVerdict: a check this node could
+// not make (no file descriptor, no local port) says nothing of the
+// target: it turns no instance unhealthy, however often it happens, and
+// is counted apart; a refusal is the target's answer.
+func TestChecker_localErrorsCountTowardNoVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		err   error
+		local bool
+	}{
+		{os.NewSyscallError("socket", syscall.EMFILE), true},
+		{os.NewSyscallError("connect", syscall.EADDRNOTAVAIL), true},
+		{os.NewSyscallError("connect", syscall.ECONNREFUSED), false},
+		{os.NewSyscallError("connect", syscall.ETIMEDOUT), false},
+	} {
+		if got := localError(tc.err); got != tc.local {
+			t.Errorf("localError(%v) = %v, want %v", tc.err, got, tc.local)
+		}
+	}
+	st, err := store.New(store.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ik := store.InstanceKey{Cluster: "DEFAULT", IP: "127.0.0.1", Port: 9}
+	if _, err := st.Register(svc, store.Instance{InstanceKey: ik, Weight: 1, Healthy: true, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	core := &fakeCore{st: st}
+	core.owned.Store(true)
+	c, err := New(DefaultConfig(), core) // not started: the test calls apply as the scheduler would
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	c.rescan()
+	tg := c.targets[id{svc, ik}]
+	if tg == nil {
+		t.Fatal("the instance is not a target")
+	}
+	heap.Remove(&c.queue, tg.index)
+	for range 10 {
+		c.apply(result{t: tg, err: os.NewSyscallError("socket", syscall.EMFILE), local: true})
+		heap.Remove(&c.queue, tg.index)
+	}
+	if !healthy(core, ik) || tg.fails != 0 {
+		t.Fatalf("after 10 local errors: healthy %v, %d failures counted", healthy(core, ik), tg.fails)
+	}
+	var m dto.Metric
+	_ = c.metrics.skipped.Write(&m)
+	if got := m.GetCounter().GetValue(); got != 10 {
+		t.Fatalf("roster_health_checks_skipped_total = %v, want 10", got)
+	}
+	for range 3 {
+		c.apply(result{t: tg, err: os.NewSyscallError("connect", syscall.ECONNREFUSED)})
+		heap.Remove(&c.queue, tg.index)
+	}
+	if healthy(core, ik) {
+		t.Fatal("3 refusals did not turn the instance unhealthy")
+	}
 }

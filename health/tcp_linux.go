@@ -25,9 +25,11 @@ import (
 //   - Linux answers a repeated connect on a non-blocking socket with
 //     EALREADY while the handshake runs, 0 once it completed and the
 //     error that ended it otherwise. On loopback the handshake is done
-//     by the second call and the check never waits in the netpoller;
-//     otherwise the socket is registered with it (os.NewFile) and the
-//     check waits for writability there, as net.Dial does.
+//     by the second call. The checker's scheduler hands a handshake
+//     still running to its poller (poller_linux.go); tcpCheck, which
+//     makes a whole check in one goroutine (a worker's, when there is no
+//     poller), registers the socket with the netpoller (os.NewFile) and
+//     waits for writability there, as net.Dial does.
 
 // tcpConn is a check's socket while its handshake runs.
 type tcpConn struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/bench"
 	"github.com/roster-io/roster/node"
 	"github.com/roster-io/roster/store"
 )
@@ -22,12 +23,15 @@ import (
 // request latency. One node holds them; list requests run back to back
 // once a millisecond in windows of 2 s, alternately with every checked cluster set to NONE
 // (no checks) and to TCP, four windows of each, so that both kinds see
-// the same machine. Run it with -benchtime 1x; it reports the medians
-// over the windows of each kind of the list p50 and p99, the checks run
-// a second, the registry writes in a TCP window (a check writes only
-// when it changes an instance's health: none here), and the process CPU
-// per check (the checker and the listener
-// it connects to, both in this process).
+// the same machine. A third window in each round is the floor: no
+// checks, and a goroutine burning the extra CPU the round's TCP window
+// took, so that what the checks cost the lists beyond their CPU shows.
+// Run it with -benchtime 1x; it reports the medians over the windows of
+// each kind of the list p50 and p99, the extra cores of the TCP and burn
+// windows over the NONE ones, the checks run a second, the registry
+// writes in a TCP window (a check writes only when it changes an
+// instance's health: none here), and the process CPU per check (the
+// checker and the listener it connects to, both in this process).
 func BenchmarkHealthChecks10k(b *testing.B) {
 	for range b.N {
 		benchChecks(b)
@@ -75,20 +79,31 @@ func benchChecks(b *testing.B) {
 			max(metric(b, agenttest.URL(a), `roster_health_checks_total{result="fail",type="TCP"}`), 0)
 	}
 	b.ResetTimer()
-	var none, tcp []checkWindow
+	var none, tcp, burn []checkWindow
+	measure := func() checkWindow {
+		c0, cpu0, i0 := checks(), processCPU(), n.Store().Index()
+		w := listFor(b, url, 2*time.Second)
+		w.checks, w.cpu, w.writes = checks()-c0, processCPU()-cpu0, n.Store().Index()-i0
+		return w
+	}
 	for range 4 {
 		for _, checker := range []string{store.CheckNone, store.CheckTCP} {
 			setChecked(b, n, checker, port, false)
 			time.Sleep(1500 * time.Millisecond) // the next rescan (1 s) takes the change
-			c0, cpu0, i0 := checks(), processCPU(), n.Store().Index()
-			w := listFor(b, url, 2*time.Second)
-			w.checks, w.cpu, w.writes = checks()-c0, processCPU()-cpu0, n.Store().Index()-i0
 			if checker == store.CheckNone {
-				none = append(none, w)
+				none = append(none, measure())
 			} else {
-				tcp = append(tcp, w)
+				tcp = append(tcp, measure())
 			}
 		}
+		// The floor: no checks, and a goroutine burning the CPU the
+		// checks of this round took, in slices as fine as theirs.
+		setChecked(b, n, store.CheckNone, port, false)
+		time.Sleep(1500 * time.Millisecond)
+		nw, tw := none[len(none)-1], tcp[len(tcp)-1]
+		stop := bench.BurnCPU(tw.cpu.Seconds()/tw.elapsed.Seconds() - nw.cpu.Seconds()/nw.elapsed.Seconds())
+		burn = append(burn, measure())
+		stop()
 	}
 	b.StopTimer()
 	med := func(ws []checkWindow, f func(checkWindow) float64) float64 {
@@ -104,6 +119,13 @@ func benchChecks(b *testing.B) {
 	b.ReportMetric(med(none, func(w checkWindow) float64 { return ms(w.p99) }), "none-p99-ms")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return ms(w.p50) }), "tcp-p50-ms")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return ms(w.p99) }), "tcp-p99-ms")
+	b.ReportMetric(med(burn, func(w checkWindow) float64 { return ms(w.p50) }), "burn-p50-ms")
+	b.ReportMetric(med(burn, func(w checkWindow) float64 { return ms(w.p99) }), "burn-p99-ms")
+	cores := func(ws []checkWindow) float64 {
+		return med(ws, func(w checkWindow) float64 { return w.cpu.Seconds() / w.elapsed.Seconds() })
+	}
+	b.ReportMetric(cores(tcp)-cores(none), "tcp-extra-cores")
+	b.ReportMetric(cores(burn)-cores(none), "burn-extra-cores")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return w.checks / w.elapsed.Seconds() }), "checks/s")
 	b.ReportMetric(med(tcp, func(w checkWindow) float64 { return float64(w.writes) }), "writes/tcp-window")
 	// CPU per check: the extra CPU a second of a TCP window over the

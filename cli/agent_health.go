@@ -22,7 +22,7 @@ func healthFlags(def agent.Config) []cli.Flag {
 		&cli.DurationFlag{Name: "health-check-timeout", Value: h.Timeout, EnvVars: envVar("health-check-timeout"),
 			Usage: "time one TCP or HTTP health check may take"},
 		&cli.IntFlag{Name: "health-check-workers", Value: h.Workers, EnvVars: envVar("health-check-workers"),
-			Usage: "health checks run at once"},
+			Usage: "HTTP health checks run at once (on Linux a TCP check needs no worker)"},
 		&cli.StringSliceFlag{Name: "health-check-allow", EnvVars: envVar("health-check-allow"),
 			Usage: "`CIDR` networks health checks may connect to (repeatable or comma-separated; default: any)"},
 	}

@@ -12,7 +12,7 @@ import (
 // benchChecksMode is `roster bench checks`.
 func benchChecksMode(mode func(name, usage, desc string, extra []cli.Flag, run benchRun) *cli.Command) *cli.Command {
 	return mode("checks", "the cost of server-side health checks: agent CPU per check, read latency with and without",
-		"Opens listeners on 127.0.0.1 and registers --instances persistent instances over\n--services on their ports (--closed percent on closed ports), waits until every\nnode lists the closed ones unhealthy, then lists a small service at --read-rate\nfor --duration with the TCP checks running and again with every checked cluster\nset to NONE: checks a second, the agents' CPU per check (--local) and the read\nlatency of both windows. The instances are deleted after.",
+		"Opens listeners on 127.0.0.1 and registers --instances persistent instances over\n--services on their ports (--closed percent on closed ports), waits until every\nnode lists the closed ones unhealthy, then lists a small service at --read-rate\nfor --duration with the TCP checks running and again with every checked cluster\nset to NONE; with --local, a third window is the floor: NONE, and this process\nburning the CPU the checks cost the agents. Reports checks a second, the agents'\nCPU per check (--local), the targets' (this process's), and the read latency of\nthe windows. The instances are deleted after.",
 		[]cli.Flag{
 			&cli.IntFlag{Name: "instances", Value: 10000, Usage: "persistent instances checked"},
 			&cli.IntFlag{Name: "services", Value: 100, Usage: "services to spread them over"},

@@ -2,13 +2,16 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
+	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/store"
 )
 
@@ -63,4 +66,41 @@ func TestSnapshot_saveThenRestoreIntoAFreshNode(t *testing.T) {
 	if res := runCLI(t, "snapshot", "restore", "--addr", agenttest.URL(dst), file); res.code != 0 || !strings.Contains(res.out, "0 newer") {
 		t.Fatalf("second restore: %d %s %s", res.code, res.out, res.errOut)
 	}
+}
+
+// TestSnapshot_restoreIntoAFreshClusterReachesEveryNode saves a node's
+// registry and restores it through one node of a fresh three-node
+// cluster: every node then holds the persistent instances and the
+// service's settings.
+func TestSnapshot_restoreIntoAFreshClusterReachesEveryNode(t *testing.T) {
+	clearRosterEnv(t)
+	src := agenttest.Start(t, func(c *agent.Config) { c.GossipAddr = "" })
+	ctx := context.Background()
+	k := store.Key{Namespace: "public", Group: "DEFAULT_GROUP", Service: "backup"}
+	for i := range 20 {
+		in := store.Instance{InstanceKey: store.InstanceKey{IP: fmt.Sprintf("10.4.0.%d", i), Port: 80}, Weight: 1, Healthy: true, Enabled: true}
+		if _, err := src.Node().Register(ctx, k, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := src.Node().UpdateService(ctx, k, func(s *store.ServiceInfo) { s.ProtectThreshold = 0.4 }); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "roster.snap")
+	if res := runCLI(t, "snapshot", "save", "--addr", agenttest.URL(src), file); res.code != 0 {
+		t.Fatalf("save: %d %s %s", res.code, res.out, res.errOut)
+	}
+	c := agenttest.NewCluster(t, 3)
+	if res := runCLI(t, "snapshot", "restore", "--addr", agenttest.URL(c.Agent("n2")), file); res.code != 0 {
+		t.Fatalf("restore: %d %s %s", res.code, res.out, res.errOut)
+	}
+	await.True(t, 10*time.Second, "every node holds the restored registry", func() bool {
+		for _, a := range c.Agents() {
+			snap := a.Node().Snapshot(k)
+			if len(snap.Instances) != 20 || snap.Info.ProtectThreshold != 0.4 {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -20,7 +20,8 @@ import (
 
 // TestDurable_wholeClusterSigkill runs three agents with data
 // directories, SIGKILLs all three at the same moment while persistent
-// registrations and deletions are being acknowledged, and restarts them:
+// registrations and deletions are being acknowledged (once 500
+// registrations over 20 services have been), and restarts them:
 // every acknowledged registration is listed on every node, no
 // acknowledged deletion has come back, and the services' protect
 // thresholds and health checkers are intact.
@@ -55,12 +56,14 @@ func TestDurable_wholeClusterSigkill(t *testing.T) {
 		}
 	}
 	w := startWriters(nodes)
-	time.Sleep(1500 * time.Millisecond) // writes being acknowledged meanwhile
-	c.Shutdown(syscall.SIGKILL)         // every node at once
+	// Kill while writes are being acknowledged, once 500 persistent
+	// registrations have been.
+	await.True(t, 90*time.Second, "500 acknowledged registrations", func() bool { return w.acked() >= 500 })
+	c.Shutdown(syscall.SIGKILL) // every node at once
 	w.stop()
 	t.Logf("acknowledged before the kill: %d registrations, %d deletions", len(w.added), len(w.deleted))
-	if len(w.added) < 100 {
-		t.Fatalf("only %d registrations acknowledged; the test needs a real load", len(w.added))
+	if len(w.added) < 500 {
+		t.Fatalf("only %d registrations acknowledged; the test needs 500", len(w.added))
 	}
 	startAll()
 	for _, p := range c.Live() {
@@ -119,6 +122,13 @@ func (w *writers) run(n int, addr string) {
 			}
 		}
 	}
+}
+
+// acked is the number of acknowledged registrations.
+func (w *writers) acked() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.added)
 }
 
 func (w *writers) stop() {

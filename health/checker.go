@@ -8,8 +8,11 @@
 // verdict that changes its health is a replicated write.
 //
 // Cost is bounded: one scheduler goroutine keeps the targets in a heap
-// ordered by their next check, and a fixed pool of Workers probes them;
-// there is no goroutine per instance. The scheduler rescans the services
+// ordered by their next check; it makes TCP checks itself with
+// non-blocking system calls, and hands a handshake that does not end at
+// once to one poller goroutine (poller_linux.go); a fixed pool of
+// Workers runs HTTP checks. There is no goroutine per instance or per
+// check. The scheduler rescans the services
 // it owns every Rescan, so a new owner starts checking within one
 // Rescan plus one Interval, and it checks ownership again before every
 // probe and before writing a verdict, so a node that loses a service
@@ -27,6 +30,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-io/roster/store"
@@ -57,7 +61,8 @@ type Config struct {
 	// Successes is how many consecutive good checks make an unhealthy
 	// instance healthy. Default 3.
 	Successes int
-	// Workers is the number of checks run at once. Default 32.
+	// Workers is the number of HTTP checks (and, off Linux, TCP checks)
+	// run at once. Default 32.
 	Workers int
 	// Rescan is how often the owned services are scanned for targets.
 	// Default 1s.
@@ -67,9 +72,10 @@ type Config struct {
 	Allow []netip.Prefix
 	// Logger receives the checker's logs. Default slog.Default().
 	Logger *slog.Logger
-	// Dialer makes the connections of checks; ctx carries the check's
-	// timeout and ends when the checker stops. Default a net.Dialer
-	// without keep-alive.
+	// Dialer, if set, makes the connections of checks in place of the
+	// built-in TCP check (tcpCheck) and the HTTP checks' own dialer; ctx
+	// carries the check's timeout and ends when the checker stops. Tests
+	// set it.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
@@ -108,6 +114,12 @@ type target struct {
 	busy    bool // a worker has it
 	seen    uint64
 	index   int // in the heap; -1 when not in it
+	// Where it is checked, set when the target or its cluster's
+	// settings change (locate): addr as host:port, ap when the host is
+	// an IP address, and whether Allow lets the checker connect there.
+	addr    string
+	ap      netip.AddrPort
+	allowed bool
 }
 
 // id names a target.
@@ -120,15 +132,20 @@ type id struct {
 type job struct {
 	t    *target
 	addr string
+	ap   netip.AddrPort
 	hc   store.HealthChecker
 }
 
-// result is a worker's answer.
+// result is a check's answer.
 type result struct {
 	t   *target
 	ok  bool
 	err error
 	dur time.Duration
+	// local: the check could not be made for want of a resource of this
+	// node (file descriptors, local ports); it says nothing of the
+	// target and counts toward no verdict.
+	local bool
 }
 
 // Checker runs the checks of the services this node owns.
@@ -144,6 +161,7 @@ type Checker struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
+	started atomic.Bool
 
 	// The scheduler goroutine alone touches these.
 	targets map[id]*target
@@ -154,6 +172,7 @@ type Checker struct {
 	owner   any         // Ownership() at the last scan
 	denied  map[id]bool // targets outside Allow, logged once
 	backlog bool        // the last dispatch left due checks for want of a worker
+	poller  *poller     // TCP handshakes that did not end at once (nil: workers make TCP checks)
 }
 
 // New validates cfg and returns a checker; Start starts it.
@@ -164,29 +183,45 @@ func New(cfg Config, core Core) (*Checker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Dialer == nil {
-		// No keep-alive: a check's connection is closed at once, and
-		// setting up keep-alive probes (four setsockopt calls) was a
-		// tenth of a TCP check's CPU.
-		cfg.Dialer = (&net.Dialer{KeepAlive: -1}).DialContext
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Checker{cfg: cfg, core: core, log: cfg.Logger, metrics: newMetrics(), jobs: make(chan job, cfg.Workers),
+	c := &Checker{cfg: cfg, core: core, log: cfg.Logger, metrics: newMetrics(), jobs: make(chan job, cfg.Workers),
 		results: make(chan result, cfg.Workers), stop: make(chan struct{}), ctx: ctx, cancel: cancel,
-		targets: map[id]*target{}, denied: map[id]bool{}}, nil
+		targets: map[id]*target{}, denied: map[id]bool{}}
+	if cfg.Dialer == nil {
+		p, err := newPoller(c.results, c.stop)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		c.poller = p
+	}
+	return c, nil
 }
 
 // Start starts the scheduler and the workers.
 func (c *Checker) Start() {
+	c.started.Store(true)
 	for range c.cfg.Workers {
 		c.wg.Go(c.work)
+	}
+	if c.poller != nil {
+		c.wg.Go(c.poller.run)
 	}
 	c.wg.Go(c.schedule)
 }
 
 // Stop stops every goroutine and waits for them. Safe to call twice.
 func (c *Checker) Stop() {
-	c.once.Do(func() { close(c.stop); c.cancel() })
+	c.once.Do(func() {
+		close(c.stop)
+		c.cancel()
+		if c.poller != nil {
+			c.poller.wake()
+			if !c.started.Load() {
+				c.poller.close() // its run, which closes it, never ran
+			}
+		}
+	})
 	c.wg.Wait()
 }
 
@@ -280,10 +315,14 @@ func (c *Checker) rescan() {
 				c.targets[key] = t
 				heap.Push(&c.queue, t)
 			}
-			if t.cluster.HealthChecker != ci.HealthChecker || t.cluster.CheckPort != ci.CheckPort || t.cluster.UseInstancePort != ci.UseInstancePort {
+			changed := t.cluster.HealthChecker != ci.HealthChecker || t.cluster.CheckPort != ci.CheckPort || t.cluster.UseInstancePort != ci.UseInstancePort
+			if changed {
 				t.fails, t.oks = 0, 0
 			}
 			t.cluster, t.healthy, t.seen = ci, in.Healthy, c.scan
+			if changed || t.addr == "" {
+				c.locate(key, t)
+			}
 		}
 	}
 	for key, t := range c.targets {
@@ -313,15 +352,25 @@ func (c *Checker) dispatch(now time.Time) {
 			c.drop(key, t)
 			continue
 		}
-		addr, ok := c.address(key, t)
-		if !ok {
+		if !t.allowed {
+			c.metrics.denied.Inc()
 			heap.Pop(&c.queue)
 			t.next = now.Add(c.jitter())
 			heap.Push(&c.queue, t)
 			continue
 		}
+		if c.inlineTCP(t) {
+			if c.poller.full() {
+				c.metrics.deferred.Inc()
+				c.backlog = true
+				return // the rest wait for a handshake to end
+			}
+			heap.Pop(&c.queue)
+			c.connectTCP(t, now)
+			continue
+		}
 		select {
-		case c.jobs <- job{t: t, addr: addr, hc: t.cluster.HealthChecker}:
+		case c.jobs <- job{t: t, addr: t.addr, ap: t.ap, hc: t.cluster.HealthChecker}:
 			heap.Pop(&c.queue)
 			t.busy = true
 		default:
@@ -332,33 +381,11 @@ func (c *Checker) dispatch(now time.Time) {
 	}
 }
 
-// address returns where t is checked, and false (logged once) when Allow
-// does not let the checker connect there.
-func (c *Checker) address(key id, t *target) (string, bool) {
-	port := t.ik.Port
-	if !t.cluster.UseInstancePort {
-		port = t.cluster.CheckPort
-	}
-	if len(c.cfg.Allow) > 0 {
-		ip, err := netip.ParseAddr(t.ik.IP)
-		allowed := false
-		for _, p := range c.cfg.Allow {
-			if err == nil && p.Contains(ip.Unmap()) {
-				allowed = true
-				break
-			}
-		}
-		if !allowed {
-			if !c.denied[key] {
-				c.denied[key] = true
-				c.log.Warn("health check not run: the instance's address is outside --health-check-allow",
-					"service", t.key.String(), "ip", t.ik.IP, "port", port)
-			}
-			c.metrics.denied.Inc()
-			return "", false
-		}
-	}
-	return net.JoinHostPort(t.ik.IP, strconv.Itoa(port)), true
+// inlineTCP reports whether the scheduler makes t's check itself
+// (poller_linux.go): a TCP check of an IP address, with the built-in
+// connection.
+func (c *Checker) inlineTCP(t *target) bool {
+	return c.poller != nil && t.cluster.HealthChecker.Type == store.CheckTCP && t.ap.IsValid()
 }
 
 // jitter is the wait before a target's next check: Interval ±20%.
@@ -373,13 +400,20 @@ func (c *Checker) apply(r result) {
 	t := r.t
 	t.busy = false
 	typ := t.cluster.HealthChecker.Type
-	c.metrics.observe(typ, r.ok, r.dur)
+	if r.local {
+		c.metrics.skipped.Inc()
+	} else {
+		c.metrics.observe(typ, r.ok, r.dur)
+	}
 	key := id{t.key, t.ik}
 	if c.targets[key] != t {
 		return // dropped meanwhile
 	}
 	t.next = time.Now().Add(c.jitter())
 	heap.Push(&c.queue, t)
+	if r.local {
+		return
+	}
 	if r.ok {
 		t.fails, t.oks = 0, t.oks+1
 	} else {

@@ -36,8 +36,8 @@ func (f *fakeCore) CheckedHealth(k store.Key, ik store.InstanceKey, healthy bool
 var svc = store.Key{Namespace: "public", Group: "DEFAULT_GROUP", Service: "db"}
 
 // setup registers a persistent instance at addr (host:port) with cluster
-// settings ci and starts a fast checker; dials counts its connections.
-func setup(t *testing.T, addr string, ci *store.ClusterInfo, mutate func(*Config)) (*fakeCore, *Checker, store.InstanceKey, *atomic.Int64) {
+// settings ci and starts a fast checker; the counter counts its checks.
+func setup(t *testing.T, addr string, ci *store.ClusterInfo, mutate func(*Config)) (*fakeCore, *Checker, store.InstanceKey, *checkCount) {
 	t.Helper()
 	st, err := store.New(store.DefaultConfig())
 	if err != nil {
@@ -56,13 +56,8 @@ func setup(t *testing.T, addr string, ci *store.ClusterInfo, mutate func(*Config
 	}
 	core := &fakeCore{st: st}
 	core.owned.Store(true)
-	dials := &atomic.Int64{}
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Timeout, cfg.Rescan, cfg.Workers = 40*time.Millisecond, 30*time.Millisecond, 20*time.Millisecond, 4
-	cfg.Dialer = func(ctx context.Context, network, a string) (net.Conn, error) {
-		dials.Add(1)
-		return (&net.Dialer{}).DialContext(ctx, network, a)
-	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if mutate != nil {
 		mutate(&cfg)
@@ -73,7 +68,22 @@ func setup(t *testing.T, addr string, ci *store.ClusterInfo, mutate func(*Config
 	}
 	c.Start()
 	t.Cleanup(c.Stop)
-	return core, c, ik, dials
+	return core, c, ik, &checkCount{c}
+}
+
+// checkCount counts the checks a checker has run (roster_health_checks_total).
+type checkCount struct{ c *Checker }
+
+func (n *checkCount) Load() int64 {
+	total := 0.0
+	for _, typ := range []string{store.CheckTCP, store.CheckHTTP} {
+		for _, res := range []string{"ok", "fail"} {
+			var m dto.Metric
+			_ = n.c.metrics.checks.WithLabelValues(typ, res).Write(&m)
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return int64(total)
 }
 
 func healthy(core *fakeCore, ik store.InstanceKey) bool {

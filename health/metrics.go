@@ -14,6 +14,7 @@ type metrics struct {
 	targets  prometheus.Gauge
 	deferred prometheus.Counter
 	denied   prometheus.Counter
+	skipped  prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -30,6 +31,8 @@ func newMetrics() *metrics {
 			Help: "Times due checks waited for a free worker (--health-check-workers)."}),
 		denied: prometheus.NewCounter(prometheus.CounterOpts{Name: "roster_health_checks_denied_total",
 			Help: "Checks not run because the instance's address is outside --health-check-allow."}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "roster_health_checks_skipped_total",
+			Help: "TCP checks not made for want of a resource of this node (file descriptors, local ports); they count toward no verdict."}),
 	}
 }
 
@@ -45,5 +48,5 @@ func (m *metrics) observe(typ string, ok bool, d time.Duration) {
 // Collectors returns the checker's metrics, for the agent's registry.
 func (c *Checker) Collectors() []prometheus.Collector {
 	m := c.metrics
-	return []prometheus.Collector{m.checks, m.duration, m.changes, m.targets, m.deferred, m.denied}
+	return []prometheus.Collector{m.checks, m.duration, m.changes, m.targets, m.deferred, m.denied, m.skipped}
 }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,17 +39,69 @@ func (c *Checker) work() {
 func (c *Checker) probe(client *http.Client, j job) error {
 	switch j.hc.Type {
 	case store.CheckTCP:
-		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
-		defer cancel()
-		conn, err := c.cfg.Dialer(ctx, "tcp", j.addr)
-		if err != nil {
-			return fmt.Errorf("tcp connect %s: %w", j.addr, err)
+		if c.cfg.Dialer == nil && j.ap.IsValid() {
+			if err := tcpCheck(c.ctx, j.ap, time.Now().Add(c.cfg.Timeout)); err != nil {
+				return fmt.Errorf("tcp connect %s: %w", j.addr, err)
+			}
+			return nil
 		}
-		return conn.Close()
+		return c.dialCheck(j.addr)
 	case store.CheckHTTP:
 		return c.probeHTTP(client, j)
 	}
 	return fmt.Errorf("no check of type %q", j.hc.Type)
+}
+
+// dialCheck is a TCP check through the net package: to a hostname, or
+// with the Dialer of the Config.
+func (c *Checker) dialCheck(addr string) error {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
+	defer cancel()
+	conn, err := c.dial(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("tcp connect %s: %w", addr, err)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // closed by a reset, as tcpCheck does
+	}
+	return conn.Close()
+}
+
+// dial is the Config's Dialer, or a net.Dialer without keep-alive (a
+// check's connection is closed at once; keep-alive would cost four
+// setsockopt calls).
+func (c *Checker) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if c.cfg.Dialer != nil {
+		return c.cfg.Dialer(ctx, network, addr)
+	}
+	return (&net.Dialer{KeepAlive: -1}).DialContext(ctx, network, addr)
+}
+
+// locate sets where t is checked (its address, and whether Allow lets
+// the checker connect there), logging once a target Allow refuses.
+func (c *Checker) locate(key id, t *target) {
+	port := t.ik.Port
+	if !t.cluster.UseInstancePort {
+		port = t.cluster.CheckPort
+	}
+	t.addr = net.JoinHostPort(t.ik.IP, strconv.Itoa(port))
+	t.ap = netip.AddrPort{}
+	ip, err := netip.ParseAddr(t.ik.IP)
+	if err == nil && port > 0 && port <= 65535 && ip.Zone() == "" {
+		t.ap = netip.AddrPortFrom(ip.Unmap(), uint16(port))
+	}
+	t.allowed = len(c.cfg.Allow) == 0
+	for _, p := range c.cfg.Allow {
+		if err == nil && p.Contains(ip.Unmap()) {
+			t.allowed = true
+			break
+		}
+	}
+	if !t.allowed && !c.denied[key] {
+		c.denied[key] = true
+		c.log.Warn("health check not run: the instance's address is outside --health-check-allow",
+			"service", t.key.String(), "ip", t.ik.IP, "port", port)
+	}
 }
 
 // probeHTTP GETs the checker's path with its headers and expects its
@@ -87,7 +142,7 @@ func (c *Checker) probeHTTP(client *http.Client, j job) error {
 func (c *Checker) httpClient() *http.Client {
 	return &http.Client{
 		Timeout:   c.cfg.Timeout,
-		Transport: &http.Transport{DialContext: c.cfg.Dialer, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10},
+		Transport: &http.Transport{DialContext: c.dial, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return errors.New("redirect not followed")
 		},

@@ -1,11 +1,16 @@
 package bench_test
 
 import (
+	"bufio"
 	"context"
+	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/roster-io/roster/agent"
 	"github.com/roster-io/roster/agent/agenttest"
 	"github.com/roster-io/roster/internal/bench"
 )
@@ -158,4 +163,48 @@ func TestSmoke_grpc(t *testing.T) {
 			t.Errorf("note: %s", n)
 		}
 	}
+}
+
+// TestSmoke_registerPersistent runs the register mode with --persistent
+// against a node with a data directory: every registration is
+// acknowledged, and each was written to disk (fsynced) before its answer.
+func TestSmoke_registerPersistent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	a := agenttest.Start(t, func(c *agent.Config) { c.Name, c.GossipAddr, c.DataDir = "solo", "", dir })
+	env := &bench.Env{Client: &bench.Client{HTTP: bench.NewHTTPClient(8, 5*time.Second), Addrs: []string{agenttest.URL(a)}},
+		Concurrency: 8, Duration: 5 * time.Second}
+	r, err := bench.Register(ctx, env, bench.RegisterConfig{Instances: 100, Services: 5, Persistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, errs := figure(t, r, "registered"), figure(t, r, "errors"); got != 100 || errs != 0 {
+		t.Errorf("got %v registered and %v errors, want 100 and 0; notes %v", got, errs, r.Notes)
+	}
+	if got := figure(t, r, "register rate"); got <= 0 {
+		t.Errorf("got register rate %v, want > 0", got)
+	}
+	if got := durableRecords(t, agenttest.URL(a)); got < 100 {
+		t.Errorf("roster_durable_records_total is %v after 100 persistent registrations, want at least 100", got)
+	}
+}
+
+// durableRecords reads roster_durable_records_total from base's /metrics.
+func durableRecords(t *testing.T, base string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "roster_durable_records_total "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return -1
 }

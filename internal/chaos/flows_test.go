@@ -30,3 +30,28 @@ func TestShort_blackoutPasses(t *testing.T) {
 			seed, seed, v)
 	}
 }
+
+// TestShort_checkownerPasses runs server-side health checks while the
+// owner that checks them is SIGKILLed (and later restarted): the
+// instances' ports open and close, and every node shows each instance's
+// true health within failure detection plus the checks' settle bound of
+// each flip and owner change.
+func TestShort_checkownerPasses(t *testing.T) {
+	good := bin(t)
+	seed := uint64(time.Now().UnixNano() % 1_000_000)
+	var log strings.Builder
+	cfg := shortConfig(good, seed)
+	cfg.Instances = 120 // 12 checked ports
+	cfg.Duration = 15 * time.Second
+	cfg.Log = &log
+	s := Run(context.Background(), "checkowner", cfg)
+	WriteTable(&log, []Summary{s})
+	t.Logf("seed %d:\n%s", seed, log.String())
+	if s.Faults < 1 || s.Result.Checked < 1 {
+		t.Errorf("got %d owners killed, %d checks of the nodes' views; want at least 1 and 1", s.Faults, s.Result.Checked)
+	}
+	for _, v := range s.Result.Violations {
+		t.Errorf("seed %d (replay: go run ./internal/chaos/cmd/chaos --seed %d --scenario checkowner --nodes 3 --instances 120 --duration 15s): %s",
+			seed, seed, v)
+	}
+}

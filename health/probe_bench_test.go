@@ -25,19 +25,24 @@ func processCPU() time.Duration {
 
 // timeWait is the number of TCP sockets in TIME_WAIT towards port on
 // this machine (IPv4).
-func timeWait(port int) float64 {
+func timeWait(port int) float64 { return float64(socketsIn("06", port)) }
+
+// socketsIn is the number of this machine's IPv4 TCP sockets in state st
+// (as /proc/net/tcp writes it: 02 SYN_SENT, 06 TIME_WAIT) towards port,
+// or -1 when the table cannot be read.
+func socketsIn(st string, port int) int {
 	data, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
 		return -1
 	}
 	n, want := 0, fmt.Sprintf(":%04X", port)
 	for _, line := range strings.Split(string(data), "\n") {
-		// sl local_address rem_address st ...; TIME_WAIT is st 06
-		if f := strings.Fields(line); len(f) > 3 && f[3] == "06" && strings.HasSuffix(f[2], want) {
+		// sl local_address rem_address st ...
+		if f := strings.Fields(line); len(f) > 3 && f[3] == st && strings.HasSuffix(f[2], want) {
 			n++
 		}
 	}
-	return float64(n)
+	return n
 }
 
 // BenchmarkTCPCheck is one TCP check's connection to a target in a

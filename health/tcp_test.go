@@ -6,11 +6,9 @@ import (
 	"container/heap"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -153,19 +151,7 @@ func TestChecker_hostnameTargetIsChecked(t *testing.T) {
 
 // synSent is the number of this machine's IPv4 sockets in SYN_SENT
 // towards port.
-func synSent(port int) int {
-	data, err := os.ReadFile("/proc/net/tcp")
-	if err != nil {
-		return -1
-	}
-	n, want := 0, fmt.Sprintf(":%04X", port)
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 3 && f[3] == "02" && strings.HasSuffix(f[2], want) {
-			n++
-		}
-	}
-	return n
-}
+func synSent(port int) int { return socketsIn("02", port) }
 
 // TestChecker_slowHandshakeFailsAtTimeoutAndStopClosesIt: a target whose
 // handshake does not end within the check's timeout turns unhealthy (the

@@ -28,17 +28,7 @@ func (r *closeRecorder) CloseConns(holder Member, closes []ConnClose) int {
 }
 
 func postCloses(t *testing.T, recv Receiver, body string) *httptest.ResponseRecorder {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Self = "n1"
-	tr, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	w := httptest.NewRecorder()
-	NewServer(tr, recv).closed(w, httptest.NewRequest(http.MethodPost, "/internal/v1/closed", strings.NewReader(body)), Member{Name: "holder"})
-	return w
+	return postInternal(t, recv, (*Server).closed, "/internal/v1/closed", body)
 }
 
 func TestCloses_deleteTheSendersConnections(t *testing.T) {

@@ -23,6 +23,12 @@ func (r *leaseRecorder) HandleLeases(holder Member, conns []string) int {
 }
 
 func postLeases(t *testing.T, recv Receiver, body string) *httptest.ResponseRecorder {
+	return postInternal(t, recv, (*Server).leases, "/internal/v1/leases", body)
+}
+
+// postInternal runs the internal handler of a server on recv with a POST
+// of body to path from member "holder".
+func postInternal(t *testing.T, recv Receiver, handler func(*Server, http.ResponseWriter, *http.Request, Member), path, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Self = "owner"
@@ -32,7 +38,7 @@ func postLeases(t *testing.T, recv Receiver, body string) *httptest.ResponseReco
 	}
 	defer tr.Close()
 	w := httptest.NewRecorder()
-	NewServer(tr, recv).leases(w, httptest.NewRequest(http.MethodPost, "/internal/v1/leases", strings.NewReader(body)), Member{Name: "holder"})
+	handler(NewServer(tr, recv), w, httptest.NewRequest(http.MethodPost, path, strings.NewReader(body)), Member{Name: "holder"})
 	return w
 }
 

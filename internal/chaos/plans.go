@@ -129,7 +129,11 @@ func (c *checker) buildPlans() {
 			if term != nil && !o.Start.Before(term.Start) {
 				break
 			}
-			if !o.OK || (o.Kind != OpRegister && o.Kind != OpBeat) {
+			// A beat the registry shed (429) is one the client tried:
+			// with Bounds.ShedIsTrying it continues a span the
+			// instance's acknowledged writes began.
+			tried := c.b.ShedIsTrying && o.Kind == OpBeat && o.Shed && len(seg) > 0
+			if (!o.OK && !tried) || (o.Kind != OpRegister && o.Kind != OpBeat) {
 				continue
 			}
 			if o.Kind == OpRegister {

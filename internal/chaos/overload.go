@@ -24,13 +24,6 @@ const FloodFactor = 2
 // before the faults begin.
 const floodProbeFor = 4 * time.Second
 
-// floodWait is the answer time at which the flood's connections are all
-// busy at the offered rate; floodMaxConns bounds them per node.
-const (
-	floodWait     = 250 * time.Millisecond
-	floodMaxConns = 96
-)
-
 // overload measures the capacity, then floods at FloodFactor times it
 // with rolling SIGKILLs until ctx ends.
 func (r *run) overload(ctx context.Context) error {
@@ -46,33 +39,20 @@ func (r *run) overload(ctx context.Context) error {
 	}
 	plan := FloodPlan{Capacity: capacity, Offered: FloodFactor * capacity, ProbeFrom: from, ProbeTo: to,
 		Connections: floodConns * r.cfg.Nodes, PerConn: floodDepth}
-	r.logf("capacity %.0f requests/s answered 200 (probe of %v); flooding at %.0f requests/s over %d connections, SIGKILLs meanwhile",
-		capacity, floodProbeFor, plan.Offered, plan.Connections)
 	fctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	plan.OfferFrom = time.Now()
-	// Enough connections to offer the rate while answers take
-	// floodWait, pipelined floodDepth deep (so that requests queue in
-	// the agents, where they can see them, not in their sockets).
-	conns := min(max(int(plan.Offered*floodWait.Seconds())/floodDepth/r.cfg.Nodes+1, floodConns), floodMaxConns)
-	if v := envInt("FLOODCONNS", 0); v > 0 {
-		conns = v
-	}
-	depth := floodDepth
-	if v := envInt("FLOODDEEP", 0); v > 0 {
-		depth = v
-	}
-	plan.Connections, plan.PerConn = conns*r.cfg.Nodes, depth
-	r.logf("flood over %d connections per node, %d deep", conns, depth)
-	wg.Go(func() { f.run(fctx, FloodOffer, plan.Offered, conns, depth, seed+1) })
+	r.logf("capacity %.0f requests/s answered 200 (probe of %v); flooding at %.0f requests/s over %d connections, SIGKILLs meanwhile",
+		capacity, floodProbeFor, plan.Offered, plan.Connections)
+	wg.Go(func() { f.run(fctx, FloodOffer, plan.Offered, floodConns, floodDepth, seed+1) })
 	err := r.rolling(ctx)
 	<-ctx.Done()
 	stop()
 	plan.OfferTo = time.Now()
 	wg.Wait()
 	r.h.SetFloodPlan(plan)
-	if f.other != "" {
-		r.logf("flood: first answer neither 200 nor 429: %s", f.other)
+	if other := f.firstOther(); other != "" {
+		r.logf("flood: first answer neither 200 nor 429: %s", other)
 	}
 	return err
 }

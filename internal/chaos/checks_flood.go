@@ -13,6 +13,11 @@ import (
 // FloodSlow or not at all. Whether the cluster also kept beating instances
 // healthy is the liveness check, with Bounds.ShedIsTrying.
 
+// FloodOthersMax: in a second when processes outside the run used more
+// than this many cores (machine.go), the nodes are not held to answering
+// the flood promptly.
+const FloodOthersMax = 0.5
+
 // FloodSlowShare is the share of a node's flood requests in one second
 // that may be answered slowly or not at all.
 const FloodSlowShare = 0.05
@@ -37,6 +42,13 @@ type FloodResult struct {
 	// WorstSecond is the largest share of slow or unanswered requests of
 	// one node in one second that counted.
 	WorstSecond float64
+	// Judged counts the node-seconds held to promptness; Busy those not
+	// held because other work on the machine used more than
+	// FloodOthersMax, and MaxOthers the most it used (cores); Machine
+	// says whether the other work was measured at all.
+	Judged, Busy int
+	MaxOthers    float64
+	Machine      bool
 }
 
 // checkFlood holds the flood's seconds to the overload invariant.
@@ -63,6 +75,11 @@ func (c *checker) checkFlood() {
 		if !c.counts(s.Node, s.T, s.T.Add(time.Second+FloodSlow)) || s.Sent < floodMinSent {
 			continue
 		}
+		if c.othersBusy(s.T, s.T.Add(time.Second+FloodSlow)) {
+			r.Busy++
+			continue
+		}
+		r.Judged++
 		r.MaxLatency = max(r.MaxLatency, s.MaxLatency)
 		share := float64(s.Slow+s.Errs) / float64(s.Sent)
 		r.WorstSecond = max(r.WorstSecond, share)
@@ -72,10 +89,27 @@ func (c *checker) checkFlood() {
 					s.Sent, c.rel(s.T), s.Slow, FloodSlow, s.Errs, 100*share, 100*FloodSlowShare, s.OK, s.Shed, ms(s.MaxLatency))})
 		}
 	}
+	for _, m := range c.s.machine {
+		r.Machine = true
+		if !m.T.Before(p.OfferFrom) && !m.Since.After(p.OfferTo) {
+			r.MaxOthers = max(r.MaxOthers, m.Others)
+		}
+	}
 	if d := p.OfferTo.Sub(p.OfferFrom).Seconds(); d > 0 {
 		r.SentRate = float64(sent) / d
 	}
 	c.res.Flood = r
+}
+
+// othersBusy reports whether other work on the machine used more than
+// FloodOthersMax at some time in [a, b].
+func (c *checker) othersBusy(a, b time.Time) bool {
+	for _, m := range c.s.machine {
+		if m.Others > FloodOthersMax && overlaps(a, b, m.Since, m.T) {
+			return true
+		}
+	}
+	return false
 }
 
 // shedNote says how many of p's beats from a to b were shed (answered
@@ -102,6 +136,14 @@ func floodNote(r FloodResult) string {
 	}
 	note := fmt.Sprintf("flood: capacity %.0f req/s, offered %.0f, sent %.0f; %d answered 200, %d shed 429 (%.0f%%), %d other, %d unanswered, %d slower than %v, longest wait %s, worst second %.1f%% slow",
 		r.Capacity, r.Offered, r.SentRate, r.OK, r.Shed, 100*share, r.Other, r.Errs, r.Slow, FloodSlow, ms(r.MaxLatency), 100*r.WorstSecond)
+	switch {
+	case !r.Machine:
+		note += "; other work on the machine not measured"
+	case r.Busy > 0:
+		note += fmt.Sprintf("; %d of %d node-seconds not held to promptness: other work on the machine used up to %.1f cores", r.Busy, r.Busy+r.Judged, r.MaxOthers)
+	default:
+		note += fmt.Sprintf("; other work on the machine used at most %.1f cores", r.MaxOthers)
+	}
 	if r.Behind > 0 {
 		note += fmt.Sprintf("; the generator fell behind and skipped %d requests", r.Behind)
 	}

@@ -89,14 +89,16 @@ func TestCheck_flood(t *testing.T) {
 		name       string
 		slow, errs int // of n2's 100 requests in the second from 3 s
 		sent       int
-		killed     bool // n2 SIGKILLed at 2.5 s, ready at 6 s
+		killed     bool    // n2 SIGKILLed at 2.5 s, ready at 6 s
+		others     float64 // cores other work used from 3.5 s to 4.5 s
 		want       string
 	}{
-		{"prompt answers, many shed: passes", 0, 0, 100, false, ""},
-		{"a few slow: passes", 3, 2, 100, false, ""},
-		{"timeouts piling up: fails", 20, 10, 100, false, "overload"},
-		{"unanswered while killed: passes", 0, 60, 100, true, ""},
-		{"too few to judge: passes", 5, 5, 10, false, ""},
+		{"prompt answers, many shed: passes", 0, 0, 100, false, 0.2, ""},
+		{"a few slow: passes", 3, 2, 100, false, 0.2, ""},
+		{"timeouts piling up: fails", 20, 10, 100, false, 0.2, "overload"},
+		{"unanswered while killed: passes", 0, 60, 100, true, 0.2, ""},
+		{"too few to judge: passes", 5, 5, 10, false, 0.2, ""},
+		{"slow while other work took the machine: passes", 20, 10, 100, false, 1.5, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +115,13 @@ func TestCheck_flood(t *testing.T) {
 				}
 			}
 			s.h.AddFlood(FloodSecond{T: s.at(3000), Node: "n1", Phase: FloodProbe, Sent: 100, Errs: 100}) // the probe is not judged
+			for sec := 0; sec < 10; sec++ {
+				m := MachineSample{Since: s.at(sec*1000 + 500), T: s.at(sec*1000 + 1500), Others: 0.2}
+				if sec == 3 {
+					m.Others = tt.others
+				}
+				s.h.AddMachine(m)
+			}
 			if tt.killed {
 				s.h.AddEvent(Event{Kind: EvKill, Node: "n2", T: s.at(2500)})
 				s.h.AddEvent(Event{Kind: EvReady, Node: "n2", T: s.at(6000)})
@@ -134,6 +143,10 @@ func TestCheck_flood(t *testing.T) {
 			}
 			if note := floodNote(f); !strings.Contains(note, "shed 429") {
 				t.Errorf("note %q does not count the 429s", note)
+			}
+			// The seconds from 1 s to 4 s wait for answers into the busy one, on each node.
+			if busy := map[bool]int{true: 12, false: 0}[tt.others > FloodOthersMax]; f.Busy != busy || f.MaxOthers != max(tt.others, 0.2) {
+				t.Errorf("%d node-seconds not held for other work (at most %.1f cores), want %d (%.1f)", f.Busy, f.MaxOthers, busy, max(tt.others, 0.2))
 			}
 		})
 	}

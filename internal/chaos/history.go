@@ -153,6 +153,7 @@ type History struct {
 	// The flood's records (flood.go).
 	flood     []FloodSecond
 	floodPlan FloodPlan
+	machine   []MachineSample
 }
 
 // NewHistory returns an empty history.
@@ -181,6 +182,13 @@ func (h *History) AddFinding(f Finding) {
 // got.
 func (h *History) AddFlood(s FloodSecond) { h.mu.Lock(); h.flood = append(h.flood, s); h.mu.Unlock() }
 
+// AddMachine records how much CPU other work on the machine used.
+func (h *History) AddMachine(m MachineSample) {
+	h.mu.Lock()
+	h.machine = append(h.machine, m)
+	h.mu.Unlock()
+}
+
 // SetFloodPlan records the flood's measured capacity and offered rate.
 func (h *History) SetFloodPlan(p FloodPlan) { h.mu.Lock(); h.floodPlan = p; h.mu.Unlock() }
 
@@ -198,13 +206,14 @@ type snapshot struct {
 	intrusions
 	flood     []FloodSecond
 	floodPlan FloodPlan
+	machine   []MachineSample
 }
 
 func (h *History) snapshot() snapshot {
 	h.mu.Lock()
 	s := snapshot{ops: slices.Clone(h.ops), obs: slices.Clone(h.obs), owners: slices.Clone(h.owners),
 		events: slices.Clone(h.events), findings: slices.Clone(h.findings), end: h.end, intrusions: h.intrusionsLocked(),
-		flood: slices.Clone(h.flood), floodPlan: h.floodPlan}
+		flood: slices.Clone(h.flood), floodPlan: h.floodPlan, machine: slices.Clone(h.machine)}
 	h.mu.Unlock()
 	slices.SortStableFunc(s.ops, func(a, b Op) int { return a.Start.Compare(b.Start) })
 	slices.SortStableFunc(s.obs, func(a, b Obs) int { return a.Start.Compare(b.Start) })

@@ -29,6 +29,10 @@ const floodProbeFor = 4 * time.Second
 func (r *run) overload(ctx context.Context) error {
 	f := newFlood(r.c, r.h, r.svcs, r.cfg.Timings)
 	defer f.flush()
+	mctx, stopMachine := context.WithCancel(context.Background())
+	var mwg sync.WaitGroup
+	mwg.Go(func() { WatchMachine(mctx, r.c, r.h) })
+	defer func() { stopMachine(); mwg.Wait() }()
 	seed := r.rng.Uint64()
 	capacity, from, to := f.probe(ctx, floodProbeFor, seed)
 	if ctx.Err() != nil {

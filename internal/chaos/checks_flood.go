@@ -136,13 +136,14 @@ func floodNote(r FloodResult) string {
 	}
 	note := fmt.Sprintf("flood: capacity %.0f req/s, offered %.0f, sent %.0f; %d answered 200, %d shed 429 (%.0f%%), %d other, %d unanswered, %d slower than %v, longest wait %s, worst second %.1f%% slow",
 		r.Capacity, r.Offered, r.SentRate, r.OK, r.Shed, 100*share, r.Other, r.Errs, r.Slow, FloodSlow, ms(r.MaxLatency), 100*r.WorstSecond)
+	note += fmt.Sprintf("; %d node-seconds held to promptness", r.Judged)
 	switch {
 	case !r.Machine:
-		note += "; other work on the machine not measured"
+		note += " (other work on the machine not measured)"
 	case r.Busy > 0:
-		note += fmt.Sprintf("; %d of %d node-seconds not held to promptness: other work on the machine used up to %.1f cores", r.Busy, r.Busy+r.Judged, r.MaxOthers)
+		note += fmt.Sprintf(", %d not, other work on the machine using up to %.1f cores", r.Busy, r.MaxOthers)
 	default:
-		note += fmt.Sprintf("; other work on the machine used at most %.1f cores", r.MaxOthers)
+		note += fmt.Sprintf(" (other work on the machine used at most %.1f cores)", r.MaxOthers)
 	}
 	if r.Behind > 0 {
 		note += fmt.Sprintf("; the generator fell behind and skipped %d requests", r.Behind)

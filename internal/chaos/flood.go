@@ -15,14 +15,16 @@ import (
 )
 
 // The flood: hostile load past the cluster's capacity, sent by the lean
-// generator of roster bench (bench.Pipe: HTTP/1.1 pipelined over a few
-// connections per node). Its requests are those of many Nacos clients:
-// beats and registrations of instances of its own services
+// generator of roster bench (bench.Pipe: HTTP/1.1 pipelined over
+// floodConns connections per node). Its requests are those of many Nacos
+// clients: beats and registrations of instances of its own services
 // (FloodService), and reads of the chaos services' lists. It first
-// measures what the cluster holds (Probe: as fast as the pipes take
+// measures what the cluster holds (probe: as fast as the pipes take
 // requests, the 200 answers per second), then offers a multiple of that
-// on a fixed schedule (Run), each connection sending when due whether or
-// not earlier answers came back. Every answer is tallied per node and
+// on a fixed schedule (run), each connection sending when due whether or
+// not earlier answers came back, as long as it has room for another
+// request in flight; one that fell behind skips ahead and counts what it
+// skipped. Every answer is tallied per node and
 // second into the History; the checker holds the cluster to answering
 // the flood promptly, with 429s if it cannot do the work (checks_flood.go).
 

@@ -40,7 +40,8 @@ cluster: build
 
 # chaos runs every chaos scenario against real processes (5 nodes; 1,000
 # beating instances in the rolling and crashloop scenarios, 300 in the others;
-# hostile clients throughout; the partition through network namespaces
+# hostile clients throughout; in the overload scenario a flood at twice the
+# capacity it measures; the partition through network namespaces
 # when run as root with iproute2, else through --debug-faults) and checks
 # the history against DESIGN.md's invariants; `make chaos SEED=n` replays
 # a run. `make test` runs a short version (go test ./internal/chaos/).

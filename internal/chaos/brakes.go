@@ -149,7 +149,8 @@ func readBrake(ctx context.Context, hc *http.Client, addr string) (brakeReading,
 // expiry-brake holds of its owner: a hold on a node that an owner poll
 // named as the service's owner, from 5 s before the hold to its end, that
 // began before the deadline and ended after the instance's last beat.
-func (c *checker) braked(p *plan, service string) {
+// It reports whether it moved them.
+func (c *checker) braked(p *plan, service string) bool {
 	moved, nominal := false, p.absent
 	for _, e := range c.s.events { // in time order: a moved deadline may meet a later hold
 		if e.Kind != EvBrake || !e.T.After(p.last) || !c.ownedBy(service, e.Node, e.Since.Add(-5*time.Second), e.T) {
@@ -168,6 +169,7 @@ func (c *checker) braked(p *plan, service string) {
 		c.res.BrakeMoved++
 		p.nominal = nominal
 	}
+	return moved
 }
 
 // inBrakeWindow reports whether, at t, the instance at addr of service is

@@ -60,6 +60,13 @@ type Bounds struct {
 	// often its service changed owner (the crashloop scenario), instead of
 	// restarting its clock at each takeover.
 	FromLastBeat bool
+	// ShedIsTrying counts a beat answered 429 (shed: the node is
+	// overloaded) as the client trying, so an instance whose beats kept
+	// coming must stay listed healthy even while they were shed (the
+	// overload scenario): the registry said it was too busy, not that the
+	// instance was gone. Otherwise such a beat breaks the span of
+	// continuous beating like any failure.
+	ShedIsTrying bool
 	// RSSGrowth: no agent's resident memory may grow by more than this
 	// many bytes from its first reading (checks_intruders.go); 0: not
 	// checked. Default 64 MiB.
@@ -142,6 +149,8 @@ type Result struct {
 	// BrakeMoved the silent instances whose expiry deadlines a hold of
 	// their owner's moved.
 	BrakeHolds, BrakeMoved int
+	// Flood sums up the flood of the overload scenario (checks_flood.go).
+	Flood FloodResult
 }
 
 type span struct{ from, to time.Time }
@@ -192,6 +201,9 @@ func Check(h *History, b Bounds) Result {
 	for _, e := range c.s.events {
 		c.t0 = minTime(c.t0, e.T)
 	}
+	for _, f := range c.s.flood {
+		c.t0 = minTime(c.t0, f.T)
+	}
 	c.windows()
 	for _, o := range c.s.ops {
 		c.res.WorstBeatLateness = max(c.res.WorstBeatLateness, c.lateness(o))
@@ -204,6 +216,7 @@ func Check(h *History, b Bounds) Result {
 	c.checkRepair()
 	c.checkAnswers()
 	c.checkIntruders()
+	c.checkFlood()
 	for _, f := range c.s.findings {
 		c.violate(Violation{Invariant: "bad-input/availability", T: f.T, Node: f.Node, Detail: f.What + ": " + f.Detail})
 	}
@@ -316,9 +329,9 @@ func (c *checker) checkObs() {
 				}
 				switch {
 				case !present:
-					bad(inv, fmt.Sprintf("beating instance (acknowledged since %s) missing at %s", c.rel(s.from.Add(-c.b.Convergence)), c.rel(o.Start)))
+					bad(inv, fmt.Sprintf("beating instance (acknowledged since %s) missing at %s%s", c.rel(s.from.Add(-c.b.Convergence)), c.rel(o.Start), c.shedNote(p, s.from, o.Start)))
 				case !healthy:
-					bad(inv, fmt.Sprintf("beating instance listed unhealthy at %s", c.rel(o.Start)))
+					bad(inv, fmt.Sprintf("beating instance listed unhealthy at %s%s", c.rel(o.Start), c.shedNote(p, s.from, o.Start)))
 				}
 			}
 			if !p.absentFrom.IsZero() && !o.Start.Before(p.absentFrom) && present {

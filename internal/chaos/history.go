@@ -44,14 +44,16 @@ func (k OpKind) String() string {
 // A beat's Due is when the instance's schedule wanted it sent (zero for a
 // retry); Sent - Due is the harness' own lateness, not roster's.
 type Op struct {
-	Kind   OpKind
-	Inst   Instance
-	Node   string
-	Due    time.Time
-	Start  time.Time
-	Sent   time.Time
-	End    time.Time
-	OK     bool
+	Kind  OpKind
+	Inst  Instance
+	Node  string
+	Due   time.Time
+	Start time.Time
+	Sent  time.Time
+	End   time.Time
+	OK    bool
+	// Shed: the node answered 429 (it sheds load; the client tried).
+	Shed   bool
 	Detail string
 }
 
@@ -148,6 +150,10 @@ type History struct {
 	forgedPolls []ForgedPoll
 	outsider    []OutsiderObs
 	acl         []ACLAttempt
+	// The flood's records (flood.go).
+	flood     []FloodSecond
+	floodPlan FloodPlan
+	machine   []MachineSample
 }
 
 // NewHistory returns an empty history.
@@ -172,6 +178,20 @@ func (h *History) AddFinding(f Finding) {
 	h.mu.Unlock()
 }
 
+// AddFlood records what the flood's requests to one node in one second
+// got.
+func (h *History) AddFlood(s FloodSecond) { h.mu.Lock(); h.flood = append(h.flood, s); h.mu.Unlock() }
+
+// AddMachine records how much CPU other work on the machine used.
+func (h *History) AddMachine(m MachineSample) {
+	h.mu.Lock()
+	h.machine = append(h.machine, m)
+	h.mu.Unlock()
+}
+
+// SetFloodPlan records the flood's measured capacity and offered rate.
+func (h *History) SetFloodPlan(p FloodPlan) { h.mu.Lock(); h.floodPlan = p; h.mu.Unlock() }
+
 // SetEnd marks the end of observation.
 func (h *History) SetEnd(t time.Time) { h.mu.Lock(); h.end = t; h.mu.Unlock() }
 
@@ -184,17 +204,22 @@ type snapshot struct {
 	findings []Finding
 	end      time.Time
 	intrusions
+	flood     []FloodSecond
+	floodPlan FloodPlan
+	machine   []MachineSample
 }
 
 func (h *History) snapshot() snapshot {
 	h.mu.Lock()
 	s := snapshot{ops: slices.Clone(h.ops), obs: slices.Clone(h.obs), owners: slices.Clone(h.owners),
-		events: slices.Clone(h.events), findings: slices.Clone(h.findings), end: h.end, intrusions: h.intrusionsLocked()}
+		events: slices.Clone(h.events), findings: slices.Clone(h.findings), end: h.end, intrusions: h.intrusionsLocked(),
+		flood: slices.Clone(h.flood), floodPlan: h.floodPlan, machine: slices.Clone(h.machine)}
 	h.mu.Unlock()
 	slices.SortStableFunc(s.ops, func(a, b Op) int { return a.Start.Compare(b.Start) })
 	slices.SortStableFunc(s.obs, func(a, b Obs) int { return a.Start.Compare(b.Start) })
 	slices.SortStableFunc(s.owners, func(a, b OwnerObs) int { return a.Start.Compare(b.Start) })
 	slices.SortStableFunc(s.events, func(a, b Event) int { return a.T.Compare(b.T) })
+	slices.SortStableFunc(s.flood, func(a, b FloodSecond) int { return a.T.Compare(b.T) })
 	if s.end.IsZero() {
 		for _, o := range s.obs {
 			if o.End.After(s.end) {

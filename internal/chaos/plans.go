@@ -129,7 +129,11 @@ func (c *checker) buildPlans() {
 			if term != nil && !o.Start.Before(term.Start) {
 				break
 			}
-			if !o.OK || (o.Kind != OpRegister && o.Kind != OpBeat) {
+			// A beat the registry shed (429) is one the client tried:
+			// with Bounds.ShedIsTrying it continues a span the
+			// instance's acknowledged writes began.
+			tried := c.b.ShedIsTrying && o.Kind == OpBeat && o.Shed && len(seg) > 0
+			if (!o.OK && !tried) || (o.Kind != OpRegister && o.Kind != OpBeat) {
 				continue
 			}
 			if o.Kind == OpRegister {
@@ -179,7 +183,9 @@ func (c *checker) buildPlans() {
 		if c.b.FromLastBeat {
 			p.absent = p.last.Add(c.b.DeleteTimeout + c.b.FailureDetection + c.b.Slack)
 		}
-		c.braked(p, in.Service)
+		if c.braked(p, in.Service) {
+			c.takeoversAfterBrake(p, ch)
+		}
 	}
 	for _, in := range order {
 		c.plans[in.Service] = append(c.plans[in.Service], by[in])
@@ -206,4 +212,25 @@ func (c *checker) convergenceOf(o Op) time.Duration {
 		}
 	}
 	return c.b.Convergence
+}
+
+// takeoversAfterBrake restarts the clock of silent instance p at a
+// takeover of its service that came while an expiry-brake hold had moved
+// its deadline (the owner held its brake, then died before the moved
+// deadline: the new owner gives the instance a fresh timeout from its
+// takeover, as for any instance still pending).
+func (c *checker) takeoversAfterBrake(p *plan, ch []change) {
+	for _, t := range ch {
+		if !t.takeover.After(p.last) {
+			continue
+		}
+		if !t.at.After(p.unhealthy) && t.takeover.After(p.baseU) {
+			p.baseU = t.takeover
+			p.unhealthy = maxTime(p.unhealthy, t.takeover.Add(c.b.BeatTimeout+c.b.Slack))
+		}
+		if !c.b.FromLastBeat && !t.at.After(p.absent) && t.takeover.After(p.baseA) {
+			p.baseA = t.takeover
+			p.absent = maxTime(p.absent, t.takeover.Add(c.b.DeleteTimeout+c.b.Slack))
+		}
+	}
 }

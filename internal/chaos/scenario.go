@@ -20,7 +20,7 @@ import (
 // every node, heals, lets the cluster settle and checks the history.
 
 // Scenarios lists the scenario names in the order "all" runs them.
-var Scenarios = []string{"rolling", "owner", "client", "churn", "crashloop", "partition", "hostile", "blackout", "checkowner"}
+var Scenarios = []string{"rolling", "owner", "client", "churn", "crashloop", "partition", "hostile", "overload", "blackout", "checkowner"}
 
 // Config is one run's setup.
 type Config struct {
@@ -117,6 +117,9 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 	}
 	if name == "crashloop" {
 		cfg.Bounds.FromLastBeat = true
+	}
+	if name == "overload" {
+		cfg.Bounds.ShedIsTrying = true
 	}
 	if cfg.IdleConns <= 0 {
 		cfg.IdleConns = 2000
@@ -227,6 +230,8 @@ func Run(ctx context.Context, name string, cfg Config) Summary {
 		err = r.partition(faultCtx)
 	case "hostile":
 		err = r.rolling(faultCtx)
+	case "overload":
+		err = r.overload(faultCtx)
 	default:
 		err = fmt.Errorf("chaos: unknown scenario %q", name)
 	}

@@ -230,9 +230,14 @@ func (w *Workload) run(ctx context.Context, s *Sim, via string, registered chan 
 			}
 			return
 		case <-timer.C:
-			// A failed beat switches node and retries at once, at most
-			// three times.
-			for attempt := 0; attempt < 3; attempt++ {
+			// A failed beat (no answer, or any status but 200, such as a
+			// 429 of a node shedding load) switches node and is sent
+			// again at once, once per live node and at least three times
+			// in all, as nacos-sdk-go v1 does (NacosServer.ReqApi: the
+			// next server at once, no pause, Retry-After unread); then
+			// the instance waits for its next beat.
+			tries := max(3, len(w.c.Live()))
+			for attempt := 0; attempt < tries; attempt++ {
 				d := due
 				if attempt > 0 {
 					d = time.Time{}
@@ -289,6 +294,7 @@ func (w *Workload) try(s *Sim, kind OpKind, node string, due time.Time) (bool, s
 		op.Detail = err.Error()
 	case code != 200:
 		op.Detail = fmt.Sprintf("%d %s", code, tail(string(body), 200))
+		op.Shed = code == 429
 	case kind == OpBeat:
 		var r struct{ Code int }
 		if json.Unmarshal(body, &r) == nil && r.Code == 10200 {

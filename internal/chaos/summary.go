@@ -31,6 +31,9 @@ func WriteTable(w io.Writer, sums []Summary) {
 			notes = append(notes, fmt.Sprintf("removal lateness from the last beat, past the delete timeout, over %d silent instances: p99 %s, max %s",
 				s.Result.Removals, ms(s.Result.RemovalLatenessP99), ms(s.Result.RemovalLatenessMax)))
 		}
+		if s.Result.Flood.Ran {
+			notes = append(notes, floodNote(s.Result.Flood))
+		}
 		if s.Result.BrakeHolds > 0 {
 			notes = append(notes, fmt.Sprintf("%d expiry-brake holds, moving the deadlines of %d silent instances", s.Result.BrakeHolds, s.Result.BrakeMoved))
 		}

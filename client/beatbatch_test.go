@@ -25,7 +25,7 @@ func batchRun(t *testing.T, noBatch bool) (beats, batches, posts int) {
 			t.Fatalf("Register: %v", err)
 		}
 	}
-	time.Sleep(3*time.Second + 10*time.Millisecond) // the third wave leaves after the 2 ms linger
+	time.Sleep(3*time.Second + 60*time.Millisecond) // the third wave leaves after the 50 ms window
 	synctest.Wait()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -34,7 +34,7 @@ func batchRun(t *testing.T, noBatch bool) (beats, batches, posts int) {
 
 // TestClient_batchesBeatsPerOwner: the beats of the 50 instances a client
 // keeps alive reach their owner in about one request per interval, not
-// 50 (the sender's linger gathers a wave however goroutines are scheduled); a node without the batch endpoint gets every beat one per request,
+// 50 (the sender's window gathers a wave however goroutines are scheduled); a node without the batch endpoint gets every beat one per request,
 // and no instance is registered again for it.
 func TestClient_batchesBeatsPerOwner(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

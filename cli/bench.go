@@ -66,6 +66,8 @@ func benchCommand() *cli.Command {
 					&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "beat interval (timeout 3×, delete 6×)"},
 					&cli.DurationFlag{Name: "ramp", Usage: "spread the registrations over this long before beats are measured (default: the interval, or 250µs per instance if longer)"},
 					&cli.IntFlag{Name: "depth", Value: 2, Usage: "with --overload: requests pipelined on one connection at most"},
+					&cli.StringFlag{Name: "client", Value: "nacos", Usage: "who beats: nacos (one HTTP request per beat, as Nacos v1 clients) or go (the Go client library: a few client objects holding --clients shares of the instances, beats batched per owner)"},
+					&cli.IntFlag{Name: "clients", Value: 10, Usage: "with --client go: how many client objects hold the instances"},
 					&cli.BoolFlag{Name: "overload", Usage: "send with the lean generator (HTTP/1.1 pipelined over --concurrency connections), so it can offer more than the cluster takes; 429 answers count as shed and are retried on the next node like a Nacos client; reports goodput"},
 				}, benchBeat),
 			mode("lag", "write on one node, watch the others with blocking queries",
@@ -313,8 +315,26 @@ func benchBeat(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Rep
 	s.floor.PostForm = func(i int) url.Values { // the shape of a light beat
 		return url.Values{"serviceName": {"bench-beat-0"}, "namespaceId": {bench.Namespace}, "ip": {"10.0.0.1"}, "port": {"8080"}}
 	}
-	cfg := bench.BeatConfig{Instances: n, Services: c.Int("services"), Interval: iv, Ramp: c.Duration("ramp"), Depth: c.Int("depth")}
+	cfg := bench.BeatConfig{Instances: n, Services: c.Int("services"), Interval: iv, Ramp: c.Duration("ramp"), Depth: c.Int("depth"),
+		Clients: c.Int("clients")}
+	goClient := false
+	switch c.String("client") {
+	case "nacos":
+	case "go":
+		goClient = true
+		if cfg.Clients < 1 || cfg.Clients > 1000 {
+			return nil, badUsage(c, fmt.Errorf("--clients %d is not in 1..1000", cfg.Clients))
+		}
+		if c.Bool("overload") {
+			return nil, badUsage(c, errors.New("--overload sends Nacos beats; with --client go, offer more with --instances or --interval"))
+		}
+	default:
+		return nil, badUsage(c, fmt.Errorf("--client %q: want nacos or go", c.String("client")))
+	}
 	return withFloor(ctx, c, s, func() (*bench.Report, error) {
+		if goClient {
+			return bench.BeatGo(ctx, s.env, cfg)
+		}
 		if c.Bool("overload") {
 			return bench.Overload(ctx, s.env, cfg)
 		}

@@ -2,18 +2,21 @@ package client
 
 // Batched beats. A client that keeps many instances alive sends the light
 // beats of those whose owner it knows in one PUT /v1/beats per owner
-// rather than one request per instance: each owner has a queue with at
-// most one request in flight, and the beats that come due meanwhile leave
-// together in the next (up to api.MaxBatchBeats). Instances registered
-// together beat together, so a client of 1,000 instances sends about one
-// request per owner per interval (a few when they come due at different
-// moments; a queue's sender lingers 2 ms before its first request to
-// gather them). A batch that fails as a whole fails each of its beats, which
-// then go one per request: to any node when the owner is down, and to the
-// owner when it is an older node without the endpoint (remembered).
+// rather than one request per instance: the scheduler (beatsched.go)
+// queues each beat that comes due for its owner, and each owner's queue
+// has at most one request in flight and sends at most one request per
+// batch window (Config.BeatBatchWindow, 100 ms by default and at most a
+// twentieth of the beat interval), sooner when api.MaxBatchBeats wait.
+// The beats of every instance that came due within a window leave
+// together, however their registrations were spread: a client of 10,000
+// instances beating every 5 s sends about ten requests a second to each
+// owner, not 2,000, at the price of a beat leaving up to one window late.
+// A batch the owner does not answer goes whole to the other nodes, which
+// hand its beats on; a batch shed with 429 fails its beats, which are
+// retried after the node's Retry-After; an owner without the endpoint (an
+// older node) gets one beat per request from then on.
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,45 +47,39 @@ type ownerQueue struct {
 	sending bool // a sender goroutine runs
 }
 
-// beatWait is one queued beat and where its outcome goes.
+// beatWait is one queued beat: whose, when it was due and when it left
+// the scheduler.
 type beatWait struct {
-	key  InstanceKey
-	done chan beatOutcome // buffered: the sender never blocks on it
+	r         *registration
+	due, sent time.Time
 }
 
-// beatOutcome is the owner's answer to one beat.
-type beatOutcome struct {
-	interval time.Duration
-	err      error
-}
-
-// batchBeat beats key through owner's batch queue and waits for the
-// answer or ctx.
-func (c *Client) batchBeat(ctx context.Context, owner *url.URL, key InstanceKey) (time.Duration, error) {
-	w := beatWait{key: key, done: make(chan beatOutcome, 1)}
+// enqueueBeat queues w for owner, starting the queue's sender if none
+// runs; window is how long the queue gathers beats per request, timeout
+// bounds each request. It reports false if the client has closed.
+func (c *Client) enqueueBeat(owner *url.URL, w beatWait, window, timeout time.Duration) bool {
 	b := &c.batches
 	b.mu.Lock()
 	if b.queues == nil {
 		b.queues = map[string]*ownerQueue{}
 	}
-	q, ok := b.queues[owner.String()]
-	if !ok {
+	q, ok := b.queues[owner.Host]
+	if !ok || q.base.Scheme != owner.Scheme || q.base.Path != owner.Path {
 		q = &ownerQueue{base: owner}
-		b.queues[owner.String()] = q
+		b.queues[owner.Host] = q
 	}
 	q.pending = append(q.pending, w)
 	start := !q.sending
 	q.sending = true
 	b.mu.Unlock()
-	if start && !c.goIfOpen(func() { c.sendBatches(q) }) {
-		return 0, ErrClosed // the queued beat is dropped with the client
+	if start && !c.goIfOpen(func() { c.sendBatches(q, window, timeout) }) {
+		b.mu.Lock()
+		q.sending = false
+		q.pending = nil
+		b.mu.Unlock()
+		return false
 	}
-	select {
-	case o := <-w.done:
-		return o.interval, o.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	return true
 }
 
 // goIfOpen starts fn as a goroutine owned by c unless c is closed.
@@ -96,51 +93,76 @@ func (c *Client) goIfOpen(fn func()) bool {
 	return true
 }
 
-// batchLinger is how long a queue's sender waits before its first
-// request, so the beats that come due at the same moment (instances
-// registered together) leave in one request instead of the first alone.
-const batchLinger = 2 * time.Millisecond
+// batchWindow returns how long an owner's queue gathers the beats of
+// instances beating every interval: Config.BeatBatchWindow, at most a
+// twentieth of the interval, at least 2 ms (so that the beats of
+// instances registered together leave in one request, however their
+// goroutines are scheduled).
+func (c *Client) batchWindow(interval time.Duration) time.Duration {
+	return max(min(c.cfg.BeatBatchWindow, interval/20), 2*time.Millisecond)
+}
 
-// sendBatches sends q's beats until none are waiting.
-func (c *Client) sendBatches(q *ownerQueue) {
+// sendBatches sends q's beats, one request per window at most, until none
+// are waiting.
+func (c *Client) sendBatches(q *ownerQueue, window, timeout time.Duration) {
 	b := &c.batches
-	t := time.NewTimer(batchLinger)
-	select {
-	case <-t.C:
-	case <-c.ctx.Done():
-		t.Stop()
-	}
+	t := time.NewTimer(window)
+	defer t.Stop()
 	for {
+		b.mu.Lock()
+		full := len(q.pending) >= api.MaxBatchBeats
+		b.mu.Unlock()
+		if !full {
+			select {
+			case <-t.C:
+			case <-c.ctx.Done():
+			}
+		}
 		b.mu.Lock()
 		n := min(len(q.pending), api.MaxBatchBeats)
 		if n == 0 || c.ctx.Err() != nil {
 			q.sending = false
-			for _, w := range q.pending {
-				w.done <- beatOutcome{err: ErrClosed}
-			}
-			q.pending = nil
+			q.pending = nil // the client closed: nothing beats any more
 			b.mu.Unlock()
 			return
 		}
 		batch := append([]beatWait(nil), q.pending[:n]...)
 		q.pending = q.pending[n:]
+		if len(q.pending) == 0 {
+			q.pending = nil // let the array go
+		}
 		b.mu.Unlock()
-		c.sendBatch(q.base, batch)
+		if !full {
+			t.Reset(window) // the next request a window after this one
+		}
+		c.sendBatch(q.base, batch, timeout)
 	}
 }
 
-// sendBatch sends one PUT /v1/beats and hands each beat its outcome.
-func (c *Client) sendBatch(base *url.URL, batch []beatWait) {
+// sendBatch sends one PUT /v1/beats and hands each beat its outcome. A
+// batch the owner did not answer (down, or too slow) goes whole to the
+// other nodes in turn, which hand its beats on to the owner or keep them:
+// one request for the batch, not one per beat.
+func (c *Client) sendBatch(base *url.URL, batch []beatWait, timeout time.Duration) {
 	req := api.BeatsRequest{Beats: make([]api.Instance, len(batch))}
 	for i, w := range batch {
-		req.Beats[i] = wireKey(w.key)
+		req.Beats[i] = wireKey(w.r.key)
 	}
-	ans, err := c.sendTo(c.ctx, base, request{method: http.MethodPut, path: "/v1/beats", body: req})
+	breq := request{method: http.MethodPut, path: "/v1/beats", body: req}
+	ans, err := sendOnce(c.ctx, c.http, c.cfg.Token, timeout, base, breq)
 	var ae *APIError
-	if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
+	switch {
+	case errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed):
 		c.noBatch.Store(true)
 		c.log.Info("a node has no batch beat endpoint; beating one instance per request", "node", base.String())
-		err = errNoBatch
+		for _, w := range batch {
+			c.fire(w.r, w.due, w.sent) // singly now
+		}
+		return
+	case err != nil && !shed(err) && retryable(c.ctx, err):
+		c.log.Debug("beats to the owner failed; sending them through any node", "owner", base.String(), "err", err)
+		c.kickMembers()
+		ans, err = c.sendElsewhere(base, breq, timeout)
 	}
 	var reply api.BeatsReply
 	if err == nil {
@@ -149,15 +171,34 @@ func (c *Client) sendBatch(base *url.URL, batch []beatWait) {
 		}
 	}
 	for i, w := range batch {
-		if err != nil {
-			w.done <- beatOutcome{err: err}
-			continue
+		switch {
+		case err != nil:
+			c.beatDone(w.r, w.due, w.sent, 0, err)
+		case reply.Results[i].Status == http.StatusNotFound:
+			c.reregister(w.r, w.due, w.sent)
+		case reply.Results[i].Status != 0:
+			r := reply.Results[i]
+			c.beatDone(w.r, w.due, w.sent, 0, &APIError{Node: base.String(), Status: r.Status, Message: r.Error})
+		default:
+			c.beatDone(w.r, w.due, w.sent, time.Duration(reply.Results[i].BeatIntervalMs)*time.Millisecond, nil)
 		}
-		r := reply.Results[i]
-		if r.Status != 0 {
-			w.done <- beatOutcome{err: &APIError{Node: base.String(), Status: r.Status, Message: r.Error}}
-			continue
-		}
-		w.done <- beatOutcome{interval: time.Duration(r.BeatIntervalMs) * time.Millisecond}
 	}
+}
+
+// sendElsewhere sends req to each node other than skip in turn (the
+// configured addresses, then the members learnt) until one answers, as a
+// single attempt each: the beats' own retries do the rest.
+func (c *Client) sendElsewhere(skip *url.URL, req request, timeout time.Duration) (answer, error) {
+	var last error = errors.New("client: no other node to send beats to")
+	for _, u := range c.targets() {
+		if u.Host == skip.Host {
+			continue
+		}
+		ans, err := sendOnce(c.ctx, c.http, c.cfg.Token, timeout, u, req)
+		if err == nil || !retryable(c.ctx, err) {
+			return ans, err
+		}
+		last = err
+	}
+	return answer{}, last
 }

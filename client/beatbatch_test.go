@@ -1,6 +1,8 @@
 package client
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -25,7 +27,7 @@ func batchRun(t *testing.T, noBatch bool) (beats, batches, posts int) {
 			t.Fatalf("Register: %v", err)
 		}
 	}
-	time.Sleep(3*time.Second + 10*time.Millisecond) // the third wave leaves after the 2 ms linger
+	time.Sleep(3*time.Second + 60*time.Millisecond) // the third wave leaves after the 50 ms window
 	synctest.Wait()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -34,7 +36,7 @@ func batchRun(t *testing.T, noBatch bool) (beats, batches, posts int) {
 
 // TestClient_batchesBeatsPerOwner: the beats of the 50 instances a client
 // keeps alive reach their owner in about one request per interval, not
-// 50 (the sender's linger gathers a wave however goroutines are scheduled); a node without the batch endpoint gets every beat one per request,
+// 50 (the sender's window gathers a wave however goroutines are scheduled); a node without the batch endpoint gets every beat one per request,
 // and no instance is registered again for it.
 func TestClient_batchesBeatsPerOwner(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -50,6 +52,82 @@ func TestClient_batchesBeatsPerOwner(t *testing.T) {
 		beats, batches, posts := batchRun(t, true)
 		if beats < 145 || batches != 0 || posts != 50 {
 			t.Errorf("without the endpoint: %d beats (want about 150), %d batches (want 0), %d registrations (want 50)", beats, batches, posts)
+		}
+	})
+}
+
+// TestClient_shedBatchWaitsForRetryAfter: a batch the owner sheds (429,
+// Retry-After: 1) is retried as a batch once the second has passed, not
+// at once, not one beat per request and not through another node.
+func TestClient_shedBatchWaitsForRetryAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hosts := []string{"n1:1", "n2:1"}
+		fn := newFakeNet(hosts...)
+		fn.setRing(1, 7, 0, hosts...)
+		owner := ringOwner(orders, 7, 0, hosts...)
+		other := hosts[0]
+		if other == owner {
+			other = hosts[1]
+		}
+		c := fn.client(t, nil, owner)
+		defer closeClient(t, c)
+		start := time.Now()
+		for i := range 50 {
+			k := orders
+			k.Port = 8000 + i
+			if _, err := c.Register(t.Context(), Registration{InstanceKey: k, BeatInterval: 5 * time.Second}); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+		}
+		o := fn.node(owner)
+		o.mu.Lock()
+		o.shed = 1 // the first wave's batch
+		o.mu.Unlock()
+		time.Sleep(5*time.Second + 900*time.Millisecond) // the wave at 5.1 s was shed
+		synctest.Wait()
+		if beats, _, _ := o.counts(); beats != 0 {
+			t.Fatalf("beats applied within 0.8 s of the shed: %d, want 0 (Retry-After: 1)", beats)
+		}
+		time.Sleep(time.Second) // retried between 6.1 and 6.7 s
+		synctest.Wait()
+		o.mu.Lock()
+		beats, batches, singles, first := o.beats, o.batches, o.singles, o.beatLog[0]
+		o.mu.Unlock()
+		if beats != 50 || singles != 0 || batches > 5 {
+			t.Errorf("after the retry: %d beats in %d batches and %d single requests, want 50 in a few batches and none single", beats, batches, singles)
+		}
+		if d := first.Sub(start); d < 6*time.Second {
+			t.Errorf("first retry %v after the start, want at least 1 s after the shed wave (6 s)", d)
+		}
+		if b, _, _ := fn.node(other).counts(); b != 0 {
+			t.Errorf("the other node got %d beats, want 0: a shed beat waits for its owner", b)
+		}
+	})
+}
+
+// TestClient_heldInstancesCostNoGoroutines: the instances a client keeps
+// alive are beaten by one scheduler, not a goroutine each.
+func TestClient_heldInstancesCostNoGoroutines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fn := newFakeNet("n1:1")
+		fn.setRing(1, 7, 0, "n1:1")
+		c := fn.client(t, nil, "n1:1")
+		defer closeClient(t, c)
+		before := runtime.NumGoroutine()
+		for i := range 2000 {
+			k := orders
+			k.IP, k.Port = fmt.Sprintf("10.1.%d.%d", i/200, i%200), 8000
+			if _, err := c.Register(t.Context(), Registration{InstanceKey: k, BeatInterval: time.Second}); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+		}
+		time.Sleep(2*time.Second + 100*time.Millisecond)
+		synctest.Wait()
+		if got := runtime.NumGoroutine() - before; got > 50 {
+			t.Errorf("2,000 held instances added %d goroutines, want a few (one scheduler, a sender per owner)", got)
+		}
+		if beats, _, _ := fn.node("n1:1").counts(); beats < 4000 {
+			t.Errorf("beats in 2 s: %d, want 4,000 (2,000 instances, 1 s)", beats)
 		}
 	})
 }

@@ -22,16 +22,18 @@ type Client struct {
 	table     atomic.Pointer[ringTable] // the cluster's ring as last read; nil if never read
 	kick      chan struct{}             // asks the membership loop to refresh now
 	batches   beatBatches               // beats queued per owner (beatbatch.go)
+	sched     beatSched                 // when each registration beats next (beatsched.go)
 	noBatch   atomic.Bool               // a node lacked the batch endpoint: beat singly
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
-	// mu guards regs, closed and membersStarted.
+	// mu guards regs, closed, membersStarted and schedStarted.
 	mu             sync.Mutex
 	regs           map[InstanceKey]*registration
 	closed         bool
 	membersStarted bool
+	schedStarted   bool
 }
 
 // New validates cfg and returns a Client. It starts nothing and contacts no
@@ -47,7 +49,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Client{cfg: cfg, log: cfg.Logger, http: hc, addrs: addrs, kick: make(chan struct{}, 1),
-		ctx: ctx, cancel: cancel, regs: map[InstanceKey]*registration{}}, nil
+		ctx: ctx, cancel: cancel, regs: map[InstanceKey]*registration{},
+		sched: beatSched{wake: make(chan struct{}, 1)}}, nil
 }
 
 // prepare validates c and returns it with its defaults filled in, and the

@@ -57,20 +57,25 @@ func TestClient_realCluster(t *testing.T) {
 	}
 	defer closeClient(t, c)
 	ctx := t.Context()
-	if err := c.refreshRing(ctx, true); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 20 {
-		s := Service{Name: fmt.Sprintf("svc-%d", i)}
-		var want api.Owner
-		if err := c.do(ctx, request{method: "GET", path: "/v1/cluster/owner", query: map[string][]string{"service": {s.Name}}}, &want); err != nil {
-			t.Fatal(err)
+	// The nodes' rings settle shortly after they all list each other (a
+	// node may still be confirming a peer); from then on the client's
+	// table and the nodes agree on every owner.
+	await.Explain(t, 20*time.Second, "the client and the nodes agree on the owners", func() (bool, string) {
+		if err := c.refreshRing(ctx, true); err != nil {
+			return false, err.Error()
 		}
-		got, ok := c.ownerURL(s)
-		if !ok || got.Host != want.OwnerAddr {
-			t.Fatalf("owner of %s: client says %v, the node %s", s.Name, got, want.OwnerAddr)
+		for i := range 20 {
+			s := Service{Name: fmt.Sprintf("svc-%d", i)}
+			var want api.Owner
+			if err := c.do(ctx, request{method: "GET", path: "/v1/cluster/owner", query: map[string][]string{"service": {s.Name}}}, &want); err != nil {
+				return false, err.Error()
+			}
+			if got, ok := c.ownerURL(s); !ok || got.Host != want.OwnerAddr {
+				return false, fmt.Sprintf("owner of %s: client says %v, the node %s", s.Name, got, want.OwnerAddr)
+			}
 		}
-	}
+		return true, ""
+	})
 
 	if _, err := c.Register(ctx, Registration{InstanceKey: orders, BeatInterval: 200 * time.Millisecond}); err != nil {
 		t.Fatal(err)

@@ -73,6 +73,12 @@ type Config struct {
 	// previous one was in flight).
 	SingleBeats bool
 
+	// BeatBatchWindow is how long the beats for one owner gather before
+	// they leave together in one PUT /v1/beats (at most a twentieth of the
+	// beat interval). Longer windows mean fewer, larger requests and beats
+	// up to a window late. Default 100ms.
+	BeatBatchWindow time.Duration
+
 	// WatchWait is how long one blocking query of Watch and WaitGone waits
 	// for a change before asking again. Default 60s (nodes cap it at their
 	// MaxWait).
@@ -81,20 +87,39 @@ type Config struct {
 	// Logger receives failovers and re-registrations at debug and warn
 	// level. Default: discard.
 	Logger *slog.Logger
+
+	// OnBeat, if set, is called after every heartbeat attempt of an
+	// instance this client keeps alive, with its timing and outcome (for
+	// metrics: how late beats leave, how many fail). It runs on the
+	// beat's goroutine and must return quickly.
+	OnBeat func(BeatEvent)
+}
+
+// BeatEvent is one heartbeat attempt, as Config.OnBeat sees it.
+type BeatEvent struct {
+	Key InstanceKey
+	// Due is when the beat was due: an interval after the previous
+	// successful beat left (or after the registration), or the retry time
+	// after a failure. Sent is when it left the beat loop, Done when its
+	// answer arrived.
+	Due, Sent, Done time.Time
+	// Err is nil when the owner (or any node) acknowledged the beat.
+	Err error
 }
 
 // DefaultConfig returns a configuration for one node on the default
 // address, http://127.0.0.1:8848, with every field filled.
 func DefaultConfig() Config {
 	return Config{
-		Addrs:          []string{"http://127.0.0.1:8848"},
-		RequestTimeout: 5 * time.Second,
-		Attempts:       6,
-		BackoffMin:     50 * time.Millisecond,
-		BackoffMax:     2 * time.Second,
-		MembersRefresh: 10 * time.Second,
-		WatchWait:      60 * time.Second,
-		Logger:         slog.New(slog.DiscardHandler),
+		Addrs:           []string{"http://127.0.0.1:8848"},
+		RequestTimeout:  5 * time.Second,
+		Attempts:        6,
+		BackoffMin:      50 * time.Millisecond,
+		BackoffMax:      2 * time.Second,
+		MembersRefresh:  10 * time.Second,
+		WatchWait:       60 * time.Second,
+		BeatBatchWindow: 100 * time.Millisecond,
+		Logger:          slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -118,6 +143,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WatchWait == 0 {
 		c.WatchWait = d.WatchWait
+	}
+	if c.BeatBatchWindow == 0 {
+		c.BeatBatchWindow = d.BeatBatchWindow
 	}
 	if c.Logger == nil {
 		c.Logger = d.Logger
@@ -146,6 +174,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("client: config: BackoffMax %v is below BackoffMin %v", c.BackoffMax, c.BackoffMin)
 	case c.MembersRefresh < 0:
 		return fmt.Errorf("client: config: MembersRefresh %v is negative", c.MembersRefresh)
+	case c.BeatBatchWindow < 0:
+		return fmt.Errorf("client: config: BeatBatchWindow %v is negative", c.BeatBatchWindow)
 	case c.WatchWait < 0:
 		return fmt.Errorf("client: config: WatchWait %v is negative", c.WatchWait)
 	case strings.ContainsAny(c.Token, "\r\n"):

@@ -42,6 +42,8 @@ type fakeNode struct {
 	beatLog  []time.Time
 	batches  int  // PUT /v1/beats served
 	noBatch  bool // PUT /v1/beats answers 404, as an older node
+	shed     int  // the next this many PUT /v1/beats answer 429, Retry-After: 1
+	singles  int  // PUT /v1/instance/beat served
 }
 
 func newFakeNet(hosts ...string) *fakeNet {
@@ -176,6 +178,7 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n.mu.Lock()
+		n.singles++
 		in, ok := n.insts[instanceKeyOf(b)]
 		if ok {
 			n.beats++
@@ -203,6 +206,13 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		out := api.BeatsReply{Results: make([]api.BeatResult, len(req.Beats))}
 		n.mu.Lock()
+		if n.shed > 0 {
+			n.shed--
+			n.mu.Unlock()
+			w.Header().Set("Retry-After", "1")
+			reply(429, map[string]string{"error": "overloaded"})
+			return
+		}
 		n.batches++
 		for i, b := range req.Beats {
 			in, ok := n.insts[instanceKeyOf(b)]

@@ -24,10 +24,17 @@ import (
 
 // registration is one instance this client keeps alive.
 type registration struct {
-	key    InstanceKey // normalized
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the beat loop returned
+	key    InstanceKey        // normalized
+	ctx    context.Context    // of its beats sent singly; ends with Deregister
+	cancel context.CancelFunc // ends ctx
+	done   chan struct{}      // closed once no beat of it runs, after Deregister
+
+	// Scheduling (beatsched.go), guarded by the client's sched.mu.
+	due      time.Time // when the next beat is due, while in the heap
+	idx      int       // index in the heap, -1 when not in it
+	inflight int       // idle, inBatch or inRoutine
+	stopped  bool      // deregistered: beats no more
+	fails    int       // beats failed in a row
 
 	// mu guards spec, enabled, interval and beats.
 	mu       sync.Mutex
@@ -128,10 +135,16 @@ func (c *Client) keep(key InstanceKey, reg Registration, in Instance) bool {
 	}
 	rctx, cancel := context.WithCancel(c.ctx)
 	r := &registration{key: key, ctx: rctx, cancel: cancel, done: make(chan struct{}), spec: reg, enabled: true,
-		interval: cmpInterval(in.BeatInterval, api.DefaultBeatInterval)}
+		interval: cmpInterval(in.BeatInterval, api.DefaultBeatInterval), idx: -1}
 	c.regs[key] = r
 	c.startMembersLocked()
-	c.goLocked(func() { c.beatLoop(r) })
+	if !c.schedStarted {
+		c.schedStarted = true
+		c.goLocked(c.schedLoop)
+	}
+	c.sched.mu.Lock()
+	c.scheduleLocked(r, time.Now().Add(r.interval))
+	c.sched.mu.Unlock()
 	return true
 }
 
@@ -182,7 +195,12 @@ func (c *Client) Deregister(ctx context.Context, key InstanceKey) error {
 	c.mu.Unlock()
 	if ok {
 		r.cancel()
-		<-r.done // no beat can re-register it after the deletion
+		c.sched.mu.Lock()
+		wait := c.unscheduleLocked(r)
+		c.sched.mu.Unlock()
+		if wait {
+			<-r.done // no beat can re-register it after the deletion
+		}
 	}
 	q := url.Values{"namespace": {key.Namespace}, "group": {key.Group}, "service": {key.Name},
 		"cluster": {key.Cluster}, "ip": {key.IP}, "port": {strconv.Itoa(key.Port)}}
@@ -206,35 +224,8 @@ func (c *Client) Beats(key InstanceKey) (uint64, bool) {
 	return r.beats, true
 }
 
-// beatLoop beats r until it is deregistered or the client closes.
-func (c *Client) beatLoop(r *registration) {
-	defer close(r.done)
-	wait := r.beatInterval()
-	fails := 0
-	for {
-		if sleep(r.ctx, wait) != nil {
-			return
-		}
-		due := time.Now()
-		err := c.beat(r)
-		switch {
-		case r.ctx.Err() != nil:
-			return
-		case err != nil:
-			fails++
-			wait = min(c.backoff(fails-1), r.beatInterval())
-			c.log.Warn("heartbeat failed; retrying", "instance", r.key.IP+":"+strconv.Itoa(r.key.Port),
-				"service", r.key.Name, "retry in", wait, "err", err)
-		default:
-			// The next beat is due an interval after this one was, however
-			// long this one took, so the cadence does not drift.
-			fails = 0
-			wait = max(r.beatInterval()-time.Since(due), 0)
-		}
-	}
-}
-
-// beat sends one heartbeat of r, re-registering r if the node lost it.
+// beat sends one heartbeat of r in a request of its own (not batched),
+// re-registering r if the node lost it.
 func (c *Client) beat(r *registration) error {
 	ctx, cancel := context.WithTimeout(r.ctx, max(r.beatInterval(), c.cfg.RequestTimeout))
 	defer cancel()
@@ -244,24 +235,10 @@ func (c *Client) beat(r *registration) error {
 	var ans answer
 	var err error
 	if owner, ok := c.ownerURL(r.key.Service); ok {
-		// To the owner, batched with the other instances it owns
-		// (beatbatch.go).
 		octx, ocancel := context.WithTimeout(ctx, min(c.cfg.RequestTimeout, r.beatInterval()/2))
-		err = errNoBatch
-		if !c.noBatch.Load() && !c.cfg.SingleBeats {
-			var iv time.Duration
-			if iv, err = c.batchBeat(octx, owner, r.key); err == nil {
-				ocancel()
-				r.setInterval(iv)
-				c.countBeat(r)
-				return nil
-			}
-		}
-		if errors.Is(err, errNoBatch) && ctx.Err() == nil {
-			ans, err = c.sendTo(octx, owner, req)
-		}
+		ans, err = c.sendTo(octx, owner, req)
 		ocancel()
-		if err != nil && !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+		if err != nil && !errors.Is(err, ErrNotFound) && !shed(err) && ctx.Err() == nil {
 			c.log.Debug("beat to the owner failed; beating through any node", "owner", owner.String(), "err", err)
 			c.kickMembers()
 			ans, err = c.send(ctx, req)
@@ -270,15 +247,9 @@ func (c *Client) beat(r *registration) error {
 		ans, err = c.send(ctx, req)
 	}
 	if errors.Is(err, ErrNotFound) {
-		c.log.Warn("instance lost by the registry; registering it again", "service", r.key.Name,
-			"instance", r.key.IP+":"+strconv.Itoa(r.key.Port))
-		in, err := c.post(ctx, r.wire())
-		if err != nil {
-			return err
-		}
-		r.setInterval(in.BeatInterval)
-		c.countBeat(r)
-		return nil
+		iv, err := c.registerAgain(r)
+		r.setInterval(iv)
+		return err
 	}
 	if err != nil {
 		return err
@@ -290,8 +261,22 @@ func (c *Client) beat(r *registration) error {
 		return fmt.Errorf("client: beat: decode answer: %w", err)
 	}
 	r.setInterval(time.Duration(out.BeatIntervalMs) * time.Millisecond)
-	c.countBeat(r)
 	return nil
+}
+
+// registerAgain registers r again after a beat found it missing (say
+// after every node holding it restarted) and returns the interval the
+// node answered with.
+func (c *Client) registerAgain(r *registration) (time.Duration, error) {
+	c.log.Warn("instance lost by the registry; registering it again", "service", r.key.Name,
+		"instance", r.key.IP+":"+strconv.Itoa(r.key.Port))
+	ctx, cancel := context.WithTimeout(r.ctx, max(r.beatInterval(), c.cfg.RequestTimeout))
+	defer cancel()
+	in, err := c.post(ctx, r.wire())
+	if err != nil {
+		return 0, err
+	}
+	return in.BeatInterval, nil
 }
 
 // countBeat counts an acknowledged beat.

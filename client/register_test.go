@@ -188,7 +188,7 @@ func TestClient_ringAwareBeats(t *testing.T) {
 				fn.node(h).put(fn.node(entry).insts[orders.normal()]) // replicated
 			}
 		}
-		time.Sleep(4*time.Second + 10*time.Millisecond)
+		time.Sleep(4*time.Second + 60*time.Millisecond)
 		synctest.Wait()
 		for _, h := range hosts {
 			beats, _, _ := fn.node(h).counts()

@@ -44,7 +44,7 @@ func TestClient_ringRefresh(t *testing.T) {
 		c := fn.client(t, func(c *Config) { c.MembersRefresh = 2 * time.Second }, hosts[0])
 		defer closeClient(t, c)
 		registerReplicated(t, fn, c, hosts[0], hosts...)
-		time.Sleep(4*time.Second + 10*time.Millisecond) // members read at 0, 2s and 4s
+		time.Sleep(4*time.Second + 60*time.Millisecond) // members read at 0, 2s and 4s
 		synctest.Wait()
 		if got := fn.ringReads(); got != 1 {
 			t.Fatalf("ring tables read in 4s of an unchanged ring: got %d, want 1", got)
@@ -109,7 +109,7 @@ func TestClient_ringUnknown(t *testing.T) {
 				c := fn.client(t, nil, entry)
 				defer closeClient(t, c)
 				registerReplicated(t, fn, c, entry, hosts...)
-				time.Sleep(3*time.Second + 10*time.Millisecond)
+				time.Sleep(3*time.Second + 60*time.Millisecond)
 				synctest.Wait()
 				for h, n := range beatsAt(fn, hosts...) {
 					if want := map[bool]int{true: 3, false: 0}[h == entry]; n != want {

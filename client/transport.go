@@ -178,7 +178,8 @@ func sendOnce(ctx context.Context, hc *http.Client, token string, timeout time.D
 		return answer{}, fmt.Errorf("client: read answer from %s: %w", base, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return answer{}, &APIError{Node: base.String(), Status: resp.StatusCode, Message: errorMessage(body)}
+		return answer{}, &APIError{Node: base.String(), Status: resp.StatusCode, Message: errorMessage(body),
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
 	}
 	idx, _ := strconv.ParseUint(resp.Header.Get(api.IndexHeader), 10, 64)
 	return answer{body: body, index: idx}, nil

@@ -32,6 +32,12 @@ func (n *Node) Beat(ctx context.Context, k store.Key, ik store.InstanceKey, rere
 			return 0, false, err
 		}
 	}
+	return n.routeBeat(ctx, k, ik, reregister)
+}
+
+// routeBeat hands a beat on to its owner, or applies it here when this
+// node owns the service or the owner cannot be reached in time.
+func (n *Node) routeBeat(ctx context.Context, k store.Key, ik store.InstanceKey, reregister *store.Instance) (time.Duration, bool, error) {
 	if owner, ok := n.cluster.ownerOf(k); ok && owner.Name != n.cfg.Name {
 		a, err := n.peers.HandOff(ctx, owner.Name, peer.BeatCall{Key: k, Instance: ik, Register: reregister})
 		switch {

@@ -73,6 +73,11 @@ type BeatResult struct {
 func (s *Store) Beat(k Key, ik InstanceKey) (BeatResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.beatLocked(k, ik)
+}
+
+// beatLocked is Beat with s.mu held.
+func (s *Store) beatLocked(k Key, ik InstanceKey) (BeatResult, error) {
 	svc, e := s.lookupLocked(k, ik)
 	if e == nil || e.inst.Deleted {
 		return BeatResult{}, fmt.Errorf("store: beat %s:%d in %s: %w", ik.IP, ik.Port, k, ErrNotFound)

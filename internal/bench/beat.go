@@ -38,6 +38,9 @@ type BeatConfig struct {
 	// Depth is how many requests the overload mode pipelines on one
 	// connection at most (default 1: one client per connection).
 	Depth int
+	// Clients is how many Go client objects hold the instances in the
+	// Go client mode (BeatGo).
+	Clients int
 }
 
 // beatOp is one scheduled operation of an instance: round 0 registers it,

@@ -243,12 +243,12 @@ func rawStream(t *testing.T, p *streamPair) (net.Conn, []byte) {
 	t.Cleanup(func() { conn.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, br, key, err := p.tr.upgrade(ctx, conn, p.m)
-	if err != nil || br.Buffered() != 0 {
+	up, err := p.tr.upgrade(ctx, conn, p.m, false)
+	if err != nil || up.br.Buffered() != 0 {
 		t.Fatalf("upgrade: %v", err)
 	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	return c, key
+	_ = up.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	return up.conn, up.key
 }
 
 // TestStream_hostileFrames: whatever a connected peer sends, the node

@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/roster-io/roster/store"
 )
@@ -24,15 +25,20 @@ import (
 //   - An anti-entropy pull is paged the same way.
 //   - A repair push is split into requests of about streamDeltaBytes.
 //
-// Without a stream to the peer, each is one HTTP request, as before.
+// Without a stream to the peer (for a dump, none within dumpWait), each
+// is one HTTP request.
 
 // streamPageBytes is the size a page of pulled records aims at: a
 // quarter of a frame, so an uneven page still fits.
 const streamPageBytes = streamMaxFrame / 4
 
+// dumpWait is how long a dump waits for a stream to m to come up (a
+// node that just joined syncs before its peers have connected to it).
+const dumpWait = time.Second
+
 // Dump fetches every record m holds.
 func (t *Transport) Dump(ctx context.Context, m Member) ([]store.Record, error) {
-	if parts := t.partitionCount(); parts > 0 && t.streamUp(m) {
+	if parts := t.partitionCount(); parts > 0 && t.awaitStream(ctx, m, dumpWait) {
 		all := make([]int, parts)
 		for i := range all {
 			all[i] = i
@@ -120,6 +126,28 @@ func (t *Transport) pullPages(ctx context.Context, kind Kind, m Member, parts []
 		parts = parts[k:]
 	}
 	return out, nil
+}
+
+// awaitStream waits at most d for a stream to m and reports whether one
+// is up.
+func (t *Transport) awaitStream(ctx context.Context, m Member, d time.Duration) bool {
+	if !t.cfg.Stream || t.linkOf(m) == nil {
+		return false
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for !t.streamUp(m) {
+		select {
+		case <-tick.C:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // streamUp reports whether this node sends to m over a stream now.

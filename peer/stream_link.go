@@ -38,9 +38,10 @@ type link struct {
 	kick   chan struct{} // cap 1: a connection came from the peer, or the peer speaks one-way only
 	cur    atomic.Pointer[session]
 
-	// mu guards sess and oneWay.
-	mu   sync.Mutex
-	sess []linkSession
+	// mu guards sess, oneWay and stopped.
+	mu      sync.Mutex
+	sess    []linkSession
+	stopped bool
 	// oneWay: the peer does not use duplex connections; this node dials
 	// its own at once.
 	oneWay bool
@@ -71,7 +72,7 @@ func (l *link) stop() {
 	l.wg.Wait()
 	l.mu.Lock()
 	all := l.sess
-	l.sess = nil
+	l.sess, l.stopped = nil, true
 	l.mu.Unlock()
 	l.cur.Store(nil)
 	for _, ls := range all {
@@ -86,12 +87,23 @@ func (l *link) stop() {
 // session returns the connection to send on, or nil.
 func (l *link) session() *session { return l.cur.Load() }
 
-// add adds a connection to the link.
+// add adds a connection to the link; one that comes after the link
+// stopped is closed.
 func (l *link) add(s *session, dialed bool) {
 	l.mu.Lock()
-	l.sess = append(l.sess, linkSession{s: s, dialed: dialed, at: time.Now()})
+	stopped := l.stopped
+	if !stopped {
+		l.sess = append(l.sess, linkSession{s: s, dialed: dialed, at: time.Now()})
+	}
 	l.mu.Unlock()
-	l.wake()
+	switch {
+	case stopped && dialed:
+		s.close()
+	case stopped:
+		s.fail(errors.New("peer: stream closed: the member left"))
+	default:
+		l.wake()
+	}
 }
 
 // setOneWay records that the peer does not use duplex connections.

@@ -151,6 +151,7 @@ func (l *link) refresh() *session {
 			best = i
 		}
 	}
+	prev := l.cur.Load()
 	var cur *session
 	if best >= 0 {
 		cur = l.sess[best].s
@@ -162,6 +163,11 @@ func (l *link) refresh() *session {
 	}
 	l.cur.Store(cur)
 	l.mu.Unlock()
+	if prev == nil && cur != nil {
+		// Idle HTTP connections kept from before the stream (start-up
+		// traffic, a dump) would stay open for nothing.
+		l.t.c.close()
+	}
 	for _, s := range losers {
 		s.drain()
 	}

@@ -27,9 +27,10 @@ type Config struct {
 	TLS     bool
 	PeerTLS *tls.Config
 	// Stream sends internal requests to each peer over one persistent
-	// connection (stream.go) instead of one HTTP request each; a peer that
-	// does not accept it, and a request too large for a frame, still go
-	// over HTTP. Default false.
+	// connection per pair of nodes (stream.go, stream_link.go) instead of
+	// one HTTP request each; a peer that does not accept it, and a request
+	// too large for a frame, still go over HTTP. Without it, the node
+	// still answers streams, one-way only. Default false.
 	Stream bool
 	// Allow, if set, says whether this node may send to a peer; tests and
 	// fault injection use it to cut the network. Default nil (all).

@@ -11,15 +11,6 @@ import (
 // Requests that are not queued: start-up sync, anti-entropy and the ready
 // hint. Each is one request, bounded by ctx and Config.Timeout.
 
-// Dump fetches every record m holds.
-func (t *Transport) Dump(ctx context.Context, m Member) ([]store.Record, error) {
-	var d dumpReply
-	if err := t.call(ctx, KindSync, m, http.MethodGet, "/internal/v1/dump", nil, &d); err != nil {
-		return nil, err
-	}
-	return d.Records, nil
-}
-
 // Digests compares digest vectors with m: equal when m's root matches
 // mine, else m's vector.
 func (t *Transport) Digests(ctx context.Context, m Member, mine []uint64) (theirs []uint64, equal bool, err error) {
@@ -52,21 +43,6 @@ func (t *Transport) Summaries(ctx context.Context, m Member, parts []int) ([][]s
 		out[i] = es
 	}
 	return out, nil
-}
-
-// Pull fetches m's records of the partitions whose IDs are in ids.
-func (t *Transport) Pull(ctx context.Context, m Member, parts []int, ids map[uint64]bool) ([]store.Record, error) {
-	var got deltasRequest
-	if err := t.call(ctx, KindAntiEntropy, m, http.MethodPost, "/internal/v1/pull",
-		&pullRequest{Partitions: parts, IDs: encodeIDs(ids)}, &got); err != nil {
-		return nil, err
-	}
-	return got.Records, nil
-}
-
-// Repair pushes records m missed, outside the replication counters.
-func (t *Transport) Repair(ctx context.Context, m Member, recs []store.Record) error {
-	return t.call(ctx, KindAntiEntropy, m, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: recs, Repair: true}, nil)
 }
 
 // AnnounceReady tells m this node became ready.

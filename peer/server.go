@@ -56,6 +56,7 @@ type Receiver interface {
 // Server answers the internal endpoints for one node. Build it with
 // NewServer and register its Routes on the HTTP port's mux.
 type Server struct {
+	t      *Transport
 	cfg    Config
 	recv   Receiver
 	stats  *Stats
@@ -68,9 +69,10 @@ type Server struct {
 }
 
 // NewServer builds the endpoints of a node whose core is recv, counting
-// into t's stats.
+// into t's stats. Once its Routes are registered, it also answers the
+// peers' requests on the duplex connections t dials.
 func NewServer(t *Transport, recv Receiver) *Server {
-	s := &Server{cfg: t.cfg, recv: recv, stats: &t.stats, nonces: newNonceCache(),
+	s := &Server{t: t, cfg: t.cfg, recv: recv, stats: &t.stats, nonces: newNonceCache(),
 		streamRoutes: map[string]handlerFunc{}}
 	if t.cfg.Secret != nil {
 		s.key = secret.Derive(t.cfg.Secret, internalKeyLabel)
@@ -94,6 +96,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.route(mux, "POST /internal/v1/leases", s.leases)
 	s.route(mux, "POST /internal/v1/closed", s.closed)
 	mux.HandleFunc("POST "+streamPath, s.internal(s.acceptStream))
+	s.t.srv.Store(s) // streamRoutes are complete: t may dial duplex connections
 }
 
 // Signed reports whether internal requests must be signed.

@@ -6,32 +6,38 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"net"
 	"sync"
 	"time"
 )
 
-// The peer stream: one long-lived connection from each node to each peer,
-// carrying the same internal requests as the HTTP endpoints (same paths,
-// same bodies, same handlers), pipelined: any number of requests may be
-// in flight, answered in any order, and the writer puts every frame that
-// is waiting into one write. The connection starts as an HTTP/1.1 request
+// The peer stream: one long-lived connection between two nodes, carrying
+// the same internal requests as the HTTP endpoints (same paths, same
+// bodies, same handlers), pipelined: any number of requests may be in
+// flight, answered in any order, and the writer puts every frame that is
+// waiting into one write. The connection starts as an HTTP/1.1 request
 // on the peer's HTTP port (POST /internal/v1/stream, signed and checked
 // like every internal request) that the peer upgrades (101 Switching
 // Protocols, stream_serve.go); from then on both sides exchange frames:
 //
 //	uint32 length of what follows (MAC included)
-//	byte   kind: 1 request, 2 reply, 3 ping
-//	uint32 id (a request's, echoed by its reply; 0 for a ping)
+//	byte   kind: 1 request, 2 reply, 3 ping, 4 go-away
+//	uint32 id (a request's, echoed by its reply; 0 for a ping or go-away)
 //	request: byte flags (bit 0 body is MessagePack, bit 1 accepts it),
 //	         byte path length, path, body
 //	reply:   uint16 status, byte flags (bit 0 body is MessagePack), body
 //	[32 bytes HMAC-SHA256 when the cluster has a secret]
+//
+// A duplex connection (both sides asked for it in the handshake) carries
+// requests both ways: each side numbers its own requests, and a reply
+// answers the request of the other side with its id. A one-way
+// connection (with a build that predates duplex connections, or a node
+// that does not send over streams) carries the dialing side's requests
+// only. A go-away, on a duplex connection only, says the sender starts no
+// more requests on it (stream_drain.go).
 //
 // The MAC is keyed with a session key derived from the cluster key and
 // both sides' nonces (stream_dial.go) and covers the direction, the
@@ -43,25 +49,29 @@ const (
 	streamProto = "roster-peer/1"
 	// streamMaxFrame bounds a frame's body. A request whose body is larger
 	// goes as an HTTP request; an answer that would be larger is answered
-	// "use HTTP" and the caller asks again over HTTP.
+	// "use HTTP" and the caller asks again over HTTP (or, for pulls, asks
+	// for fewer partitions at a time: dump.go).
 	streamMaxFrame = 1 << 20
 	// streamPing is how often a side with nothing else to send sends a
 	// ping; streamIdle ends a connection that received nothing (pings
 	// included) this long.
 	streamPing = 5 * time.Second
 	streamIdle = 4 * streamPing
-	// streamInflight bounds the requests waiting for answers on one
-	// outbound connection; streamHandlers bounds the requests one inbound
-	// connection has being handled at once (the reader stops reading
-	// beyond it, and TCP pushes back on the sender); streamQueue bounds
-	// the frames waiting for the writer.
+	// streamInflight bounds the requests one side has waiting for answers
+	// on one connection, and the peer's requests it holds at once;
+	// streamInBytes bounds the bodies of those (the reader stops reading
+	// beyond either, and TCP pushes back on the sender); streamHandlers
+	// bounds the peer's requests being handled at once; streamQueue
+	// bounds the frames waiting for the writer.
 	streamInflight = 256
+	streamInBytes  = 32 << 20
 	streamHandlers = 32
 	streamQueue    = 64
 
 	frameRequest = 1
 	frameReply   = 2
 	framePing    = 3
+	frameGoAway  = 4
 
 	flagMsgpack = 1 // the body is MessagePack (else JSON)
 	flagAccept  = 2 // the caller accepts a MessagePack answer
@@ -76,10 +86,14 @@ const (
 )
 
 var (
-	// errStreamDown means a request was not sent on the stream: the
-	// caller sends it over HTTP.
+	// errStreamDown means a request was not sent on the stream (or its
+	// connection broke before the answer): the caller sends it over
+	// another connection or HTTP.
 	errStreamDown = errors.New("peer: stream down")
 	errProtocol   = errors.New("peer: stream protocol error")
+	// errDrained ends a connection both sides finished with after
+	// go-aways.
+	errDrained = errors.New("peer: stream drained")
 )
 
 // frame is one message on the stream.
@@ -92,10 +106,23 @@ type frame struct {
 	body   []byte
 }
 
-// session is one established stream connection, either side. A dialer's
-// session (client) sends requests and reads answers; an acceptor's
-// (handle set) reads requests, hands each to handle on a goroutine of its
-// own, at most streamHandlers at once, and writes the answers.
+// sessionConfig describes one side of a connection.
+type sessionConfig struct {
+	peer    string
+	key     []byte // the session key; nil: no MAC
+	dialer  bool   // this side dialed
+	duplex  bool   // both sides send requests
+	timeout time.Duration
+	// handle answers the peer's requests; nil on a one-way dialer.
+	handle func(ctx context.Context, f *frame) *frame
+}
+
+// session is one established stream connection, either side. A side that
+// sends (the dialer, or either side of a duplex connection) writes
+// requests and reads their answers; a side that serves (the acceptor, or
+// either side of a duplex connection) reads requests, hands each to
+// handle on a goroutine of its own, at most streamHandlers at once, and
+// writes the answers.
 type session struct {
 	conn    net.Conn
 	tcp     *net.TCPConn // conn's TCP connection, when it is one
@@ -103,43 +130,55 @@ type session struct {
 	peer    string
 	timeout time.Duration // bounds each write; a peer not reading fails the connection
 	handle  func(ctx context.Context, f *frame) *frame
+	sends   bool
+	duplex  bool
 
 	// MACs: nil without a cluster secret. send and recv are the direction
 	// bytes of this side's frames and of the peer's.
 	wmac, rmac hash.Hash
 	send, recv byte
 
-	out   chan *frame   // frames for the writer
-	slots chan struct{} // in-flight requests (client) or handlers (acceptor)
+	out      chan *frame   // frames for the writer
+	inflight chan struct{} // this side's requests waiting for answers
+	handlers chan struct{} // the peer's requests being handled
+	room     chan struct{} // cap 1: a peer's request was answered (the reader may admit more)
+	kick     chan struct{} // cap 1: the writer checks the drain again
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
 
-	// mu guards pending, next and err.
+	// mu guards everything below.
 	mu      sync.Mutex
 	pending map[uint32]chan *frame
 	next    uint32
 	err     error
+	// inReqs and inBytes are the peer's requests admitted and not yet
+	// answered, and their bodies' bytes.
+	inReqs, inBytes int
+	// sending counts this side's requests registered whose frames are
+	// not queued yet: the go-away waits for them.
+	sending int
+	// draining: no new requests from this side; goAwaySent, goAwayRecv:
+	// the go-aways written and read.
+	draining, goAwaySent, goAwayRecv bool
 }
 
 // newSession starts the reader and writer of conn, whose handshake is
-// done (br holds what was read past it). key is the session key (nil: no
-// MAC); client says which side this is.
-func newSession(conn net.Conn, br *bufio.Reader, peer string, key []byte, client bool, timeout time.Duration,
-	handle func(context.Context, *frame) *frame) *session {
+// done (br holds what was read past it).
+func newSession(conn net.Conn, br *bufio.Reader, c sessionConfig) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{conn: conn, br: br, peer: peer, timeout: timeout, handle: handle, ctx: ctx, cancel: cancel,
-		out: make(chan *frame, streamQueue), pending: map[uint32]chan *frame{}, send: 's', recv: 'c'}
-	if client {
+	s := &session{conn: conn, br: br, peer: c.peer, timeout: c.timeout, handle: c.handle, duplex: c.duplex,
+		sends: c.dialer || c.duplex, ctx: ctx, cancel: cancel, out: make(chan *frame, streamQueue),
+		pending: map[uint32]chan *frame{}, send: 's', recv: 'c',
+		handlers: make(chan struct{}, streamHandlers), inflight: make(chan struct{}, streamInflight),
+		room: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+	if c.dialer {
 		s.send, s.recv = 'c', 's'
-		s.slots = make(chan struct{}, streamInflight)
-	} else {
-		s.slots = make(chan struct{}, streamHandlers)
 	}
-	if key != nil {
-		s.wmac, s.rmac = hmac.New(sha256.New, key), hmac.New(sha256.New, key)
+	if c.key != nil {
+		s.wmac, s.rmac = hmac.New(sha256.New, c.key), hmac.New(sha256.New, c.key)
 	}
 	raw := conn
 	if tc, ok := conn.(*tls.Conn); ok {
@@ -160,13 +199,18 @@ func newSession(conn net.Conn, br *bufio.Reader, peer string, key []byte, client
 // had written and the peer had not acknowledged is discarded (a reset,
 // not a graceful close): requests a partition held back must not be
 // delivered when it heals, after their senders gave up on them.
-func (s *session) fail(err error) {
+func (s *session) fail(err error) { s.end(err, true) }
+
+// end ends the session with err; reset discards what the peer has not
+// acknowledged, else the connection closes gracefully (after a drain,
+// when everything written must arrive).
+func (s *session) end(err error, reset bool) {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.err = err
 		s.mu.Unlock()
 		s.cancel()
-		if s.tcp != nil {
+		if s.tcp != nil && reset {
 			_ = s.tcp.SetLinger(0)
 		}
 		_ = s.conn.Close()
@@ -189,33 +233,60 @@ func (s *session) cause() error {
 	return s.err
 }
 
-// roundTrip sends a request and waits for its answer. An error wrapping
-// errStreamDown means the request was not sent.
-func (s *session) roundTrip(ctx context.Context, path string, flags byte, body []byte) (*frame, error) {
+// poke wakes the writer to check the drain again.
+func (s *session) poke() {
 	select {
-	case s.slots <- struct{}{}:
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// roundTrip sends a request and waits for its answer. An error wrapping
+// errStreamDown means the request was not sent, or its connection broke
+// before the answer.
+func (s *session) roundTrip(ctx context.Context, path string, flags byte, body []byte) (*frame, error) {
+	if !s.sends {
+		return nil, errStreamDown
+	}
+	select {
+	case s.inflight <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-s.ctx.Done():
 		return nil, errStreamDown
 	}
-	defer func() { <-s.slots }()
+	defer func() { <-s.inflight }()
 	ch := make(chan *frame, 1)
 	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		return nil, errStreamDown
+	}
 	s.next++
 	id := s.next
 	s.pending[id] = ch
+	s.sending++
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.pending, id)
 		s.mu.Unlock()
+		s.poke()
 	}()
+	queued := false
 	select {
 	case s.out <- &frame{kind: frameRequest, id: id, flags: flags, path: path, body: body}:
+		queued = true
 	case <-ctx.Done():
-		return nil, ctx.Err()
 	case <-s.ctx.Done():
+	}
+	s.mu.Lock()
+	s.sending--
+	s.mu.Unlock()
+	switch {
+	case !queued && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case !queued:
 		return nil, errStreamDown
 	}
 	select {
@@ -227,202 +298,7 @@ func (s *session) roundTrip(ctx context.Context, path string, flags byte, body [
 		// Sent, or about to be, when the connection broke: the outcome
 		// is unknown. Every internal request is safe to repeat (merges
 		// are by version, beats and reports idempotent, the rest reads),
-		// so the caller may send it again over HTTP.
+		// so the caller may send it again.
 		return nil, fmt.Errorf("%w: %v", errStreamDown, s.cause())
 	}
-}
-
-// readLoop reads frames until the connection fails.
-func (s *session) readLoop() {
-	var seq uint64
-	var hdr [4]byte
-	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(streamIdle))
-		if _, err := io.ReadFull(s.br, hdr[:]); err != nil {
-			s.fail(fmt.Errorf("peer: stream from %s: read: %w", s.peer, err))
-			return
-		}
-		n := binary.BigEndian.Uint32(hdr[:])
-		if n < frameHeader-4 || n > streamMaxFrame+512 {
-			s.fail(fmt.Errorf("%w: frame of %d bytes from %s", errProtocol, n, s.peer))
-			return
-		}
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(s.br, buf); err != nil {
-			s.fail(fmt.Errorf("peer: stream from %s: read: %w", s.peer, err))
-			return
-		}
-		f, err := s.open(buf, seq)
-		seq++
-		if err == nil {
-			err = s.dispatch(f)
-		}
-		if err != nil {
-			s.fail(err)
-			return
-		}
-	}
-}
-
-// open checks a frame's MAC and parses it.
-func (s *session) open(buf []byte, seq uint64) (*frame, error) {
-	if s.rmac != nil {
-		if len(buf) < macSize {
-			return nil, fmt.Errorf("%w: frame without MAC from %s", errProtocol, s.peer)
-		}
-		body, mac := buf[:len(buf)-macSize], buf[len(buf)-macSize:]
-		if !hmac.Equal(mac, frameMAC(s.rmac, s.recv, seq, body, nil)) {
-			return nil, fmt.Errorf("%w: invalid frame MAC from %s (a different cluster secret, or tampering)", errUnauthorized, s.peer)
-		}
-		buf = body
-	}
-	return parseFrame(buf)
-}
-
-// parseFrame parses a frame without its length and MAC.
-func parseFrame(b []byte) (*frame, error) {
-	if len(b) < 5 {
-		return nil, fmt.Errorf("%w: short frame", errProtocol)
-	}
-	f := &frame{kind: b[0], id: binary.BigEndian.Uint32(b[1:5])}
-	b = b[5:]
-	switch f.kind {
-	case framePing:
-	case frameRequest:
-		if len(b) < 2 || len(b) < 2+int(b[1]) {
-			return nil, fmt.Errorf("%w: short request", errProtocol)
-		}
-		f.flags, f.path, f.body = b[0], string(b[2:2+int(b[1])]), b[2+int(b[1]):]
-	case frameReply:
-		if len(b) < 3 {
-			return nil, fmt.Errorf("%w: short reply", errProtocol)
-		}
-		f.status, f.flags, f.body = binary.BigEndian.Uint16(b), b[2], b[3:]
-	default:
-		return nil, fmt.Errorf("%w: unknown frame kind %d", errProtocol, f.kind)
-	}
-	if len(f.body) > streamMaxFrame {
-		return nil, fmt.Errorf("%w: body of %d bytes", errProtocol, len(f.body))
-	}
-	return f, nil
-}
-
-// dispatch delivers an answer to its caller, or starts a request's
-// handler once a handler slot is free.
-func (s *session) dispatch(f *frame) error {
-	switch {
-	case f.kind == framePing:
-		return nil
-	case f.kind == frameReply && s.handle == nil:
-		s.mu.Lock()
-		ch := s.pending[f.id]
-		s.mu.Unlock()
-		if ch != nil {
-			select {
-			case ch <- f: // buffered 1: a second answer to one id is dropped
-			default:
-			}
-		}
-		return nil
-	case f.kind == frameRequest && s.handle != nil:
-		select {
-		case s.slots <- struct{}{}:
-		case <-s.ctx.Done():
-			return s.cause()
-		}
-		s.wg.Go(func() {
-			defer func() { <-s.slots }()
-			r := s.handle(s.ctx, f)
-			r.kind, r.id = frameReply, f.id
-			select {
-			case s.out <- r:
-			case <-s.ctx.Done():
-			}
-		})
-		return nil
-	}
-	return fmt.Errorf("%w: unexpected frame kind %d from %s", errProtocol, f.kind, s.peer)
-}
-
-// writeLoop writes queued frames, every frame waiting in one write, and
-// a ping when there was nothing to write for streamPing.
-func (s *session) writeLoop() {
-	w := bufio.NewWriterSize(s.conn, streamBufBytes)
-	ping := time.NewTicker(streamPing)
-	defer ping.Stop()
-	var seq uint64
-	last := time.Now()
-	for {
-		var f *frame
-		select {
-		case <-s.ctx.Done():
-			return
-		case f = <-s.out:
-		case <-ping.C:
-			if time.Since(last) < streamPing/2 {
-				continue
-			}
-			f = &frame{kind: framePing}
-		}
-		_ = s.conn.SetWriteDeadline(time.Now().Add(s.timeout))
-		err := s.writeFrame(w, f, &seq)
-	more:
-		for err == nil {
-			select {
-			case f = <-s.out:
-				err = s.writeFrame(w, f, &seq)
-			default:
-				break more
-			}
-		}
-		if err == nil {
-			err = w.Flush()
-		}
-		if err != nil {
-			s.fail(fmt.Errorf("peer: stream to %s: write: %w", s.peer, err))
-			return
-		}
-		last = time.Now()
-	}
-}
-
-// writeFrame encodes f into w.
-func (s *session) writeFrame(w *bufio.Writer, f *frame, seq *uint64) error {
-	var hb [frameHeader + 2 + 255]byte
-	h := hb[:4]
-	h = append(h, f.kind)
-	h = binary.BigEndian.AppendUint32(h, f.id)
-	switch f.kind {
-	case frameRequest:
-		h = append(h, f.flags, byte(len(f.path)))
-		h = append(h, f.path...)
-	case frameReply:
-		h = binary.BigEndian.AppendUint16(h, f.status)
-		h = append(h, f.flags)
-	}
-	n := len(h) - 4 + len(f.body)
-	if s.wmac != nil {
-		n += macSize
-	}
-	binary.BigEndian.PutUint32(h, uint32(n))
-	_, _ = w.Write(h)
-	_, err := w.Write(f.body)
-	if s.wmac != nil {
-		_, err = w.Write(frameMAC(s.wmac, s.send, *seq, h[4:], f.body))
-	}
-	*seq++
-	return err // a bufio.Writer's errors stick: this is the first, if any
-}
-
-// frameMAC computes the MAC of a frame (a and b, concatenated) sent in
-// direction dir as number seq.
-func frameMAC(m hash.Hash, dir byte, seq uint64, a, b []byte) []byte {
-	var pre [9]byte
-	pre[0] = dir
-	binary.BigEndian.PutUint64(pre[1:], seq)
-	m.Reset()
-	m.Write(pre[:])
-	m.Write(a)
-	m.Write(b)
-	return m.Sum(nil)
 }

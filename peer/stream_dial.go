@@ -10,21 +10,20 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/tinylib/msgp/msgp"
 )
 
 // Headers of the stream's handshake.
 const (
 	streamNonceHeader = "X-Roster-Stream-Nonce"
 	streamProofHeader = "X-Roster-Stream-Proof"
+	// streamDuplexHeader, "1" in the upgrade request, asks for a duplex
+	// connection; "1" in the answer grants it. A build that predates
+	// duplex connections ignores it and answers a one-way one.
+	streamDuplexHeader = "X-Roster-Stream-Duplex"
 )
 
 // Reconnection: the first retry after streamBackoffMin, doubling up to
@@ -54,77 +53,6 @@ func notSpoken(status int) bool {
 	return false
 }
 
-// link keeps one outbound stream to one member up: it dials, and when
-// the connection ends dials again after a backoff. Calls use the current
-// session, or HTTP while there is none.
-type link struct {
-	t      *Transport
-	m      Member
-	cur    atomic.Pointer[session]
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-// newLink starts the link to m.
-func newLink(t *Transport, m Member) *link {
-	ctx, cancel := context.WithCancel(t.ctx)
-	l := &link{t: t, m: m, ctx: ctx, cancel: cancel}
-	l.wg.Go(l.run)
-	return l
-}
-
-// stop ends the link and its session.
-func (l *link) stop() {
-	l.cancel()
-	l.wg.Wait()
-}
-
-// session returns the current session, or nil.
-func (l *link) session() *session { return l.cur.Load() }
-
-func (l *link) run() {
-	log := l.t.cfg.Logger
-	backoff := streamBackoffMin
-	for l.ctx.Err() == nil {
-		wait := backoff
-		if l.t.allowed(l.m.Name) {
-			s, err := l.t.dialStream(l.ctx, l.m)
-			switch {
-			case err == nil:
-				l.t.stats.StreamConnects.Add(1)
-				began := time.Now()
-				l.cur.Store(s)
-				select {
-				case <-s.done():
-				case <-l.ctx.Done():
-				}
-				l.cur.Store(nil)
-				s.close()
-				if l.ctx.Err() == nil {
-					log.Info("peer stream closed; reconnecting", "peer", l.m.Name, "err", s.cause())
-				}
-				if time.Since(began) > streamBackoffMax {
-					backoff = streamBackoffMin
-				}
-				wait = backoff
-			case errors.Is(err, errNoStream):
-				log.Info("peer does not accept the stream; using HTTP", "peer", l.m.Name, "err", err)
-				wait = streamRetryOld
-			default:
-				l.t.warns.Warn(log, l.t.cfg.Now(), "peer stream: dial failed; using HTTP meanwhile", "peer", l.m.Name, "err", err)
-			}
-		}
-		backoff = min(2*backoff, streamBackoffMax)
-		timer := time.NewTimer(wait/2 + rand.N(wait/2+1))
-		select {
-		case <-timer.C:
-		case <-l.ctx.Done():
-			timer.Stop()
-		}
-	}
-}
-
 // dialStream connects to m's HTTP port and upgrades the connection.
 func (t *Transport) dialStream(ctx context.Context, m Member) (*session, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
@@ -141,20 +69,35 @@ func (t *Transport) dialStream(ctx context.Context, m Member) (*session, error) 
 	return s, nil
 }
 
-// handshake upgrades conn to a stream to m and starts its session.
+// handshake upgrades conn to a stream to m and starts its session: a
+// duplex one when this node serves requests (it has a Server) and m
+// agreed, else a one-way one.
 func (t *Transport) handshake(ctx context.Context, conn net.Conn, m Member) (*session, error) {
-	conn, br, key, err := t.upgrade(ctx, conn, m)
+	srv := t.srv.Load()
+	up, err := t.upgrade(ctx, conn, m, srv != nil)
 	if err != nil {
 		return nil, err
 	}
-	return newSession(conn, br, m.Name, key, true, t.cfg.Timeout, nil), nil
+	c := sessionConfig{peer: m.Name, key: up.key, dialer: true, duplex: up.duplex, timeout: t.cfg.Timeout}
+	if up.duplex {
+		remote := up.conn.RemoteAddr().String()
+		c.handle = func(ctx context.Context, f *frame) *frame { return srv.serveFrame(ctx, m.Name, remote, f) }
+	}
+	return newSession(up.conn, up.br, c), nil
+}
+
+// upgraded is a connection the peer upgraded to the stream.
+type upgraded struct {
+	conn   net.Conn
+	br     *bufio.Reader // what was read past the handshake
+	key    []byte        // the session key; nil without a cluster secret
+	duplex bool
 }
 
 // upgrade sends the signed upgrade request on conn (after a TLS handshake
-// when the cluster uses TLS) and checks the answer. It returns the
-// connection to use, its reader and the session key (nil without a
-// cluster secret).
-func (t *Transport) upgrade(ctx context.Context, conn net.Conn, m Member) (net.Conn, *bufio.Reader, []byte, error) {
+// when the cluster uses TLS), asking for a duplex connection when duplex
+// is set, and checks the answer.
+func (t *Transport) upgrade(ctx context.Context, conn net.Conn, m Member, duplex bool) (upgraded, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
@@ -163,47 +106,50 @@ func (t *Transport) upgrade(ctx context.Context, conn net.Conn, m Member) (net.C
 		scheme = "https"
 		tc := tls.Client(conn, t.streamTLS(m.HTTPAddr))
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, nil, nil, fmt.Errorf("peer: stream to %s: tls: %w", m.Name, err)
+			return upgraded{}, fmt.Errorf("peer: stream to %s: tls: %w", m.Name, err)
 		}
 		conn = tc
 	}
 	req, err := http.NewRequest(http.MethodPost, scheme+"://"+m.HTTPAddr+streamPath, http.NoBody)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("peer: stream to %s: %w", m.Name, err)
+		return upgraded{}, fmt.Errorf("peer: stream to %s: %w", m.Name, err)
 	}
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", streamProto)
 	req.Header.Set(NodeHeader, t.cfg.Self)
+	if duplex {
+		req.Header.Set(streamDuplexHeader, "1")
+	}
 	if t.c.key != nil {
 		signRequest(req, t.c.key, t.cfg.Self, nil, t.cfg.Now())
 	}
 	if err := req.Write(conn); err != nil {
-		return nil, nil, nil, fmt.Errorf("peer: stream to %s: %w", m.Name, err)
+		return upgraded{}, fmt.Errorf("peer: stream to %s: %w", m.Name, err)
 	}
 	br := bufio.NewReaderSize(conn, streamBufBytes)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("peer: stream to %s: %w", m.Name, err)
+		return upgraded{}, fmt.Errorf("peer: stream to %s: %w", m.Name, err)
 	}
 	resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusSwitchingProtocols && strings.EqualFold(resp.Header.Get("Upgrade"), streamProto):
 	case notSpoken(resp.StatusCode):
-		return nil, nil, nil, fmt.Errorf("%w: %s answered %s", errNoStream, m.Name, resp.Status)
+		return upgraded{}, fmt.Errorf("%w: %s answered %s", errNoStream, m.Name, resp.Status)
 	default:
 		// Refused for now (not yet a member in the peer's view, a
 		// signature from a skewed clock, an overloaded peer): the link
 		// retries with its usual backoff.
-		return nil, nil, nil, fmt.Errorf("peer: stream to %s: %s answered %s", m.Name, streamPath, resp.Status)
+		return upgraded{}, fmt.Errorf("peer: stream to %s: %s answered %s", m.Name, streamPath, resp.Status)
 	}
-	var key []byte
+	up := upgraded{conn: conn, br: br, duplex: duplex && resp.Header.Get(streamDuplexHeader) == "1"}
 	if t.c.key != nil {
-		key = sessionKey(t.c.key, req.Header.Get(nonceHeader), resp.Header.Get(streamNonceHeader), t.cfg.Self, m.Name)
-		if !hmac.Equal([]byte(resp.Header.Get(streamProofHeader)), []byte(streamProof(key))) {
-			return nil, nil, nil, fmt.Errorf("%w: stream to %s: the peer's proof of the cluster key is invalid", errUnauthorized, m.Name)
+		up.key = sessionKey(t.c.key, req.Header.Get(nonceHeader), resp.Header.Get(streamNonceHeader), t.cfg.Self, m.Name, up.duplex)
+		if !hmac.Equal([]byte(resp.Header.Get(streamProofHeader)), []byte(streamProof(up.key))) {
+			return upgraded{}, fmt.Errorf("%w: stream to %s: the peer's proof of the cluster key is invalid", errUnauthorized, m.Name)
 		}
 	}
-	return conn, br, key, nil
+	return up, nil
 }
 
 // streamTLS is the TLS configuration of a stream to addr: the peer TLS
@@ -222,11 +168,17 @@ func (t *Transport) streamTLS(addr string) *tls.Config {
 	return c
 }
 
-// sessionKey derives a stream's MAC key from the cluster's internal key
-// and both sides' nonces and names.
-func sessionKey(key []byte, clientNonce, serverNonce, client, server string) []byte {
+// sessionKey derives a stream's MAC key from the cluster's internal key,
+// both sides' nonces and names, and whether the connection is duplex (so
+// both sides must agree on it: a handshake altered on the way to change
+// it fails the proof).
+func sessionKey(key []byte, clientNonce, serverNonce, client, server string, duplex bool) []byte {
 	m := hmac.New(sha256.New, key)
-	for _, part := range []string{"roster-stream-v1", clientNonce, serverNonce, client, server} {
+	parts := []string{"roster-stream-v1", clientNonce, serverNonce, client, server}
+	if duplex {
+		parts = append(parts, "duplex")
+	}
+	for _, part := range parts {
 		m.Write([]byte(part))
 		m.Write([]byte{'\n'})
 	}
@@ -245,66 +197,4 @@ func newNonce() string {
 	var b [16]byte
 	_, _ = crand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// streamCall sends one internal request on m's stream, when it has one
-// and the request fits a frame. done is false when the request must go
-// over HTTP instead (nothing was applied, or repeating it is harmless).
-func (t *Transport) streamCall(ctx context.Context, m Member, path string, in, out any) (done bool, err error) {
-	l := t.linkOf(m)
-	if l == nil || len(path) > 255 {
-		return false, nil
-	}
-	s := l.session()
-	if s == nil {
-		return false, nil
-	}
-	var body []byte
-	var flags byte
-	if in != nil {
-		b, ctype, err := encodeBody(in)
-		if err != nil {
-			return true, fmt.Errorf("peer: encode %s: %w", path, err)
-		}
-		if ctype == msgpackType {
-			flags |= flagMsgpack
-		}
-		body = b
-	}
-	if len(body) > streamMaxFrame {
-		return false, nil
-	}
-	if _, ok := out.(msgp.Unmarshaler); ok {
-		flags |= flagAccept
-	}
-	callCtx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
-	defer cancel()
-	r, err := s.roundTrip(callCtx, path, flags, body)
-	switch {
-	case errors.Is(err, errStreamDown):
-		return false, nil
-	case err != nil && ctx.Err() == nil:
-		// No answer within the timeout: the connection is dropped, as an
-		// HTTP client drops a request's, so what it still holds is not
-		// delivered long after (a partition that heals), and the next
-		// requests go over a new connection or HTTP.
-		s.fail(fmt.Errorf("peer: stream to %s: no answer to %s within %v", m.Name, path, t.cfg.Timeout))
-		return true, fmt.Errorf("peer: POST %s to %s (stream): %w", path, m.Name, err)
-	case err != nil:
-		return true, fmt.Errorf("peer: POST %s to %s (stream): %w", path, m.Name, err)
-	case r.status == statusUseHTTP:
-		return false, nil
-	case r.status != http.StatusOK:
-		return true, &answerError{status: int(r.status), msg: fmt.Sprintf("peer: POST %s to %s: %d %s: %s", path, m.Name, r.status, http.StatusText(int(r.status)), strings.TrimSpace(string(r.body[:min(len(r.body), 512)])))}
-	case out == nil:
-		return true, nil
-	}
-	ctype := "application/json"
-	if r.flags&flagMsgpack != 0 {
-		ctype = msgpackType
-	}
-	if err := decodeBody(r.body, ctype, out, &t.stats); err != nil {
-		return true, fmt.Errorf("peer: decode %s from %s: %w", path, m.Name, err)
-	}
-	return true, nil
 }

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// The accepting side of the stream. POST /internal/v1/stream passes the
+// The accepting side of the stream (and the serving side of a duplex
+// connection this node dialed). POST /internal/v1/stream passes the
 // same checks as every internal request (signature, member, source host);
 // its connection is then taken from the HTTP server and carries frames.
 // Each request frame is handled by the handler its path names on the
@@ -54,11 +55,18 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, from Membe
 		return
 	}
 	nonce := newNonce()
+	asked := r.Header.Get(streamDuplexHeader) == "1"
+	// Duplex when both ask: this node sends over streams (with
+	// --peer-stream=false it only answers, so the peer dials its own).
+	duplex := asked && s.cfg.Stream
 	var key []byte
 	head := "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + streamProto + "\r\n" +
 		streamNonceHeader + ": " + nonce + "\r\n"
+	if duplex {
+		head += streamDuplexHeader + ": 1\r\n"
+	}
 	if s.key != nil {
-		key = sessionKey(s.key, r.Header.Get(nonceHeader), nonce, from.Name, s.cfg.Self)
+		key = sessionKey(s.key, r.Header.Get(nonceHeader), nonce, from.Name, s.cfg.Self, duplex)
 		head += streamProofHeader + ": " + streamProof(key) + "\r\n"
 	}
 	_ = conn.SetDeadline(time.Now().Add(s.cfg.Timeout))
@@ -71,19 +79,27 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, from Membe
 		return
 	}
 	remote := r.RemoteAddr
-	sess := newSession(conn, brw.Reader, from.Name, key, false, s.cfg.Timeout, func(ctx context.Context, f *frame) *frame {
-		return s.serveFrame(ctx, from.Name, remote, f)
-	})
-	s.streams.add(sess)
+	sess := newSession(conn, brw.Reader, sessionConfig{peer: from.Name, key: key, duplex: duplex, timeout: s.cfg.Timeout,
+		handle: func(ctx context.Context, f *frame) *frame { return s.serveFrame(ctx, from.Name, remote, f) }})
+	if !s.streams.add(sess) {
+		return
+	}
+	switch {
+	case duplex:
+		s.t.adopt(from, sess)
+	case !asked:
+		s.t.peerOneWay(from)
+	}
 }
 
-// add keeps sess until it ends or the server closes.
-func (in *accepted) add(sess *session) {
+// add keeps sess until it ends or the server closes; false when the
+// server closed (sess is closed then).
+func (in *accepted) add(sess *session) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.closed {
 		sess.close() // its goroutines hold no lock of ours
-		return
+		return false
 	}
 	if in.set == nil {
 		in.set = map[*session]struct{}{}
@@ -96,6 +112,7 @@ func (in *accepted) add(sess *session) {
 		delete(in.set, sess)
 		in.mu.Unlock()
 	})
+	return true
 }
 
 // close ends every accepted stream and waits for their goroutines.

@@ -243,12 +243,12 @@ func rawStream(t *testing.T, p *streamPair) (net.Conn, []byte) {
 	t.Cleanup(func() { conn.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, br, key, err := p.tr.upgrade(ctx, conn, p.m)
-	if err != nil || br.Buffered() != 0 {
+	up, err := p.tr.upgrade(ctx, conn, p.m, false)
+	if err != nil || up.br.Buffered() != 0 {
 		t.Fatalf("upgrade: %v", err)
 	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	return c, key
+	_ = up.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	return up.conn, up.key
 }
 
 // TestStream_hostileFrames: whatever a connected peer sends, the node
@@ -274,6 +274,7 @@ func TestStream_hostileFrames(t *testing.T) {
 		{"a wrong MAC", func([]byte) []byte { return frame(make([]byte, 32), frameRequest, []byte{0, 3, 'a', 'b', 'c'}) }, 0},
 		{"an unknown kind", func(k []byte) []byte { return frame(k, 9, nil) }, 0},
 		{"a reply to a server", func(k []byte) []byte { return frame(k, frameReply, []byte{0, 200, 0}) }, 0},
+		{"a go-away on a one-way connection", func(k []byte) []byte { return frame(k, frameGoAway, nil) }, 0},
 		{"a truncated request", func(k []byte) []byte { return frame(k, frameRequest, []byte{0, 200}) }, 0},
 		{"an unknown path", func(k []byte) []byte { return frame(k, frameRequest, []byte{0, 3, '/', 'x', 'y'}) }, statusUseHTTP},
 		{"invalid records", func(k []byte) []byte {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-io/roster/internal/ratelog"
@@ -22,10 +23,19 @@ type Transport struct {
 	warns ratelog.Limiter
 	ctx   context.Context
 	stop  context.CancelFunc
+	// srv is the node's Server, which answers the requests that come on
+	// duplex connections this node dialed (nil: it dials one-way ones).
+	srv atomic.Pointer[Server]
+	// streamYield is how long this node waits for a peer whose name sorts
+	// first to connect (stream_link.go); tests shorten it.
+	streamYield time.Duration
 
-	// mu guards queues and heardSent.
+	// mu guards queues, held and heardSent.
 	mu     sync.Mutex
 	queues map[string]*queues
+	// held are duplex connections members made before this node had
+	// queues for them, by name: the member's link takes them over.
+	held map[string]heldSession
 	// heardSent is the last last-heard report each member acknowledged
 	// (heard.go).
 	heardSent map[string]heardMark
@@ -48,7 +58,8 @@ func New(cfg Config) (*Transport, error) {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	t := &Transport{cfg: cfg, ctx: ctx, stop: stop, queues: map[string]*queues{}}
+	t := &Transport{cfg: cfg, ctx: ctx, stop: stop, queues: map[string]*queues{}, held: map[string]heldSession{},
+		streamYield: streamYield}
 	t.c = newClient(cfg, &t.stats)
 	return t, nil
 }
@@ -71,6 +82,11 @@ func (t *Transport) SetMembers(members []Member) (added []string) {
 			stopped = append(stopped, q)
 			delete(t.queues, name)
 			delete(t.heardSent, name)
+		}
+	}
+	for name, h := range t.held {
+		if m, ok := want[name]; !ok || !sameMember(m, h.m) {
+			delete(t.held, name)
 		}
 	}
 	for name, m := range want {
@@ -96,7 +112,12 @@ func (t *Transport) newQueues(m Member) *queues {
 		return t.sendBeats(ctx, m, batch)
 	})
 	if t.cfg.Stream {
-		q.link = newLink(t, m)
+		var took *session
+		if h, ok := t.held[m.Name]; ok && sameMember(m, h.m) {
+			took = h.s
+			delete(t.held, m.Name)
+		}
+		q.link = newLink(t, m, took)
 	}
 	return q
 }
@@ -115,11 +136,15 @@ func (t *Transport) linkOf(m Member) *link {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	q, ok := t.queues[m.Name]
-	if !ok || q.m.HTTPAddr != m.HTTPAddr || q.m.Epoch != m.Epoch {
+	if !ok || !sameMember(q.m, m) {
 		return nil
 	}
 	return q.link
 }
+
+// sameMember reports whether a and b are the same incarnation of a
+// member: same address and epoch.
+func sameMember(a, b Member) bool { return a.HTTPAddr == b.HTTPAddr && a.Epoch == b.Epoch }
 
 // allowed reports whether this node may send to peer now.
 func (t *Transport) allowed(peer string) bool { return t.cfg.Allow == nil || t.cfg.Allow(peer) }

@@ -72,7 +72,7 @@ var (
 
 	descCacheEvictions = desc("roster_snapshot_cache_evictions_total", "Encoded list bodies dropped from a service snapshot's cache to make room for another (each snapshot keeps at most "+strconv.Itoa(store.MaxCachedBodies)+").")
 
-	descStreamConnects = desc("roster_peer_stream_connects_total", "Persistent peer streams this node opened (one per peer, again after each reconnection).")
+	descStreamConnects = desc("roster_peer_stream_connects_total", "Persistent peer streams this node opened (one per pair of nodes, by the node whose name sorts first, again after each reconnection; one per peer with builds without duplex streams).")
 	descStreamCalls    = desc("roster_peer_stream_requests_total", "Internal requests this node sent over peer streams and had answered (the rest went as HTTP requests).")
 
 	descAEPartitions = desc("roster_antientropy_partitions_repaired_total", "Ring partitions in which anti-entropy found records one side had missed, and exchanged those records.")

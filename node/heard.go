@@ -51,19 +51,27 @@ func (n *Node) partitionOwners() []string {
 	return out
 }
 
-// runHeard sends this node's report every HeardInterval, and at once
-// when ownership or the members change (kickHeard).
+// runHeard sends this node's report every HeardInterval, and when
+// ownership or the members change (kickHeard) after a settle of a fifth
+// of it, so the changes of one burst of membership events make one
+// report.
 func (n *Node) runHeard() {
 	t := time.NewTicker(n.cfg.HeardInterval)
 	defer t.Stop()
+	var h heirCache
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
 		case <-t.C:
 		case <-n.heardKick:
+			select {
+			case <-n.ctx.Done():
+				return
+			case <-time.After(n.cfg.HeardInterval / 5):
+			}
 		}
-		n.reportHeard()
+		n.reportHeard(&h)
 	}
 }
 
@@ -97,8 +105,13 @@ func (n *Node) awaitReports() {
 	}
 }
 
-// reportHeard sends one report of the partitions this node sweeps.
-func (n *Node) reportHeard() {
+// reportHeard sends one report of the partitions this node sweeps: a
+// change of owned partitions alone at once to its heirs (h), at most one
+// a heardPace, and to the others with their next renewal
+// (peer.HeardPlan). A member turning ready waits for the reports of the
+// partitions it takes (awaitReports); one it lacks, it gives fresh
+// timeouts.
+func (n *Node) reportHeard(h *heirCache) {
 	owning := n.cluster.owning.Load()
 	if !n.synced.Load() || owning == nil || n.peers.Peers() == 0 {
 		return
@@ -112,9 +125,45 @@ func (n *Node) reportHeard() {
 			parts = append(parts, peer.Heard{Partition: p, Quiet: q})
 		}
 	}
+	plan := peer.HeardPlan{Refresh: n.heardRefresh(), Pace: n.heardPace()}
+	if heirs, ok := n.heirs(h); ok {
+		plan.Heirs = func(name string) bool { return heirs[name] }
+	}
 	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.HeardInterval, 2*time.Second))
 	defer cancel()
-	if failed, err := n.peers.ReportHeard(ctx, len(*owning), parts, n.heardRefresh()); failed > 0 {
+	if failed, err := n.peers.ReportHeardTo(ctx, len(*owning), parts, plan); failed > 0 {
 		n.log.Debug("last-heard report not delivered", "members", failed, "err", err)
 	}
+}
+
+// heardPace is the least time between two reports to an heir for changes
+// of owned partitions alone: two HeardIntervals. A node that fails
+// within it of gaining partitions leaves its heirs without its report of
+// those; they give their instances fresh timeouts.
+func (n *Node) heardPace() time.Duration { return 2 * n.cfg.HeardInterval }
+
+// heirCache holds this node's heirs on one version of the ring.
+type heirCache struct {
+	version uint64
+	heirs   map[string]bool
+	ok      bool
+}
+
+// heirs returns the members that would take this node's partitions over
+// if it left (ring.Heirs), recomputed when the ring changed; false when
+// the ring could not tell.
+func (n *Node) heirs(h *heirCache) (map[string]bool, bool) {
+	v := n.ring.Version()
+	if h.heirs != nil && h.version == v {
+		return h.heirs, h.ok
+	}
+	names, err := n.ring.Heirs(n.cfg.Name)
+	if err != nil {
+		n.log.Warn("last-heard heirs unknown: a change goes to every member", "err", err)
+	}
+	h.version, h.ok, h.heirs = v, err == nil, make(map[string]bool, len(names))
+	for _, name := range names {
+		h.heirs[name] = true
+	}
+	return h.heirs, h.ok
 }

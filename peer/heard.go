@@ -145,35 +145,38 @@ func decodeQuiet(b []byte) ([]store.Quiet, error) {
 }
 
 // ReportHeard sends this node's report on a ring of count partitions to
-// the members at once and waits for them (each bounded by ctx); it
-// returns how many members could not be told, and one of the errors.
-//
-// A member that was last told the same report within refresh is skipped:
-// same owned partitions and the same quiet instances (their ages aside,
-// which count from the report's arrival, so an older report still gives
-// the same last-heard times). An instance going quiet, a partition won or
-// lost, or a new member makes the report go out at once; otherwise each
-// member hears it every refresh, which keeps its copy valid. The report
-// carries refresh, so the member takes its copy to hold until refresh
-// after its arrival (Heard.Holds): that no instance went quiet meanwhile.
-// A report is sent to every member every time when refresh is 0.
+// the members, every member told a change at once (ReportHeardTo with
+// every member an heir).
 func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard, refresh time.Duration) (failed int, err error) {
-	req := encodeHeard(count, parts, refresh)
-	key, now := req.key(), t.cfg.Now()
+	return t.ReportHeardTo(ctx, count, parts, HeardPlan{Refresh: refresh})
+}
+
+// ReportHeardTo sends this node's report on a ring of count partitions to
+// the members that are due it (HeardPlan) and waits for them (each bounded
+// by ctx); it returns how many members could not be told, and one of the
+// errors.
+//
+// A member that was last told the same report within the refresh is
+// skipped: same owned partitions and the same quiet instances (their ages
+// aside, which count from the report's arrival, so an older report still
+// gives the same last-heard times). The report carries the refresh, so
+// the member takes its copy to hold until that long after its arrival
+// (Heard.Holds). A report is sent to every member every time when the
+// refresh is 0.
+func (t *Transport) ReportHeardTo(ctx context.Context, count int, parts []Heard, plan HeardPlan) (failed int, err error) {
+	req := encodeHeard(count, parts, plan.Refresh)
+	key, quiet, now := req.key(), req.quietKey(), t.cfg.Now()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	renew := &heardRequest{Partitions: count, RefreshMS: req.RefreshMS, Same: fmt.Sprintf("%016x", key)}
 	for _, q := range t.list() {
-		due := heardFull
-		if refresh > 0 {
-			due = t.heardDue(q.m, key, now, refresh)
-		}
+		due := t.heardDue(q.m, key, quiet, now, plan)
 		if due == heardNone {
 			continue
 		}
 		wg.Go(func() {
-			e := t.sendHeard(ctx, q.m, due, req, renew)
-			t.heardDelivered(q.m, key, now, e == nil)
+			whole, e := t.sendHeard(ctx, q.m, due, req, renew)
+			t.heardDelivered(q.m, heardMark{key: key, quiet: quiet, epoch: q.m.Epoch, at: now}, whole, e == nil)
 			if e != nil {
 				mu.Lock()
 				failed, err = failed+1, e
@@ -185,32 +188,48 @@ func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard, r
 	return failed, err
 }
 
-// heardMark is the last report a member acknowledged.
+// heardMark is the last report a member acknowledged: its key, the key of
+// its quiet instances alone, when it was acknowledged and when the member
+// was last sent a whole report.
 type heardMark struct {
-	key   uint64
-	epoch int64
-	at    time.Time
+	key, quiet uint64
+	epoch      int64
+	at, whole  time.Time
 }
 
-// heardDue reports what m must be sent now of the report of key: nothing,
-// the whole report (m does not hold it), or a renewal (m holds it, and it
-// is refresh old).
-func (t *Transport) heardDue(m Member, key uint64, now time.Time, refresh time.Duration) heardSend {
+// heardDue reports what m must be sent now of the report of key (quiet:
+// its quietKey): nothing, the whole report, or a renewal (m holds it, and
+// it is a refresh old). The whole report goes at once to a member that
+// holds none of this node's, or whose copy lists other quiet instances;
+// when the copy differs only in partitions without quiet instances, at
+// once to an heir (plan.Pace after its last whole report at the
+// earliest), and to any other member in place of its next renewal.
+func (t *Transport) heardDue(m Member, key, quiet uint64, now time.Time, plan HeardPlan) heardSend {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	last, ok := t.heardSent[m.Name]
 	switch {
-	case !ok || last.key != key || last.epoch != m.Epoch:
+	case plan.Refresh <= 0 || !ok || last.epoch != m.Epoch || last.quiet != quiet:
 		return heardFull
-	case now.Sub(last.at) >= refresh:
-		return heardRenew
+	case last.key == key:
+		if now.Sub(last.at) >= plan.Refresh {
+			return heardRenew
+		}
+		return heardNone
+	case plan.Heirs == nil || plan.Heirs(m.Name):
+		if now.Sub(last.whole) >= plan.Pace {
+			return heardFull
+		}
+		return heardNone
+	case now.Sub(last.at) >= plan.Refresh:
+		return heardFull
 	}
 	return heardNone
 }
 
-// heardDelivered records that m acknowledged the report of key sent at
-// now, or forgets what m had when it did not.
-func (t *Transport) heardDelivered(m Member, key uint64, now time.Time, ok bool) {
+// heardDelivered records that m acknowledged the report of mark (whole:
+// sent whole, not renewed), or forgets what m had when it did not.
+func (t *Transport) heardDelivered(m Member, mark heardMark, whole, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !ok {
@@ -220,7 +239,11 @@ func (t *Transport) heardDelivered(m Member, key uint64, now time.Time, ok bool)
 	if t.heardSent == nil {
 		t.heardSent = map[string]heardMark{}
 	}
-	t.heardSent[m.Name] = heardMark{key: key, epoch: m.Epoch, at: now}
+	mark.whole = t.heardSent[m.Name].whole
+	if whole {
+		mark.whole = mark.at
+	}
+	t.heardSent[m.Name] = mark
 }
 
 // key fingerprints the report without the quiet instances' ages.
@@ -235,6 +258,22 @@ func (r *heardRequest) key() uint64 {
 		h.Write(b[:])
 		for i := 0; i+quietEntryBytes <= len(p.Quiet); i += quietEntryBytes {
 			h.Write(p.Quiet[i : i+8]) // the instance ID, not its age
+		}
+	}
+	return h.Sum64()
+}
+
+// quietKey fingerprints the report's quiet instances alone: which
+// partitions have any, and their IDs. Two reports with the same quietKey
+// differ at most in owned partitions that have no quiet instance.
+func (r *heardRequest) quietKey() uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, p := range r.Quiet {
+		binary.LittleEndian.PutUint64(b[:], uint64(p.Partition))
+		h.Write(b[:])
+		for i := 0; i+quietEntryBytes <= len(p.Quiet); i += quietEntryBytes {
+			h.Write(p.Quiet[i : i+8])
 		}
 	}
 	return h.Sum64()

@@ -11,7 +11,8 @@ import (
 // So that the node taking a partition over (after a crash, a join or a
 // leave) can count expiry from the last beat instead of from the
 // takeover, every owner reports to every member, each HeardInterval
-// (to a member only when the report changed, or every heardRefresh),
+// (to a member only when the report changed, or every heardRefresh;
+// peer.HeardPlan says to whom a change goes at once),
 // which partitions it owns and which of their instances it has not heard
 // for store.QuietAfter, with how long (store/takeover.go). A node keeps,
 // for each partition, the last report of it; at a takeover it uses the
@@ -19,9 +20,11 @@ import (
 // timeout.
 
 // heardRefresh is how often a member is sent a report that has not
-// changed since it was last told (peer.Transport.ReportHeard). A changed
-// report goes out at once and is re-sent until delivered, so while its
-// sender lives a member's copy is the sender's report; a member takes its
+// changed since it was last told (peer.Transport.ReportHeardTo). A changed
+// report goes out at once (a change of owned partitions alone, to the
+// heirs only) and is re-sent until delivered, so while its sender lives
+// a member's copy is the sender's report but for partitions won or lost
+// (peer.HeardPlan); a member takes its
 // copy to hold until the sender left the cluster (heardHints.departed),
 // and at most one refresh past its arrival. The refresh only bounds how
 // long a copy is trusted when its sender's changes have not been getting

@@ -117,12 +117,12 @@ func (h *heardHints) departed(live map[string]Member, now time.Time, ttl time.Du
 }
 
 // hintsAt returns, for a takeover at now, partition p's last report if its
-// sender confirmed it within ttl. It is normally the former owner's; when that owner
-// died before it reported the partition (it had only just taken it over),
-// it is the owner's before, whose report is still true as of when it was
-// made: the grace a takeover gives covers an instance that resumed since.
+// sender confirmed it within ttl, whoever sent it (the takeover uses
+// hintsFrom, which takes it from the partition's owner before only).
 //
-// A changed report comes at once, so the copy is taken to hold until its
+// A change of quiet instances comes at once, and one of owned partitions
+// alone at once to the heirs and otherwise with the next renewal
+// (peer.HeardPlan), so the copy is taken to hold until its
 // sender left the cluster (or until now, if it has not), or stopped owning
 // the partition, and at most its refresh past its last confirmation. Counting its
 // unlisted instances' last-heard bound from the arrival alone would make

@@ -70,10 +70,15 @@ type ScaleResult struct {
 	// limit) and how many they listed.
 	MembersNotConverged string  `json:"members_not_converged,omitempty"`
 	ReadyMs             float64 `json:"ready_ms"`
-	WriteVisibleP50Ms   float64 `json:"write_visible_p50_ms"`
-	WriteVisibleP99Ms   float64 `json:"write_visible_p99_ms"`
-	WriteVisibleMaxMs   float64 `json:"write_visible_max_ms"`
-	WritesNotVisible    int     `json:"writes_not_visible"`
+	// StartHeardRequestsPerNode is the last-heard requests (reports and
+	// renewals) a node sent from its start until all were ready, on
+	// average, and StartCPUPerNodeS the CPU seconds it used meanwhile.
+	StartHeardRequestsPerNode float64 `json:"start_heard_requests_per_node"`
+	StartCPUPerNodeS          float64 `json:"start_cpu_per_node_s"`
+	WriteVisibleP50Ms         float64 `json:"write_visible_p50_ms"`
+	WriteVisibleP99Ms         float64 `json:"write_visible_p99_ms"`
+	WriteVisibleMaxMs         float64 `json:"write_visible_max_ms"`
+	WritesNotVisible          int     `json:"writes_not_visible"`
 
 	IdleBytesPerNodePerS       float64 `json:"idle_bytes_per_node_per_s"`
 	IdleGossipBytesPerNodePerS float64 `json:"idle_gossip_bytes_per_node_per_s"`
@@ -267,6 +272,14 @@ func (s *scaleRun) start(ctx context.Context) error {
 		return err
 	}
 	s.r.ReadyMs = toMs(time.Since(last))
+	if all, err := scrapeAll(ctx, s.hc, procs); err == nil {
+		var sum nodeCounters
+		for _, c := range all {
+			sum = sum.add(c)
+		}
+		s.r.StartHeardRequestsPerNode = sum.v[cReq+int(peer.KindHeard)] / float64(len(all))
+		s.r.StartCPUPerNodeS = sum.cpu.Seconds() / float64(len(all))
+	}
 	if s.cfg.Hold != nil {
 		s.cfg.Hold(ctx, procs)
 	}

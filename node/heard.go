@@ -128,7 +128,7 @@ func (n *Node) reportHeard(h *heirCache) {
 			parts = append(parts, peer.Heard{Partition: p, Quiet: q})
 		}
 	}
-	plan := peer.HeardPlan{Refresh: n.heardRefresh(), Pace: n.heardPace()}
+	plan := peer.HeardPlan{Refresh: n.heardRefresh(), Pace: n.heardPace(), Removals: h.removed(parts)}
 	if heirs, ok := n.heirs(h); ok {
 		plan.Heirs = func(name string) bool { return heirs[name] }
 	}
@@ -145,11 +145,40 @@ func (n *Node) reportHeard(h *heirCache) {
 // those; they give their instances fresh timeouts.
 func (n *Node) heardPace() time.Duration { return 2 * n.cfg.HeardInterval }
 
-// heirCache holds this node's heirs on one version of the ring.
+// heirCache is runHeard's own state: this node's heirs on one version of
+// the ring, and the quiet instances of its last report with the count of
+// reports that dropped one (peer.HeardPlan.Removals).
 type heirCache struct {
-	version uint64
-	heirs   map[string]bool
-	ok      bool
+	version  uint64
+	heirs    map[string]bool
+	ok       bool
+	quiet    map[quietID]bool
+	removals uint64
+}
+
+// quietID is one quiet instance of a report.
+type quietID struct {
+	part int
+	id   uint64
+}
+
+// removed records parts as the last report and returns the count of
+// reports that no longer listed a quiet instance the one before did.
+func (h *heirCache) removed(parts []peer.Heard) uint64 {
+	next := make(map[quietID]bool, len(h.quiet))
+	for _, p := range parts {
+		for _, q := range p.Quiet {
+			next[quietID{p.Partition, q.ID}] = true
+		}
+	}
+	for k := range h.quiet {
+		if !next[k] {
+			h.removals++
+			break
+		}
+	}
+	h.quiet = next
+	return h.removals
 }
 
 // heirs returns the members that would take this node's partitions over

@@ -220,3 +220,35 @@ func TestHeardHints_onlyFromTheOwnerBefore(t *testing.T) {
 		t.Fatal("without the owners before, the last report of partition 3 was not used")
 	}
 }
+
+// TestHeirCache_removed: the count grows when a report no longer lists a
+// quiet instance the one before did (it resumed, or its partition was
+// lost), not when instances go quiet or partitions come and go without
+// any.
+func TestHeirCache_removed(t *testing.T) {
+	var h heirCache
+	q := func(ids ...uint64) []store.Quiet {
+		var out []store.Quiet
+		for _, id := range ids {
+			out = append(out, store.Quiet{ID: id, Age: time.Second})
+		}
+		return out
+	}
+	steps := []struct {
+		name  string
+		parts []peer.Heard
+		want  uint64
+	}{
+		{"first", []peer.Heard{{Partition: 1, Quiet: q(7)}}, 0},
+		{"one more quiet, a partition gained", []peer.Heard{{Partition: 1, Quiet: q(7, 8)}, {Partition: 2}}, 0},
+		{"a partition without quiet lost", []peer.Heard{{Partition: 1, Quiet: q(7, 8)}, {Partition: 3, Quiet: q(9)}}, 0},
+		{"an instance resumed", []peer.Heard{{Partition: 1, Quiet: q(8)}, {Partition: 3, Quiet: q(9)}}, 1},
+		{"a partition with quiet lost", []peer.Heard{{Partition: 1, Quiet: q(8)}}, 2},
+		{"unchanged", []peer.Heard{{Partition: 1, Quiet: q(8)}}, 2},
+	}
+	for _, s := range steps {
+		if got := h.removed(s.parts); got != s.want {
+			t.Fatalf("%s: removals %d, want %d", s.name, got, s.want)
+		}
+	}
+}

@@ -165,18 +165,18 @@ func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard, r
 // refresh is 0.
 func (t *Transport) ReportHeardTo(ctx context.Context, count int, parts []Heard, plan HeardPlan) (failed int, err error) {
 	req := encodeHeard(count, parts, plan.Refresh)
-	key, quiet, now := req.key(), req.quietKey(), t.cfg.Now()
+	key, now := req.key(), t.cfg.Now()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	renew := &heardRequest{Partitions: count, RefreshMS: req.RefreshMS, Same: fmt.Sprintf("%016x", key)}
 	for _, q := range t.list() {
-		due := t.heardDue(q.m, key, quiet, now, plan)
+		due := t.heardDue(q.m, key, now, plan)
 		if due == heardNone {
 			continue
 		}
 		wg.Go(func() {
 			whole, e := t.sendHeard(ctx, q.m, due, req, renew)
-			t.heardDelivered(q.m, heardMark{key: key, quiet: quiet, epoch: q.m.Epoch, at: now}, whole, e == nil)
+			t.heardDelivered(q.m, heardMark{key: key, removals: plan.Removals, epoch: q.m.Epoch, at: now}, whole, e == nil)
 			if e != nil {
 				mu.Lock()
 				failed, err = failed+1, e
@@ -188,28 +188,30 @@ func (t *Transport) ReportHeardTo(ctx context.Context, count int, parts []Heard,
 	return failed, err
 }
 
-// heardMark is the last report a member acknowledged: its key, the key of
-// its quiet instances alone, when it was acknowledged and when the member
-// was last sent a whole report.
+// heardMark is the last report a member acknowledged: its key, the
+// sender's HeardPlan.Removals when it was sent, when it was acknowledged
+// and when the member was last sent a whole report.
 type heardMark struct {
-	key, quiet uint64
-	epoch      int64
-	at, whole  time.Time
+	key, removals uint64
+	epoch         int64
+	at, whole     time.Time
 }
 
-// heardDue reports what m must be sent now of the report of key (quiet:
-// its quietKey): nothing, the whole report, or a renewal (m holds it, and
-// it is a refresh old). The whole report goes at once to a member that
-// holds none of this node's, or whose copy lists other quiet instances;
-// when the copy differs only in partitions without quiet instances, at
-// once to an heir (plan.Pace after its last whole report at the
-// earliest), and to any other member in place of its next renewal.
-func (t *Transport) heardDue(m Member, key, quiet uint64, now time.Time, plan HeardPlan) heardSend {
+// heardDue reports what m must be sent now of the report of key: nothing,
+// the whole report, or a renewal (m holds it, and it is a refresh old).
+// The whole report goes at once to a member that holds none of this
+// node's, or whose copy may list as quiet an instance the report no
+// longer lists (plan.Removals grew since); when the copy may only lack
+// partitions or quiet instances the report has, or list partitions it no
+// longer has without quiet instances, at once to an heir (plan.Pace after
+// its last whole report at the earliest), and to any other member in
+// place of its next renewal.
+func (t *Transport) heardDue(m Member, key uint64, now time.Time, plan HeardPlan) heardSend {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	last, ok := t.heardSent[m.Name]
 	switch {
-	case plan.Refresh <= 0 || !ok || last.epoch != m.Epoch || last.quiet != quiet:
+	case plan.Refresh <= 0 || !ok || last.epoch != m.Epoch || last.removals != plan.Removals:
 		return heardFull
 	case last.key == key:
 		if now.Sub(last.at) >= plan.Refresh {
@@ -258,22 +260,6 @@ func (r *heardRequest) key() uint64 {
 		h.Write(b[:])
 		for i := 0; i+quietEntryBytes <= len(p.Quiet); i += quietEntryBytes {
 			h.Write(p.Quiet[i : i+8]) // the instance ID, not its age
-		}
-	}
-	return h.Sum64()
-}
-
-// quietKey fingerprints the report's quiet instances alone: which
-// partitions have any, and their IDs. Two reports with the same quietKey
-// differ at most in owned partitions that have no quiet instance.
-func (r *heardRequest) quietKey() uint64 {
-	h := fnv.New64a()
-	var b [8]byte
-	for _, p := range r.Quiet {
-		binary.LittleEndian.PutUint64(b[:], uint64(p.Partition))
-		h.Write(b[:])
-		for i := 0; i+quietEntryBytes <= len(p.Quiet); i += quietEntryBytes {
-			h.Write(p.Quiet[i : i+8])
 		}
 	}
 	return h.Sum64()

@@ -9,9 +9,9 @@ import (
 	"github.com/roster-io/roster/store"
 )
 
-// planReport is a report's key and quietKey for owned partitions and the
-// quiet instances of partition 0 (owned too when quiet is not empty).
-func planReport(owned []int, quiet ...uint64) (key, qkey uint64) {
+// planKey is the key of a report of owned partitions and the quiet
+// instances of partition 0 (owned too when quiet is not empty).
+func planKey(owned []int, quiet ...uint64) uint64 {
 	var parts []Heard
 	for _, p := range owned {
 		h := Heard{Partition: p}
@@ -22,15 +22,14 @@ func planReport(owned []int, quiet ...uint64) (key, qkey uint64) {
 		}
 		parts = append(parts, h)
 	}
-	req := encodeHeard(64, parts, time.Minute)
-	return req.key(), req.quietKey()
+	return encodeHeard(64, parts, time.Minute).key()
 }
 
-// TestReportHeardTo_heirsAtOnceOthersWithRenewal: a change of owned
-// partitions alone goes at once to an heir (then at most once a Pace) and
-// to any other member only in place of its next renewal; a change of
-// which instances are quiet, a new member and a restarted one get the
-// whole report at once whoever they are.
+// TestReportHeardTo_heirsAtOnceOthersWithRenewal: a change goes at once
+// to an heir (then at most once a Pace) and to any other member only in
+// place of its next renewal, unless the report no longer lists a quiet
+// instance an earlier one did (Removals grew): that goes to every member
+// at once, as do the report to a new member and to a restarted one.
 func TestReportHeardTo_heirsAtOnceOthersWithRenewal(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Self = "a"
@@ -48,34 +47,37 @@ func TestReportHeardTo_heirsAtOnceOthersWithRenewal(t *testing.T) {
 		at              time.Duration
 		owned           []int
 		quiet           []uint64
+		removals        uint64
 		epoch           int64 // of both members
 		heir, otherWant heardSend
 	}{
-		{"first report: both at once", 0, []int{0, 1}, []uint64{7}, 1, heardFull, heardFull},
-		{"unchanged: nothing", time.Second, []int{0, 1}, []uint64{7}, 1, heardNone, heardNone},
-		{"a partition gained: the heir at once", 3 * time.Second, []int{0, 1, 2}, []uint64{7}, 1, heardFull, heardNone},
-		{"another within the pace: held back", 4 * time.Second, []int{0, 1, 2, 3}, []uint64{7}, 1, heardNone, heardNone},
-		{"after the pace: the heir again", 5 * time.Second, []int{0, 1, 2, 3}, []uint64{7}, 1, heardFull, heardNone},
-		{"another instance quiet: both at once", 5500 * time.Millisecond, []int{0, 1, 2, 3}, []uint64{7, 8}, 1, heardFull, heardFull},
-		{"a partition lost, refresh due for other: whole instead of renewal", 40 * time.Second, []int{0, 1, 2}, []uint64{7, 8}, 1, heardFull, heardFull},
-		{"unchanged at the refresh: renewals", 71 * time.Second, []int{0, 1, 2}, []uint64{7, 8}, 1, heardRenew, heardRenew},
-		{"an instance resumed: both at once", 72 * time.Second, []int{0, 1, 2}, []uint64{8}, 1, heardFull, heardFull},
-		{"restarted members: both at once", 73 * time.Second, []int{0, 1}, []uint64{8}, 2, heardFull, heardFull},
+		{"first report: both at once", 0, []int{0, 1}, []uint64{7}, 0, 1, heardFull, heardFull},
+		{"unchanged: nothing", time.Second, []int{0, 1}, []uint64{7}, 0, 1, heardNone, heardNone},
+		{"a partition gained: the heir at once", 3 * time.Second, []int{0, 1, 2}, []uint64{7}, 0, 1, heardFull, heardNone},
+		{"another within the pace: held back", 4 * time.Second, []int{0, 1, 2, 3}, []uint64{7}, 0, 1, heardNone, heardNone},
+		{"after the pace: the heir again", 5 * time.Second, []int{0, 1, 2, 3}, []uint64{7}, 0, 1, heardFull, heardNone},
+		{"another instance quiet, within the pace: held back", 5500 * time.Millisecond, []int{0, 1, 2, 3}, []uint64{7, 8}, 0, 1, heardNone, heardNone},
+		{"the pace over: the heir", 7500 * time.Millisecond, []int{0, 1, 2, 3}, []uint64{7, 8}, 0, 1, heardFull, heardNone},
+		{"a partition lost, refresh due for other: whole instead of renewal", 40 * time.Second, []int{0, 1, 2}, []uint64{7, 8}, 0, 1, heardFull, heardFull},
+		{"unchanged at the refresh: renewals", 71 * time.Second, []int{0, 1, 2}, []uint64{7, 8}, 0, 1, heardRenew, heardRenew},
+		{"an instance resumed: both at once", 72 * time.Second, []int{0, 1, 2}, []uint64{8}, 1, 1, heardFull, heardFull},
+		{"restarted members: both at once", 73 * time.Second, []int{0, 1}, []uint64{8}, 1, 2, heardFull, heardFull},
 	}
 	for _, s := range steps {
 		now := t0.Add(s.at)
 		heir.Epoch, other.Epoch = s.epoch, s.epoch
-		key, qkey := planReport(s.owned, s.quiet...)
+		plan.Removals = s.removals
+		key := planKey(s.owned, s.quiet...)
 		for _, c := range []struct {
 			m    Member
 			want heardSend
 		}{{heir, s.heir}, {other, s.otherWant}} {
-			got := tr.heardDue(c.m, key, qkey, now, plan)
+			got := tr.heardDue(c.m, key, now, plan)
 			if got != c.want {
 				t.Errorf("%s: %s is due %s, want %s", s.name, c.m.Name, names[got], names[c.want])
 			}
 			if got != heardNone {
-				tr.heardDelivered(c.m, heardMark{key: key, quiet: qkey, epoch: c.m.Epoch, at: now}, got == heardFull, true)
+				tr.heardDelivered(c.m, heardMark{key: key, removals: s.removals, epoch: c.m.Epoch, at: now}, got == heardFull, true)
 			}
 		}
 	}
@@ -133,9 +135,9 @@ func startRequests(t *testing.T, n int, heirs bool) int {
 			if j == i {
 				continue
 			}
-			if due := nodes[i].heardDue(m, req.key(), req.quietKey(), now, plan); due != heardNone {
+			if due := nodes[i].heardDue(m, req.key(), now, plan); due != heardNone {
 				sent++
-				nodes[i].heardDelivered(m, heardMark{key: req.key(), quiet: req.quietKey(), epoch: 1, at: now}, due == heardFull, true)
+				nodes[i].heardDelivered(m, heardMark{key: req.key(), epoch: 1, at: now}, due == heardFull, true)
 			}
 		}
 	}

@@ -315,13 +315,18 @@ func (s *scaleRun) load(ctx context.Context) error {
 	procs := s.lc.Live()
 	shape := loadShape{urls: urls(procs), prefix: "bench-scale-" + runID() + "-", instances: s.cfg.Instances,
 		interval: s.cfg.Interval, writeRate: s.cfg.WriteRate, workers: 192}
+	// Each instance beats from its registration on: registering all
+	// first left the early ones unheard for longer than 1.5 beat
+	// intervals, and their owners reported them quiet, then resumed.
+	shape.registered = make([]atomic.Bool, shape.instances)
+	l := startScaleLoad(ctx, s.c, shape)
+	defer l.stop()
 	failed, retried, err := registerBeating(ctx, s.c, shape)
 	s.r.LoadRegisterRetries = retried
 	if failed > 0 {
 		return fmt.Errorf("%d of %d registrations failed three times (last: %w)", failed, shape.instances, err)
 	}
-	l := startScaleLoad(ctx, s.c, shape)
-	defer l.stop()
+	l.writing.Store(true)
 	// One beat round before measuring: every instance has beaten once.
 	select {
 	case <-ctx.Done():

@@ -17,9 +17,10 @@ import (
 	"time"
 )
 
-// scaleLoad is a running load.
+// scaleLoad is a running load: beats, and writes once writing is set.
 type scaleLoad struct {
 	ok, failed, skipped atomic.Uint64
+	writing             atomic.Bool
 	cancel              context.CancelFunc
 	wg                  sync.WaitGroup
 }
@@ -35,6 +36,10 @@ type loadShape struct {
 	interval  time.Duration // their beat interval
 	writeRate int           // writes per second
 	workers   int
+	// registered marks the beating instances registered so far: the
+	// load beats only those, so an instance beats from its registration
+	// on, as a client does (nil: all are).
+	registered []atomic.Bool
 }
 
 // beatService names the service of beating instance i (1,000 a service).
@@ -71,6 +76,8 @@ func registerBeating(ctx context.Context, c *Client, s loadShape) (failed, retri
 				if err != nil {
 					errs.Add(1)
 					lastErr.Store(err)
+				} else if s.registered != nil {
+					s.registered[i].Store(true)
 				}
 			}
 		})
@@ -131,12 +138,18 @@ func (l *scaleLoad) schedule(ctx context.Context, c *Client, s loadShape, jobs c
 		for k := 0; k < perTick && s.instances > 0; k++ {
 			i := beatAt % s.instances
 			beatAt++
+			if s.registered != nil && !s.registered[i].Load() {
+				continue
+			}
 			v := url.Values{"serviceName": {s.beatService(i)}, "namespaceId": {Namespace}, "ip": {instanceIP(i)}, "port": {"8080"}}
 			base := s.urls[i%len(s.urls)]
 			offer(func(ctx context.Context) error {
 				_, _, err := c.Do(ctx, http.MethodPut, base+"/nacos/v1/ns/instance/beat", "application/x-www-form-urlencoded", v.Encode(), false)
 				return err
 			})
+		}
+		if !l.writing.Load() {
+			continue
 		}
 		for owed += writesPerTick; owed >= 1; owed-- {
 			w := write

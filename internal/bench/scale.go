@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/peer"
 )
 
@@ -174,7 +175,7 @@ func Scale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 		return nil, err
 	}
 	lc := agentproc.NewCluster(agentproc.ClusterConfig{Bin: cfg.Binary, LogDir: cfg.LogDir, StopWithin: 5 * time.Second,
-		MaxSeeds: cfg.Seeds, StartWithin: time.Minute,
+		MaxSeeds: cfg.Seeds, StartWithin: 2 * time.Minute,
 		// No shedding: on a machine running N agents on two shared
 		// cores, goroutines wait for a CPU far past the default
 		// --shed-latency, and a shed scrape or write would measure the
@@ -222,6 +223,11 @@ func (s *scaleRun) run(ctx context.Context) error {
 
 // start starts the nodes one after another and times, from the last
 // start, until every node lists all of them and until all are ready.
+// Four at a time join, each starter waiting for its node to be ready
+// before it starts the next, as a rollout does: N processes joining at
+// once on the few cores of one machine left each waiting minutes for a
+// CPU, for work (the joins and readiness changes every node handles)
+// that a cluster with a core per node spreads over its nodes.
 func (s *scaleRun) start(ctx context.Context) error {
 	// The seeds one after another, then the rest a few at a time (each
 	// joins only the seeds).
@@ -239,10 +245,12 @@ func (s *scaleRun) start(ctx context.Context) error {
 	for range 4 {
 		wg.Go(func() {
 			for i := int(next.Add(1)); i <= s.cfg.Nodes && ctx.Err() == nil; i = int(next.Add(1)) {
-				if _, err := s.lc.Start(ctx, name(i), "", ""); err != nil {
+				p, err := s.lc.Start(ctx, name(i), "", "")
+				if err != nil {
 					errs <- err
 					return
 				}
+				s.awaitReady(ctx, p)
 			}
 		})
 	}
@@ -284,6 +292,25 @@ func (s *scaleRun) start(ctx context.Context) error {
 		s.cfg.Hold(ctx, procs)
 	}
 	return nil
+}
+
+// awaitReady polls p until it answers /readyz, for at most a minute (a
+// node that is slower is waited for with the rest after the last start).
+func (s *scaleRun) awaitReady(ctx context.Context, p *agentproc.Proc) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, _ = await.Until(ctx, 100*time.Millisecond, time.Minute, func() bool {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL()+"/readyz", nil)
+		if err != nil {
+			return false
+		}
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 // idle measures the idle cluster: bytes, CPU, memory, suspicions, and

@@ -129,8 +129,11 @@ func (n *Node) reportHeard(h *heirCache) {
 		}
 	}
 	plan := peer.HeardPlan{Refresh: n.heardRefresh(), Pace: n.heardPace(), Removals: h.removed(parts)}
-	if heirs, ok := n.heirs(h); ok {
-		plan.Heirs = func(name string) bool { return heirs[name] }
+	// Asked only of a member whose copy is out of date, so a node whose
+	// report did not change does not place the ring again.
+	plan.Heirs = func(name string) bool {
+		heirs, ok := n.heirs(h)
+		return !ok || heirs[name]
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.HeardInterval, 2*time.Second))
 	defer cancel()

@@ -208,8 +208,8 @@ type heardMark struct {
 // place of its next renewal.
 func (t *Transport) heardDue(m Member, key uint64, now time.Time, plan HeardPlan) heardSend {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	last, ok := t.heardSent[m.Name]
+	t.mu.Unlock()
 	switch {
 	case plan.Refresh <= 0 || !ok || last.epoch != m.Epoch || last.removals != plan.Removals:
 		return heardFull

@@ -13,7 +13,8 @@ import (
 )
 
 // Last-heard reports (store/takeover.go): an owner tells every member,
-// when it changes and every refresh otherwise, which partitions it owns and which of their
+// when it changes (HeardPlan says to whom at once) and every refresh
+// otherwise, which partitions it owns and which of their
 // instances it has not heard for store.QuietAfter, so whichever node takes
 // a partition over next counts expiry from the last beat rather than from
 // the takeover.

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/internal/agentproc"
-	"github.com/roster-io/roster/internal/await"
 	"github.com/roster-io/roster/peer"
 )
 
@@ -292,25 +291,6 @@ func (s *scaleRun) start(ctx context.Context) error {
 		s.cfg.Hold(ctx, procs)
 	}
 	return nil
-}
-
-// awaitReady polls p until it answers /readyz, for at most a minute (a
-// node that is slower is waited for with the rest after the last start).
-func (s *scaleRun) awaitReady(ctx context.Context, p *agentproc.Proc) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	_, _ = await.Until(ctx, 100*time.Millisecond, time.Minute, func() bool {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL()+"/readyz", nil)
-		if err != nil {
-			return false
-		}
-		resp, err := s.hc.Do(req)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 }
 
 // idle measures the idle cluster: bytes, CPU, memory, suspicions, and

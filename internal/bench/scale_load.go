@@ -45,8 +45,14 @@ type loadShape struct {
 // beatService names the service of beating instance i (1,000 a service).
 func (s loadShape) beatService(i int) string { return s.prefix + "b" + strconv.Itoa(i/1000) }
 
-// registerBeating registers the beating instances with `workers`
-// concurrent clients; they need no beat for two minutes, so a slow
+// registerWorkers bounds the concurrent registrations of the beating
+// instances: each is a write every node applies, and on a machine whose
+// cores N agents share, 192 at once left some waiting past the client's
+// timeout without registering any faster.
+const registerWorkers = 32
+
+// registerBeating registers the beating instances with up to
+// registerWorkers concurrent clients; they need no beat for two minutes, so a slow
 // machine cannot expire them mid-run. A registration that fails (a
 // timeout on a saturated machine) is tried again, up to three times in
 // all, on the next node: registering is idempotent. It returns how many
@@ -56,7 +62,7 @@ func registerBeating(ctx context.Context, c *Client, s loadShape) (failed, retri
 	var next, errs, retries atomic.Int64
 	var lastErr atomic.Value
 	var wg sync.WaitGroup
-	for range s.workers {
+	for range min(s.workers, registerWorkers) {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)

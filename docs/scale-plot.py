@@ -75,6 +75,8 @@ def fmt(v):
 TABLE = [  # (JSON key, row label, format)
     ("members_converged_ms", "all members seen, from the last start (ms)", "{:,.0f}"),
     ("ready_ms", "all ready (ms)", "{:,.0f}"),
+    ("start_heard_requests_per_node", "last-heard requests a node sent during the start", "{:,.0f}"),
+    ("start_cpu_per_node_s", "CPU a node used during the start (s)", "{:.2f}"),
     ("write_visible_p50_ms", "write visible on every node, p50 (ms)", "{:,.1f}"),
     ("write_visible_p99_ms", "write visible on every node, p99 (ms)", "{:,.1f}"),
     ("write_visible_max_ms", "write visible on every node, max (ms)", "{:,.1f}"),

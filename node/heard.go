@@ -11,7 +11,8 @@ import (
 // So that the node taking a partition over (after a crash, a join or a
 // leave) can count expiry from the last beat instead of from the
 // takeover, every owner reports to every member, each HeardInterval
-// (to a member only when the report changed, or every heardRefresh),
+// (to a member only when the report changed, or every heardRefresh;
+// peer.HeardPlan says to whom a change goes at once),
 // which partitions it owns and which of their instances it has not heard
 // for store.QuietAfter, with how long (store/takeover.go). A node keeps,
 // for each partition, the last report of it; at a takeover it uses the
@@ -19,9 +20,11 @@ import (
 // timeout.
 
 // heardRefresh is how often a member is sent a report that has not
-// changed since it was last told (peer.Transport.ReportHeard). A changed
-// report goes out at once and is re-sent until delivered, so while its
-// sender lives a member's copy is the sender's report; a member takes its
+// changed since it was last told (peer.Transport.ReportHeardTo). A changed
+// report goes out at once (a change of owned partitions alone, to the
+// heirs only) and is re-sent until delivered, so while its sender lives
+// a member's copy is the sender's report but for partitions won or lost
+// (peer.HeardPlan); a member takes its
 // copy to hold until the sender left the cluster (heardHints.departed),
 // and at most one refresh past its arrival. The refresh only bounds how
 // long a copy is trusted when its sender's changes have not been getting
@@ -51,19 +54,27 @@ func (n *Node) partitionOwners() []string {
 	return out
 }
 
-// runHeard sends this node's report every HeardInterval, and at once
-// when ownership or the members change (kickHeard).
+// runHeard sends this node's report every HeardInterval, and when
+// ownership or the members change (kickHeard) after a settle of a fifth
+// of it, so the changes of one burst of membership events make one
+// report.
 func (n *Node) runHeard() {
 	t := time.NewTicker(n.cfg.HeardInterval)
 	defer t.Stop()
+	var h heirCache
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
 		case <-t.C:
 		case <-n.heardKick:
+			select {
+			case <-n.ctx.Done():
+				return
+			case <-time.After(n.cfg.HeardInterval / 5):
+			}
 		}
-		n.reportHeard()
+		n.reportHeard(&h)
 	}
 }
 
@@ -97,8 +108,13 @@ func (n *Node) awaitReports() {
 	}
 }
 
-// reportHeard sends one report of the partitions this node sweeps.
-func (n *Node) reportHeard() {
+// reportHeard sends one report of the partitions this node sweeps: a
+// change of owned partitions alone at once to its heirs (h), at most one
+// a heardPace, and to the others with their next renewal
+// (peer.HeardPlan). A member turning ready waits for the reports of the
+// partitions it takes (awaitReports); one it lacks, it gives fresh
+// timeouts.
+func (n *Node) reportHeard(h *heirCache) {
 	owning := n.cluster.owning.Load()
 	if !n.synced.Load() || owning == nil || n.peers.Peers() == 0 {
 		return
@@ -112,9 +128,77 @@ func (n *Node) reportHeard() {
 			parts = append(parts, peer.Heard{Partition: p, Quiet: q})
 		}
 	}
+	plan := peer.HeardPlan{Refresh: n.heardRefresh(), Pace: n.heardPace(), Removals: h.removed(parts)}
+	// Asked only of a member whose copy is out of date, so a node whose
+	// report did not change does not place the ring again.
+	plan.Heirs = func(name string) bool {
+		heirs, ok := n.heirs(h)
+		return !ok || heirs[name]
+	}
 	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.HeardInterval, 2*time.Second))
 	defer cancel()
-	if failed, err := n.peers.ReportHeard(ctx, len(*owning), parts, n.heardRefresh()); failed > 0 {
+	if failed, err := n.peers.ReportHeardTo(ctx, len(*owning), parts, plan); failed > 0 {
 		n.log.Debug("last-heard report not delivered", "members", failed, "err", err)
 	}
+}
+
+// heardPace is the least time between two reports to an heir for changes
+// of owned partitions alone: two HeardIntervals. A node that fails
+// within it of gaining partitions leaves its heirs without its report of
+// those; they give their instances fresh timeouts.
+func (n *Node) heardPace() time.Duration { return 2 * n.cfg.HeardInterval }
+
+// heirCache is runHeard's own state: this node's heirs on one version of
+// the ring, and the quiet instances of its last report with the count of
+// reports that dropped one (peer.HeardPlan.Removals).
+type heirCache struct {
+	version  uint64
+	heirs    map[string]bool
+	ok       bool
+	quiet    map[quietID]bool
+	removals uint64
+}
+
+// quietID is one quiet instance of a report.
+type quietID struct {
+	part int
+	id   uint64
+}
+
+// removed records parts as the last report and returns the count of
+// reports that no longer listed a quiet instance the one before did.
+func (h *heirCache) removed(parts []peer.Heard) uint64 {
+	next := make(map[quietID]bool, len(h.quiet))
+	for _, p := range parts {
+		for _, q := range p.Quiet {
+			next[quietID{p.Partition, q.ID}] = true
+		}
+	}
+	for k := range h.quiet {
+		if !next[k] {
+			h.removals++
+			break
+		}
+	}
+	h.quiet = next
+	return h.removals
+}
+
+// heirs returns the members that would take this node's partitions over
+// if it left (ring.Heirs), recomputed when the ring changed; false when
+// the ring could not tell.
+func (n *Node) heirs(h *heirCache) (map[string]bool, bool) {
+	v := n.ring.Version()
+	if h.heirs != nil && h.version == v {
+		return h.heirs, h.ok
+	}
+	names, err := n.ring.Heirs(n.cfg.Name)
+	if err != nil {
+		n.log.Warn("last-heard heirs unknown: a change goes to every member", "err", err)
+	}
+	h.version, h.ok, h.heirs = v, err == nil, make(map[string]bool, len(names))
+	for _, name := range names {
+		h.heirs[name] = true
+	}
+	return h.heirs, h.ok
 }

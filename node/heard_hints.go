@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/peer"
+	"github.com/roster-io/roster/ring"
 	"github.com/roster-io/roster/store"
 )
 
@@ -116,12 +117,12 @@ func (h *heardHints) departed(live map[string]Member, now time.Time, ttl time.Du
 }
 
 // hintsAt returns, for a takeover at now, partition p's last report if its
-// sender confirmed it within ttl. It is normally the former owner's; when that owner
-// died before it reported the partition (it had only just taken it over),
-// it is the owner's before, whose report is still true as of when it was
-// made: the grace a takeover gives covers an instance that resumed since.
+// sender confirmed it within ttl, whoever sent it (the takeover uses
+// hintsFrom, which takes it from the partition's owner before only).
 //
-// A changed report comes at once, so the copy is taken to hold until its
+// A change of quiet instances comes at once, and one of owned partitions
+// alone at once to the heirs and otherwise with the next renewal
+// (peer.HeardPlan), so the copy is taken to hold until its
 // sender left the cluster (or until now, if it has not), or stopped owning
 // the partition, and at most its refresh past its last confirmation. Counting its
 // unlisted instances' last-heard bound from the arrival alone would make
@@ -129,12 +130,22 @@ func (h *heardHints) departed(live map[string]Member, now time.Time, ttl time.Du
 // to that much before its delete timeout; counting to the sender's
 // departure makes them at most one failure detection younger.
 func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *store.Hint {
+	return h.hintsFrom(nil, now, ttl)
+}
+
+// hintsFrom is hintsAt for a takeover from the owners before it
+// (prev; nil: any sender): a report of p from another member than p's
+// owner before is not used. Owners send a change of owned partitions
+// alone at once only to their heirs (peer.HeardPlan), so a member may
+// still hold an older owner's report of a partition its owner since
+// gained, which says nothing of the beats the owner heard since.
+func (h *heardHints) hintsFrom(prev func(p int) string, now time.Time, ttl time.Duration) func(p int) *store.Hint {
 	return func(p int) *store.Hint {
 		h.mu.Lock()
 		ph, ok := h.parts[p]
 		gone, left := h.gone[ph.from]
 		h.mu.Unlock()
-		if !ok || now.Sub(ph.seen) > ttl {
+		if !ok || now.Sub(ph.seen) > ttl || (prev != nil && prev(p) != ph.from) {
 			return nil
 		}
 		until := ph.seen.Add(min(ph.holds, ttl))
@@ -166,4 +177,13 @@ func (h *heardHints) uncovered(owners []string, self string) int {
 		}
 	}
 	return missing
+}
+
+// ownerNames returns the name of each partition's owner in v ("" when it
+// has none).
+func ownerNames(v ring.View) func(p int) string {
+	return func(p int) string {
+		m, _ := v.PartitionOwner(p)
+		return m.Name
+	}
 }

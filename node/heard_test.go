@@ -197,3 +197,58 @@ func TestHeardRefresh(t *testing.T) {
 		}
 	}
 }
+
+// TestHeardHints_onlyFromTheOwnerBefore: owners send a change of owned
+// partitions alone at once only to their heirs, so a member may still
+// hold an older owner's report of a partition whose owner since gained
+// it; at a takeover from that owner the older report is not used (a
+// fresh timeout), the owner's own is.
+func TestHeardHints_onlyFromTheOwnerBefore(t *testing.T) {
+	var h heardHints
+	t0 := time.Unix(1_700_000_000, 0)
+	h.record("old", 1, []peer.Heard{{Partition: 3, Holds: time.Minute}, {Partition: 4, Holds: time.Minute}}, t0)
+	h.record("owner", 1, []peer.Heard{{Partition: 4, Holds: time.Minute}}, t0)
+	prev := func(int) string { return "owner" }
+	hint := h.hintsFrom(prev, t0.Add(time.Second), 2*time.Minute)
+	if got := hint(3); got != nil {
+		t.Fatalf("partition 3, last reported by another member than its owner before the takeover: hint %+v, want none", got)
+	}
+	if got := hint(4); got == nil || !got.Until.Equal(t0.Add(time.Second)) {
+		t.Fatalf("partition 4, reported by its owner: hint %+v, want one held until the takeover", got)
+	}
+	if got := h.hintsAt(t0.Add(time.Second), 2*time.Minute)(3); got == nil {
+		t.Fatal("without the owners before, the last report of partition 3 was not used")
+	}
+}
+
+// TestHeirCache_removed: the count grows when a report no longer lists a
+// quiet instance the one before did (it resumed, or its partition was
+// lost), not when instances go quiet or partitions come and go without
+// any.
+func TestHeirCache_removed(t *testing.T) {
+	var h heirCache
+	q := func(ids ...uint64) []store.Quiet {
+		var out []store.Quiet
+		for _, id := range ids {
+			out = append(out, store.Quiet{ID: id, Age: time.Second})
+		}
+		return out
+	}
+	steps := []struct {
+		name  string
+		parts []peer.Heard
+		want  uint64
+	}{
+		{"first", []peer.Heard{{Partition: 1, Quiet: q(7)}}, 0},
+		{"one more quiet, a partition gained", []peer.Heard{{Partition: 1, Quiet: q(7, 8)}, {Partition: 2}}, 0},
+		{"a partition without quiet lost", []peer.Heard{{Partition: 1, Quiet: q(7, 8)}, {Partition: 3, Quiet: q(9)}}, 0},
+		{"an instance resumed", []peer.Heard{{Partition: 1, Quiet: q(8)}, {Partition: 3, Quiet: q(9)}}, 1},
+		{"a partition with quiet lost", []peer.Heard{{Partition: 1, Quiet: q(8)}}, 2},
+		{"unchanged", []peer.Heard{{Partition: 1, Quiet: q(8)}}, 2},
+	}
+	for _, s := range steps {
+		if got := h.removed(s.parts); got != s.want {
+			t.Fatalf("%s: removals %d, want %d", s.name, got, s.want)
+		}
+	}
+}

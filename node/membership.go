@@ -11,6 +11,7 @@ import (
 // took over.
 func (n *Node) applyMembership() {
 	members, ringMembers := n.liveMembers()
+	before := n.ring.View() // the owners the takeover's reports must come from
 	if err := n.ring.Set(ringMembers); err != nil {
 		n.log.Error("ring rebuild failed", "err", err)
 		return
@@ -46,7 +47,7 @@ func (n *Node) applyMembership() {
 	now := n.cfg.Now()
 	n.heard.departed(members, now, n.heardHintTTL())
 	if len(gained) > 0 && takeoverGrace {
-		took = n.store.TakeOver(gained, n.heard.hintsAt(now, n.heardHintTTL()))
+		took = n.store.TakeOver(gained, n.heard.hintsFrom(ownerNames(before), now, n.heardHintTTL()))
 	}
 	owning := make([]bool, n.ring.PartitionCount())
 	for p := range owned {

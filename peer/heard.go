@@ -13,7 +13,8 @@ import (
 )
 
 // Last-heard reports (store/takeover.go): an owner tells every member,
-// when it changes and every refresh otherwise, which partitions it owns and which of their
+// when it changes (HeardPlan says to whom at once) and every refresh
+// otherwise, which partitions it owns and which of their
 // instances it has not heard for store.QuietAfter, so whichever node takes
 // a partition over next counts expiry from the last beat rather than from
 // the takeover.
@@ -145,35 +146,38 @@ func decodeQuiet(b []byte) ([]store.Quiet, error) {
 }
 
 // ReportHeard sends this node's report on a ring of count partitions to
-// the members at once and waits for them (each bounded by ctx); it
-// returns how many members could not be told, and one of the errors.
-//
-// A member that was last told the same report within refresh is skipped:
-// same owned partitions and the same quiet instances (their ages aside,
-// which count from the report's arrival, so an older report still gives
-// the same last-heard times). An instance going quiet, a partition won or
-// lost, or a new member makes the report go out at once; otherwise each
-// member hears it every refresh, which keeps its copy valid. The report
-// carries refresh, so the member takes its copy to hold until refresh
-// after its arrival (Heard.Holds): that no instance went quiet meanwhile.
-// A report is sent to every member every time when refresh is 0.
+// the members, every member told a change at once (ReportHeardTo with
+// every member an heir).
 func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard, refresh time.Duration) (failed int, err error) {
-	req := encodeHeard(count, parts, refresh)
+	return t.ReportHeardTo(ctx, count, parts, HeardPlan{Refresh: refresh})
+}
+
+// ReportHeardTo sends this node's report on a ring of count partitions to
+// the members that are due it (HeardPlan) and waits for them (each bounded
+// by ctx); it returns how many members could not be told, and one of the
+// errors.
+//
+// A member that was last told the same report within the refresh is
+// skipped: same owned partitions and the same quiet instances (their ages
+// aside, which count from the report's arrival, so an older report still
+// gives the same last-heard times). The report carries the refresh, so
+// the member takes its copy to hold until that long after its arrival
+// (Heard.Holds). A report is sent to every member every time when the
+// refresh is 0.
+func (t *Transport) ReportHeardTo(ctx context.Context, count int, parts []Heard, plan HeardPlan) (failed int, err error) {
+	req := encodeHeard(count, parts, plan.Refresh)
 	key, now := req.key(), t.cfg.Now()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	renew := &heardRequest{Partitions: count, RefreshMS: req.RefreshMS, Same: fmt.Sprintf("%016x", key)}
 	for _, q := range t.list() {
-		due := heardFull
-		if refresh > 0 {
-			due = t.heardDue(q.m, key, now, refresh)
-		}
+		due := t.heardDue(q.m, key, now, plan)
 		if due == heardNone {
 			continue
 		}
 		wg.Go(func() {
-			e := t.sendHeard(ctx, q.m, due, req, renew)
-			t.heardDelivered(q.m, key, now, e == nil)
+			whole, e := t.sendHeard(ctx, q.m, due, req, renew)
+			t.heardDelivered(q.m, heardMark{key: key, removals: plan.Removals, epoch: q.m.Epoch, at: now}, whole, e == nil)
 			if e != nil {
 				mu.Lock()
 				failed, err = failed+1, e
@@ -185,32 +189,50 @@ func (t *Transport) ReportHeard(ctx context.Context, count int, parts []Heard, r
 	return failed, err
 }
 
-// heardMark is the last report a member acknowledged.
+// heardMark is the last report a member acknowledged: its key, the
+// sender's HeardPlan.Removals when it was sent, when it was acknowledged
+// and when the member was last sent a whole report.
 type heardMark struct {
-	key   uint64
-	epoch int64
-	at    time.Time
+	key, removals uint64
+	epoch         int64
+	at, whole     time.Time
 }
 
 // heardDue reports what m must be sent now of the report of key: nothing,
-// the whole report (m does not hold it), or a renewal (m holds it, and it
-// is refresh old).
-func (t *Transport) heardDue(m Member, key uint64, now time.Time, refresh time.Duration) heardSend {
+// the whole report, or a renewal (m holds it, and it is a refresh old).
+// The whole report goes at once to a member that holds none of this
+// node's, or whose copy may list as quiet an instance the report no
+// longer lists (plan.Removals grew since); when the copy may only lack
+// partitions or quiet instances the report has, or list partitions it no
+// longer has without quiet instances, at once to an heir (plan.Pace after
+// its last whole report at the earliest), and to any other member in
+// place of its next renewal.
+func (t *Transport) heardDue(m Member, key uint64, now time.Time, plan HeardPlan) heardSend {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	last, ok := t.heardSent[m.Name]
+	t.mu.Unlock()
 	switch {
-	case !ok || last.key != key || last.epoch != m.Epoch:
+	case plan.Refresh <= 0 || !ok || last.epoch != m.Epoch || last.removals != plan.Removals:
 		return heardFull
-	case now.Sub(last.at) >= refresh:
-		return heardRenew
+	case last.key == key:
+		if now.Sub(last.at) >= plan.Refresh {
+			return heardRenew
+		}
+		return heardNone
+	case plan.Heirs == nil || plan.Heirs(m.Name):
+		if now.Sub(last.whole) >= plan.Pace {
+			return heardFull
+		}
+		return heardNone
+	case now.Sub(last.at) >= plan.Refresh:
+		return heardFull
 	}
 	return heardNone
 }
 
-// heardDelivered records that m acknowledged the report of key sent at
-// now, or forgets what m had when it did not.
-func (t *Transport) heardDelivered(m Member, key uint64, now time.Time, ok bool) {
+// heardDelivered records that m acknowledged the report of mark (whole:
+// sent whole, not renewed), or forgets what m had when it did not.
+func (t *Transport) heardDelivered(m Member, mark heardMark, whole, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !ok {
@@ -220,7 +242,11 @@ func (t *Transport) heardDelivered(m Member, key uint64, now time.Time, ok bool)
 	if t.heardSent == nil {
 		t.heardSent = map[string]heardMark{}
 	}
-	t.heardSent[m.Name] = heardMark{key: key, epoch: m.Epoch, at: now}
+	mark.whole = t.heardSent[m.Name].whole
+	if whole {
+		mark.whole = mark.at
+	}
+	t.heardSent[m.Name] = mark
 }
 
 // key fingerprints the report without the quiet instances' ages.

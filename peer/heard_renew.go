@@ -27,17 +27,17 @@ const (
 )
 
 // sendHeard sends m the report (req) or its renewal, and the whole report
-// when m refuses the renewal.
-func (t *Transport) sendHeard(ctx context.Context, m Member, due heardSend, req, renew *heardRequest) error {
+// when m refuses the renewal; whole is whether it sent the whole report.
+func (t *Transport) sendHeard(ctx context.Context, m Member, due heardSend, req, renew *heardRequest) (whole bool, err error) {
 	if due == heardRenew {
 		err := t.call(ctx, KindHeard, m, http.MethodPost, "/internal/v1/heard", renew, nil)
 		// 409: the member holds another copy; 400: an older build that
 		// reads a renewal as a malformed report.
 		if st := answerStatus(err); st != http.StatusConflict && st != http.StatusBadRequest {
-			return err
+			return false, err
 		}
 	}
-	return t.call(ctx, KindHeard, m, http.MethodPost, "/internal/v1/heard", req, nil)
+	return true, t.call(ctx, KindHeard, m, http.MethodPost, "/internal/v1/heard", req, nil)
 }
 
 // renewHeard handles a renewal: 409 when this node's last report from the

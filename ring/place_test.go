@@ -80,3 +80,50 @@ func cmpName(a, b Member) int {
 	}
 	return 0
 }
+
+// TestHeirs: a member's heirs are exactly the owners its partitions get
+// when it leaves, and a View keeps the placement it was taken on.
+func TestHeirs(t *testing.T) {
+	var ms []Member
+	for i := range 20 {
+		ms = append(ms, Member{Name: fmt.Sprintf("node-%02d", i)})
+	}
+	r, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(ms); err != nil {
+		t.Fatal(err)
+	}
+	before := r.View()
+	heirs, err := r.Heirs("node-07")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := r.Owned("node-07")
+	if err := r.Set(slices.Delete(slices.Clone(ms), 7, 8)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, p := range owned {
+		if o, _ := before.PartitionOwner(p); o.Name != "node-07" {
+			t.Fatalf("the view before the leave says partition %d was %s's, want node-07's", p, o.Name)
+		}
+		o, _ := r.PartitionOwner(p)
+		want[o.Name] = true
+	}
+	if len(heirs) != len(want) || len(heirs) < 2 {
+		t.Fatalf("heirs %v, want the %d owners of node-07's partitions after it left: %v", heirs, len(want), want)
+	}
+	for _, h := range heirs {
+		if !want[h] {
+			t.Fatalf("heir %s does not take any of node-07's partitions", h)
+		}
+	}
+	if h, err := r.Heirs("node-07"); h != nil || err != nil {
+		t.Fatalf("a member not in the ring has heirs %v (%v)", h, err)
+	}
+	if _, ok := (View{}).PartitionOwner(0); ok {
+		t.Fatal("an empty view has an owner")
+	}
+}

@@ -70,10 +70,15 @@ type ScaleResult struct {
 	// limit) and how many they listed.
 	MembersNotConverged string  `json:"members_not_converged,omitempty"`
 	ReadyMs             float64 `json:"ready_ms"`
-	WriteVisibleP50Ms   float64 `json:"write_visible_p50_ms"`
-	WriteVisibleP99Ms   float64 `json:"write_visible_p99_ms"`
-	WriteVisibleMaxMs   float64 `json:"write_visible_max_ms"`
-	WritesNotVisible    int     `json:"writes_not_visible"`
+	// StartHeardRequestsPerNode is the last-heard requests (reports and
+	// renewals) a node sent from its start until all were ready, on
+	// average, and StartCPUPerNodeS the CPU seconds it used meanwhile.
+	StartHeardRequestsPerNode float64 `json:"start_heard_requests_per_node"`
+	StartCPUPerNodeS          float64 `json:"start_cpu_per_node_s"`
+	WriteVisibleP50Ms         float64 `json:"write_visible_p50_ms"`
+	WriteVisibleP99Ms         float64 `json:"write_visible_p99_ms"`
+	WriteVisibleMaxMs         float64 `json:"write_visible_max_ms"`
+	WritesNotVisible          int     `json:"writes_not_visible"`
 
 	IdleBytesPerNodePerS       float64 `json:"idle_bytes_per_node_per_s"`
 	IdleGossipBytesPerNodePerS float64 `json:"idle_gossip_bytes_per_node_per_s"`
@@ -169,7 +174,7 @@ func Scale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 		return nil, err
 	}
 	lc := agentproc.NewCluster(agentproc.ClusterConfig{Bin: cfg.Binary, LogDir: cfg.LogDir, StopWithin: 5 * time.Second,
-		MaxSeeds: cfg.Seeds, StartWithin: time.Minute,
+		MaxSeeds: cfg.Seeds, StartWithin: 2 * time.Minute,
 		// No shedding: on a machine running N agents on two shared
 		// cores, goroutines wait for a CPU far past the default
 		// --shed-latency, and a shed scrape or write would measure the
@@ -217,6 +222,11 @@ func (s *scaleRun) run(ctx context.Context) error {
 
 // start starts the nodes one after another and times, from the last
 // start, until every node lists all of them and until all are ready.
+// Four at a time join, each starter waiting for its node to be ready
+// before it starts the next, as a rollout does: N processes joining at
+// once on the few cores of one machine left each waiting minutes for a
+// CPU, for work (the joins and readiness changes every node handles)
+// that a cluster with a core per node spreads over its nodes.
 func (s *scaleRun) start(ctx context.Context) error {
 	// The seeds one after another, then the rest a few at a time (each
 	// joins only the seeds).
@@ -234,10 +244,12 @@ func (s *scaleRun) start(ctx context.Context) error {
 	for range 4 {
 		wg.Go(func() {
 			for i := int(next.Add(1)); i <= s.cfg.Nodes && ctx.Err() == nil; i = int(next.Add(1)) {
-				if _, err := s.lc.Start(ctx, name(i), "", ""); err != nil {
+				p, err := s.lc.Start(ctx, name(i), "", "")
+				if err != nil {
 					errs <- err
 					return
 				}
+				s.awaitReady(ctx, p)
 			}
 		})
 	}
@@ -267,6 +279,14 @@ func (s *scaleRun) start(ctx context.Context) error {
 		return err
 	}
 	s.r.ReadyMs = toMs(time.Since(last))
+	if all, err := scrapeAll(ctx, s.hc, procs); err == nil {
+		var sum nodeCounters
+		for _, c := range all {
+			sum = sum.add(c)
+		}
+		s.r.StartHeardRequestsPerNode = sum.v[cReq+int(peer.KindHeard)] / float64(len(all))
+		s.r.StartCPUPerNodeS = sum.cpu.Seconds() / float64(len(all))
+	}
 	if s.cfg.Hold != nil {
 		s.cfg.Hold(ctx, procs)
 	}
@@ -302,13 +322,18 @@ func (s *scaleRun) load(ctx context.Context) error {
 	procs := s.lc.Live()
 	shape := loadShape{urls: urls(procs), prefix: "bench-scale-" + runID() + "-", instances: s.cfg.Instances,
 		interval: s.cfg.Interval, writeRate: s.cfg.WriteRate, workers: 192}
+	// Each instance beats from its registration on: registering all
+	// first left the early ones unheard for longer than 1.5 beat
+	// intervals, and their owners reported them quiet, then resumed.
+	shape.registered = make([]atomic.Bool, shape.instances)
+	l := startScaleLoad(ctx, s.c, shape)
+	defer l.stop()
 	failed, retried, err := registerBeating(ctx, s.c, shape)
 	s.r.LoadRegisterRetries = retried
 	if failed > 0 {
 		return fmt.Errorf("%d of %d registrations failed three times (last: %w)", failed, shape.instances, err)
 	}
-	l := startScaleLoad(ctx, s.c, shape)
-	defer l.stop()
+	l.writing.Store(true)
 	// One beat round before measuring: every instance has beaten once.
 	select {
 	case <-ctx.Done():

@@ -17,9 +17,10 @@ import (
 	"time"
 )
 
-// scaleLoad is a running load.
+// scaleLoad is a running load: beats, and writes once writing is set.
 type scaleLoad struct {
 	ok, failed, skipped atomic.Uint64
+	writing             atomic.Bool
 	cancel              context.CancelFunc
 	wg                  sync.WaitGroup
 }
@@ -35,13 +36,23 @@ type loadShape struct {
 	interval  time.Duration // their beat interval
 	writeRate int           // writes per second
 	workers   int
+	// registered marks the beating instances registered so far: the
+	// load beats only those, so an instance beats from its registration
+	// on, as a client does (nil: all are).
+	registered []atomic.Bool
 }
 
 // beatService names the service of beating instance i (1,000 a service).
 func (s loadShape) beatService(i int) string { return s.prefix + "b" + strconv.Itoa(i/1000) }
 
-// registerBeating registers the beating instances with `workers`
-// concurrent clients; they need no beat for two minutes, so a slow
+// registerWorkers bounds the concurrent registrations of the beating
+// instances: each is a write every node applies, and on a machine whose
+// cores N agents share, 192 at once left some waiting past the client's
+// timeout without registering any faster.
+const registerWorkers = 32
+
+// registerBeating registers the beating instances with up to
+// registerWorkers concurrent clients; they need no beat for two minutes, so a slow
 // machine cannot expire them mid-run. A registration that fails (a
 // timeout on a saturated machine) is tried again, up to three times in
 // all, on the next node: registering is idempotent. It returns how many
@@ -51,7 +62,7 @@ func registerBeating(ctx context.Context, c *Client, s loadShape) (failed, retri
 	var next, errs, retries atomic.Int64
 	var lastErr atomic.Value
 	var wg sync.WaitGroup
-	for range s.workers {
+	for range min(s.workers, registerWorkers) {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
@@ -71,6 +82,8 @@ func registerBeating(ctx context.Context, c *Client, s loadShape) (failed, retri
 				if err != nil {
 					errs.Add(1)
 					lastErr.Store(err)
+				} else if s.registered != nil {
+					s.registered[i].Store(true)
 				}
 			}
 		})
@@ -131,12 +144,18 @@ func (l *scaleLoad) schedule(ctx context.Context, c *Client, s loadShape, jobs c
 		for k := 0; k < perTick && s.instances > 0; k++ {
 			i := beatAt % s.instances
 			beatAt++
+			if s.registered != nil && !s.registered[i].Load() {
+				continue
+			}
 			v := url.Values{"serviceName": {s.beatService(i)}, "namespaceId": {Namespace}, "ip": {instanceIP(i)}, "port": {"8080"}}
 			base := s.urls[i%len(s.urls)]
 			offer(func(ctx context.Context) error {
 				_, _, err := c.Do(ctx, http.MethodPut, base+"/nacos/v1/ns/instance/beat", "application/x-www-form-urlencoded", v.Encode(), false)
 				return err
 			})
+		}
+		if !l.writing.Load() {
+			continue
 		}
 		for owed += writesPerTick; owed >= 1; owed-- {
 			w := write

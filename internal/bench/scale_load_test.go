@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -33,10 +34,16 @@ func TestRegisterBeating_retries(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := &Client{HTTP: srv.Client()}
-	s := loadShape{urls: []string{srv.URL, srv.URL}, prefix: "t-", instances: 5, interval: time.Second, workers: 2}
+	s := loadShape{urls: []string{srv.URL, srv.URL}, prefix: "t-", instances: 5, interval: time.Second, workers: 2,
+		registered: make([]atomic.Bool, 5)}
 	failed, retried, err := registerBeating(context.Background(), c, s)
 	if failed != 1 || retried != 3 || err == nil {
 		t.Fatalf("failed %d, retried %d, err %v; want 1 failed (three tries), 3 retries, its error", failed, retried, err)
+	}
+	for i := range s.registered {
+		if got := s.registered[i].Load(); got != (i != 0) {
+			t.Errorf("instance %d marked registered %v; want only those registered (beaten from then on)", i, got)
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()

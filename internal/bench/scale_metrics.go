@@ -155,11 +155,11 @@ func scrapeAll(ctx context.Context, hc *http.Client, procs []*agentproc.Proc) ([
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			for try := 0; try < 3; try++ { // a node busy for a moment
+			for try := 0; try < 5; try++ { // a node busy for a moment
 				if out[i], errs[i] = scrape(ctx, hc, p); errs[i] == nil || ctx.Err() != nil {
 					return
 				}
-				time.Sleep(200 * time.Millisecond)
+				time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
 			}
 		})
 	}

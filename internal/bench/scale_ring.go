@@ -18,6 +18,7 @@ import (
 
 	"github.com/roster-io/roster/api"
 	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/internal/await"
 )
 
 // pollInterval is how often each node is polled: slower in big clusters,
@@ -182,4 +183,23 @@ func names(procs []*agentproc.Proc) []string {
 		out[i] = p.Name
 	}
 	return out
+}
+
+// awaitReady polls p until it answers /readyz, for at most a minute (a
+// node that is slower is waited for with the rest after the last start).
+func (s *scaleRun) awaitReady(ctx context.Context, p *agentproc.Proc) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, _ = await.Until(ctx, 100*time.Millisecond, time.Minute, func() bool {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL()+"/readyz", nil)
+		if err != nil {
+			return false
+		}
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }

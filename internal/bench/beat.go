@@ -43,6 +43,26 @@ type BeatConfig struct {
 	Clients int
 }
 
+// withDefaults checks cfg and fills in what is left unset: a service per
+// 1,000 instances, a poll a second, and a ramp long enough to register
+// them all at ~4,000/s, at least a round. mode names the caller in errors.
+func (cfg *BeatConfig) withDefaults(mode string) error {
+	n := cfg.Instances
+	if n <= 0 || cfg.Interval <= 0 {
+		return fmt.Errorf("bench: %s: need instances > 0 and interval > 0", mode)
+	}
+	if cfg.Services <= 0 || cfg.Services > n {
+		cfg.Services = min(max(n/1000, 1), n)
+	}
+	if cfg.Check <= 0 {
+		cfg.Check = time.Second
+	}
+	if cfg.Ramp <= 0 {
+		cfg.Ramp = max(cfg.Interval, time.Duration(n)*250*time.Microsecond)
+	}
+	return nil
+}
+
 // beatOp is one scheduled operation of an instance: round 0 registers it,
 // every later round beats it.
 type beatOp struct {
@@ -147,23 +167,13 @@ func (u *unhealthyWatch) check(ctx context.Context, c *Client, base, prefix stri
 // Beat runs the beat mode for one registration round plus env.Duration.
 func Beat(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	n, c := cfg.Instances, max(env.Concurrency, 1)
-	if n <= 0 || cfg.Interval <= 0 {
-		return nil, fmt.Errorf("bench: beat: need instances > 0 and interval > 0")
-	}
-	if cfg.Services <= 0 || cfg.Services > n {
-		cfg.Services = min(max(n/1000, 1), n)
-	}
-	if cfg.Check <= 0 {
-		cfg.Check = time.Second
+	if err := cfg.withDefaults("beat"); err != nil {
+		return nil, err
 	}
 	started := time.Now()
 	prefix := "bench-beat-" + runID() + "-"
 	addrs := env.Client.Addrs
 	md := beatMetadata(cfg.Interval, 3*cfg.Interval, 6*cfg.Interval)
-	if cfg.Ramp <= 0 {
-		// Long enough to register them all at ~4,000/s, at least a round.
-		cfg.Ramp = max(cfg.Interval, time.Duration(n)*250*time.Microsecond)
-	}
 
 	watch := &unhealthyWatch{seen: map[string]bool{}}
 	wctx, stopWatch := context.WithCancel(ctx)

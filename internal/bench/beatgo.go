@@ -71,17 +71,8 @@ func (t *goTally) observe(e client.BeatEvent) {
 func BeatGo(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	n := cfg.Instances
 	k := max(min(cfg.Clients, n), 1)
-	if n <= 0 || cfg.Interval <= 0 {
-		return nil, fmt.Errorf("bench: beat: need instances > 0 and interval > 0")
-	}
-	if cfg.Services <= 0 || cfg.Services > n {
-		cfg.Services = min(max(n/1000, 1), n)
-	}
-	if cfg.Check <= 0 {
-		cfg.Check = time.Second
-	}
-	if cfg.Ramp <= 0 {
-		cfg.Ramp = max(cfg.Interval, time.Duration(n)*250*time.Microsecond)
+	if err := cfg.withDefaults("beat"); err != nil {
+		return nil, err
 	}
 	started := time.Now()
 	prefix := "bench-go-" + runID() + "-"

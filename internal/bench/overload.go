@@ -47,17 +47,8 @@ type overloadTally struct {
 // env.Concurrency connections spread over the nodes.
 func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	n := cfg.Instances
-	if n <= 0 || cfg.Interval <= 0 {
-		return nil, fmt.Errorf("bench: overload: need instances > 0 and interval > 0")
-	}
-	if cfg.Services <= 0 || cfg.Services > n {
-		cfg.Services = min(max(n/1000, 1), n)
-	}
-	if cfg.Check <= 0 {
-		cfg.Check = time.Second
-	}
-	if cfg.Ramp <= 0 {
-		cfg.Ramp = max(cfg.Interval, time.Duration(n)*250*time.Microsecond)
+	if err := cfg.withDefaults("overload"); err != nil {
+		return nil, err
 	}
 	started := time.Now()
 	prefix := "bench-over-" + runID() + "-"

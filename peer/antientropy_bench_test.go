@@ -33,7 +33,10 @@ func (c countingConn) Write(p []byte) (int, error) {
 }
 
 // storeReceiver is a Receiver over one store whose only member is "n0".
-type storeReceiver struct{ st *store.Store }
+type storeReceiver struct {
+	st       *store.Store
+	unsynced *atomic.Bool // while set, Synced reports false (nil: never)
+}
 
 func (r storeReceiver) Member(name string) (Member, bool) {
 	return Member{Name: name, HTTPAddr: "127.0.0.1:1"}, name == "n0"
@@ -49,6 +52,7 @@ func (r storeReceiver) RenewHeard(Member, uint64, time.Duration) bool {
 }
 func (r storeReceiver) Store() *store.Store { return r.st }
 func (r storeReceiver) PartitionCount() int { return 4093 }
+func (r storeReceiver) Synced() bool        { return r.unsynced == nil || !r.unsynced.Load() }
 
 // BenchmarkAntiEntropyInSync measures the bytes on the wire (HTTP headers
 // included, both directions) of one anti-entropy exchange between two
@@ -77,7 +81,7 @@ func BenchmarkAntiEntropyInSync(b *testing.B) {
 	}
 	defer t.Close()
 	mux := http.NewServeMux()
-	NewServer(t, storeReceiver{st}).Routes(mux)
+	NewServer(t, storeReceiver{st: st}).Routes(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	var wire atomic.Int64

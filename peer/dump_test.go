@@ -91,3 +91,37 @@ func TestStream_repairInChunks(t *testing.T) {
 		t.Errorf("%d HTTP requests, want 0", n)
 	}
 }
+
+// TestDump_unsyncedPeerRefuses: a node that has not synced (restarted
+// moments ago, it may hold nothing yet, while its peers' view of it can
+// still say ready) refuses a dump and a pull, over the stream and over
+// HTTP, so a node syncing from it tries another peer instead of turning
+// ready on an empty registry. Once synced it answers.
+func TestDump_unsyncedPeerRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		old  map[string]bool // a dumps over HTTP
+	}{{"stream", nil}, {"HTTP", map[string]bool{"a": true}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes := newMesh(t, []string{"a", "b"}, meshOptions{old: tc.old})
+			a, b := nodes["a"], nodes["b"]
+			fill(t, b.recv.Store(), 100, 10, func(i int) string { return fmt.Sprint("s", i%7) })
+			if tc.old == nil {
+				await.True(t, 20*time.Second, "a and b share one connection", func() bool { return shared(a, b) })
+			}
+			ctx := context.Background()
+			b.recv.unsynced.Store(true)
+			if recs, err := a.tr.Dump(ctx, b.m); err == nil || !strings.Contains(err.Error(), "not synced") {
+				t.Fatalf("dump of an unsynced node: %d records, err %v; want a not-synced error", len(recs), err)
+			}
+			if recs, err := a.tr.Pull(ctx, b.m, []int{2, 3}, nil); err == nil || !strings.Contains(err.Error(), "not synced") {
+				t.Fatalf("pull of an unsynced node: %d records, err %v; want a not-synced error", len(recs), err)
+			}
+			b.recv.unsynced.Store(false)
+			recs, err := a.tr.Dump(ctx, b.m)
+			if err != nil || len(recs) != len(b.recv.Store().Records()) {
+				t.Fatalf("dump of a synced node: %d records, err %v; want %d", len(recs), err, len(b.recv.Store().Records()))
+			}
+		})
+	}
+}

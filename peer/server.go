@@ -51,6 +51,10 @@ type Receiver interface {
 	Store() *store.Store
 	// PartitionCount is the ring's number of partitions.
 	PartitionCount() int
+	// Synced reports whether this node holds the registry: it has
+	// pulled it from a peer or started the cluster. Until then it
+	// refuses dumps and pulls (errNotSynced).
+	Synced() bool
 }
 
 // Server answers the internal endpoints for one node. Build it with
@@ -209,6 +213,10 @@ func (s *Server) beats(w http.ResponseWriter, r *http.Request, from Member) {
 // dump handles GET /internal/v1/dump: every record, for a peer that is
 // syncing.
 func (s *Server) dump(w http.ResponseWriter, r *http.Request, from Member) {
+	if !s.recv.Synced() {
+		writeError(w, errNotSynced)
+		return
+	}
 	writeBody(w, r, http.StatusOK, &dumpReply{Records: s.recv.Store().Records()})
 }
 
@@ -233,6 +241,10 @@ func (s *Server) digest(w http.ResponseWriter, r *http.Request, from Member) {
 func (s *Server) pull(w http.ResponseWriter, r *http.Request, from Member) {
 	var req pullRequest
 	if !s.readPartitions(w, r, &req, &req.Partitions) {
+		return
+	}
+	if !s.recv.Synced() {
+		writeError(w, errNotSynced)
 		return
 	}
 	st := s.recv.Store()
@@ -263,6 +275,13 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request, from Member) {
 	s.recv.PeerReady(from)
 	writeJSON(w, http.StatusOK, struct{}{})
 }
+
+// errNotSynced answers a dump or a pull asked of a node that has not
+// synced: its registry may be empty or partial (it restarted moments ago),
+// and a peer syncing from it would turn ready without the registry. The
+// peer's view of this node can still say ready for a while after a
+// restart on the same address, from before it.
+var errNotSynced = &RemoteError{Status: http.StatusServiceUnavailable, Msg: "peer: not synced: this node is still pulling the registry"}
 
 // readPartitions decodes an internal JSON request into v and refuses the
 // partition numbers in *parts that are outside the ring. On a bad request

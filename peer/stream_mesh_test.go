@@ -70,7 +70,7 @@ func newMesh(t testing.TB, names []string, o meshOptions) map[string]*meshNode {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n.recv = &meshReceiver{streamReceiver: &streamReceiver{storeReceiver: storeReceiver{st}}}
+		n.recv = &meshReceiver{streamReceiver: &streamReceiver{storeReceiver: storeReceiver{st: st, unsynced: new(atomic.Bool)}}}
 		cfg := DefaultConfig()
 		cfg.Self, cfg.Secret, cfg.Stream, cfg.Timeout = name, []byte("mesh-secret"), true, 3*time.Second
 		cfg.Allow = func(string) bool { return !n.cut.Load() }

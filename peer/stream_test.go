@@ -96,7 +96,7 @@ func newStreamPair(t testing.TB, secret []byte, useTLS, old bool) *streamPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &streamPair{recv: &streamReceiver{storeReceiver: storeReceiver{st}}}
+	p := &streamPair{recv: &streamReceiver{storeReceiver: storeReceiver{st: st}}}
 	rcfg := DefaultConfig()
 	rcfg.Self, rcfg.Secret, rcfg.Timeout = "n1", secret, 2*time.Second
 	rtr, err := New(rcfg)

@@ -23,9 +23,9 @@ import (
 // along through the survivors stays healthy everywhere.
 func TestCluster_silentInstanceExpiresDespiteOwnerMoves(t *testing.T) {
 	const svc = "moving"
-	const beatInterval, deleteTimeout = 500 * time.Millisecond, 3 * time.Second
+	const beatInterval, deleteTimeout = 500 * time.Millisecond, 5 * time.Second
 	tc := agenttest.NewCluster(t, 4)
-	md := `{"preserved.heart.beat.interval":"500","preserved.heart.beat.timeout":"1000","preserved.ip.delete.timeout":"3000"}`
+	md := `{"preserved.heart.beat.interval":"500","preserved.heart.beat.timeout":"1000","preserved.ip.delete.timeout":"5000"}`
 	any := tc.Agents()[0]
 	for _, ip := range []string{"10.0.0.1", "10.0.0.2"} {
 		if code, body := nacos(t, base(any), http.MethodPost, "instance", vals("serviceName", svc, "ip", ip, "port", "80", "metadata", md)); code != 200 {
@@ -42,40 +42,65 @@ func TestCluster_silentInstanceExpiresDespiteOwnerMoves(t *testing.T) {
 	lastBeat := time.Now() // 10.0.0.1 falls silent from here (the answer came after the beat)
 
 	live := func() []*agent.Agent { return tc.Agents() }
-	// keepBeating beats 10.0.0.2 through the survivors every 200 ms until
-	// until, checking that it is healthy on each of them.
-	keepBeating := func(until time.Time) {
-		for time.Now().Before(until) {
-			for _, n := range live() {
-				beat(n, "10.0.0.2")
-				if _, body := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", svc, "ip", "10.0.0.2", "port", "80")); !strings.Contains(body, `"healthy":true`) {
-					t.Fatalf("beating instance not healthy on %s: %s", n.Node().Name(), body)
-				}
+	// check beats 10.0.0.2 through every survivor, checking that it is
+	// healthy on each, and records when 10.0.0.1 is first gone from all.
+	var gone time.Time
+	check := func() {
+		all := true
+		for _, n := range live() {
+			beat(n, "10.0.0.2")
+			if _, body := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", svc, "ip", "10.0.0.2", "port", "80")); !strings.Contains(body, `"healthy":true`) {
+				t.Fatalf("beating instance not healthy on %s: %s", n.Node().Name(), body)
 			}
-			time.Sleep(200 * time.Millisecond)
+			if code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", svc, "ip", "10.0.0.1", "port", "80")); code != http.StatusNotFound {
+				all = false
+			}
+		}
+		if all && gone.IsZero() {
+			gone = time.Now()
 		}
 	}
-	// killOwner kills the service's owner and returns when a survivor
-	// names another owner.
+	keepChecking := func(until time.Time) {
+		for time.Now().Before(until) {
+			check()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// killOwner kills the service's owner and returns when every
+	// survivor names the same new owner (each detects the death on its
+	// own, up to a couple of seconds apart on a loaded machine), with the
+	// time the new owner itself first named itself: its takeover.
 	killOwner := func() time.Time {
 		owner, _ := ownerAndOther(tc, svc)
 		name := owner.Node().Name()
 		tc.Kill(name)
+		selfNamed := map[string]time.Time{}
 		var took time.Time
-		await.True(t, 10*time.Second, "a new owner of "+svc, func() bool {
-			keepBeating(time.Now().Add(50 * time.Millisecond))
-			m, ok := live()[0].Node().Owner(keyOf(svc))
-			if ok && m.Name != name && m.Ready {
-				took = time.Now()
-				return true
+		await.True(t, 10*time.Second, "every survivor naming a new owner of "+svc, func() bool {
+			check()
+			named, agree := "", true
+			for _, n := range live() {
+				m, ok := n.Node().Owner(keyOf(svc))
+				if ok && m.Name == n.Node().Name() && selfNamed[m.Name].IsZero() {
+					selfNamed[m.Name] = time.Now()
+				}
+				if !ok || m.Name == name || !m.Ready || (named != "" && m.Name != named) {
+					agree = false
+				}
+				named = m.Name
 			}
-			return false
+			took = selfNamed[named]
+			return agree && !took.IsZero()
 		})
 		return took
 	}
-	keepBeating(lastBeat.Add(time.Second))
+	// Before the first kill, the owner has had time to list the silent
+	// instance as quiet (store.QuietAfter, 750 ms) and report it (a
+	// HeardInterval tick and the heirs' pace); after a takeover, the new
+	// owner has too, even had it not had that report.
+	keepChecking(lastBeat.Add(1500 * time.Millisecond))
 	first := killOwner()
-	keepBeating(first.Add(600 * time.Millisecond)) // the new owner reports at least once
+	keepChecking(first.Add(time.Second))
 	second := killOwner()
 
 	limit := lastBeat.Add(deleteTimeout)
@@ -83,18 +108,8 @@ func TestCluster_silentInstanceExpiresDespiteOwnerMoves(t *testing.T) {
 		limit = t2
 	}
 	limit = limit.Add(700 * time.Millisecond) // polling, replication and the sweeper
-	var gone time.Time
 	for time.Now().Before(lastBeat.Add(15*time.Second)) && gone.IsZero() {
-		keepBeating(time.Now().Add(100 * time.Millisecond))
-		all := true
-		for _, n := range live() {
-			if code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", svc, "ip", "10.0.0.1", "port", "80")); code != http.StatusNotFound {
-				all = false
-			}
-		}
-		if all {
-			gone = time.Now()
-		}
+		keepChecking(time.Now().Add(100 * time.Millisecond))
 	}
 	t.Logf("takeovers at %v and %v after the last beat; gone everywhere after %v (limit %v)",
 		first.Sub(lastBeat).Round(time.Millisecond), second.Sub(lastBeat).Round(time.Millisecond),

@@ -27,7 +27,7 @@ var (
 	descPeerRequests = kindDescs("roster_peer_requests_total", "Internal requests this node sent to peers, by kind "+
 		"(deltas, beats: handed-off beats, heard: last-heard reports, antientropy, sync: start-up dumps and other queries).")
 	descPeerBodyBytes = kindDescs("roster_peer_body_bytes_total", "Bytes of the bodies of the internal requests this node sent "+
-		"and of their answers (no HTTP framing), by kind as in roster_peer_requests_total.")
+		"and of their answers (no framing; over HTTP and peer streams alike), by kind as in roster_peer_requests_total.")
 )
 
 // kindDescs returns one description of name for each peer.Kind.

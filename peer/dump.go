@@ -101,7 +101,7 @@ func (t *Transport) pullPages(ctx context.Context, kind Kind, m Member, parts []
 		o, size := notSent, 0
 		if t.allowed(m.Name) {
 			var err error
-			if o, size, err = t.streamTry(ctx, m, "/internal/v1/pull", req, &got); o == answered {
+			if o, size, err = t.streamTry(ctx, kind, m, "/internal/v1/pull", req, &got); o == answered {
 				t.stats.Requests[kind].Add(1)
 				if err != nil {
 					return nil, err

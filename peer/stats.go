@@ -30,8 +30,8 @@ type Stats struct {
 	BytesReceived atomic.Uint64
 	// Requests and BodyBytes count the internal requests this node sent
 	// and the bytes of their bodies and of their answers' bodies (HTTP
-	// framing not included), by Kind. Requests sent over a peer stream
-	// count in Requests, not in BodyBytes.
+	// framing not included), by Kind, over HTTP and over peer streams
+	// alike.
 	Requests  [NumKinds]atomic.Uint64
 	BodyBytes [NumKinds]atomic.Uint64
 }

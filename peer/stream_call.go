@@ -28,16 +28,17 @@ const (
 // streamCall sends one internal request on m's stream, when it has one
 // and the request fits a frame. done is false when the request must go
 // over HTTP instead (nothing was applied, or repeating it is harmless).
-func (t *Transport) streamCall(ctx context.Context, m Member, path string, in, out any) (done bool, err error) {
-	o, _, err := t.streamTry(ctx, m, path, in, out)
+func (t *Transport) streamCall(ctx context.Context, kind Kind, m Member, path string, in, out any) (done bool, err error) {
+	o, _, err := t.streamTry(ctx, kind, m, path, in, out)
 	return o == answered, err
 }
 
 // streamTry offers one internal request to m's stream and reports what
 // became of it, with the size of the answer's body. A request whose
 // connection is being drained, or broke, is sent once more on the
-// connection the link has moved to, if any.
-func (t *Transport) streamTry(ctx context.Context, m Member, path string, in, out any) (streamOutcome, int, error) {
+// connection the link has moved to, if any. An answered request's body
+// and its answer's count in Stats.BodyBytes under kind, as over HTTP.
+func (t *Transport) streamTry(ctx context.Context, kind Kind, m Member, path string, in, out any) (streamOutcome, int, error) {
 	l := t.linkOf(m)
 	if l == nil || len(path) > 255 {
 		return notSent, 0, nil
@@ -72,6 +73,9 @@ func (t *Transport) streamTry(ctx context.Context, m Member, path string, in, ou
 			s = next
 			r, err = s.roundTrip(callCtx, path, flags, body)
 		}
+	}
+	if err == nil && r.status != statusUseHTTP {
+		t.stats.BodyBytes[kind].Add(uint64(len(body) + len(r.body)))
 	}
 	switch {
 	case errors.Is(err, errStreamDown):

@@ -54,3 +54,33 @@ func TestClient_countsBytes(t *testing.T) {
 		t.Errorf("other kinds counted %d, want 0", got)
 	}
 }
+
+// TestStream_countsBodiesByKind: a request answered over the peer stream
+// counts its body and its answer's under its kind, as over HTTP, so the
+// connection bytes beyond all bodies are the framing alone.
+func TestStream_countsBodiesByKind(t *testing.T) {
+	p := newStreamPair(t, nil, false, false)
+	p.waitStream(t)
+	mine := []uint64{1, 2}
+	if _, equal, err := p.tr.Digests(context.Background(), p.m, mine); err != nil || equal {
+		t.Fatalf("digests: equal %v, %v; want the peer's vector", equal, err)
+	}
+	if n := p.tr.Stats().StreamCalls.Load(); n != 1 {
+		t.Fatalf("%d calls over the stream, want 1", n)
+	}
+	req, _, err := encodeBody(&digestRequest{Root: DigestRoot(mine)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The answer is the peer's digest vector: 8 bytes a partition, base64.
+	st := p.tr.Stats()
+	min := uint64(len(req) + 4093*8*4/3)
+	if got := st.BodyBytes[KindAntiEntropy].Load(); got < min || got > min+200 {
+		t.Errorf("anti-entropy body bytes %d, want the request's %d plus a 4,093-word answer (%d–%d in all)", got, len(req), min, min+200)
+	}
+	for k := range NumKinds {
+		if k != KindAntiEntropy && st.BodyBytes[k].Load() != 0 {
+			t.Errorf("%s body bytes %d, want 0", k, st.BodyBytes[k].Load())
+		}
+	}
+}

@@ -153,7 +153,7 @@ func (t *Transport) allowed(peer string) bool { return t.cfg.Allow == nil || t.c
 // and it carries the request, else as an HTTP request.
 func (t *Transport) call(ctx context.Context, kind Kind, m Member, method, path string, in, out any) error {
 	if method == http.MethodPost && t.cfg.Stream && t.allowed(m.Name) {
-		if done, err := t.streamCall(ctx, m, path, in, out); done {
+		if done, err := t.streamCall(ctx, kind, m, path, in, out); done {
 			t.stats.Requests[kind].Add(1)
 			if err == nil {
 				t.stats.StreamCalls.Add(1)

@@ -46,10 +46,13 @@ func benchScaleCommand() *cli.Command {
 			&cli.DurationFlag{Name: "load", Value: 20 * time.Second, Usage: "load window measured"},
 			&cli.IntFlag{Name: "instances", Value: 10000, Usage: "instances beating during the load"},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "their beat interval"},
+			&cli.StringFlag{Name: "beat-client", Value: "go", Usage: "who beats the instances: go (Go clients, beats batched per owner) or nacos (one Nacos beat per instance, handed to the owner)"},
+			&cli.IntFlag{Name: "beat-clients", Value: 1, Usage: "how many Go clients hold the instances (--beat-client go)"},
 			&cli.IntFlag{Name: "write-rate", Value: 500, Usage: "writes per second during the load, spread over the nodes"},
 			&cli.IntFlag{Name: "writes", Value: 200, Usage: "writes timed until visible on every node"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "how many of the first nodes each new node joins"},
 			&cli.StringFlag{Name: "heap-profile", Usage: "save the first agent's heap profile, once the cluster is up, in `DIR`/heap-N.pb.gz (runs the agents with --pprof)"},
+			&cli.StringFlag{Name: "cpu-profile", Usage: "save the first agent's CPU profiles during the start, the registrations and the load in `DIR`/cpu-N-PHASE-K.pb.gz (runs the agents with --pprof)"},
 			&cli.StringFlag{Name: "json", Usage: "also write the results as a JSON array to `FILE`"},
 		},
 		OnUsageError: onUsageError,
@@ -73,7 +76,8 @@ func scaleSizes(s string) ([]int, error) {
 func scaleConfig(c *cli.Context) (bench.ScaleConfig, error) {
 	cfg := bench.ScaleConfig{GossipProfile: c.String("gossip-profile"), Idle: c.Duration("idle"), Load: c.Duration("load"),
 		Instances: c.Int("instances"), Interval: c.Duration("interval"), WriteRate: c.Int("write-rate"),
-		Writes: c.Int("writes"), Seeds: c.Int("seeds"), Binary: c.String("binary")}
+		Writes: c.Int("writes"), Seeds: c.Int("seeds"), Binary: c.String("binary"),
+		BeatClient: c.String("beat-client"), BeatClients: c.Int("beat-clients")}
 	switch {
 	case cfg.Idle <= 0 || cfg.Idle > 10*time.Minute || cfg.Load <= 0 || cfg.Load > 10*time.Minute:
 		return cfg, fmt.Errorf("--idle %v and --load %v must be in (0, 10m]", cfg.Idle, cfg.Load)
@@ -85,6 +89,10 @@ func scaleConfig(c *cli.Context) (bench.ScaleConfig, error) {
 		return cfg, fmt.Errorf("--write-rate %d is not in 0..100000", cfg.WriteRate)
 	case cfg.Writes < 1 || cfg.Writes > 100000:
 		return cfg, fmt.Errorf("--writes %d is not in 1..100000", cfg.Writes)
+	case cfg.BeatClient != "go" && cfg.BeatClient != "nacos":
+		return cfg, fmt.Errorf("--beat-client %q must be go or nacos", cfg.BeatClient)
+	case cfg.BeatClients < 1 || cfg.BeatClients > 64:
+		return cfg, fmt.Errorf("--beat-clients %d is not in 1..64", cfg.BeatClients)
 	case cfg.Seeds < 1 || cfg.Seeds > maxScaleNodes:
 		return cfg, fmt.Errorf("--seeds %d is not in 1..%d", cfg.Seeds, maxScaleNodes)
 	}
@@ -120,6 +128,10 @@ func runBenchScale(c *cli.Context) error {
 				fmt.Fprintf(c.App.ErrWriter, "bench: heap profile: %v\n", err)
 			}
 		}
+	}
+	if dir := c.String("cpu-profile"); dir != "" {
+		cfg.AgentArgs = append(cfg.AgentArgs, "--pprof")
+		cfg.CPUProfileDir = dir
 	}
 	// A hard cap on the whole run; SIGINT and SIGTERM end it early, and
 	// Scale stops its agents either way.

@@ -58,12 +58,21 @@ type ScaleConfig struct {
 	// Hold, if set, is called with the cluster once it is up and idle,
 	// before anything is measured under load (for a heap profile).
 	Hold func(ctx context.Context, procs []*agentproc.Proc)
+	// BeatClient is who beats the load's instances: "go" (default), Go
+	// clients batching beats per owner (BeatClients of them, default
+	// 1), or "nacos", one Nacos HTTP beat per instance and interval.
+	BeatClient  string
+	BeatClients int
+	// CPUProfileDir, if set, receives the first agent's CPU profiles
+	// during the start and the load (the agents need --pprof).
+	CPUProfileDir string
 }
 
 // ScaleResult is one run's figures; the JSON keys are the documented ones.
 type ScaleResult struct {
 	Nodes              int     `json:"nodes"`
 	GossipProfile      string  `json:"gossip_profile"`
+	BeatClient         string  `json:"beat_client"`
 	MembersConvergedMs float64 `json:"members_converged_ms"`
 	// MembersNotConverged, when set, says which nodes did not list every
 	// member within the start's limit (MembersConvergedMs is then the
@@ -105,6 +114,8 @@ type ScaleResult struct {
 	// instances tried again after a failure (a timeout on a saturated
 	// machine).
 	LoadRegisterRetries int `json:"load_register_retries"`
+	// LoadRegisterS is how long registering the beating instances took.
+	LoadRegisterS float64 `json:"load_register_s"`
 
 	MovedFractionJoin  float64 `json:"moved_fraction_join"`
 	JoinSettledMs      float64 `json:"join_settled_ms"`
@@ -134,6 +145,11 @@ func (c *ScaleConfig) defaults() error {
 	if c.Instances < 0 || c.WriteRate < 0 {
 		return errors.New("bench: scale: instances and write rate must not be negative")
 	}
+	c.BeatClient = cmpOrString(c.BeatClient, "go")
+	if c.BeatClient != "go" && c.BeatClient != "nacos" {
+		return fmt.Errorf("bench: scale: beat client %q is neither go nor nacos", c.BeatClient)
+	}
+	c.BeatClients = max(c.BeatClients, 1)
 	if c.Writes <= 0 {
 		c.Writes = 200
 	}
@@ -185,7 +201,7 @@ func Scale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 	hc := NewHTTPClient(64, 10*time.Second)
 	defer hc.CloseIdleConnections()
 	s := &scaleRun{cfg: cfg, lc: lc, hc: hc, c: &Client{HTTP: hc},
-		r: &ScaleResult{Nodes: cfg.Nodes, GossipProfile: cfg.GossipProfile}}
+		r: &ScaleResult{Nodes: cfg.Nodes, GossipProfile: cfg.GossipProfile, BeatClient: cfg.BeatClient}}
 	err := s.run(ctx)
 	s.r.Load1 = loadAvg()
 	if err != nil {
@@ -233,8 +249,12 @@ func (s *scaleRun) start(ctx context.Context) error {
 	width := len(strconv.Itoa(s.cfg.Nodes + 1))
 	name := func(i int) string { return fmt.Sprintf("scale%0*d", width, i) }
 	for i := 1; i <= min(s.cfg.Seeds, s.cfg.Nodes); i++ {
-		if _, err := s.lc.Start(ctx, name(i), "", ""); err != nil {
+		p, err := s.lc.Start(ctx, name(i), "", "")
+		if err != nil {
 			return err
+		}
+		if i == 1 {
+			defer s.profilePhase(ctx, p, "start")()
 		}
 	}
 	next := atomic.Int64{}
@@ -326,10 +346,18 @@ func (s *scaleRun) load(ctx context.Context) error {
 	// first left the early ones unheard for longer than 1.5 beat
 	// intervals, and their owners reported them quiet, then resumed.
 	shape.registered = make([]atomic.Bool, shape.instances)
+	shape.goBeats = s.cfg.BeatClient == "go"
 	l := startScaleLoad(ctx, s.c, shape)
 	defer l.stop()
-	failed, retried, err := registerBeating(ctx, s.c, shape)
+	t0 := time.Now()
+	stopProfile := s.profilePhase(ctx, procs[0], "register")
+	stopProgress := s.registerProgress(ctx, shape.registered)
+	failed, retried, err := s.register(ctx, l, shape)
+	stopProgress()
+	stopProfile()
+	s.r.LoadRegisterS = time.Since(t0).Seconds()
 	s.r.LoadRegisterRetries = retried
+	s.cfg.Progress("scale %d: %d registrations in %.1f s", s.cfg.Nodes, shape.instances-failed, s.r.LoadRegisterS)
 	if failed > 0 {
 		return fmt.Errorf("%d of %d registrations failed three times (last: %w)", failed, shape.instances, err)
 	}
@@ -341,7 +369,9 @@ func (s *scaleRun) load(ctx context.Context) error {
 	case <-time.After(s.cfg.Interval):
 	}
 	ok0 := l.ok.Load()
+	stopProfile = s.profilePhase(ctx, procs[0], "load")
 	w, err := measure(ctx, s.hc, procs, s.cfg.Load)
+	stopProfile()
 	if err != nil {
 		return err
 	}

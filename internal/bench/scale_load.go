@@ -23,6 +23,9 @@ type scaleLoad struct {
 	writing             atomic.Bool
 	cancel              context.CancelFunc
 	wg                  sync.WaitGroup
+	// beaters, if set, beat the instances instead of the schedule
+	// (scale_loadgo.go); stop closes them.
+	beaters *goBeaters
 }
 
 // loadTick is the load's scheduling step.
@@ -36,6 +39,9 @@ type loadShape struct {
 	interval  time.Duration // their beat interval
 	writeRate int           // writes per second
 	workers   int
+	// goBeats: the instances are beaten by Go clients (scale_loadgo.go),
+	// not by the schedule.
+	goBeats bool
 	// registered marks the beating instances registered so far: the
 	// load beats only those, so an instance beats from its registration
 	// on, as a client does (nil: all are).
@@ -141,7 +147,7 @@ func (l *scaleLoad) schedule(ctx context.Context, c *Client, s loadShape, jobs c
 			return
 		case <-t.C:
 		}
-		for k := 0; k < perTick && s.instances > 0; k++ {
+		for k := 0; k < perTick && s.instances > 0 && !s.goBeats; k++ {
 			i := beatAt % s.instances
 			beatAt++
 			if s.registered != nil && !s.registered[i].Load() {
@@ -172,6 +178,9 @@ func (l *scaleLoad) schedule(ctx context.Context, c *Client, s loadShape, jobs c
 
 // stop ends the load and waits for its goroutines.
 func (l *scaleLoad) stop() {
+	if l.beaters != nil {
+		l.beaters.close()
+	}
 	l.cancel()
 	l.wg.Wait()
 }

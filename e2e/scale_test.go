@@ -71,6 +71,16 @@ func TestBenchScale_local3(t *testing.T) {
 		{"moved_fraction_leave", 0.05, 0.6},
 		{"detect_ms", 1, 60_000},
 		{"rss_per_node_mb", 5, 500},
+		{"load_register_s", 0.001, 60},
+		// The Go client holding the instances beats each to its owner:
+		// acknowledged beats, and few handed on (Nacos beats to three
+		// nodes would hand on two thirds).
+		{"load_ops_per_s", 1, 1e6},
+		{"load_beats_per_s", 1, 1e6},
+		{"handed_off_share", 0, 0.3},
+	}
+	if got["beat_client"] != "go" {
+		t.Errorf("beat_client %v, want go (the default)", got["beat_client"])
 	}
 	for _, c := range checks {
 		if v := num(c.key); v < c.min || v > c.max {

@@ -94,22 +94,25 @@ type ScaleResult struct {
 	IdlePeerBytesPerNodePerS   float64 `json:"idle_peer_bytes_per_node_per_s"`
 	IdleHeardBytesPerNodePerS  float64 `json:"idle_heard_bytes_per_node_per_s"`
 	AntiEntropyBytesPerExch    float64 `json:"antientropy_bytes_per_exchange"`
-	LoadBytesPerNodePerS       float64 `json:"load_bytes_per_node_per_s"`
-	LoadGossipBytesPerNodePerS float64 `json:"load_gossip_bytes_per_node_per_s"`
-	LoadPeerBytesPerNodePerS   float64 `json:"load_peer_bytes_per_node_per_s"`
-	LoadDeltaBytesPerNodePerS  float64 `json:"load_delta_bytes_per_node_per_s"`
-	LoadBeatBytesPerNodePerS   float64 `json:"load_beat_bytes_per_node_per_s"`
-	LoadHeardBytesPerNodePerS  float64 `json:"load_heard_bytes_per_node_per_s"`
-	LoadRecordsSentPerS        float64 `json:"load_records_sent_per_s"`
-	BytesPerRecordSent         float64 `json:"bytes_per_record_sent"`
-	LoadBeatsPerS              float64 `json:"load_beats_per_s"`
-	HandedOffShare             float64 `json:"handed_off_share"`
-	BytesPerHandedOffBeat      float64 `json:"bytes_per_handed_off_beat"`
-	CPUPerNode                 float64 `json:"cpu_per_node"`
-	LoadCPUPerNode             float64 `json:"load_cpu_per_node"`
-	LoadOpsPerS                float64 `json:"load_ops_per_s"`
-	LoadFailed                 uint64  `json:"load_failed"`
-	LoadSkipped                uint64  `json:"load_skipped"`
+	// AntiEntropyBodyBytesPerExch is the bodies alone (requests and
+	// answers), without the framing share.
+	AntiEntropyBodyBytesPerExch float64 `json:"antientropy_body_bytes_per_exchange"`
+	LoadBytesPerNodePerS        float64 `json:"load_bytes_per_node_per_s"`
+	LoadGossipBytesPerNodePerS  float64 `json:"load_gossip_bytes_per_node_per_s"`
+	LoadPeerBytesPerNodePerS    float64 `json:"load_peer_bytes_per_node_per_s"`
+	LoadDeltaBytesPerNodePerS   float64 `json:"load_delta_bytes_per_node_per_s"`
+	LoadBeatBytesPerNodePerS    float64 `json:"load_beat_bytes_per_node_per_s"`
+	LoadHeardBytesPerNodePerS   float64 `json:"load_heard_bytes_per_node_per_s"`
+	LoadRecordsSentPerS         float64 `json:"load_records_sent_per_s"`
+	BytesPerRecordSent          float64 `json:"bytes_per_record_sent"`
+	LoadBeatsPerS               float64 `json:"load_beats_per_s"`
+	HandedOffShare              float64 `json:"handed_off_share"`
+	BytesPerHandedOffBeat       float64 `json:"bytes_per_handed_off_beat"`
+	CPUPerNode                  float64 `json:"cpu_per_node"`
+	LoadCPUPerNode              float64 `json:"load_cpu_per_node"`
+	LoadOpsPerS                 float64 `json:"load_ops_per_s"`
+	LoadFailed                  uint64  `json:"load_failed"`
+	LoadSkipped                 uint64  `json:"load_skipped"`
 	// LoadRegisterRetries counts the registrations of the beating
 	// instances tried again after a failure (a timeout on a saturated
 	// machine).
@@ -328,6 +331,7 @@ func (s *scaleRun) idle(ctx context.Context) error {
 	if ex := w.sum.v[cAEExchanges]; ex > 0 {
 		// Idle, the nodes are in sync: each exchange compares digests.
 		s.r.AntiEntropyBytesPerExch = w.kindBytes(peer.KindAntiEntropy) / ex
+		s.r.AntiEntropyBodyBytesPerExch = w.sum.v[cBody+int(peer.KindAntiEntropy)] / ex
 	}
 	s.r.IdleHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
 	s.r.FalseSuspicions += w.sum.v[cSuspicions]
@@ -347,6 +351,11 @@ func (s *scaleRun) load(ctx context.Context) error {
 	// intervals, and their owners reported them quiet, then resumed.
 	shape.registered = make([]atomic.Bool, shape.instances)
 	shape.goBeats = s.cfg.BeatClient == "go"
+	if shape.goBeats {
+		// The workers only write: 64 keep 500 writes a second going
+		// while each takes up to 128 ms.
+		shape.workers = 64
+	}
 	l := startScaleLoad(ctx, s.c, shape)
 	defer l.stop()
 	t0 := time.Now()

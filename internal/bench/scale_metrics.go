@@ -120,13 +120,19 @@ func parseCounters(r io.Reader) (nodeCounters, error) {
 	return c, nil
 }
 
+// scrapeTimeout bounds one scrape: under the load, N agents on two
+// cores may leave one without a CPU for many seconds.
+const scrapeTimeout = 30 * time.Second
+
 // scrape reads p's counters: /metrics and its CPU time.
 func scrape(ctx context.Context, hc *http.Client, p *agentproc.Proc) (nodeCounters, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL()+"/metrics", nil)
 	if err != nil {
 		return nodeCounters{}, fmt.Errorf("bench: scale: %w", err)
 	}
-	resp, err := hc.Do(req)
+	patient := *hc
+	patient.Timeout = scrapeTimeout
+	resp, err := patient.Do(req)
 	if err != nil {
 		return nodeCounters{}, fmt.Errorf("bench: scale: metrics of %s: %w", p.Name, err)
 	}

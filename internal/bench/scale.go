@@ -415,7 +415,7 @@ func (s *scaleRun) load(ctx context.Context) error {
 // how long until every ring, the newcomer's too, agrees.
 func (s *scaleRun) join(ctx context.Context) error {
 	procs := s.lc.Live()
-	before, _, err := waitRingsAgree(ctx, s.hc, procs, names(procs), 30*time.Second)
+	before, _, err := waitRingsAgree(ctx, s.hc, procs, names(procs), s.settleWithin())
 	if err != nil {
 		return err
 	}
@@ -438,7 +438,7 @@ func (s *scaleRun) join(ctx context.Context) error {
 // measures the same.
 func (s *scaleRun) leave(ctx context.Context) error {
 	procs := s.lc.Live()
-	before, _, err := waitRingsAgree(ctx, s.hc, procs, names(procs), 30*time.Second)
+	before, _, err := waitRingsAgree(ctx, s.hc, procs, names(procs), s.settleWithin())
 	if err != nil {
 		return err
 	}
@@ -478,9 +478,10 @@ func (s *scaleRun) detect(ctx context.Context) error {
 	return nil
 }
 
-// settleWithin bounds the wait for the rings to agree after a join or a
-// leave: the newcomer first pulls the registry from a peer, which takes
-// long on a machine where N agents share the cores.
+// settleWithin bounds the wait for the rings to agree, before and after
+// a join or a leave: the newcomer first pulls the registry from a peer,
+// and after the load the agents still work off its backlog, both slow
+// on a machine where N agents share the cores.
 func (s *scaleRun) settleWithin() time.Duration {
 	return 2*time.Minute + time.Duration(s.cfg.Nodes)*time.Second
 }

@@ -129,7 +129,10 @@ type ScaleResult struct {
 	Refutations        float64 `json:"refutations"`
 	RSSPerNodeMB       float64 `json:"rss_per_node_mb"`
 	LoadRSSPerNodeMB   float64 `json:"load_rss_per_node_mb"`
-	Load1              string  `json:"loadavg,omitempty"`
+	// ScrapeMissed counts the nodes left out of the idle and load
+	// windows because they did not answer a metrics scrape in time.
+	ScrapeMissed int    `json:"scrape_missed"`
+	Load1        string `json:"loadavg,omitempty"`
 	// Error is why the run stopped early; the figures before it stand.
 	Error string `json:"error,omitempty"`
 }
@@ -324,6 +327,7 @@ func (s *scaleRun) idle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.r.ScrapeMissed += w.missed
 	s.r.IdleBytesPerNodePerS = w.bytesPerNode()
 	s.r.IdleGossipBytesPerNodePerS = w.gossipPerNode()
 	s.r.IdlePeerBytesPerNodePerS = w.peerPerNode()
@@ -384,6 +388,7 @@ func (s *scaleRun) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.r.ScrapeMissed += w.missed
 	s.r.LoadOpsPerS = float64(l.ok.Load()-ok0) / w.seconds
 	s.r.LoadBytesPerNodePerS = w.bytesPerNode()
 	s.r.LoadGossipBytesPerNodePerS = w.gossipPerNode()

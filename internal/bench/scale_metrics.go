@@ -6,6 +6,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -153,6 +154,17 @@ func scrape(ctx context.Context, hc *http.Client, p *agentproc.Proc) (nodeCounte
 // scrapeAll reads the counters of every process, in parallel (a few at a
 // time, so that the scrape barely disturbs what it measures).
 func scrapeAll(ctx context.Context, hc *http.Client, procs []*agentproc.Proc) ([]nodeCounters, error) {
+	out, errs := scrapeEach(ctx, hc, procs)
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// scrapeEach is scrapeAll with each process's error apart.
+func scrapeEach(ctx context.Context, hc *http.Client, procs []*agentproc.Proc) ([]nodeCounters, []error) {
 	out := make([]nodeCounters, len(procs))
 	errs := make([]error, len(procs))
 	sem := make(chan struct{}, 8)
@@ -170,40 +182,45 @@ func scrapeAll(ctx context.Context, hc *http.Client, procs []*agentproc.Proc) ([
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, errs
 }
 
 // window is what a set of processes did between two scrapes.
 type window struct {
 	nodes   int
 	seconds float64
-	sum     nodeCounters // over every node
+	sum     nodeCounters // over every node that answered both scrapes
+	// missed is how many nodes did not answer a scrape (five tries of
+	// scrapeTimeout): they are left out of sum and nodes.
+	missed int
 }
 
 // measure scrapes procs, waits d (or until ctx ends) and scrapes again.
+// A node that answers neither scrape in time (N agents on two cores
+// under load leave some without a CPU for minutes) is left out and
+// counted in missed; more than half missing fails the window.
 func measure(ctx context.Context, hc *http.Client, procs []*agentproc.Proc, d time.Duration) (window, error) {
-	before, err := scrapeAll(ctx, hc, procs)
-	if err != nil {
-		return window{}, err
-	}
+	before, errs0 := scrapeEach(ctx, hc, procs)
 	t0 := time.Now()
 	select {
 	case <-ctx.Done():
 		return window{}, ctx.Err()
 	case <-time.After(d):
 	}
-	after, err := scrapeAll(ctx, hc, procs)
-	if err != nil {
-		return window{}, err
-	}
-	w := window{nodes: len(procs), seconds: time.Since(t0).Seconds()}
+	after, errs1 := scrapeEach(ctx, hc, procs)
+	w := window{seconds: time.Since(t0).Seconds()}
+	var first error
 	for i := range procs {
+		if err := cmp.Or(errs0[i], errs1[i]); err != nil {
+			first = cmp.Or(first, err)
+			w.missed++
+			continue
+		}
+		w.nodes++
 		w.sum = w.sum.add(after[i].sub(before[i]))
+	}
+	if w.nodes < (len(procs)+1)/2 {
+		return window{}, fmt.Errorf("%d of %d nodes did not answer (first: %w)", w.missed, len(procs), first)
 	}
 	return w, nil
 }

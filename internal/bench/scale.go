@@ -366,9 +366,9 @@ func (s *scaleRun) load(ctx context.Context) error {
 	stopProfile := s.profilePhase(ctx, procs[0], "register")
 	stopProgress := s.registerProgress(ctx, shape.registered)
 	failed, retried, err := s.register(ctx, l, shape)
-	stopProgress()
-	stopProfile()
 	s.r.LoadRegisterS = time.Since(t0).Seconds()
+	stopProgress()
+	stopProfile() // waits for the profile's window: not in the figure
 	s.r.LoadRegisterRetries = retried
 	s.cfg.Progress("scale %d: %d registrations in %.1f s", s.cfg.Nodes, shape.instances-failed, s.r.LoadRegisterS)
 	if failed > 0 {

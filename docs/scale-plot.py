@@ -89,6 +89,7 @@ TABLE = [  # (JSON key, row label, format)
     ("rss_per_node_mb", "idle: RSS per node (MiB)", "{:.1f}"),
     ("load_register_s", "registering the beating instances (s)", "{:,.1f}"),
     ("load_ops_per_s", "load achieved (beats + writes per s, all nodes)", "{:,.0f}"),
+    ("load_beats_per_s", "beats the agents received per s", "{:,.0f}"),
     ("load_bytes_per_node_per_s", "load: bytes a node sends per s", "{:,.0f}"),
     ("bytes_per_record_sent", "bytes per replicated record sent", "{:,.0f}"),
     ("handed_off_share", "beats handed off to the owner", "{:.2f}"),

@@ -9,12 +9,15 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/roster-io/roster/peer"
 )
 
 // scaleLoad is a running load: beats, and writes once writing is set.
@@ -183,4 +186,76 @@ func (l *scaleLoad) stop() {
 	}
 	l.cancel()
 	l.wg.Wait()
+}
+
+// load registers the beating instances, then measures a window of beats
+// and writes.
+func (s *scaleRun) load(ctx context.Context) error {
+	procs := s.lc.Live()
+	shape := loadShape{urls: urls(procs), prefix: "bench-scale-" + runID() + "-", instances: s.cfg.Instances,
+		interval: s.cfg.Interval, writeRate: s.cfg.WriteRate, workers: 192}
+	// Each instance beats from its registration on: registering all
+	// first left the early ones unheard for longer than 1.5 beat
+	// intervals, and their owners reported them quiet, then resumed.
+	shape.registered = make([]atomic.Bool, shape.instances)
+	shape.goBeats = s.cfg.BeatClient == "go"
+	if shape.goBeats {
+		// The workers only write: 64 keep 500 writes a second going
+		// while each takes up to 128 ms.
+		shape.workers = 64
+	}
+	l := startScaleLoad(ctx, s.c, shape)
+	defer l.stop()
+	t0 := time.Now()
+	stopProfile := s.profilePhase(ctx, procs[0], "register")
+	stopProgress := s.registerProgress(ctx, shape.registered)
+	failed, retried, err := s.register(ctx, l, shape)
+	s.r.LoadRegisterS = time.Since(t0).Seconds()
+	stopProgress()
+	stopProfile() // waits for the profile's window: not in the figure
+	s.r.LoadRegisterRetries = retried
+	s.cfg.Progress("scale %d: %d registrations in %.1f s", s.cfg.Nodes, shape.instances-failed, s.r.LoadRegisterS)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d registrations failed three times (last: %w)", failed, shape.instances, err)
+	}
+	l.writing.Store(true)
+	// One beat round before measuring: every instance has beaten once.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(s.cfg.Interval):
+	}
+	ok0 := l.ok.Load()
+	stopProfile = s.profilePhase(ctx, procs[0], "load")
+	w, err := measure(ctx, s.hc, procs, s.cfg.Load)
+	stopProfile()
+	if err != nil {
+		return err
+	}
+	s.r.ScrapeMissed += w.missed
+	s.r.LoadOpsPerS = float64(l.ok.Load()-ok0) / w.seconds
+	s.r.LoadBytesPerNodePerS = w.bytesPerNode()
+	s.r.LoadGossipBytesPerNodePerS = w.gossipPerNode()
+	s.r.LoadPeerBytesPerNodePerS = w.peerPerNode()
+	s.r.LoadCPUPerNode = w.cpuPerNode()
+	s.r.LoadHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
+	s.r.LoadDeltaBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindDeltas))
+	s.r.LoadBeatBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindBeats))
+	s.r.LoadRecordsSentPerS = w.sum.v[cRecordsSent] / w.seconds
+	s.r.LoadBeatsPerS = w.sum.v[cBeatsIn] / w.seconds
+	if rec := w.sum.v[cRecordsSent]; rec > 0 {
+		s.r.BytesPerRecordSent = w.kindBytes(peer.KindDeltas) / rec
+	}
+	if beats := w.sum.v[cBeatsIn]; beats > 0 {
+		s.r.HandedOffShare = w.sum.v[cHandedOff] / beats
+	}
+	if h := w.sum.v[cHandedOff]; h > 0 {
+		s.r.BytesPerHandedOffBeat = w.kindBytes(peer.KindBeats) / h
+	}
+	s.r.FalseSuspicions += w.sum.v[cSuspicions]
+	s.r.Refutations += w.sum.v[cRefutes]
+	s.r.LoadRSSPerNodeMB, err = meanRSSMB(procs)
+	l.stop()
+	s.r.LoadFailed, s.r.LoadSkipped = l.failed.Load(), l.skipped.Load()
+	return err
 }

@@ -39,7 +39,7 @@ type overloadTally struct {
 	beats, shed, retried, errs int
 	notFound                   int
 	firstErr                   error
-	lat, late, admitted        Latencies // admitted: per answered attempt
+	lat, late, admitted        Latencies     // admitted: per answered attempt
 	perSecond                  map[int64]int // goodput by second since the ramp's end
 }
 

@@ -69,7 +69,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.server = peer.NewServer(a.peers, a.node)
 	gc := gate.Config{ACL: cfg.ACL, Secret: cfg.secret(), MaxConcurrent: cfg.MaxConcurrent, MaxWatchers: cfg.MaxWatchers,
-		ShedLatency: cfg.ShedLatency, Logger: cfg.Logger, Now: cfg.Now}
+		ShedLatency: cfg.ShedLatency, ShedQueueAge: cfg.ShedQueueAge, Logger: cfg.Logger, Now: cfg.Now}
 	if a.gate, err = gate.New(gc, a.node, a.reg); err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
@@ -100,6 +100,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.srv = &http.Server{
 		Handler:           a.gate.Wrap(a.mux),
+		ConnContext:       a.gate.ConnContext,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.MaxWait + cfg.MaxWait/16 + cfg.ReadTimeout,
@@ -152,6 +153,7 @@ func (a *Agent) Start() error {
 	if err != nil {
 		return fmt.Errorf("agent: listen %s: %w", a.cfg.HTTPAddr, err)
 	}
+	ln = a.gate.Listener(ln)
 	if a.cfg.TLS != nil {
 		ln = tls.NewListener(ln, a.cfg.TLS)
 	}

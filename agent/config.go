@@ -104,6 +104,11 @@ type Config struct {
 	// wait longer than this for a CPU, a share of client requests is shed
 	// with 429 (see gate.Config). Zero: never shed. Default 50ms.
 	ShedLatency time.Duration
+	// ShedQueueAge turns on the gate's shedding by queue age: a client read
+	// that waited longer than this on its connection before it could
+	// start, or a write that waited twice this, gets 429 (see
+	// gate.Config). Zero: off. Default 1s.
+	ShedQueueAge time.Duration
 	// GRPCAddr is the listen address of the Nacos 2.x gRPC door: "auto"
 	// (the default) is the HTTP host and port + 1000, "off" disables it.
 	GRPCAddr string
@@ -139,6 +144,7 @@ func DefaultConfig() Config {
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,
 		ShedLatency:       50 * time.Millisecond,
+		ShedQueueAge:      time.Second,
 		GRPCAddr:          GRPCAuto,
 		GRPC:              grpcdoor.DefaultConfig(),
 		HealthCheck:       health.DefaultConfig(),
@@ -155,6 +161,7 @@ func DefaultLocalConfig() Config {
 	// scheduler delays say nothing about a node's load. Tests of the
 	// admission control turn it on themselves.
 	c.ShedLatency = 0
+	c.ShedQueueAge = 0
 	return c
 }
 

@@ -14,6 +14,8 @@ func overloadFlags(def agent.Config) []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "shed-latency", Value: def.ShedLatency, EnvVars: envVar("shed-latency"),
 			Usage: "shed a growing share of client requests (429, Retry-After: 1) while goroutines wait longer than this for a CPU (90th percentile over 50 ms); 0: never shed"},
+		&cli.DurationFlag{Name: "shed-queue-age", Value: def.ShedQueueAge, EnvVars: envVar("shed-queue-age"),
+			Usage: "answer 429 (Retry-After: 1) at once to a client read that waited longer than this on its connection before it could start, or a write that waited twice this (requests pipelined on few connections); 0: never"},
 		&cli.DurationFlag{Name: "expiry-brake-lag", Value: def.ExpiryBrakeLag, EnvVars: envVar("expiry-brake-lag"),
 			Usage: "hold expiries while a beat has waited longer than this to be applied or the node sheds requests; 0: never hold"},
 		&cli.BoolFlag{Name: "peer-stream", Value: def.PeerStream, EnvVars: envVar("peer-stream"),
@@ -24,9 +26,10 @@ func overloadFlags(def agent.Config) []cli.Flag {
 // applyOverload reads the overload flags into cfg.
 func applyOverload(c *cli.Context, cfg *agent.Config) error {
 	cfg.ShedLatency = c.Duration("shed-latency")
+	cfg.ShedQueueAge = c.Duration("shed-queue-age")
 	cfg.ExpiryBrakeLag = c.Duration("expiry-brake-lag")
 	cfg.PeerStream = c.Bool("peer-stream")
-	for _, f := range []string{"shed-latency", "expiry-brake-lag"} {
+	for _, f := range []string{"shed-latency", "shed-queue-age", "expiry-brake-lag"} {
 		if c.Duration(f) < 0 {
 			return fmt.Errorf("--%s %v must not be negative", f, c.Duration(f))
 		}

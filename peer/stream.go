@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"hash"
@@ -181,11 +180,12 @@ func newSession(conn net.Conn, br *bufio.Reader, c sessionConfig) *session {
 		s.wmac, s.rmac = hmac.New(sha256.New, c.key), hmac.New(sha256.New, c.key)
 	}
 	raw := conn
-	if tc, ok := conn.(*tls.Conn); ok {
-		raw = tc.NetConn()
-	}
-	if cc, ok := raw.(*countedConn); ok {
-		raw = cc.Conn
+	for range 4 { // TLS, the transport's counting, the gate's timing
+		if cc, ok := raw.(*countedConn); ok {
+			raw = cc.Conn
+		} else if w, ok := raw.(interface{ NetConn() net.Conn }); ok {
+			raw = w.NetConn()
+		}
 	}
 	s.tcp, _ = raw.(*net.TCPConn)
 	_ = conn.SetDeadline(time.Time{})

@@ -40,6 +40,11 @@ type Config struct {
 	// growing share of client requests is shed with 429 and Retry-After.
 	// Zero: never shed.
 	ShedLatency time.Duration
+	// ShedQueueAge turns on shedding by queue age (admitqueue.go): a read
+	// that waited longer than this on its connection before its handler
+	// could start, or a write that waited twice this, is answered 429 with
+	// Retry-After at once. Serve with Listener and ConnContext. Zero: off.
+	ShedQueueAge time.Duration
 	// Logger receives the gate's logs.
 	Logger *slog.Logger
 	// Now is the clock.
@@ -61,6 +66,7 @@ type Gate struct {
 	brake     brake
 	metrics   *httpMetrics
 	admit     *admission
+	queue     *queueShed
 	inflight  atomic.Int64 // client requests counted against MaxConcurrent
 	waiting   atomic.Int64 // blocking queries waiting (never counted)
 }
@@ -71,14 +77,17 @@ func New(cfg Config, core *node.Node, reg prometheus.Registerer) (*Gate, error) 
 	if err := cfg.ACL.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.MaxConcurrent < 0 || cfg.MaxWatchers < 0 || cfg.ShedLatency < 0 {
-		return nil, errors.New("gate: config: max concurrent, max watchers and shed latency must not be negative")
+	if cfg.MaxConcurrent < 0 || cfg.MaxWatchers < 0 || cfg.ShedLatency < 0 || cfg.ShedQueueAge < 0 {
+		return nil, errors.New("gate: config: max concurrent, max watchers, shed latency and shed queue age must not be negative")
 	}
 	g := &Gate{cfg: cfg, core: core, auth: newAuth(cfg.ACL, cfg.Secret, cfg.Now), metrics: newHTTPMetrics()}
 	if err := g.metrics.register(reg, func() float64 { return float64(g.waiting.Load()) }); err != nil {
 		return nil, err
 	}
 	if err := g.startAdmission(reg); err != nil {
+		return nil, err
+	}
+	if err := g.startQueueShed(reg); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -94,6 +103,16 @@ func (g *Gate) ACLEnabled() bool { return g.auth.acl.Enabled() }
 func (g *Gate) Wrap(mux *http.ServeMux) http.Handler {
 	return g.metrics.instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k := kindOf(r)
+		if strings.HasPrefix(r.URL.Path, "/internal/") {
+			untrack(r) // the cluster's own traffic is never timed
+		}
+		if k.counted {
+			if err := g.queue.admit(r); err != nil {
+				_, r.Pattern = mux.Handler(r)
+				g.refuse(w, r, err)
+				return
+			}
+		}
 		if k.counted && !g.admit.admit() {
 			_, r.Pattern = mux.Handler(r)
 			g.refuse(w, r, g.admit.tooBusy())

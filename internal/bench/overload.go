@@ -39,7 +39,7 @@ type overloadTally struct {
 	beats, shed, retried, errs int
 	notFound                   int
 	firstErr                   error
-	lat, late                  Latencies
+	lat, late, admitted        Latencies     // admitted: per answered attempt
 	perSecond                  map[int64]int // goodput by second since the ramp's end
 }
 
@@ -161,6 +161,7 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 				var try func(c, left int)
 				try = func(c, left int) {
 					raw := formRequest("PUT", hosts[c%len(hosts)], "/nacos/v1/ns/instance/beat", form)
+					sent := time.Now()
 					outstanding.Add(1)
 					err := pipes[c].send(raw, func(a pipeAnswer) {
 						defer outstanding.Done()
@@ -175,6 +176,7 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 							if measured {
 								t.beats++
 								t.lat = append(t.lat, t1.Sub(t0))
+								t.admitted = append(t.admitted, t1.Sub(sent))
 								t.perSecond[int64(t1.Sub(beatFrom)/time.Second)]++
 							}
 						case a.Err == nil && a.Status == 429:
@@ -251,7 +253,7 @@ func waitOutstanding(wg *sync.WaitGroup, d time.Duration) {
 // overloadReport sums the tallies into r.
 func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTally, watch *unhealthyWatch, from, to time.Time) *Report {
 	var sum overloadTally
-	var lats, lates []Latencies
+	var lats, lates, admitted []Latencies
 	perSecond := map[int64]int{}
 	for _, t := range tallies {
 		t.mu.Lock()
@@ -264,13 +266,13 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 		sum.errs += t.errs
 		sum.notFound += t.notFound
 		sum.firstErr = firstOf(sum.firstErr, t.firstErr)
-		lats, lates = append(lats, t.lat), append(lates, t.late)
+		lats, lates, admitted = append(lats, t.lat), append(lates, t.late), append(admitted, t.admitted)
 		for s, c := range t.perSecond {
 			perSecond[s] += c
 		}
 		t.mu.Unlock()
 	}
-	lat, late := NewLatencies(lats...), NewLatencies(lates...)
+	lat, late, adm := NewLatencies(lats...), NewLatencies(lates...), NewLatencies(admitted...)
 	r.Params["instances"] = strconv.Itoa(cfg.Instances)
 	r.Params["services"] = strconv.Itoa(cfg.Services)
 	r.Params["interval"] = cfg.Interval.String()
@@ -304,6 +306,8 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 	r.Add("retries after 429", float64(sum.retried), UnitCount)
 	r.AddMs("beat latency p50", lat.Percentile(0.50))
 	r.AddMs("beat latency p99", lat.Percentile(0.99))
+	r.AddMs("admitted attempt latency p50", adm.Percentile(0.50))
+	r.AddMs("admitted attempt latency p99", adm.Percentile(0.99))
 	r.AddMs("send lateness p50", late.Percentile(0.50))
 	r.AddMs("send lateness p99", late.Percentile(0.99))
 	r.Add("beat errors", float64(sum.errs), UnitCount)

@@ -65,6 +65,15 @@ func metadataJSON(field, s string) (map[string]string, error) {
 	if !utf8.ValidString(s) {
 		return nil, invalid(field, "not valid UTF-8")
 	}
+	if m, ok := flatJSON(s); ok {
+		return m, nil
+	}
+	return decodeJSONObject(field, s)
+}
+
+// decodeJSONObject decodes a JSON object of scalar values with
+// encoding/json.
+func decodeJSONObject(field, s string) (map[string]string, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &raw); err != nil {
 		return nil, invalid(field, "malformed JSON: "+err.Error())

@@ -86,6 +86,7 @@ type service struct {
 	infoBuried time.Time
 	entries    map[InstanceKey]*entry
 	live       int
+	persistent int // live instances that are not ephemeral
 	snap       atomic.Pointer[Snapshot]
 	// stale is set when records changed after snap was built; pending
 	// lists the instance keys changed since (see publish.go).
@@ -180,7 +181,7 @@ func (s *Store) CacheStats() *CacheStats { return &s.cache }
 // there are.
 func (s *Store) Stats() (services, instances int) {
 	s.services.Range(func(_, v any) bool {
-		if snap := s.viewOf(v.(*service)); snap != nil && snap.Exists {
+		if s.exists(v.(*service)) {
 			services++
 		}
 		return true
@@ -188,11 +189,36 @@ func (s *Store) Stats() (services, instances int) {
 	return services, s.Len()
 }
 
+// exists reports what svc's snapshot's Exists would, without building the
+// snapshot: readers of every service (the health checker's scans, the
+// metrics) must not rebuild each changed snapshot nobody else reads.
+func (s *Store) exists(svc *service) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return svc.hasInfo && !svc.info.Deleted || svc.live > 0
+}
+
+// PersistentServices returns the keys of the services that hold live
+// persistent (not ephemeral) instances: those a health checker checks.
+func (s *Store) PersistentServices() []Key {
+	var out []Key
+	s.services.Range(func(k, v any) bool {
+		s.mu.Lock()
+		n := v.(*service).persistent
+		s.mu.Unlock()
+		if n > 0 {
+			out = append(out, k.(Key))
+		}
+		return true
+	})
+	return out
+}
+
 // AllServices returns the keys of every existing service.
 func (s *Store) AllServices() []Key {
 	var out []Key
 	s.services.Range(func(k, v any) bool {
-		if snap := s.viewOf(v.(*service)); snap != nil && snap.Exists {
+		if s.exists(v.(*service)) {
 			out = append(out, k.(Key))
 		}
 		return true

@@ -76,3 +76,35 @@ func TestStore_persistentServicesAndExistence(t *testing.T) {
 	s.Sweep(func(Key) bool { return true })
 	check("swept")
 }
+
+// TestStore_droppedServiceNotMemoized checks that a service dropped once
+// it holds nothing (its tombstone reaped) is not found again through the
+// store's memo of the last service looked up: a new registration
+// creates a new service, visible to readers.
+func TestStore_droppedServiceNotMemoized(t *testing.T) {
+	clk := newFakeClock()
+	s := newTestStore(t, "n1", clk)
+	k := Key{"public", "g", "a"}
+	mustRegister(t, s, k, inst("10.0.0.1", 80))
+	if _, err := s.Deregister(k, ik("10.0.0.1", 80)); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Minute)
+	if n := s.Reap(); n != 1 {
+		t.Fatalf("reaped %d, want 1", n)
+	}
+	if _, ok := s.services.Load(k); ok {
+		t.Fatal("the service is still held after its last tombstone was reaped")
+	}
+	s.mu.Lock()
+	memo := s.memo
+	s.mu.Unlock()
+	if memo != nil && memo.key == k {
+		t.Fatal("the dropped service is still memoized")
+	}
+	mustRegister(t, s, k, inst("10.0.0.2", 80))
+	if snap := s.Snapshot(k); len(snap.Instances) != 1 || snap.Instances[0].IP != "10.0.0.2" {
+		t.Fatalf("after re-registering: %d instances", len(snap.Instances))
+	}
+	checkSnapshots(t, s)
+}

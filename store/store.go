@@ -74,6 +74,9 @@ type Store struct {
 	nsLive  map[string]int                 // live instances by namespace
 	journal Journal                        // told of every applied record (journal.go); nil if none
 	bound   map[string]map[string]boundSet // live connection-bound entries by holder and conn (bound.go)
+	// memo is the service looked up last under mu: a write looks its
+	// service up more than once (a merge's checks, then its apply).
+	memo *service
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
@@ -248,8 +251,8 @@ func (s *Store) Services(namespace, group string) []Summary {
 
 // serviceLocked returns the service record for k, creating it.
 func (s *Store) serviceLocked(k Key) *service {
-	if v, ok := s.services.Load(k); ok {
-		return v.(*service)
+	if svc := s.loadLocked(k); svc != nil {
+		return svc
 	}
 	svc := &service{key: k, entries: map[InstanceKey]*entry{}, partition: s.partitionOf(k)}
 	s.services.Store(k, svc)
@@ -260,18 +263,33 @@ func (s *Store) serviceLocked(k Key) *service {
 	return svc
 }
 
+// loadLocked returns the service k, or nil.
+func (s *Store) loadLocked(k Key) *service {
+	if m := s.memo; m != nil && m.key == k {
+		return m
+	}
+	v, ok := s.services.Load(k)
+	if !ok {
+		return nil
+	}
+	s.memo = v.(*service)
+	return s.memo
+}
+
 // dropLocked forgets a service that holds nothing.
 func (s *Store) dropLocked(svc *service) {
+	if s.memo == svc {
+		s.memo = nil
+	}
 	s.services.Delete(svc.key)
 	delete(s.byPart[svc.partition], svc.key)
 }
 
 // lookupLocked returns the entry for ik in k, or nil.
 func (s *Store) lookupLocked(k Key, ik InstanceKey) (*service, *entry) {
-	v, ok := s.services.Load(k)
-	if !ok {
+	svc := s.loadLocked(k)
+	if svc == nil {
 		return nil, nil
 	}
-	svc := v.(*service)
 	return svc, svc.entries[ik]
 }

@@ -140,11 +140,12 @@ func checkMetadata(field string, m map[string]string) error {
 	if len(m) > MaxMetadataKeys {
 		return tooManyKeys(field)
 	}
-	keys := make([]string, 0, len(m))
+	var small [8]string // most metadata has a few keys: sort them on the stack
+	keys := small[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.Sort(keys) // report the same offending key every time
 	total := 0
 	for _, k := range keys {
 		if k == "" {

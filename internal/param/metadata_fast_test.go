@@ -99,3 +99,12 @@ func BenchmarkMetadataJSON(b *testing.B) {
 		}
 	})
 }
+
+// TestMetadata_allocations checks that the common JSON metadata is
+// decoded and checked in two allocations (the map and its first bucket).
+func TestMetadata_allocations(t *testing.T) {
+	const s = `{"zone":"a","preserved.heart.beat.interval":"5000","version":"1.2.3"}`
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = Metadata("metadata", s) }); allocs > 2 {
+		t.Errorf("%.0f allocations per decoding, want at most 2", allocs)
+	}
+}

@@ -294,7 +294,7 @@ func (c *Checker) rescan() {
 	c.index, c.owner = idx, own
 	c.scan++
 	now := time.Now()
-	for _, k := range st.AllServices() {
+	for _, k := range st.PersistentServices() {
 		if !c.core.Owns(k) {
 			continue
 		}

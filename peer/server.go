@@ -148,13 +148,13 @@ func (s *Server) deltas(w http.ResponseWriter, r *http.Request, from Member) {
 		return
 	}
 	if req.Repair {
-		writeJSON(w, http.StatusOK, deltasReply{Applied: s.recv.Merge(req.Records, false)})
+		writeApplied(w, s.recv.Merge(req.Records, false))
 		return
 	}
 	s.stats.DeltaReceived.Add(uint64(len(req.Records)))
 	applied := s.recv.Merge(req.Records, true)
 	s.stats.DeltaApplied.Add(uint64(applied))
-	writeJSON(w, http.StatusOK, deltasReply{Applied: applied})
+	writeApplied(w, applied)
 }
 
 // refused logs a request refused for the invalid records or beats it

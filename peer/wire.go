@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tinylib/msgp/msgp"
@@ -72,6 +73,15 @@ func (d *deltasRequest) MarshalMsg(b []byte) ([]byte, error) {
 	return appendRecords(b, d.Records)
 }
 
+// Msgsize bounds the size of MarshalMsg's encoding.
+func (d *deltasRequest) Msgsize() int {
+	n := msgp.ArrayHeaderSize + msgp.BoolSize + msgp.ArrayHeaderSize
+	for i := range d.Records {
+		n += d.Records[i].Msgsize()
+	}
+	return n
+}
+
 // UnmarshalMsg decodes what MarshalMsg wrote.
 func (d *deltasRequest) UnmarshalMsg(b []byte) (rest []byte, err error) {
 	n, b, err := msgp.ReadArrayHeaderBytes(b)
@@ -97,6 +107,9 @@ func (d *dumpReply) UnmarshalMsg(b []byte) (rest []byte, err error) {
 // isMsgpack reports whether a Content-Type or Accept header names
 // MessagePack.
 func isMsgpack(header string) bool {
+	if header == msgpackType {
+		return true // what peers send; the rest is for other callers
+	}
 	for _, part := range strings.Split(header, ",") {
 		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == msgpackType {
 			return true
@@ -109,7 +122,11 @@ func isMsgpack(header string) bool {
 // returns the bytes with their media type.
 func encodeBody(v any) ([]byte, string, error) {
 	if m, ok := v.(msgp.Marshaler); ok {
-		b, err := m.MarshalMsg(nil)
+		var b []byte
+		if sz, ok := v.(msgp.Sizer); ok {
+			b = make([]byte, 0, sz.Msgsize()) // one allocation, not a doubling series
+		}
+		b, err := m.MarshalMsg(b)
 		return b, msgpackType, err
 	}
 	b, err := json.Marshal(v)
@@ -138,7 +155,17 @@ func decodeBody(body []byte, ctype string, v any, st *Stats) error {
 // readBody reads an internal request body of at most limit bytes and
 // decodes it into v by its Content-Type (decodeBody).
 func readBody(r *http.Request, v any, limit int64, st *Stats) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= min(limit, streamMaxFrame) {
+		// The length is known (always, from a peer), and small enough
+		// to allocate before the bytes arrive: read it into one buffer
+		// of that size rather than a growing series.
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
 	if err != nil {
 		return fmt.Errorf("%w: read body: %v", errBadJSON, err)
 	}
@@ -146,6 +173,22 @@ func readBody(r *http.Request, v any, limit int64, st *Stats) error {
 		return errTooLarge
 	}
 	return decodeBody(body, r.Header.Get("Content-Type"), v, st)
+}
+
+// jsonType is the Content-Type value of JSON answers, shared so that
+// setting it allocates nothing.
+var jsonType = []string{"application/json"}
+
+// writeApplied answers a deltas request with deltasReply{Applied: n} as
+// JSON, encoded by hand: it is sent once per batch of deltas.
+func writeApplied(w http.ResponseWriter, n int) {
+	var buf [32]byte
+	b := append(buf[:0], `{"applied":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, '}')
+	w.Header()["Content-Type"] = jsonType
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // writeBody answers v as MessagePack when the caller accepts it and v can

@@ -1,8 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
-	"hash/fnv"
 	"slices"
 )
 
@@ -27,43 +25,56 @@ func (s *Store) partitionOf(k Key) int {
 
 // instanceHash identifies one version of an instance record.
 func instanceHash(k Key, in *Instance) uint64 {
-	h := fnv.New64a()
-	writeKey(h, k)
-	h.Write([]byte(in.Cluster))
-	h.Write([]byte{0})
-	h.Write([]byte(in.IP))
-	h.Write([]byte{0})
-	writeVersion(h, in.Port, in.Version, in.Deleted)
-	return h.Sum64()
+	h := newFNV().key(k).str(in.Cluster).byte(0).str(in.IP).byte(0)
+	return uint64(h.version(in.Port, in.Version, in.Deleted))
 }
 
 // serviceHash identifies one version of a service record.
 func serviceHash(k Key, info *ServiceInfo) uint64 {
-	h := fnv.New64a()
-	writeKey(h, k)
-	h.Write([]byte{1})
-	writeVersion(h, 0, info.Version, info.Deleted)
-	return h.Sum64()
+	return uint64(newFNV().key(k).byte(1).version(0, info.Version, info.Deleted))
 }
 
-type byteWriter interface{ Write([]byte) (int, error) }
+// fnv64 is a 64-bit FNV-1a hash being computed (hash/fnv's New64a, whose
+// results every replica must agree on, without its allocations: a write
+// computes several).
+type fnv64 uint64
 
-func writeKey(h byteWriter, k Key) {
-	for _, s := range []string{k.Namespace, k.Group, k.Service} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+const fnvPrime64 = 1099511628211
+
+func newFNV() fnv64 { return 14695981039346656037 }
+
+func (h fnv64) byte(b byte) fnv64 { return (h ^ fnv64(b)) * fnvPrime64 }
+
+func (h fnv64) str(s string) fnv64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ fnv64(s[i])) * fnvPrime64
 	}
+	return h
 }
 
-func writeVersion(h byteWriter, port int, v Version, deleted bool) {
-	var b [17]byte
-	binary.LittleEndian.PutUint64(b[0:], uint64(port))
-	binary.LittleEndian.PutUint64(b[8:], uint64(v.Clock))
+// u64 hashes v's 8 bytes, little-endian.
+func (h fnv64) u64(v uint64) fnv64 {
+	for range 8 {
+		h = (h ^ fnv64(byte(v))) * fnvPrime64
+		v >>= 8
+	}
+	return h
+}
+
+// key hashes k's names, each followed by a zero byte.
+func (h fnv64) key(k Key) fnv64 {
+	return h.str(k.Namespace).byte(0).str(k.Group).byte(0).str(k.Service).byte(0)
+}
+
+// version hashes a record's port, version and deletion.
+func (h fnv64) version(port int, v Version, deleted bool) fnv64 {
+	h = h.u64(uint64(port)).u64(uint64(v.Clock))
 	if deleted {
-		b[16] = 1
+		h = h.byte(1)
+	} else {
+		h = h.byte(0)
 	}
-	h.Write(b[:])
-	h.Write([]byte(v.Node))
+	return h.str(v.Node)
 }
 
 // flipLocked adds or removes a record's hash h in partition p's digest.

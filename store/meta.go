@@ -1,7 +1,6 @@
 package store
 
 import (
-	"maps"
 	"slices"
 	"strings"
 )
@@ -28,11 +27,17 @@ type metaTable struct {
 // metaKey encodes m canonically: keys sorted, lengths prefixed, so no two
 // different maps share a key.
 func metaKey(m map[string]string) string {
-	keys := slices.Sorted(maps.Keys(m))
+	var small [8]string // most metadata has a few keys: sort them on the stack
+	keys, size := small[:0], 0
+	for k, v := range m {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 8 // two varint lengths
+	}
+	slices.Sort(keys)
 	var b strings.Builder
+	b.Grow(size)
 	for _, k := range keys {
 		v := m[k]
-		b.Grow(len(k) + len(v) + 8)
 		writeLen(&b, len(k))
 		b.WriteString(k)
 		writeLen(&b, len(v))

@@ -22,6 +22,20 @@ func TestMetaKey_distinct(t *testing.T) {
 			t.Errorf("key of %v not stable", m)
 		}
 	}
+	// More keys than are sorted on the stack.
+	big := map[string]string{}
+	for _, c := range "abcdefghijkl" {
+		big[string(c)] = string(c) + "!"
+	}
+	other := maps.Clone(big)
+	other["l"] = "l?"
+	if k := metaKey(big); k == metaKey(other) || k != metaKey(maps.Clone(big)) {
+		t.Errorf("12-key maps: keys not distinct or not stable")
+	}
+	small := map[string]string{"zone": "a", "version": "1.2.3", "preserved.heart.beat.interval": "5000"}
+	if allocs := testing.AllocsPerRun(100, func() { _ = metaKey(small) }); allocs > 1 {
+		t.Errorf("%.0f allocations per key of 3 pairs, want 1", allocs)
+	}
 }
 
 // Instances with equal metadata share one map; changing one instance's

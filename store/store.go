@@ -74,6 +74,9 @@ type Store struct {
 	nsLive  map[string]int                 // live instances by namespace
 	journal Journal                        // told of every applied record (journal.go); nil if none
 	bound   map[string]map[string]boundSet // live connection-bound entries by holder and conn (bound.go)
+	// memo is the service looked up last under mu: a write looks its
+	// service up more than once (a merge's checks, then its apply).
+	memo *service
 }
 
 // service holds one service's records. Its fields are guarded by Store.mu,
@@ -86,6 +89,7 @@ type service struct {
 	infoBuried time.Time
 	entries    map[InstanceKey]*entry
 	live       int
+	persistent int // live instances that are not ephemeral
 	snap       atomic.Pointer[Snapshot]
 	// stale is set when records changed after snap was built; pending
 	// lists the instance keys changed since (see publish.go).
@@ -180,7 +184,7 @@ func (s *Store) CacheStats() *CacheStats { return &s.cache }
 // there are.
 func (s *Store) Stats() (services, instances int) {
 	s.services.Range(func(_, v any) bool {
-		if snap := s.viewOf(v.(*service)); snap != nil && snap.Exists {
+		if s.exists(v.(*service)) {
 			services++
 		}
 		return true
@@ -188,11 +192,36 @@ func (s *Store) Stats() (services, instances int) {
 	return services, s.Len()
 }
 
+// exists reports what svc's snapshot's Exists would, without building the
+// snapshot: readers of every service (the health checker's scans, the
+// metrics) must not rebuild each changed snapshot nobody else reads.
+func (s *Store) exists(svc *service) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return svc.hasInfo && !svc.info.Deleted || svc.live > 0
+}
+
+// PersistentServices returns the keys of the services that hold live
+// persistent (not ephemeral) instances: those a health checker checks.
+func (s *Store) PersistentServices() []Key {
+	var out []Key
+	s.services.Range(func(k, v any) bool {
+		s.mu.Lock()
+		n := v.(*service).persistent
+		s.mu.Unlock()
+		if n > 0 {
+			out = append(out, k.(Key))
+		}
+		return true
+	})
+	return out
+}
+
 // AllServices returns the keys of every existing service.
 func (s *Store) AllServices() []Key {
 	var out []Key
 	s.services.Range(func(k, v any) bool {
-		if snap := s.viewOf(v.(*service)); snap != nil && snap.Exists {
+		if s.exists(v.(*service)) {
 			out = append(out, k.(Key))
 		}
 		return true
@@ -222,8 +251,8 @@ func (s *Store) Services(namespace, group string) []Summary {
 
 // serviceLocked returns the service record for k, creating it.
 func (s *Store) serviceLocked(k Key) *service {
-	if v, ok := s.services.Load(k); ok {
-		return v.(*service)
+	if svc := s.loadLocked(k); svc != nil {
+		return svc
 	}
 	svc := &service{key: k, entries: map[InstanceKey]*entry{}, partition: s.partitionOf(k)}
 	s.services.Store(k, svc)
@@ -234,18 +263,33 @@ func (s *Store) serviceLocked(k Key) *service {
 	return svc
 }
 
+// loadLocked returns the service k, or nil.
+func (s *Store) loadLocked(k Key) *service {
+	if m := s.memo; m != nil && m.key == k {
+		return m
+	}
+	v, ok := s.services.Load(k)
+	if !ok {
+		return nil
+	}
+	s.memo = v.(*service)
+	return s.memo
+}
+
 // dropLocked forgets a service that holds nothing.
 func (s *Store) dropLocked(svc *service) {
+	if s.memo == svc {
+		s.memo = nil
+	}
 	s.services.Delete(svc.key)
 	delete(s.byPart[svc.partition], svc.key)
 }
 
 // lookupLocked returns the entry for ik in k, or nil.
 func (s *Store) lookupLocked(k Key, ik InstanceKey) (*service, *entry) {
-	v, ok := s.services.Load(k)
-	if !ok {
+	svc := s.loadLocked(k)
+	if svc == nil {
 		return nil, nil
 	}
-	svc := v.(*service)
 	return svc, svc.entries[ik]
 }

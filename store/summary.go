@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"encoding/binary"
-	"hash/fnv"
 	"slices"
 )
 
@@ -59,24 +58,12 @@ func ParseSummary(b []byte) ([]SummaryEntry, bool) {
 
 // instanceID identifies instance ik of service k, whatever its version.
 func instanceID(k Key, ik InstanceKey) uint64 {
-	h := fnv.New64a()
-	writeKey(h, k)
-	h.Write([]byte{0})
-	h.Write([]byte(ik.Cluster))
-	h.Write([]byte{0})
-	h.Write([]byte(ik.IP))
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(ik.Port))
-	h.Write(b[:])
-	return h.Sum64()
+	return uint64(newFNV().key(k).byte(0).str(ik.Cluster).byte(0).str(ik.IP).u64(uint64(ik.Port)))
 }
 
 // serviceID identifies the service record of k, whatever its version.
 func serviceID(k Key) uint64 {
-	h := fnv.New64a()
-	writeKey(h, k)
-	h.Write([]byte{1})
-	return h.Sum64()
+	return uint64(newFNV().key(k).byte(1))
 }
 
 // Summaries returns, for each of partitions in order, one entry per

@@ -220,6 +220,12 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 		e.lastBeat = max(e.lastBeat, stampOf(heard))
 		e.floor, e.inferred = 0, false
 	}
+	if prev != nil && !prev.Deleted && !prev.Ephemeral {
+		svc.persistent--
+	}
+	if !in.Deleted && !in.Ephemeral {
+		svc.persistent++
+	}
 	switch {
 	case in.Deleted && wasLive:
 		svc.live--

@@ -65,6 +65,15 @@ func metadataJSON(field, s string) (map[string]string, error) {
 	if !utf8.ValidString(s) {
 		return nil, invalid(field, "not valid UTF-8")
 	}
+	if m, ok := flatJSON(s); ok {
+		return m, nil
+	}
+	return decodeJSONObject(field, s)
+}
+
+// decodeJSONObject decodes a JSON object of scalar values with
+// encoding/json.
+func decodeJSONObject(field, s string) (map[string]string, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &raw); err != nil {
 		return nil, invalid(field, "malformed JSON: "+err.Error())
@@ -131,11 +140,12 @@ func checkMetadata(field string, m map[string]string) error {
 	if len(m) > MaxMetadataKeys {
 		return tooManyKeys(field)
 	}
-	keys := make([]string, 0, len(m))
+	var small [8]string // most metadata has a few keys: sort them on the stack
+	keys := small[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.Sort(keys) // report the same offending key every time
 	total := 0
 	for _, k := range keys {
 		if k == "" {

@@ -12,11 +12,13 @@ package bench
 // by PID when the run ends, however it ends.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -198,11 +200,10 @@ func Scale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 	lc := agentproc.NewCluster(agentproc.ClusterConfig{Bin: cfg.Binary, LogDir: cfg.LogDir, StopWithin: 5 * time.Second,
 		MaxSeeds: cfg.Seeds, StartWithin: 2 * time.Minute,
 		// No shedding: on a machine running N agents on two shared
-		// cores, goroutines wait for a CPU far past the default
-		// --shed-latency, and a shed scrape or write would measure the
-		// machine, not the cluster.
-		Args: append([]string{"--gossip-profile", cfg.GossipProfile, "--log-level", "warn",
-			"--max-instances-per-namespace", "0", "--shed-latency", "0"}, cfg.AgentArgs...)})
+		// cores, goroutines and requests wait for a CPU far past the
+		// default --shed-latency and --shed-queue-age, and a shed scrape
+		// or write would measure the machine, not the cluster.
+		Args: append(noShedArgs(cfg.Binary, cfg.GossipProfile), cfg.AgentArgs...)})
 	defer lc.Shutdown(syscall.SIGTERM)
 	hc := NewHTTPClient(64, 10*time.Second)
 	defer hc.CloseIdleConnections()
@@ -454,4 +455,16 @@ func listedCounts(seen *sync.Map, n int) string {
 	})
 	slices.Sort(out)
 	return "members listed: " + strings.Join(out, ", ")
+}
+
+// noShedArgs are the agent flags of a scale run: no shedding of any kind
+// the binary knows (--shed-queue-age is not in older builds).
+func noShedArgs(bin string, profile string) []string {
+	args := []string{"--gossip-profile", profile, "--log-level", "warn",
+		"--max-instances-per-namespace", "0", "--shed-latency", "0"}
+	help, _ := exec.Command(bin, "agent", "--help").CombinedOutput()
+	if bytes.Contains(help, []byte("--shed-queue-age")) {
+		args = append(args, "--shed-queue-age", "0")
+	}
+	return args
 }

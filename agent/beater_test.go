@@ -22,7 +22,10 @@ type beatTarget struct {
 // interval, in a goroutine of its own until the test ends. A test whose
 // checks take long on a loaded machine then never leaves an instance that
 // should be beating silent past its timeout; the beats' own timing is what
-// the test controls.
+// the test controls. The beats of a round go out at once: on a loaded
+// machine one request can take a few hundred milliseconds, and forty in a
+// row would leave each instance silent for seconds. A target's silence is
+// then at most one request's time (bounded by beatOnce) plus interval.
 func beatInBackground(t *testing.T, every time.Duration, targets func() []beatTarget) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -31,9 +34,11 @@ func beatInBackground(t *testing.T, every time.Duration, targets func() []beatTa
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
+			var round sync.WaitGroup
 			for _, b := range targets() {
-				beatOnce(ctx, b)
+				round.Go(func() { beatOnce(ctx, b) })
 			}
+			round.Wait()
 			select {
 			case <-ctx.Done():
 				return

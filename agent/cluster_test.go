@@ -55,7 +55,7 @@ func TestCluster_joinReplicateOwners(t *testing.T) {
 func waitListed(t testing.TB, tc *agenttest.Cluster, svc, ip string) {
 	t.Helper()
 	for _, n := range tc.Agents() {
-		await.True(t, 2*time.Second, ip+" listed on "+n.Node().Name(), func() bool {
+		await.True(t, 10*time.Second, ip+" listed on "+n.Node().Name(), func() bool {
 			code, _ := nacos(t, base(n), http.MethodGet, "instance", vals("serviceName", svc, "ip", ip, "port", "80"))
 			return code == http.StatusOK
 		})

@@ -9,12 +9,42 @@ import (
 // (the agent's PUT /debug/faults) makes this node drop its gossip packets
 // and peer requests to the named members.
 
-// faults holds the members this node must not reach. It is safe for
-// concurrent use.
+// faults holds the members this node must not reach, and the gossip
+// address each member was last seen at. It is safe for concurrent use.
+//
+// The addresses outlive the members: once a blocked member is declared
+// dead it leaves the membership view, but gossip keeps dialling its
+// address to reconnect (gossip/reconnect.go). Mapped by the live view
+// only, that address would pass, the join would go through, and the
+// partition would heal itself within a reconnect interval.
 type faults struct {
-	// mu guards blocked.
+	// mu guards blocked and seen.
 	mu      sync.Mutex
 	blocked map[string]bool
+	seen    map[string]string // gossip address → member last seen there
+}
+
+// maxSeenAddrs bounds the remembered addresses; past it they are
+// forgotten and learned again from the live members.
+const maxSeenAddrs = 4096
+
+// allowsAddr reports whether gossip traffic to addr may pass: name is the
+// live member at addr, if known is true; else the member last seen there.
+func (f *faults) allowsAddr(addr, name string, known bool) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case known:
+		if f.seen == nil || len(f.seen) >= maxSeenAddrs && f.seen[addr] == "" {
+			f.seen = map[string]string{}
+		}
+		f.seen[addr] = name
+	default:
+		if name, known = f.seen[addr]; !known {
+			return true
+		}
+	}
+	return !f.blocked[name]
 }
 
 // allows reports whether traffic to member name may pass.
@@ -66,13 +96,15 @@ func (n *Node) Faults() []string { return n.faults.list() }
 func (n *Node) AllowPeer(name string) bool { return n.faults.allows(name) }
 
 // allowGossipAddr combines the configured gossip filter with injected
-// faults, mapping the address to the member using it.
+// faults, mapping the address to the member using it, or, for a member
+// gone from the view, to the member last seen there.
 func (n *Node) allowGossipAddr(addr string) bool {
 	if n.cfg.AllowGossipAddr != nil && !n.cfg.AllowGossipAddr(addr) {
 		return false
 	}
-	if name, ok := n.cluster.nameAt(addr); ok {
-		return n.faults.allows(name)
+	if !n.cfg.DebugFaults {
+		return true
 	}
-	return true
+	name, ok := n.cluster.nameAt(addr)
+	return n.faults.allowsAddr(addr, name, ok)
 }

@@ -27,6 +27,14 @@ type Cluster struct {
 	gossipNames map[string]string // gossip address → agent name
 }
 
+// seedJoinTimeout is how long an agent joining through the cluster's
+// first agent waits for it to answer before it starts a cluster alone.
+const seedJoinTimeout = 20 * time.Second
+
+// seedSyncGrace is how long an agent that joined waits for a ready member
+// to pull from before it starts on its own (node.DefaultConfig's).
+const seedSyncGrace = 5 * time.Second
+
 // NewCluster starts size agents with agent.DefaultLocalConfig adjusted by
 // mutate, logging to the test at warn level, and waits until every one
 // is ready and sees all of them in its ring.
@@ -50,6 +58,12 @@ func (c *Cluster) Start(name string, mutate ...func(*agent.Config)) *agent.Agent
 	c.mu.Lock()
 	if c.seed != "" {
 		cfg.Join = []string{c.seed}
+		// The seed is alive, but on a loaded machine it can take longer
+		// than the local profile's join timeout to answer, or be falsely
+		// suspected for longer than its sync grace; the agent would then
+		// start on its own, ready on an empty registry, and merge with
+		// the real cluster later. The production defaults apply instead.
+		cfg.JoinTimeout, cfg.SyncGrace = seedJoinTimeout, seedSyncGrace
 	}
 	c.mu.Unlock()
 	cfg.AllowPeer = func(to string) bool { return c.allowed(name, to) }

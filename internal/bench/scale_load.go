@@ -68,29 +68,42 @@ const registerWorkers = 32
 // failed every time, how many were retried, and the last error.
 func registerBeating(ctx context.Context, c *Client, s loadShape) (failed, retried int, last error) {
 	md := beatMetadata(s.interval, 2*time.Minute, 3*time.Minute)
-	var next, errs, retries atomic.Int64
-	var lastErr atomic.Value
+	var retries atomic.Int64
+	failed, last = s.registerEach(ctx, min(s.workers, registerWorkers), func(i int) error {
+		var err error
+		for try := range 3 {
+			if try > 0 {
+				retries.Add(1)
+			}
+			url := s.urls[(i+try)%len(s.urls)]
+			if err = c.Form(ctx, http.MethodPost, url, "/nacos/v1/ns/instance", registerForm(s.beatService(i), i, false, md)); err == nil || ctx.Err() != nil {
+				break
+			}
+		}
+		return err
+	})
+	return failed, int(retries.Load()), last
+}
+
+// registerEach calls reg for each beating instance, up to workers at
+// once, and marks those it registered (s.registered); it returns how many
+// failed and the last error.
+func (s loadShape) registerEach(ctx context.Context, workers int, reg func(i int) error) (failed int, last error) {
+	var next, errs atomic.Int64
+	var mu sync.Mutex // guards last
 	var wg sync.WaitGroup
-	for range min(s.workers, registerWorkers) {
+	for range workers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= s.instances {
 					return
 				}
-				var err error
-				for try := range 3 {
-					if try > 0 {
-						retries.Add(1)
-					}
-					url := s.urls[(i+try)%len(s.urls)]
-					if err = c.Form(ctx, http.MethodPost, url, "/nacos/v1/ns/instance", registerForm(s.beatService(i), i, false, md)); err == nil || ctx.Err() != nil {
-						break
-					}
-				}
-				if err != nil {
+				if err := reg(i); err != nil {
 					errs.Add(1)
-					lastErr.Store(err)
+					mu.Lock()
+					last = err
+					mu.Unlock()
 				} else if s.registered != nil {
 					s.registered[i].Store(true)
 				}
@@ -98,8 +111,7 @@ func registerBeating(ctx context.Context, c *Client, s loadShape) (failed, retri
 		})
 	}
 	wg.Wait()
-	last, _ = lastErr.Load().(error)
-	return int(errs.Load()), int(retries.Load()), last
+	return int(errs.Load()), last
 }
 
 // startScaleLoad starts beating the registered instances and writing at

@@ -14,8 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/roster-io/roster/client"
@@ -58,35 +56,16 @@ func newGoBeaters(urls []string, k int, interval time.Duration, l *scaleLoad) (*
 // registration on. The client retries a failed registration on the next
 // nodes itself. It returns how many failed and the last error.
 func (g *goBeaters) register(ctx context.Context, s loadShape) (failed int, last error) {
-	var next, errs atomic.Int64
-	var lastErr atomic.Value
-	var wg sync.WaitGroup
-	for range registerWorkers {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= s.instances {
-					return
-				}
-				_, err := g.clients[i%len(g.clients)].Register(ctx, client.Registration{
-					InstanceKey: client.InstanceKey{Service: client.Service{Namespace: Namespace, Name: s.beatService(i)},
-						IP: instanceIP(i), Port: 8080},
-					// As the Nacos registrations: a slow machine must
-					// not expire them mid-run.
-					BeatInterval: s.interval, BeatTimeout: 2 * time.Minute, DeleteTimeout: 3 * time.Minute,
-				})
-				if err != nil {
-					errs.Add(1)
-					lastErr.Store(err)
-				} else if s.registered != nil {
-					s.registered[i].Store(true)
-				}
-			}
+	return s.registerEach(ctx, registerWorkers, func(i int) error {
+		_, err := g.clients[i%len(g.clients)].Register(ctx, client.Registration{
+			InstanceKey: client.InstanceKey{Service: client.Service{Namespace: Namespace, Name: s.beatService(i)},
+				IP: instanceIP(i), Port: 8080},
+			// As the Nacos registrations: a slow machine must not
+			// expire them mid-run.
+			BeatInterval: s.interval, BeatTimeout: 2 * time.Minute, DeleteTimeout: 3 * time.Minute,
 		})
-	}
-	wg.Wait()
-	last, _ = lastErr.Load().(error)
-	return int(errs.Load()), last
+		return err
+	})
 }
 
 // close stops the clients' beats without deregistering: the cluster

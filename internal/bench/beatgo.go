@@ -199,7 +199,7 @@ func BeatGo(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 		r.Add("beats received by the agents", float64(received)/window, "beats/s")
 		r.Add("beats handed off by the agents", float64(after.handedOff-before.handedOff)/window, "beats/s")
 	}
-	addWindows(r, perSecond, window)
+	addWindows(r, "acknowledged", perSecond, window)
 	lat, late := NewLatencies(lats...), NewLatencies(lates...)
 	r.AddMs("beat latency p50", lat.Percentile(0.50))
 	r.AddMs("beat latency p99", lat.Percentile(0.99))
@@ -234,8 +234,9 @@ func BeatGo(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 }
 
 // addWindows adds the worst and median whole 5 s windows of perSecond
-// (counts by second since the window's start) to r.
-func addWindows(r *Report, perSecond map[int64]int, window float64) {
+// (counts by second since the window's start) to r, as "<what>, worst 5 s
+// window" and "<what>, median 5 s window".
+func addWindows(r *Report, what string, perSecond map[int64]int, window float64) {
 	var windows []float64
 	for w := int64(0); (w+1)*5 <= int64(window); w++ {
 		c := 0
@@ -248,8 +249,8 @@ func addWindows(r *Report, perSecond map[int64]int, window float64) {
 		return
 	}
 	slices.Sort(windows)
-	r.Add("acknowledged, worst 5 s window", windows[0], "beats/s")
-	r.Add("acknowledged, median 5 s window", windows[len(windows)/2], "beats/s")
+	r.Add(what+", worst 5 s window", windows[0], "beats/s")
+	r.Add(what+", median 5 s window", windows[len(windows)/2], "beats/s")
 }
 
 // beatCounters are the agents' beat counters, summed over the nodes.

@@ -16,7 +16,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -288,20 +287,7 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 		goodput = float64(sum.beats) / window
 	}
 	r.AddRate("goodput (beats answered 200)", goodput, "beats/s", env.postFloor())
-	// Goodput by whole 5 s windows of the measured time.
-	var windows []float64
-	for w := int64(0); (w+1)*5 <= int64(window); w++ {
-		c := 0
-		for s := w * 5; s < (w+1)*5; s++ {
-			c += perSecond[s]
-		}
-		windows = append(windows, float64(c)/5)
-	}
-	if len(windows) > 0 {
-		slices.Sort(windows)
-		r.Add("goodput, worst 5 s window", windows[0], "beats/s")
-		r.Add("goodput, median 5 s window", windows[len(windows)/2], "beats/s")
-	}
+	addWindows(r, "goodput", perSecond, window) // by whole 5 s windows of the measured time
 	r.Add("shed (429) per second", float64(sum.shed)/max(window, 1e-9), "req/s")
 	r.Add("retries after 429", float64(sum.retried), UnitCount)
 	r.AddMs("beat latency p50", lat.Percentile(0.50))

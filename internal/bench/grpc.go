@@ -171,24 +171,17 @@ func cpuTicks(pids []int) (int64, error) {
 // without PIDs.
 func agentCPU(ctx context.Context, env *Env, d time.Duration) float64 {
 	if env.PIDs == nil {
-		sleepCtx(ctx, d)
+		_ = waitFor(ctx, d)
 		return -1
 	}
 	a, err := cpuTicks(env.PIDs())
 	start := time.Now()
-	sleepCtx(ctx, d)
+	_ = waitFor(ctx, d)
 	b, err2 := cpuTicks(env.PIDs())
 	if err != nil || err2 != nil {
 		return -1
 	}
 	return float64(b-a) * 10 / time.Since(start).Seconds()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
 }
 
 // GRPC runs the grpc mode: the agents idle, the gRPC hold (with the push
@@ -425,7 +418,7 @@ func httpHold(ctx context.Context, env *Env, cfg GRPCConfig, prefix string) (flo
 			for round := 0; hctx.Err() == nil; round++ {
 				for k, i := 0, w; i < cfg.Instances && hctx.Err() == nil; k, i = k+1, i+c {
 					due := start.Add(cfg.Interval*time.Duration(round+1) + slot*time.Duration(k))
-					sleepCtx(hctx, time.Until(due))
+					_ = waitFor(hctx, time.Until(due))
 					v := url.Values{"serviceName": {prefix + strconv.Itoa(i/1000)}, "namespaceId": {Namespace}, "ip": {instanceIP(i)}, "port": {"8080"}}
 					_, _, _ = env.Client.Do(hctx, http.MethodPut, addrs[i%len(addrs)]+"/nacos/v1/ns/instance/beat?"+v.Encode(), "", "", false)
 				}
@@ -434,7 +427,7 @@ func httpHold(ctx context.Context, env *Env, cfg GRPCConfig, prefix string) (flo
 	}
 	// Measure once the registrations are done and a round of beats ran.
 	registered.Wait()
-	sleepCtx(ctx, cfg.Interval)
+	_ = waitFor(ctx, cfg.Interval)
 	cpu := agentCPU(ctx, env, env.Duration)
 	stop()
 	wg.Wait()

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/signal"
@@ -134,7 +135,7 @@ type benchSetup struct {
 // benchRun runs one mode; it may set s.floor (and call measureFloor).
 type benchRun func(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error)
 
-func runBench(c *cli.Context, run benchRun) error {
+func runBench(c *cli.Context, run benchRun) (err error) {
 	if err := checkBenchFlags(c); err != nil {
 		return err
 	}
@@ -157,7 +158,10 @@ func runBench(c *cli.Context, run benchRun) error {
 		return err
 	}
 	if s.local != nil {
-		defer s.local.Shutdown(syscall.SIGTERM)
+		defer func() {
+			s.local.Shutdown(syscall.SIGTERM)
+			tidyLogs(c.App.ErrWriter, s.local.LogDir(), err)
+		}()
 	}
 
 	reports, runErr := run(ctx, c, s)
@@ -175,6 +179,19 @@ func runBench(c *cli.Context, run benchRun) error {
 		runErr = fmt.Errorf("bench: stopped: %w", context.Cause(ctx))
 	}
 	return runErr
+}
+
+// tidyLogs removes the temporary directory of a --local run (the agents'
+// logs and data) once its agents are stopped, unless the run failed: then
+// it keeps it and says where.
+func tidyLogs(w io.Writer, dir string, runErr error) {
+	if runErr != nil {
+		fmt.Fprintf(w, "bench: the agents' logs are kept in %s\n", dir)
+		return
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(w, "bench: %v\n", err)
+	}
 }
 
 // checkBenchFlags checks the flags every mode shares.

@@ -144,8 +144,13 @@ func runBenchScale(c *cli.Context) error {
 	var runErr error
 	for _, n := range sizes {
 		cfg.Nodes = n
-		cfg.LogDir = ""
-		r, err := bench.Scale(ctx, cfg)
+		dir, err := os.MkdirTemp("", "roster-scale-")
+		if err != nil {
+			return fmt.Errorf("bench: scale: %w", err)
+		}
+		cfg.LogDir = dir
+		r, err := bench.Scale(ctx, cfg) // every agent stopped when it returns
+		tidyLogs(c.App.ErrWriter, dir, err)
 		if r != nil {
 			results = append(results, r) // with its error, what it measured
 		}

@@ -32,6 +32,7 @@ import (
 	"github.com/nacos-group/nacos-sdk-go/util"
 	"github.com/nacos-group/nacos-sdk-go/vo"
 
+	"github.com/roster-io/roster/internal/agentproc"
 	"github.com/roster-io/roster/internal/await"
 )
 
@@ -73,6 +74,7 @@ func TestMain(m *testing.M) {
 	}
 	// Clients cannot be closed in v1.1.4 and may still write cache files.
 	_ = os.RemoveAll(dir)
+	agentproc.RemoveBinaries()
 	os.Exit(code)
 }
 

@@ -37,6 +37,16 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binaries built for the tests once they are over.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	agentproc.RemoveBinaries()
+	if clientBin != "" {
+		_ = os.RemoveAll(filepath.Dir(clientBin))
+	}
+	os.Exit(code)
+}
+
 // binaries builds roster and cmd/nacos2client once per test binary.
 func binaries(t testing.TB) (roster, client string) {
 	t.Helper()

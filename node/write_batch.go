@@ -59,3 +59,33 @@ func (n *Node) RegisterMany(ctx context.Context, items []store.RegisterItem) ([]
 	}
 	return out, n.replicate(ctx, recs, true)
 }
+
+// RegisterMany registers items as instances bound to connection conn, as
+// Register would one by one, with one Node.RegisterMany: applied together
+// and replicated as one delta. Every item written is bound to the
+// connection, also when the replication was not confirmed.
+func (l *Leases) RegisterMany(ctx context.Context, conn string, items []store.RegisterItem) ([]store.RegisterOutcome, error) {
+	c := l.get(conn)
+	if c == nil {
+		return nil, ErrConnClosed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrConnClosed
+	}
+	for i := range items {
+		in := &items[i].In
+		in.Ephemeral = true
+		in.Holder, in.Conn = l.n.cfg.Name, conn
+		in.BeatInterval = l.interval
+		in.BeatTimeout, in.DeleteTimeout = LeaseTimeouts*l.interval, LeaseTimeouts*l.interval
+	}
+	outs, err := l.n.RegisterMany(ctx, items)
+	for i, o := range outs {
+		if o.Err == nil {
+			c.hold(heldKey{items[i].Key, items[i].In.InstanceKey}, o.Instance)
+		}
+	}
+	return outs, err
+}

@@ -20,6 +20,9 @@ type RegisterConfig struct {
 	Persistent bool
 	// ConvergeWithin caps the wait for every node to list them all.
 	ConvergeWithin time.Duration
+	// Clients is how many Go client objects register the instances in
+	// RegisterGo.
+	Clients int
 }
 
 // registerForm is the Nacos register form of instance i of service. The

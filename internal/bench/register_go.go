@@ -8,7 +8,7 @@ package bench
 // requests per batch instead of one per instance. Client j starts at node
 // j (mod the nodes), so the clients spread their writes over the cluster
 // as the Nacos-style mode does. The agents' request counters give the
-// client requests per registration.
+// registrations per client request.
 
 import (
 	"bufio"
@@ -106,7 +106,9 @@ func RegisterGo(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, err
 	cpu.report(r, "registration", res.Ops)
 	if reqAfter := scrapeRegRequests(ctx, env.Client.HTTP, addrs); reqBefore.ok && reqAfter.ok {
 		single, batch := reqAfter.single-reqBefore.single, reqAfter.batch-reqBefore.batch
-		r.Add("client requests per registration", (single+batch)/float64(res.Ops), "req")
+		if single+batch > 0 {
+			r.Add("registrations per client request", float64(res.Ops)/(single+batch), "regs")
+		}
 		r.Add("batch requests", batch, UnitCount)
 		r.Add("single requests", single, UnitCount)
 	}

@@ -45,11 +45,12 @@ type fakeNode struct {
 	shed     int  // the next this many PUT /v1/beats answer 429, Retry-After: 1
 	singles  int  // PUT /v1/instance/beat served
 	// Registrations (register_batch_test.go).
-	regSingles int             // POST /v1/instance served
-	regBatches int             // POST /v1/instances/batch served
-	noRegBatch bool            // POST /v1/instances/batch answers 404, as an older node
-	regDelay   time.Duration   // how long a registration request takes
-	full       map[string]bool // services whose new instances a limit refuses (409)
+	regSingles   int             // POST /v1/instance served
+	regBatches   int             // POST /v1/instances/batch served
+	noRegBatch   bool            // POST /v1/instances/batch answers 404, as an older node
+	regDelay     time.Duration   // how long a registration request takes
+	regCancelled int             // registration requests whose context ended during regDelay
+	full         map[string]bool // services whose new instances a limit refuses (409)
 }
 
 func newFakeNet(hosts ...string) *fakeNet {
@@ -166,7 +167,7 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.mu.Lock()
 		n.regSingles++
 		n.mu.Unlock()
-		n.slowRegister()
+		n.slowRegister(r)
 		var in wireInstance
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Service == "" || in.Service == "bad" {
 			reply(400, map[string]string{"error": "bad body"})

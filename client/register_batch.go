@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/roster-io/roster/api"
 )
@@ -213,14 +214,12 @@ func (c *Client) sendRegBatch(batch []*regWait) {
 // caller of batch has given up (or the client closes).
 func (c *Client) whileWaited(batch []*regWait) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(c.ctx)
-	var mu sync.Mutex
-	left := len(batch)
+	var left atomic.Int64
+	left.Store(int64(len(batch)))
 	stops := make([]func() bool, len(batch))
 	for i, rw := range batch {
 		stops[i] = context.AfterFunc(rw.ctx, func() {
-			mu.Lock()
-			defer mu.Unlock()
-			if left--; left == 0 {
+			if left.Add(-1) == 0 {
 				cancel()
 			}
 		})

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +26,7 @@ func (n *fakeNode) serveRegBatch(w http.ResponseWriter, r *http.Request, reply f
 		http.NotFound(w, r)
 		return
 	}
-	n.slowRegister()
+	n.slowRegister(r)
 	var req api.BatchRegisterRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Instances) < 1 || len(req.Instances) > api.MaxBatchInstances {
 		reply(400, map[string]string{"error": "invalid instances"})
@@ -60,13 +61,23 @@ func (n *fakeNode) serveRegBatch(w http.ResponseWriter, r *http.Request, reply f
 	reply(200, out)
 }
 
-// slowRegister waits regDelay, as a registration a peer must confirm.
-func (n *fakeNode) slowRegister() {
+// slowRegister waits regDelay, as a registration a peer must confirm,
+// or until the request's context ends (counted in regCancelled).
+func (n *fakeNode) slowRegister(r *http.Request) {
 	n.mu.Lock()
 	d := n.regDelay
 	n.mu.Unlock()
-	if d > 0 {
-		time.Sleep(d)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		n.mu.Lock()
+		n.regCancelled++
+		n.mu.Unlock()
 	}
 }
 
@@ -197,6 +208,52 @@ func TestClient_registrationBatchFallbacks(t *testing.T) {
 		burst(t, c, "later", 20)
 		if _, after := requests(n); after != before || len(c.Registered()) != 80 {
 			t.Fatalf("after a 404 the client still sent %d batches; %d registrations kept, want 80", after-before, len(c.Registered()))
+		}
+	})
+}
+
+// TestClient_registrationBatchEndsWhenEveryCallerGaveUp: a batch request
+// that hangs ends once every caller waiting for it has given up, and each
+// of them gets its context's error; a caller still waiting keeps it going.
+func TestClient_registrationBatchEndsWhenEveryCallerGaveUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fn := newFakeNet("a")
+		n := fn.node("a")
+		n.regDelay = time.Hour
+		c := fn.client(t, func(c *Config) { c.DisableRing = true; c.RequestTimeout = 2 * time.Hour }, "a")
+		defer closeClient(t, c)
+		errs := make(chan error, 3)
+		reg := func(port int, within time.Duration) {
+			ctx, cancel := context.WithTimeout(t.Context(), within)
+			defer cancel()
+			_, err := c.Register(ctx, Registration{InstanceKey: InstanceKey{Service: Service{Name: "hung"}, IP: "10.0.0.3", Port: port}})
+			errs <- err
+		}
+		go reg(1, time.Minute) // the lone request
+		synctest.Wait()
+		go reg(2, 2*time.Minute) // these two wait, then leave as a batch after a minute
+		go reg(3, 3*time.Minute)
+		start := time.Now()
+		for range 3 {
+			if err := <-errs; !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Register: %v, want the caller's deadline", err)
+			}
+		}
+		if d := time.Since(start); d != 3*time.Minute {
+			t.Fatalf("the callers returned after %v, want the last deadline, 3m", d)
+		}
+		synctest.Wait()
+		n.mu.Lock()
+		cancelled, singles, batches := n.regCancelled, n.regSingles, n.regBatches
+		n.mu.Unlock()
+		if singles != 1 || batches != 1 || cancelled != 2 {
+			t.Fatalf("%d single and %d batch requests, %d of them ended early; want 1, 1 and both", singles, batches, cancelled)
+		}
+		c.regBatch.mu.Lock()
+		sending, pending := c.regBatch.sending, len(c.regBatch.pending)
+		c.regBatch.mu.Unlock()
+		if sending || pending > 0 {
+			t.Fatalf("sending %v with %d waiting after every caller gave up", sending, pending)
 		}
 	})
 }

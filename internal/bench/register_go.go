@@ -111,6 +111,9 @@ func RegisterGo(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, err
 		}
 		r.Add("batch requests", batch, UnitCount)
 		r.Add("single requests", single, UnitCount)
+		if d := reqAfter.deltas - reqBefore.deltas; d > 0 {
+			r.Add("registrations per peer delta request", float64(res.Ops)/d, "regs")
+		}
 	}
 	if rssAfter := rssAll(pids); rssBefore != nil && rssAfter != nil {
 		var grew int64
@@ -123,10 +126,11 @@ func RegisterGo(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, err
 }
 
 // regRequests are the agents' registration requests, summed over the
-// nodes: POST /v1/instance and POST /v1/instances/batch.
+// nodes: POST /v1/instance and POST /v1/instances/batch, and the delta
+// requests (stream frames or HTTP) they sent each other.
 type regRequests struct {
-	single, batch float64
-	ok            bool
+	single, batch, deltas float64
+	ok                    bool
 }
 
 // scrapeRegRequests reads roster_http_requests_total of the two routes
@@ -146,7 +150,9 @@ func scrapeRegRequests(ctx context.Context, hc *http.Client, addrs []string) reg
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			if !strings.HasPrefix(line, "roster_http_requests_total{") || !strings.Contains(line, `method="POST"`) {
+			httpReq := strings.HasPrefix(line, "roster_http_requests_total{") && strings.Contains(line, `method="POST"`)
+			deltas := strings.HasPrefix(line, "roster_peer_requests_total{") && strings.Contains(line, `kind="deltas"`)
+			if !httpReq && !deltas {
 				continue
 			}
 			i := strings.LastIndexByte(line, ' ')
@@ -155,7 +161,9 @@ func scrapeRegRequests(ctx context.Context, hc *http.Client, addrs []string) reg
 				continue
 			}
 			switch {
-			case strings.Contains(line, `route="/v1/instance"`):
+			case deltas:
+				out.deltas += f
+			case strings.Contains(line, `route="/v1/instance"`), strings.Contains(line, `route="/nacos/v1/ns/instance"`):
 				out.single += f
 			case strings.Contains(line, `route="/v1/instances/batch"`):
 				out.batch += f

@@ -266,6 +266,7 @@ func everyWriteRefused(t *testing.T, base, tok string) {
 		{http.MethodPatch, "/v1/instance", `{"service":"s","ip":"10.0.0.1","port":80,"weight":3}`},
 		{http.MethodPut, "/v1/instance/beat", reg},
 		{http.MethodPut, "/v1/beats", `{"beats":[` + reg + `]}`},
+		{http.MethodPost, "/v1/instances/batch", `{"instances":[` + reg + `]}`},
 		{http.MethodPut, "/v1/instance/health?service=s&ip=10.0.0.1&port=80", `{"healthy":false}`},
 		{http.MethodGet, "/v1/snapshot", ""},
 		{http.MethodGet, "/debug/pprof/", ""},

@@ -52,6 +52,8 @@ func benchCommand() *cli.Command {
 					&cli.IntFlag{Name: "instances", Value: 10000, Usage: "instances to register"},
 					&cli.IntFlag{Name: "services", Value: 100, Usage: "services to spread them over"},
 					&cli.BoolFlag{Name: "persistent", Usage: "register persistent instances (ephemeral=false), each fsynced before its answer; they stay until deleted (use --local)"},
+					&cli.StringFlag{Name: "client", Value: "nacos", Usage: "who registers: nacos (one HTTP request per registration, as Nacos v1 clients) or go (the Go client library: --clients client objects, registrations made while one is in flight batched in POST /v1/instances/batch)"},
+					&cli.IntFlag{Name: "clients", Value: 10, Usage: "with --client go: how many client objects register the instances"},
 				}, benchRegister),
 			mode("read", "list a service of --instances instances for --duration",
 				"GET /nacos/v1/ns/instance/list?healthyOnly=true from the first node (or every\nnode with --all-nodes): req/s and latency.",
@@ -301,9 +303,21 @@ func benchRegister(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench
 	if n < 1 || svcs < 1 || svcs > n {
 		return nil, badUsage(c, fmt.Errorf("need 1 ≤ --services (%d) ≤ --instances (%d)", svcs, n))
 	}
-	return withFloor(ctx, c, s, func() (*bench.Report, error) {
-		return bench.Register(ctx, s.env, bench.RegisterConfig{Instances: n, Services: svcs, Persistent: c.Bool("persistent")})
-	})
+	cfg := bench.RegisterConfig{Instances: n, Services: svcs, Persistent: c.Bool("persistent"), Clients: c.Int("clients")}
+	switch c.String("client") {
+	case "nacos":
+	case "go":
+		if cfg.Clients < 1 || cfg.Clients > 1000 {
+			return nil, badUsage(c, fmt.Errorf("--clients %d is not in 1..1000", cfg.Clients))
+		}
+		if cfg.Persistent {
+			return nil, badUsage(c, errors.New("--persistent: the Go client registers ephemeral instances only"))
+		}
+		return withFloor(ctx, c, s, func() (*bench.Report, error) { return bench.RegisterGo(ctx, s.env, cfg) })
+	default:
+		return nil, badUsage(c, fmt.Errorf("--client %q: want nacos or go", c.String("client")))
+	}
+	return withFloor(ctx, c, s, func() (*bench.Report, error) { return bench.Register(ctx, s.env, cfg) })
 }
 
 func benchRead(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Report, error) {

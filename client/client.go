@@ -14,19 +14,21 @@ import (
 // It is safe for concurrent use. Its goroutines (heartbeats, membership
 // refresh, watches) run until Close or until their context ends.
 type Client struct {
-	cfg       Config
-	log       *slog.Logger
-	http      *http.Client
-	addrs     []*url.URL                // configured nodes, in the order given
-	preferred atomic.Uint32             // index in addrs of the node that answered last
-	table     atomic.Pointer[ringTable] // the cluster's ring as last read; nil if never read
-	kick      chan struct{}             // asks the membership loop to refresh now
-	batches   beatBatches               // beats queued per owner (beatbatch.go)
-	sched     beatSched                 // when each registration beats next (beatsched.go)
-	noBatch   atomic.Bool               // a node lacked the batch endpoint: beat singly
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	cfg        Config
+	log        *slog.Logger
+	http       *http.Client
+	addrs      []*url.URL                // configured nodes, in the order given
+	preferred  atomic.Uint32             // index in addrs of the node that answered last
+	table      atomic.Pointer[ringTable] // the cluster's ring as last read; nil if never read
+	kick       chan struct{}             // asks the membership loop to refresh now
+	batches    beatBatches               // beats queued per owner (beatbatch.go)
+	sched      beatSched                 // when each registration beats next (beatsched.go)
+	noBatch    atomic.Bool               // a node lacked the batch endpoint: beat singly
+	regBatch   regBatches                // registrations waiting to leave together (register_batch.go)
+	noRegBatch atomic.Bool               // a node lacked the batch registration endpoint
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 
 	// mu guards regs, closed, membersStarted and schedStarted.
 	mu             sync.Mutex

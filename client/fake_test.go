@@ -44,6 +44,13 @@ type fakeNode struct {
 	noBatch  bool // PUT /v1/beats answers 404, as an older node
 	shed     int  // the next this many PUT /v1/beats answer 429, Retry-After: 1
 	singles  int  // PUT /v1/instance/beat served
+	// Registrations (register_batch_test.go).
+	regSingles   int             // POST /v1/instance served
+	regBatches   int             // POST /v1/instances/batch served
+	noRegBatch   bool            // POST /v1/instances/batch answers 404, as an older node
+	regDelay     time.Duration   // how long a registration request takes
+	regCancelled int             // registration requests whose context ended during regDelay
+	full         map[string]bool // services whose new instances a limit refuses (409)
 }
 
 func newFakeNet(hosts ...string) *fakeNet {
@@ -157,9 +164,17 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch r.Method + " " + r.URL.Path {
 	case "POST /v1/instance":
+		n.mu.Lock()
+		n.regSingles++
+		n.mu.Unlock()
+		n.slowRegister(r)
 		var in wireInstance
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Service == "" {
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Service == "" || in.Service == "bad" {
 			reply(400, map[string]string{"error": "bad body"})
+			return
+		}
+		if n.isFull(in) {
+			reply(409, map[string]string{"error": "limit reached"})
 			return
 		}
 		if in.BeatIntervalMs == 0 {
@@ -171,6 +186,8 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.changeLocked()
 		n.mu.Unlock()
 		reply(200, map[string]any{"instance": in})
+	case "POST /v1/instances/batch":
+		n.serveRegBatch(w, r, reply)
 	case "PUT /v1/instance/beat":
 		var b wireInstance
 		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {

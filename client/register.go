@@ -6,7 +6,9 @@ package client
 // any node with failover. A beat answered 404 (the registry lost the
 // instance, say after every node holding it restarted) re-registers it at
 // once. A failed beat is retried with backoff, never later than the next
-// regular beat, so a node's death costs at most one retry.
+// regular beat, so a node's death costs at most one retry. Registrations
+// made while another is in flight leave together in one batch request
+// (register_batch.go).
 
 import (
 	"context"
@@ -105,7 +107,7 @@ func (c *Client) Register(ctx context.Context, reg Registration) (Instance, erro
 		enabled = r.enabled
 		r.mu.Unlock()
 	}
-	in, err := c.post(ctx, reg.toWire(enabled))
+	in, err := c.register(ctx, reg.toWire(enabled))
 	if err != nil {
 		return Instance{}, err
 	}
@@ -180,7 +182,7 @@ func (c *Client) SetEnabled(ctx context.Context, key InstanceKey, enabled bool) 
 	r.mu.Lock()
 	r.enabled = enabled
 	r.mu.Unlock()
-	_, err := c.post(ctx, r.wire())
+	_, err := c.register(ctx, r.wire())
 	return err
 }
 
@@ -272,7 +274,7 @@ func (c *Client) registerAgain(r *registration) (time.Duration, error) {
 		"instance", r.key.IP+":"+strconv.Itoa(r.key.Port))
 	ctx, cancel := context.WithTimeout(r.ctx, max(r.beatInterval(), c.cfg.RequestTimeout))
 	defer cancel()
-	in, err := c.post(ctx, r.wire())
+	in, err := c.register(ctx, r.wire())
 	if err != nil {
 		return 0, err
 	}

@@ -27,9 +27,15 @@ var (
 // succeeds. The check and the write are one atomic step.
 func (s *Store) RegisterWithin(k Key, in Instance, lim Limits) (Instance, error) {
 	in = in.clone().withDefaults()
-	in.Deleted, in.Expired = false, false
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.registerWithinLocked(k, in, lim)
+}
+
+// registerWithinLocked is RegisterWithin on an instance already cloned
+// and defaulted, under s.mu.
+func (s *Store) registerWithinLocked(k Key, in Instance, lim Limits) (Instance, error) {
+	in.Deleted, in.Expired = false, false
 	svc, e := s.lookupLocked(k, in.InstanceKey)
 	if e == nil || e.inst.Deleted {
 		live := 0

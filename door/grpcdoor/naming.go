@@ -10,6 +10,7 @@ import (
 
 	"github.com/roster-io/roster/door/gate"
 	"github.com/roster-io/roster/internal/param"
+	"github.com/roster-io/roster/node"
 	"github.com/roster-io/roster/store"
 )
 
@@ -136,19 +137,31 @@ func (d *Door) batchInstance(ctx context.Context, c *conn, body []byte) (any, er
 	if req.Type != "batchRegisterInstance" {
 		return nil, &param.FieldError{Field: "type", Reason: "unsupported request type " + quote(req.Type) + "; want batchRegisterInstance"}
 	}
-	ins := make([]store.Instance, 0, len(req.Instances))
+	items := make([]store.RegisterItem, 0, len(req.Instances))
 	keep := map[store.InstanceKey]bool{}
 	for i, w := range req.Instances {
 		in, err := instanceOf(fmt.Sprintf("instances[%d]", i), w)
 		if err != nil {
 			return nil, err
 		}
-		ins = append(ins, in)
+		items = append(items, store.RegisterItem{Key: k, In: in})
 		keep[in.InstanceKey] = true
 	}
-	for _, in := range ins {
-		if _, err := d.leases.Register(ctx, c.id, k, in); err != nil {
-			return nil, err
+	// One node write for the batch: applied together, replicated as one
+	// delta. A limit that refuses one instance fails the request, as a
+	// single registration's would.
+	outs, err := d.leases.RegisterMany(ctx, c.id, items)
+	var ie *node.ItemError
+	var fe *param.FieldError
+	if errors.As(err, &ie) && errors.As(ie.Err, &fe) {
+		err = &param.FieldError{Field: fmt.Sprintf("instances[%d].%s", ie.Index, fe.Field), Reason: fe.Reason}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range outs {
+		if o.Err != nil {
+			return nil, o.Err
 		}
 	}
 	for _, ik := range d.leases.HeldIn(c.id, k) {

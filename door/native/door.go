@@ -48,6 +48,7 @@ func (d *Door) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /v1/instance/beat", d.beat)
 	mux.HandleFunc("PUT /v1/beats", d.batchBeats)
 	mux.HandleFunc("GET /v1/instances", d.list)
+	mux.HandleFunc("POST /v1/instances/batch", d.registerBatch)
 	mux.HandleFunc("GET /v1/instances/beats", d.beats)
 	mux.HandleFunc("GET /v1/services", d.services)
 	mux.HandleFunc("GET /v1/sd/prometheus", d.prometheusSD)

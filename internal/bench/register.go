@@ -20,6 +20,9 @@ type RegisterConfig struct {
 	Persistent bool
 	// ConvergeWithin caps the wait for every node to list them all.
 	ConvergeWithin time.Duration
+	// Clients is how many Go client objects register the instances in
+	// RegisterGo.
+	Clients int
 }
 
 // registerForm is the Nacos register form of instance i of service. The
@@ -73,6 +76,7 @@ func Register(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, error
 		pids = env.PIDs()
 		rssBefore = rssAll(pids)
 	}
+	reqBefore := scrapeRegRequests(ctx, env.Client.HTTP, addrs)
 	load := Load{Workers: env.Concurrency, Ops: cfg.Instances, Duration: env.Duration}
 	cpu := startCPU(env)
 	res := load.Run(ctx, func(ctx context.Context, _, i int) error {
@@ -108,6 +112,11 @@ func Register(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, error
 	// Until every node lists them all: the replication the writes caused
 	// counts too.
 	cpu.report(r, "registration", res.Ops)
+	if reqAfter := scrapeRegRequests(ctx, env.Client.HTTP, addrs); reqBefore.ok && reqAfter.ok {
+		if d := reqAfter.deltas - reqBefore.deltas; d > 0 {
+			r.Add("registrations per peer delta request", float64(res.Ops)/d, "regs")
+		}
+	}
 	if rssAfter := rssAll(pids); rssBefore != nil && rssAfter != nil {
 		// Every node holds the whole registry: the largest growth of one
 		// agent, per instance registered, is the memory an instance costs.

@@ -84,6 +84,7 @@ func aclRequests() []aclReq {
 		{"nacos role unbind", http.MethodDelete, "/nacos/v1/auth/roles", url.Values{"role": {"team-a"}}, nil, false, ""},
 		{"native register", http.MethodPost, "/v1/instance", nil, []byte(`{"service":"` + ACLService + `","ip":"10.7.0.2","port":80}`), false, ""},
 		{"native deregister", http.MethodDelete, "/v1/instance", guarded, nil, false, ""},
+		{"native register batch", http.MethodPost, "/v1/instances/batch", nil, []byte(`{"instances":[{"service":"` + ACLService + `","ip":"10.7.0.3","port":80},{"service":"` + ACLGuarded + `","ip":"10.7.0.1","port":80,"weight":9}]}`), false, ""},
 		{"native update", http.MethodPatch, "/v1/instance", nil, []byte(`{"service":"` + ACLGuarded + `","ip":"10.7.0.1","port":80,"weight":9}`), false, ""},
 		{"native beats", http.MethodPut, "/v1/beats", nil, []byte(`{"beats":[{"service":"` + ACLGuarded + `","ip":"10.7.0.1","port":80}]}`), false, ""},
 		{"native health", http.MethodPut, "/v1/instance/health", guarded, []byte(`{"healthy":false}`), false, ""},

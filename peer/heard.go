@@ -186,6 +186,7 @@ func (t *Transport) ReportHeardTo(ctx context.Context, count int, parts []Heard,
 		})
 	}
 	wg.Wait()
+	t.stats.HeardOwed.Store(int64(t.heardOwed(key, plan.Removals)))
 	return failed, err
 }
 

@@ -34,6 +34,11 @@ type Stats struct {
 	// alike.
 	Requests  [NumKinds]atomic.Uint64
 	BodyBytes [NumKinds]atomic.Uint64
+	// HeardOwed is a gauge: the members whose copy of this node's
+	// last-heard report was older than its current report after its last
+	// ReportHeardTo (heard_plan.go); 0 once every change has reached
+	// every member.
+	HeardOwed atomic.Int64
 }
 
 // Kind classes internal requests for Stats.

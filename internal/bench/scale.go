@@ -91,11 +91,21 @@ type ScaleResult struct {
 	WriteVisibleMaxMs         float64 `json:"write_visible_max_ms"`
 	WritesNotVisible          int     `json:"writes_not_visible"`
 
+	// IdleSettleMs is how long after all were ready every node held
+	// every owner's current last-heard report (scale_settle.go), when the
+	// idle window starts; -1 when the agents do not tell. IdleNotSettled
+	// says which nodes still owed reports at the limit, if any.
+	IdleSettleMs   float64 `json:"idle_settle_ms"`
+	IdleNotSettled string  `json:"idle_not_settled,omitempty"`
+
 	IdleBytesPerNodePerS       float64 `json:"idle_bytes_per_node_per_s"`
 	IdleGossipBytesPerNodePerS float64 `json:"idle_gossip_bytes_per_node_per_s"`
 	IdlePeerBytesPerNodePerS   float64 `json:"idle_peer_bytes_per_node_per_s"`
 	IdleHeardBytesPerNodePerS  float64 `json:"idle_heard_bytes_per_node_per_s"`
-	AntiEntropyBytesPerExch    float64 `json:"antientropy_bytes_per_exchange"`
+	// IdleHeardRequestsPerNodePerS is the last-heard requests (whole
+	// reports and renewals) a node sent a second in the idle window.
+	IdleHeardRequestsPerNodePerS float64 `json:"idle_heard_requests_per_node_per_s"`
+	AntiEntropyBytesPerExch      float64 `json:"antientropy_bytes_per_exchange"`
 	// AntiEntropyBodyBytesPerExch is the bodies alone (requests and
 	// answers), without the framing share.
 	AntiEntropyBodyBytesPerExch float64 `json:"antientropy_body_bytes_per_exchange"`
@@ -224,6 +234,8 @@ type scaleRun struct {
 	hc  *http.Client
 	c   *Client
 	r   *ScaleResult
+	// readyAt is when all nodes were ready after the start.
+	readyAt time.Time
 }
 
 func (s *scaleRun) run(ctx context.Context) error {
@@ -305,7 +317,8 @@ func (s *scaleRun) start(ctx context.Context) error {
 	if err := s.lc.WaitReady(ctx, within); err != nil {
 		return err
 	}
-	s.r.ReadyMs = toMs(time.Since(last))
+	s.readyAt = time.Now()
+	s.r.ReadyMs = toMs(s.readyAt.Sub(last))
 	if all, err := scrapeAll(ctx, s.hc, procs); err == nil {
 		var sum nodeCounters
 		for _, c := range all {
@@ -320,10 +333,14 @@ func (s *scaleRun) start(ctx context.Context) error {
 	return nil
 }
 
-// idle measures the idle cluster: bytes, CPU, memory, suspicions, and
-// the bytes of an anti-entropy exchange between nodes in sync.
+// idle measures the idle cluster, once settled (settle): bytes, CPU,
+// memory, suspicions, and the bytes of an anti-entropy exchange between
+// nodes in sync.
 func (s *scaleRun) idle(ctx context.Context) error {
 	procs := s.lc.Live()
+	if err := s.settle(ctx, procs); err != nil {
+		return err
+	}
 	w, err := measure(ctx, s.hc, procs, s.cfg.Idle)
 	if err != nil {
 		return err
@@ -339,6 +356,7 @@ func (s *scaleRun) idle(ctx context.Context) error {
 		s.r.AntiEntropyBodyBytesPerExch = w.sum.v[cBody+int(peer.KindAntiEntropy)] / ex
 	}
 	s.r.IdleHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
+	s.r.IdleHeardRequestsPerNodePerS = w.perNodeRate(w.sum.v[cReq+int(peer.KindHeard)])
 	s.r.FalseSuspicions += w.sum.v[cSuspicions]
 	s.r.Refutations += w.sum.v[cRefutes]
 	s.r.RSSPerNodeMB, err = meanRSSMB(procs)

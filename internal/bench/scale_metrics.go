@@ -41,6 +41,10 @@ const (
 type nodeCounters struct {
 	v   [nCounter]float64
 	cpu time.Duration
+	// owed is the gauge roster_heard_reports_owed (members not yet
+	// holding the node's current last-heard report); -1 when the agent
+	// does not export it (an older build).
+	owed float64
 }
 
 // sub returns c - o.
@@ -85,10 +89,14 @@ var metricKeys = func() map[string]int {
 	return m
 }()
 
+// owedKey is the gauge of the members a node owes its current
+// last-heard report; read when present (builds before it lack it).
+const owedKey = "roster_heard_reports_owed"
+
 // parseCounters reads the series of metricKeys from a Prometheus text
 // page; it fails if a byte counter is missing (an agent without them).
 func parseCounters(r io.Reader) (nodeCounters, error) {
-	var c nodeCounters
+	c := nodeCounters{owed: -1}
 	seen := 0
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -102,12 +110,16 @@ func parseCounters(r io.Reader) (nodeCounters, error) {
 			continue
 		}
 		idx, ok := metricKeys[line[:i]]
-		if !ok {
+		if !ok && line[:i] != owedKey {
 			continue
 		}
 		v, err := strconv.ParseFloat(line[i+1:], 64)
 		if err != nil {
 			return c, fmt.Errorf("bench: scale: metric %q: %w", line, err)
+		}
+		if !ok {
+			c.owed = v
+			continue
 		}
 		c.v[idx] += v
 		seen++

@@ -1,0 +1,74 @@
+package bench
+
+// Settling before the idle window: a start changes every owner's
+// last-heard report many times, and a change reaches each member on its
+// own schedule (at once to the sender's heirs, at most one report every
+// two heard intervals to each; to the other members in place of their
+// next renewal, up to a refresh later: a second per member above 30
+// members). Until every member holds every owner's current report, the
+// nodes still send whole reports where a settled cluster sends only
+// renewals. The idle window starts once every node reports, in the gauge
+// roster_heard_reports_owed, that no member is owed its report.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roster-io/roster/internal/agentproc"
+)
+
+// settleEvery is how often the bench scrapes the nodes while it waits
+// for them to settle.
+const settleEvery = time.Second
+
+// settleWithinIdle bounds the wait: the longest refresh (a second per
+// member) twice over, plus a minute.
+func settleWithinIdle(nodes int) time.Duration {
+	return time.Minute + 2*time.Duration(nodes)*time.Second
+}
+
+// settle waits until no node owes a member its last-heard report, and
+// records how long after all were ready that was (IdleSettleMs). At the
+// limit it records which nodes still owed how many (IdleNotSettled) and
+// returns, so the idle window is measured anyway. Agents that do not
+// export the gauge are not waited for.
+func (s *scaleRun) settle(ctx context.Context, procs []*agentproc.Proc) error {
+	limit := time.Now().Add(settleWithinIdle(len(procs)))
+	for {
+		cs, errs := scrapeEach(ctx, s.hc, procs)
+		var owing []string
+		unknown := 0
+		for i, c := range cs {
+			switch {
+			case errs[i] != nil:
+				owing = append(owing, procs[i].Name+": no answer")
+			case c.owed < 0:
+				unknown++
+			case c.owed > 0:
+				owing = append(owing, fmt.Sprintf("%s: %.0f", procs[i].Name, c.owed))
+			}
+		}
+		if unknown == len(procs) {
+			s.r.IdleSettleMs = -1
+			return nil
+		}
+		if len(owing) == 0 {
+			s.r.IdleSettleMs = toMs(time.Since(s.readyAt))
+			return nil
+		}
+		if time.Now().After(limit) {
+			slices.Sort(owing)
+			s.r.IdleSettleMs = toMs(time.Since(s.readyAt))
+			s.r.IdleNotSettled = fmt.Sprintf("%d nodes still owed reports after %v: %s", len(owing), settleWithinIdle(len(procs)),
+				strings.Join(owing[:min(len(owing), 10)], ", "))
+			s.cfg.Progress("scale %d: %s", s.cfg.Nodes, s.r.IdleNotSettled)
+			return nil
+		}
+		if err := waitFor(ctx, settleEvery); err != nil {
+			return err
+		}
+	}
+}

@@ -237,15 +237,16 @@ func (s *scaleRun) load(ctx context.Context) error {
 		return ctx.Err()
 	case <-time.After(s.cfg.Interval):
 	}
-	ok0 := l.ok.Load()
 	stopProfile = s.profilePhase(ctx, procs[0], "load")
+	ok0 := l.ok.Load()
 	w, err := measure(ctx, s.hc, procs, s.cfg.Load)
+	ok1 := l.ok.Load() // before stopProfile, which waits for its window's end
 	stopProfile()
 	if err != nil {
 		return err
 	}
 	s.r.ScrapeMissed += w.missed
-	s.r.LoadOpsPerS = float64(l.ok.Load()-ok0) / w.seconds
+	s.r.LoadOpsPerS = float64(ok1-ok0) / w.seconds
 	s.r.LoadBytesPerNodePerS = w.bytesPerNode()
 	s.r.LoadGossipBytesPerNodePerS = w.gossipPerNode()
 	s.r.LoadPeerBytesPerNodePerS = w.peerPerNode()

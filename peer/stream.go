@@ -51,11 +51,6 @@ const (
 	// "use HTTP" and the caller asks again over HTTP (or, for pulls, asks
 	// for fewer partitions at a time: dump.go).
 	streamMaxFrame = 1 << 20
-	// streamPing is how often a side with nothing else to send sends a
-	// ping; streamIdle ends a connection that received nothing (pings
-	// included) this long.
-	streamPing = 5 * time.Second
-	streamIdle = 4 * streamPing
 	// streamInflight bounds the requests one side has waiting for answers
 	// on one connection, and the peer's requests it holds at once;
 	// streamInBytes bounds the bodies of those (the reader stops reading
@@ -112,6 +107,7 @@ type sessionConfig struct {
 	dialer  bool   // this side dialed
 	duplex  bool   // both sides send requests
 	timeout time.Duration
+	pings   pingPlan // how the connection is kept checked (stream_ping.go)
 	// handle answers the peer's requests; nil on a one-way dialer.
 	handle func(ctx context.Context, f *frame) *frame
 }
@@ -128,6 +124,7 @@ type session struct {
 	br      *bufio.Reader
 	peer    string
 	timeout time.Duration // bounds each write; a peer not reading fails the connection
+	pings   pingPlan
 	handle  func(ctx context.Context, f *frame) *frame
 	sends   bool
 	duplex  bool
@@ -142,6 +139,7 @@ type session struct {
 	handlers chan struct{} // the peer's requests being handled
 	room     chan struct{} // cap 1: a peer's request was answered (the reader may admit more)
 	kick     chan struct{} // cap 1: the writer checks the drain again
+	pong     chan struct{} // cap 1: the writer answers a ping
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -168,11 +166,11 @@ type session struct {
 // done (br holds what was read past it).
 func newSession(conn net.Conn, br *bufio.Reader, c sessionConfig) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{conn: conn, br: br, peer: c.peer, timeout: c.timeout, handle: c.handle, duplex: c.duplex,
+	s := &session{conn: conn, br: br, peer: c.peer, timeout: c.timeout, pings: c.pings, handle: c.handle, duplex: c.duplex,
 		sends: c.dialer || c.duplex, ctx: ctx, cancel: cancel, out: make(chan *frame, streamQueue),
 		pending: map[uint32]chan *frame{}, send: 's', recv: 'c',
 		handlers: make(chan struct{}, streamHandlers), inflight: make(chan struct{}, streamInflight),
-		room: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+		room: make(chan struct{}, 1), kick: make(chan struct{}, 1), pong: make(chan struct{}, 1)}
 	if c.dialer {
 		s.send, s.recv = 'c', 's'
 	}

@@ -92,7 +92,7 @@ type ScaleResult struct {
 	WritesNotVisible          int     `json:"writes_not_visible"`
 
 	// IdleSettleMs is how long after all were ready every node held
-	// every owner's current last-heard report (scale_settle.go), when the
+	// every owner's current last-heard report (scale_idle.go), when the
 	// idle window starts; -1 when the agents do not tell. IdleNotSettled
 	// says which nodes still owed reports at the limit, if any.
 	IdleSettleMs   float64 `json:"idle_settle_ms"`
@@ -105,6 +105,9 @@ type ScaleResult struct {
 	// IdleHeardRequestsPerNodePerS is the last-heard requests (whole
 	// reports and renewals) a node sent a second in the idle window.
 	IdleHeardRequestsPerNodePerS float64 `json:"idle_heard_requests_per_node_per_s"`
+	// IdleHeardBodyBytesPerRequest is the bodies of a last-heard request
+	// and its answer, on average, in the idle window.
+	IdleHeardBodyBytesPerRequest float64 `json:"idle_heard_body_bytes_per_request"`
 	AntiEntropyBytesPerExch      float64 `json:"antientropy_bytes_per_exchange"`
 	// AntiEntropyBodyBytesPerExch is the bodies alone (requests and
 	// answers), without the framing share.
@@ -331,36 +334,6 @@ func (s *scaleRun) start(ctx context.Context) error {
 		s.cfg.Hold(ctx, procs)
 	}
 	return nil
-}
-
-// idle measures the idle cluster, once settled (settle): bytes, CPU,
-// memory, suspicions, and the bytes of an anti-entropy exchange between
-// nodes in sync.
-func (s *scaleRun) idle(ctx context.Context) error {
-	procs := s.lc.Live()
-	if err := s.settle(ctx, procs); err != nil {
-		return err
-	}
-	w, err := measure(ctx, s.hc, procs, s.cfg.Idle)
-	if err != nil {
-		return err
-	}
-	s.r.ScrapeMissed += w.missed
-	s.r.IdleBytesPerNodePerS = w.bytesPerNode()
-	s.r.IdleGossipBytesPerNodePerS = w.gossipPerNode()
-	s.r.IdlePeerBytesPerNodePerS = w.peerPerNode()
-	s.r.CPUPerNode = w.cpuPerNode()
-	if ex := w.sum.v[cAEExchanges]; ex > 0 {
-		// Idle, the nodes are in sync: each exchange compares digests.
-		s.r.AntiEntropyBytesPerExch = w.kindBytes(peer.KindAntiEntropy) / ex
-		s.r.AntiEntropyBodyBytesPerExch = w.sum.v[cBody+int(peer.KindAntiEntropy)] / ex
-	}
-	s.r.IdleHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
-	s.r.IdleHeardRequestsPerNodePerS = w.perNodeRate(w.sum.v[cReq+int(peer.KindHeard)])
-	s.r.FalseSuspicions += w.sum.v[cSuspicions]
-	s.r.Refutations += w.sum.v[cRefutes]
-	s.r.RSSPerNodeMB, err = meanRSSMB(procs)
-	return err
 }
 
 // join starts one more node and measures the partitions that moved and

@@ -1,6 +1,6 @@
 package bench
 
-// Settling before the idle window: a start changes every owner's
+// The idle window, and settling before it: a start changes every owner's
 // last-heard report many times, and a change reaches each member on its
 // own schedule (at once to the sender's heirs, at most one report every
 // two heard intervals to each; to the other members in place of their
@@ -18,7 +18,41 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/internal/agentproc"
+	"github.com/roster-io/roster/peer"
 )
+
+// idle measures the idle cluster, once settled (settle): bytes, CPU,
+// memory, suspicions, and the bytes of an anti-entropy exchange between
+// nodes in sync.
+func (s *scaleRun) idle(ctx context.Context) error {
+	procs := s.lc.Live()
+	if err := s.settle(ctx, procs); err != nil {
+		return err
+	}
+	w, err := measure(ctx, s.hc, procs, s.cfg.Idle)
+	if err != nil {
+		return err
+	}
+	s.r.ScrapeMissed += w.missed
+	s.r.IdleBytesPerNodePerS = w.bytesPerNode()
+	s.r.IdleGossipBytesPerNodePerS = w.gossipPerNode()
+	s.r.IdlePeerBytesPerNodePerS = w.peerPerNode()
+	s.r.CPUPerNode = w.cpuPerNode()
+	if ex := w.sum.v[cAEExchanges]; ex > 0 {
+		// Idle, the nodes are in sync: each exchange compares digests.
+		s.r.AntiEntropyBytesPerExch = w.kindBytes(peer.KindAntiEntropy) / ex
+		s.r.AntiEntropyBodyBytesPerExch = w.sum.v[cBody+int(peer.KindAntiEntropy)] / ex
+	}
+	s.r.IdleHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
+	s.r.IdleHeardRequestsPerNodePerS = w.perNodeRate(w.sum.v[cReq+int(peer.KindHeard)])
+	if n := w.sum.v[cReq+int(peer.KindHeard)]; n > 0 {
+		s.r.IdleHeardBodyBytesPerRequest = w.sum.v[cBody+int(peer.KindHeard)] / n
+	}
+	s.r.FalseSuspicions += w.sum.v[cSuspicions]
+	s.r.Refutations += w.sum.v[cRefutes]
+	s.r.RSSPerNodeMB, err = meanRSSMB(procs)
+	return err
+}
 
 // settleEvery is how often the bench scrapes the nodes while it waits
 // for them to settle.

@@ -24,6 +24,7 @@ var (
 	descPeerSent       = desc("roster_peer_bytes_total", helpPeerBytes, "direction", "sent")
 	descPeerReceived   = desc("roster_peer_bytes_total", helpPeerBytes, "direction", "received")
 
+	descPingBytes = desc("roster_peer_stream_ping_bytes_total", "Bytes of the pings this node wrote on its idle peer streams, dialed and accepted.")
 	descHeardOwed = desc("roster_heard_reports_owed", "Members whose copy of this node's last-heard report is older than its current one "+
 		"(changes still paced to heirs, or held for the others' next renewal); 0 once every member holds the current report.")
 
@@ -44,7 +45,7 @@ func kindDescs(name, help string) []*prometheus.Desc {
 
 // describeTraffic sends the traffic metrics' descriptions.
 func describeTraffic(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descGossipSent, descGossipReceived, descSuspicions, descRefutations, descPeerSent, descPeerReceived, descHeardOwed} {
+	for _, d := range []*prometheus.Desc{descGossipSent, descGossipReceived, descSuspicions, descRefutations, descPeerSent, descPeerReceived, descPingBytes, descHeardOwed} {
 		ch <- d
 	}
 	for k := range peer.NumKinds {
@@ -73,6 +74,7 @@ func (c *nodeCollector) collectTraffic(ch chan<- prometheus.Metric) {
 	st := c.n.peers.Stats()
 	counter(descPeerSent, st.BytesSent.Load())
 	counter(descPeerReceived, st.BytesReceived.Load())
+	counter(descPingBytes, st.StreamPingBytes.Load())
 	ch <- prometheus.MustNewConstMetric(descHeardOwed, prometheus.GaugeValue, float64(st.HeardOwed.Load()))
 	for k := range peer.NumKinds {
 		counter(descPeerRequests[k], st.Requests[k].Load())

@@ -22,6 +22,9 @@ type Stats struct {
 	// StreamCalls the requests answered over them.
 	StreamConnects atomic.Uint64
 	StreamCalls    atomic.Uint64
+	// StreamPingBytes counts the bytes of the pings this node wrote on
+	// its peer streams, dialed and accepted (stream_ping.go).
+	StreamPingBytes atomic.Uint64
 	// BytesSent and BytesReceived count the bytes written to and read
 	// from the connections this node opened to peers (requests and their
 	// answers, HTTP framing and TLS included). Each internal connection

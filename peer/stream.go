@@ -10,6 +10,7 @@ import (
 	"hash"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -108,6 +109,8 @@ type sessionConfig struct {
 	duplex  bool   // both sides send requests
 	timeout time.Duration
 	pings   pingPlan // how the connection is kept checked (stream_ping.go)
+	// pingBytes counts the bytes of the pings this side writes.
+	pingBytes *atomic.Uint64
 	// handle answers the peer's requests; nil on a one-way dialer.
 	handle func(ctx context.Context, f *frame) *frame
 }
@@ -125,9 +128,11 @@ type session struct {
 	peer    string
 	timeout time.Duration // bounds each write; a peer not reading fails the connection
 	pings   pingPlan
-	handle  func(ctx context.Context, f *frame) *frame
-	sends   bool
-	duplex  bool
+	// pingBytes counts the bytes of the pings written (nil: not counted).
+	pingBytes *atomic.Uint64
+	handle    func(ctx context.Context, f *frame) *frame
+	sends     bool
+	duplex    bool
 
 	// MACs: nil without a cluster secret. send and recv are the direction
 	// bytes of this side's frames and of the peer's.
@@ -166,7 +171,7 @@ type session struct {
 // done (br holds what was read past it).
 func newSession(conn net.Conn, br *bufio.Reader, c sessionConfig) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{conn: conn, br: br, peer: c.peer, timeout: c.timeout, pings: c.pings, handle: c.handle, duplex: c.duplex,
+	s := &session{conn: conn, br: br, peer: c.peer, timeout: c.timeout, pings: c.pings, pingBytes: c.pingBytes, handle: c.handle, duplex: c.duplex,
 		sends: c.dialer || c.duplex, ctx: ctx, cancel: cancel, out: make(chan *frame, streamQueue),
 		pending: map[uint32]chan *frame{}, send: 's', recv: 'c',
 		handlers: make(chan struct{}, streamHandlers), inflight: make(chan struct{}, streamInflight),

@@ -79,7 +79,7 @@ func (t *Transport) handshake(ctx context.Context, conn net.Conn, m Member) (*se
 		return nil, err
 	}
 	c := sessionConfig{peer: m.Name, key: up.key, dialer: true, duplex: up.duplex, timeout: t.cfg.Timeout,
-		pings: legacyPings(t.cfg.StreamPing)}
+		pings: legacyPings(t.cfg.StreamPing), pingBytes: &t.stats.StreamPingBytes}
 	if up.ping > 0 {
 		c.pings = agreedPings(up.ping, true)
 	}

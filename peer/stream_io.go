@@ -217,6 +217,9 @@ func (s *session) writeLoop() {
 		var err error
 		if f != nil {
 			err = s.writeFrame(w, f, &seq)
+			if f.kind == framePing && s.pingBytes != nil {
+				s.pingBytes.Add(uint64(s.frameSize(f)))
+			}
 		}
 	more:
 		for err == nil {
@@ -277,6 +280,21 @@ func (s *session) writeFrame(w *bufio.Writer, f *frame, seq *uint64) error {
 	}
 	*seq++
 	return err // a bufio.Writer's errors stick: this is the first, if any
+}
+
+// frameSize is the bytes f takes on the wire.
+func (s *session) frameSize(f *frame) int {
+	n := frameHeader + len(f.body)
+	switch f.kind {
+	case frameRequest:
+		n += 2 + len(f.path)
+	case frameReply:
+		n += 3
+	}
+	if s.wmac != nil {
+		n += macSize
+	}
+	return n
 }
 
 // frameMAC computes the MAC of a frame (a and b, concatenated) sent in

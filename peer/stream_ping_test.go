@@ -143,6 +143,10 @@ func TestStream_answeredPingsKeepItUp(t *testing.T) {
 	if n := f.pings.Load(); n < 2 || n > intervals+2 {
 		t.Errorf("%d pings in %d intervals, want about one an interval", n, intervals)
 	}
+	// Each a 9-byte frame (no cluster secret), counted as written.
+	if b, n := tr.Stats().StreamPingBytes.Load(), uint64(f.pings.Load()); b%9 != 0 || b/9 < n || b/9 > n+1 {
+		t.Errorf("%d ping bytes counted for %d pings of 9 bytes", b, n)
+	}
 }
 
 // TestStream_olderAcceptorGetsItsPings: with a peer that predates the
@@ -195,6 +199,10 @@ func TestStream_acceptorOnlyAnswers(t *testing.T) {
 				t.Fatalf("ping %d: read %v, %v; want a ping back", i, b, err)
 			}
 			time.Sleep(testPing) // past half an interval: answered again
+		}
+		// These answers, and those to the pair's own stream's pings.
+		if b := p.srv.stats.StreamPingBytes.Load(); b < 3*9 || b%9 != 0 {
+			t.Errorf("%d bytes of answers counted, want at least 3 of 9", b)
 		}
 	})
 	t.Run("older dialer", func(t *testing.T) {

@@ -89,7 +89,7 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, from Membe
 		return
 	}
 	remote := r.RemoteAddr
-	sess := newSession(conn, brw.Reader, sessionConfig{peer: from.Name, key: key, duplex: duplex, timeout: s.cfg.Timeout, pings: pings,
+	sess := newSession(conn, brw.Reader, sessionConfig{peer: from.Name, key: key, duplex: duplex, timeout: s.cfg.Timeout, pings: pings, pingBytes: &s.stats.StreamPingBytes,
 		handle: func(ctx context.Context, f *frame) *frame { return s.serveFrame(ctx, from.Name, remote, f) }})
 	if !s.streams.add(sess) {
 		return

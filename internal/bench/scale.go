@@ -105,6 +105,9 @@ type ScaleResult struct {
 	// IdleHeardRequestsPerNodePerS is the last-heard requests (whole
 	// reports and renewals) a node sent a second in the idle window.
 	IdleHeardRequestsPerNodePerS float64 `json:"idle_heard_requests_per_node_per_s"`
+	// IdlePingBytesPerNodePerS is the bytes of the stream pings a node
+	// wrote a second in the idle window.
+	IdlePingBytesPerNodePerS float64 `json:"idle_ping_bytes_per_node_per_s"`
 	// IdleHeardBodyBytesPerRequest is the bodies of a last-heard request
 	// and its answer, on average, in the idle window.
 	IdleHeardBodyBytesPerRequest float64 `json:"idle_heard_body_bytes_per_request"`

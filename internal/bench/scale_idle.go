@@ -45,6 +45,7 @@ func (s *scaleRun) idle(ctx context.Context) error {
 	}
 	s.r.IdleHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
 	s.r.IdleHeardRequestsPerNodePerS = w.perNodeRate(w.sum.v[cReq+int(peer.KindHeard)])
+	s.r.IdlePingBytesPerNodePerS = w.perNodeRate(w.sum.v[cPingBytes])
 	if n := w.sum.v[cReq+int(peer.KindHeard)]; n > 0 {
 		s.r.IdleHeardBodyBytesPerRequest = w.sum.v[cBody+int(peer.KindHeard)] / n
 	}
@@ -55,8 +56,14 @@ func (s *scaleRun) idle(ctx context.Context) error {
 }
 
 // settleEvery is how often the bench scrapes the nodes while it waits
-// for them to settle.
-const settleEvery = time.Second
+// for them to settle, and settleHeld how long every node must owe
+// nothing: a node updates the gauge when it reports (every heard
+// interval, 1 s, and 200 ms after a ring change), so a ring change may
+// not show in it for over a second.
+const (
+	settleEvery = time.Second
+	settleHeld  = 3 * time.Second
+)
 
 // settleWithinIdle bounds the wait: the longest refresh (a second per
 // member) twice over, plus a minute.
@@ -64,13 +71,15 @@ func settleWithinIdle(nodes int) time.Duration {
 	return time.Minute + 2*time.Duration(nodes)*time.Second
 }
 
-// settle waits until no node owes a member its last-heard report, and
-// records how long after all were ready that was (IdleSettleMs). At the
+// settle waits until no node owes a member its last-heard report, for
+// settleHeld on end, and records how long after all were ready that
+// began (IdleSettleMs). At the
 // limit it records which nodes still owed how many (IdleNotSettled) and
 // returns, so the idle window is measured anyway. Agents that do not
 // export the gauge are not waited for.
 func (s *scaleRun) settle(ctx context.Context, procs []*agentproc.Proc) error {
 	limit := time.Now().Add(settleWithinIdle(len(procs)))
+	var since time.Time // when every node last began to owe nothing
 	for {
 		cs, errs := scrapeEach(ctx, s.hc, procs)
 		var owing []string
@@ -89,8 +98,17 @@ func (s *scaleRun) settle(ctx context.Context, procs []*agentproc.Proc) error {
 			s.r.IdleSettleMs = -1
 			return nil
 		}
-		if len(owing) == 0 {
-			s.r.IdleSettleMs = toMs(time.Since(s.readyAt))
+		switch {
+		case len(owing) > 0:
+			since = time.Time{}
+		case since.IsZero():
+			since = time.Now()
+		case time.Since(since) >= settleHeld:
+			s.r.IdleSettleMs = toMs(since.Sub(s.readyAt))
+			return nil
+		}
+		if time.Now().After(limit) && len(owing) == 0 {
+			s.r.IdleSettleMs = toMs(since.Sub(s.readyAt))
 			return nil
 		}
 		if time.Now().After(limit) {

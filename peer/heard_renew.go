@@ -11,7 +11,7 @@ import (
 
 // Renewals. A member that holds an owner's report gets, every refresh
 // while the report stays the same, a renewal instead of the whole report
-// again: its key and the refresh, 44 bytes of JSON instead of the bitmap
+// again: its key and the refresh, 46 bytes of JSON instead of the bitmap
 // of the ring's partitions (512 bytes for 4,093, base64 in JSON) and the
 // quiet lists. The ring's size is not repeated: the key covers it. A
 // member that does not hold that report (it restarted, or the report it

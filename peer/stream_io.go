@@ -214,6 +214,7 @@ func (s *session) writeLoop() {
 			f = &frame{kind: framePing}
 		}
 		_ = s.conn.SetWriteDeadline(time.Now().Add(s.timeout))
+		written := seq
 		var err error
 		if f != nil {
 			err = s.writeFrame(w, f, &seq)
@@ -250,7 +251,9 @@ func (s *session) writeLoop() {
 			s.end(errDrained, false)
 			return
 		}
-		last = time.Now()
+		if seq != written { // a kick alone writes nothing
+			last = time.Now()
+		}
 	}
 }
 

@@ -71,4 +71,10 @@ func TestReportHeardTo_owedGauge(t *testing.T) {
 			t.Errorf("%s: owed %d, want %d", s.name, got, s.want)
 		}
 	}
+	fail.Store(true)
+	_, _ = tr.ReportHeardTo(context.Background(), 8, owned(1), plan)
+	tr.SetMembers(nil) // every member left: nothing is owed, though no report follows
+	if got := tr.Stats().HeardOwed.Load(); got != 0 {
+		t.Errorf("no member left: owed %d, want 0", got)
+	}
 }

@@ -72,8 +72,6 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, from Membe
 	if agreed {
 		pings = agreedPings(ping, false)
 		head += streamPingHeader + ": " + formatPing(ping) + "\r\n"
-	} else {
-		ping = 0
 	}
 	if s.key != nil {
 		key = sessionKey(s.key, r.Header.Get(nonceHeader), nonce, from.Name, s.cfg.Self, duplex, ping)
@@ -89,7 +87,8 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, from Membe
 		return
 	}
 	remote := r.RemoteAddr
-	sess := newSession(conn, brw.Reader, sessionConfig{peer: from.Name, key: key, duplex: duplex, timeout: s.cfg.Timeout, pings: pings, pingBytes: &s.stats.StreamPingBytes,
+	sess := newSession(conn, brw.Reader, sessionConfig{peer: from.Name, key: key, duplex: duplex, timeout: s.cfg.Timeout,
+		pings: pings, pingBytes: &s.stats.StreamPingBytes,
 		handle: func(ctx context.Context, f *frame) *frame { return s.serveFrame(ctx, from.Name, remote, f) }})
 	if !s.streams.add(sess) {
 		return

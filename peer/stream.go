@@ -191,6 +191,11 @@ func newSession(conn net.Conn, br *bufio.Reader, c sessionConfig) *session {
 		}
 	}
 	s.tcp, _ = raw.(*net.TCPConn)
+	if s.tcp != nil {
+		// The pings check the connection (stream_ping.go); the kernel's
+		// keep-alive probes would only add segments to an idle one.
+		_ = s.tcp.SetKeepAlive(false)
+	}
 	_ = conn.SetDeadline(time.Time{})
 	s.wg.Go(s.readLoop)
 	s.wg.Go(s.writeLoop)

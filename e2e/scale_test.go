@@ -61,6 +61,9 @@ func TestBenchScale_local3(t *testing.T) {
 		{"members_converged_ms", 0, 60_000},
 		{"write_visible_p50_ms", 0.01, 5_000},
 		{"write_visible_max_ms", num("write_visible_p99_ms"), 5_000},
+		// The idle window starts once every node's last-heard report
+		// reached every member: at most a refresh (30 s) after the start.
+		{"idle_settle_ms", 0, 60_000},
 		{"idle_bytes_per_node_per_s", 1, 10 << 20},
 		{"load_bytes_per_node_per_s", num("idle_bytes_per_node_per_s"), 100 << 20},
 		{"cpu_per_node", 0.0001, 2},

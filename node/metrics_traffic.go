@@ -24,6 +24,10 @@ var (
 	descPeerSent       = desc("roster_peer_bytes_total", helpPeerBytes, "direction", "sent")
 	descPeerReceived   = desc("roster_peer_bytes_total", helpPeerBytes, "direction", "received")
 
+	descPingBytes = desc("roster_peer_stream_ping_bytes_total", "Bytes of the pings this node wrote on its idle peer streams, dialed and accepted.")
+	descHeardOwed = desc("roster_heard_reports_owed", "Members whose copy of this node's last-heard report is older than its current one "+
+		"(changes still paced to heirs, or held for the others' next renewal); 0 once every member holds the current report.")
+
 	descPeerRequests = kindDescs("roster_peer_requests_total", "Internal requests this node sent to peers, by kind "+
 		"(deltas, beats: handed-off beats, heard: last-heard reports, antientropy, sync: start-up dumps and other queries).")
 	descPeerBodyBytes = kindDescs("roster_peer_body_bytes_total", "Bytes of the bodies of the internal requests this node sent "+
@@ -41,7 +45,7 @@ func kindDescs(name, help string) []*prometheus.Desc {
 
 // describeTraffic sends the traffic metrics' descriptions.
 func describeTraffic(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descGossipSent, descGossipReceived, descSuspicions, descRefutations, descPeerSent, descPeerReceived} {
+	for _, d := range []*prometheus.Desc{descGossipSent, descGossipReceived, descSuspicions, descRefutations, descPeerSent, descPeerReceived, descPingBytes, descHeardOwed} {
 		ch <- d
 	}
 	for k := range peer.NumKinds {
@@ -70,6 +74,8 @@ func (c *nodeCollector) collectTraffic(ch chan<- prometheus.Metric) {
 	st := c.n.peers.Stats()
 	counter(descPeerSent, st.BytesSent.Load())
 	counter(descPeerReceived, st.BytesReceived.Load())
+	counter(descPingBytes, st.StreamPingBytes.Load())
+	ch <- prometheus.MustNewConstMetric(descHeardOwed, prometheus.GaugeValue, float64(st.HeardOwed.Load()))
 	for k := range peer.NumKinds {
 		counter(descPeerRequests[k], st.Requests[k].Load())
 		counter(descPeerBodyBytes[k], st.BodyBytes[k].Load())

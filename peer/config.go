@@ -3,6 +3,7 @@ package peer
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -32,6 +33,13 @@ type Config struct {
 	// too large for a frame, still go over HTTP. Without it, the node
 	// still answers streams, one-way only. Default false.
 	Stream bool
+	// StreamPing is how often an idle stream is checked: the side that
+	// dialed it writes a ping when it wrote nothing for StreamPing, the
+	// other answers it, and a side that read nothing for three of them
+	// drops the connection (stream.go). A peer of a build that predates
+	// it gets the pings it expects instead: every 5 s or StreamPing,
+	// whichever is shorter, from both sides. Default 30s.
+	StreamPing time.Duration
 	// Allow, if set, says whether this node may send to a peer; tests and
 	// fault injection use it to cut the network. Default nil (all).
 	Allow func(peer string) bool
@@ -54,7 +62,8 @@ const HandoffSkew = time.Second
 
 // DefaultConfig returns a Config with every field set to its default.
 func DefaultConfig() Config {
-	return Config{Timeout: 5 * time.Second, HandoffTimeout: time.Second, DeltaQueue: 8192, Logger: slog.Default(), Now: time.Now,
+	return Config{Timeout: 5 * time.Second, HandoffTimeout: time.Second, DeltaQueue: 8192, StreamPing: 30 * time.Second,
+		Logger: slog.Default(), Now: time.Now,
 		StatusOf: func(error) int { return 500 }}
 }
 
@@ -67,6 +76,8 @@ func (c *Config) Validate() error {
 		return errors.New("peer: config: timeouts must be positive")
 	case c.DeltaQueue <= 0:
 		return errors.New("peer: config: delta queue must be positive")
+	case c.StreamPing < time.Millisecond || c.StreamPing > maxStreamPing:
+		return fmt.Errorf("peer: config: stream ping %v is not in [1ms, %v]", c.StreamPing, maxStreamPing)
 	case c.Logger == nil || c.Now == nil || c.StatusOf == nil:
 		return errors.New("peer: config: logger, clock and status mapping must be set")
 	}

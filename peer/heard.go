@@ -37,12 +37,13 @@ type Heard struct {
 // least the sender re-sends the report while it stays the same
 // (RefreshMS; 0 or absent: no promise).
 type heardRequest struct {
-	Partitions int         `json:"partitions"`
-	Owned      []byte      `json:"owned"`
+	Partitions int         `json:"partitions,omitempty"`
+	Owned      []byte      `json:"owned,omitempty"`
 	Quiet      []heardPart `json:"quiet,omitempty"`
 	RefreshMS  int64       `json:"refresh_ms,omitempty"`
-	// Same, instead of Owned and Quiet, renews the report the member
-	// last acknowledged: its key in 16 hex digits (heard_renew.go).
+	// Same, instead of Partitions, Owned and Quiet, renews the report
+	// the member last acknowledged: its key in 16 hex digits
+	// (heard_renew.go).
 	Same string `json:"same,omitempty"`
 }
 
@@ -169,7 +170,7 @@ func (t *Transport) ReportHeardTo(ctx context.Context, count int, parts []Heard,
 	key, now := req.key(), t.cfg.Now()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	renew := &heardRequest{Partitions: count, RefreshMS: req.RefreshMS, Same: fmt.Sprintf("%016x", key)}
+	renew := &heardRequest{RefreshMS: req.RefreshMS, Same: fmt.Sprintf("%016x", key)}
 	for _, q := range t.list() {
 		due := t.heardDue(q.m, key, now, plan)
 		if due == heardNone {
@@ -186,6 +187,7 @@ func (t *Transport) ReportHeardTo(ctx context.Context, count int, parts []Heard,
 		})
 	}
 	wg.Wait()
+	t.stats.HeardOwed.Store(int64(t.heardOwed(key, plan.Removals)))
 	return failed, err
 }
 

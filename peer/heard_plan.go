@@ -38,3 +38,20 @@ type HeardPlan struct {
 	// one per change. 0: at once.
 	Pace time.Duration
 }
+
+// heardOwed counts the members whose acknowledged copy of this node's
+// report is not the report of key (at removal count removals): those
+// still owed it, at once, paced or with their next renewal.
+func (t *Transport) heardOwed(key, removals uint64) int {
+	qs := t.list()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	owed := 0
+	for _, q := range qs {
+		last, ok := t.heardSent[q.m.Name]
+		if !ok || last.epoch != q.m.Epoch || last.key != key || last.removals != removals {
+			owed++
+		}
+	}
+	return owed
+}

@@ -11,11 +11,13 @@ import (
 
 // Renewals. A member that holds an owner's report gets, every refresh
 // while the report stays the same, a renewal instead of the whole report
-// again: its key and the refresh, a few dozen bytes instead of the bitmap
-// of the ring's partitions (512 bytes for 4,093) and the quiet lists. A
+// again: its key and the refresh, 46 bytes of JSON instead of the bitmap
+// of the ring's partitions (512 bytes for 4,093, base64 in JSON) and the
+// quiet lists. The ring's size is not repeated: the key covers it. A
 // member that does not hold that report (it restarted, or the report it
 // holds is another) answers 409, and the owner sends the whole report at
-// once.
+// once; a build that required the size answers 400, with the same
+// effect.
 
 // heardSend is what ReportHeard sends a member.
 type heardSend int
@@ -56,12 +58,12 @@ func (s *Server) renewHeard(w http.ResponseWriter, req *heardRequest, from Membe
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
-// decodeSame checks a renewal against a ring of count partitions: the same
-// ring size, no bitmap or quiet lists, a key of 16 hex digits, a refresh
-// within maxHeardRefresh.
+// decodeSame checks a renewal against a ring of count partitions: no
+// ring size or the same (builds that sent it), no bitmap or quiet lists,
+// a key of 16 hex digits, a refresh within maxHeardRefresh.
 func (r *heardRequest) decodeSame(count int) (uint64, error) {
 	switch {
-	case r.Partitions != count:
+	case r.Partitions != 0 && r.Partitions != count:
 		return 0, fmt.Errorf("peer: heard: partitions: %d for a ring of %d", r.Partitions, count)
 	case len(r.Owned) != 0 || len(r.Quiet) != 0:
 		return 0, errors.New("peer: heard: same: a renewal carries no owned bitmap or quiet lists")

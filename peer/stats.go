@@ -22,6 +22,9 @@ type Stats struct {
 	// StreamCalls the requests answered over them.
 	StreamConnects atomic.Uint64
 	StreamCalls    atomic.Uint64
+	// StreamPingBytes counts the bytes of the pings this node wrote on
+	// its peer streams, dialed and accepted (stream_ping.go).
+	StreamPingBytes atomic.Uint64
 	// BytesSent and BytesReceived count the bytes written to and read
 	// from the connections this node opened to peers (requests and their
 	// answers, HTTP framing and TLS included). Each internal connection
@@ -34,6 +37,11 @@ type Stats struct {
 	// alike.
 	Requests  [NumKinds]atomic.Uint64
 	BodyBytes [NumKinds]atomic.Uint64
+	// HeardOwed is a gauge: the members whose copy of this node's
+	// last-heard report was older than its current report after its last
+	// ReportHeardTo (heard_plan.go); 0 once every change has reached
+	// every member.
+	HeardOwed atomic.Int64
 }
 
 // Kind classes internal requests for Stats.

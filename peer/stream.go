@@ -10,6 +10,7 @@ import (
 	"hash"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,11 +52,6 @@ const (
 	// "use HTTP" and the caller asks again over HTTP (or, for pulls, asks
 	// for fewer partitions at a time: dump.go).
 	streamMaxFrame = 1 << 20
-	// streamPing is how often a side with nothing else to send sends a
-	// ping; streamIdle ends a connection that received nothing (pings
-	// included) this long.
-	streamPing = 5 * time.Second
-	streamIdle = 4 * streamPing
 	// streamInflight bounds the requests one side has waiting for answers
 	// on one connection, and the peer's requests it holds at once;
 	// streamInBytes bounds the bodies of those (the reader stops reading
@@ -112,6 +108,9 @@ type sessionConfig struct {
 	dialer  bool   // this side dialed
 	duplex  bool   // both sides send requests
 	timeout time.Duration
+	pings   pingPlan // how the connection is kept checked (stream_ping.go)
+	// pingBytes counts the bytes of the pings this side writes.
+	pingBytes *atomic.Uint64
 	// handle answers the peer's requests; nil on a one-way dialer.
 	handle func(ctx context.Context, f *frame) *frame
 }
@@ -128,9 +127,12 @@ type session struct {
 	br      *bufio.Reader
 	peer    string
 	timeout time.Duration // bounds each write; a peer not reading fails the connection
-	handle  func(ctx context.Context, f *frame) *frame
-	sends   bool
-	duplex  bool
+	pings   pingPlan
+	// pingBytes counts the bytes of the pings written (nil: not counted).
+	pingBytes *atomic.Uint64
+	handle    func(ctx context.Context, f *frame) *frame
+	sends     bool
+	duplex    bool
 
 	// MACs: nil without a cluster secret. send and recv are the direction
 	// bytes of this side's frames and of the peer's.
@@ -142,6 +144,7 @@ type session struct {
 	handlers chan struct{} // the peer's requests being handled
 	room     chan struct{} // cap 1: a peer's request was answered (the reader may admit more)
 	kick     chan struct{} // cap 1: the writer checks the drain again
+	pong     chan struct{} // cap 1: the writer answers a ping
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -168,11 +171,11 @@ type session struct {
 // done (br holds what was read past it).
 func newSession(conn net.Conn, br *bufio.Reader, c sessionConfig) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{conn: conn, br: br, peer: c.peer, timeout: c.timeout, handle: c.handle, duplex: c.duplex,
+	s := &session{conn: conn, br: br, peer: c.peer, timeout: c.timeout, pings: c.pings, pingBytes: c.pingBytes, handle: c.handle, duplex: c.duplex,
 		sends: c.dialer || c.duplex, ctx: ctx, cancel: cancel, out: make(chan *frame, streamQueue),
 		pending: map[uint32]chan *frame{}, send: 's', recv: 'c',
 		handlers: make(chan struct{}, streamHandlers), inflight: make(chan struct{}, streamInflight),
-		room: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+		room: make(chan struct{}, 1), kick: make(chan struct{}, 1), pong: make(chan struct{}, 1)}
 	if c.dialer {
 		s.send, s.recv = 'c', 's'
 	}
@@ -188,6 +191,11 @@ func newSession(conn net.Conn, br *bufio.Reader, c sessionConfig) *session {
 		}
 	}
 	s.tcp, _ = raw.(*net.TCPConn)
+	if s.tcp != nil {
+		// The pings check the connection (stream_ping.go); the kernel's
+		// keep-alive probes would only add segments to an idle one.
+		_ = s.tcp.SetKeepAlive(false)
+	}
 	_ = conn.SetDeadline(time.Time{})
 	s.wg.Go(s.readLoop)
 	s.wg.Go(s.writeLoop)

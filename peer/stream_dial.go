@@ -78,7 +78,11 @@ func (t *Transport) handshake(ctx context.Context, conn net.Conn, m Member) (*se
 	if err != nil {
 		return nil, err
 	}
-	c := sessionConfig{peer: m.Name, key: up.key, dialer: true, duplex: up.duplex, timeout: t.cfg.Timeout}
+	c := sessionConfig{peer: m.Name, key: up.key, dialer: true, duplex: up.duplex, timeout: t.cfg.Timeout,
+		pings: legacyPings(t.cfg.StreamPing), pingBytes: &t.stats.StreamPingBytes}
+	if up.ping > 0 {
+		c.pings = agreedPings(up.ping, true)
+	}
 	if up.duplex {
 		remote := up.conn.RemoteAddr().String()
 		c.handle = func(ctx context.Context, f *frame) *frame { return srv.serveFrame(ctx, m.Name, remote, f) }
@@ -92,6 +96,7 @@ type upgraded struct {
 	br     *bufio.Reader // what was read past the handshake
 	key    []byte        // the session key; nil without a cluster secret
 	duplex bool
+	ping   time.Duration // the ping interval agreed (0: the peer predates it)
 }
 
 // upgrade sends the signed upgrade request on conn (after a TLS handshake
@@ -120,6 +125,7 @@ func (t *Transport) upgrade(ctx context.Context, conn net.Conn, m Member, duplex
 	if duplex {
 		req.Header.Set(streamDuplexHeader, "1")
 	}
+	req.Header.Set(streamPingHeader, formatPing(t.cfg.StreamPing))
 	if t.c.key != nil {
 		signRequest(req, t.c.key, t.cfg.Self, nil, t.cfg.Now())
 	}
@@ -143,8 +149,11 @@ func (t *Transport) upgrade(ctx context.Context, conn net.Conn, m Member, duplex
 		return upgraded{}, fmt.Errorf("peer: stream to %s: %s answered %s", m.Name, streamPath, resp.Status)
 	}
 	up := upgraded{conn: conn, br: br, duplex: duplex && resp.Header.Get(streamDuplexHeader) == "1"}
+	if d, ok := parsePing(resp.Header.Get(streamPingHeader)); ok && d == t.cfg.StreamPing.Truncate(time.Millisecond) {
+		up.ping = d
+	}
 	if t.c.key != nil {
-		up.key = sessionKey(t.c.key, req.Header.Get(nonceHeader), resp.Header.Get(streamNonceHeader), t.cfg.Self, m.Name, up.duplex)
+		up.key = sessionKey(t.c.key, req.Header.Get(nonceHeader), resp.Header.Get(streamNonceHeader), t.cfg.Self, m.Name, up.duplex, up.ping)
 		if !hmac.Equal([]byte(resp.Header.Get(streamProofHeader)), []byte(streamProof(up.key))) {
 			return upgraded{}, fmt.Errorf("%w: stream to %s: the peer's proof of the cluster key is invalid", errUnauthorized, m.Name)
 		}
@@ -169,14 +178,17 @@ func (t *Transport) streamTLS(addr string) *tls.Config {
 }
 
 // sessionKey derives a stream's MAC key from the cluster's internal key,
-// both sides' nonces and names, and whether the connection is duplex (so
-// both sides must agree on it: a handshake altered on the way to change
-// it fails the proof).
-func sessionKey(key []byte, clientNonce, serverNonce, client, server string, duplex bool) []byte {
+// both sides' nonces and names, whether the connection is duplex and the
+// ping interval agreed (0: none), so both sides must agree on them: a
+// handshake altered on the way to change them fails the proof.
+func sessionKey(key []byte, clientNonce, serverNonce, client, server string, duplex bool, ping time.Duration) []byte {
 	m := hmac.New(sha256.New, key)
 	parts := []string{"roster-stream-v1", clientNonce, serverNonce, client, server}
 	if duplex {
 		parts = append(parts, "duplex")
+	}
+	if ping > 0 {
+		parts = append(parts, "ping="+formatPing(ping))
 	}
 	for _, part := range parts {
 		m.Write([]byte(part))

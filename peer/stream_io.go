@@ -17,7 +17,7 @@ func (s *session) readLoop() {
 	var seq uint64
 	var hdr [4]byte
 	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(streamIdle))
+		_ = s.conn.SetReadDeadline(time.Now().Add(s.pings.idle))
 		if _, err := io.ReadFull(s.br, hdr[:]); err != nil {
 			if s.peerDrained() {
 				s.end(errDrained, false) // the peer closed after its go-away
@@ -96,6 +96,9 @@ func parseFrame(b []byte) (*frame, error) {
 func (s *session) dispatch(f *frame) error {
 	switch {
 	case f.kind == framePing:
+		if s.pings.answer {
+			s.askPong()
+		}
 		return nil
 	case f.kind == frameReply && s.sends:
 		s.mu.Lock()
@@ -174,17 +177,21 @@ func (s *session) serve(f *frame) {
 	}
 }
 
-// writeLoop writes queued frames, every frame waiting in one write, a
-// ping when there was nothing to write for streamPing, and the go-away
-// of a drain; it closes the connection when a drain is complete, and
-// fails it when a drain takes longer than two timeouts.
+// writeLoop writes queued frames, every frame waiting in one write, the
+// pings of its pingPlan (stream_ping.go), and the go-away of a drain; it
+// closes the connection when a drain is complete, and fails it when a
+// drain takes longer than two timeouts.
 func (s *session) writeLoop() {
 	w := bufio.NewWriterSize(s.conn, streamBufBytes)
-	ping := time.NewTicker(streamPing)
-	defer ping.Stop()
+	var tick <-chan time.Time
+	if s.pings.pings {
+		ping := time.NewTicker(s.pings.every)
+		defer ping.Stop()
+		tick = ping.C
+	}
 	var drainBy <-chan time.Time
 	var seq uint64
-	last := time.Now()
+	var last time.Time // the last write (none yet)
 	for {
 		var f *frame
 		select {
@@ -195,16 +202,25 @@ func (s *session) writeLoop() {
 		case <-drainBy:
 			s.fail(fmt.Errorf("peer: stream to %s: drain not complete within %v", s.peer, 2*s.timeout))
 			return
-		case <-ping.C:
-			if time.Since(last) < streamPing/2 || s.quiet() {
+		case <-tick:
+			if time.Since(last) < s.pings.every/2 || s.quiet() {
+				continue
+			}
+			f = &frame{kind: framePing}
+		case <-s.pong:
+			if time.Since(last) < s.pings.every/2 || s.quiet() {
 				continue
 			}
 			f = &frame{kind: framePing}
 		}
 		_ = s.conn.SetWriteDeadline(time.Now().Add(s.timeout))
+		written := seq
 		var err error
 		if f != nil {
 			err = s.writeFrame(w, f, &seq)
+			if f.kind == framePing && s.pingBytes != nil {
+				s.pingBytes.Add(uint64(s.frameSize(f)))
+			}
 		}
 	more:
 		for err == nil {
@@ -235,7 +251,9 @@ func (s *session) writeLoop() {
 			s.end(errDrained, false)
 			return
 		}
-		last = time.Now()
+		if seq != written { // a kick alone writes nothing
+			last = time.Now()
+		}
 	}
 }
 
@@ -265,6 +283,21 @@ func (s *session) writeFrame(w *bufio.Writer, f *frame, seq *uint64) error {
 	}
 	*seq++
 	return err // a bufio.Writer's errors stick: this is the first, if any
+}
+
+// frameSize is the bytes f takes on the wire.
+func (s *session) frameSize(f *frame) int {
+	n := frameHeader + len(f.body)
+	switch f.kind {
+	case frameRequest:
+		n += 2 + len(f.path)
+	case frameReply:
+		n += 3
+	}
+	if s.wmac != nil {
+		n += macSize
+	}
+	return n
 }
 
 // frameMAC computes the MAC of a frame (a and b, concatenated) sent in

@@ -65,8 +65,16 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, from Membe
 	if duplex {
 		head += streamDuplexHeader + ": 1\r\n"
 	}
+	// The dialer's ping interval, agreed by naming it back; a dialer
+	// that names none predates it and gets the pings it expects.
+	pings := legacyPings(s.cfg.StreamPing)
+	ping, agreed := parsePing(r.Header.Get(streamPingHeader))
+	if agreed {
+		pings = agreedPings(ping, false)
+		head += streamPingHeader + ": " + formatPing(ping) + "\r\n"
+	}
 	if s.key != nil {
-		key = sessionKey(s.key, r.Header.Get(nonceHeader), nonce, from.Name, s.cfg.Self, duplex)
+		key = sessionKey(s.key, r.Header.Get(nonceHeader), nonce, from.Name, s.cfg.Self, duplex, ping)
 		head += streamProofHeader + ": " + streamProof(key) + "\r\n"
 	}
 	_ = conn.SetDeadline(time.Now().Add(s.cfg.Timeout))
@@ -80,6 +88,7 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, from Membe
 	}
 	remote := r.RemoteAddr
 	sess := newSession(conn, brw.Reader, sessionConfig{peer: from.Name, key: key, duplex: duplex, timeout: s.cfg.Timeout,
+		pings: pings, pingBytes: &s.stats.StreamPingBytes,
 		handle: func(ctx context.Context, f *frame) *frame { return s.serveFrame(ctx, from.Name, remote, f) }})
 	if !s.streams.add(sess) {
 		return

@@ -91,6 +91,16 @@ type streamPair struct {
 // old makes the server one that does not know the stream.
 func newStreamPair(t testing.TB, secret []byte, useTLS, old bool) *streamPair {
 	t.Helper()
+	return newStreamPairWith(t, secret, useTLS, old, nil)
+}
+
+// newStreamPairWith is newStreamPair with tune applied to both sides'
+// configurations (nil: none).
+func newStreamPairWith(t testing.TB, secret []byte, useTLS, old bool, tune func(*Config)) *streamPair {
+	t.Helper()
+	if tune == nil {
+		tune = func(*Config) {}
+	}
 	st, err := store.New(store.Config{Node: "n1", Now: time.Now, TombstoneTTL: time.Minute, Partitions: 4093,
 		Partition: func(k store.Key) int { return len(k.Service) % 4093 }})
 	if err != nil {
@@ -99,6 +109,7 @@ func newStreamPair(t testing.TB, secret []byte, useTLS, old bool) *streamPair {
 	p := &streamPair{recv: &streamReceiver{storeReceiver: storeReceiver{st: st}}}
 	rcfg := DefaultConfig()
 	rcfg.Self, rcfg.Secret, rcfg.Timeout = "n1", secret, 2*time.Second
+	tune(&rcfg)
 	rtr, err := New(rcfg)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +142,7 @@ func newStreamPair(t testing.TB, secret []byte, useTLS, old bool) *streamPair {
 	t.Cleanup(p.http.Close)
 	cfg := DefaultConfig()
 	cfg.Self, cfg.Secret, cfg.Stream, cfg.Timeout = "n0", secret, true, 2*time.Second
+	tune(&cfg)
 	if useTLS {
 		pool := x509.NewCertPool()
 		pool.AddCert(p.http.Certificate())

@@ -95,6 +95,9 @@ func (t *Transport) SetMembers(members []Member) (added []string) {
 			added = append(added, name)
 		}
 	}
+	if len(t.queues) == 0 {
+		t.stats.HeardOwed.Store(0) // no member left to owe a report (none is sent)
+	}
 	t.mu.Unlock()
 	for _, q := range stopped {
 		q.stop()

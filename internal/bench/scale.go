@@ -91,11 +91,27 @@ type ScaleResult struct {
 	WriteVisibleMaxMs         float64 `json:"write_visible_max_ms"`
 	WritesNotVisible          int     `json:"writes_not_visible"`
 
+	// IdleSettleMs is how long after all were ready every node held
+	// every owner's current last-heard report (scale_idle.go), when the
+	// idle window starts; -1 when the agents do not tell. IdleNotSettled
+	// says which nodes still owed reports at the limit, if any.
+	IdleSettleMs   float64 `json:"idle_settle_ms"`
+	IdleNotSettled string  `json:"idle_not_settled,omitempty"`
+
 	IdleBytesPerNodePerS       float64 `json:"idle_bytes_per_node_per_s"`
 	IdleGossipBytesPerNodePerS float64 `json:"idle_gossip_bytes_per_node_per_s"`
 	IdlePeerBytesPerNodePerS   float64 `json:"idle_peer_bytes_per_node_per_s"`
 	IdleHeardBytesPerNodePerS  float64 `json:"idle_heard_bytes_per_node_per_s"`
-	AntiEntropyBytesPerExch    float64 `json:"antientropy_bytes_per_exchange"`
+	// IdleHeardRequestsPerNodePerS is the last-heard requests (whole
+	// reports and renewals) a node sent a second in the idle window.
+	IdleHeardRequestsPerNodePerS float64 `json:"idle_heard_requests_per_node_per_s"`
+	// IdlePingBytesPerNodePerS is the bytes of the stream pings a node
+	// wrote a second in the idle window.
+	IdlePingBytesPerNodePerS float64 `json:"idle_ping_bytes_per_node_per_s"`
+	// IdleHeardBodyBytesPerRequest is the bodies of a last-heard request
+	// and its answer, on average, in the idle window.
+	IdleHeardBodyBytesPerRequest float64 `json:"idle_heard_body_bytes_per_request"`
+	AntiEntropyBytesPerExch      float64 `json:"antientropy_bytes_per_exchange"`
 	// AntiEntropyBodyBytesPerExch is the bodies alone (requests and
 	// answers), without the framing share.
 	AntiEntropyBodyBytesPerExch float64 `json:"antientropy_body_bytes_per_exchange"`
@@ -224,6 +240,8 @@ type scaleRun struct {
 	hc  *http.Client
 	c   *Client
 	r   *ScaleResult
+	// readyAt is when all nodes were ready after the start.
+	readyAt time.Time
 }
 
 func (s *scaleRun) run(ctx context.Context) error {
@@ -305,7 +323,8 @@ func (s *scaleRun) start(ctx context.Context) error {
 	if err := s.lc.WaitReady(ctx, within); err != nil {
 		return err
 	}
-	s.r.ReadyMs = toMs(time.Since(last))
+	s.readyAt = time.Now()
+	s.r.ReadyMs = toMs(s.readyAt.Sub(last))
 	if all, err := scrapeAll(ctx, s.hc, procs); err == nil {
 		var sum nodeCounters
 		for _, c := range all {
@@ -318,31 +337,6 @@ func (s *scaleRun) start(ctx context.Context) error {
 		s.cfg.Hold(ctx, procs)
 	}
 	return nil
-}
-
-// idle measures the idle cluster: bytes, CPU, memory, suspicions, and
-// the bytes of an anti-entropy exchange between nodes in sync.
-func (s *scaleRun) idle(ctx context.Context) error {
-	procs := s.lc.Live()
-	w, err := measure(ctx, s.hc, procs, s.cfg.Idle)
-	if err != nil {
-		return err
-	}
-	s.r.ScrapeMissed += w.missed
-	s.r.IdleBytesPerNodePerS = w.bytesPerNode()
-	s.r.IdleGossipBytesPerNodePerS = w.gossipPerNode()
-	s.r.IdlePeerBytesPerNodePerS = w.peerPerNode()
-	s.r.CPUPerNode = w.cpuPerNode()
-	if ex := w.sum.v[cAEExchanges]; ex > 0 {
-		// Idle, the nodes are in sync: each exchange compares digests.
-		s.r.AntiEntropyBytesPerExch = w.kindBytes(peer.KindAntiEntropy) / ex
-		s.r.AntiEntropyBodyBytesPerExch = w.sum.v[cBody+int(peer.KindAntiEntropy)] / ex
-	}
-	s.r.IdleHeardBytesPerNodePerS = w.perNodeRate(w.kindBytes(peer.KindHeard))
-	s.r.FalseSuspicions += w.sum.v[cSuspicions]
-	s.r.Refutations += w.sum.v[cRefutes]
-	s.r.RSSPerNodeMB, err = meanRSSMB(procs)
-	return err
 }
 
 // join starts one more node and measures the partitions that moved and

@@ -32,6 +32,7 @@ const (
 	cRecordsSent                             // replication records pushed to peers
 	cBeatsIn                                 // client beats received
 	cHandedOff                               // of those, handed on to the owner
+	cPingBytes                               // bytes of the stream pings written
 	cReq                                     // + peer.Kind: requests sent, by kind
 	cBody        = cReq + int(peer.NumKinds) // + peer.Kind: body bytes, by kind
 	nCounter     = cBody + int(peer.NumKinds)
@@ -41,6 +42,10 @@ const (
 type nodeCounters struct {
 	v   [nCounter]float64
 	cpu time.Duration
+	// owed is the gauge roster_heard_reports_owed (members not yet
+	// holding the node's current last-heard report); -1 when the agent
+	// does not export it (an older build).
+	owed float64
 }
 
 // sub returns c - o.
@@ -77,6 +82,7 @@ var metricKeys = func() map[string]int {
 		`roster_replication_records_sent_total`:                 cRecordsSent,
 		`roster_beats_received_total`:                           cBeatsIn,
 		`roster_beats_handed_off_total`:                         cHandedOff,
+		pingKey:                                                 cPingBytes,
 	}
 	for k := range peer.NumKinds {
 		m[`roster_peer_requests_total{kind="`+k.String()+`"}`] = cReq + int(k)
@@ -85,10 +91,18 @@ var metricKeys = func() map[string]int {
 	return m
 }()
 
+// pingKey is the counter of stream ping bytes; builds before it lack it
+// and count 0.
+const pingKey = "roster_peer_stream_ping_bytes_total"
+
+// owedKey is the gauge of the members a node owes its current
+// last-heard report; read when present (builds before it lack it).
+const owedKey = "roster_heard_reports_owed"
+
 // parseCounters reads the series of metricKeys from a Prometheus text
 // page; it fails if a byte counter is missing (an agent without them).
 func parseCounters(r io.Reader) (nodeCounters, error) {
-	var c nodeCounters
+	c := nodeCounters{owed: -1}
 	seen := 0
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -102,20 +116,26 @@ func parseCounters(r io.Reader) (nodeCounters, error) {
 			continue
 		}
 		idx, ok := metricKeys[line[:i]]
-		if !ok {
+		if !ok && line[:i] != owedKey {
 			continue
 		}
 		v, err := strconv.ParseFloat(line[i+1:], 64)
 		if err != nil {
 			return c, fmt.Errorf("bench: scale: metric %q: %w", line, err)
 		}
+		if !ok {
+			c.owed = v
+			continue
+		}
 		c.v[idx] += v
-		seen++
+		if line[:i] != pingKey {
+			seen++
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return c, fmt.Errorf("bench: scale: read metrics: %w", err)
 	}
-	if seen < len(metricKeys) {
+	if seen < len(metricKeys)-1 { // all but pingKey
 		return c, fmt.Errorf("bench: scale: the agent's /metrics lacks the gossip and peer byte counters (%d of %d series)", seen, len(metricKeys))
 	}
 	return c, nil

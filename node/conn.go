@@ -61,10 +61,11 @@ type Leases struct {
 // and failed, instances the owners reported renewed, instances
 // registered again by the renewal check, instances released with their
 // connection and kept (registered again elsewhere), and connections
-// bound to this node that it did not hold and closed (closeStale).
+// bound to this node that it did not hold and closed (closeStale), and
+// how often it looked for those.
 type LeaseStats struct {
 	Renewals, RenewFailures, Renewed, Reregistered, Released, Kept uint64
-	StaleClosed                                                    uint64
+	StaleClosed, StaleChecks                                       uint64
 }
 
 // heldConn is one connection's instances.

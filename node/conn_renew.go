@@ -112,6 +112,7 @@ func (l *Leases) Renew(ctx context.Context) {
 func (l *Leases) closeStale(ctx context.Context) int {
 	ids := l.n.store.BoundConns(l.n.cfg.Name)
 	l.mu.Lock()
+	l.stats.StaleChecks++
 	stale := ids[:0]
 	for _, id := range ids {
 		if l.conns[id] == nil {

@@ -115,6 +115,14 @@ func TestDoor_holderClosesConnectionsItDoesNotHold(t *testing.T) {
 	live := connect(t, cl.Agent("n2"))
 	live.register("reborn", "10.5.0.9", 80)
 	k := heldKey("reborn")
+	// n2 looks for an earlier incarnation's connections once it has
+	// synced: the records below must arrive after that look, or it
+	// closes them before they are listed.
+	l := cl.Agent("n2").GRPC().Leases()
+	await.Explain(t, 10*time.Second, "n2's first look for stale connections", func() (bool, string) {
+		s := l.Stats()
+		return s.StaleChecks > 0, fmt.Sprintf("%+v", s)
+	})
 	var recs []store.Record
 	for i := range 3 {
 		in := store.Instance{InstanceKey: store.InstanceKey{Cluster: "DEFAULT", IP: fmt.Sprintf("10.5.0.%d", i+1), Port: 80},
@@ -138,7 +146,6 @@ func TestDoor_holderClosesConnectionsItDoesNotHold(t *testing.T) {
 		}
 	}
 	await.Explain(t, 10*time.Second, "the earlier incarnation's instances and the live one on every node", listed(4))
-	l := cl.Agent("n2").GRPC().Leases()
 	l.Renew(context.Background())
 	el := await.Explain(t, 10*time.Second, "only the live connection's instance left on every node", listed(1))
 	if s := l.Stats(); s.StaleClosed != 1 {

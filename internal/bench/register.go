@@ -64,29 +64,37 @@ func Register(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, error
 	if cfg.Instances <= 0 || cfg.Services <= 0 || cfg.Services > cfg.Instances {
 		return nil, fmt.Errorf("bench: register: need 0 < services (%d) ≤ instances (%d)", cfg.Services, cfg.Instances)
 	}
+	prefix := "bench-reg-" + runID() + "-"
+	addrs := env.Client.Addrs
+	r := &Report{Mode: "register", Params: env.params()}
+	r.Params["persistent"] = strconv.FormatBool(cfg.Persistent)
+	return registerRun(ctx, env, cfg, r, prefix, false, func(ctx context.Context, i int) error {
+		svc := prefix + strconv.Itoa(i%cfg.Services)
+		return env.Client.Form(ctx, http.MethodPost, addrs[i%len(addrs)], "/nacos/v1/ns/instance", registerForm(svc, i, cfg.Persistent, longLived))
+	})
+}
+
+// registerRun registers cfg.Instances instances of services named prefix
+// and a number with reg (instance i), reporting in r what both register
+// modes report; native says the registrations are native requests, whose
+// number per registration it reports too.
+func registerRun(ctx context.Context, env *Env, cfg RegisterConfig, r *Report, prefix string, native bool, reg func(ctx context.Context, i int) error) (*Report, error) {
 	if cfg.ConvergeWithin <= 0 {
 		cfg.ConvergeWithin = 30 * time.Second
 	}
 	started := time.Now()
-	prefix := "bench-reg-" + runID() + "-"
-	addrs := env.Client.Addrs
+	r.Params["instances"] = strconv.Itoa(cfg.Instances)
+	r.Params["services"] = strconv.Itoa(cfg.Services)
 	var pids []int
 	var rssBefore []int64
 	if env.PIDs != nil {
 		pids = env.PIDs()
 		rssBefore = rssAll(pids)
 	}
-	reqBefore := scrapeRegRequests(ctx, env.Client.HTTP, addrs)
+	reqBefore := scrapeRegRequests(ctx, env.Client.HTTP, env.Client.Addrs)
 	load := Load{Workers: env.Concurrency, Ops: cfg.Instances, Duration: env.Duration}
 	cpu := startCPU(env)
-	res := load.Run(ctx, func(ctx context.Context, _, i int) error {
-		svc := prefix + strconv.Itoa(i%cfg.Services)
-		return env.Client.Form(ctx, http.MethodPost, addrs[i%len(addrs)], "/nacos/v1/ns/instance", registerForm(svc, i, cfg.Persistent, longLived))
-	})
-	r := &Report{Mode: "register", Params: env.params()}
-	r.Params["instances"] = strconv.Itoa(cfg.Instances)
-	r.Params["services"] = strconv.Itoa(cfg.Services)
-	r.Params["persistent"] = strconv.FormatBool(cfg.Persistent)
+	res := load.Run(ctx, func(ctx context.Context, _, i int) error { return reg(ctx, i) })
 	r.AddRate("register rate", res.Rate(), UnitOpsPerSec, env.postFloor())
 	r.Add("registered", float64(res.Ops), UnitCount)
 	r.Add("errors", float64(res.Errors), UnitCount)
@@ -112,10 +120,8 @@ func Register(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, error
 	// Until every node lists them all: the replication the writes caused
 	// counts too.
 	cpu.report(r, "registration", res.Ops)
-	if reqAfter := scrapeRegRequests(ctx, env.Client.HTTP, addrs); reqBefore.ok && reqAfter.ok {
-		if d := reqAfter.deltas - reqBefore.deltas; d > 0 {
-			r.Add("registrations per peer delta request", float64(res.Ops)/d, "regs")
-		}
+	if reqAfter := scrapeRegRequests(ctx, env.Client.HTTP, env.Client.Addrs); reqBefore.ok && reqAfter.ok {
+		reqAfter.reportSince(r, reqBefore, res.Ops, native)
 	}
 	if rssAfter := rssAll(pids); rssBefore != nil && rssAfter != nil {
 		// Every node holds the whole registry: the largest growth of one

@@ -36,10 +36,6 @@ func RegisterGo(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, err
 	if cfg.Persistent {
 		return nil, fmt.Errorf("bench: register: the Go client registers ephemeral instances only")
 	}
-	if cfg.ConvergeWithin <= 0 {
-		cfg.ConvergeWithin = 30 * time.Second
-	}
-	started := time.Now()
 	prefix := "bench-reg-go-" + runID() + "-"
 	addrs := env.Client.Addrs
 	k := max(min(cfg.Clients, cfg.Instances), 1)
@@ -61,16 +57,9 @@ func RegisterGo(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, err
 			_ = c.Close(cctx)
 		}
 	}()
-	var rssBefore []int64
-	var pids []int
-	if env.PIDs != nil {
-		pids = env.PIDs()
-		rssBefore = rssAll(pids)
-	}
-	reqBefore := scrapeRegRequests(ctx, env.Client.HTTP, addrs)
-	load := Load{Workers: env.Concurrency, Ops: cfg.Instances, Duration: env.Duration}
-	cpu := startCPU(env)
-	res := load.Run(ctx, func(ctx context.Context, _, i int) error {
+	r := &Report{Mode: "register --client go", Params: env.params()}
+	r.Params["clients"] = strconv.Itoa(k)
+	return registerRun(ctx, env, cfg, r, prefix, true, func(ctx context.Context, i int) error {
 		_, err := clients[i%k].Register(ctx, client.Registration{
 			InstanceKey: client.InstanceKey{Service: client.Service{Namespace: Namespace, Name: prefix + strconv.Itoa(i%cfg.Services)},
 				IP: instanceIP(i), Port: 8080},
@@ -78,51 +67,6 @@ func RegisterGo(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, err
 		})
 		return err
 	})
-	r := &Report{Mode: "register --client go", Params: env.params()}
-	r.Params["instances"] = strconv.Itoa(cfg.Instances)
-	r.Params["services"] = strconv.Itoa(cfg.Services)
-	r.Params["clients"] = strconv.Itoa(k)
-	r.AddRate("register rate", res.Rate(), UnitOpsPerSec, env.postFloor())
-	r.Add("registered", float64(res.Ops), UnitCount)
-	r.Add("errors", float64(res.Errors), UnitCount)
-	r.AddMs("latency p50", res.Latencies.Percentile(0.50))
-	r.AddMs("latency p99", res.Latencies.Percentile(0.99))
-	r.AddMs("latency max", res.Latencies.Max())
-	if res.Errors > 0 {
-		r.Notef("%d registrations failed; first: %v", res.Errors, res.FirstErr)
-	}
-	if res.Ops < cfg.Instances {
-		r.Notef("only %d of %d registrations done within --duration %v", res.Ops, cfg.Instances, env.Duration)
-	}
-	if res.Ops == 0 {
-		return finish(r, started), fmt.Errorf("bench: register: nothing registered: %v", res.FirstErr)
-	}
-	all, err := waitAllList(ctx, env.Client, prefix, res.Ops, 5*time.Millisecond, cfg.ConvergeWithin)
-	if err != nil {
-		r.Notef("not every node listed all %d instances within %v: %v", res.Ops, cfg.ConvergeWithin, err)
-	} else {
-		r.AddMs("all nodes list all, after last ack", max(all.Sub(res.LastAck), 0))
-	}
-	cpu.report(r, "registration", res.Ops)
-	if reqAfter := scrapeRegRequests(ctx, env.Client.HTTP, addrs); reqBefore.ok && reqAfter.ok {
-		single, batch := reqAfter.single-reqBefore.single, reqAfter.batch-reqBefore.batch
-		if single+batch > 0 {
-			r.Add("registrations per client request", float64(res.Ops)/(single+batch), "regs")
-		}
-		r.Add("batch requests", batch, UnitCount)
-		r.Add("single requests", single, UnitCount)
-		if d := reqAfter.deltas - reqBefore.deltas; d > 0 {
-			r.Add("registrations per peer delta request", float64(res.Ops)/d, "regs")
-		}
-	}
-	if rssAfter := rssAll(pids); rssBefore != nil && rssAfter != nil {
-		var grew int64
-		for i := range pids {
-			grew = max(grew, rssAfter[i]-rssBefore[i])
-		}
-		r.Add("agent RSS growth per instance (largest)", float64(grew)/float64(res.Ops), UnitBytes)
-	}
-	return finish(r, started), nil
 }
 
 // regRequests are the agents' registration requests, summed over the
@@ -131,6 +75,23 @@ func RegisterGo(ctx context.Context, env *Env, cfg RegisterConfig) (*Report, err
 type regRequests struct {
 	single, batch, deltas float64
 	ok                    bool
+}
+
+// reportSince adds to r what changed since before, per registration of
+// ops: the client requests, when they were native (the Nacos routes are
+// not counted), and the peer delta requests.
+func (after regRequests) reportSince(r *Report, before regRequests, ops int, native bool) {
+	if native {
+		single, batch := after.single-before.single, after.batch-before.batch
+		if single+batch > 0 {
+			r.Add("registrations per client request", float64(ops)/(single+batch), "regs")
+		}
+		r.Add("batch requests", batch, UnitCount)
+		r.Add("single requests", single, UnitCount)
+	}
+	if d := after.deltas - before.deltas; d > 0 {
+		r.Add("registrations per peer delta request", float64(ops)/d, "regs")
+	}
 }
 
 // scrapeRegRequests reads roster_http_requests_total of the two routes

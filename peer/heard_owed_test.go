@@ -25,13 +25,7 @@ func TestReportHeardTo_owedGauge(t *testing.T) {
 	}))
 	defer srv.Close()
 	now := time.Unix(1000, 0)
-	cfg := DefaultConfig()
-	cfg.Self = "a"
-	cfg.Now = func() time.Time { return now }
-	tr, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := clockedTransport(t, &now)
 	defer tr.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	tr.SetMembers([]Member{{Name: "heir", HTTPAddr: addr, Epoch: 1}, {Name: "other", HTTPAddr: addr, Epoch: 1}})

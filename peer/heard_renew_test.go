@@ -28,13 +28,7 @@ func TestReportHeard_renewalCarriesOnlyKeyAndRefresh(t *testing.T) {
 	}))
 	defer srv.Close()
 	now := time.Unix(1000, 0)
-	cfg := DefaultConfig()
-	cfg.Self = "a"
-	cfg.Now = func() time.Time { return now }
-	tr, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := clockedTransport(t, &now)
 	defer tr.Close()
 	tr.SetMembers([]Member{{Name: "b", HTTPAddr: strings.TrimPrefix(srv.URL, "http://"), Epoch: 1}})
 	parts := []Heard{{Partition: 3}, {Partition: 4000}}

@@ -46,13 +46,7 @@ func TestReportHeard_sendsChangesAndRefreshes(t *testing.T) {
 	}))
 	defer srv.Close()
 	now := time.Unix(1000, 0)
-	cfg := DefaultConfig()
-	cfg.Self = "a"
-	cfg.Now = func() time.Time { return now }
-	tr, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := clockedTransport(t, &now)
 	defer tr.Close()
 	b := Member{Name: "b", HTTPAddr: strings.TrimPrefix(srv.URL, "http://"), Epoch: 1}
 	tr.SetMembers([]Member{b})

@@ -130,6 +130,20 @@ func newTestTransport(t *testing.T) *Transport {
 	return tr
 }
 
+// clockedTransport builds a transport of node "a" whose clock reads
+// *now; the caller closes it.
+func clockedTransport(t *testing.T, now *time.Time) *Transport {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Self = "a"
+	cfg.Now = func() time.Time { return *now }
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
 // mergeCounter is a Receiver that counts the records it merges.
 type mergeCounter struct {
 	storeReceiver

@@ -108,6 +108,7 @@ func New(cfg Config) (*Agent, error) {
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
+	watchUnused(a.srv)
 	return a, nil
 }
 

@@ -89,6 +89,7 @@ func (a *Agent) buildDoors() error {
 			MaxHeaderBytes:    cfg.MaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 		}
+		watchUnused(a.doors.consul)
 	}
 	return nil
 }

@@ -16,10 +16,15 @@ import (
 // buffer and in the server's read buffer, where no goroutine waits for
 // them and the scheduler delay (admit.go) cannot see them. The gate sees
 // them through the bytes: every accepted connection is wrapped in a
-// trackedConn that, before each read and whenever a request starts, asks
-// the kernel how many bytes are waiting unread (TIOCINQ on Linux) and
-// notes "by time t the stream held e bytes". A request's bytes were all
-// read before its handler starts, so it arrived no later than the first
+// trackedConn that notes "by time t the stream held e bytes". A read
+// that returns less than it asked for emptied the kernel's buffer, so
+// what it read is all the stream held; one that fills its buffer may
+// have left bytes behind, so the conn then asks the kernel how many are
+// waiting unread (TIOCINQ on Linux). Once a connection has been seen
+// with bytes waiting (a pipelining client), it also asks whenever a
+// request starts. A client that sends one request at a time so costs no
+// extra system call. A request's bytes were all read before its handler
+// starts, so it arrived no later than the first
 // moment the stream was seen to hold the last byte read: now minus that
 // moment is a lower bound of how long the request waited (its queue
 // age). The bound never overstates a wait, so a request is never shed for
@@ -48,6 +53,7 @@ type trackedConn struct {
 	clock  func() int64
 	unread func() int // bytes waiting in the kernel; -1: unknown
 	off    atomic.Bool
+	piped  atomic.Bool // bytes were seen waiting behind a read
 
 	// mu guards the fields below.
 	mu    sync.Mutex
@@ -67,26 +73,27 @@ func newTrackedConn(c net.Conn, clock func() int64) *trackedConn {
 	return t
 }
 
-// Read reads from the connection, noting what was waiting before and
-// what was read.
+// Read reads from the connection, noting what was read and, when the
+// read filled p, what was left waiting.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	if c.off.Load() {
 		return c.Conn.Read(p)
 	}
-	if w := c.unread(); w > 0 {
-		at := c.clock()
-		c.mu.Lock()
-		c.noteLocked(c.read+int64(w), at)
-		c.mu.Unlock()
-	}
 	n, err := c.Conn.Read(p)
-	if n > 0 {
-		at := c.clock()
-		c.mu.Lock()
-		c.read += int64(n)
-		c.noteLocked(c.read, at)
-		c.mu.Unlock()
+	if n <= 0 {
+		return n, err
 	}
+	w := 0
+	if n == len(p) { // the read may have left bytes behind
+		if w = c.unread(); w > 0 {
+			c.piped.Store(true)
+		}
+	}
+	at := c.clock() // after the count: the bytes it saw were there by then
+	c.mu.Lock()
+	c.read += int64(n)
+	c.noteLocked(c.read+int64(max(w, 0)), at)
+	c.mu.Unlock()
 	return n, err
 }
 
@@ -106,8 +113,8 @@ func (c *trackedConn) CloseWrite() error {
 func (c *trackedConn) untrack() { c.off.Store(true) }
 
 // age returns the queue age of the request starting now on c: a lower
-// bound of how long ago its bytes arrived. It also notes the bytes
-// waiting behind it.
+// bound of how long ago its bytes arrived. On a connection seen
+// pipelining it also notes the bytes waiting behind it.
 func (c *trackedConn) age() time.Duration {
 	if c.off.Load() {
 		return 0
@@ -117,7 +124,10 @@ func (c *trackedConn) age() time.Duration {
 	c.mu.Lock()
 	read0 := c.read
 	c.mu.Unlock()
-	w := c.unread()
+	w := 0
+	if c.piped.Load() {
+		w = c.unread()
+	}
 	now := c.clock()
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -43,8 +43,9 @@ func TestTrackedConn_ageIsALowerBound(t *testing.T) {
 	buf := make([]byte, 4096)
 	ms := int64(time.Millisecond)
 
-	// 40 KiB arrive at once; the first read at 0 takes 4 KiB.
-	waiting, feed.next = 40<<10, []int{4 << 10}
+	// 40 KiB arrive at once; the first read at 0 takes 4 KiB and leaves
+	// 36 KiB waiting (counted, since the read filled its buffer).
+	waiting, feed.next = 36<<10, []int{4 << 10}
 	if _, err := c.Read(buf); err != nil {
 		t.Fatal(err)
 	}
@@ -57,20 +58,18 @@ func TestTrackedConn_ageIsALowerBound(t *testing.T) {
 	}
 	// The backlog read at 100 ms was seen at 0, the bytes after it at 30 ms.
 	now = 100 * ms
-	feed.next = []int{32 << 10}
+	feed.next, waiting = []int{32 << 10}, 12<<10
 	if _, err := c.Read(make([]byte, 32<<10)); err != nil {
 		t.Fatal(err)
 	}
-	waiting = 12 << 10
 	if got := c.age(); got != 100*time.Millisecond {
 		t.Fatalf("the backlog seen at 0 started at 100 ms: age %v, want 100ms", got)
 	}
-	feed.next = []int{12 << 10}
+	feed.next, waiting = []int{12 << 10}, 0
 	now = 130 * ms
 	if _, err := c.Read(make([]byte, 12<<10)); err != nil {
 		t.Fatal(err)
 	}
-	waiting = 0
 	if got := c.age(); got != 130*time.Millisecond-30*time.Millisecond {
 		t.Fatalf("bytes seen at 30 ms started at 130 ms: age %v, want 100ms", got)
 	}
@@ -96,8 +95,12 @@ func TestTrackedConn_ageIsALowerBound(t *testing.T) {
 func TestTrackedConn_marksStayBounded(t *testing.T) {
 	var now int64
 	waiting := 0
-	c := newTrackedConn(&feedConn{}, func() int64 { return now })
+	c := newTrackedConn(&feedConn{next: []int{8}}, func() int64 { return now })
 	c.unread = func() int { return waiting }
+	waiting = 1
+	if _, err := c.Read(make([]byte, 8)); err != nil { // seen pipelining
+		t.Fatal(err)
+	}
 	for i := range 10 * connMarks {
 		now, waiting = int64(i)*int64(time.Millisecond), 100*(i+1)
 		c.age()
@@ -145,5 +148,47 @@ func TestQueueShed_readsBeforeWrites(t *testing.T) {
 	}
 	if notes.Load() != 3 || g.queue.shedRead.Load() != 1 || g.queue.shedWrite.Load() != 1 {
 		t.Fatalf("%d overload notes, %d reads and %d writes shed; want 3 (every request older than the limit), 1, 1", notes.Load(), g.queue.shedRead.Load(), g.queue.shedWrite.Load())
+	}
+}
+
+// A client that sends one request at a time costs no count of the
+// kernel's buffer: reads shorter than their buffer emptied it. A read
+// that fills its buffer asks; once bytes were seen waiting, so does every
+// request's start.
+func TestTrackedConn_countsOnlyWhenBytesMayWait(t *testing.T) {
+	var now int64
+	counts, waiting := 0, 0
+	c := newTrackedConn(&feedConn{}, func() int64 { return now })
+	c.unread = func() int { counts++; return waiting }
+	feed := c.Conn.(*feedConn)
+	buf := make([]byte, 4096)
+	for i := range 100 { // lone requests
+		now, feed.next = int64(i)*int64(time.Millisecond), []int{300}
+		if _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		c.age()
+	}
+	if counts != 0 {
+		t.Fatalf("100 lone requests counted the kernel's buffer %d times, want 0", counts)
+	}
+	feed.next = []int{4096} // a full read: bytes may wait behind it
+	if _, err := c.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	if counts != 1 {
+		t.Fatalf("a full read counted %d times, want 1", counts)
+	}
+	c.age() // nothing was waiting: requests still start without a count
+	if counts != 1 {
+		t.Fatalf("a request after a full read that left nothing counted %d times, want 1", counts)
+	}
+	waiting, feed.next = 8192, []int{4096}
+	if _, err := c.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	c.age()
+	if counts != 3 {
+		t.Fatalf("a pipelining connection counted %d times for a read and a request, want 3", counts)
 	}
 }

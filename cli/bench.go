@@ -118,6 +118,8 @@ func benchFlags() []cli.Flag {
 		&cli.IntFlag{Name: "local", Usage: "start a cluster of `N` roster agent processes on 127.0.0.1 instead of --addrs, and stop it after"},
 		&cli.StringFlag{Name: "gossip-profile", Value: "lan", Usage: "--gossip-profile of the --local agents"},
 		&cli.StringFlag{Name: "binary", Usage: "roster binary for --local (default: this one)"},
+		&cli.StringFlag{Name: "agent-log-level", Value: "warn", Usage: "--log-level of the --local agents (debug, info, warn, error)"},
+		&cli.BoolFlag{Name: "keep-logs", Usage: "keep the --local agents' logs and data after a run that succeeded too (a failed run always keeps them)"},
 		&cli.IntFlag{Name: "concurrency", Value: 64, Usage: "concurrent workers"},
 		&cli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "how long the load runs (cap " + maxBenchDuration.String() + ")"},
 		&cli.BoolFlag{Name: "floor", Value: true, Usage: "measure the floor first and report throughputs as ratios to it"},
@@ -162,7 +164,7 @@ func runBench(c *cli.Context, run benchRun) (err error) {
 	if s.local != nil {
 		defer func() {
 			s.local.Shutdown(syscall.SIGTERM)
-			tidyLogs(c.App.ErrWriter, s.local.LogDir(), err)
+			tidyLogs(c.App.ErrWriter, s.local.LogDir(), err, c.Bool("keep-logs"))
 		}()
 	}
 
@@ -184,10 +186,10 @@ func runBench(c *cli.Context, run benchRun) (err error) {
 }
 
 // tidyLogs removes the temporary directory of a --local run (the agents'
-// logs and data) once its agents are stopped, unless the run failed: then
-// it keeps it and says where.
-func tidyLogs(w io.Writer, dir string, runErr error) {
-	if runErr != nil {
+// logs and data) once its agents are stopped, unless the run failed or
+// keep is set: then it keeps it and says where.
+func tidyLogs(w io.Writer, dir string, runErr error, keep bool) {
+	if runErr != nil || keep {
 		fmt.Fprintf(w, "bench: the agents' logs are kept in %s\n", dir)
 		return
 	}
@@ -214,6 +216,9 @@ func checkBenchFlags(c *cli.Context) error {
 	case c.Int("local") < 0 || c.Int("local") > 16:
 		return badUsage(c, fmt.Errorf("--local %d is not in 0..16", c.Int("local")))
 	}
+	if _, ok := logLevels[c.String("agent-log-level")]; !ok {
+		return badUsage(c, fmt.Errorf("--agent-log-level %q is not debug, info, warn or error", c.String("agent-log-level")))
+	}
 	return nil
 }
 
@@ -231,7 +236,8 @@ func (s *benchSetup) target(ctx context.Context, c *cli.Context) error {
 			bin = exe
 		}
 		fmt.Fprintf(c.App.ErrWriter, "bench: starting %d roster agents from %s\n", n, bin)
-		lc, err := bench.StartLocal(ctx, bench.LocalConfig{Binary: bin, Nodes: n, GossipProfile: c.String("gossip-profile")})
+		lc, err := bench.StartLocal(ctx, bench.LocalConfig{Binary: bin, Nodes: n, GossipProfile: c.String("gossip-profile"),
+			LogLevel: c.String("agent-log-level")})
 		if err != nil {
 			return err
 		}

@@ -150,7 +150,7 @@ func runBenchScale(c *cli.Context) error {
 		}
 		cfg.LogDir = dir
 		r, err := bench.Scale(ctx, cfg) // every agent stopped when it returns
-		tidyLogs(c.App.ErrWriter, dir, err)
+		tidyLogs(c.App.ErrWriter, dir, err, false)
 		if r != nil {
 			results = append(results, r) // with its error, what it measured
 		}

@@ -23,6 +23,7 @@ func TestBench_usage(t *testing.T) {
 		{"bad concurrency", []string{"bench", "register", "--concurrency", "0"}, exitUsage, "--concurrency 0"},
 		{"services over instances", []string{"bench", "register", "--instances", "5", "--services", "6", "--floor=false"}, exitUsage, "--services (6)"},
 		{"scale size out of range", []string{"bench", "scale", "--local", "3,1"}, exitUsage, `--local "3,1"`},
+		{"bad agent log level", []string{"bench", "read", "--local", "1", "--agent-log-level", "loud"}, exitUsage, `--agent-log-level "loud"`},
 		{"scale idle window capped", []string{"bench", "scale", "--local", "3", "--idle", "11m"}, exitUsage, "--idle 11m0s"},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,4 +118,40 @@ func childAgents(t *testing.T) []string {
 		}
 	}
 	return out
+}
+
+// TestBenchLocal_keepLogs: `--keep-logs` keeps a successful --local run's
+// agents' logs, written at `--agent-log-level`, and says where; without
+// it they go.
+func TestBenchLocal_keepLogs(t *testing.T) {
+	kept := regexp.MustCompile(`logs are kept in (\S+)`)
+	run := func(extra ...string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		args := append([]string{"bench", "read", "--local", "1", "--duration", "300ms", "--floor=false", "--concurrency", "2"}, extra...)
+		cmd := exec.CommandContext(ctx, binary(t), args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("roster %v: %v\n%s", args, err, stderr.String())
+		}
+		return stderr.String()
+	}
+	out := run("--keep-logs", "--agent-log-level", "info")
+	m := kept.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no kept directory named in:\n%s", out)
+	}
+	t.Cleanup(func() { os.RemoveAll(m[1]) })
+	logs, err := filepath.Glob(filepath.Join(m[1], "*.log"))
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("no agent log in %s (%v)", m[1], err)
+	}
+	b, err := os.ReadFile(logs[0])
+	if err != nil || !strings.Contains(string(b), "level=INFO") {
+		t.Errorf("%s has no INFO line (%v):\n%.2000s", logs[0], err, b)
+	}
+	if out := run(); kept.MatchString(out) {
+		t.Errorf("a run without --keep-logs kept its logs:\n%s", out)
+	}
 }

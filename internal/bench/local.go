@@ -26,6 +26,8 @@ type LocalConfig struct {
 	Nodes int
 	// GossipProfile is passed as --gossip-profile. Default "lan".
 	GossipProfile string
+	// LogLevel is passed as --log-level. Default "warn".
+	LogLevel string
 	// LogDir receives one log file per process. Default: a new temporary
 	// directory.
 	LogDir string
@@ -52,6 +54,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*agentproc.Cluster, error
 	if cfg.GossipProfile == "" {
 		cfg.GossipProfile = "lan"
 	}
+	if cfg.LogLevel == "" {
+		cfg.LogLevel = "warn"
+	}
 	if cfg.StartWithin <= 0 {
 		cfg.StartWithin = StartWithin
 	}
@@ -70,7 +75,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*agentproc.Cluster, error
 		DataDir: filepath.Join(cfg.LogDir, "data"),
 		// No per-namespace instance limit: every mode writes to the one
 		// bench namespace, and `bench all --full` holds 200,000 at once.
-		Args: []string{"--gossip-profile", cfg.GossipProfile, "--log-level", "warn", "--max-instances-per-namespace", "0"}},
+		Args: []string{"--gossip-profile", cfg.GossipProfile, "--log-level", cfg.LogLevel, "--max-instances-per-namespace", "0"}},
 		"bench", cfg.Nodes, cfg.StartWithin)
 	if err != nil {
 		return nil, fmt.Errorf("bench: local: %w", err)

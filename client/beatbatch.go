@@ -12,7 +12,8 @@ package client
 // instances beating every 5 s sends about ten requests a second to each
 // owner, not 2,000, at the price of a beat leaving up to one window late.
 // A batch the owner does not answer goes whole to the other nodes, which
-// hand its beats on; a batch shed with 429 fails its beats, which are
+// hand its beats on; an owner that answered lately is waited for longer
+// first (answered.go); a batch shed with 429 fails its beats, which are
 // retried after the node's Retry-After; an owner without the endpoint (an
 // older node) gets one beat per request from then on.
 
@@ -149,7 +150,8 @@ func (c *Client) sendBatch(base *url.URL, batch []beatWait, timeout time.Duratio
 		req.Beats[i] = wireKey(w.r.key)
 	}
 	breq := request{method: http.MethodPut, path: "/v1/beats", body: req}
-	ans, err := sendOnce(c.ctx, c.http, c.cfg.Token, timeout, base, breq)
+	ans, err := sendOnce(c.ctx, c.http, c.cfg.Token, c.beatTimeout(base, timeout), base, breq)
+	c.answered.note(base, err, time.Now())
 	var ae *APIError
 	switch {
 	case errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed):
@@ -195,6 +197,7 @@ func (c *Client) sendElsewhere(skip *url.URL, req request, timeout time.Duration
 			continue
 		}
 		ans, err := sendOnce(c.ctx, c.http, c.cfg.Token, timeout, u, req)
+		c.answered.note(u, err, time.Now())
 		if err == nil || !retryable(c.ctx, err) {
 			return ans, err
 		}

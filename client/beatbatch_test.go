@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"net/http"
 	"runtime"
 	"testing"
 	"testing/synctest"
@@ -128,6 +129,109 @@ func TestClient_heldInstancesCostNoGoroutines(t *testing.T) {
 		}
 		if beats, _, _ := fn.node("n1:1").counts(); beats < 4000 {
 			t.Errorf("beats in 2 s: %d, want 4,000 (2,000 instances, 1 s)", beats)
+		}
+	})
+}
+
+// slowBeats waits beatWait, as an owner busy with other work, and reports
+// whether the caller still waits for the answer.
+func (n *fakeNode) slowBeats(r *http.Request) bool {
+	n.mu.Lock()
+	d := n.beatWait
+	n.mu.Unlock()
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// TestClient_slowOwnerIsWaitedFor: an owner that answers every batch, but
+// later than the usual batch timeout (0.7 s against half the 1 s
+// interval), gets every beat and waits for none of them through another
+// node: beats sent elsewhere would be handed back to the same busy owner,
+// and those it could not take in time would stay on a node that does not
+// time the instances out.
+func TestClient_slowOwnerIsWaitedFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hosts := []string{"n1:1", "n2:1"}
+		fn := newFakeNet(hosts...)
+		fn.setRing(1, 7, 0, hosts...)
+		owner := ringOwner(orders, 7, 0, hosts...)
+		other := hosts[0]
+		if other == owner {
+			other = hosts[1]
+		}
+		c := fn.client(t, nil, owner, other)
+		defer closeClient(t, c)
+		for i := range 20 {
+			k := orders
+			k.Port = 8000 + i
+			if _, err := c.Register(t.Context(), Registration{InstanceKey: k, BeatInterval: time.Second}); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+		}
+		o := fn.node(owner)
+		o.mu.Lock()
+		o.beatWait = 700 * time.Millisecond
+		o.mu.Unlock()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		on := fn.node(other)
+		on.mu.Lock()
+		sent := on.batches + on.singles
+		on.mu.Unlock()
+		if sent != 0 {
+			t.Errorf("the other node got %d beat requests while the owner answered every one in 0.7 s", sent)
+		}
+		if beats, _, _ := o.counts(); beats < 60 {
+			t.Errorf("the slow owner applied %d beats in 5 s, want at least 60 (20 instances, a beat every interval plus its wait)", beats)
+		}
+	})
+}
+
+// TestClient_hungOwnerIsLeft: an owner that answered and then stops
+// answering (hung, or gone without a reset) is waited for at most two
+// intervals per batch; the beats then go through the other node.
+func TestClient_hungOwnerIsLeft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hosts := []string{"n1:1", "n2:1"}
+		fn := newFakeNet(hosts...)
+		fn.setRing(1, 7, 0, hosts...)
+		owner := ringOwner(orders, 7, 0, hosts...)
+		other := hosts[0]
+		if other == owner {
+			other = hosts[1]
+		}
+		c := fn.client(t, nil, owner, other)
+		defer closeClient(t, c)
+		for i := range 20 {
+			k := orders
+			k.Port = 8000 + i
+			if _, err := c.Register(t.Context(), Registration{InstanceKey: k, BeatInterval: time.Second}); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+		}
+		time.Sleep(1500 * time.Millisecond) // one wave answered
+		synctest.Wait()
+		o := fn.node(owner)
+		o.mu.Lock()
+		o.beatWait = time.Hour
+		o.mu.Unlock()
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		on := fn.node(other)
+		on.mu.Lock()
+		sent := on.batches + on.singles
+		on.mu.Unlock()
+		if sent == 0 {
+			t.Error("no beat went through the other node within 4 s of the owner hanging")
 		}
 	})
 }

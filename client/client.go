@@ -26,6 +26,7 @@ type Client struct {
 	noBatch    atomic.Bool               // a node lacked the batch endpoint: beat singly
 	regBatch   regBatches                // registrations waiting to leave together (register_batch.go)
 	noRegBatch atomic.Bool               // a node lacked the batch registration endpoint
+	answered   answeredNodes             // when each node last answered (answered.go)
 	ctx        context.Context
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup

@@ -40,10 +40,11 @@ type fakeNode struct {
 	deletes  int
 	rings    int // ring tables served
 	beatLog  []time.Time
-	batches  int  // PUT /v1/beats served
-	noBatch  bool // PUT /v1/beats answers 404, as an older node
-	shed     int  // the next this many PUT /v1/beats answer 429, Retry-After: 1
-	singles  int  // PUT /v1/instance/beat served
+	batches  int           // PUT /v1/beats served
+	noBatch  bool          // PUT /v1/beats answers 404, as an older node
+	shed     int           // the next this many PUT /v1/beats answer 429, Retry-After: 1
+	beatWait time.Duration // how long a PUT /v1/beats takes; one whose caller gave up applies nothing
+	singles  int           // PUT /v1/instance/beat served
 	// Registrations (register_batch_test.go).
 	regSingles   int             // POST /v1/instance served
 	regBatches   int             // POST /v1/instances/batch served
@@ -222,6 +223,9 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		out := api.BeatsReply{Results: make([]api.BeatResult, len(req.Beats))}
+		if !n.slowBeats(r) {
+			return
+		}
 		n.mu.Lock()
 		if n.shed > 0 {
 			n.shed--

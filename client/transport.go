@@ -138,7 +138,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // sendTo sends one attempt of req to the node at base.
 func (c *Client) sendTo(ctx context.Context, base *url.URL, req request) (answer, error) {
-	return sendOnce(ctx, c.http, c.cfg.Token, c.cfg.RequestTimeout, base, req)
+	ans, err := sendOnce(ctx, c.http, c.cfg.Token, c.cfg.RequestTimeout, base, req)
+	c.answered.note(base, err, time.Now())
+	return ans, err
 }
 
 // sendOnce sends one attempt of req to the node at base through hc, with

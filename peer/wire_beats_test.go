@@ -13,6 +13,7 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/roster-io/roster/internal/param"
 	"github.com/roster-io/roster/store"
 )
 
@@ -291,4 +292,34 @@ func normalBeats(r beatsRequest) beatsRequest {
 		}
 	}
 	return r
+}
+
+// TestCheckBeat_allocations: validating a valid hand-off, or a valid
+// replicated record, allocates nothing (field paths are joined only for
+// an error), and an invalid one still names its field by its full path.
+func TestCheckBeat_allocations(t *testing.T) {
+	beat, rec := validBeat(), validInstance()
+	v6 := BeatCall{Key: beat.Key, Instance: store.InstanceKey{Cluster: "c", IP: "2001:db8::1", Port: 65535}}
+	for name, check := range map[string]func() error{
+		"beat":        func() error { return CheckBeat(&beat) },
+		"ipv6 beat":   func() error { return CheckBeat(&v6) },
+		"record":      func() error { return CheckRecord(&rec) },
+		"service rec": func() error { s := validService(); return CheckRecord(&s) },
+	} {
+		if err := check(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if name == "service rec" {
+			continue // validService builds a record each run
+		}
+		if allocs := testing.AllocsPerRun(50, func() { _ = check() }); allocs != 0 {
+			t.Errorf("%s: %.0f allocations per check, want 0", name, allocs)
+		}
+	}
+	bad := beat
+	bad.Register = &store.Instance{InstanceKey: beat.Instance, Weight: -1}
+	var fe *param.FieldError
+	if err := CheckBeat(&bad); !errors.As(err, &fe) || fe.Field != "register.weight" {
+		t.Errorf("negative weight: %v, want a field error naming register.weight", err)
+	}
 }

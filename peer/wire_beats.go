@@ -28,10 +28,11 @@ import (
 //	beat:    [key, instance, register or nil]   (store's generated maps)
 //	reply:   [[found, intervalMs, error, status, stale]...]
 
-// minBeatBytes is less than MessagePack encoding of any beat this node
-// writes (its key's and instance key's maps, with their field names, take
-// more); a beat list claiming more beats than the body could hold is
-// refused before anything is allocated.
+// minBeatBytes is less than the MessagePack encoding of any valid beat
+// this node writes (its key's and instance key's maps, with their field
+// names, take more: TestWireBeats_smallestBeat); a beat list claiming
+// more beats than the body could hold is refused before anything is
+// allocated.
 const minBeatBytes = 48
 
 // minAnswerBytes is the smallest encoding of one beat answer.

@@ -323,3 +323,21 @@ func TestCheckBeat_allocations(t *testing.T) {
 		t.Errorf("negative weight: %v, want a field error naming register.weight", err)
 	}
 }
+
+// TestWireBeats_smallestBeat: the smallest valid beat encodes to at least
+// minBeatBytes, so the count check refuses no valid body.
+func TestWireBeats_smallestBeat(t *testing.T) {
+	c := BeatCall{Key: store.Key{Namespace: "a", Group: "g", Service: "s"}, Instance: store.InstanceKey{Cluster: "c", IP: "::", Port: 1}}
+	if err := CheckBeat(&c); err != nil {
+		t.Fatalf("not a valid beat: %v", err)
+	}
+	b, err := appendBeat(nil, &c)
+	if err != nil || len(b) < minBeatBytes {
+		t.Fatalf("the smallest valid beat encodes to %d bytes (%v), under minBeatBytes %d", len(b), err, minBeatBytes)
+	}
+	var out beatsRequest
+	body := encodeBeats(t, &beatsRequest{Beats: []BeatCall{c, c}})
+	if err := decodeBody(body, msgpackType, &out, nil); err != nil || len(out.Beats) != 2 {
+		t.Fatalf("two smallest beats: %v", err)
+	}
+}

@@ -193,7 +193,7 @@ func (s *Server) beats(w http.ResponseWriter, r *http.Request, from Member) {
 		for i := range out.Answers {
 			out.Answers[i] = BeatAnswer{Stale: true, Error: ErrStaleHandoff.Error()}
 		}
-		writeJSON(w, http.StatusOK, out)
+		writeBody(w, r, http.StatusOK, &out)
 		return
 	}
 	out := beatsReply{Answers: make([]BeatAnswer, len(req.Beats))}
@@ -207,7 +207,7 @@ func (s *Server) beats(w http.ResponseWriter, r *http.Request, from Member) {
 			out.Answers[i].Error, out.Answers[i].Status = err.Error(), s.cfg.StatusOf(err)
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeBody(w, r, http.StatusOK, &out)
 }
 
 // dump handles GET /internal/v1/dump: every record, for a peer that is

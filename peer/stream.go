@@ -113,6 +113,9 @@ type sessionConfig struct {
 	pingBytes *atomic.Uint64
 	// handle answers the peer's requests; nil on a one-way dialer.
 	handle func(ctx context.Context, f *frame) *frame
+	// msgpackBeats: both sides agreed to beat hand-offs in MessagePack
+	// (stream_msgpack.go).
+	msgpackBeats bool
 }
 
 // session is one established stream connection, either side. A side that
@@ -133,6 +136,8 @@ type session struct {
 	handle    func(ctx context.Context, f *frame) *frame
 	sends     bool
 	duplex    bool
+	// msgpackBeats: beat hand-offs go as MessagePack (stream_msgpack.go).
+	msgpackBeats bool
 
 	// MACs: nil without a cluster secret. send and recv are the direction
 	// bytes of this side's frames and of the peer's.
@@ -172,7 +177,8 @@ type session struct {
 func newSession(conn net.Conn, br *bufio.Reader, c sessionConfig) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{conn: conn, br: br, peer: c.peer, timeout: c.timeout, pings: c.pings, pingBytes: c.pingBytes, handle: c.handle, duplex: c.duplex,
-		sends: c.dialer || c.duplex, ctx: ctx, cancel: cancel, out: make(chan *frame, streamQueue),
+		msgpackBeats: c.msgpackBeats,
+		sends:        c.dialer || c.duplex, ctx: ctx, cancel: cancel, out: make(chan *frame, streamQueue),
 		pending: map[uint32]chan *frame{}, send: 's', recv: 'c',
 		handlers: make(chan struct{}, streamHandlers), inflight: make(chan struct{}, streamInflight),
 		room: make(chan struct{}, 1), kick: make(chan struct{}, 1), pong: make(chan struct{}, 1)}

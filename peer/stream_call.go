@@ -47,31 +47,30 @@ func (t *Transport) streamTry(ctx context.Context, kind Kind, m Member, path str
 	if s == nil {
 		return notSent, 0, nil
 	}
-	var body []byte
-	var flags byte
-	if in != nil {
-		b, ctype, err := encodeBody(in)
-		if err != nil {
-			return answered, 0, fmt.Errorf("peer: encode %s: %w", path, err)
-		}
-		if ctype == msgpackType {
-			flags |= flagMsgpack
-		}
-		body = b
+	body, flags, err := frameBody(s, in)
+	if err != nil {
+		return answered, 0, fmt.Errorf("peer: encode %s: %w", path, err)
 	}
 	if len(body) > streamMaxFrame {
 		return notSent, 0, nil
 	}
+	var accept byte
 	if _, ok := out.(msgp.Unmarshaler); ok {
-		flags |= flagAccept
+		accept = flagAccept
 	}
 	callCtx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
-	r, err := s.roundTrip(callCtx, path, flags, body)
+	r, err := s.roundTrip(callCtx, path, flags|accept, body)
 	if errors.Is(err, errStreamDown) {
 		if next := l.session(); next != nil && next != s {
+			if next.msgpackBeats != s.msgpackBeats {
+				// The body goes in the encoding the new connection agreed.
+				if body, flags, err = frameBody(next, in); err != nil || len(body) > streamMaxFrame {
+					return notSent, 0, nil
+				}
+			}
 			s = next
-			r, err = s.roundTrip(callCtx, path, flags, body)
+			r, err = s.roundTrip(callCtx, path, flags|accept, body)
 		}
 	}
 	if err == nil && r.status != statusUseHTTP {

@@ -79,7 +79,7 @@ func (t *Transport) handshake(ctx context.Context, conn net.Conn, m Member) (*se
 		return nil, err
 	}
 	c := sessionConfig{peer: m.Name, key: up.key, dialer: true, duplex: up.duplex, timeout: t.cfg.Timeout,
-		pings: legacyPings(t.cfg.StreamPing), pingBytes: &t.stats.StreamPingBytes}
+		pings: legacyPings(t.cfg.StreamPing), pingBytes: &t.stats.StreamPingBytes, msgpackBeats: up.msgpackBeats}
 	if up.ping > 0 {
 		c.pings = agreedPings(up.ping, true)
 	}
@@ -97,6 +97,8 @@ type upgraded struct {
 	key    []byte        // the session key; nil without a cluster secret
 	duplex bool
 	ping   time.Duration // the ping interval agreed (0: the peer predates it)
+	// msgpackBeats: the peer agreed to beat hand-offs in MessagePack.
+	msgpackBeats bool
 }
 
 // upgrade sends the signed upgrade request on conn (after a TLS handshake
@@ -126,6 +128,9 @@ func (t *Transport) upgrade(ctx context.Context, conn net.Conn, m Member, duplex
 		req.Header.Set(streamDuplexHeader, "1")
 	}
 	req.Header.Set(streamPingHeader, formatPing(t.cfg.StreamPing))
+	if t.msgpackBeats {
+		req.Header.Set(streamMsgpackHeader, msgpackBeats)
+	}
 	if t.c.key != nil {
 		signRequest(req, t.c.key, t.cfg.Self, nil, t.cfg.Now())
 	}
@@ -152,8 +157,9 @@ func (t *Transport) upgrade(ctx context.Context, conn net.Conn, m Member, duplex
 	if d, ok := parsePing(resp.Header.Get(streamPingHeader)); ok && d == t.cfg.StreamPing.Truncate(time.Millisecond) {
 		up.ping = d
 	}
+	up.msgpackBeats = t.msgpackBeats && asksMsgpackBeats(resp.Header)
 	if t.c.key != nil {
-		up.key = sessionKey(t.c.key, req.Header.Get(nonceHeader), resp.Header.Get(streamNonceHeader), t.cfg.Self, m.Name, up.duplex, up.ping)
+		up.key = sessionKey(t.c.key, req.Header.Get(nonceHeader), resp.Header.Get(streamNonceHeader), t.cfg.Self, m.Name, up.duplex, up.ping, up.msgpackBeats)
 		if !hmac.Equal([]byte(resp.Header.Get(streamProofHeader)), []byte(streamProof(up.key))) {
 			return upgraded{}, fmt.Errorf("%w: stream to %s: the peer's proof of the cluster key is invalid", errUnauthorized, m.Name)
 		}
@@ -178,10 +184,11 @@ func (t *Transport) streamTLS(addr string) *tls.Config {
 }
 
 // sessionKey derives a stream's MAC key from the cluster's internal key,
-// both sides' nonces and names, whether the connection is duplex and the
-// ping interval agreed (0: none), so both sides must agree on them: a
-// handshake altered on the way to change them fails the proof.
-func sessionKey(key []byte, clientNonce, serverNonce, client, server string, duplex bool, ping time.Duration) []byte {
+// both sides' nonces and names, whether the connection is duplex, the
+// ping interval agreed (0: none) and whether beat hand-offs go as
+// MessagePack, so both sides must agree on them: a handshake altered on
+// the way to change them fails the proof.
+func sessionKey(key []byte, clientNonce, serverNonce, client, server string, duplex bool, ping time.Duration, mpBeats bool) []byte {
 	m := hmac.New(sha256.New, key)
 	parts := []string{"roster-stream-v1", clientNonce, serverNonce, client, server}
 	if duplex {
@@ -189,6 +196,9 @@ func sessionKey(key []byte, clientNonce, serverNonce, client, server string, dup
 	}
 	if ping > 0 {
 		parts = append(parts, "ping="+formatPing(ping))
+	}
+	if mpBeats {
+		parts = append(parts, "msgpack="+msgpackBeats)
 	}
 	for _, part := range parts {
 		m.Write([]byte(part))

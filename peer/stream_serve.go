@@ -73,8 +73,13 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, from Membe
 		pings = agreedPings(ping, false)
 		head += streamPingHeader + ": " + formatPing(ping) + "\r\n"
 	}
+	// Beat hand-offs in MessagePack, when the dialer asks for them.
+	mpBeats := s.t.msgpackBeats && asksMsgpackBeats(r.Header)
+	if mpBeats {
+		head += streamMsgpackHeader + ": " + msgpackBeats + "\r\n"
+	}
 	if s.key != nil {
-		key = sessionKey(s.key, r.Header.Get(nonceHeader), nonce, from.Name, s.cfg.Self, duplex, ping)
+		key = sessionKey(s.key, r.Header.Get(nonceHeader), nonce, from.Name, s.cfg.Self, duplex, ping, mpBeats)
 		head += streamProofHeader + ": " + streamProof(key) + "\r\n"
 	}
 	_ = conn.SetDeadline(time.Now().Add(s.cfg.Timeout))
@@ -88,7 +93,7 @@ func (s *Server) acceptStream(w http.ResponseWriter, r *http.Request, from Membe
 	}
 	remote := r.RemoteAddr
 	sess := newSession(conn, brw.Reader, sessionConfig{peer: from.Name, key: key, duplex: duplex, timeout: s.cfg.Timeout,
-		pings: pings, pingBytes: &s.stats.StreamPingBytes,
+		pings: pings, pingBytes: &s.stats.StreamPingBytes, msgpackBeats: mpBeats,
 		handle: func(ctx context.Context, f *frame) *frame { return s.serveFrame(ctx, from.Name, remote, f) }})
 	if !s.streams.add(sess) {
 		return

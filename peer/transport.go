@@ -29,6 +29,10 @@ type Transport struct {
 	// streamYield is how long this node waits for a peer whose name sorts
 	// first to connect (stream_link.go); tests shorten it.
 	streamYield time.Duration
+	// msgpackBeats: this node asks for and grants beat hand-offs in
+	// MessagePack on its streams (stream_msgpack.go); tests clear it to
+	// act as a build that predates them.
+	msgpackBeats bool
 
 	// mu guards queues, held and heardSent.
 	mu     sync.Mutex
@@ -59,7 +63,7 @@ func New(cfg Config) (*Transport, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	t := &Transport{cfg: cfg, ctx: ctx, stop: stop, queues: map[string]*queues{}, held: map[string]heldSession{},
-		streamYield: streamYield}
+		streamYield: streamYield, msgpackBeats: true}
 	t.c = newClient(cfg, &t.stats)
 	return t, nil
 }

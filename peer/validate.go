@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/roster-io/roster/internal/param"
@@ -100,7 +101,7 @@ func CheckRecord(r *store.Record) error {
 	if err := checkClusters("service.clusters.", s.Clusters); err != nil {
 		return err
 	}
-	return checkVersion("service.version.", s.Version)
+	return within("service.version.", checkVersion(s.Version))
 }
 
 // CheckBeat validates a handed-off beat: its service and instance keys,
@@ -119,29 +120,55 @@ func CheckBeat(b *BeatCall) error {
 	return nil
 }
 
+// within names a field error's field under prefix ("key." + "service").
+// The checks name their fields bare and the path is joined only on
+// failure, so checking a valid entry allocates nothing.
+func within(prefix string, err error) error {
+	fe, ok := err.(*param.FieldError) // as the checks return them
+	if !ok {
+		return err
+	}
+	return &param.FieldError{Field: prefix + fe.Field, Reason: fe.Reason}
+}
+
 // checkKey validates a service key as param.Name does each part.
 func checkKey(prefix string, k store.Key) error {
-	for _, f := range []struct{ name, v string }{{"namespace", k.Namespace}, {"group", k.Group}, {"service", k.Service}} {
-		if err := checkName(prefix+f.name, f.v); err != nil {
-			return err
-		}
+	if err := checkName("namespace", k.Namespace); err != nil {
+		return within(prefix, err)
 	}
-	return nil
+	if err := checkName("group", k.Group); err != nil {
+		return within(prefix, err)
+	}
+	return within(prefix, checkName("service", k.Service))
 }
 
 // checkInstanceKey validates cluster, IP and port as a client request's.
 func checkInstanceKey(prefix string, ik store.InstanceKey) error {
-	if err := checkName(prefix+"cluster", ik.Cluster); err != nil {
-		return err
+	if err := checkName("cluster", ik.Cluster); err != nil {
+		return within(prefix, err)
 	}
-	ip, err := param.IP(prefix+"ip", ik.IP)
-	if err != nil {
-		return err
+	if !canonicalIP(ik.IP) {
+		ip, err := param.IP("ip", ik.IP)
+		if err != nil {
+			return within(prefix, err)
+		}
+		if ip != ik.IP {
+			return &param.FieldError{Field: prefix + "ip", Reason: fmt.Sprintf("not in canonical form (%s)", ip)}
+		}
 	}
-	if ip != ik.IP {
-		return &param.FieldError{Field: prefix + "ip", Reason: fmt.Sprintf("not in canonical form (%s)", ip)}
+	return within(prefix, param.CheckPort("port", ik.Port))
+}
+
+// canonicalIP reports whether v is an IP address written as param.IP
+// writes it (so param.IP would accept it unchanged), without allocating;
+// false sends v through param.IP (host names, refusals).
+func canonicalIP(v string) bool {
+	a, err := netip.ParseAddr(v)
+	if err != nil || a.Zone() != "" || a.Is4In6() {
+		return false
 	}
-	return param.CheckPort(prefix+"port", ik.Port)
+	var buf [64]byte
+	return string(a.AppendTo(buf[:0])) == v
 }
 
 // checkInstance validates an instance. A re-registration (register) may
@@ -150,11 +177,11 @@ func checkInstance(prefix string, in *store.Instance, register bool) error {
 	if err := checkInstanceKey(prefix, in.InstanceKey); err != nil {
 		return err
 	}
-	if err := param.CheckWeight(prefix+"weight", in.Weight); err != nil {
-		return err
+	if err := param.CheckWeight("weight", in.Weight); err != nil {
+		return within(prefix, err)
 	}
-	if err := param.CheckMetadata(prefix+"metadata", in.Metadata); err != nil {
-		return err
+	if err := param.CheckMetadata("metadata", in.Metadata); err != nil {
+		return within(prefix, err)
 	}
 	for _, f := range []struct {
 		name string
@@ -170,20 +197,20 @@ func checkInstance(prefix string, in *store.Instance, register bool) error {
 	if register {
 		return nil
 	}
-	return checkVersion(prefix+"version.", in.Version)
+	return within(prefix+"version.", checkVersion(in.Version))
 }
 
 // checkVersion requires a positive clock and the writing node's name, no
 // longer than a name a client may send.
-func checkVersion(prefix string, v store.Version) error {
+func checkVersion(v store.Version) error {
 	if v.Clock <= 0 {
-		return &param.FieldError{Field: prefix + "clock", Reason: "must be positive"}
+		return &param.FieldError{Field: "clock", Reason: "must be positive"}
 	}
 	if v.Node == "" {
-		return &param.FieldError{Field: prefix + "node", Reason: param.ReasonMissing}
+		return &param.FieldError{Field: "node", Reason: param.ReasonMissing}
 	}
 	if len(v.Node) > param.MaxNameLen {
-		return &param.FieldError{Field: prefix + "node", Reason: fmt.Sprintf("longer than %d bytes", param.MaxNameLen)}
+		return &param.FieldError{Field: "node", Reason: fmt.Sprintf("longer than %d bytes", param.MaxNameLen)}
 	}
 	return nil
 }

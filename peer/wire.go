@@ -199,7 +199,11 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, v any) {
 		writeJSON(w, status, v)
 		return
 	}
-	b, err := m.MarshalMsg(nil)
+	var b []byte
+	if sz, ok := v.(msgp.Sizer); ok {
+		b = make([]byte, 0, sz.Msgsize())
+	}
+	b, err := m.MarshalMsg(b)
 	if err != nil {
 		writeError(w, fmt.Errorf("peer: encode response: %w", err))
 		return

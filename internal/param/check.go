@@ -1,7 +1,5 @@
 package param
 
-import "strconv"
-
 // The Check helpers apply a parameter's rules to a value that arrived
 // already decoded (in a JSON or MessagePack body) rather than as text.
 
@@ -21,10 +19,13 @@ func CheckedMetadata(field string, md map[string]string) (map[string]string, err
 	return md, nil
 }
 
-// CheckPort applies Port's rules to a decoded port number.
+// CheckPort applies Port's rules to a decoded port number, without
+// allocating when it passes.
 func CheckPort(field string, p int) error {
-	_, err := Port(field, strconv.Itoa(p))
-	return err
+	if p < 1 || p > 65535 {
+		return invalid(field, portReason)
+	}
+	return nil
 }
 
 // CheckWeight applies Weight's rules to a decoded weight: a finite number

@@ -13,18 +13,20 @@ const (
 	MaxWeight = 10000
 )
 
+// portReason refuses a port number.
+const portReason = "must be an integer between 1 and 65535"
+
 // Port validates a required port number: a decimal integer from 1 to 65535.
 func Port(field, v string) (int, error) {
 	if v == "" {
 		return 0, missing(field)
 	}
-	const reason = "must be an integer between 1 and 65535"
 	if len(v) > 5 || !isDigits(v) {
-		return 0, invalid(field, reason)
+		return 0, invalid(field, portReason)
 	}
 	p, _ := strconv.Atoi(v) // at most 5 digits: cannot fail
 	if p < 1 || p > 65535 {
-		return 0, invalid(field, reason)
+		return 0, invalid(field, portReason)
 	}
 	return p, nil
 }

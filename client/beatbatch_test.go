@@ -235,3 +235,34 @@ func TestClient_hungOwnerIsLeft(t *testing.T) {
 		}
 	})
 }
+
+// TestClient_firstBeatCountsFromTheRegistration: a registration answered
+// late (a busy node waiting for a peer to confirm it) still gets its first
+// beat one interval after it was sent, since the node started the
+// instance's timeout when it stored it, not when it answered.
+func TestClient_firstBeatCountsFromTheRegistration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fn := newFakeNet("n1:1")
+		fn.setRing(1, 7, 0, "n1:1")
+		n := fn.node("n1:1")
+		n.mu.Lock()
+		n.regDelay = 900 * time.Millisecond
+		n.mu.Unlock()
+		c := fn.client(t, nil, "n1:1")
+		defer closeClient(t, c)
+		start := time.Now()
+		if _, err := c.Register(t.Context(), Registration{InstanceKey: orders, BeatInterval: time.Second}); err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		time.Sleep(1500*time.Millisecond - time.Since(start))
+		synctest.Wait()
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if len(n.beatLog) == 0 {
+			t.Fatal("no beat 1.5 s after a registration sent with a 1 s interval and answered after 0.9 s")
+		}
+		if d := n.beatLog[0].Sub(start); d > 1200*time.Millisecond {
+			t.Errorf("first beat %v after the registration was sent, want about one interval (1 s)", d)
+		}
+	})
+}

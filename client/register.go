@@ -107,11 +107,12 @@ func (c *Client) Register(ctx context.Context, reg Registration) (Instance, erro
 		enabled = r.enabled
 		r.mu.Unlock()
 	}
+	sent := time.Now()
 	in, err := c.register(ctx, reg.toWire(enabled))
 	if err != nil {
 		return Instance{}, err
 	}
-	if !c.keep(key, reg, in) {
+	if !c.keep(key, reg, in, sent) {
 		// Closed while the registration was in flight: nothing would
 		// beat it, so take it back rather than leave it to expire.
 		_ = c.Deregister(ctx, key)
@@ -121,8 +122,12 @@ func (c *Client) Register(ctx context.Context, reg Registration) (Instance, erro
 }
 
 // keep records a posted registration and starts its beats, or updates the
-// one already kept; it reports false if the client has closed.
-func (c *Client) keep(key InstanceKey, reg Registration, in Instance) bool {
+// one already kept; it reports false if the client has closed. The first
+// beat is due an interval after the registration was sent, not after its
+// answer: the node may have stored it (and started its timeout) long
+// before the answer came, when the registration waited for a peer to
+// confirm it on a busy cluster.
+func (c *Client) keep(key InstanceKey, reg Registration, in Instance, sent time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -145,7 +150,7 @@ func (c *Client) keep(key InstanceKey, reg Registration, in Instance) bool {
 		c.goLocked(c.schedLoop)
 	}
 	c.sched.mu.Lock()
-	c.scheduleLocked(r, time.Now().Add(r.interval))
+	c.scheduleLocked(r, sent.Add(r.interval))
 	c.sched.mu.Unlock()
 	return true
 }

@@ -152,6 +152,30 @@ func (n *fakeNode) slowBeats(r *http.Request) bool {
 	}
 }
 
+// ownerAndOther starts, in the caller's bubble, a client of a two-node
+// cluster that keeps 20 instances of orders alive (1 s beats), and
+// returns their owner and the other node.
+func ownerAndOther(t *testing.T) (owner, other *fakeNode) {
+	hosts := []string{"n1:1", "n2:1"}
+	fn := newFakeNet(hosts...)
+	fn.setRing(1, 7, 0, hosts...)
+	o := ringOwner(orders, 7, 0, hosts...)
+	x := hosts[0]
+	if x == o {
+		x = hosts[1]
+	}
+	c := fn.client(t, nil, o, x)
+	t.Cleanup(func() { closeClient(t, c) })
+	for i := range 20 {
+		k := orders
+		k.Port = 8000 + i
+		if _, err := c.Register(t.Context(), Registration{InstanceKey: k, BeatInterval: time.Second}); err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+	}
+	return fn.node(o), fn.node(x)
+}
+
 // TestClient_slowOwnerIsWaitedFor: an owner that answers every batch, but
 // later than the usual batch timeout (0.7 s against half the 1 s
 // interval), gets every beat and waits for none of them through another
@@ -160,30 +184,12 @@ func (n *fakeNode) slowBeats(r *http.Request) bool {
 // time the instances out.
 func TestClient_slowOwnerIsWaitedFor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hosts := []string{"n1:1", "n2:1"}
-		fn := newFakeNet(hosts...)
-		fn.setRing(1, 7, 0, hosts...)
-		owner := ringOwner(orders, 7, 0, hosts...)
-		other := hosts[0]
-		if other == owner {
-			other = hosts[1]
-		}
-		c := fn.client(t, nil, owner, other)
-		defer closeClient(t, c)
-		for i := range 20 {
-			k := orders
-			k.Port = 8000 + i
-			if _, err := c.Register(t.Context(), Registration{InstanceKey: k, BeatInterval: time.Second}); err != nil {
-				t.Fatalf("Register: %v", err)
-			}
-		}
-		o := fn.node(owner)
+		o, on := ownerAndOther(t)
 		o.mu.Lock()
 		o.beatWait = 700 * time.Millisecond
 		o.mu.Unlock()
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
-		on := fn.node(other)
 		on.mu.Lock()
 		sent := on.batches + on.singles
 		on.mu.Unlock()
@@ -201,32 +207,14 @@ func TestClient_slowOwnerIsWaitedFor(t *testing.T) {
 // intervals per batch; the beats then go through the other node.
 func TestClient_hungOwnerIsLeft(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hosts := []string{"n1:1", "n2:1"}
-		fn := newFakeNet(hosts...)
-		fn.setRing(1, 7, 0, hosts...)
-		owner := ringOwner(orders, 7, 0, hosts...)
-		other := hosts[0]
-		if other == owner {
-			other = hosts[1]
-		}
-		c := fn.client(t, nil, owner, other)
-		defer closeClient(t, c)
-		for i := range 20 {
-			k := orders
-			k.Port = 8000 + i
-			if _, err := c.Register(t.Context(), Registration{InstanceKey: k, BeatInterval: time.Second}); err != nil {
-				t.Fatalf("Register: %v", err)
-			}
-		}
+		o, on := ownerAndOther(t)
 		time.Sleep(1500 * time.Millisecond) // one wave answered
 		synctest.Wait()
-		o := fn.node(owner)
 		o.mu.Lock()
 		o.beatWait = time.Hour
 		o.mu.Unlock()
 		time.Sleep(4 * time.Second)
 		synctest.Wait()
-		on := fn.node(other)
 		on.mu.Lock()
 		sent := on.batches + on.singles
 		on.mu.Unlock()

@@ -43,6 +43,16 @@ const (
 // this node yet; 429, 5xx) is retried with the usual backoff instead.
 var errNoStream = errors.New("peer: peer does not accept the stream")
 
+// errStreamRefused means the peer refused the upgrade with 401 or 403:
+// while nodes join, the peer has often not yet learnt of this one. The
+// link logs it at debug level for streamRefusedGrace, then warns.
+var errStreamRefused = errors.New("peer: stream refused")
+
+// streamRefusedGrace is how long a peer may refuse this node's streams
+// before the link warns: a node that just joined is unknown to its peers
+// until gossip reaches them, normally within a second or two.
+const streamRefusedGrace = 10 * time.Second
+
 // notSpoken reports whether status, answering the upgrade, means the peer
 // does not speak the stream.
 func notSpoken(status int) bool {
@@ -147,6 +157,8 @@ func (t *Transport) upgrade(ctx context.Context, conn net.Conn, m Member, duplex
 	case resp.StatusCode == http.StatusSwitchingProtocols && strings.EqualFold(resp.Header.Get("Upgrade"), streamProto):
 	case notSpoken(resp.StatusCode):
 		return upgraded{}, fmt.Errorf("%w: %s answered %s", errNoStream, m.Name, resp.Status)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return upgraded{}, fmt.Errorf("%w: %s answered %s", errStreamRefused, m.Name, resp.Status)
 	default:
 		// Refused for now (not yet a member in the peer's view, a
 		// signature from a skewed clock, an overloaded peer): the link

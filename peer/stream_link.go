@@ -194,6 +194,7 @@ func (l *link) run() {
 	log := l.t.cfg.Logger
 	backoff := streamBackoffMin
 	wait := time.Duration(0)
+	var refusedSince time.Time // the first of the refusals in a row
 	for l.ctx.Err() == nil {
 		if s := l.refresh(); s != nil {
 			began := time.Now()
@@ -231,7 +232,12 @@ func (l *link) run() {
 			continue
 		}
 		s, err := l.t.dialStream(l.ctx, l.m)
+		if !errors.Is(err, errStreamRefused) {
+			refusedSince = time.Time{}
+		}
 		switch {
+		case errors.Is(err, errStreamRefused) && l.refusedLately(&refusedSince):
+			log.Debug("peer stream refused; the peer may not know this node yet; using HTTP meanwhile", "peer", l.m.Name, "err", err)
 		case err == nil:
 			l.t.stats.StreamConnects.Add(1)
 			if !s.duplex {
@@ -245,6 +251,16 @@ func (l *link) run() {
 			l.t.warns.Warn(log, l.t.cfg.Now(), "peer stream: dial failed; using HTTP meanwhile", "peer", l.m.Name, "err", err)
 		}
 	}
+}
+
+// refusedLately notes a refusal in *since (when the first of a row was)
+// and reports whether the row is still within streamRefusedGrace.
+func (l *link) refusedLately(since *time.Time) bool {
+	now := l.t.cfg.Now()
+	if since.IsZero() {
+		*since = now
+	}
+	return now.Sub(*since) < streamRefusedGrace
 }
 
 // sleep waits d; it returns false when woken early by a kick or the

@@ -120,6 +120,7 @@ func benchFlags() []cli.Flag {
 		&cli.StringFlag{Name: "binary", Usage: "roster binary for --local (default: this one)"},
 		&cli.StringFlag{Name: "agent-log-level", Value: "warn", Usage: "--log-level of the --local agents (debug, info, warn, error)"},
 		&cli.BoolFlag{Name: "keep-logs", Usage: "keep the --local agents' logs and data after a run that succeeded too (a failed run always keeps them)"},
+		&cli.Float64Flag{Name: "agent-cpu-limit", Usage: "hold the --local agents together to `CORES` of CPU time (a cgroup quota; Linux, needs write access to /sys/fs/cgroup), so the generator can offer more than they take", Value: 0},
 		&cli.IntFlag{Name: "concurrency", Value: 64, Usage: "concurrent workers"},
 		&cli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "how long the load runs (cap " + maxBenchDuration.String() + ")"},
 		&cli.BoolFlag{Name: "floor", Value: true, Usage: "measure the floor first and report throughputs as ratios to it"},
@@ -133,6 +134,7 @@ func benchFlags() []cli.Flag {
 type benchSetup struct {
 	env   *bench.Env
 	local *agentproc.Cluster // nil without --local
+	limit *bench.CPULimit    // nil without --agent-cpu-limit
 	floor bench.FloorConfig  // the floor to measure first, if --floor
 }
 
@@ -164,6 +166,7 @@ func runBench(c *cli.Context, run benchRun) (err error) {
 	if s.local != nil {
 		defer func() {
 			s.local.Shutdown(syscall.SIGTERM)
+			s.closeLimit(c.App.ErrWriter)
 			tidyLogs(c.App.ErrWriter, s.local.LogDir(), err, c.Bool("keep-logs"))
 		}()
 	}
@@ -215,6 +218,8 @@ func checkBenchFlags(c *cli.Context) error {
 		return badUsage(c, fmt.Errorf("--floor-duration %v is not in (0, 1m]", c.Duration("floor-duration")))
 	case c.Int("local") < 0 || c.Int("local") > 16:
 		return badUsage(c, fmt.Errorf("--local %d is not in 0..16", c.Int("local")))
+	case c.IsSet("agent-cpu-limit") && (c.Int("local") == 0 || c.Float64("agent-cpu-limit") < 0.01):
+		return badUsage(c, fmt.Errorf("--agent-cpu-limit %v: needs --local and at least 0.01 cores", c.Float64("agent-cpu-limit")))
 	}
 	if _, ok := logLevels[c.String("agent-log-level")]; !ok {
 		return badUsage(c, fmt.Errorf("--agent-log-level %q is not debug, info, warn or error", c.String("agent-log-level")))
@@ -245,7 +250,7 @@ func (s *benchSetup) target(ctx context.Context, c *cli.Context) error {
 		s.env.PIDs = lc.PIDs
 		client.Addrs = lc.URLs()
 		fmt.Fprintf(c.App.ErrWriter, "bench: cluster up: %v (logs in %s)\n", client.Addrs, lc.LogDir())
-		return nil
+		return s.limitAgents(c)
 	}
 	for _, a := range splitList(c.StringSlice("addrs")) {
 		u, err := parseAddr(a)

@@ -24,6 +24,8 @@ func TestBench_usage(t *testing.T) {
 		{"services over instances", []string{"bench", "register", "--instances", "5", "--services", "6", "--floor=false"}, exitUsage, "--services (6)"},
 		{"scale size out of range", []string{"bench", "scale", "--local", "3,1"}, exitUsage, `--local "3,1"`},
 		{"bad agent log level", []string{"bench", "read", "--local", "1", "--agent-log-level", "loud"}, exitUsage, `--agent-log-level "loud"`},
+		{"cpu limit without --local", []string{"bench", "read", "--agent-cpu-limit", "0.5"}, exitUsage, "--agent-cpu-limit 0.5: needs --local"},
+		{"cpu limit too small", []string{"bench", "read", "--local", "1", "--agent-cpu-limit", "0.001"}, exitUsage, "--agent-cpu-limit 0.001"},
 		{"scale idle window capped", []string{"bench", "scale", "--local", "3", "--idle", "11m"}, exitUsage, "--idle 11m0s"},
 	}
 	for _, tt := range tests {

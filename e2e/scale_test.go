@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,5 +154,34 @@ func TestBenchLocal_keepLogs(t *testing.T) {
 	}
 	if out := run(); kept.MatchString(out) {
 		t.Errorf("a run without --keep-logs kept its logs:\n%s", out)
+	}
+}
+
+// TestBenchLocal_agentCPULimit: `--agent-cpu-limit` puts the --local
+// agents in a cgroup with that quota for the run, says so and how long
+// they were held back, and removes the cgroup after.
+func TestBenchLocal_agentCPULimit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("cgroups need root")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), "bench", "read", "--local", "1", "--duration", "500ms", "--floor=false",
+		"--concurrency", "8", "--agent-cpu-limit", "0.3")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("roster bench: %v\n%s", err, stderr.String())
+	}
+	out := stderr.String()
+	for _, want := range []string{"the agents share 0.3 cores", "the agents were throttled for"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	left, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*roster-bench-%d-*", cmd.Process.Pid))
+	more, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/cpu/roster-bench-%d-*", cmd.Process.Pid))
+	if len(left)+len(more) > 0 {
+		t.Errorf("the run left its cgroup behind: %v %v", left, more)
 	}
 }

@@ -2,9 +2,11 @@ package agent_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roster-io/roster/api"
 )
@@ -56,5 +58,48 @@ func TestNative_batchBeats(t *testing.T) {
 	}
 	if got := a.Node().Stats().BeatsReceived; got != 4 {
 		t.Fatalf("refused batches beat something: beats received %d, want 4", got)
+	}
+}
+
+// TestNative_batchBeatsLateHeader: X-Roster-Beats-Late-Ms, optional on
+// PUT /v1/beats, must be a whole number of milliseconds up to a day; any
+// other value refuses the batch with a 400 naming the header and beats
+// nothing. A valid report alone (the node is not overloaded) engages no
+// expiry brake.
+func TestNative_batchBeatsLateHeader(t *testing.T) {
+	a, base := startNode(t)
+	code, body := do(t, http.MethodPost, base+"/v1/instance", "application/json", `{"service":"api","ip":"10.0.0.1","port":9000}`)
+	if code != 200 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	put := func(late string) (int, string) {
+		req, err := http.NewRequest(http.MethodPut, base+"/v1/beats", strings.NewReader(`{"beats":[{"service":"api","ip":"10.0.0.1","port":9000}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(api.HeaderBeatsLate, late)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, bad := range []string{"abc", "-1", "1.5", "86400001", "99999999999999999999"} {
+		if code, body := put(bad); code != 400 || !strings.Contains(body, api.HeaderBeatsLate) {
+			t.Errorf("%s: %q: %d %s, want 400 naming the header", api.HeaderBeatsLate, bad, code, body)
+		}
+	}
+	if got := a.Node().Stats().BeatsReceived; got != 0 {
+		t.Errorf("refused batches beat something: beats received %d", got)
+	}
+	if code, body := put("5000"); code != 200 {
+		t.Fatalf("a batch 5 s late: %d %s", code, body)
+	}
+	time.Sleep(300 * time.Millisecond) // a sweep or two
+	if on, engaged := a.Node().ExpiryBrake(); on || engaged != 0 {
+		t.Errorf("a client's report alone engaged the brake of an idle node (on %v, engaged %d)", on, engaged)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -149,7 +150,7 @@ func (c *Client) sendBatch(base *url.URL, batch []beatWait, timeout time.Duratio
 	for i, w := range batch {
 		req.Beats[i] = wireKey(w.r.key)
 	}
-	breq := request{method: http.MethodPut, path: "/v1/beats", body: req}
+	breq := request{method: http.MethodPut, path: "/v1/beats", body: req, header: lateHeader(batch, time.Now())}
 	ans, err := sendOnce(c.ctx, c.http, c.cfg.Token, c.beatTimeout(base, timeout), base, breq)
 	c.answered.note(base, err, time.Now())
 	var ae *APIError
@@ -204,4 +205,20 @@ func (c *Client) sendElsewhere(skip *url.URL, req request, timeout time.Duration
 		last = err
 	}
 	return answer{}, last
+}
+
+// lateHeader tells the owner how late the batch's oldest beat leaves
+// (api.HeaderBeatsLate), when it is at least a millisecond late: beats
+// waiting in the client for a busy owner are otherwise invisible to the
+// owner's expiry brake.
+func lateHeader(batch []beatWait, now time.Time) http.Header {
+	var late time.Duration
+	for _, w := range batch {
+		late = max(late, now.Sub(w.due))
+	}
+	if late < time.Millisecond {
+		return nil
+	}
+	ms := min(late.Milliseconds(), api.MaxBeatsLateMs)
+	return http.Header{api.HeaderBeatsLate: []string{strconv.FormatInt(ms, 10)}}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/roster-io/roster/api"
 )
 
 // batchRun registers 50 instances (1 s beats) on a one-node cluster whose
@@ -253,4 +255,18 @@ func TestClient_firstBeatCountsFromTheRegistration(t *testing.T) {
 			t.Errorf("first beat %v after the registration was sent, want about one interval (1 s)", d)
 		}
 	})
+}
+
+// TestLateHeader_namesTheOldestBeatsLateness: a batch tells the owner
+// how late its oldest beat leaves, in whole milliseconds, and says
+// nothing when every beat leaves on time.
+func TestLateHeader_namesTheOldestBeatsLateness(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	batch := []beatWait{{due: now.Add(-300 * time.Millisecond)}, {due: now.Add(-2500 * time.Millisecond)}, {due: now}}
+	if got := lateHeader(batch, now).Get(api.HeaderBeatsLate); got != "2500" {
+		t.Errorf("%s = %q, want 2500", api.HeaderBeatsLate, got)
+	}
+	if h := lateHeader(batch[2:], now); h != nil {
+		t.Errorf("a batch on time sent %v", h)
+	}
 }

@@ -35,6 +35,8 @@ type request struct {
 	body   any
 	// wait is added to the per-attempt timeout (blocking queries).
 	wait time.Duration
+	// header holds extra request headers (nil: none).
+	header http.Header
 }
 
 // answer is a 2xx answer.
@@ -169,6 +171,9 @@ func sendOnce(ctx context.Context, hc *http.Client, token string, timeout time.D
 	}
 	if token != "" {
 		hr.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, vs := range req.header {
+		hr.Header[k] = vs
 	}
 	resp, err := hc.Do(hr)
 	if err != nil {

@@ -17,7 +17,14 @@ import (
 //     Config.ExpiryBrakeLag (queue age: the oldest beat in flight between
 //     entering the owner's beat path and reaching the store), or
 //   - a front door reported overload (NoteOverload) within the lag: it is
-//     shedding or delaying client requests, beats among them.
+//     shedding or delaying client requests, beats among them, or
+//   - a client reported beats that left it later than the lag
+//     (NoteBeatsLate: a backlog waiting in the client for this busy
+//     owner, which the node cannot see), within the lag, and the node's
+//     own signals above showed overload within brakeClaimGuard. A
+//     client's report alone never engages the brake, and one that keeps
+//     reporting holds it at most brakeClaimGuard past the node's own
+//     last signal.
 //
 // While it is engaged the sweeper applies no expiry transition; it logs
 // once at WARN when it engages and once when it releases, and the metrics
@@ -32,9 +39,10 @@ import (
 // brakeTick is the resolution of the beat queue age; brakeTicks of them
 // are tracked (12.8 s); a beat waiting longer counts as younger.
 const (
-	brakeTick  = 50 * time.Millisecond
-	brakeTicks = 256
-	brakePoll  = 100 * time.Millisecond // the sweeper's pause while braked
+	brakeTick       = 50 * time.Millisecond
+	brakeTicks      = 256
+	brakePoll       = 100 * time.Millisecond // the sweeper's pause while braked
+	brakeClaimGuard = 30 * time.Second       // clients' reports count this long after the node's own signal
 )
 
 // brake tracks the beats in flight and whether expiries are held. Its
@@ -42,6 +50,8 @@ const (
 type brake struct {
 	pending    [brakeTicks]atomic.Int64 // beats in flight by the tick they began in
 	overloadAt atomic.Int64             // unix ns of the last NoteOverload
+	ownAt      atomic.Int64             // unix ns of the last signal of the node's own (queue age, NoteOverload)
+	lateAt     atomic.Int64             // unix ns of the last client report of late beats
 	delay      atomic.Int64             // injected beat delay, ns (DebugFaults)
 
 	// mu guards the fields below.
@@ -83,17 +93,26 @@ func (b *brake) check(now time.Time, lag time.Duration) (held, released bool, en
 		return false, false, ""
 	}
 	age := b.oldest(now)
-	overloaded := now.UnixNano()-b.overloadAt.Load() < int64(lag)
+	ns := now.UnixNano()
+	overloaded := ns-b.overloadAt.Load() < int64(lag)
+	if age > lag || overloaded {
+		b.ownAt.Store(ns)
+	}
+	late := ns-b.lateAt.Load() < int64(lag) && ns-b.ownAt.Load() < int64(brakeClaimGuard)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if age > lag || overloaded {
+	if age > lag || overloaded || late {
 		b.lastSignal = now
 		if !b.on {
 			b.on, b.since = true, now
 			b.engaged++
-			engagedBy = "a front door is shedding or delaying requests"
-			if age > lag {
+			switch {
+			case age > lag:
 				engagedBy = "a beat has waited " + age.String() + " to be applied"
+			case overloaded:
+				engagedBy = "a front door is shedding or delaying requests"
+			default:
+				engagedBy = "clients report beats leaving late for this busy node"
 			}
 		}
 		return true, false, engagedBy
@@ -134,7 +153,22 @@ func (b *brake) wait(ctx context.Context) {
 
 // NoteOverload tells the core that a front door is shedding or delaying
 // client requests now; the expiry brake counts it as beats waiting.
-func (n *Node) NoteOverload() { n.brake.overloadAt.Store(n.cfg.Now().UnixNano()) }
+func (n *Node) NoteOverload() {
+	ns := n.cfg.Now().UnixNano()
+	n.brake.overloadAt.Store(ns)
+	n.brake.ownAt.Store(ns)
+}
+
+// NoteBeatsLate tells the core that a client's beats left it late by
+// late (the oldest of a batch, past its due time): they waited in the
+// client for this node. Later than Config.ExpiryBrakeLag, it holds the
+// expiry brake, but only while the node's own signals showed overload
+// within brakeClaimGuard (brake.go).
+func (n *Node) NoteBeatsLate(late time.Duration) {
+	if lag := n.cfg.ExpiryBrakeLag; lag > 0 && late > lag {
+		n.brake.lateAt.Store(n.cfg.Now().UnixNano())
+	}
+}
 
 // SetBeatDelay makes this node wait d before applying each beat it owns
 // (zero: none), as an overloaded owner would. It does nothing unless

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/roster-io/roster/api"
 	"github.com/roster-io/roster/door/gate"
@@ -18,6 +19,11 @@ import (
 // replaces one per instance. Every key is checked before any beat is
 // applied: one invalid key refuses the whole batch with a 400 naming it.
 func (d *Door) batchBeats(w http.ResponseWriter, r *http.Request) {
+	late, err := beatsLate(r)
+	if err != nil {
+		gate.JSONError(w, err)
+		return
+	}
 	var req api.BeatsRequest
 	if err := gate.DecodeJSON(r, &req, d.cfg.MaxBodyBytes); err != nil {
 		gate.JSONError(w, err)
@@ -40,6 +46,7 @@ func (d *Door) batchBeats(w http.ResponseWriter, r *http.Request) {
 		}
 		keys[i] = store.BeatKey{Service: k, Instance: ik}
 	}
+	d.core.NoteBeatsLate(late)
 	out := api.BeatsReply{Results: make([]api.BeatResult, len(keys))}
 	for i, o := range d.core.BeatBatch(r.Context(), keys) {
 		out.Results[i] = beatResult(keys[i], o)
@@ -58,4 +65,17 @@ func beatResult(bk store.BeatKey, o node.BeatOutcome) api.BeatResult {
 		return api.BeatResult{Status: http.StatusNotFound, Error: err.Error()}
 	}
 	return api.BeatResult{BeatIntervalMs: o.Interval.Milliseconds()}
+}
+
+// beatsLate reads api.HeaderBeatsLate (zero when absent).
+func beatsLate(r *http.Request) (time.Duration, error) {
+	v := r.Header.Get(api.HeaderBeatsLate)
+	if v == "" {
+		return 0, nil
+	}
+	ms, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || ms > api.MaxBeatsLateMs {
+		return 0, &param.FieldError{Field: api.HeaderBeatsLate, Reason: fmt.Sprintf("%q is not a whole number of milliseconds from 0 to %d", v, api.MaxBeatsLateMs)}
+	}
+	return time.Duration(ms) * time.Millisecond, nil
 }

@@ -53,12 +53,23 @@ func inProcess(tb testing.TB, synced bool, mutate ...func(*agent.Config)) *agent
 // do sends a request and returns status and body.
 func do(t testing.TB, method, u, contentType, body string) (int, string) {
 	t.Helper()
+	h := http.Header{}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	return doHeader(t, method, u, h, body)
+}
+
+// doHeader sends a request with the headers h and returns the status and
+// body of its answer.
+func doHeader(t testing.TB, method, u string, h http.Header, body string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, u, strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("new request: %v", err)
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	for k, vs := range h {
+		req.Header[k] = vs
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -73,19 +72,8 @@ func TestNative_batchBeatsLateHeader(t *testing.T) {
 		t.Fatalf("register: %d %s", code, body)
 	}
 	put := func(late string) (int, string) {
-		req, err := http.NewRequest(http.MethodPut, base+"/v1/beats", strings.NewReader(`{"beats":[{"service":"api","ip":"10.0.0.1","port":9000}]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(api.HeaderBeatsLate, late)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		h := http.Header{"Content-Type": {"application/json"}, api.HeaderBeatsLate: {late}}
+		return doHeader(t, http.MethodPut, base+"/v1/beats", h, `{"beats":[{"service":"api","ip":"10.0.0.1","port":9000}]}`)
 	}
 	for _, bad := range []string{"abc", "-1", "1.5", "86400001", "99999999999999999999"} {
 		if code, body := put(bad); code != 400 || !strings.Contains(body, api.HeaderBeatsLate) {

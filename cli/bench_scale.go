@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,6 +25,21 @@ import (
 
 // maxScaleNodes bounds --local of bench scale.
 const maxScaleNodes = 300
+
+// Without --write-rate, the load offers scaleWriteBudget/N writes a
+// second for the largest size N (at most maxDefaultWriteRate), at every
+// size: every node applies every write, so N agents sharing this
+// machine's cores do N times the rate's work, and one rate for all sizes
+// keeps the per-node figures comparable.
+const (
+	scaleWriteBudget    = 2000
+	maxDefaultWriteRate = 500
+)
+
+// defaultWriteRate is the write rate for sizes without --write-rate.
+func defaultWriteRate(sizes []int) int {
+	return min(maxDefaultWriteRate, scaleWriteBudget/slices.Max(sizes))
+}
 
 // benchScaleCommand is `roster bench scale`: its own flags, since it
 // always starts its own clusters, one per size.
@@ -40,7 +56,7 @@ func benchScaleCommand() *cli.Command {
 			"process it started, by PID. --json writes one object per size.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "local", Required: true, Usage: "cluster sizes to run, `N[,N…]` (each 2.." + strconv.Itoa(maxScaleNodes) + ")"},
-			&cli.StringFlag{Name: "gossip-profile", Value: "lan", Usage: "--gossip-profile of the agents"},
+			&cli.StringFlag{Name: "gossip-profile", Value: "shared", Usage: "--gossip-profile of the agents (shared: N agents share this machine's cores)"},
 			&cli.StringFlag{Name: "binary", Usage: "roster binary for the agents (default: this one)"},
 			&cli.DurationFlag{Name: "idle", Value: 20 * time.Second, Usage: "idle window measured"},
 			&cli.DurationFlag{Name: "load", Value: 20 * time.Second, Usage: "load window measured"},
@@ -48,7 +64,8 @@ func benchScaleCommand() *cli.Command {
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "their beat interval"},
 			&cli.StringFlag{Name: "beat-client", Value: "go", Usage: "who beats the instances: go (Go clients, beats batched per owner) or nacos (one Nacos beat per instance, handed to the owner)"},
 			&cli.IntFlag{Name: "beat-clients", Value: 1, Usage: "how many Go clients hold the instances (--beat-client go)"},
-			&cli.IntFlag{Name: "write-rate", Value: 500, Usage: "writes per second during the load, spread over the nodes"},
+			&cli.IntFlag{Name: "write-rate", DefaultText: strconv.Itoa(scaleWriteBudget) + "/N of the largest size, at most " + strconv.Itoa(maxDefaultWriteRate),
+				Usage: "writes per second during the load, spread over the nodes (every node applies every write)"},
 			&cli.IntFlag{Name: "writes", Value: 200, Usage: "writes timed until visible on every node"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "how many of the first nodes each new node joins"},
 			&cli.StringFlag{Name: "heap-profile", Usage: "save the first agent's heap profile, once the cluster is up, in `DIR`/heap-N.pb.gz (runs the agents with --pprof)"},
@@ -73,11 +90,14 @@ func scaleSizes(s string) ([]int, error) {
 	return out, nil
 }
 
-func scaleConfig(c *cli.Context) (bench.ScaleConfig, error) {
+func scaleConfig(c *cli.Context, sizes []int) (bench.ScaleConfig, error) {
 	cfg := bench.ScaleConfig{GossipProfile: c.String("gossip-profile"), Idle: c.Duration("idle"), Load: c.Duration("load"),
 		Instances: c.Int("instances"), Interval: c.Duration("interval"), WriteRate: c.Int("write-rate"),
 		Writes: c.Int("writes"), Seeds: c.Int("seeds"), Binary: c.String("binary"),
 		BeatClient: c.String("beat-client"), BeatClients: c.Int("beat-clients")}
+	if !c.IsSet("write-rate") {
+		cfg.WriteRate = defaultWriteRate(sizes)
+	}
 	switch {
 	case cfg.Idle <= 0 || cfg.Idle > 10*time.Minute || cfg.Load <= 0 || cfg.Load > 10*time.Minute:
 		return cfg, fmt.Errorf("--idle %v and --load %v must be in (0, 10m]", cfg.Idle, cfg.Load)
@@ -114,7 +134,7 @@ func runBenchScale(c *cli.Context) error {
 	if err != nil {
 		return badUsage(c, err)
 	}
-	cfg, err := scaleConfig(c)
+	cfg, err := scaleConfig(c, sizes)
 	if err != nil {
 		return badUsage(c, err)
 	}

@@ -35,12 +35,14 @@ import (
 type ScaleConfig struct {
 	Binary string
 	Nodes  int
-	// GossipProfile is the agents' --gossip-profile. Default "lan".
+	// GossipProfile is the agents' --gossip-profile. Default "shared"
+	// (the agents share the machine's cores).
 	GossipProfile string
 	// Idle and Load are the measured windows. Defaults 20s and 20s.
 	Idle, Load time.Duration
 	// Instances beat every Interval during the load; WriteRate writes per
-	// second go with them. Defaults 10,000, 5s and 500.
+	// second go with them. Defaults 10,000 and 5s; a WriteRate of 0
+	// writes nothing during the load.
 	Instances int
 	Interval  time.Duration
 	WriteRate int
@@ -75,6 +77,7 @@ type ScaleResult struct {
 	Nodes              int     `json:"nodes"`
 	GossipProfile      string  `json:"gossip_profile"`
 	BeatClient         string  `json:"beat_client"`
+	WriteRate          int     `json:"write_rate"`
 	MembersConvergedMs float64 `json:"members_converged_ms"`
 	// MembersNotConverged, when set, says which nodes did not list every
 	// member within the start's limit (MembersConvergedMs is then the
@@ -162,7 +165,7 @@ func (c *ScaleConfig) defaults() error {
 	if c.Binary == "" {
 		return errors.New("bench: scale: no roster binary")
 	}
-	c.GossipProfile = cmpOrString(c.GossipProfile, "lan")
+	c.GossipProfile = cmpOrString(c.GossipProfile, "shared")
 	c.Idle = cmpOrDur(c.Idle, 20*time.Second)
 	c.Load = cmpOrDur(c.Load, 20*time.Second)
 	c.Interval = cmpOrDur(c.Interval, 5*time.Second)
@@ -224,7 +227,8 @@ func Scale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 	hc := NewHTTPClient(64, 10*time.Second)
 	defer hc.CloseIdleConnections()
 	s := &scaleRun{cfg: cfg, lc: lc, hc: hc, c: &Client{HTTP: hc},
-		r: &ScaleResult{Nodes: cfg.Nodes, GossipProfile: cfg.GossipProfile, BeatClient: cfg.BeatClient}}
+		r: &ScaleResult{Nodes: cfg.Nodes, GossipProfile: cfg.GossipProfile, BeatClient: cfg.BeatClient,
+			WriteRate: cfg.WriteRate}}
 	err := s.run(ctx)
 	s.r.Load1 = loadAvg()
 	if err != nil {

@@ -72,6 +72,7 @@ func benchCommand() *cli.Command {
 					&cli.StringFlag{Name: "client", Value: "nacos", Usage: "who beats: nacos (one HTTP request per beat, as Nacos v1 clients) or go (the Go client library: a few client objects holding --clients shares of the instances, beats batched per owner)"},
 					&cli.IntFlag{Name: "clients", Value: 10, Usage: "with --client go: how many client objects hold the instances"},
 					&cli.BoolFlag{Name: "overload", Usage: "send with the lean generator (HTTP/1.1 pipelined over --concurrency connections), so it can offer more than the cluster takes; 429 answers count as shed and are retried on the next node like a Nacos client; reports goodput"},
+					&cli.BoolFlag{Name: "open-loop", Usage: "with --overload: send every instance's beat every --interval whatever became of the last (default: as Nacos clients, the next beat an interval after the last one was answered, or given up after --timeout, default 10s there)"},
 				}, benchBeat),
 			mode("lag", "write on one node, watch the others with blocking queries",
 				"Registers --writes instances one at a time on the first node and times until\nevery other node's blocking query (GET /v1/instances?index=N) returns each.",
@@ -358,7 +359,13 @@ func benchBeat(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Rep
 		return url.Values{"serviceName": {"bench-beat-0"}, "namespaceId": {bench.Namespace}, "ip": {"10.0.0.1"}, "port": {"8080"}}
 	}
 	cfg := bench.BeatConfig{Instances: n, Services: c.Int("services"), Interval: iv, Ramp: c.Duration("ramp"), Depth: c.Int("depth"),
-		Clients: c.Int("clients")}
+		Clients: c.Int("clients"), OpenLoop: c.Bool("open-loop")}
+	if c.IsSet("timeout") {
+		cfg.Timeout = c.Duration("timeout")
+	}
+	if cfg.OpenLoop && !c.Bool("overload") {
+		return nil, badUsage(c, errors.New("--open-loop needs --overload"))
+	}
 	goClient := false
 	switch c.String("client") {
 	case "nacos":

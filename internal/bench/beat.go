@@ -41,6 +41,14 @@ type BeatConfig struct {
 	// Clients is how many Go client objects hold the instances in the
 	// Go client mode (BeatGo).
 	Clients int
+	// OpenLoop makes the overload mode send every beat on its schedule
+	// whatever became of the last; by default an instance's next beat is
+	// due an Interval after its last one ended, as Nacos clients do.
+	OpenLoop bool
+	// Timeout is how long the overload mode's closed loop waits for a
+	// try's answer before it tries the next node (default 10 s, the
+	// timeout of nacos-sdk-go v1).
+	Timeout time.Duration
 }
 
 // withDefaults checks cfg and fills in what is left unset: a service per
@@ -56,6 +64,9 @@ func (cfg *BeatConfig) withDefaults(mode string) error {
 	}
 	if cfg.Check <= 0 {
 		cfg.Check = time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Ramp <= 0 {
 		cfg.Ramp = max(cfg.Interval, time.Duration(n)*250*time.Microsecond)

@@ -8,16 +8,25 @@ package bench
 // next period; a registration refused, or a beat that finds no instance,
 // registers again at the next period. Every instance therefore keeps
 // trying to beat, and one any node ever shows as unhealthy is a false
-// expiry. Goodput is the beats answered 200 per second after the ramp;
-// the worst 5 s window shows whether it held.
+// expiry. Goodput is the beats answered 200 per second in the measured
+// window, which starts one interval after the ramp (once the last
+// registrations were answered and every instance beat); the worst 5 s
+// window shows whether it held.
+//
+// By default an instance beats as every Nacos client does (nacos-sdk-go's
+// BeatReactor, the Java client's BeatTask): it sends a beat, waits for its
+// answer, or gives a try up after Timeout (and tries the next node, as a
+// failed request), and sends the next beat one Interval after the last
+// ended. Such clients slow down when the cluster does: Instances/Interval
+// is what they would send if answers took no time. OpenLoop instead sends
+// every instance's beat every Interval whatever became of the last, a
+// storm no Nacos client makes; without a timeout.
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +46,12 @@ type overloadTally struct {
 	regs, regShed, regErrs     int
 	beats, shed, retried, errs int
 	notFound                   int
-	firstErr                   error
-	lat, late, admitted        Latencies     // admitted: per answered attempt
-	perSecond                  map[int64]int // goodput by second since the ramp's end
+	// tries are the beats sent (retries among them), timeouts the tries
+	// given up on (closed loop), afterGiveUp their answers that came later.
+	tries, timeouts, afterGiveUp int
+	firstErr                     error
+	lat, late, admitted          Latencies     // admitted: per answered attempt
+	perSecond                    map[int64]int // goodput by second since the ramp's end
 }
 
 // Overload runs the beat schedule of cfg with the lean generator and
@@ -81,138 +93,25 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	var wwg sync.WaitGroup
 	wwg.Go(func() { watch.run(wctx, env.Client, prefix, cfg.Check) })
 
-	md := beatMetadata(cfg.Interval, 3*cfg.Interval, 6*cfg.Interval)
 	start := time.Now()
-	beatFrom := start.Add(cfg.Ramp)
-	end := beatFrom.Add(env.Duration)
-	regSlot := float64(cfg.Ramp) / float64(n)
-	tallies := make([]*overloadTally, conns)
-	// state[i] is instance i's: must register, registering (a client
-	// beats only once its registration answered) or registered.
-	state := make([]atomic.Int32, n)
-	var outstanding sync.WaitGroup
+	run := &overloadRun{ctx: ctx, cfg: cfg, hosts: hosts, pipes: pipes, prefix: prefix,
+		md: beatMetadata(cfg.Interval, 3*cfg.Interval, 6*cfg.Interval),
+		// Measured from one interval after the ramp: the last
+		// registrations have been answered and every instance has beaten.
+		start: start, beatFrom: start.Add(cfg.Ramp + cfg.Interval), state: make([]atomic.Int32, n)}
+	run.end = run.beatFrom.Add(env.Duration)
+	beatFrom := run.beatFrom
 	var cpu atomic.Pointer[cpuMeter]
 	cpuTimer := time.AfterFunc(time.Until(beatFrom), func() { cpu.Store(startCPU(env)) })
 	defer cpuTimer.Stop()
+	tallies := make([]*overloadTally, conns)
 	var wg sync.WaitGroup
 	for s := range conns {
-		t := &overloadTally{perSecond: map[int64]int{}}
-		tallies[s] = t
-		wg.Go(func() {
-			var q opHeap
-			for i := s; i < n; i += conns {
-				q = append(q, beatOp{due: start.Add(time.Duration(float64(i) * regSlot)), i: i})
-			}
-			heap.Init(&q)
-			for q.Len() > 0 && ctx.Err() == nil {
-				op := heap.Pop(&q).(beatOp)
-				if !op.due.Before(end) {
-					continue
-				}
-				if time.Since(end) > cfg.Interval {
-					return // a period behind at the end: stop, the report says so
-				}
-				if d := time.Until(op.due); d > 0 {
-					select {
-					case <-ctx.Done():
-						return
-					case <-time.After(d):
-					}
-				}
-				heap.Push(&q, beatOp{due: op.due.Add(cfg.Interval), i: op.i, round: op.round + 1})
-				i := op.i
-				svc := prefix + strconv.Itoa(i%cfg.Services)
-				node := s % len(hosts)
-				measured := !op.due.Before(beatFrom)
-				t0 := time.Now()
-				switch state[i].Load() {
-				case registering:
-					continue
-				case mustRegister:
-					state[i].Store(registering)
-					raw := formRequest("POST", hosts[node], "/nacos/v1/ns/instance", registerForm(svc, i, false, md).Encode())
-					outstanding.Add(1)
-					err := pipes[s].send(raw, func(a pipeAnswer) {
-						defer outstanding.Done()
-						t.mu.Lock()
-						defer t.mu.Unlock()
-						switch {
-						case a.Err == nil && a.Status == 200:
-							t.regs++
-							state[i].Store(registered)
-							return
-						case a.Err == nil && a.Status == 429:
-							t.regShed++
-						default:
-							t.regErrs++
-							t.firstErr = firstOf(t.firstErr, answerErr(a))
-						}
-						state[i].Store(mustRegister)
-					})
-					if err != nil {
-						outstanding.Done()
-					}
-					continue
-				}
-				form := url.Values{"serviceName": {svc}, "namespaceId": {Namespace}, "ip": {instanceIP(i)}, "port": {"8080"}}.Encode()
-				// try sends the beat on connection c; after a 429 the
-				// next connection, which is on the next node.
-				var try func(c, left int)
-				try = func(c, left int) {
-					raw := formRequest("PUT", hosts[c%len(hosts)], "/nacos/v1/ns/instance/beat", form)
-					sent := time.Now()
-					outstanding.Add(1)
-					err := pipes[c].send(raw, func(a pipeAnswer) {
-						defer outstanding.Done()
-						t1 := time.Now()
-						t.mu.Lock()
-						switch {
-						case a.Err == nil && a.Status == 200:
-							if strings.Contains(string(a.Body), `"code":20404`) {
-								t.notFound++
-								state[i].Store(mustRegister)
-							}
-							if measured {
-								t.beats++
-								t.lat = append(t.lat, t1.Sub(t0))
-								t.admitted = append(t.admitted, t1.Sub(sent))
-								t.perSecond[int64(t1.Sub(beatFrom)/time.Second)]++
-							}
-						case a.Err == nil && a.Status == 429:
-							if measured {
-								t.shed++
-							}
-							if left > 0 {
-								t.retried++
-								t.mu.Unlock()
-								// Not from the reader: a send may block.
-								go try((c+1)%conns, left-1)
-								return
-							}
-						default:
-							if measured && ctx.Err() == nil {
-								t.errs++
-								t.firstErr = firstOf(t.firstErr, answerErr(a))
-							}
-						}
-						t.mu.Unlock()
-					})
-					if err != nil {
-						outstanding.Done()
-					}
-				}
-				try(s, len(hosts)-1)
-				if measured { // once the pipe took it
-					t.mu.Lock()
-					t.late = append(t.late, max(time.Since(op.due), 0))
-					t.mu.Unlock()
-				}
-			}
-		})
+		tallies[s] = &overloadTally{perSecond: map[int64]int{}}
+		wg.Go(newScheduler(run, s, tallies[s]).run)
 	}
 	wg.Wait()
-	beatEnd := time.Now()
-	waitOutstanding(&outstanding, 10*time.Second)
+	waitOutstanding(&run.outstanding, 10*time.Second)
 	r := &Report{Mode: "beat --overload", Params: env.params()}
 	if m := cpu.Load(); m != nil {
 		var beats int
@@ -228,7 +127,7 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	}
 	stopWatch()
 	wwg.Wait()
-	return finish(overloadReport(r, env, cfg, tallies, watch, beatFrom, beatEnd), started), nil
+	return finish(overloadReport(r, env, cfg, tallies, watch, beatFrom, run.end), started), nil
 }
 
 // answerErr is the error of an answer that is neither 200 nor 429.
@@ -264,6 +163,9 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 		sum.retried += t.retried
 		sum.errs += t.errs
 		sum.notFound += t.notFound
+		sum.tries += t.tries
+		sum.timeouts += t.timeouts
+		sum.afterGiveUp += t.afterGiveUp
 		sum.firstErr = firstOf(sum.firstErr, t.firstErr)
 		lats, lates, admitted = append(lats, t.lat), append(lates, t.late), append(admitted, t.admitted)
 		for s, c := range t.perSecond {
@@ -279,6 +181,12 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 	r.Params["ramp"] = cfg.Ramp.String()
 	r.Params["connections"] = strconv.Itoa(env.Concurrency)
 	r.Params["depth"] = strconv.Itoa(max(cfg.Depth, 1))
+	if cfg.OpenLoop {
+		r.Params["clients"] = "open loop: every beat every interval"
+	} else {
+		r.Params["clients"] = "closed loop, as Nacos clients: the next beat an interval after the last ended"
+		r.Params["try timeout"] = cfg.Timeout.String()
+	}
 	offered := float64(cfg.Instances) / cfg.Interval.Seconds()
 	r.Add("offered beat rate", offered, "beats/s")
 	window := to.Sub(from).Seconds()
@@ -288,7 +196,12 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 	}
 	r.AddRate("goodput (beats answered 200)", goodput, "beats/s", env.postFloor())
 	addWindows(r, "goodput", perSecond, window) // by whole 5 s windows of the measured time
+	r.Add("beat tries sent per second", float64(sum.tries)/max(window, 1e-9), "req/s")
 	r.Add("shed (429) per second", float64(sum.shed)/max(window, 1e-9), "req/s")
+	if !cfg.OpenLoop {
+		r.Add("tries given up (no answer within the timeout)", float64(sum.timeouts), UnitCount)
+		r.Add("answers after their try was given up", float64(sum.afterGiveUp), UnitCount)
+	}
 	r.Add("retries after 429", float64(sum.retried), UnitCount)
 	r.AddMs("beat latency p50", lat.Percentile(0.50))
 	r.AddMs("beat latency p99", lat.Percentile(0.99))

@@ -107,7 +107,8 @@ type Config struct {
 	// ShedQueueAge turns on the gate's shedding by queue age: a client read
 	// that waited longer than this on its connection before it could
 	// start, or a write that waited twice this, gets 429 (see
-	// gate.Config). Zero: off. Default 1s.
+	// gate.Config). Zero: off. Default 4s (writes 8s), under the 10 s
+	// nacos-sdk-go waits for an answer.
 	ShedQueueAge time.Duration
 	// GRPCAddr is the listen address of the Nacos 2.x gRPC door: "auto"
 	// (the default) is the HTTP host and port + 1000, "off" disables it.
@@ -144,7 +145,7 @@ func DefaultConfig() Config {
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,
 		ShedLatency:       50 * time.Millisecond,
-		ShedQueueAge:      time.Second,
+		ShedQueueAge:      4 * time.Second,
 		GRPCAddr:          GRPCAuto,
 		GRPC:              grpcdoor.DefaultConfig(),
 		HealthCheck:       health.DefaultConfig(),

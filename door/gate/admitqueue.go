@@ -23,8 +23,9 @@ import (
 // cache, and the beats that keep instances alive pass longest. A
 // well-behaved client, one request at a time on its connection, has a
 // queue age of microseconds and is never shed by this rule. Any request
-// older than the limit, shed or not, tells the core (node.NoteOverload)
-// so its expiry brake holds expiries: beats wait in the same queues.
+// older than noteAge (or the limit, if lower), shed or not, tells the
+// core (node.NoteOverload) so its expiry brake holds expiries: beats wait
+// in the same queues.
 //
 // The limit is a deadline, not a latency target: it should be near what
 // clients wait before they give up (nacos-sdk-go v1 waits 10 s, the Java
@@ -34,7 +35,17 @@ import (
 // that window within the limit, mostly with 429s, which cost about half
 // a beat each: with a 250 ms limit and such a generator (48
 // connections, 256 deep), goodput at 16,000 beats/s offered fell to
-// 2,900/s where the build without the rule answered 13,500/s.
+// 2,900/s where the build without the rule answered 13,500/s. Nacos
+// clients wait for a beat's answer before the next (nacos-sdk-go's
+// BeatReactor), so past capacity their beats settle at a queue age of
+// about instances/capacity − interval: twice the capacity at a 5 s
+// interval is 5 s. With a 1 s limit (writes 2 s) three nodes at twice
+// their peak answered 5 % of it, with 4 s (writes 8 s) 107–110 %
+// (performance.md, "Overload with Nacos clients").
+
+// noteAge is the queue age past which a request tells the core's expiry
+// brake, shed or not (the limit, if lower).
+const noteAge = time.Second
 
 // queueBuckets are the buckets of the queue age histogram, in seconds.
 var queueBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
@@ -64,7 +75,7 @@ func (q *queueShed) admit(r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		limit, class = 2*q.limit, "write"
 	}
-	if age > q.limit {
+	if age > min(q.limit, noteAge) {
 		// Requests, beats among them, wait in this node's sockets: the
 		// expiry brake holds expiries whether or not this one is shed.
 		q.onOverload()

@@ -192,3 +192,30 @@ func TestTrackedConn_countsOnlyWhenBytesMayWait(t *testing.T) {
 		t.Fatalf("a pipelining connection counted %d times for a read and a request, want 3", counts)
 	}
 }
+
+// With a limit above noteAge, a request that waited past noteAge is
+// admitted and still tells the core, so the expiry brake holds as early
+// as with a low limit; a younger one tells nothing.
+func TestQueueShed_notesOverloadBeforeTheLimit(t *testing.T) {
+	var now int64
+	c := newTrackedConn(&feedConn{next: []int{100}}, func() int64 { return now })
+	if _, err := c.Read(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	var notes atomic.Int64
+	g, err := New(Config{ShedQueueAge: 4 * time.Second}, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.queue.onOverload = func() { notes.Add(1) }
+	ctx := context.WithValue(context.Background(), connKey{}, c)
+	put := httptest.NewRequestWithContext(ctx, http.MethodPut, "/nacos/v1/ns/instance/beat", nil)
+	now = int64(noteAge / 2)
+	if err := g.queue.admit(put); err != nil || notes.Load() != 0 {
+		t.Fatalf("a write %v old: %v and %d notes, want admitted and none", noteAge/2, err, notes.Load())
+	}
+	now = int64(noteAge + time.Millisecond)
+	if err := g.queue.admit(put); err != nil || notes.Load() != 1 {
+		t.Fatalf("a write just past %v old: %v and %d notes, want admitted and 1", noteAge, err, notes.Load())
+	}
+}

@@ -121,19 +121,8 @@ func TestTrackedConn_marksStayBounded(t *testing.T) {
 // A read waits at most the limit, a write twice it; every request older
 // than the limit tells the core, shed or not.
 func TestQueueShed_readsBeforeWrites(t *testing.T) {
-	var now int64
-	c := newTrackedConn(&feedConn{next: []int{100}}, func() int64 { return now })
-	if _, err := c.Read(make([]byte, 100)); err != nil {
-		t.Fatal(err)
-	}
-	now = int64(150 * time.Millisecond)
-	var notes atomic.Int64
-	g, err := New(Config{ShedQueueAge: 100 * time.Millisecond}, nil, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.queue.onOverload = func() { notes.Add(1) }
-	ctx := context.WithValue(context.Background(), connKey{}, c)
+	g, now, notes, ctx := queueShedAt(t, 100*time.Millisecond)
+	*now = int64(150 * time.Millisecond)
 	get := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/instances", nil)
 	put := httptest.NewRequestWithContext(ctx, http.MethodPut, "/nacos/v1/ns/instance/beat", nil)
 	if err := g.queue.admit(get); !errors.Is(err, ErrTooBusy) || !strings.Contains(err.Error(), "150ms") {
@@ -142,7 +131,7 @@ func TestQueueShed_readsBeforeWrites(t *testing.T) {
 	if err := g.queue.admit(put); err != nil {
 		t.Fatalf("a write 150 ms old with a 100 ms limit (200 ms for writes): %v, want admitted", err)
 	}
-	now = int64(250 * time.Millisecond)
+	*now = int64(250 * time.Millisecond)
 	if err := g.queue.admit(put); !errors.Is(err, ErrTooBusy) {
 		t.Fatalf("a write 250 ms old: %v, want too busy", err)
 	}
@@ -197,25 +186,33 @@ func TestTrackedConn_countsOnlyWhenBytesMayWait(t *testing.T) {
 // admitted and still tells the core, so the expiry brake holds as early
 // as with a low limit; a younger one tells nothing.
 func TestQueueShed_notesOverloadBeforeTheLimit(t *testing.T) {
-	var now int64
-	c := newTrackedConn(&feedConn{next: []int{100}}, func() int64 { return now })
+	g, now, notes, ctx := queueShedAt(t, 4*time.Second)
+	put := httptest.NewRequestWithContext(ctx, http.MethodPut, "/nacos/v1/ns/instance/beat", nil)
+	*now = int64(noteAge / 2)
+	if err := g.queue.admit(put); err != nil || notes.Load() != 0 {
+		t.Fatalf("a write %v old: %v and %d notes, want admitted and none", noteAge/2, err, notes.Load())
+	}
+	*now = int64(noteAge + time.Millisecond)
+	if err := g.queue.admit(put); err != nil || notes.Load() != 1 {
+		t.Fatalf("a write just past %v old: %v and %d notes, want admitted and 1", noteAge, err, notes.Load())
+	}
+}
+
+// queueShedAt returns a gate shedding by queue age with limit, the clock
+// of a connection whose 100 bytes were seen at 0, the count of overload
+// notes, and a request context on that connection.
+func queueShedAt(t *testing.T, limit time.Duration) (*Gate, *int64, *atomic.Int64, context.Context) {
+	t.Helper()
+	now := new(int64)
+	c := newTrackedConn(&feedConn{next: []int{100}}, func() int64 { return *now })
 	if _, err := c.Read(make([]byte, 100)); err != nil {
 		t.Fatal(err)
 	}
-	var notes atomic.Int64
-	g, err := New(Config{ShedQueueAge: 4 * time.Second}, nil, prometheus.NewRegistry())
+	notes := new(atomic.Int64)
+	g, err := New(Config{ShedQueueAge: limit}, nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
 	g.queue.onOverload = func() { notes.Add(1) }
-	ctx := context.WithValue(context.Background(), connKey{}, c)
-	put := httptest.NewRequestWithContext(ctx, http.MethodPut, "/nacos/v1/ns/instance/beat", nil)
-	now = int64(noteAge / 2)
-	if err := g.queue.admit(put); err != nil || notes.Load() != 0 {
-		t.Fatalf("a write %v old: %v and %d notes, want admitted and none", noteAge/2, err, notes.Load())
-	}
-	now = int64(noteAge + time.Millisecond)
-	if err := g.queue.admit(put); err != nil || notes.Load() != 1 {
-		t.Fatalf("a write just past %v old: %v and %d notes, want admitted and 1", noteAge, err, notes.Load())
-	}
+	return g, now, notes, context.WithValue(context.Background(), connKey{}, c)
 }

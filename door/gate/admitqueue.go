@@ -40,8 +40,8 @@ import (
 // BeatReactor), so past capacity their beats settle at a queue age of
 // about instances/capacity − interval: twice the capacity at a 5 s
 // interval is 5 s. With a 1 s limit (writes 2 s) three nodes at twice
-// their peak answered 5 % of it, with 4 s (writes 8 s) 107–110 %
-// (performance.md, "Overload with Nacos clients").
+// their peak answered 5 % of it, with 4 s (writes 8 s) 64–110 %, median
+// 81 % (performance.md, "Overload with Nacos clients").
 
 // noteAge is the queue age past which a request tells the core's expiry
 // brake, shed or not (the limit, if lower).

@@ -75,7 +75,7 @@ func (n *Node) beatLocal(ctx context.Context, k store.Key, ik store.InstanceKey,
 			n.log.Debug("instance healthy again by beat", "service", k.String(), "instance", res.Instance.ID(k))
 			_ = n.replicate(ctx, instanceRecord(k, res.Instance), false)
 		}
-		return res.Instance.BeatInterval, true, nil
+		return n.answerInterval(res.Instance), true, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return 0, false, err
@@ -91,5 +91,20 @@ func (n *Node) beatLocal(ctx context.Context, k store.Key, ik store.InstanceKey,
 	if err := n.replicate(ctx, instanceRecord(k, in), true); err != nil {
 		return 0, false, err
 	}
-	return in.BeatInterval, true, nil
+	return n.answerInterval(in), true, nil
+}
+
+// answerInterval is the beat interval the owner answers a beat of in
+// with. Clients adopt it as their next period (Nacos' clientBeatInterval,
+// the Go client's beatIntervalMs), so an overloaded owner asks for up to
+// half the beats, rather than queueing or shedding them: twice the
+// interval, at most the timeout less one interval, so that a beat sent
+// that much later still has an interval to spare; never less than the
+// interval.
+func (n *Node) answerInterval(in store.Instance) time.Duration {
+	iv := in.BeatInterval
+	if !n.Overloaded() {
+		return iv
+	}
+	return max(iv, min(2*iv, in.BeatTimeout-iv))
 }

@@ -98,7 +98,7 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 		md: beatMetadata(cfg.Interval, 3*cfg.Interval, 6*cfg.Interval),
 		// Measured from one interval after the ramp: the last
 		// registrations have been answered and every instance has beaten.
-		start: start, beatFrom: start.Add(cfg.Ramp + cfg.Interval), state: make([]atomic.Int32, n)}
+		start: start, beatFrom: start.Add(cfg.Ramp + cfg.Interval), state: make([]atomic.Int32, n), period: make([]atomic.Int64, n)}
 	run.end = run.beatFrom.Add(env.Duration)
 	beatFrom := run.beatFrom
 	var cpu atomic.Pointer[cpuMeter]

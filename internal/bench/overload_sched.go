@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"net/url"
@@ -22,7 +23,10 @@ type overloadRun struct {
 	start, beatFrom, end time.Time
 	// state[i] is instance i's: must register, registering (a client
 	// beats only once its registration answered) or registered.
-	state       []atomic.Int32
+	state []atomic.Int32
+	// period[i] is instance i's beat period in ns when a beat answer's
+	// clientBeatInterval set it (closed loop), 0 for the Interval.
+	period      []atomic.Int64
 	outstanding sync.WaitGroup
 }
 
@@ -117,7 +121,11 @@ func (sc *scheduler) drain() {
 // in the closed loop; the open loop scheduled it already.
 func (sc *scheduler) again(op beatOp, at time.Time) {
 	if !sc.r.cfg.OpenLoop {
-		sc.next <- beatOp{due: at.Add(sc.r.cfg.Interval), i: op.i, round: op.round + 1}
+		p := time.Duration(sc.r.period[op.i].Load())
+		if p <= 0 {
+			p = sc.r.cfg.Interval
+		}
+		sc.next <- beatOp{due: at.Add(p), i: op.i, round: op.round + 1}
 	}
 }
 
@@ -231,6 +239,9 @@ func (b *beatTry) answered(c, left int, a pipeAnswer, sent time.Time) {
 	t.mu.Lock()
 	switch {
 	case a.Err == nil && a.Status == 200:
+		if p := clientBeatInterval(a.Body); p > 0 {
+			r.period[b.op.i].Store(int64(p)) // as Nacos clients adopt it
+		}
 		if strings.Contains(string(a.Body), `"code":20404`) {
 			t.notFound++
 			r.state[b.op.i].Store(mustRegister)
@@ -277,4 +288,24 @@ func (b *beatTry) failed(c, left int, timedOut bool) {
 	}
 	t.mu.Unlock()
 	b.sc.again(b.op, time.Now())
+}
+
+// clientBeatInterval is the clientBeatInterval of a Nacos beat answer,
+// or 0 if it has none.
+func clientBeatInterval(body []byte) time.Duration {
+	const key = `"clientBeatInterval":`
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return 0
+	}
+	rest := body[i+len(key):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	ms, err := strconv.Atoi(string(rest[:n]))
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
 }

@@ -2,14 +2,16 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 )
 
-// slowNacos answers Nacos registrations at once and beats after delay.
-func slowNacos(t *testing.T, delay time.Duration) string {
+// slowNacos answers Nacos registrations at once and beats after delay,
+// with clientBeatInterval answer.
+func slowNacos(t *testing.T, delay, answer time.Duration) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut {
@@ -18,7 +20,7 @@ func slowNacos(t *testing.T, delay time.Duration) string {
 			case <-r.Context().Done():
 				return
 			}
-			_, _ = w.Write([]byte(`{"clientBeatInterval":5000,"code":10200}`))
+			_, _ = fmt.Fprintf(w, `{"clientBeatInterval":%d,"code":10200}`, answer.Milliseconds())
 			return
 		}
 		_, _ = w.Write([]byte("ok"))
@@ -29,11 +31,11 @@ func slowNacos(t *testing.T, delay time.Duration) string {
 
 // overloadFigures runs the overload mode for about a second against a
 // node answering beats after delay, one connection per instance.
-func overloadFigures(t *testing.T, delay time.Duration, cfg BeatConfig) map[string]float64 {
+func overloadFigures(t *testing.T, delay, answer time.Duration, cfg BeatConfig) map[string]float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	env := &Env{Client: &Client{HTTP: NewHTTPClient(4, time.Second), Addrs: []string{slowNacos(t, delay)}},
+	env := &Env{Client: &Client{HTTP: NewHTTPClient(4, time.Second), Addrs: []string{slowNacos(t, delay, answer)}},
 		Concurrency: cfg.Instances, Duration: 1200 * time.Millisecond}
 	cfg.Depth, cfg.Check = 64, time.Hour
 	r, err := Overload(ctx, env, cfg)
@@ -53,7 +55,7 @@ func overloadFigures(t *testing.T, delay time.Duration, cfg BeatConfig) map[stri
 // loop sends on its schedule whatever became of the last.
 func TestOverload_closedLoopWaitsForTheAnswer(t *testing.T) {
 	const n, delay, interval = 4, 300 * time.Millisecond, 100 * time.Millisecond
-	closed := overloadFigures(t, delay, BeatConfig{Instances: n, Interval: interval})
+	closed := overloadFigures(t, delay, interval, BeatConfig{Instances: n, Interval: interval})
 	// 1.2 s measured: at most 3 full cycles of 400 ms per instance, 4
 	// with a partial one at either end.
 	if got := closed["beat tries sent per second"]; got <= 0 || got > n*4/1.2 {
@@ -62,7 +64,7 @@ func TestOverload_closedLoopWaitsForTheAnswer(t *testing.T) {
 	if got := closed["tries given up (no answer within the timeout)"]; got != 0 {
 		t.Errorf("closed loop: %v tries given up, want 0 with the 10 s timeout", got)
 	}
-	open := overloadFigures(t, delay, BeatConfig{Instances: n, Interval: interval, OpenLoop: true})
+	open := overloadFigures(t, delay, interval, BeatConfig{Instances: n, Interval: interval, OpenLoop: true})
 	if got := open["beat tries sent per second"]; got < n*8 {
 		t.Errorf("open loop: %v tries/s, want about %v", got, n*10)
 	}
@@ -71,12 +73,24 @@ func TestOverload_closedLoopWaitsForTheAnswer(t *testing.T) {
 // A try not answered within the timeout is given up: the instance moves
 // on to its next period, and the late answer is not counted as goodput.
 func TestOverload_closedLoopGivesUpAfterTheTimeout(t *testing.T) {
-	got := overloadFigures(t, 500*time.Millisecond, BeatConfig{Instances: 4, Interval: 100 * time.Millisecond,
+	got := overloadFigures(t, 500*time.Millisecond, 100*time.Millisecond, BeatConfig{Instances: 4, Interval: 100 * time.Millisecond,
 		Timeout: 150 * time.Millisecond})
 	if got["tries given up (no answer within the timeout)"] < 4 {
 		t.Errorf("%v tries given up, want every one (each waits 500 ms, the timeout is 150 ms)", got["tries given up (no answer within the timeout)"])
 	}
 	if got["goodput (beats answered 200)"] != 0 {
 		t.Errorf("goodput %v, want 0: every answer came after its try was given up", got["goodput (beats answered 200)"])
+	}
+}
+
+// As Nacos clients, closed-loop instances adopt the clientBeatInterval a
+// beat is answered with: a node answering at once with 400 ms gets a beat
+// per instance every 400 ms, not every 100 ms.
+func TestOverload_closedLoopAdoptsTheAnsweredInterval(t *testing.T) {
+	const n = 4
+	got := overloadFigures(t, 0, 400*time.Millisecond, BeatConfig{Instances: n, Interval: 100 * time.Millisecond})
+	// 1.2 s measured: at most 4 beats per instance, where 100 ms would give 12.
+	if tries := got["beat tries sent per second"]; tries <= 0 || tries > n*4/1.2 {
+		t.Errorf("%v tries/s, want > 0 and at most %v", tries, n*4/1.2)
 	}
 }

@@ -51,7 +51,7 @@ type overloadTally struct {
 	tries, timeouts, afterGiveUp int
 	firstErr                     error
 	lat, late, admitted          Latencies     // admitted: per answered attempt
-	perSecond                    map[int64]int // goodput by second since the ramp's end
+	perSecond                    map[int64]int // goodput by second of the measured window
 }
 
 // Overload runs the beat schedule of cfg with the lean generator and

@@ -54,13 +54,14 @@ type linkSession struct {
 	at     time.Time
 }
 
-// newLink starts the link to m, taking over held, a connection m made
-// before the link existed (nil: none).
-func newLink(t *Transport, m Member, held *session) *link {
+// newLink starts the link to m, taking over what m did before the link
+// existed: a duplex connection it made, or a one-way one it dialed.
+func newLink(t *Transport, m Member, held heldSession) *link {
 	ctx, cancel := context.WithCancel(t.ctx)
-	l := &link{t: t, m: m, first: t.cfg.Self < m.Name, ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1)}
-	if held != nil {
-		l.sess = append(l.sess, linkSession{s: held, at: time.Now()})
+	l := &link{t: t, m: m, first: t.cfg.Self < m.Name, ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1),
+		oneWay: held.oneWay}
+	if held.s != nil {
+		l.sess = append(l.sess, linkSession{s: held.s, at: time.Now()})
 	}
 	l.wg.Go(l.run)
 	return l
@@ -278,11 +279,13 @@ func (l *link) sleep(d time.Duration) bool {
 	}
 }
 
-// heldSession is a duplex connection a member made before this node had
-// a link to it.
+// heldSession is what a member did before this node had a link to it:
+// a duplex connection it made (s), or a one-way one it dialed (oneWay),
+// which tells the link to come to dial its own at once.
 type heldSession struct {
-	m Member
-	s *session
+	m      Member
+	s      *session
+	oneWay bool
 }
 
 // adopt gives a duplex connection that member from made to this node to
@@ -299,18 +302,33 @@ func (t *Transport) adopt(from Member, s *session) {
 	old, had := t.held[from.Name]
 	t.held[from.Name] = heldSession{m: from, s: s}
 	t.mu.Unlock()
-	if had {
+	if had && old.s != nil {
 		old.s.drain()
 	}
 }
 
 // peerOneWay records that member from dialed a one-way connection: it
-// predates duplex ones, so this node dials its own at once.
+// predates duplex ones, so this node dials its own at once. Without a
+// link yet, it is held for the link to come, as adopt does.
 func (t *Transport) peerOneWay(from Member) {
 	t.mu.Lock()
 	q, ok := t.queues[from.Name]
+	if ok && q.link != nil {
+		t.mu.Unlock()
+		if sameMember(q.m, from) {
+			q.link.setOneWay()
+		}
+		return
+	}
+	var drop *session
+	h, had := t.held[from.Name]
+	if had && !sameMember(h.m, from) {
+		drop, h = h.s, heldSession{}
+	}
+	h.m, h.oneWay = from, true
+	t.held[from.Name] = h
 	t.mu.Unlock()
-	if ok && q.link != nil && sameMember(q.m, from) {
-		q.link.setOneWay()
+	if drop != nil {
+		drop.drain()
 	}
 }

@@ -52,10 +52,12 @@ type meshNode struct {
 }
 
 // meshOptions shape a mesh: old names the nodes that behave as builds
-// before duplex connections (they neither ask for nor grant one), and
+// before duplex connections (they neither ask for nor grant one), late
+// the nodes whose members the test sets itself (newMesh does not), and
 // tune adjusts a node's transport before it starts.
 type meshOptions struct {
 	old  map[string]bool
+	late map[string]bool
 	tune func(n *meshNode)
 }
 
@@ -102,10 +104,7 @@ func newMesh(t testing.TB, names []string, o meshOptions) map[string]*meshNode {
 		}
 		nodes[name] = n
 	}
-	all := make([]Member, 0, len(nodes))
-	for _, n := range nodes {
-		all = append(all, n.m)
-	}
+	all := members(nodes)
 	for _, n := range nodes {
 		n.recv.mu.Lock()
 		n.recv.members = map[string]Member{}
@@ -117,9 +116,20 @@ func newMesh(t testing.TB, names []string, o meshOptions) map[string]*meshNode {
 		n.recv.mu.Unlock()
 	}
 	for _, n := range nodes {
-		n.tr.SetMembers(all)
+		if !o.late[n.name] {
+			n.tr.SetMembers(all)
+		}
 	}
 	return nodes
+}
+
+// members returns the members of the mesh.
+func members(nodes map[string]*meshNode) []Member {
+	all := make([]Member, 0, len(nodes))
+	for _, n := range nodes {
+		all = append(all, n.m)
+	}
+	return all
 }
 
 // sessionTo returns the connection a sends to b on, or nil.

@@ -176,3 +176,28 @@ func TestStream_mixedBuilds(t *testing.T) {
 		})
 	}
 }
+
+// TestStream_oldPeerDialsBeforeTheLinkExists: a peer of a build before
+// duplex connections dials its one-way connection before this node has
+// a link to it (this node learns of the member a moment later); the
+// link, once made, dials its own at once instead of waiting for a dial
+// that will never come.
+func TestStream_oldPeerDialsBeforeTheLinkExists(t *testing.T) {
+	nodes := newMesh(t, []string{"a", "b"}, meshOptions{old: map[string]bool{"a": true}, late: map[string]bool{"b": true},
+		tune: func(n *meshNode) { n.tr.streamYield = time.Hour }})
+	a, b := nodes["a"], nodes["b"]
+	await.True(t, 20*time.Second, "b holds a's one-way dial", func() bool {
+		b.tr.mu.Lock()
+		defer b.tr.mu.Unlock()
+		return b.tr.held["a"].oneWay
+	})
+	b.tr.SetMembers(members(nodes))
+	await.True(t, 20*time.Second, "b has a one-way stream to a", func() bool {
+		s := b.sessionTo(a)
+		return s != nil && !s.duplex
+	})
+	send(t, b, a)
+	if n := a.httpReqs.Load(); n != 0 {
+		t.Errorf("%d HTTP requests to a; want all on b's stream", n)
+	}
+}

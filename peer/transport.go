@@ -37,8 +37,9 @@ type Transport struct {
 	// mu guards queues, held and heardSent.
 	mu     sync.Mutex
 	queues map[string]*queues
-	// held are duplex connections members made before this node had
-	// queues for them, by name: the member's link takes them over.
+	// held is what members did before this node had queues for them
+	// (a duplex connection made, a one-way one dialed), by name: the
+	// member's link takes it over.
 	held map[string]heldSession
 	// heardSent is the last last-heard report each member acknowledged
 	// (heard.go).
@@ -119,9 +120,9 @@ func (t *Transport) newQueues(m Member) *queues {
 		return t.sendBeats(ctx, m, batch)
 	})
 	if t.cfg.Stream {
-		var took *session
+		var took heldSession
 		if h, ok := t.held[m.Name]; ok && sameMember(m, h.m) {
-			took = h.s
+			took = h
 			delete(t.held, m.Name)
 		}
 		q.link = newLink(t, m, took)

@@ -58,8 +58,9 @@ type subKey struct {
 
 // pushWait is a push awaiting its ack.
 type pushWait struct {
-	sub  subKey
-	sent time.Time
+	sub   subKey
+	sent  time.Time
+	reset bool // a ConnectResetRequest, not a push
 }
 
 type connKey struct{}
@@ -74,6 +75,15 @@ func (c *conn) isSetup() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.setup && !c.closed
+}
+
+// awaits reports whether c still owes the answer to server request id:
+// it is unanswered, within the ack timeout, and the stream is open.
+func (c *conn) awaits(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.unacked[id]
+	return ok && c.streaming && !c.closed
 }
 
 func (c *conn) touch() {

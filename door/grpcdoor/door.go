@@ -209,14 +209,32 @@ func (d *Door) Connections() int {
 // Reset asks every connected client to move to another server
 // (ConnectResetRequest), as a leaving node does; the clients register
 // again there. From then on a closing connection leaves its instances to
-// the client's new connection instead of deregistering them.
+// the client's new connection instead of deregistering them. It returns
+// once every client answered its reset (Nacos clients answer
+// ConnectResetResponse), its stream closed, or the ack timeout passed,
+// so a Close that follows does not cut the resets off unread.
 func (d *Door) Reset() {
 	d.leaving.Store(true)
-	for _, c := range d.list() {
+	conns := d.list()
+	ids := make([]string, len(conns))
+	for i, c := range conns {
+		ids[i] = d.nextPushID()
+		c.mu.Lock()
+		c.unacked[ids[i]] = pushWait{sent: d.cfg.Now(), reset: true}
+		c.mu.Unlock()
 		c.send(payload("ConnectResetRequest", resetRequest{
-			request: request{RequestID: d.nextPushID(), Module: "internal"}, ConnectionID: c.id}))
+			request: request{RequestID: ids[i], Module: "internal"}, ConnectionID: c.id}))
+	}
+	deadline := time.Now().Add(d.cfg.AckTimeout)
+	for i, c := range conns {
+		for c.awaits(ids[i]) && time.Now().Before(deadline) {
+			time.Sleep(resetPoll)
+		}
 	}
 }
+
+// resetPoll is how often Reset looks for its answers.
+const resetPoll = 5 * time.Millisecond
 
 // Close stops serving: it closes every transport (without releasing
 // their instances, which this node can no longer write while it leaves;

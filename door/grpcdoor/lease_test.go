@@ -2,6 +2,7 @@ package grpcdoor_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -152,5 +153,39 @@ func TestDoor_subscriptionsPerConnectionAreBounded(t *testing.T) {
 	c.call("SubscribeServiceRequest", map[string]any{"requestId": "u", "serviceName": "s1", "subscribe": false})
 	if typ, body := sub("s3"); typ != "SubscribeServiceResponse" {
 		t.Fatalf("subscription after an unsubscription: %s %v", typ, body)
+	}
+}
+
+// TestDoor_resetIsReadBeforeClose: the resets a leaving node sends reach
+// its clients even when the door closes right after: Reset returns once
+// the client answered.
+func TestDoor_resetIsReadBeforeClose(t *testing.T) {
+	a := agenttest.Start(t, fast, func(c *agent.Config) { c.GRPC.AckTimeout = time.Minute })
+	c := connect(t, a)
+	got := make(chan error, 1)
+	go func() {
+		p, err := c.stream.Recv()
+		for err == nil && p.GetMetadata().GetType() != "ConnectResetRequest" {
+			p, err = c.stream.Recv()
+		}
+		if err != nil {
+			got <- err
+			return
+		}
+		var r map[string]any
+		if err := json.Unmarshal(p.GetBody().GetValue(), &r); err != nil {
+			got <- err
+			return
+		}
+		got <- c.stream.Send(raw("ConnectResetResponse", map[string]any{"requestId": r["requestId"], "resultCode": 200, "success": true}))
+	}()
+	began := time.Now()
+	a.GRPC().Reset()
+	a.GRPC().Close()
+	if err := <-got; err != nil {
+		t.Fatalf("reset not read and answered before the door closed: %v", err)
+	}
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("Reset took %v with the client answering", d)
 	}
 }

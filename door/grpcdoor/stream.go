@@ -151,10 +151,10 @@ func (d *Door) setup(c *conn, req setupRequest) {
 // ack records the client's answer to a server request.
 func (d *Door) ack(c *conn, typ, id string) {
 	c.mu.Lock()
-	_, pushed := c.unacked[id]
+	w, ok := c.unacked[id]
 	delete(c.unacked, id)
 	c.mu.Unlock()
-	if pushed {
+	if ok && !w.reset {
 		d.metrics.acks.Inc()
 	}
 }

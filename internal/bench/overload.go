@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,9 @@ type overloadTally struct {
 	firstErr                     error
 	lat, late, admitted          Latencies     // admitted: per answered attempt
 	perSecond                    map[int64]int // goodput by second of the measured window
+	// timeline counts the beats answered 200 ([0]) and 429 ([1]) by
+	// second since the run's start, ramp included.
+	timeline map[int64][2]int
 }
 
 // Overload runs the beat schedule of cfg with the lean generator and
@@ -107,7 +111,7 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	tallies := make([]*overloadTally, conns)
 	var wg sync.WaitGroup
 	for s := range conns {
-		tallies[s] = &overloadTally{perSecond: map[int64]int{}}
+		tallies[s] = &overloadTally{perSecond: map[int64]int{}, timeline: map[int64][2]int{}}
 		wg.Go(newScheduler(run, s, tallies[s]).run)
 	}
 	wg.Wait()
@@ -153,6 +157,7 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 	var sum overloadTally
 	var lats, lates, admitted []Latencies
 	perSecond := map[int64]int{}
+	timeline := map[int64][2]int{}
 	for _, t := range tallies {
 		t.mu.Lock()
 		sum.regs += t.regs
@@ -170,6 +175,11 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 		lats, lates, admitted = append(lats, t.lat), append(lates, t.late), append(admitted, t.admitted)
 		for s, c := range t.perSecond {
 			perSecond[s] += c
+		}
+		for s, c := range t.timeline {
+			tl := timeline[s]
+			tl[0], tl[1] = tl[0]+c[0], tl[1]+c[1]
+			timeline[s] = tl
 		}
 		t.mu.Unlock()
 	}
@@ -196,6 +206,8 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 	}
 	r.AddRate("goodput (beats answered 200)", goodput, "beats/s", env.postFloor())
 	addWindows(r, "goodput", perSecond, window) // by whole 5 s windows of the measured time
+	r.Notef("beats answered 200 (and 429) per second, by 5 s from the start, the ramp's %v and an interval before the window: %s",
+		cfg.Ramp+cfg.Interval, timelineByFive(timeline))
 	r.Add("beat tries sent per second", float64(sum.tries)/max(window, 1e-9), "req/s")
 	r.Add("shed (429) per second", float64(sum.shed)/max(window, 1e-9), "req/s")
 	if !cfg.OpenLoop {
@@ -222,4 +234,25 @@ func overloadReport(r *Report, env *Env, cfg BeatConfig, tallies []*overloadTall
 		r.Notef("the generator fell behind its schedule (p99 %v late): its figures do not show the offered rate", p.Round(time.Millisecond))
 	}
 	return r
+}
+
+// timelineByFive renders a timeline by 5 s: "0s 120 (0), 5s 640 (3), …",
+// each the mean per second of its 5 s.
+func timelineByFive(tl map[int64][2]int) string {
+	last := int64(-1)
+	for s := range tl {
+		last = max(last, s)
+	}
+	var b strings.Builder
+	for w := int64(0); w*5 <= last; w++ {
+		var ok, shed int
+		for s := w * 5; s < (w+1)*5; s++ {
+			ok, shed = ok+tl[s][0], shed+tl[s][1]
+		}
+		if w > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%ds %d (%d)", w*5, ok/5, shed/5)
+	}
+	return b.String()
 }

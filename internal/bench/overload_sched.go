@@ -237,6 +237,16 @@ func (b *beatTry) answered(c, left int, a pipeAnswer, sent time.Time) {
 	r, t := b.sc.r, b.sc.t
 	t1 := time.Now()
 	t.mu.Lock()
+	if a.Err == nil && (a.Status == 200 || a.Status == 429) {
+		sec := int64(t1.Sub(r.start) / time.Second)
+		tl := t.timeline[sec]
+		if a.Status == 200 {
+			tl[0]++
+		} else {
+			tl[1]++
+		}
+		t.timeline[sec] = tl
+	}
 	switch {
 	case a.Err == nil && a.Status == 200:
 		if p := clientBeatInterval(a.Body); p > 0 {

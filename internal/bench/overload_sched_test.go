@@ -94,3 +94,13 @@ func TestOverload_closedLoopAdoptsTheAnsweredInterval(t *testing.T) {
 		t.Errorf("%v tries/s, want > 0 and at most %v", tries, n*4/1.2)
 	}
 }
+
+func TestTimelineByFive_meansPerSecondOfEachFiveSeconds(t *testing.T) {
+	tl := map[int64][2]int{0: {5, 0}, 4: {5, 10}, 7: {50, 0}, 11: {0, 5}}
+	if got, want := timelineByFive(tl), "0s 2 (2), 5s 10 (0), 10s 0 (1)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := timelineByFive(nil); got != "" {
+		t.Errorf("empty timeline: got %q", got)
+	}
+}

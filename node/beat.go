@@ -100,11 +100,31 @@ func (n *Node) beatLocal(ctx context.Context, k store.Key, ik store.InstanceKey,
 // half the beats, rather than queueing or shedding them: twice the
 // interval, at most the timeout less one interval, so that a beat sent
 // that much later still has an interval to spare; never less than the
-// interval.
+// interval. Once the overload ends the answer comes back to the interval
+// over stretchRecovery of the instance's intervals, so the clients'
+// beats return a few at a time: all at once, they would overload the
+// owner again at once, and queue past what it sheds before the longer
+// interval reached them.
 func (n *Node) answerInterval(in store.Instance) time.Duration {
 	iv := in.BeatInterval
-	if !n.Overloaded() {
+	top := max(iv, min(2*iv, in.BeatTimeout-iv))
+	lag := n.cfg.ExpiryBrakeLag
+	if top == iv || lag <= 0 {
 		return iv
 	}
-	return max(iv, min(2*iv, in.BeatTimeout-iv))
+	since := time.Duration(n.cfg.Now().UnixNano()-n.brake.ownAt.Load()) - lag // past the overload
+	span := stretchRecovery * iv
+	switch {
+	case since <= 0:
+		return top
+	case since >= span:
+		return iv
+	}
+	left := 1 - float64(since)/float64(span)
+	return (iv + time.Duration(left*float64(top-iv))).Round(time.Millisecond)
 }
+
+// stretchRecovery is how many of an instance's intervals the interval
+// an owner answers takes to come back from its stretch after an
+// overload (answerInterval).
+const stretchRecovery = 6

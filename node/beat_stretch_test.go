@@ -38,3 +38,30 @@ func TestAnswerInterval_stretchedOnlyWhileOverloaded(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerInterval_comesBackGradually: after the node's last overload
+// signal, the interval answered comes back to the instance's own over six
+// of its intervals, in a straight line.
+func TestAnswerInterval_comesBackGradually(t *testing.T) {
+	n := alone(t)
+	in := store.Instance{BeatInterval: 5 * time.Second, BeatTimeout: 15 * time.Second}
+	lag := n.cfg.ExpiryBrakeLag
+	cases := []struct {
+		ago  time.Duration // the last signal, before now
+		want time.Duration
+	}{
+		{0, 10 * time.Second},
+		{lag / 2, 10 * time.Second}, // still overloaded: within the lag
+		{lag + 15*time.Second, 7500 * time.Millisecond},
+		{lag + 27*time.Second, 5500 * time.Millisecond},
+		{lag + 30*time.Second, 5 * time.Second},
+		{time.Hour, 5 * time.Second},
+	}
+	for _, c := range cases {
+		n.brake.ownAt.Store(n.cfg.Now().Add(-c.ago).UnixNano())
+		got := n.answerInterval(in)
+		if d := got - c.want; d < -20*time.Millisecond || d > 20*time.Millisecond {
+			t.Errorf("last signal %v ago: answered %v, want %v", c.ago, got, c.want)
+		}
+	}
+}

@@ -72,6 +72,7 @@ func benchCommand() *cli.Command {
 					&cli.StringFlag{Name: "client", Value: "nacos", Usage: "who beats: nacos (one HTTP request per beat, as Nacos v1 clients) or go (the Go client library: a few client objects holding --clients shares of the instances, beats batched per owner)"},
 					&cli.IntFlag{Name: "clients", Value: 10, Usage: "with --client go: how many client objects hold the instances"},
 					&cli.BoolFlag{Name: "overload", Usage: "send with the lean generator (HTTP/1.1 pipelined over --concurrency connections), so it can offer more than the cluster takes; 429 answers count as shed and are retried on the next node like a Nacos client; reports goodput"},
+					&cli.DurationFlag{Name: "settle", Usage: "with --overload: how long after the ramp the measured window starts, so a backlog the registrations left can clear (default: the interval; cap 10m)"},
 					&cli.BoolFlag{Name: "open-loop", Usage: "with --overload: send every instance's beat every --interval whatever became of the last (default: as Nacos clients, the next beat an interval after the last one was answered, or given up after --timeout, default 10s there)"},
 				}, benchBeat),
 			mode("lag", "write on one node, watch the others with blocking queries",
@@ -359,12 +360,15 @@ func benchBeat(ctx context.Context, c *cli.Context, s *benchSetup) ([]*bench.Rep
 		return url.Values{"serviceName": {"bench-beat-0"}, "namespaceId": {bench.Namespace}, "ip": {"10.0.0.1"}, "port": {"8080"}}
 	}
 	cfg := bench.BeatConfig{Instances: n, Services: c.Int("services"), Interval: iv, Ramp: c.Duration("ramp"), Depth: c.Int("depth"),
-		Clients: c.Int("clients"), OpenLoop: c.Bool("open-loop")}
+		Clients: c.Int("clients"), OpenLoop: c.Bool("open-loop"), Settle: c.Duration("settle")}
 	if c.IsSet("timeout") {
 		cfg.Timeout = c.Duration("timeout")
 	}
 	if cfg.OpenLoop && !c.Bool("overload") {
 		return nil, badUsage(c, errors.New("--open-loop needs --overload"))
+	}
+	if c.IsSet("settle") && (!c.Bool("overload") || cfg.Settle <= 0 || cfg.Settle > 10*time.Minute) {
+		return nil, badUsage(c, fmt.Errorf("--settle %v needs --overload and must be in (0, 10m]", cfg.Settle))
 	}
 	goClient := false
 	switch c.String("client") {

@@ -27,6 +27,8 @@ func TestBench_usage(t *testing.T) {
 		{"cpu limit without --local", []string{"bench", "read", "--agent-cpu-limit", "0.5"}, exitUsage, "--agent-cpu-limit 0.5: needs --local"},
 		{"cpu limit too small", []string{"bench", "read", "--local", "1", "--agent-cpu-limit", "0.001"}, exitUsage, "--agent-cpu-limit 0.001"},
 		{"open loop without overload", []string{"bench", "beat", "--open-loop", "--floor=false"}, exitUsage, "--open-loop needs --overload"},
+		{"settle without overload", []string{"bench", "beat", "--settle", "30s", "--floor=false"}, exitUsage, "--settle 30s needs --overload"},
+		{"settle capped", []string{"bench", "beat", "--overload", "--settle", "11m", "--floor=false"}, exitUsage, "--settle 11m0s needs --overload"},
 		{"scale idle window capped", []string{"bench", "scale", "--local", "3", "--idle", "11m"}, exitUsage, "--idle 11m0s"},
 	}
 	for _, tt := range tests {

@@ -45,6 +45,10 @@ type BeatConfig struct {
 	// whatever became of the last; by default an instance's next beat is
 	// due an Interval after its last one ended, as Nacos clients do.
 	OpenLoop bool
+	// Settle is how long after the ramp the overload mode's measured
+	// window starts (default: one Interval), so a backlog the
+	// registrations left can clear before it.
+	Settle time.Duration
 	// Timeout is how long the overload mode's closed loop waits for a
 	// try's answer before it tries the next node (default 10 s, the
 	// timeout of nacos-sdk-go v1).

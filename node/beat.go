@@ -96,35 +96,55 @@ func (n *Node) beatLocal(ctx context.Context, k store.Key, ik store.InstanceKey,
 
 // answerInterval is the beat interval the owner answers a beat of in
 // with. Clients adopt it as their next period (Nacos' clientBeatInterval,
-// the Go client's beatIntervalMs), so an overloaded owner asks for up to
-// half the beats, rather than queueing or shedding them: twice the
-// interval, at most the timeout less one interval, so that a beat sent
-// that much later still has an interval to spare; never less than the
-// interval. Once the overload ends the answer comes back to the interval
-// over stretchRecovery of the instance's intervals, so the clients'
-// beats return a few at a time: all at once, they would overload the
-// owner again at once, and queue past what it sheds before the longer
-// interval reached them.
+// the Go client's beatIntervalMs), so an owner in a sustained overload
+// asks for up to half the beats, rather than queueing or shedding them:
+// twice the interval, at most the timeout less one interval, so that a
+// beat sent that much later still has an interval to spare; never less
+// than the interval. Sustained: its own signals have lasted two lags
+// (stretch); a blip, a moment's scheduling delay, asks nothing of the
+// clients. Once the overload ends the answer comes back to the interval
+// over as long as the overload lasted, at most stretchRecovery of the
+// instance's intervals, so the clients' beats return a few at a time:
+// all at once, they would overload the owner again before the longer
+// interval reached them, and queue past what it sheds.
 func (n *Node) answerInterval(in store.Instance) time.Duration {
 	iv := in.BeatInterval
 	top := max(iv, min(2*iv, in.BeatTimeout-iv))
-	lag := n.cfg.ExpiryBrakeLag
-	if top == iv || lag <= 0 {
+	if top == iv {
 		return iv
 	}
-	since := time.Duration(n.cfg.Now().UnixNano()-n.brake.ownAt.Load()) - lag // past the overload
-	span := stretchRecovery * iv
-	switch {
-	case since <= 0:
-		return top
-	case since >= span:
+	left := n.stretch(n.cfg.Now(), stretchRecovery*iv)
+	if left <= 0 {
 		return iv
 	}
-	left := 1 - float64(since)/float64(span)
 	return (iv + time.Duration(left*float64(top-iv))).Round(time.Millisecond)
 }
 
+// stretch returns how much of the longer interval to answer at now: 1
+// in a sustained overload, falling in a straight line to 0 after it
+// over as long as it lasted, at most span; 0 after a blip or none.
+func (n *Node) stretch(now time.Time, span time.Duration) float64 {
+	lag := n.cfg.ExpiryBrakeLag
+	if lag <= 0 {
+		return 0
+	}
+	own := n.brake.ownAt.Load()
+	lasted := time.Duration(own - n.brake.episodeAt.Load())
+	if lasted < 2*lag {
+		return 0
+	}
+	since := time.Duration(now.UnixNano()-own) - lag // past the overload
+	span = min(span, lasted)
+	switch {
+	case since <= 0:
+		return 1
+	case since >= span:
+		return 0
+	}
+	return 1 - float64(since)/float64(span)
+}
+
 // stretchRecovery is how many of an instance's intervals the interval
-// an owner answers takes to come back from its stretch after an
+// an owner answers takes at most to come back from its stretch after an
 // overload (answerInterval).
 const stretchRecovery = 6

@@ -51,6 +51,7 @@ type brake struct {
 	pending    [brakeTicks]atomic.Int64 // beats in flight by the tick they began in
 	overloadAt atomic.Int64             // unix ns of the last NoteOverload
 	ownAt      atomic.Int64             // unix ns of the last signal of the node's own (queue age, NoteOverload)
+	episodeAt  atomic.Int64             // unix ns of the first own signal after a lag without one
 	lateAt     atomic.Int64             // unix ns of the last client report of late beats
 	delay      atomic.Int64             // injected beat delay, ns (DebugFaults)
 
@@ -61,6 +62,14 @@ type brake struct {
 	lastSignal time.Time
 	engaged    uint64
 	held       time.Duration // total time engaged, released periods only
+}
+
+// own notes a signal of the node's own at ns (unix): an overload
+// episode begins with the first after a lag without one.
+func (b *brake) own(ns int64, lag time.Duration) {
+	if prev := b.ownAt.Swap(ns); ns-prev >= int64(lag) {
+		b.episodeAt.Store(ns)
+	}
 }
 
 // begin counts a beat entering the beat path at now; end(tick) counts it
@@ -96,7 +105,7 @@ func (b *brake) check(now time.Time, lag time.Duration) (held, released bool, en
 	ns := now.UnixNano()
 	overloaded := ns-b.overloadAt.Load() < int64(lag)
 	if age > lag || overloaded {
-		b.ownAt.Store(ns)
+		b.own(ns, lag)
 	}
 	late := ns-b.lateAt.Load() < int64(lag) && ns-b.ownAt.Load() < int64(brakeClaimGuard)
 	b.mu.Lock()
@@ -156,7 +165,7 @@ func (b *brake) wait(ctx context.Context) {
 func (n *Node) NoteOverload() {
 	ns := n.cfg.Now().UnixNano()
 	n.brake.overloadAt.Store(ns)
-	n.brake.ownAt.Store(ns)
+	n.brake.own(ns, n.cfg.ExpiryBrakeLag)
 }
 
 // NoteBeatsLate tells the core that a client's beats left it late by

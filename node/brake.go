@@ -262,11 +262,3 @@ func (c brakeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descBrakeHeld, prometheus.CounterValue, held.Seconds())
 	ch <- prometheus.MustNewConstMetric(descBeatAge, prometheus.GaugeValue, c.n.brake.oldest(now).Seconds())
 }
-
-// Overloaded reports whether this node's own signals (a beat queued past
-// the lag, a front door shedding or delaying requests) showed overload
-// within the last Config.ExpiryBrakeLag.
-func (n *Node) Overloaded() bool {
-	lag := n.cfg.ExpiryBrakeLag
-	return lag > 0 && n.cfg.Now().UnixNano()-n.brake.ownAt.Load() < int64(lag)
-}

@@ -100,8 +100,9 @@ func Overload(ctx context.Context, env *Env, cfg BeatConfig) (*Report, error) {
 	start := time.Now()
 	run := &overloadRun{ctx: ctx, cfg: cfg, hosts: hosts, pipes: pipes, prefix: prefix,
 		md: beatMetadata(cfg.Interval, 3*cfg.Interval, 6*cfg.Interval),
-		// Measured from one interval after the ramp: the last
-		// registrations have been answered and every instance has beaten.
+		// Measured from --settle (one interval) after the ramp: the
+		// last registrations have been answered and every instance
+		// has beaten.
 		start: start, beatFrom: start.Add(cfg.Ramp + cfg.settle()), state: make([]atomic.Int32, n), period: make([]atomic.Int64, n)}
 	run.end = run.beatFrom.Add(env.Duration)
 	beatFrom := run.beatFrom

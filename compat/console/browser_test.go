@@ -75,6 +75,9 @@ func startChromium(path string) {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(dir),
+		// Its singleton lock and shared memory files go under TMPDIR:
+		// into the profile directory, which is removed at the end.
+		chromedp.Env("TMPDIR=" + dir),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)

@@ -118,7 +118,7 @@ func (a *Agent) peerConfig() peer.Config {
 	pc := peer.DefaultConfig()
 	pc.Self, pc.Timeout, pc.HandoffTimeout = c.Name, c.PeerTimeout, c.HandoffTimeout
 	pc.Secret, pc.TLS, pc.PeerTLS = c.secret(), c.TLS != nil, c.PeerTLS
-	pc.Stream = c.PeerStream
+	pc.Stream, pc.BatchPace = c.PeerStream, c.PeerBatchPace
 	if c.PeerQueue > 0 {
 		pc.DeltaQueue = c.PeerQueue
 	}

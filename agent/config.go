@@ -11,6 +11,7 @@ import (
 	"github.com/roster-io/roster/door/grpcdoor"
 	"github.com/roster-io/roster/health"
 	"github.com/roster-io/roster/node"
+	"github.com/roster-io/roster/peer"
 )
 
 // Config holds the settings of one roster agent: its core (node.Config,
@@ -62,6 +63,11 @@ type Config struct {
 	// each (peer.Config.Stream); a peer that does not accept the stream
 	// still gets HTTP requests. Default true.
 	PeerStream bool
+	// PeerBatchPace spaces the batches of deltas and hand-offs to a busy
+	// peer (peer.Config.BatchPace): under load the next batch leaves no
+	// sooner than this after the last, so fewer, larger frames carry the
+	// same writes; 0: no pacing; at most MaxPeerBatchPace. Default 3ms.
+	PeerBatchPace time.Duration
 	// PeerQueue bounds the writes waiting for each peer
 	// (peer.Config.DeltaQueue); zero means the transport's default, 8192.
 	PeerQueue int
@@ -127,6 +133,9 @@ type Config struct {
 	HealthCheck health.Config
 }
 
+// MaxPeerBatchPace bounds Config.PeerBatchPace.
+const MaxPeerBatchPace = peer.MaxBatchPace
+
 // DefaultConfig returns a Config with every field set to its default.
 func DefaultConfig() Config {
 	return Config{
@@ -141,6 +150,7 @@ func DefaultConfig() Config {
 		CacheMillis:       3000,
 		HandoffTimeout:    time.Second,
 		PeerStream:        true,
+		PeerBatchPace:     3 * time.Millisecond,
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,

@@ -20,6 +20,8 @@ func overloadFlags(def agent.Config) []cli.Flag {
 			Usage: "hold expiries while a beat has waited longer than this to be applied or the node sheds requests; 0: never hold"},
 		&cli.BoolFlag{Name: "peer-stream", Value: def.PeerStream, EnvVars: envVar("peer-stream"),
 			Usage: "send internal traffic to each peer over one persistent connection on its HTTP port instead of one HTTP request each (--peer-stream=false: HTTP requests only)"},
+		&cli.DurationFlag{Name: "peer-batch-pace", Value: def.PeerBatchPace, EnvVars: envVar("peer-batch-pace"),
+			Usage: "under load, send a peer the next batch of writes or handed-off beats no sooner than this after the last, so they travel in fewer, larger frames (at most 100ms); 0: send each batch at once"},
 	}
 }
 
@@ -29,10 +31,14 @@ func applyOverload(c *cli.Context, cfg *agent.Config) error {
 	cfg.ShedQueueAge = c.Duration("shed-queue-age")
 	cfg.ExpiryBrakeLag = c.Duration("expiry-brake-lag")
 	cfg.PeerStream = c.Bool("peer-stream")
-	for _, f := range []string{"shed-latency", "shed-queue-age", "expiry-brake-lag"} {
+	cfg.PeerBatchPace = c.Duration("peer-batch-pace")
+	for _, f := range []string{"shed-latency", "shed-queue-age", "expiry-brake-lag", "peer-batch-pace"} {
 		if c.Duration(f) < 0 {
 			return fmt.Errorf("--%s %v must not be negative", f, c.Duration(f))
 		}
+	}
+	if cfg.PeerBatchPace > agent.MaxPeerBatchPace {
+		return fmt.Errorf("--peer-batch-pace %v must be at most %v", cfg.PeerBatchPace, agent.MaxPeerBatchPace)
 	}
 	return nil
 }

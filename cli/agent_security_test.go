@@ -112,6 +112,8 @@ func TestAgent_badSecurityFlags(t *testing.T) {
 		{[]string{"--max-metadata-bytes", "0"}, "--max-metadata-bytes 0 must be in 1..16384"},
 		{[]string{"--max-metadata-bytes", "20000"}, "--max-metadata-bytes 20000"},
 		{[]string{"--header-timeout", "0s"}, "--header-timeout 0s must be positive"},
+		{[]string{"--peer-batch-pace", "-1ms"}, "--peer-batch-pace -1ms must not be negative"},
+		{[]string{"--peer-batch-pace", "1s"}, "--peer-batch-pace 1s must be at most 100ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args[0], func(t *testing.T) {

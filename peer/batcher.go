@@ -4,12 +4,22 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // batcher sends items to one peer in batches. It holds at most one request
 // in flight: items that arrive meanwhile queue up and leave together in the
 // next request, so an idle peer gets each item at once and a busy one gets
 // few large requests (batching by load, not by a fixed delay).
+//
+// Under load (the last batch held more than one item) it also paces its
+// batches: the next leaves no sooner than pace after the last one left,
+// or once max items wait. Over the peer stream a request's round trip is
+// a fraction of a millisecond, so without pacing a busy batcher sends
+// batches of three or four items and every batch costs both nodes a
+// frame each way; a few milliseconds' wait, paid only by items that
+// already queued behind others, makes them larger. An item that finds
+// the batcher idle leaves at once.
 //
 // The queue is a slice that grows with what waits, up to its cap, rather
 // than a channel of the cap's size: every member has two batchers, and a
@@ -20,6 +30,7 @@ type batcher[T, R any] struct {
 	send func(ctx context.Context, items []T) ([]R, error)
 	max  int
 	cap  int
+	pace time.Duration // zero: no pacing
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -47,11 +58,12 @@ type batchResult[R any] struct {
 	err error
 }
 
-// newBatcher starts a batcher with a queue of at most queue items and
-// batches of at most max items. Stop it with stop.
-func newBatcher[T, R any](parent context.Context, queue, max int, send func(context.Context, []T) ([]R, error)) *batcher[T, R] {
+// newBatcher starts a batcher with a queue of at most queue items,
+// batches of at most max items, and batches under load at most one per
+// pace (zero: no pacing). Stop it with stop.
+func newBatcher[T, R any](parent context.Context, queue, max int, pace time.Duration, send func(context.Context, []T) ([]R, error)) *batcher[T, R] {
 	ctx, cancel := context.WithCancel(parent)
-	b := &batcher[T, R]{wake: make(chan struct{}, 1), send: send, max: max, cap: queue, ctx: ctx, cancel: cancel}
+	b := &batcher[T, R]{wake: make(chan struct{}, 1), send: send, max: max, cap: queue, pace: pace, ctx: ctx, cancel: cancel}
 	b.wg.Go(b.run)
 	return b
 }
@@ -176,6 +188,8 @@ func (b *batcher[T, R]) take(calls []batchCall[T, R]) []batchCall[T, R] {
 func (b *batcher[T, R]) run() {
 	var calls []batchCall[T, R]
 	var items []T
+	var last time.Time // when the last batch left
+	busy := false      // the last batch held more than one item
 	for {
 		select {
 		case <-b.ctx.Done():
@@ -183,10 +197,14 @@ func (b *batcher[T, R]) run() {
 		case <-b.wake:
 		}
 		for b.ctx.Err() == nil {
+			if busy {
+				b.waitPace(last)
+			}
 			calls, items = b.take(calls[:0]), items[:0]
 			if len(calls) == 0 {
 				break
 			}
+			last, busy = time.Now(), len(calls) > 1
 			for _, c := range calls {
 				items = append(items, c.item)
 			}
@@ -204,6 +222,26 @@ func (b *batcher[T, R]) run() {
 			}
 			clear(items) // drop the references the sent batch holds
 			clear(calls)
+		}
+	}
+}
+
+// waitPace waits until pace has passed since last, max items wait, or
+// the batcher stops.
+func (b *batcher[T, R]) waitPace(last time.Time) {
+	d := b.pace - time.Since(last)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for b.pending() < b.max {
+		select {
+		case <-t.C:
+			return
+		case <-b.ctx.Done():
+			return
+		case <-b.wake:
 		}
 	}
 }

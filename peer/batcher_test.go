@@ -27,7 +27,7 @@ func blockingSend(sizes chan<- int, release <-chan struct{}) func(context.Contex
 // its own answer.
 func TestBatcher_batchesWhatPilesUp(t *testing.T) {
 	sizes, release := make(chan int, 10), make(chan struct{})
-	b := newBatcher(context.Background(), 100, 8, blockingSend(sizes, release))
+	b := newBatcher(context.Background(), 100, 8, 0, blockingSend(sizes, release))
 	defer b.stop()
 	first := make(chan batchResult[int], 1)
 	if !b.enqueue(-1, first) {
@@ -64,7 +64,7 @@ func TestBatcher_batchesWhatPilesUp(t *testing.T) {
 // what waits with context.Canceled and refuses everything after.
 func TestBatcher_fullQueueAndStop(t *testing.T) {
 	sizes, release := make(chan int, 10), make(chan struct{})
-	b := newBatcher(context.Background(), 3, 8, blockingSend(sizes, release))
+	b := newBatcher(context.Background(), 3, 8, 0, blockingSend(sizes, release))
 	b.enqueue(0, nil)
 	<-sizes // in flight: the queue is empty again
 	dones := make([]chan batchResult[int], 3)
@@ -103,7 +103,7 @@ func TestBatcher_idleHoldsLittle(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	bs := make([]*batcher[BeatCall, BeatAnswer], n)
 	for i := range bs {
-		bs[i] = newBatcher(context.Background(), 8192, 1024, func(context.Context, []BeatCall) ([]BeatAnswer, error) { return nil, nil })
+		bs[i] = newBatcher(context.Background(), 8192, 1024, 0, func(context.Context, []BeatCall) ([]BeatAnswer, error) { return nil, nil })
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)

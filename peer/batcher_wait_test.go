@@ -14,7 +14,7 @@ import (
 // whose last request failed.
 func TestBatcher_enqueueWaitPushesBack(t *testing.T) {
 	sizes, release := make(chan int, 10), make(chan struct{})
-	b := newBatcher(context.Background(), 2, 8, blockingSend(sizes, release))
+	b := newBatcher(context.Background(), 2, 8, 0, blockingSend(sizes, release))
 	defer b.stop()
 	b.enqueue(0, nil)
 	<-sizes // in flight
@@ -47,7 +47,7 @@ func TestBatcher_enqueueWaitSkipsAFailingPeer(t *testing.T) {
 	sizes, release := make(chan int, 10), make(chan struct{})
 	fail := errors.New("unreachable")
 	calls := 0
-	b := newBatcher(context.Background(), 1, 8, func(ctx context.Context, items []int) ([]int, error) {
+	b := newBatcher(context.Background(), 1, 8, 0, func(ctx context.Context, items []int) ([]int, error) {
 		calls++
 		sizes <- len(items)
 		if calls == 1 {
@@ -80,7 +80,7 @@ func TestBatcher_enqueueWaitSkipsAFailingPeer(t *testing.T) {
 func TestBatcher_mergesIntoTheTail(t *testing.T) {
 	got := make(chan [][]int, 10)
 	release := make(chan struct{})
-	b := newBatcher(context.Background(), 2, 8, func(ctx context.Context, items [][]int) ([]struct{}, error) {
+	b := newBatcher(context.Background(), 2, 8, 0, func(ctx context.Context, items [][]int) ([]struct{}, error) {
 		got <- slices.Clone(items) // the batcher reuses items
 		<-release
 		return make([]struct{}, len(items)), nil

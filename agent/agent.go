@@ -118,7 +118,7 @@ func (a *Agent) peerConfig() peer.Config {
 	pc := peer.DefaultConfig()
 	pc.Self, pc.Timeout, pc.HandoffTimeout = c.Name, c.PeerTimeout, c.HandoffTimeout
 	pc.Secret, pc.TLS, pc.PeerTLS = c.secret(), c.TLS != nil, c.PeerTLS
-	pc.Stream, pc.BatchPace = c.PeerStream, c.PeerBatchPace
+	pc.Stream, pc.BatchPace, pc.HandoffPace = c.PeerStream, c.PeerBatchPace, c.HandoffPace
 	if c.PeerQueue > 0 {
 		pc.DeltaQueue = c.PeerQueue
 	}

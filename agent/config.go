@@ -63,11 +63,15 @@ type Config struct {
 	// each (peer.Config.Stream); a peer that does not accept the stream
 	// still gets HTTP requests. Default true.
 	PeerStream bool
-	// PeerBatchPace spaces the batches of deltas and hand-offs to a busy
-	// peer (peer.Config.BatchPace): under load the next batch leaves no
+	// PeerBatchPace spaces the batches of deltas to a busy peer
+	// (peer.Config.BatchPace): under load the next batch leaves no
 	// sooner than this after the last, so fewer, larger frames carry the
 	// same writes; 0: no pacing; at most MaxPeerBatchPace. Default 3ms.
 	PeerBatchPace time.Duration
+	// HandoffPace spaces the batches of beats handed off to a busy owner
+	// alike (peer.Config.HandoffPace); 0: no pacing; at most
+	// MaxPeerBatchPace. Default 20ms.
+	HandoffPace time.Duration
 	// PeerQueue bounds the writes waiting for each peer
 	// (peer.Config.DeltaQueue); zero means the transport's default, 8192.
 	PeerQueue int
@@ -151,6 +155,7 @@ func DefaultConfig() Config {
 		HandoffTimeout:    time.Second,
 		PeerStream:        true,
 		PeerBatchPace:     3 * time.Millisecond,
+		HandoffPace:       20 * time.Millisecond,
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,

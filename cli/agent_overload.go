@@ -21,7 +21,9 @@ func overloadFlags(def agent.Config) []cli.Flag {
 		&cli.BoolFlag{Name: "peer-stream", Value: def.PeerStream, EnvVars: envVar("peer-stream"),
 			Usage: "send internal traffic to each peer over one persistent connection on its HTTP port instead of one HTTP request each (--peer-stream=false: HTTP requests only)"},
 		&cli.DurationFlag{Name: "peer-batch-pace", Value: def.PeerBatchPace, EnvVars: envVar("peer-batch-pace"),
-			Usage: "under load, send a peer the next batch of writes or handed-off beats no sooner than this after the last, so they travel in fewer, larger frames (at most 100ms); 0: send each batch at once"},
+			Usage: "under load, send a peer the next batch of writes no sooner than this after the last, so they travel in fewer, larger frames (at most 100ms); 0: send each batch at once"},
+		&cli.DurationFlag{Name: "handoff-pace", Value: def.HandoffPace, EnvVars: envVar("handoff-pace"),
+			Usage: "under load, hand the next batch of beats to a service's owner no sooner than this after the last (at most 100ms); 0: send each batch at once"},
 	}
 }
 
@@ -32,13 +34,16 @@ func applyOverload(c *cli.Context, cfg *agent.Config) error {
 	cfg.ExpiryBrakeLag = c.Duration("expiry-brake-lag")
 	cfg.PeerStream = c.Bool("peer-stream")
 	cfg.PeerBatchPace = c.Duration("peer-batch-pace")
-	for _, f := range []string{"shed-latency", "shed-queue-age", "expiry-brake-lag", "peer-batch-pace"} {
+	cfg.HandoffPace = c.Duration("handoff-pace")
+	for _, f := range []string{"shed-latency", "shed-queue-age", "expiry-brake-lag", "peer-batch-pace", "handoff-pace"} {
 		if c.Duration(f) < 0 {
 			return fmt.Errorf("--%s %v must not be negative", f, c.Duration(f))
 		}
 	}
-	if cfg.PeerBatchPace > agent.MaxPeerBatchPace {
-		return fmt.Errorf("--peer-batch-pace %v must be at most %v", cfg.PeerBatchPace, agent.MaxPeerBatchPace)
+	for _, f := range []string{"peer-batch-pace", "handoff-pace"} {
+		if c.Duration(f) > agent.MaxPeerBatchPace {
+			return fmt.Errorf("--%s %v must be at most %v", f, c.Duration(f), agent.MaxPeerBatchPace)
+		}
 	}
 	return nil
 }

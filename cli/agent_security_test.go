@@ -114,6 +114,8 @@ func TestAgent_badSecurityFlags(t *testing.T) {
 		{[]string{"--header-timeout", "0s"}, "--header-timeout 0s must be positive"},
 		{[]string{"--peer-batch-pace", "-1ms"}, "--peer-batch-pace -1ms must not be negative"},
 		{[]string{"--peer-batch-pace", "1s"}, "--peer-batch-pace 1s must be at most 100ms"},
+		{[]string{"--handoff-pace", "-1ms"}, "--handoff-pace -1ms must not be negative"},
+		{[]string{"--handoff-pace", "101ms"}, "--handoff-pace 101ms must be at most 100ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args[0], func(t *testing.T) {

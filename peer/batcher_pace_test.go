@@ -110,3 +110,36 @@ func TestBatcher_paceEndsWhenABatchWaits(t *testing.T) {
 		t.Fatal("stop did not end the pace's wait")
 	}
 }
+
+// TestConfig_paces: each member's delta queue is paced by BatchPace and
+// its hand-off queue by HandoffPace; a negative pace, or one past
+// MaxBatchPace, is refused.
+func TestConfig_paces(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Self, cfg.BatchPace, cfg.HandoffPace = "n9", 7*time.Millisecond, 31*time.Millisecond
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	tr.SetMembers([]Member{{Name: "n1", HTTPAddr: "127.0.0.1:1"}})
+	tr.mu.Lock()
+	q := tr.queues["n1"]
+	tr.mu.Unlock()
+	if q == nil || q.deltas.pace != cfg.BatchPace || q.beats.pace != cfg.HandoffPace {
+		t.Fatalf("queues of n1 %+v; want deltas paced %v, hand-offs %v", q, cfg.BatchPace, cfg.HandoffPace)
+	}
+	for _, bad := range []func(*Config){
+		func(c *Config) { c.BatchPace = -time.Millisecond },
+		func(c *Config) { c.BatchPace = MaxBatchPace + 1 },
+		func(c *Config) { c.HandoffPace = -time.Millisecond },
+		func(c *Config) { c.HandoffPace = MaxBatchPace + 1 },
+	} {
+		c := DefaultConfig()
+		c.Self = "n9"
+		bad(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("config with batch pace %v and hand-off pace %v accepted", c.BatchPace, c.HandoffPace)
+		}
+	}
+}

@@ -50,20 +50,27 @@ type Config struct {
 	// past it a write is left to anti-entropy for that member. Default
 	// 8192.
 	DeltaQueue int
-	// BatchPace spaces the batches of deltas and of handed-off beats to
-	// a busy member: after a batch of more than one item, the next leaves
-	// no sooner than BatchPace after it (or once a batch's worth waits),
-	// so writes queued behind others travel in fewer, larger frames. An
-	// item that finds its queue idle leaves at once (batcher.go). Zero:
-	// no pacing. Default 3ms.
+	// BatchPace spaces the batches of deltas to a busy member: after a
+	// batch of more than one item, the next leaves no sooner than
+	// BatchPace after it (or once a batch's worth waits), so writes
+	// queued behind others travel in fewer, larger frames. An item that
+	// finds its queue idle leaves at once (batcher.go). A client's write
+	// waits for a peer's confirmation, so this is short. Zero: no
+	// pacing. Default 3ms.
 	BatchPace time.Duration
+	// HandoffPace spaces the batches of beats handed off to a busy owner
+	// alike. A beat's client waits for the owner's answer too, but
+	// nothing of a beat's answer depends on a few milliseconds, and
+	// hand-offs are the most numerous requests between nodes. Zero: no
+	// pacing. Default 20ms.
+	HandoffPace time.Duration
 	// Logger receives the transport's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
-// MaxBatchPace bounds Config.BatchPace: a write's client waits for a
+// MaxBatchPace bounds Config.BatchPace and HandoffPace: a write's client waits for a
 // peer's confirmation, and a handed-off beat for its owner's answer.
 const MaxBatchPace = 100 * time.Millisecond
 
@@ -73,7 +80,7 @@ const HandoffSkew = time.Second
 
 // DefaultConfig returns a Config with every field set to its default.
 func DefaultConfig() Config {
-	return Config{Timeout: 5 * time.Second, HandoffTimeout: time.Second, DeltaQueue: 8192, BatchPace: 3 * time.Millisecond, StreamPing: 30 * time.Second,
+	return Config{Timeout: 5 * time.Second, HandoffTimeout: time.Second, DeltaQueue: 8192, BatchPace: 3 * time.Millisecond, HandoffPace: 20 * time.Millisecond, StreamPing: 30 * time.Second,
 		Logger: slog.Default(), Now: time.Now,
 		StatusOf: func(error) int { return 500 }}
 }
@@ -89,6 +96,8 @@ func (c *Config) Validate() error {
 		return errors.New("peer: config: delta queue must be positive")
 	case c.BatchPace < 0 || c.BatchPace > MaxBatchPace:
 		return fmt.Errorf("peer: config: batch pace %v is not in [0, %v]", c.BatchPace, MaxBatchPace)
+	case c.HandoffPace < 0 || c.HandoffPace > MaxBatchPace:
+		return fmt.Errorf("peer: config: hand-off pace %v is not in [0, %v]", c.HandoffPace, MaxBatchPace)
 	case c.StreamPing < time.Millisecond || c.StreamPing > maxStreamPing:
 		return fmt.Errorf("peer: config: stream ping %v is not in [1ms, %v]", c.StreamPing, maxStreamPing)
 	case c.Logger == nil || c.Now == nil || c.StatusOf == nil:

@@ -116,7 +116,7 @@ func (t *Transport) newQueues(m Member) *queues {
 	q.deltas = newBatcher(t.ctx, t.cfg.DeltaQueue, 512, t.cfg.BatchPace, func(ctx context.Context, batch []outDelta) ([]struct{}, error) {
 		return t.sendDeltas(ctx, m, batch)
 	})
-	q.beats = newBatcher(t.ctx, 8192, 1024, t.cfg.BatchPace, func(ctx context.Context, batch []BeatCall) ([]BeatAnswer, error) {
+	q.beats = newBatcher(t.ctx, 8192, 1024, t.cfg.HandoffPace, func(ctx context.Context, batch []BeatCall) ([]BeatAnswer, error) {
 		return t.sendBeats(ctx, m, batch)
 	})
 	if t.cfg.Stream {

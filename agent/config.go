@@ -70,7 +70,7 @@ type Config struct {
 	PeerBatchPace time.Duration
 	// HandoffPace spaces the batches of beats handed off to a busy owner
 	// alike (peer.Config.HandoffPace); 0: no pacing; at most
-	// MaxPeerBatchPace. Default 20ms.
+	// MaxPeerBatchPace. Default 0.
 	HandoffPace time.Duration
 	// PeerQueue bounds the writes waiting for each peer
 	// (peer.Config.DeltaQueue); zero means the transport's default, 8192.
@@ -155,7 +155,6 @@ func DefaultConfig() Config {
 		HandoffTimeout:    time.Second,
 		PeerStream:        true,
 		PeerBatchPace:     3 * time.Millisecond,
-		HandoffPace:       20 * time.Millisecond,
 		ACL:               gate.ACLConfig{TokenTTL: gate.DefaultTokenTTL},
 		MaxConcurrent:     1024,
 		MaxWatchers:       4096,

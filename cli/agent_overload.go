@@ -23,7 +23,7 @@ func overloadFlags(def agent.Config) []cli.Flag {
 		&cli.DurationFlag{Name: "peer-batch-pace", Value: def.PeerBatchPace, EnvVars: envVar("peer-batch-pace"),
 			Usage: "under load, send a peer the next batch of writes no sooner than this after the last, so they travel in fewer, larger frames (at most 100ms); 0: send each batch at once"},
 		&cli.DurationFlag{Name: "handoff-pace", Value: def.HandoffPace, EnvVars: envVar("handoff-pace"),
-			Usage: "under load, hand the next batch of beats to a service's owner no sooner than this after the last (at most 100ms); 0: send each batch at once"},
+			Usage: "under load, hand the next batch of beats to a service's owner no sooner than this after the last (at most 100ms; 20ms cuts the CPU per handed-off beat below the peak, but deepens the dips past it); 0: send each batch at once"},
 	}
 }
 

@@ -49,11 +49,15 @@ cluster: build
 # fresh timeout it owes the instances it takes over) and succeeds only if
 # the suite catches it, printing the violations with their history.
 CHAOSFLAGS ?= --nodes 5 --instances 300 --rolling-instances 1000 --beat 1s --duration 45s
+# A scenario with violations keeps its agents' output (info level) under
+# CHAOSLOGS/<scenario>; one that passes leaves nothing behind.
+CHAOSLOGS ?= /tmp/roster-chaos-logs-$(SEED)
 
 chaos:
 	@command -v ip >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || apt-get install -y iproute2 >/dev/null 2>&1 || \
 	  echo "chaos: iproute2 not installed; the partition scenario uses --debug-faults"
-	$(GO) run ./internal/chaos/cmd/chaos --seed $(SEED) --scenario all $(CHAOSFLAGS)
+	$(GO) run ./internal/chaos/cmd/chaos --seed $(SEED) --scenario all $(CHAOSFLAGS) \
+	  --logdir $(CHAOSLOGS) --log-level info --prune-passing
 
 chaos-broken:
 	$(GO) run ./internal/chaos/cmd/chaos --seed $(SEED) --scenario owner --nodes 3 --instances 30 --duration 10s --idle 300 \

@@ -36,6 +36,7 @@ func main() {
 	tags := flag.String("tags", "", "build roster with these tags (chaosbroken: the deliberately broken build)")
 	logDir := flag.String("logdir", "", "keep every agent's output in this directory (one subdirectory per scenario)")
 	logLevel := flag.String("log-level", "warn", "the agents' --log-level when --logdir is set")
+	prunePassing := flag.Bool("prune-passing", false, "with --logdir, remove the output of each scenario that passes (keep only what a violation needs)")
 	expectViolations := flag.Bool("expect-violations", false, "succeed only if violations are found (for the broken build)")
 	duration := flag.Duration("duration", 30*time.Second, "how long each scenario injects faults")
 	repo := flag.String("repo", ".", "roster module root to build")
@@ -102,6 +103,13 @@ func main() {
 			fmt.Printf("[%s] %s", name, v)
 		}
 		bad += len(s.Result.Violations)
+		switch {
+		case *logDir == "":
+		case *prunePassing && len(s.Result.Violations) == 0:
+			_ = os.RemoveAll(filepath.Join(*logDir, name))
+		default:
+			fmt.Printf("[%s] agents' output kept in %s\n", name, filepath.Join(*logDir, name))
+		}
 	}
 	fmt.Printf("\nchaos summary (seed %d, %s)\n", *seed, time.Since(begin).Round(time.Second))
 	chaos.WriteTable(os.Stdout, sums)

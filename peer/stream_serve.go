@@ -170,11 +170,11 @@ func (s *Server) serveFrame(ctx context.Context, name, remote string, f *frame) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.path, bytes.NewReader(f.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.path, &inFrame{Reader: bytes.NewReader(f.body), b: f.body})
 	if err != nil {
 		return errorFrame(&RemoteError{Status: http.StatusBadRequest, Msg: "peer: stream: " + err.Error()})
 	}
-	req.RemoteAddr = remote
+	req.RemoteAddr, req.ContentLength = remote, int64(len(f.body))
 	req.Header.Set("Content-Type", "application/json")
 	if f.flags&flagMsgpack != 0 {
 		req.Header.Set("Content-Type", msgpackType)

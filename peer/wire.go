@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -157,6 +158,10 @@ func decodeBody(body []byte, ctype string, v any, st *Stats) error {
 func readBody(r *http.Request, v any, limit int64, st *Stats) error {
 	var body []byte
 	var err error
+	if fb, ok := r.Body.(*inFrame); ok && int64(len(fb.b)) <= limit {
+		// A stream frame's body, already in memory: decoded in place.
+		return decodeBody(fb.b, r.Header.Get("Content-Type"), v, st)
+	}
 	if n := r.ContentLength; n >= 0 && n <= min(limit, streamMaxFrame) {
 		// The length is known (always, from a peer), and small enough
 		// to allocate before the bytes arrive: read it into one buffer
@@ -174,6 +179,17 @@ func readBody(r *http.Request, v any, limit int64, st *Stats) error {
 	}
 	return decodeBody(body, r.Header.Get("Content-Type"), v, st)
 }
+
+// inFrame is the body of a request that came as a stream frame: its
+// bytes are already in memory, so readBody decodes them where they are
+// instead of copying them out through the reader.
+type inFrame struct {
+	*bytes.Reader
+	b []byte
+}
+
+// Close implements io.Closer.
+func (*inFrame) Close() error { return nil }
 
 // jsonType is the Content-Type value of JSON answers, shared so that
 // setting it allocates nothing.

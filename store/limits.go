@@ -26,13 +26,13 @@ var (
 // instances as lim allows. Re-registering a live instance always
 // succeeds. The check and the write are one atomic step.
 func (s *Store) RegisterWithin(k Key, in Instance, lim Limits) (Instance, error) {
-	in = in.clone().withDefaults()
+	in = in.withDefaults() // the store keeps a copy of the metadata, not the caller's map
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.registerWithinLocked(k, in, lim)
 }
 
-// registerWithinLocked is RegisterWithin on an instance already cloned
+// registerWithinLocked is RegisterWithin on an instance already
 // and defaulted, under s.mu.
 func (s *Store) registerWithinLocked(k Key, in Instance, lim Limits) (Instance, error) {
 	in.Deleted, in.Expired = false, false

@@ -1,8 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
+	"maps"
 	"slices"
-	"strings"
 )
 
 // Instances of one service usually carry the same metadata (heartbeat
@@ -24,39 +25,29 @@ type metaTable struct {
 	byKey map[string]*sharedMeta
 }
 
-// metaKey encodes m canonically: keys sorted, lengths prefixed, so no two
-// different maps share a key.
-func metaKey(m map[string]string) string {
+// appendMetaKey appends m's canonical encoding to b: keys sorted,
+// lengths prefixed, so no two different maps share a key.
+func appendMetaKey(b []byte, m map[string]string) []byte {
 	var small [8]string // most metadata has a few keys: sort them on the stack
-	keys, size := small[:0], 0
-	for k, v := range m {
+	keys := small[:0]
+	for k := range m {
 		keys = append(keys, k)
-		size += len(k) + len(v) + 8 // two varint lengths
 	}
 	slices.Sort(keys)
-	var b strings.Builder
-	b.Grow(size)
 	for _, k := range keys {
 		v := m[k]
-		writeLen(&b, len(k))
-		b.WriteString(k)
-		writeLen(&b, len(v))
-		b.WriteString(v)
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
 	}
-	return b.String()
-}
-
-// writeLen writes n as a varint.
-func writeLen(b *strings.Builder, n int) {
-	for n >= 0x80 {
-		b.WriteByte(byte(n) | 0x80)
-		n >>= 7
-	}
-	b.WriteByte(byte(n))
+	return b
 }
 
 // intern returns the shared copy of m with one more reference, or nil for
-// an empty map (which is not shared).
+// an empty map (which is not shared). m itself is never kept: a map seen
+// for the first time is copied, so a caller may go on using its own, and
+// one already held costs no allocation (the key is built on the stack).
 func (t *metaTable) intern(m map[string]string) *sharedMeta {
 	if len(m) == 0 {
 		return nil
@@ -64,11 +55,12 @@ func (t *metaTable) intern(m map[string]string) *sharedMeta {
 	if t.byKey == nil {
 		t.byKey = map[string]*sharedMeta{}
 	}
-	k := metaKey(m)
-	sm := t.byKey[k]
+	var buf [256]byte
+	k := appendMetaKey(buf[:0], m)
+	sm := t.byKey[string(k)]
 	if sm == nil {
-		sm = &sharedMeta{m: m, key: k}
-		t.byKey[k] = sm
+		sm = &sharedMeta{m: maps.Clone(m), key: string(k)}
+		t.byKey[sm.key] = sm
 	}
 	sm.refs++
 	return sm

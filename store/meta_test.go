@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// metaKey is the key appendMetaKey encodes, as a string.
+func metaKey(m map[string]string) string { return string(appendMetaKey(nil, m)) }
+
 func TestMetaKey_distinct(t *testing.T) {
 	cases := []map[string]string{
 		{}, {"a": ""}, {"": "a"}, {"a": "b"}, {"ab": ""}, {"a": "b", "c": "d"}, {"a": "bc", "": "d"}, {"a\x01b": "c"},
@@ -33,8 +36,14 @@ func TestMetaKey_distinct(t *testing.T) {
 		t.Errorf("12-key maps: keys not distinct or not stable")
 	}
 	small := map[string]string{"zone": "a", "version": "1.2.3", "preserved.heart.beat.interval": "5000"}
-	if allocs := testing.AllocsPerRun(100, func() { _ = metaKey(small) }); allocs > 1 {
-		t.Errorf("%.0f allocations per key of 3 pairs, want 1", allocs)
+	var tab metaTable
+	held := tab.intern(small)
+	if held.m == nil || reflect.ValueOf(held.m).UnsafePointer() == reflect.ValueOf(small).UnsafePointer() {
+		t.Fatalf("interned map is the caller's own, want a copy")
+	}
+	same := maps.Clone(small)
+	if allocs := testing.AllocsPerRun(100, func() { tab.release(tab.intern(same)) }); allocs != 0 {
+		t.Errorf("%.0f allocations per intern of a map already held, want 0", allocs)
 	}
 }
 
@@ -87,5 +96,28 @@ func TestStore_metadataShared(t *testing.T) {
 	s.Reap()
 	if s.metas.len() != 0 {
 		t.Errorf("%d distinct maps held after reaping, want 0", s.metas.len())
+	}
+}
+
+// The store never keeps a caller's metadata map: changing it after a
+// registration or a merge changes nothing stored, whether the map was
+// new to the store or equal to one it held.
+func TestStore_metadataNotTheCallers(t *testing.T) {
+	clk := newFakeClock()
+	s := newTestStore(t, "n1", clk)
+	a, b := inst("10.0.0.1", 80), inst("10.0.0.2", 80)
+	a.Metadata = map[string]string{"zone": "a"}
+	b.Metadata = map[string]string{"zone": "a"}
+	mustRegister(t, s, svcA, a)
+	rec := b
+	rec.Version = Version{Clock: clk.Now().UnixNano() + 1, Node: "n2"}
+	if !s.Merge(svcA, rec) {
+		t.Fatal("merge not applied")
+	}
+	a.Metadata["zone"], b.Metadata["zone"] = "changed", "changed"
+	for _, in := range s.Snapshot(svcA).Instances {
+		if in.Metadata["zone"] != "a" {
+			t.Errorf("%s: metadata %v, want the registered zone=a", in.IP, in.Metadata)
+		}
 	}
 }

@@ -21,14 +21,14 @@ const registerManyChunk = 128
 // RegisterManyWithin registers items as RegisterWithin would one by one,
 // in order, one outcome per item (out must be as long as items), taking
 // the lock once per registerManyChunk items rather than once per item.
-// The instances are copied and defaulted before the lock is taken.
+// The instances are defaulted before the lock is taken.
 func (s *Store) RegisterManyWithin(items []RegisterItem, lim Limits, out []RegisterOutcome) {
 	prepared := make([]Instance, 0, min(len(items), registerManyChunk))
 	for from := 0; from < len(items); from += registerManyChunk {
 		to := min(from+registerManyChunk, len(items))
 		prepared = prepared[:0]
 		for i := from; i < to; i++ {
-			prepared = append(prepared, items[i].In.clone().withDefaults())
+			prepared = append(prepared, items[i].In.withDefaults())
 		}
 		s.mu.Lock()
 		for i := from; i < to; i++ {

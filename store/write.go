@@ -105,7 +105,6 @@ func (s *Store) beatLocked(k Key, ik InstanceKey) (BeatResult, error) {
 // than the one held, and reports whether it was applied. A record that is
 // not newer is a normal outcome, not an error.
 func (s *Store) Merge(k Key, in Instance) bool {
-	in = in.clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.applyLocked(k, &in, true) == nil
@@ -122,7 +121,6 @@ func (s *Store) Merge(k Key, in Instance) bool {
 // Likewise an unhealthy-by-expiry record never revives a deleted
 // instance: the tombstone is re-asserted instead.
 func (s *Store) MergeGuarded(k Key, in Instance, guard bool) (applied bool, reassert *Instance) {
-	in = in.clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if applied, re, done := s.mergeBoundLocked(k, &in); done {
@@ -208,9 +206,12 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	}
 	e.hash = h
 	// Share the metadata with every other instance that has the same.
+	// The caller's own map is never kept (so callers need not copy it).
 	sm := s.metas.intern(in.Metadata)
 	if sm != nil {
 		in.Metadata = sm.m
+	} else {
+		in.Metadata = map[string]string{}
 	}
 	s.metas.release(e.meta)
 	e.meta = sm

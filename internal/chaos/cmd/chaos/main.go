@@ -111,6 +111,9 @@ func main() {
 			fmt.Printf("[%s] agents' output kept in %s\n", name, filepath.Join(*logDir, name))
 		}
 	}
+	if *prunePassing && *logDir != "" {
+		_ = os.Remove(*logDir) // only if every scenario passed, leaving it empty
+	}
 	fmt.Printf("\nchaos summary (seed %d, %s)\n", *seed, time.Since(begin).Round(time.Second))
 	chaos.WriteTable(os.Stdout, sums)
 	for _, s := range sums {

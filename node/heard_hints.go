@@ -130,8 +130,13 @@ func (h *heardHints) departed(live map[string]Member, now time.Time, ttl time.Du
 // to that much before its delete timeout; counting to the sender's
 // departure makes them at most one failure detection younger.
 func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *store.Hint {
-	return h.hintsFrom(nil, now, ttl)
+	return h.hintsFrom(nil, now, ttl, nil)
 }
+
+// hintMisses counts, for a takeover's log, the partitions taken over
+// without a report, by why: none held, the last one from another member
+// than the owner before, or one too old.
+type hintMisses struct{ none, other, stale int }
 
 // hintsFrom is hintsAt for a takeover from the owners before it
 // (prev; nil: any sender): a report of p from another member than p's
@@ -139,13 +144,25 @@ func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *stor
 // alone at once only to their heirs (peer.HeardPlan), so a member may
 // still hold an older owner's report of a partition its owner since
 // gained, which says nothing of the beats the owner heard since.
-func (h *heardHints) hintsFrom(prev func(p int) string, now time.Time, ttl time.Duration) func(p int) *store.Hint {
+// miss, when not nil, counts the partitions it gives no report for.
+func (h *heardHints) hintsFrom(prev func(p int) string, now time.Time, ttl time.Duration, miss *hintMisses) func(p int) *store.Hint {
+	if miss == nil {
+		miss = &hintMisses{}
+	}
 	return func(p int) *store.Hint {
 		h.mu.Lock()
 		ph, ok := h.parts[p]
 		gone, left := h.gone[ph.from]
 		h.mu.Unlock()
-		if !ok || now.Sub(ph.seen) > ttl || (prev != nil && prev(p) != ph.from) {
+		switch {
+		case !ok:
+			miss.none++
+			return nil
+		case prev != nil && prev(p) != ph.from:
+			miss.other++
+			return nil
+		case now.Sub(ph.seen) > ttl:
+			miss.stale++
 			return nil
 		}
 		until := ph.seen.Add(min(ph.holds, ttl))

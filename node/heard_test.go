@@ -209,12 +209,18 @@ func TestHeardHints_onlyFromTheOwnerBefore(t *testing.T) {
 	h.record("old", 1, []peer.Heard{{Partition: 3, Holds: time.Minute}, {Partition: 4, Holds: time.Minute}}, t0)
 	h.record("owner", 1, []peer.Heard{{Partition: 4, Holds: time.Minute}}, t0)
 	prev := func(int) string { return "owner" }
-	hint := h.hintsFrom(prev, t0.Add(time.Second), 2*time.Minute)
+	var miss hintMisses
+	hint := h.hintsFrom(prev, t0.Add(time.Second), 2*time.Minute, &miss)
 	if got := hint(3); got != nil {
 		t.Fatalf("partition 3, last reported by another member than its owner before the takeover: hint %+v, want none", got)
 	}
 	if got := hint(4); got == nil || !got.Until.Equal(t0.Add(time.Second)) {
 		t.Fatalf("partition 4, reported by its owner: hint %+v, want one held until the takeover", got)
+	}
+	_ = hint(5) // never reported
+	_ = h.hintsFrom(prev, t0.Add(3*time.Minute), 2*time.Minute, &miss)(4)
+	if want := (hintMisses{none: 1, other: 1, stale: 1}); miss != want {
+		t.Errorf("misses %+v, want %+v (partition 5 unreported, 3 from another member, 4 too old later)", miss, want)
 	}
 	if got := h.hintsAt(t0.Add(time.Second), 2*time.Minute)(3); got == nil {
 		t.Fatal("without the owners before, the last report of partition 3 was not used")

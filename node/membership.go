@@ -44,10 +44,11 @@ func (n *Node) applyMembership() {
 	// owners' last-heard reports, else fresh timeouts), then start
 	// sweeping the new partitions.
 	var took store.Takeover
+	var miss hintMisses
 	now := n.cfg.Now()
 	n.heard.departed(members, now, n.heardHintTTL())
 	if len(gained) > 0 && takeoverGrace {
-		took = n.store.TakeOver(gained, n.heard.hintsFrom(ownerNames(before), now, n.heardHintTTL()))
+		took = n.store.TakeOver(gained, n.heard.hintsFrom(ownerNames(before), now, n.heardHintTTL(), &miss))
 	}
 	owning := make([]bool, n.ring.PartitionCount())
 	for p := range owned {
@@ -60,7 +61,14 @@ func (n *Node) applyMembership() {
 	if len(gained) > 0 || lost > 0 || len(added) > 0 {
 		n.kickHeard() // tell whoever takes over next, and newcomers, at once
 	}
-	if len(gained) > 0 || lost > 0 {
+	switch {
+	case took.Fresh > 0:
+		// Instances given a full fresh timeout: say why their partitions
+		// had no usable last-heard report.
+		n.log.Info("partitions moved", "gained", len(gained), "lost", lost, "owned", len(owned),
+			"services", took.Services, "quiet", took.Quiet, "heard", took.Heard, "fresh", took.Fresh,
+			"no_report", miss.none, "report_from_other", miss.other, "report_stale", miss.stale)
+	case len(gained) > 0 || lost > 0:
 		n.log.Info("partitions moved", "gained", len(gained), "lost", lost, "owned", len(owned),
 			"services", took.Services, "quiet", took.Quiet, "heard", took.Heard, "fresh", took.Fresh)
 	}

@@ -103,7 +103,7 @@ func (n *Node) awaitReports() {
 		}
 	}
 	if missing := n.heard.uncovered(n.partitionOwners(), n.cfg.Name); missing > 0 {
-		n.log.Info("turning ready without a last-heard report of every partition: those get fresh timeouts",
+		n.log.Info("turning ready without a last-heard report of every partition from its owner (the takeover's line says which instances get fresh timeouts)",
 			"partitions", missing)
 	}
 }

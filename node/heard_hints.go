@@ -16,6 +16,9 @@ type heardHints struct {
 	parts map[int]partHint
 	owned map[string]senderReport // each member's last report
 	gone  map[string]time.Time    // members that left, since when (departed)
+	// previous is this node's former incarnation's last report, by
+	// partition, as a peer held it (heard_previous.go); nil once used.
+	previous map[int]*store.Hint
 }
 
 // senderReport is a member's last report: its key and partitions.
@@ -136,7 +139,7 @@ func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *stor
 // hintMisses counts, for a takeover's log, the partitions taken over
 // without a report, by why: none held, the last one from another member
 // than the owner before, or one too old.
-type hintMisses struct{ none, other, stale int }
+type hintMisses struct{ none, other, stale, previous int }
 
 // hintsFrom is hintsAt for a takeover from the owners before it
 // (prev; nil: any sender): a report of p from another member than p's
@@ -153,45 +156,81 @@ func (h *heardHints) hintsFrom(prev func(p int) string, now time.Time, ttl time.
 		h.mu.Lock()
 		ph, ok := h.parts[p]
 		gone, left := h.gone[ph.from]
+		former := h.previous[p]
 		h.mu.Unlock()
+		var none *int
 		switch {
 		case !ok:
-			miss.none++
-			return nil
+			none = &miss.none
 		case prev != nil && prev(p) != ph.from:
-			miss.other++
-			return nil
+			none = &miss.other
 		case now.Sub(ph.seen) > ttl:
-			miss.stale++
+			none = &miss.stale
+		}
+		if none != nil {
+			if former != nil {
+				miss.previous++
+				return former
+			}
+			*none++
 			return nil
 		}
-		until := ph.seen.Add(min(ph.holds, ttl))
-		if until.After(now) {
-			until = now
-		}
-		if left && gone.Before(until) {
-			until = gone
-			if until.Before(ph.seen) {
-				until = ph.seen
-			}
-		}
-		return &store.Hint{At: ph.at, Until: until, Quiet: ph.quiet}
+		return hintOf(ph, gone, left, now, ttl)
 	}
 }
 
+// hintOf is the hint a takeover at now reads from ph, its sender having
+// left the cluster at gone (if left).
+func hintOf(ph partHint, gone time.Time, left bool, now time.Time, ttl time.Duration) *store.Hint {
+	until := ph.seen.Add(min(ph.holds, ttl))
+	if until.After(now) {
+		until = now
+	}
+	if left && gone.Before(until) {
+		until = gone
+		if until.Before(ph.seen) {
+			until = ph.seen
+		}
+	}
+	return &store.Hint{At: ph.at, Until: until, Quiet: ph.quiet}
+}
+
 // uncovered counts the partitions owned by a member other than self
-// whose last report did not come from that owner.
+// whose last report did not come from that owner, leaving out those the
+// takeover can read from this node's former incarnation's report
+// (previous) because their owner has reported without claiming them: it
+// did not take them over, and never will send a report of them.
 func (h *heardHints) uncovered(owners []string, self string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	sets := map[string]map[int]bool{} // each owner's claimed partitions, built when asked
+	claimed := func(o string, p int) (reported, claims bool) {
+		r, ok := h.owned[o]
+		if !ok {
+			return false, false
+		}
+		if sets[o] == nil {
+			sets[o] = make(map[int]bool, len(r.parts))
+			for _, q := range r.parts {
+				sets[o][q] = true
+			}
+		}
+		return true, sets[o][p]
+	}
 	missing := 0
 	for p, o := range owners {
 		if o == "" || o == self {
 			continue
 		}
-		if ph, ok := h.parts[p]; !ok || ph.from != o {
-			missing++
+		if ph, ok := h.parts[p]; ok && ph.from == o {
+			continue
 		}
+		if h.previous[p] != nil {
+			if reported, claims := claimed(o, p); reported && !claims {
+				continue
+			}
+		}
+		missing++
 	}
 	return missing
 }

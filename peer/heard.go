@@ -75,15 +75,21 @@ func encodeHeard(count int, parts []Heard, refresh time.Duration) *heardRequest 
 		if len(h.Quiet) == 0 {
 			continue
 		}
-		b := make([]byte, 0, len(h.Quiet)*quietEntryBytes)
-		for _, q := range h.Quiet {
-			ms := min(q.Age, maxQuietAge).Milliseconds()
-			b = binary.LittleEndian.AppendUint64(b, q.ID)
-			b = binary.LittleEndian.AppendUint32(b, uint32(max(ms, 0)))
-		}
+		b := appendQuiet(make([]byte, 0, len(h.Quiet)*quietEntryBytes), h.Quiet)
 		req.Quiet = append(req.Quiet, heardPart{Partition: h.Partition, Quiet: b})
 	}
 	return req
+}
+
+// appendQuiet appends the entries of qs to b: each instance's ID and how
+// long it has been quiet in milliseconds (within 0 and maxQuietAge).
+func appendQuiet(b []byte, qs []store.Quiet) []byte {
+	for _, q := range qs {
+		ms := min(q.Age, maxQuietAge).Milliseconds()
+		b = binary.LittleEndian.AppendUint64(b, q.ID)
+		b = binary.LittleEndian.AppendUint32(b, uint32(max(ms, 0)))
+	}
+	return b
 }
 
 // decode checks the request against a ring of count partitions and

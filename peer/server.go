@@ -46,6 +46,11 @@ type Receiver interface {
 	// holds more; false when the last report held of m is not that one
 	// (m then sends it whole).
 	RenewHeard(m Member, key uint64, holds time.Duration) bool
+	// HeldHeard returns, by partition, the last report this node holds
+	// from the member named name, as a takeover from it would read it
+	// (store.Hint); partitions last reported by another member are left
+	// out.
+	HeldHeard(name string) map[int]*store.Hint
 	// Store is the registry the dump, digest, summary and pull
 	// endpoints read.
 	Store() *store.Store
@@ -96,6 +101,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.route(mux, "POST /internal/v1/summary", s.summary)
 	s.route(mux, "POST /internal/v1/ready", s.ready)
 	s.route(mux, "POST /internal/v1/heard", s.heard)
+	s.route(mux, "POST /internal/v1/heard/held", s.heardHeld)
 	s.route(mux, "POST /internal/v1/lastbeats", s.lastBeats)
 	s.route(mux, "POST /internal/v1/leases", s.leases)
 	s.route(mux, "POST /internal/v1/closed", s.closed)

@@ -137,8 +137,10 @@ func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *stor
 }
 
 // hintMisses counts, for a takeover's log, the partitions taken over
-// without a report, by why: none held, the last one from another member
-// than the owner before, or one too old.
+// without a usable report from their owner before, by why: none held, the
+// last one from another member, or one too old; and how many of those
+// were read from this node's former incarnation's report instead
+// (previous).
 type hintMisses struct{ none, other, stale, previous int }
 
 // hintsFrom is hintsAt for a takeover from the owners before it

@@ -34,15 +34,19 @@ func (n *Node) HeldHeard(name string) map[int]*store.Hint {
 }
 
 // held returns the partitions whose last report came from name, as a
-// takeover at now would read them.
+// takeover at now would read them; none if this node saw name leave the
+// cluster: then it was down long enough for its partitions to be taken
+// over, and their new owners report them.
 func (h *heardHints) held(name string, now time.Time, ttl time.Duration) map[int]*store.Hint {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := map[int]*store.Hint{}
-	gone, left := h.gone[name]
+	if _, left := h.gone[name]; left {
+		return out
+	}
 	for p, ph := range h.parts {
 		if ph.from == name && now.Sub(ph.seen) <= ttl {
-			out[p] = hintOf(ph, gone, left, now, ttl)
+			out[p] = hintOf(ph, time.Time{}, false, now, ttl)
 		}
 	}
 	return out

@@ -66,4 +66,10 @@ func TestHeardHints_held(t *testing.T) {
 	if len(got) != 1 || got[1] == nil || len(got[1].Quiet) != 1 || !got[1].Until.Equal(t0.Add(2*time.Second)) {
 		t.Fatalf("held of a: %+v, want partition 1 alone, its quiet instance, held until now", got)
 	}
+	// Once this node saw a leave, a's partitions were taken over by
+	// members that report them: nothing is answered.
+	h.departed(map[string]Member{"b": {}}, t0.Add(3*time.Second), 2*time.Minute)
+	if got := h.held("a", t0.Add(4*time.Second), 2*time.Minute); len(got) != 0 {
+		t.Errorf("held of a after it left: %+v, want none", got)
+	}
 }

@@ -49,7 +49,7 @@ type Receiver interface {
 	// HeldHeard returns, by partition, the last report this node holds
 	// from the member named name, as a takeover from it would read it
 	// (store.Hint); partitions last reported by another member are left
-	// out.
+	// out, and all are if this node saw that member leave.
 	HeldHeard(name string) map[int]*store.Hint
 	// Store is the registry the dump, digest, summary and pull
 	// endpoints read.

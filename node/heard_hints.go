@@ -16,9 +16,14 @@ type heardHints struct {
 	parts map[int]partHint
 	owned map[string]senderReport // each member's last report
 	gone  map[string]time.Time    // members that left, since when (departed)
-	// previous is this node's former incarnation's last report, by
-	// partition, as a peer held it (heard_previous.go); nil once used.
-	previous map[int]*store.Hint
+	// relayed are the last reports of each partition as the peer this
+	// node synced from held them (heard_relayed.go); nil once used. self
+	// is this node's name, the sender of its former incarnation's.
+	relayed map[int]peer.Held
+	self    string
+	// late are the partitions taken over with fresh timeouts for want
+	// of their owner before's report, awaiting it (heard_late.go).
+	late map[int]lateTakeover
 }
 
 // senderReport is a member's last report: its key and partitions.
@@ -41,6 +46,7 @@ type partHint struct {
 // HandleHeard records member m's report (peer.Receiver).
 func (n *Node) HandleHeard(m peer.Member, key uint64, parts []peer.Heard) {
 	n.heard.record(m.Name, key, parts, n.cfg.Now())
+	n.applyLate(m.Name, parts)
 }
 
 // RenewHeard records that m's report of key still stands (peer.Receiver).
@@ -139,9 +145,9 @@ func (h *heardHints) hintsAt(now time.Time, ttl time.Duration) func(p int) *stor
 // hintMisses counts, for a takeover's log, the partitions taken over
 // without a usable report from their owner before, by why: none held, the
 // last one from another member, or one too old; and how many of those
-// were read from this node's former incarnation's report instead
-// (previous).
-type hintMisses struct{ none, other, stale, previous int }
+// were read from a report copied from the peer synced from instead
+// (relayed).
+type hintMisses struct{ none, other, stale, relayed int }
 
 // hintsFrom is hintsAt for a takeover from the owners before it
 // (prev; nil: any sender): a report of p from another member than p's
@@ -156,10 +162,9 @@ func (h *heardHints) hintsFrom(prev func(p int) string, now time.Time, ttl time.
 	}
 	return func(p int) *store.Hint {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		ph, ok := h.parts[p]
 		gone, left := h.gone[ph.from]
-		former := h.previous[p]
-		h.mu.Unlock()
 		var none *int
 		switch {
 		case !ok:
@@ -169,15 +174,17 @@ func (h *heardHints) hintsFrom(prev func(p int) string, now time.Time, ttl time.
 		case now.Sub(ph.seen) > ttl:
 			none = &miss.stale
 		}
-		if none != nil {
-			if former != nil {
-				miss.previous++
-				return former
-			}
-			*none++
-			return nil
+		delete(h.late, p)
+		if none == nil {
+			return hintOf(ph, gone, left, now, ttl)
 		}
-		return hintOf(ph, gone, left, now, ttl)
+		if r := h.relayedFor(prev, p); r != nil {
+			miss.relayed++
+			return r
+		}
+		*none++
+		h.awaitLateLocked(prev, p, now)
+		return nil
 	}
 }
 
@@ -199,9 +206,7 @@ func hintOf(ph partHint, gone time.Time, left bool, now time.Time, ttl time.Dura
 
 // uncovered counts the partitions owned by a member other than self
 // whose last report did not come from that owner, leaving out those the
-// takeover can read from this node's former incarnation's report
-// (previous) because their owner has reported without claiming them: it
-// did not take them over, and never will send a report of them.
+// takeover can read from a copied report (coveredByRelayed).
 func (h *heardHints) uncovered(owners []string, self string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -227,10 +232,8 @@ func (h *heardHints) uncovered(owners []string, self string) int {
 		if ph, ok := h.parts[p]; ok && ph.from == o {
 			continue
 		}
-		if h.previous[p] != nil {
-			if reported, claims := claimed(o, p); reported && !claims {
-				continue
-			}
+		if h.coveredByRelayed(p, o, claimed) {
+			continue
 		}
 		missing++
 	}

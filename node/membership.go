@@ -49,7 +49,7 @@ func (n *Node) applyMembership() {
 	n.heard.departed(members, now, n.heardHintTTL())
 	if len(gained) > 0 && takeoverGrace {
 		took = n.store.TakeOver(gained, n.heard.hintsFrom(ownerNames(before), now, n.heardHintTTL(), &miss))
-		n.heard.dropPrevious()
+		n.heard.dropRelayed()
 	}
 	owning := make([]bool, n.ring.PartitionCount())
 	for p := range owned {
@@ -63,14 +63,14 @@ func (n *Node) applyMembership() {
 		n.kickHeard() // tell whoever takes over next, and newcomers, at once
 	}
 	switch {
-	case took.Fresh > 0 || miss.previous > 0:
+	case took.Fresh > 0 || miss.relayed > 0:
 		// Instances given a full fresh timeout: say why their partitions
 		// had no usable last-heard report, and how many partitions were
-		// read from this node's former incarnation's report.
+		// read from the reports copied from the peer synced from.
 		n.log.Info("partitions moved", "gained", len(gained), "lost", lost, "owned", len(owned),
 			"services", took.Services, "quiet", took.Quiet, "heard", took.Heard, "fresh", took.Fresh,
 			"no_report", miss.none, "report_from_other", miss.other, "report_stale", miss.stale,
-			"former_incarnation", miss.previous)
+			"relayed", miss.relayed)
 	case len(gained) > 0 || lost > 0:
 		n.log.Info("partitions moved", "gained", len(gained), "lost", lost, "owned", len(owned),
 			"services", took.Services, "quiet", took.Quiet, "heard", took.Heard, "fresh", took.Fresh)

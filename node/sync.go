@@ -44,6 +44,7 @@ func (n *Node) runSync() {
 				n.warns.Warn(n.log, time.Now(), "sync from peer failed", "peer", m.Name, "err", err)
 				continue
 			}
+			n.fetchRelayed(m, start)
 			n.awaitReports()
 			n.markSynced("synced from "+m.Name, start)
 			return

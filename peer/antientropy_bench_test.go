@@ -50,10 +50,10 @@ func (r storeReceiver) HandleHeard(Member, uint64, []Heard) {}
 func (r storeReceiver) RenewHeard(Member, uint64, time.Duration) bool {
 	return false
 }
-func (r storeReceiver) HeldHeard(string) map[int]*store.Hint { return nil }
-func (r storeReceiver) Store() *store.Store                  { return r.st }
-func (r storeReceiver) PartitionCount() int                  { return 4093 }
-func (r storeReceiver) Synced() bool                         { return r.unsynced == nil || !r.unsynced.Load() }
+func (r storeReceiver) HeldHeard(string) map[int]Held { return nil }
+func (r storeReceiver) Store() *store.Store           { return r.st }
+func (r storeReceiver) PartitionCount() int           { return 4093 }
+func (r storeReceiver) Synced() bool                  { return r.unsynced == nil || !r.unsynced.Load() }
 
 // BenchmarkAntiEntropyInSync measures the bytes on the wire (HTTP headers
 // included, both directions) of one anti-entropy exchange between two

@@ -47,10 +47,10 @@ type Receiver interface {
 	// (m then sends it whole).
 	RenewHeard(m Member, key uint64, holds time.Duration) bool
 	// HeldHeard returns, by partition, the last report this node holds
-	// from the member named name, as a takeover from it would read it
-	// (store.Hint); partitions last reported by another member are left
-	// out, and all are if this node saw that member leave.
-	HeldHeard(name string) map[int]*store.Hint
+	// and its sender, as a takeover from it would read it, for the member
+	// named asker (a node syncing): those asker sent itself are left out
+	// if this node saw it leave.
+	HeldHeard(asker string) map[int]Held
 	// Store is the registry the dump, digest, summary and pull
 	// endpoints read.
 	Store() *store.Store

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/roster-io/roster/peer"
+	"github.com/roster-io/roster/ring"
 )
 
 // Last-heard reports. Only a service's owner hears its instances' beats.
@@ -42,6 +43,22 @@ func (n *Node) heardRefresh() time.Duration {
 // renewed it; an older copy is from a sender whose reports stopped
 // getting through, and is not trusted.
 func (n *Node) heardHintTTL() time.Duration { return 2 * n.heardRefresh() }
+
+// ownersOfTaken returns the owner of each partition this node will take
+// over when it turns ready ("" for the others, which stay where they
+// are), or of every partition if the ring cannot tell (ring.OwnedWith).
+func (n *Node) ownersOfTaken() []string {
+	owners := n.partitionOwners()
+	will, err := n.ring.OwnedWith(ring.Member{Name: n.cfg.Name, Addr: n.HTTPAddr()})
+	if err != nil {
+		return owners
+	}
+	taken := make([]string, len(owners))
+	for _, p := range will {
+		taken[p] = owners[p]
+	}
+	return taken
+}
 
 // partitionOwners returns the owner of each partition in the ring as it is.
 func (n *Node) partitionOwners() []string {
@@ -88,12 +105,13 @@ func (n *Node) kickHeard() {
 
 // awaitReports holds a node that has just pulled the registry, before it
 // turns ready and takes partitions over, until it holds a report of every
-// partition from the member that owns it now (so it takes them over from
-// their last-heard times), or for 3 HeardIntervals at most.
+// partition it will take from the member that owns it now (so it takes
+// them over from their last-heard times), or for 3 HeardIntervals at
+// most.
 func (n *Node) awaitReports() {
 	limit := time.Now().Add(3 * n.cfg.HeardInterval)
 	for n.ctx.Err() == nil && time.Now().Before(limit) {
-		missing := n.heard.uncovered(n.partitionOwners(), n.cfg.Name)
+		missing := n.heard.uncovered(n.ownersOfTaken(), n.cfg.Name)
 		if missing == 0 {
 			return
 		}
@@ -102,7 +120,7 @@ func (n *Node) awaitReports() {
 		case <-time.After(n.cfg.SyncRetry):
 		}
 	}
-	if missing := n.heard.uncovered(n.partitionOwners(), n.cfg.Name); missing > 0 {
+	if missing := n.heard.uncovered(n.ownersOfTaken(), n.cfg.Name); missing > 0 {
 		n.log.Info("turning ready without a last-heard report of every partition from its owner (the takeover's line says which instances get fresh timeouts)",
 			"partitions", missing)
 	}

@@ -51,3 +51,27 @@ func (r *Ring) Heirs(name string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// OwnedWith returns, in increasing order, the partitions m would own if
+// it were added to the members (its own, if it is one already). It costs
+// one placement, like Heirs.
+func (r *Ring) OwnedWith(m Member) ([]int, error) {
+	st := r.state.Load()
+	if _, ok := slices.BinarySearchFunc(st.members, m.Name, func(x Member, n string) int { return cmp.Compare(x.Name, n) }); ok {
+		return r.Owned(m.Name), nil
+	}
+	with := append(slices.Clone(st.members), m)
+	slices.SortFunc(with, func(a, b Member) int { return cmp.Compare(a.Name, b.Name) })
+	owners, err := r.place(with)
+	if err != nil {
+		return nil, err
+	}
+	i, _ := slices.BinarySearchFunc(with, m.Name, func(x Member, n string) int { return cmp.Compare(x.Name, n) })
+	var ps []int
+	for p, o := range owners {
+		if o == int32(i) {
+			ps = append(ps, p)
+		}
+	}
+	return ps, nil
+}

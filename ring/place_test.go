@@ -127,3 +127,32 @@ func TestHeirs(t *testing.T) {
 		t.Fatal("an empty view has an owner")
 	}
 }
+
+// TestOwnedWith: the partitions a member would own if added are exactly
+// those it owns once it is, and a member's own are its Owned.
+func TestOwnedWith(t *testing.T) {
+	var ms []Member
+	for i := range 10 {
+		ms = append(ms, Member{Name: fmt.Sprintf("node-%02d", i)})
+	}
+	r, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(ms[:9]); err != nil {
+		t.Fatal(err)
+	}
+	would, err := r.OwnedWith(ms[9])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(ms); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Owned(ms[9].Name); len(would) == 0 || !slices.Equal(would, got) {
+		t.Fatalf("OwnedWith said %d partitions, the ring with it gives %d (equal: %v)", len(would), len(got), slices.Equal(would, got))
+	}
+	if own, err := r.OwnedWith(ms[3]); err != nil || !slices.Equal(own, r.Owned(ms[3].Name)) {
+		t.Fatalf("OwnedWith of a member: %d partitions (%v), want its Owned", len(own), err)
+	}
+}

@@ -18,17 +18,7 @@ func TestHeardLate_reportAfterTheTakeoverReArms(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	now := t0
 	clock := func() time.Time { return now }
-	s, err := store.New(store.Config{Node: "taker", Now: clock, TombstoneTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := store.Key{Namespace: store.DefaultNamespace, Group: store.DefaultGroup, Service: "svc"}
-	in := store.Instance{InstanceKey: store.InstanceKey{Cluster: store.DefaultCluster, IP: "10.0.0.1", Port: 80},
-		Weight: 1, Healthy: true, Enabled: true, Ephemeral: true,
-		BeatInterval: time.Second, BeatTimeout: 3 * time.Second, DeleteTimeout: 6 * time.Second}
-	if _, err := s.Register(svc, in); err != nil { // its last beat, at t0
-		t.Fatal(err)
-	}
+	s := storeWithOne(t, clock, time.Second, 3*time.Second, 6*time.Second) // its last beat, at t0
 	var h heardHints
 	prev := func(int) string { return "owner" }
 	now = t0.Add(4 * time.Second) // the takeover: no report from the owner yet

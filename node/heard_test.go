@@ -30,17 +30,7 @@ func removedAfterTakeover(t *testing.T, c takeoverCase) time.Duration {
 	t0 := time.Unix(1_700_000_000, 0)
 	now := t0.Add(-20 * time.Second)
 	clock := func() time.Time { return now }
-	s, err := store.New(store.Config{Node: "taker", Now: clock, TombstoneTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := store.Key{Namespace: store.DefaultNamespace, Group: store.DefaultGroup, Service: "svc"}
-	in := store.Instance{InstanceKey: store.InstanceKey{Cluster: store.DefaultCluster, IP: "10.0.0.1", Port: 80},
-		Weight: 1, Healthy: true, Enabled: true, Ephemeral: true,
-		BeatInterval: 5 * time.Second, BeatTimeout: 15 * time.Second, DeleteTimeout: 30 * time.Second}
-	if _, err := s.Register(svc, in); err != nil {
-		t.Fatal(err)
-	}
+	s := storeWithOne(t, clock, 5*time.Second, 15*time.Second, 30*time.Second)
 	n := &Node{cfg: Config{Now: clock}}
 	owner := peer.Member{Name: "owner", Epoch: 1}
 	now = t0
@@ -63,6 +53,25 @@ func removedAfterTakeover(t *testing.T, c takeoverCase) time.Duration {
 		}
 	}
 	return -1
+}
+
+// storeWithOne returns a store on clock holding one ephemeral instance of
+// service "svc", registered now, with the beat interval, beat timeout and
+// delete timeout given.
+func storeWithOne(t *testing.T, clock func() time.Time, interval, timeout, del time.Duration) *store.Store {
+	t.Helper()
+	s, err := store.New(store.Config{Node: "taker", Now: clock, TombstoneTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := store.Key{Namespace: store.DefaultNamespace, Group: store.DefaultGroup, Service: "svc"}
+	in := store.Instance{InstanceKey: store.InstanceKey{Cluster: store.DefaultCluster, IP: "10.0.0.1", Port: 80},
+		Weight: 1, Healthy: true, Enabled: true, Ephemeral: true,
+		BeatInterval: interval, BeatTimeout: timeout, DeleteTimeout: del}
+	if _, err := s.Register(svc, in); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // TestTakeOver_unchangedReportHoldsUntilRefresh: an owner re-sends an

@@ -28,7 +28,7 @@ func (v View) PartitionOwner(p int) (Member, bool) {
 // the only one. It costs one placement (about 2 ms for 100 members).
 func (r *Ring) Heirs(name string) ([]string, error) {
 	st := r.state.Load()
-	i, ok := slices.BinarySearchFunc(st.members, name, func(m Member, n string) int { return cmp.Compare(m.Name, n) })
+	i, ok := indexOf(st.members, name)
 	if !ok || len(st.members) < 2 {
 		return nil, nil
 	}
@@ -57,7 +57,7 @@ func (r *Ring) Heirs(name string) ([]string, error) {
 // one placement, like Heirs.
 func (r *Ring) OwnedWith(m Member) ([]int, error) {
 	st := r.state.Load()
-	if _, ok := slices.BinarySearchFunc(st.members, m.Name, func(x Member, n string) int { return cmp.Compare(x.Name, n) }); ok {
+	if _, ok := indexOf(st.members, m.Name); ok {
 		return r.Owned(m.Name), nil
 	}
 	with := append(slices.Clone(st.members), m)
@@ -66,7 +66,7 @@ func (r *Ring) OwnedWith(m Member) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	i, _ := slices.BinarySearchFunc(with, m.Name, func(x Member, n string) int { return cmp.Compare(x.Name, n) })
+	i, _ := indexOf(with, m.Name)
 	var ps []int
 	for p, o := range owners {
 		if o == int32(i) {
@@ -74,4 +74,9 @@ func (r *Ring) OwnedWith(m Member) ([]int, error) {
 		}
 	}
 	return ps, nil
+}
+
+// indexOf finds the member called name in ms, sorted by name.
+func indexOf(ms []Member, name string) (int, bool) {
+	return slices.BinarySearchFunc(ms, name, func(m Member, n string) int { return cmp.Compare(m.Name, n) })
 }

@@ -141,7 +141,7 @@ func (r *Ring) Len() int {
 // called name; nil if there is no such member.
 func (r *Ring) Owned(name string) []int {
 	st := r.state.Load()
-	i, ok := slices.BinarySearchFunc(st.members, name, func(m Member, n string) int { return cmp.Compare(m.Name, n) })
+	i, ok := indexOf(st.members, name)
 	if !ok {
 		return nil
 	}

@@ -129,6 +129,7 @@ type entry struct {
 	heard    stamp       // when a client last registered or beat it here
 	floor    stamp       // no expiry transition before this (a takeover's grace); 0 if none
 	inferred bool        // lastBeat is a takeover's lower bound, not a time this node heard it
+	quietMs  uint32      // QuietAfter(inst) in ms, rounded up; 0 if inst is never listed quiet (see setInst)
 	queued   int64       // deadline of its pending heap item (Unix ns); 0 if none
 	buried   stamp       // when a tombstone was applied here
 	meta     *sharedMeta // the interned metadata of inst; nil if none

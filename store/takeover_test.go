@@ -173,6 +173,35 @@ func TestQuietIn(t *testing.T) {
 	}
 }
 
+// TestQuietIn_followsTheInstance checks that the quiet threshold QuietIn
+// keeps in each entry changes with the instance: a re-registration with a
+// longer beat interval is not listed at the old threshold, and a
+// deregistration drops it from the list.
+func TestQuietIn_followsTheInstance(t *testing.T) {
+	clk := newFakeClock()
+	s := newTestStore(t, "owner", clk)
+	t0 := clk.Now()
+	in := mustRegister(t, s, svcA, timed("10.0.0.1"))
+	slower := timed("10.0.0.1")
+	slower.BeatInterval = 4 * time.Second // quiet after 6 s, its beat timeout
+	mustRegister(t, s, svcA, slower)
+	p := s.partitionOf(svcA)
+	clk.Set(t0.Add(2 * time.Second))
+	if q, ok := s.QuietIn(p); !ok || len(q) != 0 {
+		t.Fatalf("QuietIn at 2s got %+v %v, want none (the new interval's 6 s not passed)", q, ok)
+	}
+	clk.Set(t0.Add(6001 * time.Millisecond))
+	if q, _ := s.QuietIn(p); len(q) != 1 || q[0].ID != instanceID(svcA, in.InstanceKey) {
+		t.Fatalf("QuietIn at 6.001s got %+v, want the instance", q)
+	}
+	if _, err := s.Deregister(svcA, in.InstanceKey); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := s.QuietIn(p); len(q) != 0 {
+		t.Fatalf("QuietIn after deregistering got %+v, want none", q)
+	}
+}
+
 // TestTakeOver_inferredTimesAreNotReportedAsQuiet checks that an instance
 // taken over unlisted (its last-beat time is then a lower bound, not a
 // beat heard) is not reported quiet until this node, able to hear it since

@@ -215,7 +215,7 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	}
 	s.metas.release(e.meta)
 	e.meta = sm
-	e.inst = in
+	e.setInst(in)
 	s.bindLocked(svc, e, prev, in)
 	if touch {
 		e.lastBeat = max(e.lastBeat, stampOf(heard))

@@ -14,9 +14,12 @@ import (
 // First only a hash of the node's per-partition digest vector travels: when
 // replicas agree that is the whole exchange, a few hundred bytes whatever
 // the registry size. When it differs, the peer answers its digest vector
-// (8 bytes per partition); the node pulls the peer's records of the
-// partitions that differ, merges them, and pushes its own records of the
-// same partitions back, so both sides converge.
+// (8 bytes per partition). For the partitions that differ the node sends
+// its sub-digests (64 per partition, store/subdigest.go), and the peer
+// answers the record summaries of the buckets that differ; the node
+// compares them with its own (antientropy_summary.go), pulls the records
+// it misses, merges them, and pushes back the ones the peer misses, so
+// both sides converge.
 
 // runAntiEntropy runs exchanges until the node stops.
 func (n *Node) runAntiEntropy() {
@@ -82,7 +85,7 @@ func (n *Node) exchange(m Member, all bool) (int, error) {
 	if len(diff) == 0 {
 		return 0, nil
 	}
-	sums, err := n.peers.Summaries(ctx, m.Member, diff)
+	sums, masks, err := n.peers.SubSummaries(ctx, m.Member, diff, n.store.SubDigests(diff))
 	if err != nil {
 		return 0, err
 	}
@@ -90,7 +93,7 @@ func (n *Node) exchange(m Member, all bool) (int, error) {
 	if !all {
 		cutoff = n.cfg.Now().Add(-n.cfg.AntiEntropyInterval).UnixNano()
 	}
-	repair, d := n.compare(diff, sums, cutoff)
+	repair, d := n.compare(diff, masks, sums, cutoff)
 	if len(repair) == 0 {
 		return 0, nil
 	}
@@ -111,12 +114,12 @@ func (n *Node) exchange(m Member, all bool) (int, error) {
 	return len(repair), nil
 }
 
-// compare compares this node's summaries of the partitions diff with
-// theirs and returns the partitions that need repair and what to pull and
-// push; partitions whose differences are all in flight are counted as
-// deferred.
-func (n *Node) compare(diff []int, theirs [][]store.SummaryEntry, cutoff int64) ([]int, summaryDiff) {
-	ours := n.store.Summaries(diff)
+// compare compares this node's summaries of the buckets masks names of
+// the partitions diff with theirs and returns the partitions that need
+// repair and what to pull and push; partitions whose differences are all
+// in flight are counted as deferred.
+func (n *Node) compare(diff []int, masks []uint64, theirs [][]store.SummaryEntry, cutoff int64) ([]int, summaryDiff) {
+	ours := n.store.SummariesIn(diff, masks)
 	var repair []int
 	d := summaryDiff{pull: map[uint64]bool{}, push: map[uint64]bool{}}
 	for i, p := range diff {

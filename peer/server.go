@@ -99,6 +99,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.route(mux, "POST /internal/v1/digest", s.digest)
 	s.route(mux, "POST /internal/v1/pull", s.pull)
 	s.route(mux, "POST /internal/v1/summary", s.summary)
+	s.route(mux, "POST /internal/v1/summary/sub", s.subSummary)
 	s.route(mux, "POST /internal/v1/ready", s.ready)
 	s.route(mux, "POST /internal/v1/heard", s.heard)
 	s.route(mux, "POST /internal/v1/heard/held", s.heardHeld)

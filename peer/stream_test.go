@@ -85,6 +85,9 @@ type streamPair struct {
 	// refuse, while positive, is how many more upgrades the server
 	// answers 403, as a node that does not know the sender yet does.
 	refuse atomic.Int64
+	// missing, if set, is a path the server answers 404, as a node of
+	// a build without it does.
+	missing atomic.Pointer[string]
 }
 
 // newStreamPair starts a pair; secret signs, useTLS serves https, and
@@ -129,6 +132,10 @@ func newStreamPairWith(t testing.TB, secret []byte, useTLS, old bool, tune func(
 		}
 		if r.URL.Path != streamPath {
 			p.httpReqs.Add(1)
+		}
+		if m := p.missing.Load(); m != nil && r.URL.Path == *m {
+			http.NotFound(w, r)
+			return
 		}
 		mux.ServeHTTP(w, r)
 	})

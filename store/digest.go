@@ -77,9 +77,11 @@ func (h fnv64) version(port int, v Version, deleted bool) fnv64 {
 	return h.str(v.Node)
 }
 
-// flipLocked adds or removes a record's hash h in partition p's digest.
-func (s *Store) flipLocked(p int, h uint64) {
+// flipLocked adds or removes the hash h of a version of record id in
+// partition p's digest and in the sub-digest of id's bucket (subdigest.go).
+func (s *Store) flipLocked(p int, id, h uint64) {
 	s.digests[p] ^= h
+	s.flipSubLocked(p, id, h)
 }
 
 // Digests returns a copy of the per-partition digests.

@@ -65,14 +65,14 @@ func (s *Store) reapSome(max int) (int, bool) {
 		case g.info:
 			// Still the same tombstone: not re-created or re-deleted since.
 			if svc.hasInfo && svc.info.Deleted && svc.infoBuried.Equal(g.at) {
-				s.flipLocked(svc.partition, serviceHash(svc.key, &svc.info))
+				s.flipLocked(svc.partition, serviceID(svc.key), serviceHash(svc.key, &svc.info))
 				svc.hasInfo = false
 				svc.info = ServiceInfo{}
 				n++
 			}
 		default:
 			if e := svc.entries[g.ik]; e != nil && e.inst.Deleted && e.buried == stampOf(g.at) {
-				s.flipLocked(svc.partition, e.hash)
+				s.flipLocked(svc.partition, e.id, e.hash)
 				s.metas.release(e.meta)
 				delete(svc.entries, g.ik)
 				n++

@@ -94,9 +94,9 @@ func (s *Store) mergeServiceLocked(k Key, info ServiceInfo) error {
 	s.clock.observe(info.Version)
 	now := s.cfg.Now()
 	if svc.hasInfo {
-		s.flipLocked(svc.partition, serviceHash(k, &svc.info))
+		s.flipLocked(svc.partition, serviceID(k), serviceHash(k, &svc.info))
 	}
-	s.flipLocked(svc.partition, serviceHash(k, &info))
+	s.flipLocked(svc.partition, serviceID(k), serviceHash(k, &info))
 	svc.info = info
 	svc.hasInfo = true
 	svc.infoBuried = time.Time{}

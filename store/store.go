@@ -61,11 +61,12 @@ type Store struct {
 	cache    CacheStats                    // of the snapshots' body caches
 
 	// mu guards clock, every service's records and entries, heap, digests,
-	// byPart, absent, graves, metas, nsLive, bound and journal.
+	// subs, byPart, absent, graves, metas, nsLive, bound and journal.
 	mu      sync.Mutex
 	clock   hlc
 	heap    deadlines
 	digests []uint64                       // per partition: XOR of the hashes of its records
+	subs    []*[SubBuckets]uint64          // per partition: its digest by bucket of record ID (subdigest.go); nil until used
 	byPart  map[int]map[Key]*service       // services held, by partition
 	absent  map[Key]*absentWatch           // watched services that do not exist (watch.go)
 	takenAt map[int]stamp                  // when each partition was last taken over here (takeover.go)

@@ -69,17 +69,33 @@ func serviceID(k Key) uint64 {
 // Summaries returns, for each of partitions in order, one entry per
 // record of its services (tombstones included), sorted by ID.
 func (s *Store) Summaries(partitions []int) [][]SummaryEntry {
+	return s.SummariesIn(partitions, nil)
+}
+
+// SummariesIn is Summaries of only the records in the sub-digest buckets
+// (subdigest.go) each partition's mask names; a nil masks names all.
+func (s *Store) SummariesIn(partitions []int, masks []uint64) [][]SummaryEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([][]SummaryEntry, len(partitions))
 	for i, p := range partitions {
+		mask := AllBuckets
+		if masks != nil {
+			mask = masks[i]
+		}
+		if mask == 0 {
+			continue
+		}
+		in := func(id uint64) bool { return mask&(1<<subBucket(id)) != 0 }
 		var es []SummaryEntry
 		for _, svc := range s.byPart[p] {
-			if svc.hasInfo {
-				es = append(es, SummaryEntry{ID: serviceID(svc.key), Clock: svc.info.Version.Clock, Hash: serviceHash(svc.key, &svc.info)})
+			if id := serviceID(svc.key); svc.hasInfo && in(id) {
+				es = append(es, SummaryEntry{ID: id, Clock: svc.info.Version.Clock, Hash: serviceHash(svc.key, &svc.info)})
 			}
 			for _, e := range svc.entries {
-				es = append(es, SummaryEntry{ID: e.id, Clock: e.inst.Version.Clock, Hash: e.hash})
+				if in(e.id) {
+					es = append(es, SummaryEntry{ID: e.id, Clock: e.inst.Version.Clock, Hash: e.hash})
+				}
 			}
 		}
 		slices.SortFunc(es, func(a, b SummaryEntry) int { return cmp.Compare(a.ID, b.ID) })

@@ -196,14 +196,14 @@ func (s *Store) applyLocked(k Key, in *Instance, touch bool) error {
 	var prev *Instance
 	if e != nil {
 		prev = e.inst
-		s.flipLocked(svc.partition, e.hash)
+		s.flipLocked(svc.partition, e.id, e.hash)
 	}
 	h := instanceHash(k, in)
-	s.flipLocked(svc.partition, h)
 	if e == nil {
 		e = &entry{lastBeat: stampOf(heard), id: instanceID(k, in.InstanceKey)}
 		svc.entries[in.InstanceKey] = e
 	}
+	s.flipLocked(svc.partition, e.id, h)
 	e.hash = h
 	// Share the metadata with every other instance that has the same.
 	// The caller's own map is never kept (so callers need not copy it).

@@ -18,17 +18,9 @@ import (
 // and the requests behind them start young again; the node keeps doing
 // full work for the requests it admits and never works past a request's
 // limit. Reads wait at most the limit (Config.ShedQueueAge), writes
-// (registrations, deregistrations) twice it, beats 2.5 times it (10 s at
-// the default, nacos-sdk-go v1's wait for an answer): under a mixed
+// (beats, registrations, deregistrations) twice it: under a mixed
 // backlog reads go first, whose answers a client can take from its
-// cache, and the beats that keep instances alive pass longest. A beat is
-// shed only once its client has given up on it: Nacos clients retry a
-// 429 at once on the next node, so a beat shed while its client still
-// waits costs that node a whole beat on top of the 429, and a 429 carries
-// no beat interval, so it cannot slow its client as an answered beat
-// does in a sustained overload (node.answerInterval); 429s to beats at
-// 8 s of queue age fed a storm of retries that held one 2 x overload run
-// at a fifth of the peak for 40 s (performance.md). A
+// cache, and the beats that keep instances alive pass longest. A
 // well-behaved client, one request at a time on its connection, has a
 // queue age of microseconds and is never shed by this rule. Any request
 // older than noteAge (or the limit, if lower), shed or not, tells the
@@ -66,20 +58,6 @@ type queueShed struct {
 	ages       prometheus.Histogram
 	shedRead   atomic.Uint64
 	shedWrite  atomic.Uint64
-	shedBeat   atomic.Uint64
-}
-
-// isBeat reports whether r is a client's beat (Nacos', or the native API's
-// single or batched one).
-func isBeat(r *http.Request) bool {
-	if r.Method != http.MethodPut {
-		return false
-	}
-	switch r.URL.Path {
-	case "/nacos/v1/ns/instance/beat", "/v1/instance/beat", "/v1/beats":
-		return true
-	}
-	return false
 }
 
 // admit returns nil to handle r now, or the error to refuse it with.
@@ -94,10 +72,7 @@ func (q *queueShed) admit(r *http.Request) error {
 	age := c.age()
 	q.ages.Observe(age.Seconds())
 	limit, class := q.limit, "read"
-	switch {
-	case isBeat(r):
-		limit, class = q.limit*5/2, "beat"
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		limit, class = 2*q.limit, "write"
 	}
 	if age > min(q.limit, noteAge) {
@@ -108,12 +83,9 @@ func (q *queueShed) admit(r *http.Request) error {
 	if age <= limit {
 		return nil
 	}
-	switch class {
-	case "read":
+	if class == "read" {
 		q.shedRead.Add(1)
-	case "beat":
-		q.shedBeat.Add(1)
-	default:
+	} else {
 		q.shedWrite.Add(1)
 	}
 	return fmt.Errorf("%w: this %s waited %v on its connection before this node could start it (limit %v, --shed-queue-age); the node is overloaded: retry shortly or on another node",
@@ -146,11 +118,11 @@ func (g *Gate) startQueueShed(reg prometheus.Registerer) error {
 	shed := func(class string, n *atomic.Uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "roster_http_shed_queued_total",
-			Help:        "Client requests shed with 429 because they waited on their connection longer than --shed-queue-age (reads), twice it (writes) or 2.5 times it (beats).",
+			Help:        "Client requests shed with 429 because they waited on their connection longer than --shed-queue-age (reads) or twice it (writes).",
 			ConstLabels: prometheus.Labels{"class": class},
 		}, func() float64 { return float64(n.Load()) })
 	}
-	for _, c := range []prometheus.Collector{q.ages, shed("read", &q.shedRead), shed("write", &q.shedWrite), shed("beat", &q.shedBeat)} {
+	for _, c := range []prometheus.Collector{q.ages, shed("read", &q.shedRead), shed("write", &q.shedWrite)} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("gate: metrics: %w", err)
 		}

@@ -118,43 +118,25 @@ func TestTrackedConn_marksStayBounded(t *testing.T) {
 	}
 }
 
-// A read waits at most the limit, a write twice it, a beat 2.5 times it
-// (until its client gave up: a 429 is retried at once elsewhere); every
-// request older than the limit tells the core, shed or not.
-func TestQueueShed_readsBeforeWritesBeforeBeats(t *testing.T) {
+// A read waits at most the limit, a write twice it; every request older
+// than the limit tells the core, shed or not.
+func TestQueueShed_readsBeforeWrites(t *testing.T) {
 	g, now, notes, ctx := queueShedAt(t, 100*time.Millisecond)
 	*now = int64(150 * time.Millisecond)
 	get := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/instances", nil)
-	post := httptest.NewRequestWithContext(ctx, http.MethodPost, "/nacos/v1/ns/instance", nil)
-	beats := []*http.Request{
-		httptest.NewRequestWithContext(ctx, http.MethodPut, "/nacos/v1/ns/instance/beat", nil),
-		httptest.NewRequestWithContext(ctx, http.MethodPut, "/v1/instance/beat", nil),
-		httptest.NewRequestWithContext(ctx, http.MethodPut, "/v1/beats", nil),
-	}
+	put := httptest.NewRequestWithContext(ctx, http.MethodPut, "/nacos/v1/ns/instance/beat", nil)
 	if err := g.queue.admit(get); !errors.Is(err, ErrTooBusy) || !strings.Contains(err.Error(), "150ms") {
 		t.Fatalf("a read 150 ms old with a 100 ms limit: %v, want too busy naming the age", err)
 	}
-	if err := g.queue.admit(post); err != nil {
+	if err := g.queue.admit(put); err != nil {
 		t.Fatalf("a write 150 ms old with a 100 ms limit (200 ms for writes): %v, want admitted", err)
 	}
-	*now = int64(220 * time.Millisecond)
-	if err := g.queue.admit(post); !errors.Is(err, ErrTooBusy) {
-		t.Fatalf("a write 220 ms old: %v, want too busy", err)
+	*now = int64(250 * time.Millisecond)
+	if err := g.queue.admit(put); !errors.Is(err, ErrTooBusy) {
+		t.Fatalf("a write 250 ms old: %v, want too busy", err)
 	}
-	for _, b := range beats {
-		if err := g.queue.admit(b); err != nil {
-			t.Fatalf("a beat (%s) 220 ms old (250 ms for beats): %v, want admitted", b.URL.Path, err)
-		}
-	}
-	*now = int64(260 * time.Millisecond)
-	for _, b := range beats {
-		if err := g.queue.admit(b); !errors.Is(err, ErrTooBusy) || !strings.Contains(err.Error(), "beat") {
-			t.Fatalf("a beat (%s) 260 ms old: %v, want too busy naming a beat", b.URL.Path, err)
-		}
-	}
-	if notes.Load() != 9 || g.queue.shedRead.Load() != 1 || g.queue.shedWrite.Load() != 1 || g.queue.shedBeat.Load() != 3 {
-		t.Fatalf("%d overload notes, %d reads, %d writes and %d beats shed; want 9 (every request older than the limit), 1, 1, 3",
-			notes.Load(), g.queue.shedRead.Load(), g.queue.shedWrite.Load(), g.queue.shedBeat.Load())
+	if notes.Load() != 3 || g.queue.shedRead.Load() != 1 || g.queue.shedWrite.Load() != 1 {
+		t.Fatalf("%d overload notes, %d reads and %d writes shed; want 3 (every request older than the limit), 1, 1", notes.Load(), g.queue.shedRead.Load(), g.queue.shedWrite.Load())
 	}
 }
 

@@ -118,6 +118,14 @@ func TestCluster_antiEntropyRepairsAMissedDeltaAmongMany(t *testing.T) {
 	await.True(t, 5*time.Second, "n2 lists all 100", func() bool {
 		return len(list(t, base(tc.Agent("n2")), vals("serviceName", "many")).Hosts) == 100
 	})
+	compared := func() (parts, entries uint64) {
+		for _, a := range tc.Agents() {
+			st := a.Node().Stats()
+			parts, entries = parts+st.AECompared, entries+st.AESummarized
+		}
+		return parts, entries
+	}
+	parts0, entries0 := compared()
 	tc.Cut("n0", "n2")
 	if code, body := nacos(t, base(tc.Agent("n0")), http.MethodPost, "instance", vals("serviceName", "many", "ip", "10.0.2.1", "port", "80", "ephemeral", "false")); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
@@ -125,6 +133,14 @@ func TestCluster_antiEntropyRepairsAMissedDeltaAmongMany(t *testing.T) {
 	await.True(t, 3*time.Second, "n2 repaired by anti-entropy", func() bool {
 		return len(list(t, base(tc.Agent("n2")), vals("serviceName", "many")).Hosts) == 101
 	})
+	// Whole summaries of the partition would be 201 entries a comparison;
+	// one bucket of 64 holds a few records on each side.
+	parts, entries := compared()
+	parts, entries = parts-parts0, entries-entries0
+	if parts == 0 || entries/parts > 20 {
+		t.Fatalf("%d summary entries in %d partition comparisons; want a bucket's few each", entries, parts)
+	}
+	t.Logf("%d summary entries in %d partition comparisons", entries, parts)
 }
 
 // TestCluster_partitionHeal splits four nodes two and two for longer than

@@ -123,6 +123,8 @@ func (n *Node) compare(diff []int, masks []uint64, theirs [][]store.SummaryEntry
 	var repair []int
 	d := summaryDiff{pull: map[uint64]bool{}, push: map[uint64]bool{}}
 	for i, p := range diff {
+		n.stats.aeCompared.Add(1)
+		n.stats.aeSummarized.Add(uint64(len(ours[i]) + len(theirs[i])))
 		before := len(d.pull) + len(d.push)
 		flying := d.inFlight
 		compareSummaries(ours[i], theirs[i], cutoff, &d)

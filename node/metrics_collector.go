@@ -75,6 +75,9 @@ var (
 	descStreamConnects = desc("roster_peer_stream_connects_total", "Persistent peer streams this node opened (one per pair of nodes, by the node whose name sorts first, again after each reconnection; one per peer with builds without duplex streams).")
 	descStreamCalls    = desc("roster_peer_stream_requests_total", "Internal requests this node sent over peer streams and had answered (the rest went as HTTP requests).")
 
+	descAECompared   = desc("roster_antientropy_partitions_compared_total", "Differing partitions whose record summaries this node compared with a peer's (of the sub-digest buckets that differ).")
+	descAESummarized = desc("roster_antientropy_summary_entries_total", "Record summary entries this node compared with a peer's, both sides counted: what anti-entropy costs beyond its digests.")
+
 	descAEPartitions = desc("roster_antientropy_partitions_repaired_total", "Ring partitions in which anti-entropy found records one side had missed, and exchanged those records.")
 )
 
@@ -96,6 +99,7 @@ func (c *nodeCollector) counters() []statCounter {
 		{descRecordsApplied, &t.DeltaApplied}, {descRecordsRefused, &t.RecordsRefused},
 		{descAEEqual, &s.aeEqual}, {descAERepaired, &s.aeRepaired}, {descAEFailed, &s.aeFailed},
 		{descAEPartitions, &s.aePartitions}, {descAEDeferred, &s.aeDeferred},
+		{descAECompared, &s.aeCompared}, {descAESummarized, &s.aeSummarized},
 		{descFuture, &s.futureRefused}, {descUnconfirmed, &s.writesUnconfirmed},
 		{descCacheEvictions, &c.n.store.CacheStats().Evictions},
 		{descStreamConnects, &t.StreamConnects}, {descStreamCalls, &t.StreamCalls},

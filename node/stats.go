@@ -14,6 +14,8 @@ type stats struct {
 	aeFailed          atomic.Uint64 // exchanges that failed
 	aePartitions      atomic.Uint64 // partitions found differing and repaired
 	aeDeferred        atomic.Uint64 // differing partitions whose differences were all deltas in flight
+	aeCompared        atomic.Uint64 // differing partitions whose summaries were compared
+	aeSummarized      atomic.Uint64 // summary entries compared, both sides
 	futureRefused     atomic.Uint64 // records from peers stamped further ahead than MaxClockSkew
 	writesUnconfirmed atomic.Uint64 // client writes no peer confirmed in time, kept here
 	expiryLate        lateHist      // how late expiry transitions became visible
@@ -25,6 +27,7 @@ type Stats struct {
 	ExpiredUnhealthy, ExpiredRemoved uint64
 	AEEqual, AERepaired, AEFailed    uint64
 	AEPartitions, AEDeferred         uint64
+	AECompared, AESummarized         uint64
 	HandoffBatches, HandoffBeats     uint64
 	DeltaBatches, DeltaWrites        uint64
 	DeltaRecords                     uint64
@@ -47,6 +50,7 @@ func (n *Node) Stats() Stats {
 		ExpiredUnhealthy: s.expiredUnhealthy.Load(), ExpiredRemoved: s.expiredRemoved.Load(),
 		AEEqual: s.aeEqual.Load(), AERepaired: s.aeRepaired.Load(), AEFailed: s.aeFailed.Load(),
 		AEPartitions: s.aePartitions.Load(), AEDeferred: s.aeDeferred.Load(),
+		AECompared: s.aeCompared.Load(), AESummarized: s.aeSummarized.Load(),
 		HandoffBatches: t.HandoffBatches.Load(), HandoffBeats: t.HandoffBeats.Load(),
 		DeltaBatches: t.DeltaBatches.Load(), DeltaWrites: t.DeltaWrites.Load(), DeltaRecords: t.DeltaRecords.Load(),
 		DeltaFailures: t.DeltaFailures.Load(), DeltaReceived: t.DeltaReceived.Load(),

@@ -166,6 +166,7 @@ type plan struct {
 	must       []span    // listed and healthy on every live node
 	regs       []Op      // acknowledged registers, for convergence
 	absentFrom time.Time // deregistered: gone everywhere from here
+	deregAt    time.Time // deregistered: when it was acknowledged
 	silent     bool
 	last       time.Time // silent: end of its last operation
 	unhealthy  time.Time // silent: deadlines
@@ -308,7 +309,7 @@ func (c *checker) checkObs() {
 				from = minTime(from, p.last.Add(-time.Second))
 			}
 			if !p.absentFrom.IsZero() {
-				from = minTime(from, p.absentFrom.Add(-c.b.Convergence-time.Second))
+				from = minTime(from, p.deregAt.Add(-time.Second))
 			}
 			bad := func(inv, detail string) {
 				key := inv + "|" + o.Node + "|" + p.inst.String()
@@ -335,7 +336,7 @@ func (c *checker) checkObs() {
 				}
 			}
 			if !p.absentFrom.IsZero() && !o.Start.Before(p.absentFrom) && present {
-				bad("convergence(deregister)", fmt.Sprintf("deregistered (acknowledged %s) still listed at %s", c.rel(p.absentFrom.Add(-c.b.Convergence)), c.rel(o.Start)))
+				bad("convergence(deregister)", fmt.Sprintf("deregistered (acknowledged %s) still listed at %s", c.rel(p.deregAt), c.rel(o.Start)))
 			}
 			if p.silent {
 				if !o.Start.Before(p.unhealthy) && present && healthy {

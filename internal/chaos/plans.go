@@ -152,7 +152,7 @@ func (c *checker) buildPlans() {
 			continue
 		}
 		if term.Kind == OpDeregister && term.OK {
-			p.absentFrom = term.End.Add(c.b.Convergence)
+			p.deregAt, p.absentFrom = term.End, term.End.Add(c.convergenceOf(*term))
 			continue
 		}
 		// Silent, or a deregister that was not acknowledged: it expires.
@@ -198,12 +198,13 @@ func (c *checker) buildPlans() {
 // have died with it.
 const writerKilledWithin = 200 * time.Millisecond
 
-// convergenceOf is how long after its acknowledgement write o must be
-// visible on every live node: Bounds.Convergence, or Bounds.Repair when
-// the node that took it was SIGKILLed right after (design.md: it reached
-// one peer, and anti-entropy spreads it from there).
+// convergenceOf is how long after its acknowledgement write o (a
+// registration or a deregistration) must be visible on every live node:
+// Bounds.Convergence, or Bounds.Repair when the node that took it was
+// SIGKILLed right after (design.md: it reached one peer, and
+// anti-entropy spreads it from there).
 func (c *checker) convergenceOf(o Op) time.Duration {
-	if o.Kind != OpRegister {
+	if o.Kind != OpRegister && o.Kind != OpDeregister {
 		return c.b.Convergence
 	}
 	for _, e := range c.s.events {

@@ -14,6 +14,10 @@ import (
 // instance list per write into one per read, and a sweep's or a delta
 // batch's many changes into one rebuild.
 
+// minPendingMerge is the fewest pending changes a service keeps before
+// a write merges them into its snapshot with no reader asking.
+const minPendingMerge = 64
+
 // publishLocked records a change to the instance at changed (or to the
 // service record) of svc at now.
 func (s *Store) publishLocked(svc *service, changed InstanceKey, now time.Time) {
@@ -26,8 +30,15 @@ func (s *Store) publishLocked(svc *service, changed InstanceKey, now time.Time) 
 		}
 	}
 	s.wakeAbsentLocked(svc.key)
-	if len(svc.entries) == 0 && !svc.hasInfo {
+	switch {
+	case len(svc.entries) == 0 && !svc.hasInfo:
 		s.dropLocked(svc)
+	case len(svc.pending) >= max(minPendingMerge, 2*len(svc.entries)):
+		// Nobody read the service for as many changes as it has records:
+		// merge them now, so that a service written often and never read
+		// keeps its changes in about its own size, not one key per write
+		// forever. A merge per that many writes costs O(log n) a write.
+		s.materializeLocked(svc)
 	}
 	ch := make(chan struct{})
 	close(*s.global.Swap(&ch))

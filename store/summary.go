@@ -89,8 +89,10 @@ func (s *Store) SummariesIn(partitions []int, masks []uint64) [][]SummaryEntry {
 		in := func(id uint64) bool { return mask&(1<<subBucket(id)) != 0 }
 		var es []SummaryEntry
 		for _, svc := range s.byPart[p] {
-			if id := serviceID(svc.key); svc.hasInfo && in(id) {
-				es = append(es, SummaryEntry{ID: id, Clock: svc.info.Version.Clock, Hash: serviceHash(svc.key, &svc.info)})
+			if svc.hasInfo {
+				if id := serviceID(svc.key); in(id) {
+					es = append(es, SummaryEntry{ID: id, Clock: svc.info.Version.Clock, Hash: serviceHash(svc.key, &svc.info)})
+				}
 			}
 			for _, e := range svc.entries {
 				if in(e.id) {

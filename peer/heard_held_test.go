@@ -26,13 +26,12 @@ func (r *heldReceiver) HeldHeard(asker string) map[int]Held {
 // on its own clock: each partition's sender, the quiet instances with
 // their ages, when it arrived and how long it held, to the millisecond.
 func TestHeldHeard_roundTrip(t *testing.T) {
-	p := newStreamPair(t, []byte("secret"), false, false)
 	now := time.Now()
 	hr := &heldReceiver{held: map[int]Held{
 		7: {From: "n0", Hint: &store.Hint{At: now.Add(-10 * time.Second), Until: now.Add(-2 * time.Second), Quiet: []store.Quiet{{ID: 3, Age: 4 * time.Second}, {ID: 8, Age: time.Second}}}},
 		9: {From: "n2", Hint: &store.Hint{At: now.Add(-10 * time.Second), Until: now.Add(-2 * time.Second)}},
 	}}
-	p.srv.recv = hr
+	p := newStreamPairServing(t, []byte("secret"), false, false, nil, func(*streamReceiver) Receiver { return hr })
 	got, err := p.tr.HeldHeard(context.Background(), p.m, 4093)
 	if err != nil {
 		t.Fatal(err)

@@ -101,6 +101,15 @@ func newStreamPair(t testing.TB, secret []byte, useTLS, old bool) *streamPair {
 // configurations (nil: none).
 func newStreamPairWith(t testing.TB, secret []byte, useTLS, old bool, tune func(*Config)) *streamPair {
 	t.Helper()
+	return newStreamPairServing(t, secret, useTLS, old, tune, nil)
+}
+
+// newStreamPairServing is newStreamPairWith whose server serves the
+// receiver serve returns for the pair's own (nil: the pair's own), set
+// before anything is served: replacing it afterwards races the stream's
+// first frames.
+func newStreamPairServing(t testing.TB, secret []byte, useTLS, old bool, tune func(*Config), serve func(*streamReceiver) Receiver) *streamPair {
+	t.Helper()
 	if tune == nil {
 		tune = func(*Config) {}
 	}
@@ -118,7 +127,11 @@ func newStreamPairWith(t testing.TB, secret []byte, useTLS, old bool, tune func(
 		t.Fatal(err)
 	}
 	t.Cleanup(rtr.Close)
-	p.srv = NewServer(rtr, p.recv)
+	var recv Receiver = p.recv
+	if serve != nil {
+		recv = serve(p.recv)
+	}
+	p.srv = NewServer(rtr, recv)
 	mux := http.NewServeMux()
 	p.srv.Routes(mux)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -141,3 +141,18 @@ func TestProfile_lifeguardOn(t *testing.T) {
 		}
 	}
 }
+
+// TestProfile_compressesOnlyOverWAN: on a LAN (and loopback, and a shared
+// host) memberlist's per-packet LZW compression costs a 16 KiB table and
+// most of a packet's CPU for datagrams already sized to fit.
+func TestProfile_compressesOnlyOverWAN(t *testing.T) {
+	for _, p := range []Profile{ProfileLAN, ProfileLocal, ProfileWAN, ProfileShared} {
+		c, err := p.memberlistConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := p == ProfileWAN; c.EnableCompression != want {
+			t.Errorf("%s: got EnableCompression %v, want %v", p, c.EnableCompression, want)
+		}
+	}
+}

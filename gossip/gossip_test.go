@@ -478,3 +478,28 @@ func TestGossip_SetReady(t *testing.T) {
 		t.Errorf("SetReady after Leave: got %v, want ErrClosed", err)
 	}
 }
+
+// TestGossip_compressingAndPlainNodesGossip: a node that compresses its
+// packets (wan) and one that does not (local) join, and each sees the
+// other's metadata change: both decode either kind, so a cluster of
+// builds before and after compression was turned off keeps working.
+func TestGossip_compressingAndPlainNodesGossip(t *testing.T) {
+	t.Parallel()
+	plain := startNode(t, testConfig(t, "plain"))
+	wcfg := testConfig(t, "wan", plain.LocalMember().Addr)
+	wcfg.Profile = ProfileWAN
+	wan := startNode(t, wcfg)
+	waitConverged(t, []*testNode{plain, wan}, "plain", "wan")
+	if err := wan.SetReady(true); err != nil {
+		t.Fatal(err)
+	}
+	plain.rec.waitEvent(t, 10*time.Second, "wan ready", func(ev Event) bool {
+		return ev.Type == EventUpdate && ev.Member.Name == "wan" && ev.Member.Meta.Ready
+	})
+	if err := plain.SetReady(true); err != nil {
+		t.Fatal(err)
+	}
+	wan.rec.waitEvent(t, 10*time.Second, "plain ready", func(ev Event) bool {
+		return ev.Type == EventUpdate && ev.Member.Name == "plain" && ev.Member.Meta.Ready
+	})
+}

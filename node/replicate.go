@@ -36,9 +36,7 @@ func (n *Node) replicate(ctx context.Context, recs []store.Record, wait bool) er
 	start := time.Now()
 	var acks *peer.Acks
 	if n.peers.Peers() > 0 {
-		wctx, cancel := context.WithTimeout(ctx, n.cfg.ReplicationTimeout)
-		acks = n.peers.BroadcastWait(wctx, recs)
-		cancel()
+		acks = n.peers.BroadcastWait(ctx, n.cfg.ReplicationTimeout, recs)
 	}
 	if err := n.persist(ctx, recs); err != nil {
 		return err

@@ -178,12 +178,21 @@ func (b *batcher[T, R]) take(calls []batchCall[T, R]) []batchCall[T, R] {
 		b.room = nil
 	}
 	clear(b.q[:n]) // drop the references the sent calls hold
-	b.q = b.q[n:]
-	if len(b.q) == 0 {
+	switch {
+	case n < len(b.q):
+		b.q = b.q[n:]
+	case cap(b.q) <= keptQueue:
+		b.q = b.q[:0] // the next batch queues without allocating
+	default:
 		b.q = nil
 	}
 	return calls
 }
+
+// keptQueue is the largest queue array an emptied batcher keeps for its
+// next batch: what light load queues between two requests, without
+// holding a burst's worth for every member.
+const keptQueue = 64
 
 func (b *batcher[T, R]) run() {
 	var calls []batchCall[T, R]

@@ -116,3 +116,27 @@ func TestBatcher_idleHoldsLittle(t *testing.T) {
 	}
 	t.Logf("idle batcher: %d bytes of heap", per)
 }
+
+// TestBatcher_emptiedQueueKeepsItsArray: a queue emptied by a batch keeps
+// its array for the next one, so light load queues without allocating,
+// unless a burst grew it past keptQueue.
+func TestBatcher_emptiedQueueKeepsItsArray(t *testing.T) {
+	b := &batcher[int, int]{wake: make(chan struct{}, 1), max: 512, cap: 8192, ctx: context.Background()}
+	var calls []batchCall[int, int]
+	cycle := func(n int) {
+		for i := range n {
+			b.offer(i, nil, nil)
+		}
+		if calls = b.take(calls[:0]); len(calls) != n {
+			t.Fatalf("took %d calls, want %d", len(calls), n)
+		}
+	}
+	cycle(8)
+	if got := testing.AllocsPerRun(100, func() { cycle(8) }); got != 0 {
+		t.Errorf("a batch of 8 after the first: %v allocations, want 0", got)
+	}
+	cycle(2 * keptQueue)
+	if b.q != nil {
+		t.Errorf("after a burst of %d the emptied queue holds an array of %d", 2*keptQueue, cap(b.q))
+	}
+}

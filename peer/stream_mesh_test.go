@@ -168,7 +168,7 @@ func shared(a, b *meshNode) bool {
 func send(t *testing.T, a, b *meshNode) {
 	t.Helper()
 	before, beats, _ := b.recv.counts()
-	if !a.tr.BroadcastWait(context.Background(), sampleRecords(3)).First(context.Background(), 10*time.Second) {
+	if !a.tr.BroadcastWait(context.Background(), 10*time.Second, sampleRecords(3)).First(context.Background(), 10*time.Second) {
 		t.Fatalf("%s: deltas not acknowledged", a.name)
 	}
 	if ans, err := a.tr.HandOff(context.Background(), b.name, validBeat()); err != nil || !ans.Found {

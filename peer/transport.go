@@ -187,17 +187,20 @@ func (t *Transport) list() []*queues {
 // acknowledgements. Members whose queue is full are left out and logged:
 // anti-entropy repairs them.
 func (t *Transport) Broadcast(recs []store.Record) *Acks {
-	return t.broadcast(context.Background(), false, recs)
+	return t.broadcast(context.Background(), 0, recs)
 }
 
 // BroadcastWait is Broadcast with back-pressure: a member whose queue is
-// full is waited for, until there is room or ctx ends (only then is it
-// left out).
-func (t *Transport) BroadcastWait(ctx context.Context, recs []store.Record) *Acks {
-	return t.broadcast(ctx, true, recs)
+// full is waited for, until there is room, within passed or ctx ended
+// (only then is it left out).
+func (t *Transport) BroadcastWait(ctx context.Context, within time.Duration, recs []store.Record) *Acks {
+	return t.broadcast(ctx, within, recs)
 }
 
-func (t *Transport) broadcast(ctx context.Context, wait bool, recs []store.Record) *Acks {
+// broadcast queues recs for every member, waiting up to within for room
+// in a full queue (not at all when within is 0). The wait's context is
+// made only when a queue is full: every client write passes here.
+func (t *Transport) broadcast(ctx context.Context, within time.Duration, recs []store.Record) *Acks {
 	qs := t.list()
 	a := &Acks{done: make(chan batchResult[struct{}], len(qs))}
 	var full []*queues
@@ -208,8 +211,13 @@ func (t *Transport) broadcast(ctx context.Context, wait bool, recs []store.Recor
 			full = append(full, q)
 		}
 	}
+	if within > 0 && len(full) > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, within)
+		defer cancel()
+	}
 	for _, q := range full {
-		if wait && q.deltas.enqueueWait(ctx, outDelta{recs: recs}, a.done) {
+		if within > 0 && q.deltas.enqueueWait(ctx, outDelta{recs: recs}, a.done) {
 			a.queued++
 			continue
 		}
@@ -307,7 +315,10 @@ type outDelta struct {
 // back to HTTP.
 func (t *Transport) sendDeltas(ctx context.Context, m Member, batch []outDelta) ([]struct{}, error) {
 	var req deltasRequest
-	size := 0
+	size, left := 0, 0
+	for _, d := range batch {
+		left += len(d.recs)
+	}
 	flush := func() error {
 		if len(req.Records) == 0 {
 			return nil
@@ -341,7 +352,11 @@ func (t *Transport) sendDeltas(ctx context.Context, m Member, batch []outDelta) 
 				size += recs[i].Msgsize()
 			}
 		}
+		if req.Records == nil {
+			req.Records = make([]store.Record, 0, left) // one allocation, not a doubling series
+		}
 		req.Records = append(req.Records, recs...)
+		left -= len(recs)
 	}
 	if err := flush(); err != nil {
 		return nil, err

@@ -150,3 +150,27 @@ func TestRead_bodyError(t *testing.T) {
 		t.Errorf("got error %v, want one not wrapping ErrBodyTooLarge", err)
 	}
 }
+
+// TestRead_declaredLength: a body read in one piece of its declared
+// length gives the same values as one read to its end, and a body
+// shorter than it declared is an error, not a truncated form.
+func TestRead_declaredLength(t *testing.T) {
+	body := "serviceName=a%40%40b&ip=10.0.0.1&port=80&metadata=%7B%22k%22%3A%22v%22%7D"
+	for _, length := range []int64{int64(len(body)), -1} {
+		r := httptest.NewRequest(http.MethodPost, "/x?q=1", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.ContentLength = length
+		v, err := Read(r, 1024)
+		if err != nil {
+			t.Fatalf("length %d: %v", length, err)
+		}
+		if v.Get("serviceName") != "a@@b" || v.Get("port") != "80" || v.Get("metadata") != `{"k":"v"}` || v.Get("q") != "1" {
+			t.Errorf("length %d: got %v", length, v)
+		}
+	}
+	r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader("ip=1"))
+	r.ContentLength = 10
+	if _, err := Read(r, 1024); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("body shorter than declared: got %v, want io.ErrUnexpectedEOF", err)
+	}
+}

@@ -40,8 +40,7 @@ func (s *Store) publishLocked(svc *service, changed InstanceKey, now time.Time) 
 		// forever. A merge per that many writes costs O(log n) a write.
 		s.materializeLocked(svc)
 	}
-	ch := make(chan struct{})
-	close(*s.global.Swap(&ch))
+	s.noteChangedLocked()
 }
 
 // viewOf returns svc's current snapshot, rebuilding it if stale; nil if

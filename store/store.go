@@ -55,7 +55,7 @@ type Store struct {
 	cfg      Config
 	services sync.Map // Key -> *service; written under mu, read lock-free
 	index    atomic.Uint64
-	global   atomic.Pointer[chan struct{}] // closed on every change
+	global   atomic.Pointer[chan struct{}] // closed on the next change; nil until asked for (Changed)
 	live     atomic.Int64                  // live instances
 	wake     chan struct{}                 // signalled when the earliest deadline moves earlier
 	cache    CacheStats                    // of the snapshots' body caches
@@ -149,14 +149,36 @@ func New(cfg Config) (*Store, error) {
 	s := &Store{cfg: cfg, wake: make(chan struct{}, 1), digests: make([]uint64, cfg.Partitions),
 		byPart: map[int]map[Key]*service{}, nsLive: map[string]int{}, absent: map[Key]*absentWatch{}, takenAt: map[int]stamp{}}
 	s.clock = hlc{node: cfg.Node, now: cfg.Now}
-	ch := make(chan struct{})
-	s.global.Store(&ch)
 	return s, nil
 }
 
 // Changed returns a channel closed at the next change anywhere in the
-// store.
-func (s *Store) Changed() <-chan struct{} { return *s.global.Load() }
+// store. The channel is made when first asked for after a change, so
+// writes nobody waits for make none.
+func (s *Store) Changed() <-chan struct{} { return s.changedChan() }
+
+// changedChan is Changed's channel, made if none was asked for since the
+// last change.
+func (s *Store) changedChan() chan struct{} {
+	for {
+		if p := s.global.Load(); p != nil {
+			return *p
+		}
+		ch := make(chan struct{})
+		if s.global.CompareAndSwap(nil, &ch) {
+			return ch
+		}
+	}
+}
+
+// noteChangedLocked closes the channel of Changed, if one was asked for
+// since the last change. A reader that asks after the swap gets a new
+// channel and reads the state this change left.
+func (s *Store) noteChangedLocked() {
+	if p := s.global.Swap(nil); p != nil {
+		close(*p)
+	}
+}
 
 // Index returns the global change index.
 func (s *Store) Index() uint64 { return s.index.Load() }
@@ -168,7 +190,7 @@ func (s *Store) Len() int { return int(s.live.Load()) }
 // that does not exist, the snapshot carries the global index and its
 // Changed channel closes on the next change anywhere.
 func (s *Store) Snapshot(k Key) *Snapshot {
-	g := *s.global.Load()
+	g := s.changedChan()
 	if v, ok := s.services.Load(k); ok {
 		if snap := s.viewOf(v.(*service)); snap != nil {
 			return snap

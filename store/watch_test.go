@@ -44,3 +44,43 @@ func TestWatch_missingServiceWakesOnlyForItself(t *testing.T) {
 		t.Fatalf("%d watch registrations left after release, want 0", n)
 	}
 }
+
+// TestChanged_madeWhenAskedFor: the store-wide change channel closes at
+// the first change after it was asked for, a channel asked for after a
+// change waits for the next one, and writes nobody waits for make none
+// (one a write, with its pointer, was 2.6 % of an agent's allocated
+// bytes under registrations).
+func TestChanged_madeWhenAskedFor(t *testing.T) {
+	s := newTestStore(t, "n1", newFakeClock())
+	reg := func(port int) {
+		t.Helper()
+		if _, err := s.Register(svcA, Instance{InstanceKey: InstanceKey{Cluster: DefaultCluster, IP: "10.0.0.1", Port: port}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := s.Changed()
+	if s.Changed() != first || closed(first) {
+		t.Fatal("two asks before any change got different channels, or a closed one")
+	}
+	reg(80)
+	if !closed(first) {
+		t.Fatal("a change did not close the channel asked for before it")
+	}
+	for port := range 10 {
+		reg(81 + port)
+	}
+	if s.global.Load() != nil {
+		t.Error("writes that nobody waited for left a channel made")
+	}
+	next := s.Changed()
+	if closed(next) {
+		t.Fatal("a channel asked for after the changes is already closed")
+	}
+	if snap := s.Snapshot(svcB); snap.Changed() != next {
+		t.Error("a missing service's snapshot does not wait on the store-wide channel")
+	}
+	reg(99)
+	if !closed(next) {
+		t.Fatal("the next change did not close it")
+	}
+}

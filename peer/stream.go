@@ -99,6 +99,7 @@ type frame struct {
 	path   string // request
 	status uint16 // reply
 	body   []byte
+	pooled bool // body is a pooled buffer, released once written
 }
 
 // sessionConfig describes one side of a connection.
@@ -258,7 +259,7 @@ func (s *session) poke() {
 // roundTrip sends a request and waits for its answer. An error wrapping
 // errStreamDown means the request was not sent, or its connection broke
 // before the answer.
-func (s *session) roundTrip(ctx context.Context, path string, flags byte, body []byte) (*frame, error) {
+func (s *session) roundTrip(ctx context.Context, path string, flags byte, body []byte, pooled bool) (*frame, error) {
 	if !s.sends {
 		return nil, errStreamDown
 	}
@@ -289,7 +290,7 @@ func (s *session) roundTrip(ctx context.Context, path string, flags byte, body [
 	}()
 	queued := false
 	select {
-	case s.out <- &frame{kind: frameRequest, id: id, flags: flags, path: path, body: body}:
+	case s.out <- &frame{kind: frameRequest, id: id, flags: flags, path: path, body: body, pooled: pooled}:
 		queued = true
 	case <-ctx.Done():
 	case <-s.ctx.Done():

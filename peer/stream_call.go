@@ -47,34 +47,35 @@ func (t *Transport) streamTry(ctx context.Context, kind Kind, m Member, path str
 	if s == nil {
 		return notSent, 0, nil
 	}
-	body, flags, err := frameBody(s, in)
+	body, flags, pooled, err := frameBody(s, in)
 	if err != nil {
 		return answered, 0, fmt.Errorf("peer: encode %s: %w", path, err)
 	}
 	if len(body) > streamMaxFrame {
 		return notSent, 0, nil
 	}
+	sent := len(body) // body is the session's once queued (stream_pool.go)
 	var accept byte
 	if _, ok := out.(msgp.Unmarshaler); ok {
 		accept = flagAccept
 	}
 	callCtx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
-	r, err := s.roundTrip(callCtx, path, flags|accept, body)
+	r, err := s.roundTrip(callCtx, path, flags|accept, body, pooled)
 	if errors.Is(err, errStreamDown) {
 		if next := l.session(); next != nil && next != s {
-			if next.msgpackBeats != s.msgpackBeats {
-				// The body goes in the encoding the new connection agreed.
-				if body, flags, err = frameBody(next, in); err != nil || len(body) > streamMaxFrame {
-					return notSent, 0, nil
-				}
+			// Encoded again: the old connection may have reused the
+			// first body's buffer, and the new one may have agreed to
+			// another encoding.
+			if body, flags, pooled, err = frameBody(next, in); err != nil || len(body) > streamMaxFrame {
+				return notSent, 0, nil
 			}
-			s = next
-			r, err = s.roundTrip(callCtx, path, flags|accept, body)
+			sent, s = len(body), next
+			r, err = s.roundTrip(callCtx, path, flags|accept, body, pooled)
 		}
 	}
 	if err == nil && r.status != statusUseHTTP {
-		t.stats.BodyBytes[kind].Add(uint64(len(body) + len(r.body)))
+		t.stats.BodyBytes[kind].Add(uint64(sent + len(r.body)))
 	}
 	switch {
 	case errors.Is(err, errStreamDown):

@@ -282,6 +282,10 @@ func (s *session) writeFrame(w *bufio.Writer, f *frame, seq *uint64) error {
 		_, err = w.Write(frameMAC(s.wmac, s.send, *seq, h[4:], f.body))
 	}
 	*seq++
+	if f.pooled { // w copied it or wrote it out
+		releaseBody(f.body)
+		f.body, f.pooled = nil, false
+	}
 	return err // a bufio.Writer's errors stick: this is the first, if any
 }
 

@@ -1,6 +1,11 @@
 package peer
 
-import "net/http"
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/tinylib/msgp/msgp"
+)
 
 // Which bodies a stream carries as MessagePack beyond those every build
 // decodes so (deltas, dumps, pulls, summaries: wire.go). The dialer names
@@ -30,17 +35,19 @@ func asksMsgpackBeats(h http.Header) bool {
 
 // frameBody encodes a request's body for s: a beats request as
 // MessagePack when s agreed to it, else as encodeBody does. It returns
-// the body and the frame flags that describe it.
-func frameBody(s *session, in any) ([]byte, byte, error) {
+// the body, the frame flags that describe it, and whether the body is
+// in a pooled buffer (stream_pool.go).
+func frameBody(s *session, in any) ([]byte, byte, bool, error) {
 	if in == nil {
-		return nil, 0, nil
+		return nil, 0, false, nil
 	}
 	if r, ok := in.(*beatsRequest); ok && s.msgpackBeats {
 		in = (*beatsMsgpack)(r)
 	}
-	b, ctype, err := encodeBody(in)
-	if err != nil || ctype != msgpackType {
-		return b, 0, err
+	if m, ok := in.(msgp.Marshaler); ok {
+		b, err := marshalPooled(m)
+		return b, flagMsgpack, err == nil, err
 	}
-	return b, flagMsgpack, nil
+	b, err := json.Marshal(in)
+	return b, 0, false, err
 }

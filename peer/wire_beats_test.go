@@ -117,7 +117,7 @@ func TestWireBeats_requestIsJSONUnlessAgreed(t *testing.T) {
 		t.Fatalf("encodeBody (HTTP): %q, %v; want JSON", ctype, err)
 	}
 	for _, agreed := range []bool{false, true} {
-		body, flags, err := frameBody(&session{msgpackBeats: agreed}, req)
+		body, flags, _, err := frameBody(&session{msgpackBeats: agreed}, req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -73,7 +73,7 @@ func (t *Transport) Pull(ctx context.Context, m Member, parts []int, ids map[uin
 // over a stream, in requests of about streamDeltaBytes each.
 func (t *Transport) Repair(ctx context.Context, m Member, recs []store.Record) error {
 	if !t.streamUp(m) {
-		return t.call(ctx, KindAntiEntropy, m, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: recs, Repair: true}, nil)
+		return t.call(ctx, KindAntiEntropy, m, http.MethodPost, deltasPath, &deltasRequest{Records: recs, Repair: true}, nil)
 	}
 	for len(recs) > 0 {
 		n, size := 0, 0
@@ -81,7 +81,7 @@ func (t *Transport) Repair(ctx context.Context, m Member, recs []store.Record) e
 			size += recs[n].Msgsize()
 			n++
 		}
-		if err := t.call(ctx, KindAntiEntropy, m, http.MethodPost, "/internal/v1/deltas", &deltasRequest{Records: recs[:n], Repair: true}, nil); err != nil {
+		if err := t.call(ctx, KindAntiEntropy, m, http.MethodPost, deltasPath, &deltasRequest{Records: recs[:n], Repair: true}, nil); err != nil {
 			return err
 		}
 		recs = recs[n:]

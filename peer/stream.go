@@ -99,7 +99,8 @@ type frame struct {
 	path   string // request
 	status uint16 // reply
 	body   []byte
-	pooled bool // body is a pooled buffer, released once written
+	pooled bool   // body is a pooled buffer, released once written
+	pool   []byte // the pooled buffer a request was read into, released once served
 }
 
 // sessionConfig describes one side of a connection.

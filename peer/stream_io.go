@@ -31,13 +31,22 @@ func (s *session) readLoop() {
 			s.fail(fmt.Errorf("%w: frame of %d bytes from %s", errProtocol, n, s.peer))
 			return
 		}
-		buf := make([]byte, n)
+		pooled := s.deltasNext(n)
+		var buf []byte
+		if pooled {
+			buf = readBodies.get(int(n))[:n]
+		} else {
+			buf = make([]byte, n)
+		}
 		if _, err := io.ReadFull(s.br, buf); err != nil {
 			s.fail(fmt.Errorf("peer: stream from %s: read: %w", s.peer, err))
 			return
 		}
 		f, err := s.open(buf, seq)
 		seq++
+		if err == nil && pooled && f.kind == frameRequest && f.path == deltasPath {
+			f.pool = buf // released once served (stream_pool.go)
+		}
 		if err == nil {
 			err = s.dispatch(f)
 		}
@@ -46,6 +55,20 @@ func (s *session) readLoop() {
 			return
 		}
 	}
+}
+
+// deltasNext reports, from its first bytes, whether the frame of n
+// bytes about to be read is a delta request.
+func (s *session) deltasNext(n uint32) bool {
+	const at = 7 // kind, id, flags, path length
+	if n < at+uint32(len(deltasPath)) {
+		return false
+	}
+	h, err := s.br.Peek(at + len(deltasPath))
+	if err != nil {
+		return false
+	}
+	return h[0] == frameRequest && int(h[6]) == len(deltasPath) && string(h[at:]) == deltasPath
 }
 
 // open checks a frame's MAC and parses it.
@@ -157,6 +180,10 @@ func (s *session) serve(f *frame) {
 		s.inReqs--
 		s.inBytes -= len(f.body)
 		s.mu.Unlock()
+		if f.pool != nil {
+			readBodies.put(f.pool)
+			f.pool, f.body = nil, nil
+		}
 		select {
 		case s.room <- struct{}{}:
 		default:
@@ -283,7 +310,7 @@ func (s *session) writeFrame(w *bufio.Writer, f *frame, seq *uint64) error {
 	}
 	*seq++
 	if f.pooled { // w copied it or wrote it out
-		releaseBody(f.body)
+		sendBodies.put(f.body)
 		f.body, f.pooled = nil, false
 	}
 	return err // a bufio.Writer's errors stick: this is the first, if any

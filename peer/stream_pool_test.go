@@ -53,7 +53,8 @@ func taggedRecords(id string, n int) []store.Record {
 }
 
 // TestStream_pooledBodiesArriveWhole: request bodies are encoded into
-// pooled buffers that the stream's writer releases once it wrote them;
+// pooled buffers that the stream's writer releases once it wrote them,
+// and delta requests are read into pooled buffers released once served;
 // many requests of different sizes sent at once over a signed stream
 // each arrive whole and unmixed (a buffer released or reused too early
 // mixes two requests, and the race detector sees it).

@@ -372,7 +372,7 @@ const streamDeltaBytes = streamMaxFrame / 4
 func (t *Transport) sendDeltaRequest(ctx context.Context, m Member, req *deltasRequest) error {
 	t.stats.DeltaBatches.Add(1)
 	t.stats.DeltaRecords.Add(uint64(len(req.Records)))
-	if err := t.call(ctx, KindDeltas, m, http.MethodPost, "/internal/v1/deltas", req, nil); err != nil {
+	if err := t.call(ctx, KindDeltas, m, http.MethodPost, deltasPath, req, nil); err != nil {
 		t.stats.DeltaFailures.Add(1)
 		return err
 	}

@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/nacos-group/nacos-sdk-go v1.1.4
 	github.com/roster-io/roster v0.0.0
+	go.uber.org/zap v1.15.0
 )
 
 // The harness starts agents through roster's own process launcher
@@ -23,7 +24,6 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	go.uber.org/atomic v1.6.0 // indirect
 	go.uber.org/multierr v1.5.0 // indirect
-	go.uber.org/zap v1.15.0 // indirect
 	golang.org/x/sync v0.18.0 // indirect
 	gopkg.in/ini.v1 v1.42.0 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.0.0 // indirect
